@@ -1,0 +1,104 @@
+//! Assembles the application: feature routers merged in one place, the docs,
+//! the fallbacks, and the middleware pipeline around all of it.
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderValue, Method, Uri};
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Router};
+use tower::ServiceBuilder;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::ApiError;
+use crate::extract::BodyLimit;
+use crate::middleware::{caller, cors, limits, observe, panic, rate_limit, request_id, security};
+use crate::routes::{health, ops};
+use crate::state::AppState;
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+/// Where the documentation UI is served.
+pub const DOCS_PATH: &str = "/api/docs";
+
+/// Every feature route with its documentation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(crate::openapi::base())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::health))
+        .routes(routes!(health::health_stream))
+        .routes(routes!(ops::metrics))
+}
+
+/// The production application.
+pub fn app(state: AppState) -> Router {
+    build(state, routes())
+}
+
+/// Wraps a set of routes in the full pipeline. `app` uses it with the real
+/// routes; tests may add routes to exercise the pipeline itself.
+pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
+    let (router, mut doc) = routes.split_for_parts();
+    crate::openapi::finish(&mut doc);
+    let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
+        .layer(from_fn_with_state(state.clone(), docs_guard));
+    let limit = state.settings.body_limit_bytes;
+    router
+        .merge(docs)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn(request_id::layer))
+                .layer(from_fn_with_state(state.clone(), observe::layer))
+                .layer(from_fn(panic::layer))
+                .layer(from_fn_with_state(state.clone(), security::layer))
+                .layer(from_fn_with_state(state.clone(), cors::layer))
+                .layer(from_fn_with_state(state.clone(), caller::layer))
+                .layer(from_fn_with_state(state.clone(), rate_limit::layer))
+                .layer(from_fn_with_state(state.clone(), limits::body_limit))
+                .layer(DefaultBodyLimit::max(limit))
+                .layer(Extension(BodyLimit(limit)))
+                .layer(from_fn_with_state(state.clone(), limits::timeout))
+                .layer(from_fn_with_state(state.clone(), limits::load_shed)),
+        )
+        .with_state(state)
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("No route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+/// The documentation UI: its own CSP (Swagger UI sets inline styles and uses
+/// data: images; every asset is served from the binary), and in production it
+/// needs `admin:all`.
+async fn docs_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let is_ui = req.uri().path().starts_with(DOCS_PATH);
+    if is_ui && state.settings.is_production() {
+        let caller = req.extensions().get::<caller::Caller>();
+        match caller {
+            Some(c) if c.has("admin:all") => {}
+            Some(c) if c.principal.is_some() => {
+                return ApiError::Forbidden("Permission admin:all is required".into())
+                    .into_response()
+            }
+            _ => return ApiError::AuthRequired.into_response(),
+        }
+    }
+    let mut res = next.run(req).await;
+    if is_ui {
+        res.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+                 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        );
+    }
+    res
+}

@@ -1,0 +1,159 @@
+//! The one error type of the HTTP layer and its wire shape
+//! `{"error": <message>, "code": <CODE>, "requestId": <id>}`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use portal_core::StoreError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::middleware::request_id;
+
+/// Every failure an HTTP handler or middleware can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed; the message names the field.
+    #[error("{0}")]
+    Validation(String),
+    /// No credentials, or credentials that do not verify.
+    #[error("Authentication required")]
+    AuthRequired,
+    /// Authenticated, but without the named permission.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The resource does not exist for this caller (another org's resources too).
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists but not with this method.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// The write conflicts with what is stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body is larger than the configured limit.
+    #[error("Request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    /// The body's content type is not accepted here.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The caller is over its rate limit; retry after the given seconds.
+    #[error("Rate limit exceeded; retry in {0} s")]
+    RateLimited(u64),
+    /// The request took longer than the configured timeout.
+    #[error("The request took too long and was cancelled")]
+    Timeout,
+    /// Too many requests in flight; shed to protect the rest.
+    #[error("The server is busy; retry shortly")]
+    Overloaded,
+    /// The database cannot be reached; nothing was changed.
+    #[error("The database is unavailable; retry shortly")]
+    DatabaseUnavailable,
+    /// A bug or an unexpected failure: logged in full, shown to nobody.
+    #[error("Internal server error")]
+    Internal(String),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Human-readable message (never internals).
+    #[schema(example = "body/name: missing field `name`")]
+    pub error: String,
+    /// Stable machine-readable code.
+    #[schema(example = "VALIDATION_ERROR")]
+    pub code: &'static str,
+    /// The request id, also in the `X-Request-Id` header.
+    #[serde(rename = "requestId")]
+    #[schema(example = "req-0b9d2a4e-7c1f-4a57-9d0e-4f1c2b3a4d5e")]
+    pub request_id: Option<String>,
+}
+
+impl ApiError {
+    /// HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::AuthRequired => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout | ApiError::Overloaded | ApiError::DatabaseUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Stable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "VALIDATION_ERROR",
+            ApiError::AuthRequired => "AUTH_REQUIRED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ApiError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::RateLimited(_) => "RATE_LIMITED",
+            ApiError::Timeout => "TIMEOUT",
+            ApiError::Overloaded => "OVERLOADED",
+            ApiError::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable => ApiError::DatabaseUnavailable,
+            StoreError::NotFound => ApiError::NotFound("Not found".into()),
+            StoreError::Conflict(detail) => {
+                tracing::debug!(%detail, "constraint violation");
+                ApiError::Conflict("The request conflicts with existing data".into())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let request_id = request_id::current();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), %detail, "internal error");
+        }
+        let status = self.status();
+        let body = ErrorBody {
+            error: self.to_string(),
+            code: self.code(),
+            request_id,
+        };
+        let mut res = (status, axum::Json(body)).into_response();
+        let h = res.headers_mut();
+        match &self {
+            ApiError::AuthRequired => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"portal\", ApiKey realm=\"portal\""),
+                );
+            }
+            ApiError::RateLimited(secs) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from(*secs));
+            }
+            ApiError::Overloaded | ApiError::Timeout => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::DatabaseUnavailable => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        res
+    }
+}

@@ -1,0 +1,806 @@
+//! Typed, layered configuration: defaults → optional TOML file → `PORTAL_*` environment.
+//!
+//! Every setting is parsed from text through one table, so a bad value from any
+//! layer stops start-up with a single line naming the setting, where it came from
+//! and what is wrong.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+use crate::secret::Secret;
+
+/// Deployment mode: production turns on the strict checks and HSTS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    /// Local use: generated secrets, localhost CORS, pretty logs.
+    Development,
+    /// Real deployments: explicit secrets and origins required.
+    Production,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, for log shippers.
+    Json,
+    /// Human-readable lines.
+    Pretty,
+}
+
+/// Which database the portal uses, derived from `PORTAL_DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// An SQLite file at this path.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string (may embed a password, hence the wrapper).
+    Postgres(Secret<String>),
+}
+
+/// A configuration problem, reported as one line at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A setting has a value that does not parse or is not allowed.
+    #[error("{setting}: {message}")]
+    Invalid {
+        /// The environment variable name of the setting, e.g. `PORTAL_BIND`.
+        setting: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The configuration file could not be read or is not valid TOML.
+    #[error("config file {path}: {message}")]
+    File {
+        /// The file that was given with `--config`.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+fn invalid(setting: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: setting.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The portal's effective configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// The portal's own origin (scheme://host[:port]), used for links and CSRF checks.
+    pub public_url: String,
+    /// Folder holding the SQLite database, the generated secret key and other state.
+    pub data_dir: PathBuf,
+    /// The database to use.
+    pub database: DatabaseKind,
+    /// Development or production.
+    pub environment: Environment,
+    /// Master secret from `PORTAL_SECRET_KEY`; `None` in development means "generate one".
+    pub secret_key: Option<Secret<String>>,
+    /// Browser origins allowed to call the API with credentials.
+    pub cors_origins: Vec<String>,
+    /// Peers whose `X-Forwarded-For` header is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// `tracing` filter directive, e.g. `info` or `portal_api=debug,info`.
+    pub log_filter: String,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// Do not run migrations at start (the operator runs `portal migrate`).
+    pub skip_migrations: bool,
+    /// Requests per minute per caller for the API class (0 = unlimited).
+    pub rate_limit_api: u32,
+    /// Requests per minute per caller for the chat class (0 = unlimited).
+    pub rate_limit_chat: u32,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    /// Time a request may take to produce its response head.
+    pub request_timeout: Duration,
+    /// Requests in flight before new ones are shed with 503.
+    pub max_in_flight: usize,
+    /// Concurrent streaming responses (SSE) allowed.
+    pub max_streams: usize,
+    /// Interval between SSE heartbeat comments.
+    pub sse_heartbeat: Duration,
+    /// How long shutdown waits for in-flight requests and streams.
+    pub shutdown_grace: Duration,
+    /// Interval of the background database availability check.
+    pub db_check_interval: Duration,
+    /// Largest database pool size.
+    pub db_pool_max: usize,
+}
+
+/// One row of the settings table: its variable name, TOML key, default and parser.
+struct Spec {
+    env: &'static str,
+    default: Option<&'static str>,
+}
+
+impl Spec {
+    fn toml_key(&self) -> String {
+        self.env.trim_start_matches("PORTAL_").to_ascii_lowercase()
+    }
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        env: "PORTAL_BIND",
+        default: Some("127.0.0.1:8080"),
+    },
+    Spec {
+        env: "PORTAL_PUBLIC_URL",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_DATA_DIR",
+        default: Some("./data"),
+    },
+    Spec {
+        env: "PORTAL_DATABASE_URL",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_ENV",
+        default: Some("development"),
+    },
+    Spec {
+        env: "PORTAL_SECRET_KEY",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_CORS_ORIGINS",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_TRUSTED_PROXIES",
+        default: Some(""),
+    },
+    Spec {
+        env: "PORTAL_LOG",
+        default: Some("info"),
+    },
+    Spec {
+        env: "PORTAL_LOG_FORMAT",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_SKIP_MIGRATIONS",
+        default: Some("false"),
+    },
+    Spec {
+        env: "PORTAL_RATE_LIMIT_API",
+        default: Some("300"),
+    },
+    Spec {
+        env: "PORTAL_RATE_LIMIT_CHAT",
+        default: Some("20"),
+    },
+    Spec {
+        env: "PORTAL_BODY_LIMIT_BYTES",
+        default: Some("1048576"),
+    },
+    Spec {
+        env: "PORTAL_REQUEST_TIMEOUT_SECS",
+        default: Some("30"),
+    },
+    Spec {
+        env: "PORTAL_MAX_IN_FLIGHT",
+        default: Some("1024"),
+    },
+    Spec {
+        env: "PORTAL_MAX_STREAMS",
+        default: Some("256"),
+    },
+    Spec {
+        env: "PORTAL_SSE_HEARTBEAT_SECS",
+        default: Some("15"),
+    },
+    Spec {
+        env: "PORTAL_SHUTDOWN_GRACE_SECS",
+        default: Some("10"),
+    },
+    Spec {
+        env: "PORTAL_DB_CHECK_INTERVAL_MS",
+        default: Some("1000"),
+    },
+    Spec {
+        env: "PORTAL_DB_POOL_MAX",
+        default: Some("16"),
+    },
+];
+
+/// Where a value came from, for error messages and `portal config check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Built-in default.
+    Default,
+    /// The TOML file.
+    File,
+    /// The process environment.
+    Env,
+}
+
+/// Raw values by variable name, after layering.
+struct Layers(BTreeMap<&'static str, (String, Source)>);
+
+impl Layers {
+    fn get(&self, env: &str) -> Option<&str> {
+        self.0
+            .get(env)
+            .map(|(v, _)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, env: &str) -> Result<T, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let raw = self.get(env).ok_or_else(|| invalid(env, "is required"))?;
+        raw.trim()
+            .parse()
+            .map_err(|e| invalid(env, format!("invalid value {raw:?}: {e}")))
+    }
+}
+
+fn toml_value_to_string(setting: &str, v: &toml::Value) -> Result<String, ConfigError> {
+    match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|i| toml_value_to_string(setting, i))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.join(",")),
+        other => Err(invalid(
+            setting,
+            format!("unsupported TOML value of type {}", other.type_str()),
+        )),
+    }
+}
+
+fn parse_bool(env: &str, raw: &str) -> Result<bool, ConfigError> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(env, format!("expected true or false, got {raw:?}"))),
+    }
+}
+
+/// Checks that `raw` is a bare origin (`scheme://host[:port]`) and returns it normalised.
+pub fn parse_origin(env: &str, raw: &str) -> Result<String, ConfigError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("http://")
+        .or_else(|| trimmed.strip_prefix("https://"))
+        .ok_or_else(|| invalid(env, format!("{raw:?} must start with http:// or https://")))?;
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ', '*']) {
+        return Err(invalid(
+            env,
+            format!("{raw:?} must be an origin (scheme://host[:port]) without path or wildcard"),
+        ));
+    }
+    Ok(trimmed.to_ascii_lowercase())
+}
+
+impl Settings {
+    /// Loads settings from defaults, the optional TOML file and the given environment.
+    pub fn load<I>(file: Option<&Path>, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut layers = BTreeMap::new();
+        for spec in SPECS {
+            if let Some(d) = spec.default {
+                layers.insert(spec.env, (d.to_string(), Source::Default));
+            }
+        }
+        if let Some(path) = file {
+            let text = fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let table: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::File {
+                        path: path.display().to_string(),
+                        message: e.message().to_string(),
+                    })?;
+            for (key, value) in table {
+                let spec = SPECS.iter().find(|s| s.toml_key() == key).ok_or_else(|| {
+                    ConfigError::File {
+                        path: path.display().to_string(),
+                        message: format!("unknown setting {key:?}"),
+                    }
+                })?;
+                layers.insert(
+                    spec.env,
+                    (toml_value_to_string(spec.env, &value)?, Source::File),
+                );
+            }
+        }
+        for (key, value) in env {
+            if let Some(spec) = SPECS.iter().find(|s| s.env == key) {
+                layers.insert(spec.env, (value, Source::Env));
+            }
+        }
+        Self::from_layers(&Layers(layers))
+    }
+
+    /// Loads from the process environment.
+    pub fn from_env(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load(file, std::env::vars())
+    }
+
+    fn from_layers(l: &Layers) -> Result<Self, ConfigError> {
+        let environment = match l.get("PORTAL_ENV").unwrap_or("development").trim() {
+            "development" | "dev" => Environment::Development,
+            "production" | "prod" => Environment::Production,
+            other => {
+                return Err(invalid(
+                    "PORTAL_ENV",
+                    format!("expected development or production, got {other:?}"),
+                ))
+            }
+        };
+        let prod = environment == Environment::Production;
+        let bind: SocketAddr = l.parse("PORTAL_BIND")?;
+        let public_url = match l.get("PORTAL_PUBLIC_URL") {
+            Some(raw) => parse_origin("PORTAL_PUBLIC_URL", raw)?,
+            None => {
+                let host = if bind.ip().is_unspecified() {
+                    "localhost".to_string()
+                } else if bind.is_ipv6() {
+                    format!("[{}]", bind.ip())
+                } else {
+                    bind.ip().to_string()
+                };
+                format!("http://{host}:{}", bind.port())
+            }
+        };
+        let data_dir = PathBuf::from(l.get("PORTAL_DATA_DIR").unwrap_or("./data"));
+        let database = match l.get("PORTAL_DATABASE_URL").map(str::trim) {
+            None => DatabaseKind::Sqlite(data_dir.join("portal.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseKind::Postgres(Secret::new(url.to_string()))
+            }
+            Some(url) if url.starts_with("sqlite:") => {
+                let path = url
+                    .trim_start_matches("sqlite://")
+                    .trim_start_matches("sqlite:");
+                if path.is_empty() {
+                    return Err(invalid(
+                        "PORTAL_DATABASE_URL",
+                        "sqlite: URL has no file path",
+                    ));
+                }
+                DatabaseKind::Sqlite(PathBuf::from(path))
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "PORTAL_DATABASE_URL",
+                    "must start with postgres://, postgresql:// or sqlite:",
+                ))
+            }
+        };
+        let secret_key = l
+            .get("PORTAL_SECRET_KEY")
+            .map(|s| Secret::new(s.to_string()));
+        match &secret_key {
+            Some(k) if k.expose().len() < 32 => {
+                return Err(invalid(
+                    "PORTAL_SECRET_KEY",
+                    "must be at least 32 characters",
+                ))
+            }
+            None if prod => {
+                return Err(invalid(
+                    "PORTAL_SECRET_KEY",
+                    "is required in production (at least 32 random characters)",
+                ))
+            }
+            _ => {}
+        }
+        let cors_origins = match l.get("PORTAL_CORS_ORIGINS") {
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|o| {
+                    if o == "*" {
+                        Err(invalid(
+                            "PORTAL_CORS_ORIGINS",
+                            "\"*\" is not allowed: list explicit origins",
+                        ))
+                    } else {
+                        parse_origin("PORTAL_CORS_ORIGINS", o)
+                    }
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        if prod && cors_origins.is_empty() {
+            return Err(invalid(
+                "PORTAL_CORS_ORIGINS",
+                "is required in production (comma-separated origins, never *)",
+            ));
+        }
+        let trusted_proxies = l
+            .get("PORTAL_TRUSTED_PROXIES")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpNet>()
+                    .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "PORTAL_TRUSTED_PROXIES",
+                            format!("{s:?} is not a CIDR or IP address"),
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let log_format = match l.get("PORTAL_LOG_FORMAT").map(str::trim) {
+            None if prod => LogFormat::Json,
+            None => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some("pretty") => LogFormat::Pretty,
+            Some(other) => {
+                return Err(invalid(
+                    "PORTAL_LOG_FORMAT",
+                    format!("expected json or pretty, got {other:?}"),
+                ))
+            }
+        };
+        let secs = |env: &str| -> Result<Duration, ConfigError> {
+            let v: u64 = l.parse(env)?;
+            if v == 0 {
+                return Err(invalid(env, "must be greater than 0"));
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let positive = |env: &str| -> Result<usize, ConfigError> {
+            let v: usize = l.parse(env)?;
+            if v == 0 {
+                return Err(invalid(env, "must be greater than 0"));
+            }
+            Ok(v)
+        };
+        let db_check_ms: u64 = l.parse("PORTAL_DB_CHECK_INTERVAL_MS")?;
+        if db_check_ms < 50 {
+            return Err(invalid(
+                "PORTAL_DB_CHECK_INTERVAL_MS",
+                "must be at least 50",
+            ));
+        }
+        Ok(Settings {
+            bind,
+            public_url,
+            database,
+            environment,
+            secret_key,
+            cors_origins,
+            trusted_proxies,
+            log_filter: l.get("PORTAL_LOG").unwrap_or("info").to_string(),
+            log_format,
+            skip_migrations: parse_bool(
+                "PORTAL_SKIP_MIGRATIONS",
+                l.get("PORTAL_SKIP_MIGRATIONS").unwrap_or("false"),
+            )?,
+            rate_limit_api: l.parse("PORTAL_RATE_LIMIT_API")?,
+            rate_limit_chat: l.parse("PORTAL_RATE_LIMIT_CHAT")?,
+            body_limit_bytes: positive("PORTAL_BODY_LIMIT_BYTES")?,
+            request_timeout: secs("PORTAL_REQUEST_TIMEOUT_SECS")?,
+            max_in_flight: positive("PORTAL_MAX_IN_FLIGHT")?,
+            max_streams: positive("PORTAL_MAX_STREAMS")?,
+            sse_heartbeat: secs("PORTAL_SSE_HEARTBEAT_SECS")?,
+            shutdown_grace: secs("PORTAL_SHUTDOWN_GRACE_SECS")?,
+            db_check_interval: Duration::from_millis(db_check_ms),
+            db_pool_max: positive("PORTAL_DB_POOL_MAX")?,
+            data_dir,
+        })
+    }
+
+    /// True in production mode.
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+
+    /// The effective configuration as `(setting, value)` lines, secrets redacted.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "(none)".to_string()
+            } else {
+                v.join(",")
+            }
+        };
+        vec![
+            (
+                "PORTAL_ENV",
+                match self.environment {
+                    Environment::Development => "development".into(),
+                    Environment::Production => "production".into(),
+                },
+            ),
+            ("PORTAL_BIND", self.bind.to_string()),
+            ("PORTAL_PUBLIC_URL", self.public_url.clone()),
+            ("PORTAL_DATA_DIR", self.data_dir.display().to_string()),
+            (
+                "PORTAL_DATABASE_URL",
+                match &self.database {
+                    DatabaseKind::Sqlite(p) => format!("sqlite:{}", p.display()),
+                    DatabaseKind::Postgres(url) => redact_url_password(url.expose()),
+                },
+            ),
+            (
+                "PORTAL_SECRET_KEY",
+                match &self.secret_key {
+                    Some(_) => "[REDACTED]".into(),
+                    None => "(generated in the data dir)".into(),
+                },
+            ),
+            ("PORTAL_CORS_ORIGINS", list(&self.cors_origins)),
+            (
+                "PORTAL_TRUSTED_PROXIES",
+                list(
+                    &self
+                        .trusted_proxies
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>(),
+                ),
+            ),
+            ("PORTAL_LOG", self.log_filter.clone()),
+            (
+                "PORTAL_LOG_FORMAT",
+                match self.log_format {
+                    LogFormat::Json => "json".into(),
+                    LogFormat::Pretty => "pretty".into(),
+                },
+            ),
+            ("PORTAL_SKIP_MIGRATIONS", self.skip_migrations.to_string()),
+            ("PORTAL_RATE_LIMIT_API", self.rate_limit_api.to_string()),
+            ("PORTAL_RATE_LIMIT_CHAT", self.rate_limit_chat.to_string()),
+            ("PORTAL_BODY_LIMIT_BYTES", self.body_limit_bytes.to_string()),
+            (
+                "PORTAL_REQUEST_TIMEOUT_SECS",
+                self.request_timeout.as_secs().to_string(),
+            ),
+            ("PORTAL_MAX_IN_FLIGHT", self.max_in_flight.to_string()),
+            ("PORTAL_MAX_STREAMS", self.max_streams.to_string()),
+            (
+                "PORTAL_SSE_HEARTBEAT_SECS",
+                self.sse_heartbeat.as_secs().to_string(),
+            ),
+            (
+                "PORTAL_SHUTDOWN_GRACE_SECS",
+                self.shutdown_grace.as_secs().to_string(),
+            ),
+            (
+                "PORTAL_DB_CHECK_INTERVAL_MS",
+                self.db_check_interval.as_millis().to_string(),
+            ),
+            ("PORTAL_DB_POOL_MAX", self.db_pool_max.to_string()),
+        ]
+    }
+
+    /// Returns the master secret: the configured one, or in development one
+    /// generated once and kept in `<data dir>/secret-key` with mode 0600.
+    pub fn load_or_create_secret_key(&self) -> Result<Secret<Vec<u8>>, ConfigError> {
+        if let Some(k) = &self.secret_key {
+            return Ok(Secret::new(k.expose().as_bytes().to_vec()));
+        }
+        if self.is_production() {
+            return Err(invalid("PORTAL_SECRET_KEY", "is required in production"));
+        }
+        let path = self.data_dir.join("secret-key");
+        let io = |e: std::io::Error| invalid("PORTAL_DATA_DIR", format!("{}: {e}", path.display()));
+        match fs::read_to_string(&path) {
+            Ok(text) if text.trim().len() >= 32 => {
+                return Ok(Secret::new(text.trim().as_bytes().to_vec()))
+            }
+            Ok(_) => {
+                return Err(invalid(
+                    "PORTAL_DATA_DIR",
+                    format!("{} is too short", path.display()),
+                ))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(e)),
+        }
+        fs::create_dir_all(&self.data_dir).map_err(io)?;
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).map_err(|e| invalid("PORTAL_SECRET_KEY", e.to_string()))?;
+        let key = hex::encode(bytes);
+        write_private_file(&path, key.as_bytes()).map_err(io)?;
+        Ok(Secret::new(key.into_bytes()))
+    }
+}
+
+/// Writes a file readable by its owner only (0600 on Unix), failing if it exists.
+pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+/// Replaces the password of a `scheme://user:password@host/...` URL with `[REDACTED]`.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:[REDACTED]@{host}{tail}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_usable() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert_eq!(
+            s.database,
+            DatabaseKind::Sqlite(PathBuf::from("./data/portal.db"))
+        );
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.body_limit_bytes, 1024 * 1024);
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portal.toml");
+        fs::write(&path, "bind = \"0.0.0.0:9000\"\nrate_limit_api = 5\ncors_origins = [\"https://a.example\", \"https://b.example\"]\n").unwrap();
+        let s = Settings::load(Some(&path), env(&[("PORTAL_RATE_LIMIT_API", "7")])).unwrap();
+        assert_eq!(s.bind.port(), 9000);
+        assert_eq!(s.public_url, "http://localhost:9000");
+        assert_eq!(s.rate_limit_api, 7);
+        assert_eq!(
+            s.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("portal.toml");
+        fs::write(&path, "bnd = \"x\"\n").unwrap();
+        let err = Settings::load(Some(&path), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown setting \"bnd\""), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        for (k, v) in [
+            ("PORTAL_BIND", "nope"),
+            ("PORTAL_ENV", "staging"),
+            ("PORTAL_RATE_LIMIT_API", "-1"),
+            ("PORTAL_TRUSTED_PROXIES", "10.0.0.0/99"),
+            ("PORTAL_DATABASE_URL", "mysql://x"),
+            ("PORTAL_PUBLIC_URL", "ftp://x"),
+            ("PORTAL_LOG_FORMAT", "xml"),
+            ("PORTAL_SKIP_MIGRATIONS", "maybe"),
+            ("PORTAL_SECRET_KEY", "short"),
+        ] {
+            let err = Settings::load(None, env(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(k), "{k}: {err}");
+        }
+    }
+
+    #[test]
+    fn production_requires_secret_and_explicit_cors() {
+        let err = Settings::load(None, env(&[("PORTAL_ENV", "production")])).unwrap_err();
+        assert!(err.to_string().starts_with("PORTAL_SECRET_KEY"), "{err}");
+        let key = "k".repeat(40);
+        let err = Settings::load(
+            None,
+            env(&[("PORTAL_ENV", "production"), ("PORTAL_SECRET_KEY", &key)]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("PORTAL_CORS_ORIGINS"), "{err}");
+        let err = Settings::load(
+            None,
+            env(&[
+                ("PORTAL_ENV", "production"),
+                ("PORTAL_SECRET_KEY", &key),
+                ("PORTAL_CORS_ORIGINS", "*"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("\"*\" is not allowed"), "{err}");
+        let ok = Settings::load(
+            None,
+            env(&[
+                ("PORTAL_ENV", "production"),
+                ("PORTAL_SECRET_KEY", &key),
+                ("PORTAL_CORS_ORIGINS", "https://portal.example"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn describe_redacts_secrets() {
+        let key = "s".repeat(40);
+        let s = Settings::load(
+            None,
+            env(&[
+                ("PORTAL_SECRET_KEY", &key),
+                ("PORTAL_DATABASE_URL", "postgres://u:pw@db:5432/portal"),
+            ]),
+        )
+        .unwrap();
+        let text = format!("{:?}", s.describe());
+        assert!(!text.contains(&key));
+        assert!(!text.contains("pw@"));
+        assert!(text.contains("postgres://u:[REDACTED]@db:5432/portal"));
+        assert!(!format!("{s:?}").contains(&key));
+    }
+
+    #[test]
+    fn dev_secret_is_generated_once_with_private_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Settings::load(
+            None,
+            env(&[("PORTAL_DATA_DIR", dir.path().to_str().unwrap())]),
+        )
+        .unwrap();
+        let a = s.load_or_create_secret_key().unwrap();
+        let b = s.load_or_create_secret_key().unwrap();
+        assert_eq!(a.expose(), b.expose());
+        assert_eq!(a.expose().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("secret-key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+}

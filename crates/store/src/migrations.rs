@@ -1,0 +1,21 @@
+//! Versioned migrations, one SQL file per backend and version, embedded in the binary.
+
+/// One schema change, written once per backend.
+pub struct Migration {
+    /// Strictly increasing version number.
+    pub version: i64,
+    /// Short name, recorded with the version.
+    pub name: &'static str,
+    /// SQLite dialect.
+    pub sqlite: &'static str,
+    /// PostgreSQL dialect.
+    pub postgres: &'static str,
+}
+
+/// Every migration, in order. Append only: an applied migration never changes.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "instance",
+    sqlite: include_str!("../migrations/sqlite/0001_instance.sql"),
+    postgres: include_str!("../migrations/postgres/0001_instance.sql"),
+}];

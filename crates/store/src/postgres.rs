@@ -1,0 +1,246 @@
+//! PostgreSQL backend: tokio-postgres behind a deadpool pool, with a background
+//! monitor that tracks availability so the server can degrade instead of hang
+//! while the database is away, and recover on its own when it returns.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+use crate::migrations::MIGRATIONS;
+
+/// Arbitrary constant naming the advisory lock that serialises migrations across replicas.
+const MIGRATION_LOCK: i64 = 0x706f_7274_616c;
+
+/// The PostgreSQL implementation of [`Store`].
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    availability: Availability,
+}
+
+/// Maps a driver error: lost connections mean "unavailable", constraint
+/// violations are conflicts, the rest is internal.
+fn map_pg(e: tokio_postgres::Error, availability: &Availability) -> StoreError {
+    match e.code() {
+        Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::FOREIGN_KEY_VIOLATION => {
+            StoreError::Conflict(e.to_string())
+        }
+        Some(c)
+            if c.code().starts_with("08")
+                || *c == SqlState::ADMIN_SHUTDOWN
+                || *c == SqlState::CANNOT_CONNECT_NOW =>
+        {
+            availability.set(false);
+            StoreError::Unavailable
+        }
+        Some(_) => StoreError::Other(e.to_string()),
+        None if e.is_closed() || e.to_string().contains("connection") => {
+            availability.set(false);
+            StoreError::Unavailable
+        }
+        None => StoreError::Other(e.to_string()),
+    }
+}
+
+impl PgStore {
+    /// Builds the pool (connections open lazily) and starts the availability monitor.
+    pub fn connect(url: &str, max: usize, check_interval: Duration) -> Result<Self, StoreError> {
+        let mut cfg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::Other(format!("invalid PostgreSQL URL: {e}"))
+        })?;
+        if cfg.get_connect_timeout().is_none() {
+            cfg.connect_timeout(Duration::from_secs(2));
+        }
+        cfg.application_name("oci-portal");
+        let mgr = Manager::from_config(
+            cfg,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(mgr)
+            .max_size(max.max(1))
+            .runtime(Runtime::Tokio1)
+            .create_timeout(Some(Duration::from_secs(2)))
+            .wait_timeout(Some(Duration::from_secs(3)))
+            .recycle_timeout(Some(Duration::from_secs(2)))
+            .build()
+            .map_err(|e| StoreError::Other(e.to_string()))?;
+        let inner = Arc::new(Inner {
+            pool,
+            availability: Availability::default(),
+        });
+        spawn_monitor(Arc::downgrade(&inner), check_interval);
+        Ok(Self { inner })
+    }
+
+    /// Checks out a connection, failing fast with `Unavailable` when the database is away.
+    pub async fn conn(&self) -> Result<Object, StoreError> {
+        self.inner.conn().await
+    }
+
+    /// Maps a driver error, updating the availability flag.
+    pub fn map_err(&self, e: tokio_postgres::Error) -> StoreError {
+        map_pg(e, &self.inner.availability)
+    }
+
+    /// Applies pending migrations under an advisory lock; returns the versions applied.
+    pub async fn migrate(&self) -> Result<Vec<i64>, StoreError> {
+        let mut conn = self.conn().await?;
+        let m = |e| map_pg(e, &self.inner.availability);
+        conn.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(m)?;
+        let result = self.migrate_locked(&mut conn).await;
+        let unlock = conn
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await;
+        let applied = result?;
+        unlock.map_err(m)?;
+        Ok(applied)
+    }
+
+    async fn migrate_locked(&self, conn: &mut Object) -> Result<Vec<i64>, StoreError> {
+        let m = |e| map_pg(e, &self.inner.availability);
+        conn.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    BIGINT PRIMARY KEY,
+                name       TEXT NOT NULL,
+                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+            )",
+        )
+        .await
+        .map_err(m)?;
+        let mut applied = Vec::new();
+        for mig in MIGRATIONS {
+            let tx = conn.transaction().await.map_err(m)?;
+            let done = tx
+                .query_opt(
+                    "SELECT 1 FROM schema_migrations WHERE version = $1",
+                    &[&mig.version],
+                )
+                .await
+                .map_err(m)?
+                .is_some();
+            if done {
+                continue;
+            }
+            tx.batch_execute(mig.postgres)
+                .await
+                .map_err(|e| StoreError::Migration {
+                    version: mig.version,
+                    message: e.to_string(),
+                })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                &[&mig.version, &mig.name],
+            )
+            .await
+            .map_err(m)?;
+            tx.commit().await.map_err(m)?;
+            tracing::info!(version = mig.version, name = mig.name, "applied migration");
+            applied.push(mig.version);
+        }
+        Ok(applied)
+    }
+}
+
+impl Inner {
+    async fn conn(&self) -> Result<Object, StoreError> {
+        match self.pool.get().await {
+            Ok(c) => Ok(c),
+            Err(PoolError::Backend(e)) => Err(map_pg(e, &self.availability)),
+            Err(e) => {
+                tracing::debug!(error = %e, "database pool checkout failed");
+                self.availability.set(false);
+                Err(StoreError::Unavailable)
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<Duration, StoreError> {
+        let start = Instant::now();
+        let conn = self.conn().await?;
+        conn.simple_query("SELECT 1")
+            .await
+            .map_err(|e| map_pg(e, &self.availability))?;
+        Ok(start.elapsed())
+    }
+}
+
+/// Pings the database every `interval` while the store lives, flipping the
+/// availability flag and logging each transition once.
+fn spawn_monitor(inner: Weak<Inner>, interval: Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(interval).await;
+            let Some(inner) = inner.upgrade() else { return };
+            let up = matches!(
+                tokio::time::timeout(Duration::from_secs(2), inner.ping()).await,
+                Ok(Ok(_))
+            );
+            if !up {
+                // Drop idle connections that may point at a dead server.
+                inner.pool.retain(|_, _| false);
+            }
+            if inner.availability.set(up) {
+                if up {
+                    tracing::info!("database is reachable again");
+                } else {
+                    tracing::warn!("database is unreachable; serving degraded");
+                }
+            }
+        }
+    });
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn availability(&self) -> &Availability {
+        &self.inner.availability
+    }
+
+    async fn ping(&self) -> Result<Duration, StoreError> {
+        let r = self.inner.ping().await;
+        if r.is_ok() {
+            self.inner.availability.set(true);
+        }
+        r
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let s = self.inner.pool.status();
+        PoolStats {
+            idle: s.available,
+            in_use: s.size.saturating_sub(s.available),
+            max: s.max_size,
+        }
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        Ok(row.get(0))
+    }
+}
