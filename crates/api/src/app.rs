@@ -3,7 +3,7 @@
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Method, Uri};
-use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use tower::ServiceBuilder;
@@ -13,8 +13,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
-use crate::middleware::{caller, cors, limits, observe, panic, rate_limit, request_id, security};
-use crate::routes::{health, ops};
+use crate::middleware::{caller, cors, edge, limits, rate_limit};
+use crate::routes::{activity, audit, auth, health, keys, ops, org, sessions, setup};
 use crate::state::AppState;
 
 /// Where the OpenAPI document is served.
@@ -29,6 +29,23 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::health))
         .routes(routes!(health::health_stream))
         .routes(routes!(ops::metrics))
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::sign_out))
+        .routes(routes!(auth::get_session))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::set_active))
+        .routes(routes!(setup::status))
+        .routes(routes!(setup::admin))
+        .routes(routes!(org::list, org::add))
+        .routes(routes!(org::set_role, org::remove))
+        .routes(routes!(org::list_orgs, org::create_org))
+        .routes(routes!(keys::list, keys::create))
+        .routes(routes!(keys::revoke))
+        .routes(routes!(sessions::list, sessions::create))
+        .routes(routes!(sessions::get, sessions::rename, sessions::delete))
+        .routes(routes!(activity::list))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::verify))
 }
 
 /// The production application.
@@ -50,18 +67,13 @@ pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(
             ServiceBuilder::new()
-                .layer(from_fn(request_id::layer))
-                .layer(from_fn_with_state(state.clone(), observe::layer))
-                .layer(from_fn(panic::layer))
-                .layer(from_fn_with_state(state.clone(), security::layer))
+                .layer(from_fn_with_state(state.clone(), edge::layer))
                 .layer(from_fn_with_state(state.clone(), cors::layer))
                 .layer(from_fn_with_state(state.clone(), caller::layer))
                 .layer(from_fn_with_state(state.clone(), rate_limit::layer))
-                .layer(from_fn_with_state(state.clone(), limits::body_limit))
+                .layer(from_fn_with_state(state.clone(), limits::layer))
                 .layer(DefaultBodyLimit::max(limit))
-                .layer(Extension(BodyLimit(limit)))
-                .layer(from_fn_with_state(state.clone(), limits::timeout))
-                .layer(from_fn_with_state(state.clone(), limits::load_shed)),
+                .layer(Extension(BodyLimit(limit))),
         )
         .with_state(state)
 }
@@ -82,7 +94,7 @@ async fn docs_guard(State(state): State<AppState>, req: Request, next: Next) -> 
     if is_ui && state.settings.is_production() {
         let caller = req.extensions().get::<caller::Caller>();
         match caller {
-            Some(c) if c.has("admin:all") => {}
+            Some(c) if c.can(portal_core::rbac::Permission::AdminAll) => {}
             Some(c) if c.principal.is_some() => {
                 return ApiError::Forbidden("Permission admin:all is required".into())
                     .into_response()

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use portal_core::StoreError;
+use portal_core::{CoreError, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -18,6 +18,9 @@ pub enum ApiError {
     /// No credentials, or credentials that do not verify.
     #[error("Authentication required")]
     AuthRequired,
+    /// Sign-in with a wrong email or password.
+    #[error("Invalid email or password")]
+    InvalidCredentials,
     /// Authenticated, but without the named permission.
     #[error("{0}")]
     Forbidden(String),
@@ -73,7 +76,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Validation(_) => StatusCode::BAD_REQUEST,
-            ApiError::AuthRequired => StatusCode::UNAUTHORIZED,
+            ApiError::AuthRequired | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -93,6 +96,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => "VALIDATION_ERROR",
             ApiError::AuthRequired => "AUTH_REQUIRED",
+            ApiError::InvalidCredentials => "INVALID_CREDENTIALS",
             ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
@@ -118,6 +122,22 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("The request conflicts with existing data".into())
             }
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Validation(m) => ApiError::Validation(m),
+            CoreError::Unauthenticated => ApiError::AuthRequired,
+            CoreError::InvalidCredentials => ApiError::InvalidCredentials,
+            CoreError::Forbidden(m) => ApiError::Forbidden(m),
+            CoreError::NotFound(m) => ApiError::NotFound(m),
+            CoreError::Conflict(m) => ApiError::Conflict(m),
+            CoreError::RateLimited(s) => ApiError::RateLimited(s),
+            CoreError::Unavailable => ApiError::DatabaseUnavailable,
+            CoreError::Internal(m) => ApiError::Internal(m),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `portal-core`; handlers here parse, call, and map.
 
 pub mod app;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod metrics;
@@ -13,6 +14,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod time;
+pub mod views;
 
 pub use app::{app, build, routes};
 pub use error::ApiError;

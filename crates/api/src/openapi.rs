@@ -23,6 +23,13 @@ Errors always answer `{error, code, requestId}`.",
     tags(
         (name = "health", description = "Liveness, readiness and live health"),
         (name = "ops", description = "Metrics and operations"),
+        (name = "auth", description = "Sign-in, sessions, passwords, organisation switching"),
+        (name = "setup", description = "First run"),
+        (name = "organizations", description = "Members and organisations"),
+        (name = "api-keys", description = "API keys"),
+        (name = "sessions", description = "Chat sessions"),
+        (name = "activity", description = "Tool executions"),
+        (name = "audit", description = "Tamper-evident audit ledger"),
     )
 )]
 pub struct ApiDoc;

@@ -29,6 +29,7 @@ pub async fn serve_router(
     let token = state.shutdown.clone();
     let grace = state.settings.shutdown_grace;
     let trigger = token.clone();
+    spawn_key_usage_writer(state.clone());
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -47,6 +48,23 @@ pub async fn serve_router(
             Ok(())
         }
     }
+}
+
+/// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.
+fn spawn_key_usage_writer(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = state.shutdown.cancelled() => {
+                    state.key_usage.flush(state.store.as_ref()).await;
+                    return;
+                }
+                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
+                    state.key_usage.flush(state.store.as_ref()).await;
+                }
+            }
+        }
+    });
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).

@@ -1,13 +1,24 @@
-//! The portal's core: configuration, domain types and the storage contract.
+//! The portal's core: configuration, domain types and rules, and the storage
+//! contract.
 //!
 //! Nothing here knows about HTTP or SQL; adapters (the API, the CLI) and the
 //! storage backends depend on this crate, never the other way round.
 
+pub mod audit;
 pub mod config;
+pub mod crypto;
+pub mod error;
 pub mod health;
+pub mod identity;
+pub mod model;
+pub mod rbac;
 pub mod secret;
+pub mod service;
 pub mod store;
+pub mod throttle;
+pub mod validate;
 
 pub use config::{ConfigError, DatabaseKind, Environment, LogFormat, Settings};
+pub use error::{CoreError, CoreResult};
 pub use secret::Secret;
 pub use store::{Availability, Backend, PoolStats, Store, StoreError};

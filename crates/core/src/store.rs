@@ -6,6 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::audit::{AuditHead, AuditRecord, NewAuditEntry};
+use crate::crypto::Keys;
+use crate::model::*;
+use crate::rbac::Role;
+
 /// Which database engine backs the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -86,9 +91,12 @@ impl Availability {
     }
 }
 
+/// Shorthand for repository results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
 /// The storage contract. Every repository method that reads organisation data
-/// takes the organisation id (rule 3 of ARCHITECTURE.md); domain repositories are
-/// added to this trait by the features that need them.
+/// takes the organisation id (rule 3 of ARCHITECTURE.md), so another tenant's
+/// rows are simply not found.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which engine this is.
@@ -105,4 +113,162 @@ pub trait Store: Send + Sync + 'static {
 
     /// The highest migration version applied.
     async fn schema_version(&self) -> Result<i64, StoreError>;
+
+    // ---- users and organisations
+
+    /// Creates a user; `Conflict` when the email is taken.
+    async fn create_user(&self, user: NewUser, now: i64) -> StoreResult<User>;
+    /// A user and their password hash, by (normalised) email.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>>;
+    /// A user by id.
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
+    /// The user's password hash.
+    async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>>;
+    /// Replaces the user's password hash.
+    async fn set_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
+    /// Sets or clears the platform admin flag.
+    async fn set_platform_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()>;
+    /// Creates an organisation; `Conflict` when the slug is taken.
+    async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org>;
+    /// An organisation by slug.
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>>;
+    /// An organisation by id.
+    async fn org_by_id(&self, id: &str) -> StoreResult<Option<Org>>;
+    /// Every organisation (platform admins).
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+    /// Turns four-eyes approval of `danger` tools on or off.
+    async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()>;
+
+    // ---- membership
+
+    /// Adds a member; `Conflict` when already a member.
+    async fn add_member(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Changes a member's role; `NotFound` when not a member; `Conflict` when it
+    /// would leave the organisation without an admin.
+    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
+    /// Removes a member; `NotFound` when not a member; `Conflict` for the last admin.
+    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    /// The user's role in the organisation.
+    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>>;
+    /// The organisation's members.
+    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>>;
+    /// The user's organisations, most recently used first.
+    async fn user_orgs(&self, user_id: &str) -> StoreResult<Vec<(Org, Role)>>;
+    /// Records that the user worked in the organisation now.
+    async fn touch_membership(&self, org_id: &str, user_id: &str, now: i64) -> StoreResult<()>;
+    /// True once any organisation admin or platform admin exists.
+    async fn admin_exists(&self) -> StoreResult<bool>;
+    /// First-run setup in one transaction: re-checks that no admin exists
+    /// (`Conflict` otherwise), creates the user (platform admin) and the
+    /// organisation, and makes the user its admin.
+    async fn bootstrap_admin(
+        &self,
+        user: NewUser,
+        org_id: &str,
+        slug: &str,
+        org_name: &str,
+        now: i64,
+    ) -> StoreResult<(User, Org)>;
+
+    // ---- browser sessions
+
+    /// Stores a new session.
+    async fn create_auth_session(&self, s: NewAuthSession) -> StoreResult<()>;
+    /// A live or dead session by token hash (the caller checks expiry and revocation).
+    async fn auth_session_by_hash(&self, token_hash: &str) -> StoreResult<Option<AuthSession>>;
+    /// Moves the expiry.
+    async fn extend_auth_session(&self, id: &str, expires_at: i64, now: i64) -> StoreResult<()>;
+    /// Revokes one session.
+    async fn revoke_auth_session(&self, id: &str, now: i64) -> StoreResult<()>;
+    /// Revokes all the user's sessions except `keep`.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Switches the session's active organisation.
+    async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()>;
+
+    // ---- API keys
+
+    /// Stores a key; `Conflict` when the name is taken in the organisation.
+    async fn create_api_key(&self, k: NewApiKey) -> StoreResult<ApiKey>;
+    /// The organisation's keys (revoked ones included, marked).
+    async fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;
+    /// A key by the hash of its secret.
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// Revokes a key by id within the organisation; false when there is no such live key.
+    async fn revoke_api_key(&self, org_id: &str, id: &str, now: i64) -> StoreResult<bool>;
+    /// Revokes a key by name within the organisation; false when there is no such live key.
+    async fn revoke_api_key_by_name(&self, org_id: &str, name: &str, now: i64)
+        -> StoreResult<bool>;
+    /// Writes `last_used_at` for a batch of keys.
+    async fn touch_api_keys(&self, used: &[(String, i64)]) -> StoreResult<()>;
+
+    // ---- chat sessions
+
+    /// Creates a chat session.
+    async fn create_chat_session(&self, s: &ChatSession) -> StoreResult<()>;
+    /// The principal's sessions in the organisation, newest first.
+    async fn list_chat_sessions(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<ChatSession>>;
+    /// One of the principal's sessions.
+    async fn get_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<ChatSession>>;
+    /// Renames a session; false when not found.
+    async fn rename_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+        title: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Deletes a session and its messages; false when not found.
+    async fn delete_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<bool>;
+
+    // ---- activity
+
+    /// Records a tool execution.
+    async fn record_activity(&self, a: &Activity) -> StoreResult<()>;
+    /// The organisation's tool executions, newest first.
+    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>>;
+
+    // ---- audit ledger
+
+    /// Appends to the entry's chain atomically (never forking it under
+    /// concurrency) and moves the chain's head checkpoint.
+    async fn append_audit(&self, keys: &Keys, entry: &NewAuditEntry) -> StoreResult<AuditRecord>;
+    /// The chain's records, newest first, filtered.
+    async fn list_audit(&self, chain: &str, f: &AuditFilter) -> StoreResult<Page<AuditRecord>>;
+    /// Up to `limit` records of the chain with `seq > after`, in sequence order (for verification).
+    async fn audit_records_after(
+        &self,
+        chain: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>>;
+    /// The chain's head checkpoint.
+    async fn audit_head(&self, chain: &str) -> StoreResult<Option<AuditHead>>;
 }

@@ -36,6 +36,93 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Manage accounts (headless installs).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Create and revoke API keys.
+    #[command(name = "api-key")]
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+    /// Check the tamper-evident audit ledger.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user (or reset an existing user's password) and make them a
+    /// member of an organisation, creating the organisation if it is missing.
+    /// The password is read from standard input.
+    CreateUser {
+        /// Email address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Organisation slug.
+        #[arg(long)]
+        org: String,
+        /// Role in the organisation: admin, operator or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Also make the user a platform admin (creates organisations).
+        #[arg(long)]
+        platform_admin: bool,
+        /// Read the password from standard input (required).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it (only the key) on standard output. Without
+    /// --user the key is a service principal with exactly the listed permissions;
+    /// with --user it acts as that member (listed ∩ the member's permissions).
+    Create {
+        /// Organisation slug.
+        #[arg(long)]
+        org: String,
+        /// Key name, unique in the organisation.
+        #[arg(long)]
+        name: String,
+        /// Comma-separated permissions, e.g. tools:read,sessions:read.
+        #[arg(long, value_delimiter = ',')]
+        permissions: Vec<String>,
+        /// Act as this member (email).
+        #[arg(long)]
+        user: Option<String>,
+        /// Expire after this many days.
+        #[arg(long)]
+        expires_days: Option<i64>,
+    },
+    /// Revoke a key by name.
+    Revoke {
+        /// Organisation slug.
+        #[arg(long)]
+        org: String,
+        /// Key name.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute a chain (an organisation's, or the system chain without --org).
+    /// Exits 0 only when it is intact.
+    Verify {
+        /// Organisation slug.
+        #[arg(long)]
+        org: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,8 +145,17 @@ fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check,
         } => config_check(&settings),
-        Command::Migrate => run(settings, migrate),
-        Command::Serve => run(settings, serve),
+        Command::Migrate => run(settings, logging::Sink::Stderr, migrate),
+        Command::Serve => run(settings, logging::Sink::Stdout, serve),
+        Command::Admin { command } => {
+            run(settings, logging::Sink::Stderr, move |s| admin(s, command))
+        }
+        Command::ApiKey { command } => run(settings, logging::Sink::Stderr, move |s| {
+            api_key(s, command)
+        }),
+        Command::Audit { command } => {
+            run(settings, logging::Sink::Stderr, move |s| audit(s, command))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -70,12 +166,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run<F, Fut>(settings: Settings, f: F) -> anyhow::Result<()>
+fn run<F, Fut>(settings: Settings, sink: logging::Sink, f: F) -> anyhow::Result<()>
 where
     F: FnOnce(Settings) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    let _guard = logging::init(&settings)?;
+    let _guard = logging::init(&settings, sink)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,7 +198,7 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    settings.load_or_create_secret_key()?;
+    let master = settings.load_or_create_secret_key()?;
     let store = portal_store::open(&settings, !settings.skip_migrations)
         .await
         .context("opening the database")?;
@@ -111,8 +207,173 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", settings.bind))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %settings.public_url, database = store.backend().as_str(), "portal listening");
-    let state = portal_api::AppState::new(settings, store);
+    let state = portal_api::AppState::new(settings, store, &master);
+    if let Some(token) = portal_api::routes::setup::prepare(&state).await? {
+        let path = state
+            .settings
+            .data_dir
+            .join(portal_api::routes::setup::TOKEN_FILE);
+        eprintln!(
+            "\nNo admin exists yet. Create the first one with this one-time setup token\n\
+             (also in {}):\n\n    {token}\n\n\
+             curl -X POST {}/api/setup/admin -H 'Authorization: Bearer {token}' \\\n\
+             \x20    -H 'Content-Type: application/json' \\\n\
+             \x20    -d '{{\"email\":\"you@example.com\",\"password\":\"…12+ characters…\",\"name\":\"You\",\"orgName\":\"Acme\"}}'\n\
+             or headless: portal admin create-user --help\n",
+            path.display(),
+            state.settings.public_url
+        );
+    }
     portal_api::serve(listener, state, portal_api::shutdown_signal()).await?;
     tracing::info!("portal stopped");
     Ok(())
+}
+
+/// Opens (and migrates) the database and derives the keys, for CLI commands.
+async fn open(
+    settings: &Settings,
+) -> anyhow::Result<(
+    std::sync::Arc<dyn portal_core::Store>,
+    portal_core::crypto::Keys,
+)> {
+    let master = settings.load_or_create_secret_key()?;
+    let store = portal_store::open(settings, true)
+        .await
+        .context("opening the database")?;
+    Ok((store, portal_core::crypto::Keys::derive(&master)))
+}
+
+fn cli_ctx<'a>(
+    store: &'a dyn portal_core::Store,
+    keys: &'a portal_core::crypto::Keys,
+) -> portal_core::service::Ctx<'a> {
+    portal_core::service::Ctx {
+        store,
+        keys,
+        ip: None,
+        user_agent: Some("portal-cli"),
+        now: portal_core::identity::now_ms(),
+    }
+}
+
+async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
+    let AdminCommand::CreateUser {
+        email,
+        name,
+        org,
+        role,
+        platform_admin,
+        password_stdin,
+    } = command;
+    if !password_stdin {
+        anyhow::bail!("--password-stdin is required: pass the password on standard input, never as an argument");
+    }
+    let role: portal_core::rbac::Role = role
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--role: {e}"))?;
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("reading the password from standard input")?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let (store, keys) = open(&settings).await?;
+    let done = portal_core::service::setup::create_user_cli(
+        &cli_ctx(store.as_ref(), &keys),
+        &email,
+        &name,
+        &org,
+        role,
+        platform_admin,
+        password,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(path) = Some(
+        settings
+            .data_dir
+            .join(portal_api::routes::setup::TOKEN_FILE),
+    )
+    .filter(|p| p.exists())
+    {
+        let _ = std::fs::remove_file(path);
+    }
+    println!(
+        "user {} ({}) is {} of {}{}{}",
+        done.user.email,
+        done.user.id,
+        role.as_str(),
+        done.org.slug,
+        if done.org_created {
+            " (organisation created)"
+        } else {
+            ""
+        },
+        if done.user.platform_admin {
+            "; platform admin"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+async fn api_key(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let (store, keys) = open(&settings).await?;
+    let ctx = cli_ctx(store.as_ref(), &keys);
+    match command {
+        ApiKeyCommand::Create {
+            org,
+            name,
+            permissions,
+            user,
+            expires_days,
+        } => {
+            let created = portal_core::service::keys::create_cli(
+                &ctx,
+                &org,
+                &name,
+                &permissions,
+                user.as_deref(),
+                expires_days,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", created.key);
+        }
+        ApiKeyCommand::Revoke { org, name } => {
+            portal_core::service::keys::revoke_cli(&ctx, &org, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("revoked {name} in {org}");
+        }
+    }
+    Ok(())
+}
+
+async fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
+    let AuditCommand::Verify { org } = command;
+    let (store, keys) = open(&settings).await?;
+    let ctx = cli_ctx(store.as_ref(), &keys);
+    let chain = match &org {
+        Some(slug) => {
+            let o = store
+                .org_by_slug(slug)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("organisation {slug:?} not found"))?;
+            portal_core::audit::org_chain(&o.id)
+        }
+        None => portal_core::audit::SYSTEM_CHAIN.to_string(),
+    };
+    let v = portal_core::service::audit::verify_chain(&ctx, &chain)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", serde_json::to_string(&v)?);
+    if v.valid {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "audit chain {chain} is NOT intact: {}",
+            v.reason.unwrap_or_default()
+        )
+    }
 }

@@ -51,8 +51,45 @@ async fn postgres_outage_degrades_and_recovers_without_restart() {
         .await;
     assert_eq!(app.get("/health").await.status(), 200);
     assert_eq!(app.get("/test/db").await.status(), 200);
+    let admin = app.admin().await;
+    let (warm_key, _) = admin
+        .create_key("warm", &["sessions:read", "sessions:write"])
+        .await;
+    let (cold_key, _) = admin.create_key("cold", &["sessions:read"]).await;
+    let warm = app.with_key(&warm_key);
+    assert_eq!(
+        warm.get("/api/sessions").await.status(),
+        200,
+        "resolves and caches the key"
+    );
 
     proxy.cut();
+    // A caller already verified keeps reading (degraded) and is told writes are unavailable.
+    let res = warm.get("/api/sessions").await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["degraded"], true, "{body}");
+    assert_eq!(body["sessions"], serde_json::json!([]));
+    assert!(body["message"].as_str().is_some());
+    let res = warm
+        .post(
+            "/api/sessions",
+            serde_json::json!({"title": "during outage"}),
+        )
+        .await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "DATABASE_UNAVAILABLE"
+    );
+    // A caller whose credentials need the database: 503, never 401 (an outage logs nobody out).
+    let res = app.with_key(&cold_key).get("/api/sessions").await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "DATABASE_UNAVAILABLE"
+    );
+
     let res = wait_for(&app, "/health", 503).await;
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "error", "{body}");
@@ -82,4 +119,18 @@ async fn postgres_outage_degrades_and_recovers_without_restart() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     wait_for(&app, "/test/db", 200).await;
+    // Service resumes without a restart, for every caller.
+    assert_eq!(
+        app.with_key(&cold_key).get("/api/sessions").await.status(),
+        200
+    );
+    assert_eq!(
+        warm.post("/api/sessions", serde_json::json!({"title": "after"}))
+            .await
+            .status(),
+        201
+    );
+    let listed: Value = warm.get("/api/sessions").await.json().await.unwrap();
+    assert_eq!(listed["total"], 1);
+    assert!(listed.get("degraded").is_none());
 }

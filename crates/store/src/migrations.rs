@@ -13,9 +13,17 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append only: an applied migration never changes.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "instance",
-    sqlite: include_str!("../migrations/sqlite/0001_instance.sql"),
-    postgres: include_str!("../migrations/postgres/0001_instance.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "instance",
+        sqlite: include_str!("../migrations/sqlite/0001_instance.sql"),
+        postgres: include_str!("../migrations/postgres/0001_instance.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "identity",
+        sqlite: include_str!("../migrations/sqlite/0002_identity.sql"),
+        postgres: include_str!("../migrations/postgres/0002_identity.sql"),
+    },
+];

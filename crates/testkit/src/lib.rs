@@ -40,7 +40,19 @@ pub struct TestApp {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
-    _pg: Option<PgTestDb>,
+    _pg: Option<std::sync::Arc<PgTestDb>>,
+    /// The database this app uses (to share it with a second app, or tamper in tests).
+    pub db: DbHandle,
+    secret: String,
+}
+
+/// Where a test app's data lives.
+#[derive(Clone, Debug)]
+pub enum DbHandle {
+    /// An SQLite file.
+    Sqlite(std::path::PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
 }
 
 /// Rewrites the test database URL (e.g. to go through a proxy).
@@ -51,6 +63,7 @@ pub struct Builder {
     env: Vec<(String, String)>,
     extra: Option<OpenApiRouter<AppState>>,
     pg_via: Option<UrlRewrite>,
+    share: Option<(DbHandle, Option<std::sync::Arc<PgTestDb>>)>,
 }
 
 impl TestApp {
@@ -65,6 +78,7 @@ impl TestApp {
             env: Vec::new(),
             extra: None,
             pg_via: None,
+            share: None,
         }
     }
 
@@ -80,6 +94,139 @@ impl TestApp {
             .send()
             .await
             .expect("request failed")
+    }
+
+    /// Runs raw SQL statements against the app's database (tests that play an
+    /// attacker with write access, or move clocks).
+    pub async fn sql(&self, sql: &str) {
+        match &self.db {
+            DbHandle::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path).expect("open sqlite");
+                c.busy_timeout(std::time::Duration::from_secs(5))
+                    .expect("busy timeout");
+                c.execute_batch(sql)
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            DbHandle::Postgres(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+                tokio::spawn(conn);
+                client
+                    .batch_execute(sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// Runs SQL with the audit ledger's append-only triggers out of the way, as
+    /// an attacker with full database access could.
+    pub async fn sql_bypassing_audit_triggers(&self, sql: &str) {
+        match &self.db {
+            DbHandle::Sqlite(_) => {
+                self.sql(&format!(
+                    "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {sql}; \
+                     CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END; \
+                     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;"
+                ))
+                .await
+            }
+            DbHandle::Postgres(_) => {
+                self.sql(&format!(
+                    "ALTER TABLE audit_log DISABLE TRIGGER USER; {sql}; ALTER TABLE audit_log ENABLE TRIGGER USER;"
+                ))
+                .await
+            }
+        }
+    }
+
+    /// The setup token written at start (while no admin exists).
+    pub fn setup_token(&self) -> Option<String> {
+        std::fs::read_to_string(self.state.settings.data_dir.join("setup-token")).ok()
+    }
+
+    /// Creates the first admin through the setup endpoint and signs them in.
+    pub async fn admin(&self) -> Client {
+        let token = self.setup_token().expect("setup token present");
+        let res = self
+            .client
+            .post(self.at("/api/setup/admin"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"email": "admin@acme.test", "password": PASSWORD, "name": "Ada Admin", "orgName": "Acme"}))
+            .send()
+            .await
+            .expect("setup request");
+        assert_eq!(
+            res.status(),
+            201,
+            "setup: {}",
+            res.text().await.unwrap_or_default()
+        );
+        self.sign_in("admin@acme.test", PASSWORD).await
+    }
+
+    /// Signs in and returns a client carrying the session cookie and a same-origin `Origin`.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Client {
+        let res = self
+            .client
+            .post(self.at("/api/auth/sign-in/email"))
+            .json(&serde_json::json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("sign-in request");
+        assert_eq!(res.status(), 200, "sign-in as {email}: {}", res.status());
+        let cookie = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("portal_session="))
+            .and_then(|v| v.split(';').next())
+            .expect("session cookie")
+            .to_string();
+        let body: serde_json::Value = res.json().await.expect("session json");
+        Client {
+            base: self.url.clone(),
+            http: self.client.clone(),
+            auth: Auth::Cookie(cookie, self.state.settings.public_url.clone()),
+            who: body,
+        }
+    }
+
+    /// A client using an API key.
+    pub fn with_key(&self, key: &str) -> Client {
+        Client {
+            base: self.url.clone(),
+            http: self.client.clone(),
+            auth: Auth::Key(key.to_string()),
+            who: serde_json::Value::Null,
+        }
+    }
+
+    /// A member added by `admin` with `role`, signed in (after setting their password).
+    pub async fn member(&self, admin: &Client, email: &str, role: &str) -> Client {
+        let res = admin
+            .post(
+                "/api/org/members",
+                serde_json::json!({"email": email, "name": email, "role": role}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "add member {email}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        let otp = body["oneTimePassword"]
+            .as_str()
+            .expect("one-time password")
+            .to_string();
+        let c = self.sign_in(email, &otp).await;
+        let res = c
+            .post(
+                "/api/auth/change-password",
+                serde_json::json!({"currentPassword": otp, "newPassword": PASSWORD}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        c
     }
 
     /// Asks the server to shut down gracefully and waits for it.
@@ -121,6 +268,15 @@ impl Builder {
         self
     }
 
+    /// Uses the same database as `other` (a second replica).
+    pub fn same_database_as(mut self, other: &TestApp) -> Self {
+        self.share = Some((other.db.clone(), other._pg.clone()));
+        // Replicas share the master secret (audit MACs must agree).
+        self.env
+            .push(("PORTAL_SECRET_KEY".to_string(), other.secret.clone()));
+        self
+    }
+
     /// Creates the database, starts the server and waits until it listens.
     pub async fn spawn(self) -> TestApp {
         logs::init();
@@ -135,16 +291,29 @@ impl Builder {
             ("PORTAL_DB_CHECK_INTERVAL_MS".to_string(), "200".to_string()),
             ("PORTAL_SHUTDOWN_GRACE_SECS".to_string(), "3".to_string()),
         ];
-        let pg = if on_postgres() {
-            let db = PgTestDb::create().await;
-            let url = match self.pg_via {
-                Some(f) => f(db.url()),
-                None => db.url().to_string(),
-            };
-            env.push(("PORTAL_DATABASE_URL".to_string(), url));
-            Some(db)
-        } else {
-            None
+        let (pg, db) = match self.share {
+            Some((DbHandle::Sqlite(path), _)) => {
+                env.push((
+                    "PORTAL_DATABASE_URL".to_string(),
+                    format!("sqlite:{}", path.display()),
+                ));
+                (None, DbHandle::Sqlite(path))
+            }
+            Some((DbHandle::Postgres(url), pg)) => {
+                env.push(("PORTAL_DATABASE_URL".to_string(), url.clone()));
+                (pg, DbHandle::Postgres(url))
+            }
+            None if on_postgres() => {
+                let db = std::sync::Arc::new(PgTestDb::create().await);
+                let url = match self.pg_via {
+                    Some(f) => f(db.url()),
+                    None => db.url().to_string(),
+                };
+                env.push(("PORTAL_DATABASE_URL".to_string(), url));
+                let direct = db.url().to_string();
+                (Some(db), DbHandle::Postgres(direct))
+            }
+            None => (None, DbHandle::Sqlite(dir.path().join("portal.db"))),
         };
         env.extend(self.env);
         let settings = Settings::load(None, env).expect("test settings");
@@ -155,7 +324,12 @@ impl Builder {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let state = AppState::new(settings, store);
+        let master = settings.load_or_create_secret_key().expect("secret key");
+        let secret = String::from_utf8_lossy(master.expose()).into_owned();
+        let state = AppState::new(settings, store, &master);
+        portal_api::routes::setup::prepare(&state)
+            .await
+            .expect("setup token");
         let routes = match self.extra {
             Some(extra) => portal_api::routes().merge(extra),
             None => portal_api::routes(),
@@ -184,6 +358,101 @@ impl Builder {
             server: Some(server),
             _dir: dir,
             _pg: pg,
+            db,
+            secret,
         }
+    }
+}
+
+/// The password test users get.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// How a [`Client`] authenticates.
+#[derive(Clone, Debug)]
+pub enum Auth {
+    /// Session cookie (`name=value`) and the Origin to send on writes.
+    Cookie(String, String),
+    /// API key.
+    Key(String),
+}
+
+/// An HTTP client bound to one identity.
+#[derive(Clone)]
+pub struct Client {
+    base: String,
+    /// The underlying client.
+    pub http: reqwest::Client,
+    /// Credentials.
+    pub auth: Auth,
+    /// What sign-in answered (session view), for cookie clients.
+    pub who: serde_json::Value,
+}
+
+impl Client {
+    /// A request with credentials (and Origin for cookies).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let rb = self.http.request(method, format!("{}{}", self.base, path));
+        match &self.auth {
+            Auth::Cookie(c, origin) => rb.header("cookie", c).header("origin", origin),
+            Auth::Key(k) => rb.bearer_auth(k),
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// POST JSON.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// PATCH JSON.
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::PATCH, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates an API key through the API and returns the secret.
+    pub async fn create_key(&self, name: &str, perms: &[&str]) -> (String, String) {
+        let res = self
+            .post(
+                "/api/api-keys",
+                serde_json::json!({"name": name, "permissions": perms}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "create key {name}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        (
+            body["key"].as_str().expect("key").to_string(),
+            body["apiKey"]["id"].as_str().expect("id").to_string(),
+        )
+    }
+
+    /// The user id of a signed-in client.
+    pub fn user_id(&self) -> String {
+        self.who["user"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 }

@@ -5,10 +5,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderMap;
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
+use portal_core::identity::{
+    now_ms, Credential, Principal, Resolution, API_KEY_PREFIX, SESSION_REFRESH_MS, SESSION_TTL_MS,
+};
+use portal_core::rbac::Permission;
+use portal_core::CoreError;
 
 use crate::state::AppState;
 
@@ -16,23 +21,36 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+/// Whether and how the caller authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthState {
+    /// No credentials presented.
+    Anonymous,
+    /// Credentials verified.
+    Verified,
+    /// Credentials presented but unknown, expired or revoked.
+    Invalid,
+    /// Credentials could not be checked: the database is away (503, never 401).
+    Unavailable,
+}
+
 /// Who is calling. Route guards decide what that caller may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The client's address.
     pub ip: IpAddr,
-    /// The verified principal's stable id, when credentials were presented and verified.
-    pub principal: Option<Arc<str>>,
-    /// Permissions of the principal (empty for anonymous callers).
-    pub permissions: Arc<[String]>,
+    /// The client's user agent.
+    pub user_agent: Option<HeaderValue>,
+    /// The verified principal, if any.
+    pub principal: Option<Arc<Principal>>,
+    /// How authentication went.
+    pub auth: AuthState,
 }
 
 impl Caller {
-    /// True when the caller holds `perm` (or `admin:all`).
-    pub fn has(&self, perm: &str) -> bool {
-        self.permissions
-            .iter()
-            .any(|p| p == perm || p == "admin:all")
+    /// True when the caller holds `perm` (see `rbac::decide`).
+    pub fn can(&self, perm: Permission) -> bool {
+        self.principal.as_ref().is_some_and(|p| p.can(perm))
     }
 }
 
@@ -74,22 +92,106 @@ impl TrustedProxies {
     }
 }
 
-/// Middleware: resolves the caller and stores it in the request extensions.
+/// The credential a request carries: an API key (`Authorization: Bearer
+/// portal_…` or `X-API-Key`) wins over the session cookie.
+fn credential<'a>(headers: &'a HeaderMap, cookie_name: &str) -> Option<Credential<'a>> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|v| v.starts_with(API_KEY_PREFIX));
+    let header_key = || {
+        headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(k) = bearer.or_else(header_key) {
+        return Some(Credential::ApiKey(k));
+    }
+    cookie(headers, cookie_name).map(Credential::Session)
+}
+
+/// The value of cookie `name`, if present.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// Middleware: resolves the caller (address, then credentials through the
+/// short-lived principal cache) and stores it in the request extensions.
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let proxies = &state.proxies;
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let ip = proxies.client_ip(peer, req.headers());
+    let ip = state.proxies.client_ip(peer, req.headers());
+    let cookie_name = crate::auth::session_cookie_name(&state);
+    let now = now_ms();
+    let mut refreshed: Option<(String, i64)> = None;
+    let (principal, auth) = match credential(req.headers(), cookie_name) {
+        None => (None, AuthState::Anonymous),
+        Some(cred) => match state
+            .principals
+            .resolve(state.store.as_ref(), cred, now)
+            .await
+        {
+            Ok(Resolution::Principal(p)) => {
+                if let Some(k) = &p.key_id {
+                    state.key_usage.note(k, now);
+                }
+                if let (Credential::Session(token), Some(exp)) = (cred, p.session_expires_at) {
+                    if exp - now < SESSION_TTL_MS - SESSION_REFRESH_MS {
+                        let ctx = portal_core::service::Ctx {
+                            store: state.store.as_ref(),
+                            keys: &state.keys,
+                            ip: None,
+                            user_agent: None,
+                            now,
+                        };
+                        if let Ok(Some(new_exp)) =
+                            portal_core::service::auth::refresh_session(&ctx, &p).await
+                        {
+                            refreshed = Some((token.to_string(), new_exp));
+                            state.principals.forget(token);
+                        }
+                    }
+                }
+                (Some(p), AuthState::Verified)
+            }
+            Ok(Resolution::Invalid) => (None, AuthState::Invalid),
+            Err(CoreError::Unavailable) => (None, AuthState::Unavailable),
+            Err(e) => {
+                tracing::error!(error = %e, "credential resolution failed");
+                (None, AuthState::Unavailable)
+            }
+        },
+    };
+    let user_agent = req.headers().get(header::USER_AGENT).cloned();
     req.extensions_mut().insert(ClientIp(ip));
     req.extensions_mut().insert(Caller {
         ip,
-        principal: None,
-        permissions: Arc::from(Vec::<String>::new()),
+        user_agent,
+        principal,
+        auth,
     });
     let mut res = next.run(req).await;
+    if let Some((token, exp)) = refreshed {
+        if !res.headers().contains_key(header::SET_COOKIE) {
+            if let Ok(v) = crate::auth::session_cookie(&state, &token, exp, now).parse() {
+                res.headers_mut().append(header::SET_COOKIE, v);
+            }
+        }
+    }
     // The access log runs outside this layer; it reads the address from here.
     res.extensions_mut().insert(ClientIp(ip));
     res

@@ -1,9 +1,10 @@
-//! The HTTP pipeline, outermost first: request id → observe (metrics, access
-//! log) → security headers → CORS → caller → rate limit → body limit → timeout
-//! → load shedding → routes.
+//! The HTTP pipeline, outermost first: edge (request id → metrics and access
+//! log → panic catcher → security headers) → CORS → caller → rate limit →
+//! limits (body limit → load shedding → timeout) → routes.
 
 pub mod caller;
 pub mod cors;
+pub mod edge;
 pub mod limits;
 pub mod observe;
 pub mod panic;

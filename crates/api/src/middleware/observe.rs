@@ -1,67 +1,70 @@
 //! Per-request metrics and the structured access log.
 
-use std::time::Instant;
+use std::net::IpAddr;
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderValue, Method, Uri};
 
-use crate::middleware::caller::ClientIp;
-use crate::middleware::request_id::RequestId;
-use crate::redact;
 use crate::state::AppState;
 
 /// Label for requests that matched no route (bounded cardinality).
 const UNMATCHED: &str = "unmatched";
 
-/// Middleware: counts and times every request by route template and logs one line.
+/// Counts and times a finished request by route template and logs one line.
 ///
 /// Liveness probes and metric scrapes are logged at debug: they are noise at
-/// info in any real deployment.
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| UNMATCHED.to_owned());
-    let path = req.uri().path().to_owned();
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
-    if tracing::enabled!(tracing::Level::TRACE) {
-        tracing::trace!(request_id, headers = ?redact::headers(req.headers()), "request headers");
-    }
-    let res = next.run(req).await;
-    let elapsed = start.elapsed();
-    let status = res.status().as_u16();
+/// info in any real deployment. Nothing is formatted unless it is logged.
+#[allow(clippy::too_many_arguments)]
+pub fn record(
+    state: &AppState,
+    method: &Method,
+    route: Option<&str>,
+    uri: &Uri,
+    status: u16,
+    elapsed: Duration,
+    request_id: &HeaderValue,
+    ip: Option<IpAddr>,
+) {
+    let route = route.unwrap_or(UNMATCHED);
     state
         .metrics
         .http_requests
-        .with_label_values(&[method.as_str(), &route, itoa_status(status)])
+        .with_label_values(&[method.as_str(), route, itoa_status(status)])
         .inc();
     state
         .metrics
         .http_duration
-        .with_label_values(&[method.as_str(), &route])
+        .with_label_values(&[method.as_str(), route])
         .observe(elapsed.as_secs_f64());
-    let ms = elapsed.as_secs_f64() * 1000.0;
-    let ip = res
-        .extensions()
-        .get::<ClientIp>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
-    if route == "/healthz" || route == "/api/metrics" {
-        tracing::debug!(request_id, method = %method, route, path, status, ms, ip, "request");
+    let quiet = route == "/healthz" || route == "/api/metrics";
+    let level = if quiet {
+        tracing::Level::DEBUG
     } else if status >= 500 {
-        tracing::warn!(request_id, method = %method, route, path, status, ms, ip, "request");
+        tracing::Level::WARN
     } else {
-        tracing::info!(request_id, method = %method, route, path, status, ms, ip, "request");
+        tracing::Level::INFO
+    };
+    let enabled = match level {
+        tracing::Level::DEBUG => tracing::enabled!(tracing::Level::DEBUG),
+        tracing::Level::WARN => tracing::enabled!(tracing::Level::WARN),
+        _ => tracing::enabled!(tracing::Level::INFO),
+    };
+    if !enabled {
+        return;
     }
-    res
+    let ms = elapsed.as_secs_f64() * 1000.0;
+    let request_id = request_id.to_str().unwrap_or("-");
+    let path = uri.path();
+    let ip = ip.map(|i| i.to_string()).unwrap_or_default();
+    match level {
+        tracing::Level::DEBUG => {
+            tracing::debug!(request_id, method = %method, route, path, status, ms, ip, "request")
+        }
+        tracing::Level::WARN => {
+            tracing::warn!(request_id, method = %method, route, path, status, ms, ip, "request")
+        }
+        _ => tracing::info!(request_id, method = %method, route, path, status, ms, ip, "request"),
+    }
 }
 
 fn itoa_status(s: u16) -> &'static str {

@@ -2,16 +2,14 @@
 
 use std::panic::AssertUnwindSafe;
 
-use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 
 use crate::error::ApiError;
 
-/// Middleware: catches unwinding panics from everything inside it.
-pub async fn layer(req: Request, next: Next) -> Response {
-    match AssertUnwindSafe(next.run(req)).catch_unwind().await {
+/// Runs `fut`, turning an unwinding panic into a logged 500.
+pub async fn catch(fut: impl std::future::Future<Output = Response>) -> Response {
+    match AssertUnwindSafe(fut).catch_unwind().await {
         Ok(res) => res,
         Err(payload) => {
             let what = payload

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -29,7 +29,7 @@ pub enum Class {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Who {
-    Principal(Arc<str>),
+    Principal(String),
     Ip(IpAddr),
 }
 
@@ -168,7 +168,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let who = match req.extensions().get::<Caller>() {
         Some(Caller {
             principal: Some(p), ..
-        }) => Who::Principal(p.clone()),
+        }) => Who::Principal(p.id.clone()),
         Some(c) => Who::Ip(c.ip),
         None => Who::Ip(IpAddr::from([0, 0, 0, 0])),
     };

@@ -2,12 +2,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
-
-use crate::state::AppState;
 
 /// A per-response CSP nonce, made on first use by an HTML handler.
 #[derive(Clone, Default)]
@@ -24,7 +20,7 @@ impl CspNonce {
         })
     }
 
-    fn used(&self) -> Option<&str> {
+    pub(crate) fn used(&self) -> Option<&str> {
         self.0.get().map(String::as_str)
     }
 }
@@ -38,11 +34,8 @@ fn set_default(h: &mut axum::http::HeaderMap, name: HeaderName, value: &'static 
     }
 }
 
-/// Middleware adding the security headers; handlers may set their own CSP or Cache-Control first.
-pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let nonce = CspNonce::default();
-    req.extensions_mut().insert(nonce.clone());
-    let mut res = next.run(req).await;
+/// Adds the security headers; handlers may set their own CSP or Cache-Control first.
+pub fn apply(res: &mut Response, nonce: &CspNonce, production: bool) {
     let is_html = res
         .headers()
         .get(header::CONTENT_TYPE)
@@ -90,12 +83,11 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         "same-origin",
     );
     set_default(h, header::CACHE_CONTROL, "no-store");
-    if state.settings.is_production() {
+    if production {
         set_default(
             h,
             header::STRICT_TRANSPORT_SECURITY,
             "max-age=31536000; includeSubDomains; preload",
         );
     }
-    res
 }

@@ -1,4 +1,12 @@
 //! Feature routers, merged in one place ([`crate::app`]).
 
+pub mod activity;
+pub mod audit;
+pub mod auth;
 pub mod health;
+pub mod keys;
+pub mod listing;
 pub mod ops;
+pub mod org;
+pub mod sessions;
+pub mod setup;

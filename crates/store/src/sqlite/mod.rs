@@ -7,23 +7,35 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_trait::async_trait;
-use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
+use portal_core::{Availability, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
 use crate::migrations::MIGRATIONS;
 
+mod repo;
+
 /// The SQLite implementation of [`Store`].
 pub struct SqliteStore {
     path: PathBuf,
     writer: tokio::sync::Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
-    reader_slots: Semaphore,
-    max_readers: usize,
-    availability: Availability,
+    pub(crate) readers: Mutex<Vec<Connection>>,
+    pub(crate) reader_slots: Semaphore,
+    pub(crate) max_readers: usize,
+    pub(crate) availability: Availability,
+}
+
+/// Maps rusqlite errors into the storage contract's errors (`.db()?`).
+pub(crate) trait Db<T> {
+    fn db(self) -> Result<T, StoreError>;
+}
+
+impl<T> Db<T> for rusqlite::Result<T> {
+    fn db(self) -> Result<T, StoreError> {
+        self.map_err(other)
+    }
 }
 
 fn other(e: rusqlite::Error) -> StoreError {
@@ -81,7 +93,7 @@ impl SqliteStore {
     /// Runs `f` on a reader connection.
     pub async fn read<T>(
         &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let _permit = self
             .reader_slots
@@ -93,7 +105,7 @@ impl SqliteStore {
             Some(c) => c,
             None => open_conn(&self.path)?,
         };
-        let result = f(&conn).map_err(other);
+        let result = f(&conn);
         if let Ok(mut v) = self.readers.lock() {
             v.push(conn);
         }
@@ -103,13 +115,13 @@ impl SqliteStore {
     /// Runs `f` inside an immediate transaction on the writer connection; commits on `Ok`.
     pub async fn write<T>(
         &self,
-        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.writer.lock().await;
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(other)?;
-        let value = f(&tx).map_err(other)?;
+        let value = f(&tx)?;
         tx.commit().map_err(other)?;
         Ok(value)
     }
@@ -158,48 +170,10 @@ impl SqliteStore {
     }
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    fn backend(&self) -> Backend {
-        Backend::Sqlite
-    }
-
-    fn availability(&self) -> &Availability {
-        &self.availability
-    }
-
-    async fn ping(&self) -> Result<Duration, StoreError> {
-        let start = Instant::now();
-        self.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
-            .await?;
-        Ok(start.elapsed())
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        let idle = self.readers.lock().map(|v| v.len()).unwrap_or(0);
-        let in_use = self.max_readers - self.reader_slots.available_permits();
-        PoolStats {
-            idle,
-            in_use,
-            max: self.max_readers,
-        }
-    }
-
-    async fn schema_version(&self) -> Result<i64, StoreError> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                [],
-                |r| r.get(0),
-            )
-        })
-        .await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portal_core::Store;
 
     #[tokio::test]
     async fn migrates_once_and_pings() {
@@ -207,17 +181,17 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("sub/portal.db"), 4)
             .await
             .unwrap();
-        assert_eq!(store.migrate().await.unwrap(), vec![1]);
+        assert_eq!(store.migrate().await.unwrap(), vec![1, 2]);
         assert!(store.migrate().await.unwrap().is_empty());
-        assert_eq!(store.schema_version().await.unwrap(), 1);
+        assert_eq!(store.schema_version().await.unwrap(), 2);
         assert!(store.ping().await.is_ok());
         let mode: String = store
-            .read(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)))
+            .read(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).db())
             .await
             .unwrap();
         assert_eq!(mode, "wal");
         let fk: i64 = store
-            .read(|c| c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)))
+            .read(|c| c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).db())
             .await
             .unwrap();
         assert_eq!(fk, 1);
@@ -236,6 +210,7 @@ mod tests {
                     "INSERT INTO instance_meta (key, value) VALUES ('instance_id', 'x')",
                     [],
                 )
+                .db()
             })
             .await
             .unwrap_err();

@@ -5,15 +5,16 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
 };
-use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
+use portal_core::{Availability, StoreError};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use crate::migrations::MIGRATIONS;
+
+mod repo;
 
 /// Arbitrary constant naming the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x706f_7274_616c;
@@ -203,44 +204,4 @@ fn spawn_monitor(inner: Weak<Inner>, interval: Duration) {
             }
         }
     });
-}
-
-#[async_trait]
-impl Store for PgStore {
-    fn backend(&self) -> Backend {
-        Backend::Postgres
-    }
-
-    fn availability(&self) -> &Availability {
-        &self.inner.availability
-    }
-
-    async fn ping(&self) -> Result<Duration, StoreError> {
-        let r = self.inner.ping().await;
-        if r.is_ok() {
-            self.inner.availability.set(true);
-        }
-        r
-    }
-
-    fn pool_stats(&self) -> PoolStats {
-        let s = self.inner.pool.status();
-        PoolStats {
-            idle: s.available,
-            in_use: s.size.saturating_sub(s.available),
-            max: s.max_size,
-        }
-    }
-
-    async fn schema_version(&self) -> Result<i64, StoreError> {
-        let conn = self.conn().await?;
-        let row = conn
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                &[],
-            )
-            .await
-            .map_err(|e| self.map_err(e))?;
-        Ok(row.get(0))
-    }
 }

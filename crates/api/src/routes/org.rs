@@ -1,0 +1,255 @@
+//! Organisation members (org admins) and organisations (platform admins).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use portal_core::rbac::Role;
+use portal_core::service::members;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::no_content;
+use super::listing::degraded;
+use crate::auth::{perm, Require};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+use crate::views::{MemberView, OrgView};
+
+/// The organisation's members.
+#[derive(Serialize, ToSchema)]
+pub struct Members {
+    /// Members, by email.
+    pub members: Vec<MemberView>,
+    /// Present (true) when the database is away and the list is empty for that reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<bool>,
+    /// Why the list is degraded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Lists the active organisation's members (`admin:users`).
+#[utoipa::path(
+    get, path = "/api/org/members", tag = "organizations",
+    responses(
+        (status = 200, description = "Members", body = Members),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    r: Require<perm::AdminUsers>,
+) -> Result<Json<Members>, ApiError> {
+    match members::list(&state.ctx(&r.caller), &r.principal).await {
+        Ok(m) => Ok(Json(Members {
+            members: m.iter().map(MemberView::from).collect(),
+            degraded: None,
+            message: None,
+        })),
+        Err(e) => {
+            let (degraded, message) = degraded(e)?;
+            Ok(Json(Members {
+                members: Vec::new(),
+                degraded: Some(degraded),
+                message: Some(message),
+            }))
+        }
+    }
+}
+
+/// A member to add: an existing user by email, or a new account.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddMember {
+    /// Email of the user (created if unknown).
+    pub email: String,
+    /// Name for a new account.
+    pub name: Option<String>,
+    /// Role in the organisation.
+    #[schema(value_type = String, example = "operator")]
+    pub role: Role,
+}
+
+/// The added member, and the new account's one-time password (shown once).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Added {
+    /// The member.
+    pub member: MemberView,
+    /// Present when an account was created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub one_time_password: Option<String>,
+}
+
+/// Adds a member (`admin:users`).
+#[utoipa::path(
+    post, path = "/api/org/members", tag = "organizations", request_body = AddMember,
+    responses(
+        (status = 201, description = "Added", body = Added),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 409, description = "Already a member", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn add(
+    State(state): State<AppState>,
+    r: Require<perm::AdminUsers>,
+    ApiJson(b): ApiJson<AddMember>,
+) -> Result<(StatusCode, Json<Added>), ApiError> {
+    let added = members::add(
+        &state.ctx(&r.caller),
+        &r.principal,
+        &b.email,
+        b.name.as_deref(),
+        b.role,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Added {
+            member: MemberView::from(&added.member),
+            one_time_password: added.one_time_password,
+        }),
+    ))
+}
+
+/// A new role.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetRole {
+    /// The role.
+    #[schema(value_type = String, example = "viewer")]
+    pub role: Role,
+}
+
+/// The member's new role.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleSet {
+    /// User id.
+    pub user_id: String,
+    /// Role now.
+    #[schema(value_type = String)]
+    pub role: Role,
+}
+
+/// Changes a member's role (`admin:users`); the last admin cannot be demoted.
+#[utoipa::path(
+    patch, path = "/api/org/members/{userId}", tag = "organizations", request_body = SetRole,
+    params(("userId" = String, Path, description = "The member's user id")),
+    responses(
+        (status = 200, description = "Changed", body = RoleSet),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "Not a member", body = ErrorBody),
+        (status = 409, description = "Last admin", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn set_role(
+    State(state): State<AppState>,
+    r: Require<perm::AdminUsers>,
+    ApiPath(user_id): ApiPath<String>,
+    ApiJson(b): ApiJson<SetRole>,
+) -> Result<Json<RoleSet>, ApiError> {
+    members::set_role(&state.ctx(&r.caller), &r.principal, &user_id, b.role).await?;
+    // Permissions derive from the role: drop cached principals so it shows at once here.
+    state.principals.clear();
+    Ok(Json(RoleSet {
+        user_id,
+        role: b.role,
+    }))
+}
+
+/// Removes a member (`admin:users`); the last admin cannot be removed.
+#[utoipa::path(
+    delete, path = "/api/org/members/{userId}", tag = "organizations",
+    params(("userId" = String, Path, description = "The member's user id")),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "Not a member", body = ErrorBody),
+        (status = 409, description = "Last admin", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn remove(
+    State(state): State<AppState>,
+    r: Require<perm::AdminUsers>,
+    ApiPath(user_id): ApiPath<String>,
+) -> Result<axum::response::Response, ApiError> {
+    members::remove(&state.ctx(&r.caller), &r.principal, &user_id).await?;
+    state.principals.clear();
+    Ok(no_content())
+}
+
+/// A new organisation.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateOrg {
+    /// Display name.
+    pub name: String,
+    /// Unique slug (derived from the name when absent).
+    pub slug: Option<String>,
+}
+
+/// Organisations.
+#[derive(Serialize, ToSchema)]
+pub struct Orgs {
+    /// Every organisation.
+    pub organizations: Vec<OrgView>,
+}
+
+/// Lists every organisation (platform admins).
+#[utoipa::path(
+    get, path = "/api/admin/orgs", tag = "organizations",
+    responses(
+        (status = 200, description = "Organisations", body = Orgs),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+pub async fn list_orgs(
+    State(state): State<AppState>,
+    r: Require<perm::Authenticated>,
+) -> Result<Json<Orgs>, ApiError> {
+    let orgs = members::list_orgs(&state.ctx(&r.caller), &r.principal).await?;
+    Ok(Json(Orgs {
+        organizations: orgs.iter().map(|o| OrgView::new(o, None)).collect(),
+    }))
+}
+
+/// Creates an organisation with the caller as its admin (platform admins).
+#[utoipa::path(
+    post, path = "/api/admin/orgs", tag = "organizations", request_body = CreateOrg,
+    responses(
+        (status = 201, description = "Created", body = OrgView),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "Not a platform admin", body = ErrorBody),
+        (status = 409, description = "Slug taken", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+pub async fn create_org(
+    State(state): State<AppState>,
+    r: Require<perm::Authenticated>,
+    ApiJson(b): ApiJson<CreateOrg>,
+) -> Result<(StatusCode, Json<OrgView>), ApiError> {
+    let org = members::create_org(
+        &state.ctx(&r.caller),
+        &r.principal,
+        b.slug.as_deref(),
+        &b.name,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrgView::new(&org, Some(Role::Admin))),
+    ))
+}

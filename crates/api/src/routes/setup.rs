@@ -1,0 +1,172 @@
+//! First run: while no admin exists, a one-time token (printed at start and
+//! kept in `<data dir>/setup-token`) lets one request create the first admin.
+
+use axum::extract::FromRequestParts;
+use axum::extract::State;
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::Json;
+use portal_core::crypto::{constant_time_eq, sha256_hex};
+use portal_core::service::setup;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+use crate::middleware::caller::Caller;
+use crate::state::AppState;
+use crate::views::{OrgView, UserView};
+
+/// File holding the setup token inside the data dir.
+pub const TOKEN_FILE: &str = "setup-token";
+
+/// At start: when no admin exists, makes a fresh token, writes it (0600) and
+/// returns it for printing; otherwise removes any stale token file.
+pub async fn prepare(state: &AppState) -> Result<Option<String>, portal_core::StoreError> {
+    let path = state.settings.data_dir.join(TOKEN_FILE);
+    if state.store.admin_exists().await? {
+        let _ = std::fs::remove_file(&path);
+        return Ok(None);
+    }
+    let (token, hash) = portal_core::identity::new_token();
+    let _ = std::fs::remove_file(&path);
+    if let Err(e) = std::fs::create_dir_all(&state.settings.data_dir)
+        .and_then(|_| portal_core::config::write_private_file(&path, token.as_bytes()))
+    {
+        tracing::warn!(error = %e, path = %path.display(), "could not write the setup token file");
+    }
+    if let Ok(mut slot) = state.setup_token.lock() {
+        *slot = Some(hash);
+    }
+    Ok(Some(token))
+}
+
+fn retire(state: &AppState) {
+    if let Ok(mut slot) = state.setup_token.lock() {
+        *slot = None;
+    }
+    let _ = std::fs::remove_file(state.settings.data_dir.join(TOKEN_FILE));
+}
+
+/// Whether first-run setup is still open.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    /// True while no admin exists.
+    pub setup_required: bool,
+}
+
+/// Whether the first admin still has to be created.
+#[utoipa::path(
+    get, path = "/api/setup/status", tag = "setup",
+    responses((status = 200, description = "Setup state", body = Status))
+)]
+pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    Ok(Json(Status {
+        setup_required: !state.store.admin_exists().await?,
+    }))
+}
+
+/// The first admin and organisation.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetupAdmin {
+    /// Admin email.
+    pub email: String,
+    /// Admin password (12 to 256 characters).
+    #[schema(format = Password, write_only)]
+    pub password: String,
+    /// Admin name.
+    pub name: String,
+    /// The first organisation's name (its slug is derived from it).
+    pub org_name: String,
+}
+
+/// What setup created.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SetupDone {
+    /// The admin (also a platform admin).
+    pub user: UserView,
+    /// The organisation.
+    pub organization: OrgView,
+}
+
+/// Creates the first admin with `Authorization: Bearer <setup token>`; the token is then retired.
+#[utoipa::path(
+    post, path = "/api/setup/admin", tag = "setup", request_body = SetupAdmin,
+    responses(
+        (status = 201, description = "Admin and organisation created", body = SetupDone),
+        (status = 401, description = "Missing or wrong setup token", body = ErrorBody),
+        (status = 403, description = "Setup is already complete", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn admin(
+    State(state): State<AppState>,
+    token: SetupToken,
+    ApiJson(b): ApiJson<SetupAdmin>,
+) -> Result<(StatusCode, Json<SetupDone>), ApiError> {
+    let (user, org) = match setup::bootstrap(
+        &state.ctx(&token.0),
+        &b.email,
+        &b.password,
+        &b.name,
+        &b.org_name,
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(portal_core::CoreError::Conflict(_)) => {
+            retire(&state);
+            return Err(ApiError::Forbidden("Setup is already complete".into()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    retire(&state);
+    Ok((
+        StatusCode::CREATED,
+        Json(SetupDone {
+            user: UserView::from(&user),
+            organization: OrgView::new(&org, Some(portal_core::rbac::Role::Admin)),
+        }),
+    ))
+}
+
+/// A request carrying the valid setup token while setup is open; checked
+/// before the body is read, so token-less callers learn nothing about it.
+pub struct SetupToken(Caller);
+
+impl FromRequestParts<AppState> for SetupToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(ApiError::AuthRequired)?;
+        if state.store.admin_exists().await? {
+            retire(state);
+            return Err(ApiError::Forbidden("Setup is already complete".into()));
+        }
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        let expected = state.setup_token.lock().ok().and_then(|s| s.clone());
+        match (presented, expected) {
+            (Some(p), Some(e))
+                if constant_time_eq(sha256_hex(p.as_bytes()).as_bytes(), e.as_bytes()) =>
+            {
+                Ok(SetupToken(caller))
+            }
+            _ => Err(ApiError::AuthRequired),
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Small cryptographic building blocks: random tokens, SHA-256, HMAC, HKDF,
+//! constant-time comparison, and password hashing (argon2id).
+
+use aws_lc_rs::{constant_time, digest, hkdf, hmac, rand};
+
+use crate::secret::Secret;
+
+/// Fills a fresh array with OS randomness.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // aws-lc's RNG only fails if the OS has no entropy source at all.
+    if rand::fill(&mut b).is_err() {
+        let _ = getrandom::fill(&mut b);
+    }
+    b
+}
+
+/// Lower-case hex SHA-256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, data))
+}
+
+/// Raw SHA-256 of `data`.
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let d = digest::digest(&digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+/// Equality that takes the same time wherever the inputs differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
+/// Keys derived from the master secret, one per purpose, so no key serves twice.
+#[derive(Clone)]
+pub struct Keys {
+    audit: Secret<[u8; 32]>,
+}
+
+struct Len32;
+
+impl hkdf::KeyType for Len32 {
+    fn len(&self) -> usize {
+        32
+    }
+}
+
+fn derive(master: &[u8], info: &[u8]) -> [u8; 32] {
+    let salt = hkdf::Salt::new(hkdf::HKDF_SHA256, b"oci-portal/v1");
+    let prk = salt.extract(master);
+    let mut out = [0u8; 32];
+    let infos = [info];
+    match prk.expand(&infos, Len32).and_then(|okm| okm.fill(&mut out)) {
+        Ok(()) => out,
+        // Only fails for output lengths over 255 × 32 bytes; ours is 32.
+        Err(_) => sha256(&[master, info].concat()),
+    }
+}
+
+impl Keys {
+    /// Derives every purpose key from the master secret.
+    pub fn derive(master: &Secret<Vec<u8>>) -> Self {
+        Self {
+            audit: Secret::new(derive(master.expose(), b"audit-ledger-mac")),
+        }
+    }
+
+    /// HMAC-SHA256 of `msg` under the audit key, lower-case hex.
+    pub fn audit_mac(&self, msg: &[u8]) -> String {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.audit.expose());
+        hex::encode(hmac::sign(&key, msg))
+    }
+}
+
+/// argon2id hash of a password in PHC string form. CPU-heavy: call it off the
+/// async worker threads (`spawn_blocking`).
+pub fn hash_password(password: &str) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| e.to_string())?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Checks a password against a PHC hash (constant-time inside argon2). CPU-heavy.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    match PasswordHash::new(phc) {
+        Ok(h) => argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash of a random password, verified against when the account does not
+/// exist so that unknown emails take as long as wrong passwords.
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&hex::encode(random_bytes::<16>())).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip() {
+        let h = hash_password("correct horse battery staple").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery staple", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn keys_differ_per_master_and_purpose() {
+        let a = Keys::derive(&Secret::new(b"a".repeat(32)));
+        let b = Keys::derive(&Secret::new(b"b".repeat(32)));
+        assert_ne!(a.audit_mac(b"m"), b.audit_mac(b"m"));
+        assert_eq!(a.audit_mac(b"m"), a.audit_mac(b"m"));
+        assert_eq!(a.audit_mac(b"m").len(), 64);
+    }
+
+    #[test]
+    fn constant_time() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,244 @@
+//! Rows the repositories hand back and take in. Timestamps are Unix epoch
+//! milliseconds in storage and in these types (portable across both databases,
+//! ordered numerically); adapters format them as RFC 3339.
+
+use crate::rbac::Role;
+
+/// A person who can sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable id (UUID).
+    pub id: String,
+    /// Lower-cased email, unique.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Instance-wide administrator (creates organisations); set by the CLI or first-run setup.
+    pub platform_admin: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// Fields for a new user.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Email (normalised by the caller).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id PHC hash, or `None` for accounts that sign in another way.
+    pub password_hash: Option<String>,
+    /// Platform admin flag.
+    pub platform_admin: bool,
+}
+
+/// An organisation (tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Org {
+    /// Stable id (UUID).
+    pub id: String,
+    /// Unique, URL-safe short name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Whether `danger` approvals need a second person.
+    pub four_eyes: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// A member as listed to org admins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The user.
+    pub user: User,
+    /// Their role in the organisation.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: i64,
+}
+
+/// A stored browser session (the cookie holds the token; the row holds its hash).
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    /// Session id.
+    pub id: String,
+    /// The signed-in user.
+    pub user: User,
+    /// The organisation the session works in.
+    pub active_org_id: Option<String>,
+    /// Expiry (refreshed on use).
+    pub expires_at: i64,
+    /// Set when signed out or revoked.
+    pub revoked_at: Option<i64>,
+}
+
+/// Fields for a new session.
+#[derive(Debug, Clone)]
+pub struct NewAuthSession {
+    /// Session id.
+    pub id: String,
+    /// SHA-256 (hex) of the cookie token.
+    pub token_hash: String,
+    /// The user.
+    pub user_id: String,
+    /// Initial active organisation.
+    pub active_org_id: Option<String>,
+    /// Creation time.
+    pub created_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Client address at sign-in.
+    pub ip: Option<String>,
+    /// Client user agent at sign-in.
+    pub user_agent: Option<String>,
+}
+
+/// A stored API key (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// Key id.
+    pub id: String,
+    /// The organisation the key acts in.
+    pub org_id: String,
+    /// Name, unique within the organisation.
+    pub name: String,
+    /// First characters after `portal_`, for recognising a key.
+    pub prefix: String,
+    /// Listed permissions (wire names).
+    pub permissions: Vec<String>,
+    /// The user the key acts as; `None` for a service principal.
+    pub owner_user_id: Option<String>,
+    /// Who created it (principal id).
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Optional expiry.
+    pub expires_at: Option<i64>,
+    /// Set when revoked.
+    pub revoked_at: Option<i64>,
+    /// Last use (written in batches).
+    pub last_used_at: Option<i64>,
+}
+
+/// Fields for a new API key.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// Key id.
+    pub id: String,
+    /// Organisation.
+    pub org_id: String,
+    /// Name.
+    pub name: String,
+    /// SHA-256 (hex) of the whole key.
+    pub key_hash: String,
+    /// Display prefix.
+    pub prefix: String,
+    /// Listed permissions.
+    pub permissions: Vec<String>,
+    /// Owner, or `None` for a service principal.
+    pub owner_user_id: Option<String>,
+    /// Creator principal id.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: i64,
+    /// Optional expiry.
+    pub expires_at: Option<i64>,
+}
+
+/// A chat session (conversation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatSession {
+    /// Session id (UUID).
+    pub id: String,
+    /// Organisation.
+    pub org_id: String,
+    /// Owning principal id (`user:…` or `key:…`).
+    pub principal_id: String,
+    /// Optional title.
+    pub title: Option<String>,
+    /// Model name.
+    pub model: String,
+    /// `active`, `completed` or `error`.
+    pub status: String,
+    /// Messages stored in the session.
+    pub message_count: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// How many match in all.
+    pub total: i64,
+}
+
+/// A tool execution in the activity feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activity {
+    /// Record id.
+    pub id: String,
+    /// Organisation.
+    pub org_id: String,
+    /// Principal who ran it.
+    pub principal_id: String,
+    /// Tool name.
+    pub tool_name: String,
+    /// Tool category.
+    pub category: String,
+    /// `read`, `confirm` or `danger`.
+    pub risk: String,
+    /// `success`, `error`, `denied` or `pending`.
+    pub status: String,
+    /// Arguments with secrets redacted (JSON).
+    pub args: String,
+    /// Error message, if any.
+    pub error: Option<String>,
+    /// Duration in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// Approval that allowed it, if any.
+    pub approval_id: Option<String>,
+    /// When it ran.
+    pub created_at: i64,
+}
+
+/// Filters for the activity feed.
+#[derive(Debug, Clone, Default)]
+pub struct ActivityFilter {
+    /// Only this tool.
+    pub tool: Option<String>,
+    /// Only this principal.
+    pub principal: Option<String>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// From this time (inclusive).
+    pub from: Option<i64>,
+    /// Until this time (exclusive).
+    pub to: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Filters for audit listings.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Only this action (exact) or prefix when it ends with `*`.
+    pub action: Option<String>,
+    /// Only this actor.
+    pub actor: Option<String>,
+    /// From this time (inclusive).
+    pub from: Option<i64>,
+    /// Until this time (exclusive).
+    pub to: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}

@@ -1,0 +1,30 @@
+//! The activity feed: what tools ran, for whom, with what outcome. The
+//! cloud-tools gateway calls [`record`]; readers call [`list`].
+
+use super::Ctx;
+use crate::error::CoreResult;
+use crate::identity::Principal;
+use crate::model::{Activity, ActivityFilter, Page};
+use crate::rbac::Permission;
+
+/// Records a tool execution (arguments already redacted by the caller).
+pub async fn record(ctx: &Ctx<'_>, a: &Activity) -> CoreResult<()> {
+    Ok(ctx.store.record_activity(a).await?)
+}
+
+/// Allowed status filter values.
+pub const STATUSES: [&str; 4] = ["success", "error", "denied", "pending"];
+
+/// The caller's organisation's recent tool executions (`tools:read`).
+pub async fn list(ctx: &Ctx<'_>, p: &Principal, f: &ActivityFilter) -> CoreResult<Page<Activity>> {
+    p.require(Permission::ToolsRead)?;
+    if let Some(s) = &f.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(crate::error::CoreError::Validation(format!(
+                "status: must be one of {}",
+                STATUSES.join(", ")
+            )));
+        }
+    }
+    Ok(ctx.store.list_activity(&p.org()?.id, f).await?)
+}

@@ -1,0 +1,239 @@
+//! Signing in and out, passwords, and switching organisations.
+
+use serde_json::json;
+
+use super::{audit, Ctx};
+use crate::crypto::{dummy_password_hash, hash_password, verify_password};
+use crate::error::{CoreError, CoreResult};
+use crate::identity::{
+    active_membership, new_token, Principal, SESSION_REFRESH_MS, SESSION_TTL_MS,
+};
+use crate::model::{NewAuthSession, Org};
+use crate::rbac::{AuthMethod, Role};
+use crate::throttle::SignInThrottle;
+use crate::validate;
+
+/// A new browser session: the token goes into the cookie, never into storage.
+pub struct SignedIn {
+    /// Cookie value.
+    pub token: String,
+    /// Expiry (epoch ms).
+    pub expires_at: i64,
+    /// The signed-in user's id.
+    pub user_id: String,
+    /// The organisation chosen for the session.
+    pub org: Option<(Org, Role)>,
+}
+
+/// Runs argon2 off the async worker threads.
+pub async fn hash_password_blocking(password: String) -> CoreResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+        .map_err(CoreError::Internal)
+}
+
+async fn verify_blocking(password: String, hash: Option<String>) -> CoreResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        let h = hash.as_deref().unwrap_or_else(|| dummy_password_hash());
+        verify_password(&password, h) && hash.is_some()
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+/// Email + password sign-in, throttled per account and address; audited either way.
+pub async fn sign_in(
+    ctx: &Ctx<'_>,
+    throttle: &SignInThrottle,
+    email: &str,
+    password: &str,
+) -> CoreResult<SignedIn> {
+    let email = validate::email("email", email)?;
+    let ip = ctx.ip.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
+    let ip = ip.as_str();
+    if let Some(wait) = throttle.check(&email, ip) {
+        audit::append_best_effort(
+            ctx,
+            None,
+            "anonymous",
+            "auth.sign_in_throttled",
+            Some(&email),
+            "failure",
+            json!({}),
+        )
+        .await;
+        return Err(CoreError::RateLimited(wait));
+    }
+    let found = ctx.store.user_by_email(&email).await?;
+    let (user, hash) = match found {
+        Some((u, h)) => (Some(u), h),
+        None => (None, None),
+    };
+    let ok = verify_blocking(password.to_string(), hash).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        throttle.fail(&email, ip);
+        audit::append_best_effort(
+            ctx,
+            None,
+            "anonymous",
+            "auth.sign_in_failed",
+            Some(&email),
+            "failure",
+            json!({}),
+        )
+        .await;
+        return Err(CoreError::InvalidCredentials);
+    };
+    throttle.succeed(&email);
+    let (org, role) = active_membership(ctx.store, &user.id, None).await?;
+    let (token, token_hash) = new_token();
+    let expires_at = ctx.now + SESSION_TTL_MS;
+    ctx.store
+        .create_auth_session(NewAuthSession {
+            id: uuid_v4(),
+            token_hash,
+            user_id: user.id.clone(),
+            active_org_id: org.as_ref().map(|o| o.id.clone()),
+            created_at: ctx.now,
+            expires_at,
+            ip: ctx.ip.map(|i| i.to_string()),
+            user_agent: ctx.user_agent.map(|s| s.chars().take(512).collect()),
+        })
+        .await?;
+    if let Some(o) = &org {
+        ctx.store.touch_membership(&o.id, &user.id, ctx.now).await?;
+    }
+    audit::append_best_effort(
+        ctx,
+        org.as_ref().map(|o| o.id.as_str()),
+        &format!("user:{}", user.id),
+        "auth.sign_in",
+        Some(&user.email),
+        "success",
+        json!({}),
+    )
+    .await;
+    Ok(SignedIn {
+        token,
+        expires_at,
+        user_id: user.id,
+        org: org.zip(role),
+    })
+}
+
+/// Ends the caller's browser session.
+pub async fn sign_out(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<()> {
+    let Some(sid) = &p.session_id else {
+        return Err(CoreError::Forbidden(
+            "Only browser sessions can sign out".into(),
+        ));
+    };
+    ctx.store.revoke_auth_session(sid, ctx.now).await?;
+    audit::append_best_effort(
+        ctx,
+        p.org.as_ref().map(|o| o.id.as_str()),
+        &p.actor(),
+        "auth.sign_out",
+        None,
+        "success",
+        json!({}),
+    )
+    .await;
+    Ok(())
+}
+
+/// Changes the caller's password and revokes their other sessions.
+pub async fn change_password(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    current: &str,
+    new: &str,
+) -> CoreResult<()> {
+    if p.method != AuthMethod::Session {
+        return Err(CoreError::Forbidden(
+            "Passwords are changed from a browser session".into(),
+        ));
+    }
+    let user = p.user.as_ref().ok_or(CoreError::Unauthenticated)?;
+    let new = validate::new_password("newPassword", new)?;
+    let hash = ctx.store.password_hash(&user.id).await?;
+    if !verify_blocking(current.to_string(), hash).await? {
+        return Err(CoreError::Validation(
+            "currentPassword: does not match".into(),
+        ));
+    }
+    let new_hash = hash_password_blocking(new).await?;
+    ctx.store.set_password(&user.id, &new_hash, ctx.now).await?;
+    ctx.store
+        .revoke_user_sessions(&user.id, p.session_id.as_deref(), ctx.now)
+        .await?;
+    audit::append(
+        ctx,
+        p.org.as_ref().map(|o| o.id.as_str()),
+        &p.actor(),
+        "auth.password_changed",
+        None,
+        "success",
+        json!({}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Switches the session to another organisation the user belongs to
+/// (addressed by id or slug). Another org is "not found", never "forbidden".
+pub async fn set_active_org(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    org_ref: &str,
+) -> CoreResult<(Org, Role)> {
+    let (Some(user), Some(sid)) = (&p.user, &p.session_id) else {
+        return Err(CoreError::Forbidden(
+            "Only browser sessions switch organizations".into(),
+        ));
+    };
+    let org = match ctx.store.org_by_id(org_ref).await? {
+        Some(o) => Some(o),
+        None => ctx.store.org_by_slug(org_ref).await?,
+    };
+    let not_found = || CoreError::NotFound("Organization not found".into());
+    let org = org.ok_or_else(not_found)?;
+    let role = ctx
+        .store
+        .member_role(&org.id, &user.id)
+        .await?
+        .ok_or_else(not_found)?;
+    ctx.store.set_session_org(sid, &org.id).await?;
+    ctx.store
+        .touch_membership(&org.id, &user.id, ctx.now)
+        .await?;
+    Ok((org, role))
+}
+
+/// Extends a session that is used, at most once a day; returns the new expiry.
+pub async fn refresh_session(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Option<i64>> {
+    match (&p.session_id, p.session_expires_at) {
+        (Some(sid), Some(exp)) if exp - ctx.now < SESSION_TTL_MS - SESSION_REFRESH_MS => {
+            let new = ctx.now + SESSION_TTL_MS;
+            ctx.store.extend_auth_session(sid, new, ctx.now).await?;
+            Ok(Some(new))
+        }
+        _ => Ok(None),
+    }
+}
+
+pub(crate) fn uuid_v4() -> String {
+    let mut b = crate::crypto::random_bytes::<16>();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}

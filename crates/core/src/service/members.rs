@@ -1,0 +1,213 @@
+//! Organisations and their members.
+
+use serde_json::json;
+
+use super::auth::{hash_password_blocking, uuid_v4};
+use super::{audit, Ctx};
+use crate::crypto::random_bytes;
+use crate::error::{CoreError, CoreResult};
+use crate::identity::Principal;
+use crate::model::{Member, NewUser, Org};
+use crate::rbac::{Permission, Role};
+use crate::validate;
+
+/// The caller's organisation's members (`admin:users`).
+pub async fn list(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Member>> {
+    p.require(Permission::AdminUsers)?;
+    Ok(ctx.store.list_members(&p.org()?.id).await?)
+}
+
+/// A new member, and the one-time password when the account was created for them.
+pub struct Added {
+    /// The member.
+    pub member: Member,
+    /// Shown once, when a new account was created.
+    pub one_time_password: Option<String>,
+}
+
+/// Adds an existing user by email, or creates the account with a one-time password.
+pub async fn add(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    email: &str,
+    name: Option<&str>,
+    role: Role,
+) -> CoreResult<Added> {
+    p.require(Permission::AdminUsers)?;
+    let org = p.org()?;
+    let email = validate::email("email", email)?;
+    let (user, otp) = match ctx.store.user_by_email(&email).await? {
+        Some((u, _)) => (u, None),
+        None => {
+            let name = validate::text(
+                "name",
+                name.unwrap_or(email.split('@').next().unwrap_or("user")),
+                100,
+            )?;
+            let otp = hex::encode(random_bytes::<12>());
+            let hash = hash_password_blocking(otp.clone()).await?;
+            let u = ctx
+                .store
+                .create_user(
+                    NewUser {
+                        email: email.clone(),
+                        name,
+                        password_hash: Some(hash),
+                        platform_admin: false,
+                    },
+                    ctx.now,
+                )
+                .await?;
+            (u, Some(otp))
+        }
+    };
+    ctx.store
+        .add_member(&org.id, &user.id, role, ctx.now)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => {
+                CoreError::Conflict("Already a member of this organization".into())
+            }
+            other => other.into(),
+        })?;
+    audit::append(
+        ctx,
+        Some(&org.id),
+        &p.actor(),
+        "member.added",
+        Some(&format!("user:{}", user.id)),
+        "success",
+        json!({"email": user.email, "role": role.as_str(), "accountCreated": otp.is_some()}),
+    )
+    .await?;
+    Ok(Added {
+        member: Member {
+            user,
+            role,
+            joined_at: ctx.now,
+        },
+        one_time_password: otp,
+    })
+}
+
+fn member_not_found() -> CoreError {
+    CoreError::NotFound("Member not found".into())
+}
+
+/// Changes a member's role; the last admin cannot be demoted.
+pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -> CoreResult<()> {
+    p.require(Permission::AdminUsers)?;
+    let org = p.org()?;
+    let before = ctx
+        .store
+        .member_role(&org.id, user_id)
+        .await?
+        .ok_or_else(member_not_found)?;
+    ctx.store
+        .set_member_role(&org.id, user_id, role)
+        .await
+        .map_err(map_member_err)?;
+    audit::append(
+        ctx,
+        Some(&org.id),
+        &p.actor(),
+        "member.role_changed",
+        Some(&format!("user:{user_id}")),
+        "success",
+        json!({"from": before.as_str(), "to": role.as_str()}),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a member; the last admin cannot be removed.
+pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<()> {
+    p.require(Permission::AdminUsers)?;
+    let org = p.org()?;
+    ctx.store
+        .remove_member(&org.id, user_id)
+        .await
+        .map_err(map_member_err)?;
+    audit::append(
+        ctx,
+        Some(&org.id),
+        &p.actor(),
+        "member.removed",
+        Some(&format!("user:{user_id}")),
+        "success",
+        json!({}),
+    )
+    .await?;
+    Ok(())
+}
+
+fn map_member_err(e: crate::store::StoreError) -> CoreError {
+    match e {
+        crate::store::StoreError::NotFound => member_not_found(),
+        other => other.into(),
+    }
+}
+
+/// Creates an organisation (platform admins only); the creator becomes its admin.
+pub async fn create_org(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    slug: Option<&str>,
+    name: &str,
+) -> CoreResult<Org> {
+    if !p.is_platform_admin() {
+        return Err(CoreError::Forbidden(
+            "Only platform admins create organizations".into(),
+        ));
+    }
+    let user = p.user.as_ref().ok_or(CoreError::Unauthenticated)?;
+    let name = validate::text("name", name, 100)?;
+    let slug = match slug {
+        Some(s) => validate::slug("slug", s)?,
+        None => validate::slug_from(&name),
+    };
+    let org = ctx
+        .store
+        .create_org(&uuid_v4(), &slug, &name, ctx.now)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => {
+                CoreError::Conflict(format!("slug: {slug:?} is taken"))
+            }
+            other => other.into(),
+        })?;
+    ctx.store
+        .add_member(&org.id, &user.id, Role::Admin, ctx.now)
+        .await?;
+    audit::append(
+        ctx,
+        None,
+        &p.actor(),
+        "org.created",
+        Some(&format!("org:{}", org.id)),
+        "success",
+        json!({"slug": org.slug}),
+    )
+    .await?;
+    audit::append(
+        ctx,
+        Some(&org.id),
+        &p.actor(),
+        "org.created",
+        None,
+        "success",
+        json!({"slug": org.slug}),
+    )
+    .await?;
+    Ok(org)
+}
+
+/// Every organisation (platform admins only).
+pub async fn list_orgs(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Org>> {
+    if !p.is_platform_admin() {
+        return Err(CoreError::Forbidden(
+            "Only platform admins list every organization".into(),
+        ));
+    }
+    Ok(ctx.store.list_orgs().await?)
+}

@@ -1,0 +1,29 @@
+//! Core services: every business rule an adapter (HTTP, CLI, MCP) needs, in
+//! one place. Each takes a [`Ctx`] (store, keys, client facts) and, where a
+//! caller is involved, the calling [`Principal`](crate::identity::Principal).
+
+pub mod activity;
+pub mod audit;
+pub mod auth;
+pub mod chat;
+pub mod keys;
+pub mod members;
+pub mod setup;
+
+use crate::crypto::Keys;
+use crate::store::Store;
+
+/// What every service call needs besides its arguments.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The database.
+    pub store: &'a dyn Store,
+    /// Derived secret keys (audit MACs).
+    pub keys: &'a Keys,
+    /// The client's address, for audit records.
+    pub ip: Option<std::net::IpAddr>,
+    /// The client's user agent, for session records.
+    pub user_agent: Option<&'a str>,
+    /// Now, in epoch milliseconds.
+    pub now: i64,
+}

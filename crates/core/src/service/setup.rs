@@ -1,0 +1,169 @@
+//! First run: the first admin, through the one-time setup token or the CLI.
+
+use serde_json::json;
+
+use super::auth::{hash_password_blocking, uuid_v4};
+use super::{audit, Ctx};
+use crate::error::{CoreError, CoreResult};
+use crate::model::{NewUser, Org, User};
+use crate::rbac::Role;
+use crate::store::StoreError;
+use crate::validate;
+
+/// Creates the first admin (a platform admin) and organisation in one
+/// transaction that re-checks that no admin exists.
+pub async fn bootstrap(
+    ctx: &Ctx<'_>,
+    email: &str,
+    password: &str,
+    name: &str,
+    org_name: &str,
+) -> CoreResult<(User, Org)> {
+    let email = validate::email("email", email)?;
+    let password = validate::new_password("password", password)?;
+    let name = validate::text("name", name, 100)?;
+    let org_name = validate::text("orgName", org_name, 100)?;
+    let slug = validate::slug_from(&org_name);
+    let hash = hash_password_blocking(password).await?;
+    let (user, org) = ctx
+        .store
+        .bootstrap_admin(
+            NewUser {
+                email,
+                name,
+                password_hash: Some(hash),
+                platform_admin: true,
+            },
+            &uuid_v4(),
+            &slug,
+            &org_name,
+            ctx.now,
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                CoreError::Conflict("Setup is already complete: an admin exists".into())
+            }
+            other => other.into(),
+        })?;
+    let actor = format!("user:{}", user.id);
+    audit::append(
+        ctx,
+        None,
+        &actor,
+        "setup.completed",
+        Some(&format!("org:{}", org.id)),
+        "success",
+        json!({"email": user.email}),
+    )
+    .await?;
+    audit::append(
+        ctx,
+        Some(&org.id),
+        &actor,
+        "org.created",
+        None,
+        "success",
+        json!({"slug": org.slug}),
+    )
+    .await?;
+    Ok((user, org))
+}
+
+/// What the CLI did.
+pub struct CliUser {
+    /// The user (created or existing).
+    pub user: User,
+    /// The organisation (created or existing).
+    pub org: Org,
+    /// Whether the organisation was created now.
+    pub org_created: bool,
+}
+
+/// CLI: creates (or updates) a user with a password and makes them a member of
+/// `slug` with `role`, creating the organisation if missing.
+pub async fn create_user_cli(
+    ctx: &Ctx<'_>,
+    email: &str,
+    name: &str,
+    slug: &str,
+    role: Role,
+    platform_admin: bool,
+    password: &str,
+) -> CoreResult<CliUser> {
+    let email = validate::email("email", email)?;
+    let name = validate::text("name", name, 100)?;
+    let slug = validate::slug("org", slug)?;
+    let password = validate::new_password("password", password)?;
+    let hash = hash_password_blocking(password).await?;
+    let (org, org_created) = match ctx.store.org_by_slug(&slug).await? {
+        Some(o) => (o, false),
+        None => (
+            ctx.store
+                .create_org(&uuid_v4(), &slug, &slug, ctx.now)
+                .await?,
+            true,
+        ),
+    };
+    let user = match ctx.store.user_by_email(&email).await? {
+        Some((u, _)) => {
+            ctx.store.set_password(&u.id, &hash, ctx.now).await?;
+            u
+        }
+        None => {
+            ctx.store
+                .create_user(
+                    NewUser {
+                        email: email.clone(),
+                        name,
+                        password_hash: Some(hash),
+                        platform_admin,
+                    },
+                    ctx.now,
+                )
+                .await?
+        }
+    };
+    if platform_admin && !user.platform_admin {
+        ctx.store
+            .set_platform_admin(&user.id, true, ctx.now)
+            .await?;
+    }
+    match ctx.store.member_role(&org.id, &user.id).await? {
+        Some(r) if r == role => {}
+        Some(_) => ctx.store.set_member_role(&org.id, &user.id, role).await?,
+        None => {
+            ctx.store
+                .add_member(&org.id, &user.id, role, ctx.now)
+                .await?
+        }
+    }
+    if org_created {
+        audit::append(
+            ctx,
+            Some(&org.id),
+            "system:cli",
+            "org.created",
+            None,
+            "success",
+            json!({"slug": org.slug}),
+        )
+        .await?;
+    }
+    audit::append(
+        ctx,
+        Some(&org.id),
+        "system:cli",
+        "member.added",
+        Some(&format!("user:{}", user.id)),
+        "success",
+        json!({"email": user.email, "role": role.as_str(), "platformAdmin": platform_admin}),
+    )
+    .await?;
+    let user = ctx.store.user_by_id(&user.id).await?.unwrap_or(user);
+    Ok(CliUser {
+        user,
+        org,
+        org_created,
+    })
+}

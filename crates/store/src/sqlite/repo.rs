@@ -1,0 +1,945 @@
+//! The storage contract on SQLite.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use portal_core::audit::{self, AuditHead, AuditRecord, NewAuditEntry};
+use portal_core::crypto::Keys;
+use portal_core::model::*;
+use portal_core::rbac::Role;
+use portal_core::store::StoreResult;
+use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
+use rusqlite::{params, OptionalExtension, Row};
+
+use super::{Db, SqliteStore};
+
+const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
+const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at";
+const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
+const CHAT_COLS: &str = "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, \
+    (SELECT COUNT(*) FROM chat_messages m WHERE m.session_id = s.id), s.created_at, s.updated_at";
+const ACTIVITY_COLS: &str =
+    "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
+const AUDIT_COLS: &str =
+    "id, chain, seq, org_id, actor, action, target, outcome, detail, ip, created_at, prev_mac, mac";
+
+fn user(r: &Row, at: usize) -> rusqlite::Result<User> {
+    Ok(User {
+        id: r.get(at)?,
+        email: r.get(at + 1)?,
+        name: r.get(at + 2)?,
+        platform_admin: r.get(at + 3)?,
+        created_at: r.get(at + 4)?,
+    })
+}
+
+fn org(r: &Row, at: usize) -> rusqlite::Result<Org> {
+    Ok(Org {
+        id: r.get(at)?,
+        slug: r.get(at + 1)?,
+        name: r.get(at + 2)?,
+        four_eyes: r.get(at + 3)?,
+        created_at: r.get(at + 4)?,
+    })
+}
+
+fn role(r: &Row, at: usize) -> rusqlite::Result<Role> {
+    let s: String = r.get(at)?;
+    s.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(at, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+fn api_key(r: &Row) -> rusqlite::Result<ApiKey> {
+    let perms: String = r.get(4)?;
+    Ok(ApiKey {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        name: r.get(2)?,
+        prefix: r.get(3)?,
+        permissions: serde_json::from_str(&perms).unwrap_or_default(),
+        owner_user_id: r.get(5)?,
+        created_by: r.get(6)?,
+        created_at: r.get(7)?,
+        expires_at: r.get(8)?,
+        revoked_at: r.get(9)?,
+        last_used_at: r.get(10)?,
+    })
+}
+
+fn chat(r: &Row) -> rusqlite::Result<ChatSession> {
+    Ok(ChatSession {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        principal_id: r.get(2)?,
+        title: r.get(3)?,
+        model: r.get(4)?,
+        status: r.get(5)?,
+        message_count: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+fn activity(r: &Row) -> rusqlite::Result<Activity> {
+    Ok(Activity {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        principal_id: r.get(2)?,
+        tool_name: r.get(3)?,
+        category: r.get(4)?,
+        risk: r.get(5)?,
+        status: r.get(6)?,
+        args: r.get(7)?,
+        error: r.get(8)?,
+        duration_ms: r.get(9)?,
+        approval_id: r.get(10)?,
+        created_at: r.get(11)?,
+    })
+}
+
+fn audit_record(r: &Row) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        id: r.get(0)?,
+        chain: r.get(1)?,
+        seq: r.get(2)?,
+        org_id: r.get(3)?,
+        actor: r.get(4)?,
+        action: r.get(5)?,
+        target: r.get(6)?,
+        outcome: r.get(7)?,
+        detail: r.get(8)?,
+        ip: r.get(9)?,
+        created_at: r.get(10)?,
+        prev_mac: r.get(11)?,
+        mac: r.get(12)?,
+    })
+}
+
+fn admins_left(
+    tx: &rusqlite::Transaction<'_>,
+    org_id: &str,
+    without: &str,
+) -> Result<i64, StoreError> {
+    tx.query_row(
+        "SELECT COUNT(*) FROM org_members WHERE org_id = ?1 AND role = 'admin' AND user_id <> ?2",
+        params![org_id, without],
+        |r| r.get(0),
+    )
+    .db()
+}
+
+const LAST_ADMIN: &str = "the organisation's last admin cannot be removed or demoted";
+
+/// SQL `GLOB` prefix for audit action filters ending with `*`. GLOB, unlike
+/// SQLite's `LIKE`, is case-sensitive, like the exact match (and PostgreSQL's `LIKE`).
+fn action_pattern(action: &str) -> (String, bool) {
+    match action.strip_suffix('*') {
+        Some(prefix) => {
+            let mut p = String::with_capacity(prefix.len() + 1);
+            for ch in prefix.chars() {
+                match ch {
+                    '*' | '?' | '[' => {
+                        p.push('[');
+                        p.push(ch);
+                        p.push(']');
+                    }
+                    _ => p.push(ch),
+                }
+            }
+            p.push('*');
+            (p, true)
+        }
+        None => (action.to_string(), false),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    fn availability(&self) -> &Availability {
+        &self.availability
+    }
+
+    async fn ping(&self) -> Result<Duration, StoreError> {
+        let start = Instant::now();
+        self.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).db())
+            .await?;
+        Ok(start.elapsed())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let idle = self.readers.lock().map(|v| v.len()).unwrap_or(0);
+        let in_use = self.max_readers - self.reader_slots.available_permits();
+        PoolStats {
+            idle,
+            in_use,
+            max: self.max_readers,
+        }
+    }
+
+    async fn schema_version(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                [],
+                |r| r.get(0),
+            )
+            .db()
+        })
+        .await
+    }
+
+    async fn create_user(&self, u: NewUser, now: i64) -> StoreResult<User> {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                params![id, u.email, u.name, u.password_hash, u.platform_admin, now],
+            )
+            .db()?;
+            Ok(User { id: id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: u.platform_admin, created_at: now })
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?1"),
+                [email],
+                |r| Ok((user(r, 0)?, r.get(5)?)),
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
+                [id],
+                |r| user(r, 0),
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT password_hash FROM users WHERE id = ?1",
+                [user_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .db()
+            .map(Option::flatten)
+        })
+        .await
+    }
+
+    async fn set_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![user_id, hash, now],
+                )
+                .db()?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn set_platform_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE users SET platform_admin = ?2, updated_at = ?3 WHERE id = ?1",
+                    params![user_id, on, now],
+                )
+                .db()?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO organizations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, slug, name, now],
+            )
+            .db()?;
+            Ok(Org {
+                id: id.into(),
+                slug: slug.into(),
+                name: name.into(),
+                four_eyes: true,
+                created_at: now,
+            })
+        })
+        .await
+    }
+
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {ORG_COLS} FROM organizations o WHERE o.slug = ?1"),
+                [slug],
+                |r| org(r, 0),
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn org_by_id(&self, id: &str) -> StoreResult<Option<Org>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {ORG_COLS} FROM organizations o WHERE o.id = ?1"),
+                [id],
+                |r| org(r, 0),
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {ORG_COLS} FROM organizations o ORDER BY o.slug"
+                ))
+                .db()?;
+            let rows = st.query_map([], |r| org(r, 0)).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE organizations SET four_eyes = ?2 WHERE id = ?1",
+                    params![org_id, on],
+                )
+                .db()?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
+    }
+
+    async fn add_member(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![org_id, user_id, role.as_str(), now],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+        self.write(|tx| {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT role FROM org_members WHERE org_id = ?1 AND user_id = ?2",
+                    params![org_id, user_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .db()?;
+            match current.as_deref() {
+                None => return Err(StoreError::NotFound),
+                Some("admin") if role != Role::Admin && admins_left(tx, org_id, user_id)? == 0 => {
+                    return Err(StoreError::Conflict(LAST_ADMIN.into()))
+                }
+                _ => {}
+            }
+            tx.execute(
+                "UPDATE org_members SET role = ?3 WHERE org_id = ?1 AND user_id = ?2",
+                params![org_id, user_id, role.as_str()],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            let current: Option<String> = tx
+                .query_row(
+                    "SELECT role FROM org_members WHERE org_id = ?1 AND user_id = ?2",
+                    params![org_id, user_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .db()?;
+            match current.as_deref() {
+                None => return Err(StoreError::NotFound),
+                Some("admin") if admins_left(tx, org_id, user_id)? == 0 => {
+                    return Err(StoreError::Conflict(LAST_ADMIN.into()))
+                }
+                _ => {}
+            }
+            tx.execute(
+                "DELETE FROM org_members WHERE org_id = ?1 AND user_id = ?2",
+                params![org_id, user_id],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT role FROM org_members WHERE org_id = ?1 AND user_id = ?2")
+                .db()?
+                .query_row(params![org_id, user_id], |r| role(r, 0))
+                .optional()
+                .db()
+        })
+        .await
+    }
+
+    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLS}, m.role, m.created_at FROM org_members m JOIN users u ON u.id = m.user_id \
+                     WHERE m.org_id = ?1 ORDER BY u.email"
+                ))
+                .db()?;
+            let rows = st.query_map([org_id], |r| Ok(Member { user: user(r, 0)?, role: role(r, 5)?, joined_at: r.get(6)? })).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn user_orgs(&self, user_id: &str) -> StoreResult<Vec<(Org, Role)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {ORG_COLS}, m.role FROM org_members m JOIN organizations o ON o.id = m.org_id \
+                     WHERE m.user_id = ?1 ORDER BY m.last_active_at DESC, o.slug"
+                ))
+                .db()?;
+            let rows = st.query_map([user_id], |r| Ok((org(r, 0)?, role(r, 5)?))).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn touch_membership(&self, org_id: &str, user_id: &str, now: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE org_members SET last_active_at = ?3 WHERE org_id = ?1 AND user_id = ?2",
+                params![org_id, user_id, now],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn admin_exists(&self) -> StoreResult<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') OR EXISTS(SELECT 1 FROM users WHERE platform_admin = 1)",
+                [],
+                |r| r.get(0),
+            )
+            .db()
+        })
+        .await
+    }
+
+    async fn bootstrap_admin(
+        &self,
+        u: NewUser,
+        org_id: &str,
+        slug: &str,
+        org_name: &str,
+        now: i64,
+    ) -> StoreResult<(User, Org)> {
+        let user_id = uuid::Uuid::new_v4().to_string();
+        self.write(|tx| {
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') OR EXISTS(SELECT 1 FROM users WHERE platform_admin = 1)",
+                    [],
+                    |r| r.get(0),
+                )
+                .db()?;
+            if exists {
+                return Err(StoreError::Conflict("an admin already exists".into()));
+            }
+            tx.execute(
+                "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
+                params![user_id, u.email, u.name, u.password_hash, now],
+            )
+            .db()?;
+            tx.execute("INSERT INTO organizations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)", params![org_id, slug, org_name, now])
+                .db()?;
+            tx.execute(
+                "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES (?1, ?2, 'admin', ?3, ?3)",
+                params![org_id, user_id, now],
+            )
+            .db()?;
+            Ok((
+                User { id: user_id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: true, created_at: now },
+                Org { id: org_id.into(), slug: slug.into(), name: org_name.into(), four_eyes: true, created_at: now },
+            ))
+        })
+        .await
+    }
+
+    async fn create_auth_session(&self, s: NewAuthSession) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO auth_sessions (id, token_hash, user_id, active_org_id, created_at, expires_at, last_seen_at, ip, user_agent) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8)",
+                params![s.id, s.token_hash, s.user_id, s.active_org_id, s.created_at, s.expires_at, s.ip, s.user_agent],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn auth_session_by_hash(&self, token_hash: &str) -> StoreResult<Option<AuthSession>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT s.id, s.active_org_id, s.expires_at, s.revoked_at, {USER_COLS} FROM auth_sessions s \
+                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
+            ))
+            .db()?
+            .query_row([token_hash], |r| {
+                Ok(AuthSession { id: r.get(0)?, active_org_id: r.get(1)?, expires_at: r.get(2)?, revoked_at: r.get(3)?, user: user(r, 4)? })
+            })
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn extend_auth_session(&self, id: &str, expires_at: i64, now: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE auth_sessions SET expires_at = ?2, last_seen_at = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, expires_at, now],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_auth_session(&self, id: &str, now: i64) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE auth_sessions SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, now],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE auth_sessions SET revoked_at = ?3 WHERE user_id = ?1 AND revoked_at IS NULL AND id <> COALESCE(?2, '')",
+                params![user_id, keep, now],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE auth_sessions SET active_org_id = ?2 WHERE id = ?1",
+                params![id, org_id],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_api_key(&self, k: NewApiKey) -> StoreResult<ApiKey> {
+        let perms = serde_json::to_string(&k.permissions).unwrap_or_else(|_| "[]".into());
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO api_keys ({KEY_COLS}, key_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, NULL, ?10)"),
+                params![k.id, k.org_id, k.name, k.prefix, perms, k.owner_user_id, k.created_by, k.created_at, k.expires_at, k.key_hash],
+            )
+            .db()?;
+            Ok(ApiKey {
+                id: k.id.clone(),
+                org_id: k.org_id.clone(),
+                name: k.name.clone(),
+                prefix: k.prefix.clone(),
+                permissions: k.permissions.clone(),
+                owner_user_id: k.owner_user_id.clone(),
+                created_by: k.created_by.clone(),
+                created_at: k.created_at,
+                expires_at: k.expires_at,
+                revoked_at: None,
+                last_used_at: None,
+            })
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!("SELECT {KEY_COLS} FROM api_keys WHERE org_id = ?1 ORDER BY created_at DESC, name")).db()?;
+            let rows = st.query_map([org_id], api_key).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> StoreResult<Option<ApiKey>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {KEY_COLS} FROM api_keys WHERE key_hash = ?1"
+            ))
+            .db()?
+            .query_row([key_hash], api_key)
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn revoke_api_key(&self, org_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute("UPDATE api_keys SET revoked_at = ?3 WHERE org_id = ?1 AND id = ?2 AND revoked_at IS NULL", params![org_id, id, now])
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn revoke_api_key_by_name(
+        &self,
+        org_id: &str,
+        name: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute("UPDATE api_keys SET revoked_at = ?3 WHERE org_id = ?1 AND name = ?2 AND revoked_at IS NULL", params![org_id, name, now])
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn touch_api_keys(&self, used: &[(String, i64)]) -> StoreResult<()> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut st = tx
+                .prepare_cached("UPDATE api_keys SET last_used_at = MAX(COALESCE(last_used_at, 0), ?2) WHERE id = ?1")
+                .db()?;
+            for (id, at) in used {
+                st.execute(params![id, at]).db()?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_chat_session(&self, s: &ChatSession) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO chat_sessions (id, org_id, principal_id, title, model, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.created_at, s.updated_at],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_chat_sessions(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<ChatSession>> {
+        self.read(|c| {
+            let total: i64 = c
+                .prepare_cached("SELECT COUNT(*) FROM chat_sessions WHERE org_id = ?1 AND principal_id = ?2")
+                .db()?
+                .query_row(params![org_id, principal_id], |r| r.get(0))
+                .db()?;
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {CHAT_COLS} FROM chat_sessions s WHERE s.org_id = ?1 AND s.principal_id = ?2 \
+                     ORDER BY s.updated_at DESC, s.id LIMIT ?3 OFFSET ?4"
+                ))
+                .db()?;
+            let items = st
+                .query_map(params![org_id, principal_id, limit, offset], chat)
+                .db()?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .db()?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn get_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<ChatSession>> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {CHAT_COLS} FROM chat_sessions s WHERE s.org_id = ?1 AND s.principal_id = ?2 AND s.id = ?3"))
+                .db()?
+                .query_row(params![org_id, principal_id, id], chat)
+                .optional()
+                .db()
+        })
+        .await
+    }
+
+    async fn rename_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+        title: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE chat_sessions SET title = ?4, updated_at = ?5 WHERE org_id = ?1 AND principal_id = ?2 AND id = ?3",
+                    params![org_id, principal_id, id, title, now],
+                )
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn delete_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM chat_sessions WHERE org_id = ?1 AND principal_id = ?2 AND id = ?3",
+                    params![org_id, principal_id, id],
+                )
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn record_activity(&self, a: &Activity) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO tool_executions ({ACTIVITY_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                params![
+                    a.id, a.org_id, a.principal_id, a.tool_name, a.category, a.risk, a.status, a.args, a.error, a.duration_ms,
+                    a.approval_id, a.created_at
+                ],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
+        let filter = "org_id = ?1 AND (?2 IS NULL OR tool_name = ?2) AND (?3 IS NULL OR principal_id = ?3) \
+                      AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)";
+        self.read(|c| {
+            let p = params![org_id, f.tool, f.principal, f.status, f.from, f.to];
+            let total: i64 = c.prepare_cached(&format!("SELECT COUNT(*) FROM tool_executions WHERE {filter}")).db()?.query_row(p, |r| r.get(0)).db()?;
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {ACTIVITY_COLS} FROM tool_executions WHERE {filter} ORDER BY created_at DESC, id LIMIT ?7 OFFSET ?8"
+                ))
+                .db()?;
+            let items = st
+                .query_map(params![org_id, f.tool, f.principal, f.status, f.from, f.to, f.limit, f.offset], activity)
+                .db()?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .db()?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn append_audit(&self, keys: &Keys, e: &NewAuditEntry) -> StoreResult<AuditRecord> {
+        let chain = e.chain();
+        self.write(|tx| {
+            let prev: Option<(i64, String)> = tx
+                .query_row("SELECT seq, mac FROM audit_heads WHERE chain = ?1", [&chain], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .db()?;
+            let (seq, prev_mac, mac, detail) = audit::seal(keys, e, &chain, prev.as_ref().map(|(s, m)| (*s, m.as_str())));
+            tx.execute(
+                "INSERT INTO audit_log (chain, seq, org_id, actor, action, target, outcome, detail, ip, created_at, prev_mac, mac) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![chain, seq, e.org_id, e.actor, e.action, e.target, e.outcome, detail, e.ip, e.created_at, prev_mac, mac],
+            )
+            .db()?;
+            let id = tx.last_insert_rowid();
+            let head = audit::head_mac(keys, &chain, seq, &mac);
+            tx.execute(
+                "INSERT INTO audit_heads (chain, seq, mac, head_mac) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, head_mac = excluded.head_mac",
+                params![chain, seq, mac, head],
+            )
+            .db()?;
+            Ok(AuditRecord {
+                id,
+                chain: chain.clone(),
+                seq,
+                org_id: e.org_id.clone(),
+                actor: e.actor.clone(),
+                action: e.action.clone(),
+                target: e.target.clone(),
+                outcome: e.outcome.clone(),
+                detail,
+                ip: e.ip.clone(),
+                created_at: e.created_at,
+                prev_mac,
+                mac,
+            })
+        })
+        .await
+    }
+
+    async fn list_audit(&self, chain: &str, f: &AuditFilter) -> StoreResult<Page<AuditRecord>> {
+        let (action, is_prefix) = match &f.action {
+            Some(a) => {
+                let (p, pre) = action_pattern(a);
+                (Some(p), pre)
+            }
+            None => (None, false),
+        };
+        let action_clause = if is_prefix {
+            "action GLOB ?2"
+        } else {
+            "action = ?2"
+        };
+        let filter = format!(
+            "chain = ?1 AND (?2 IS NULL OR {action_clause}) AND (?3 IS NULL OR actor = ?3) \
+             AND (?4 IS NULL OR created_at >= ?4) AND (?5 IS NULL OR created_at < ?5)"
+        );
+        self.read(|c| {
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT COUNT(*) FROM audit_log WHERE {filter}"))
+                .db()?
+                .query_row(params![chain, action, f.actor, f.from, f.to], |r| r.get(0))
+                .db()?;
+            let mut st = c
+                .prepare_cached(&format!("SELECT {AUDIT_COLS} FROM audit_log WHERE {filter} ORDER BY seq DESC LIMIT ?6 OFFSET ?7"))
+                .db()?;
+            let items = st
+                .query_map(params![chain, action, f.actor, f.from, f.to, f.limit, f.offset], audit_record)
+                .db()?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .db()?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn audit_records_after(
+        &self,
+        chain: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!("SELECT {AUDIT_COLS} FROM audit_log WHERE chain = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"))
+                .db()?;
+            let rows = st.query_map(params![chain, after, limit], audit_record).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn audit_head(&self, chain: &str) -> StoreResult<Option<AuditHead>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT chain, seq, mac, head_mac FROM audit_heads WHERE chain = ?1",
+                [chain],
+                |r| {
+                    Ok(AuditHead {
+                        chain: r.get(0)?,
+                        seq: r.get(1)?,
+                        mac: r.get(2)?,
+                        head_mac: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+}
