@@ -697,16 +697,10 @@ async fn cli_keys_are_service_principals_or_act_as_a_user() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let run = |args: &[&str]| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_portal"));
-        c.args(args)
-            .env("PORTAL_DATA_DIR", &app.state.settings.data_dir);
-        match &app.db {
-            portal_testkit::DbHandle::Postgres(url) => c.env("PORTAL_DATABASE_URL", url),
-            portal_testkit::DbHandle::Sqlite(p) => {
-                c.env("PORTAL_DATABASE_URL", format!("sqlite:{}", p.display()))
-            }
-        };
-        c.output().unwrap()
+        app.command(env!("CARGO_BIN_EXE_portal"))
+            .args(args)
+            .output()
+            .unwrap()
     };
     let out = run(&[
         "api-key",

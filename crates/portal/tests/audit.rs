@@ -335,16 +335,9 @@ async fn concurrent_appends_never_fork_the_chain() {
         .await
         .unwrap();
     assert_eq!(keys["total"], 24);
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+    let cli = a
+        .command(env!("CARGO_BIN_EXE_portal"))
         .args(["audit", "verify", "--org", "acme"])
-        .env("PORTAL_DATA_DIR", &a.state.settings.data_dir)
-        .env(
-            "PORTAL_DATABASE_URL",
-            match &a.db {
-                portal_testkit::DbHandle::Postgres(u) => u.clone(),
-                portal_testkit::DbHandle::Sqlite(p) => format!("sqlite:{}", p.display()),
-            },
-        )
         .output()
         .unwrap();
     assert!(
@@ -365,16 +358,9 @@ async fn cli_verify_exits_non_zero_on_tampering() {
         "UPDATE audit_log SET actor = 'someone-else' WHERE chain = '{chain}' AND seq = 2"
     ))
     .await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portal"))
+    let out = app
+        .command(env!("CARGO_BIN_EXE_portal"))
         .args(["audit", "verify", "--org", "acme"])
-        .env("PORTAL_DATA_DIR", &app.state.settings.data_dir)
-        .env(
-            "PORTAL_DATABASE_URL",
-            match &app.db {
-                portal_testkit::DbHandle::Postgres(u) => u.clone(),
-                portal_testkit::DbHandle::Sqlite(p) => format!("sqlite:{}", p.display()),
-            },
-        )
         .output()
         .unwrap();
     assert!(!out.status.success());

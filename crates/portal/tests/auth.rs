@@ -1,7 +1,7 @@
 //! Accounts and sign-in: setup, sessions (expiry, revocation, refresh), CSRF,
 //! throttling, password changes, organisation switching, the CLI.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use portal_testkit::{TestApp, PASSWORD};
@@ -81,8 +81,8 @@ async fn setup_token_works_once_then_is_refused() {
 async fn setup_token_is_refused_once_the_cli_made_an_admin() {
     let app = TestApp::spawn().await;
     let token = app.setup_token().unwrap();
-    let bin = env!("CARGO_BIN_EXE_portal");
-    let mut child = Command::new(bin)
+    let mut child = app
+        .command(env!("CARGO_BIN_EXE_portal"))
         .args([
             "admin",
             "create-user",
@@ -96,13 +96,6 @@ async fn setup_token_is_refused_once_the_cli_made_an_admin() {
             "admin",
             "--password-stdin",
         ])
-        .env("PORTAL_DATA_DIR", &app.state.settings.data_dir)
-        .envs(match &app.db {
-            portal_testkit::DbHandle::Postgres(url) => vec![("PORTAL_DATABASE_URL", url.clone())],
-            portal_testkit::DbHandle::Sqlite(p) => {
-                vec![("PORTAL_DATABASE_URL", format!("sqlite:{}", p.display()))]
-            }
-        })
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -531,14 +524,8 @@ async fn organizations_switch_and_platform_admins_create_them() {
 }
 
 fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_portal"));
-    c.args(args)
-        .env("PORTAL_DATA_DIR", &app.state.settings.data_dir);
-    match &app.db {
-        portal_testkit::DbHandle::Postgres(url) => c.env("PORTAL_DATABASE_URL", url),
-        portal_testkit::DbHandle::Sqlite(p) => {
-            c.env("PORTAL_DATABASE_URL", format!("sqlite:{}", p.display()))
-        }
-    };
-    c.output().unwrap()
+    app.command(env!("CARGO_BIN_EXE_portal"))
+        .args(args)
+        .output()
+        .unwrap()
 }

@@ -141,6 +141,19 @@ impl TestApp {
         }
     }
 
+    /// A command running the `portal` binary at `bin` against this app's data
+    /// dir and database (tests pass `env!("CARGO_BIN_EXE_portal")`).
+    pub fn command(&self, bin: &str) -> std::process::Command {
+        let mut c = std::process::Command::new(bin);
+        c.env("PORTAL_DATA_DIR", &self.state.settings.data_dir)
+            .env("PORTAL_SECRET_KEY", &self.secret);
+        match &self.db {
+            DbHandle::Postgres(url) => c.env("PORTAL_DATABASE_URL", url),
+            DbHandle::Sqlite(p) => c.env("PORTAL_DATABASE_URL", format!("sqlite:{}", p.display())),
+        };
+        c
+    }
+
     /// The setup token written at start (while no admin exists).
     pub fn setup_token(&self) -> Option<String> {
         std::fs::read_to_string(self.state.settings.data_dir.join("setup-token")).ok()
