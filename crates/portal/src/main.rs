@@ -2,6 +2,12 @@
 
 mod logging;
 
+/// mimalloc: request handling allocates many small, short-lived buffers on
+/// several threads, where glibc's allocator spends its time in locks and
+/// consolidation.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,6 +57,19 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Run the OCI emulator standalone: OCI's REST wire format, request
+    /// signatures verified, a seeded demo tenancy kept in <data dir>/oci-emulator/.
+    /// Writes an OCI config file and key for its demo user that the official OCI
+    /// CLI and SDKs use unchanged (`--config-file F --endpoint URL`).
+    #[command(name = "oci-emulator")]
+    OciEmulator {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9090")]
+        bind: std::net::SocketAddr,
+        /// Time a resource spends in a transitional state (PROVISIONING, STOPPING, …), in ms.
+        #[arg(long, default_value_t = 2000)]
+        delay_ms: u64,
     },
 }
 
@@ -152,6 +171,9 @@ fn main() -> ExitCode {
         }
         Command::ApiKey { command } => run(settings, logging::Sink::Stderr, move |s| {
             api_key(s, command)
+        }),
+        Command::OciEmulator { bind, delay_ms } => run(settings, logging::Sink::Stderr, move |s| {
+            oci_emulator(s, bind, delay_ms)
         }),
         Command::Audit { command } => {
             run(settings, logging::Sink::Stderr, move |s| audit(s, command))
@@ -376,4 +398,30 @@ async fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> 
             v.reason.unwrap_or_default()
         )
     }
+}
+
+async fn oci_emulator(
+    settings: Settings,
+    bind: std::net::SocketAddr,
+    delay_ms: u64,
+) -> anyhow::Result<()> {
+    let mut config = portal_oci_emulator::EmulatorConfig::new(settings.data_dir.clone());
+    config.transition_delay = std::time::Duration::from_millis(delay_ms);
+    let emulator =
+        portal_oci_emulator::Emulator::open(config).context("opening the OCI emulator")?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    println!("OCI emulator listening on {endpoint}");
+    println!("config: {}", emulator.config_path().display());
+    println!(
+        "try:    oci --config-file {} --endpoint {endpoint} iam compartment list",
+        emulator.config_path().display()
+    );
+    emulator
+        .serve(listener, portal_api::shutdown_signal())
+        .await
+        .context("serving the OCI emulator")?;
+    Ok(())
 }

@@ -66,10 +66,12 @@ CREATE TABLE chat_sessions (
     title        TEXT,
     model        TEXT NOT NULL,
     status       TEXT NOT NULL DEFAULT 'active',
+    -- Kept by triggers on chat_messages, so listings need no per-row count.
+    message_count BIGINT NOT NULL DEFAULT 0,
     created_at   BIGINT NOT NULL,
     updated_at   BIGINT NOT NULL
 );
-CREATE INDEX chat_sessions_owner ON chat_sessions (org_id, principal_id, updated_at DESC);
+CREATE INDEX chat_sessions_owner ON chat_sessions (org_id, principal_id, updated_at DESC, id);
 
 CREATE TABLE chat_messages (
     id         TEXT PRIMARY KEY,
@@ -79,6 +81,40 @@ CREATE TABLE chat_messages (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX chat_messages_session ON chat_messages (session_id, created_at);
+
+-- Sessions per owner, kept by triggers, so a listing's total costs one lookup
+-- instead of counting every session the owner has.
+CREATE TABLE chat_session_counts (
+    org_id       TEXT NOT NULL REFERENCES organizations(id) ON DELETE CASCADE,
+    principal_id TEXT NOT NULL,
+    total        BIGINT NOT NULL,
+    PRIMARY KEY (org_id, principal_id)
+);
+CREATE FUNCTION chat_sessions_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO chat_session_counts (org_id, principal_id, total) VALUES (NEW.org_id, NEW.principal_id, 1)
+        ON CONFLICT (org_id, principal_id) DO UPDATE SET total = chat_session_counts.total + 1;
+    ELSE
+        UPDATE chat_session_counts SET total = total - 1 WHERE org_id = OLD.org_id AND principal_id = OLD.principal_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER chat_sessions_counted AFTER INSERT OR DELETE ON chat_sessions
+    FOR EACH ROW EXECUTE FUNCTION chat_sessions_count();
+CREATE FUNCTION chat_messages_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE chat_sessions SET message_count = message_count + 1 WHERE id = NEW.session_id;
+    ELSE
+        UPDATE chat_sessions SET message_count = message_count - 1 WHERE id = OLD.session_id;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER chat_messages_counted AFTER INSERT OR DELETE ON chat_messages
+    FOR EACH ROW EXECUTE FUNCTION chat_messages_count();
 
 CREATE TABLE tool_executions (
     id           TEXT PRIMARY KEY,
@@ -94,7 +130,7 @@ CREATE TABLE tool_executions (
     approval_id  TEXT,
     created_at   BIGINT NOT NULL
 );
-CREATE INDEX tool_executions_org ON tool_executions (org_id, created_at DESC);
+CREATE INDEX tool_executions_org ON tool_executions (org_id, created_at DESC, id);
 
 CREATE TABLE audit_log (
     id         BIGSERIAL PRIMARY KEY,

@@ -24,8 +24,8 @@ use super::PgStore;
 const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
 const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at";
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
-const CHAT_COLS: &str = "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, \
-    (SELECT COUNT(*) FROM chat_messages m WHERE m.session_id = s.id), s.created_at, s.updated_at";
+const CHAT_COLS: &str =
+    "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
 const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
 const AUDIT_COLS: &str =
@@ -827,7 +827,7 @@ impl Store for PgStore {
         let conn = self.conn().await?;
         let count = conn
             .prepare_cached(
-                "SELECT COUNT(*) FROM chat_sessions WHERE org_id = $1 AND principal_id = $2",
+                "SELECT COALESCE((SELECT total FROM chat_session_counts WHERE org_id = $1 AND principal_id = $2), 0)",
             )
             .await
             .map_err(|e| self.map_err(e))?;

@@ -16,8 +16,8 @@ use super::{Db, SqliteStore};
 const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
 const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at";
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
-const CHAT_COLS: &str = "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, \
-    (SELECT COUNT(*) FROM chat_messages m WHERE m.session_id = s.id), s.created_at, s.updated_at";
+const CHAT_COLS: &str =
+    "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
 const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
 const AUDIT_COLS: &str =
@@ -720,18 +720,24 @@ impl Store for SqliteStore {
     ) -> StoreResult<Page<ChatSession>> {
         self.read(|c| {
             let total: i64 = c
-                .prepare_cached("SELECT COUNT(*) FROM chat_sessions WHERE org_id = ?1 AND principal_id = ?2")
+                .prepare_cached("SELECT COALESCE((SELECT total FROM chat_session_counts WHERE org_id = ?1 AND principal_id = ?2), 0)")
                 .db()?
                 .query_row(params![org_id, principal_id], |r| r.get(0))
                 .db()?;
+            // LIMIT and OFFSET are written as integer literals: bound to
+            // parameters, SQLite re-prepares the statement on every execution
+            // (the values feed its ORDER BY ... LIMIT plan), which costs more
+            // than the query. The common pages share a handful of cached texts.
             let mut st = c
                 .prepare_cached(&format!(
                     "SELECT {CHAT_COLS} FROM chat_sessions s WHERE s.org_id = ?1 AND s.principal_id = ?2 \
-                     ORDER BY s.updated_at DESC, s.id LIMIT ?3 OFFSET ?4"
+                     ORDER BY s.updated_at DESC, s.id LIMIT {} OFFSET {}",
+                    limit.max(0),
+                    offset.max(0)
                 ))
                 .db()?;
             let items = st
-                .query_map(params![org_id, principal_id, limit, offset], chat)
+                .query_map(params![org_id, principal_id], chat)
                 .db()?
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .db()?;
