@@ -53,6 +53,8 @@ pub struct Inner {
     pub shutdown: CancellationToken,
     /// When this instance started (for uptime).
     pub started: Instant,
+    /// The cloud the tools talk to, once connected.
+    pub cloud: std::sync::OnceLock<Arc<crate::cloud::Cloud>>,
 }
 
 impl AppState {
@@ -77,6 +79,7 @@ impl AppState {
             proxies,
             shutdown: CancellationToken::new(),
             started: Instant::now(),
+            cloud: std::sync::OnceLock::new(),
         }))
     }
 

@@ -33,6 +33,28 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// Which cloud answers the tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloudMode {
+    /// The in-process OCI emulator with its seeded demo tenancy (development default).
+    Emulator,
+    /// Real OCI (or a standalone emulator) through the OCI config file.
+    Oci,
+    /// No cloud: tools are unavailable.
+    None,
+}
+
+impl CloudMode {
+    /// Stable name, shown in `/health` and tool results.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloudMode::Emulator => "emulator",
+            CloudMode::Oci => "oci",
+            CloudMode::None => "none",
+        }
+    }
+}
+
 /// Which database the portal uses, derived from `PORTAL_DATABASE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseKind {
@@ -115,6 +137,14 @@ pub struct Settings {
     pub db_check_interval: Duration,
     /// Largest database pool size.
     pub db_pool_max: usize,
+    /// Which cloud answers the tools.
+    pub cloud: CloudMode,
+    /// OCI config file (`PORTAL_CLOUD=oci`); default `~/.oci/config`.
+    pub oci_config_file: Option<PathBuf>,
+    /// Profile in the OCI config file.
+    pub oci_profile: String,
+    /// Base URL that replaces every OCI service endpoint (e.g. a standalone emulator).
+    pub oci_endpoint: Option<String>,
 }
 
 /// One row of the settings table: its variable name, TOML key, default and parser.
@@ -213,6 +243,22 @@ const SPECS: &[Spec] = &[
     Spec {
         env: "PORTAL_DB_POOL_MAX",
         default: Some("16"),
+    },
+    Spec {
+        env: "PORTAL_CLOUD",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_OCI_CONFIG_FILE",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_OCI_PROFILE",
+        default: Some("DEFAULT"),
+    },
+    Spec {
+        env: "PORTAL_OCI_ENDPOINT",
+        default: None,
     },
 ];
 
@@ -475,6 +521,27 @@ impl Settings {
             }
             Ok(v)
         };
+        let cloud = match l.get("PORTAL_CLOUD").map(str::trim) {
+            None if prod => {
+                return Err(invalid(
+                    "PORTAL_CLOUD",
+                    "is required in production (emulator, oci or none)",
+                ))
+            }
+            None | Some("emulator") => CloudMode::Emulator,
+            Some("oci") => CloudMode::Oci,
+            Some("none") => CloudMode::None,
+            Some(other) => {
+                return Err(invalid(
+                    "PORTAL_CLOUD",
+                    format!("expected emulator, oci or none, got {other:?}"),
+                ))
+            }
+        };
+        let oci_endpoint = match l.get("PORTAL_OCI_ENDPOINT") {
+            Some(raw) => Some(parse_origin("PORTAL_OCI_ENDPOINT", raw)?),
+            None => None,
+        };
         let db_check_ms: u64 = l.parse("PORTAL_DB_CHECK_INTERVAL_MS")?;
         if db_check_ms < 50 {
             return Err(invalid(
@@ -506,6 +573,10 @@ impl Settings {
             shutdown_grace: secs("PORTAL_SHUTDOWN_GRACE_SECS")?,
             db_check_interval: Duration::from_millis(db_check_ms),
             db_pool_max: positive("PORTAL_DB_POOL_MAX")?,
+            cloud,
+            oci_config_file: l.get("PORTAL_OCI_CONFIG_FILE").map(PathBuf::from),
+            oci_profile: l.get("PORTAL_OCI_PROFILE").unwrap_or("DEFAULT").to_string(),
+            oci_endpoint,
             data_dir,
         })
     }
@@ -591,6 +662,21 @@ impl Settings {
                 self.db_check_interval.as_millis().to_string(),
             ),
             ("PORTAL_DB_POOL_MAX", self.db_pool_max.to_string()),
+            ("PORTAL_CLOUD", self.cloud.as_str().to_string()),
+            (
+                "PORTAL_OCI_CONFIG_FILE",
+                self.oci_config_file
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "~/.oci/config".into()),
+            ),
+            ("PORTAL_OCI_PROFILE", self.oci_profile.clone()),
+            (
+                "PORTAL_OCI_ENDPOINT",
+                self.oci_endpoint
+                    .clone()
+                    .unwrap_or_else(|| "(OCI's endpoints)".into()),
+            ),
         ]
     }
 
@@ -751,7 +837,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("\"*\" is not allowed"), "{err}");
-        let ok = Settings::load(
+        let err = Settings::load(
             None,
             env(&[
                 ("PORTAL_ENV", "production"),
@@ -759,8 +845,20 @@ mod tests {
                 ("PORTAL_CORS_ORIGINS", "https://portal.example"),
             ]),
         )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("PORTAL_CLOUD"), "{err}");
+        let ok = Settings::load(
+            None,
+            env(&[
+                ("PORTAL_ENV", "production"),
+                ("PORTAL_SECRET_KEY", &key),
+                ("PORTAL_CORS_ORIGINS", "https://portal.example"),
+                ("PORTAL_CLOUD", "oci"),
+            ]),
+        )
         .unwrap();
         assert_eq!(ok.log_format, LogFormat::Json);
+        assert_eq!(ok.cloud, CloudMode::Oci);
     }
 
     #[test]

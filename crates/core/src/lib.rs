@@ -18,7 +18,7 @@ pub mod store;
 pub mod throttle;
 pub mod validate;
 
-pub use config::{ConfigError, DatabaseKind, Environment, LogFormat, Settings};
+pub use config::{CloudMode, ConfigError, DatabaseKind, Environment, LogFormat, Settings};
 pub use error::{CoreError, CoreResult};
 pub use secret::Secret;
 pub use store::{Availability, Backend, PoolStats, Store, StoreError};

@@ -230,6 +230,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %settings.public_url, database = store.backend().as_str(), "portal listening");
     let state = portal_api::AppState::new(settings, store, &master);
+    if let Some(cloud) = portal_api::cloud::connect(&state.settings, state.shutdown.clone()).await?
+    {
+        tracing::info!(cloud = cloud.mode.as_str(), region = %cloud.region, "cloud connected");
+        let _ = state.cloud.set(cloud);
+    }
     if let Some(token) = portal_api::routes::setup::prepare(&state).await? {
         let path = state
             .settings

@@ -72,6 +72,18 @@ fn production_refuses_to_start_without_secret_key_or_with_star_cors() {
         "production needs explicit CORS origins"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("PORTAL_CORS_ORIGINS"));
+    let out = portal(dir.path())
+        .arg("serve")
+        .env("PORTAL_ENV", "production")
+        .env("PORTAL_SECRET_KEY", &key)
+        .env("PORTAL_CORS_ORIGINS", "https://ui.example")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "production names its cloud explicitly"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTAL_CLOUD"));
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "nothing was written"

@@ -303,6 +303,8 @@ impl Builder {
             ("PORTAL_RATE_LIMIT_API".to_string(), "100000".to_string()),
             ("PORTAL_DB_CHECK_INTERVAL_MS".to_string(), "200".to_string()),
             ("PORTAL_SHUTDOWN_GRACE_SECS".to_string(), "3".to_string()),
+            // Tests that need a cloud ask for one (`.env("PORTAL_CLOUD", "emulator")`).
+            ("PORTAL_CLOUD".to_string(), "none".to_string()),
         ];
         let (pg, db) = match self.share {
             Some((DbHandle::Sqlite(path), _)) => {
@@ -343,6 +345,12 @@ impl Builder {
         portal_api::routes::setup::prepare(&state)
             .await
             .expect("setup token");
+        if let Some(cloud) = portal_api::cloud::connect(&state.settings, state.shutdown.clone())
+            .await
+            .expect("cloud")
+        {
+            let _ = state.cloud.set(cloud);
+        }
         let routes = match self.extra {
             Some(extra) => portal_api::routes().merge(extra),
             None => portal_api::routes(),

@@ -61,13 +61,20 @@ fn status_str(s: Status) -> &'static str {
 
 /// Runs every check within the deadline.
 pub async fn assess(state: &AppState) -> Report {
-    let db = health::check_database(
-        state.store.as_ref(),
-        HEALTH_TIMEOUT - Duration::from_millis(200),
-    )
-    .await;
+    let budget = HEALTH_TIMEOUT - Duration::from_millis(200);
+    let cloud = async {
+        match state.cloud.get() {
+            Some(c) => Some(c.check(budget).await),
+            None => None,
+        }
+    };
+    let (db, cloud) = tokio::join!(health::check_database(state.store.as_ref(), budget), cloud);
     state.metrics.db_up.set(i64::from(db.status == Status::Ok));
-    Report::from_checks(BTreeMap::from([("database", db)]))
+    let mut checks = BTreeMap::from([("database", db)]);
+    if let Some(c) = cloud {
+        checks.insert("cloud", c);
+    }
+    Report::from_checks(checks)
 }
 
 fn view(state: &AppState, r: Report) -> HealthView {
