@@ -14,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
-use crate::routes::{activity, audit, auth, health, keys, ops, org, sessions, setup};
+use crate::routes::{activity, audit, auth, health, keys, ops, org, sessions, setup, tools};
 use crate::state::AppState;
 
 /// Where the OpenAPI document is served.
@@ -46,6 +46,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(activity::list))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
+        .routes(routes!(tools::list))
+        .routes(routes!(tools::get))
+        .routes(routes!(tools::execute))
 }
 
 /// The production application.

@@ -76,6 +76,7 @@ pub mod perm {
     perms! {
         Authenticated => None,
         ToolsRead => Some(Permission::ToolsRead),
+        ToolsExecute => Some(Permission::ToolsExecute),
         SessionsRead => Some(Permission::SessionsRead),
         SessionsWrite => Some(Permission::SessionsWrite),
         AdminUsers => Some(Permission::AdminUsers),

@@ -24,6 +24,20 @@ pub struct Cloud {
     pub region: String,
     /// Where requests go when not OCI's own endpoints.
     pub endpoint: Option<String>,
+    /// The tool catalogue running against this cloud.
+    pub tools: Arc<dyn portal_core::service::tools::ToolRunner>,
+}
+
+fn tools(
+    client: &OciClient,
+    tenancy: &str,
+    mode: CloudMode,
+) -> Arc<dyn portal_core::service::tools::ToolRunner> {
+    Arc::new(portal_tools::OciTools::new(
+        client.clone(),
+        tenancy,
+        mode.as_str(),
+    ))
 }
 
 /// Why the cloud could not be set up; start-up stops with this message.
@@ -83,6 +97,7 @@ pub async fn connect(
             tracing::info!(%endpoint, config = %emulator.config_path().display(), "in-process OCI emulator running");
             Ok(Some(Arc::new(Cloud {
                 mode: CloudMode::Emulator,
+                tools: tools(&client, emulator.tenancy_id(), CloudMode::Emulator),
                 client,
                 tenancy: emulator.tenancy_id().to_string(),
                 region: emulator.region().to_string(),
@@ -101,6 +116,7 @@ pub async fn connect(
                     .map_err(|e| CloudError(format!("PORTAL_OCI_CONFIG_FILE: {e}")))?;
             Ok(Some(Arc::new(Cloud {
                 mode: CloudMode::Oci,
+                tools: tools(&client, &config.tenancy, CloudMode::Oci),
                 client,
                 tenancy: config.tenancy.clone(),
                 region: config.region.clone(),

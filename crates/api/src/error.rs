@@ -48,6 +48,9 @@ pub enum ApiError {
     /// Too many requests in flight; shed to protect the rest.
     #[error("The server is busy; retry shortly")]
     Overloaded,
+    /// The cloud refused or failed the call; the message is OCI's.
+    #[error("{0}")]
+    Upstream(String),
     /// The database cannot be reached; nothing was changed.
     #[error("The database is unavailable; retry shortly")]
     DatabaseUnavailable,
@@ -88,6 +91,7 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -108,6 +112,7 @@ impl ApiError {
             ApiError::Overloaded => "OVERLOADED",
             ApiError::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
+            ApiError::Upstream(_) => "CLOUD_ERROR",
         }
     }
 }
@@ -137,6 +142,7 @@ impl From<CoreError> for ApiError {
             CoreError::Conflict(m) => ApiError::Conflict(m),
             CoreError::RateLimited(s) => ApiError::RateLimited(s),
             CoreError::Unavailable => ApiError::DatabaseUnavailable,
+            CoreError::Upstream(m) => ApiError::Upstream(m),
             CoreError::Internal(m) => ApiError::Internal(m),
         }
     }

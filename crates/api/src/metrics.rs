@@ -23,6 +23,10 @@ pub struct Metrics {
     pub db_up: IntGauge,
     /// Open streaming responses.
     pub streams_open: IntGauge,
+    /// Tool executions by tool and status.
+    pub tool_executions: IntCounterVec,
+    /// Tool execution time by tool.
+    pub tool_duration: HistogramVec,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -78,6 +82,22 @@ impl Metrics {
             "http_streams_open",
             "Open streaming (SSE) responses.",
         ));
+        let tool_executions = must(IntCounterVec::new(
+            Opts::new(
+                "tool_executions_total",
+                "Tool executions through the gateway, by tool and status.",
+            ),
+            &["tool", "status"],
+        ));
+        let tool_duration = must(HistogramVec::new(
+            HistogramOpts::new("tool_duration_seconds", "Tool execution time, by tool.").buckets(
+                vec![
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+                    30.0,
+                ],
+            ),
+            &["tool"],
+        ));
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -86,6 +106,8 @@ impl Metrics {
             Box::new(db_pool.clone()),
             Box::new(db_up.clone()),
             Box::new(streams_open.clone()),
+            Box::new(tool_executions.clone()),
+            Box::new(tool_duration.clone()),
         ] {
             must(registry.register(c));
         }
@@ -108,6 +130,8 @@ impl Metrics {
             db_pool,
             db_up,
             streams_open,
+            tool_executions,
+            tool_duration,
         }
     }
 
@@ -121,6 +145,17 @@ impl Metrics {
         let mut buf = Vec::with_capacity(16 * 1024);
         TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
         String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+impl portal_core::service::tools::GatewayHooks for Metrics {
+    fn executed(&self, tool: &str, status: &str, seconds: f64) {
+        self.tool_executions
+            .with_label_values(&[tool, status])
+            .inc();
+        self.tool_duration
+            .with_label_values(&[tool])
+            .observe(seconds);
     }
 }
 

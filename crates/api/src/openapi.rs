@@ -30,6 +30,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "sessions", description = "Chat sessions"),
         (name = "activity", description = "Tool executions"),
         (name = "audit", description = "Tamper-evident audit ledger"),
+        (name = "tools", description = "Cloud tools, run through the gateway"),
     )
 )]
 pub struct ApiDoc;

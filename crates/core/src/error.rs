@@ -26,6 +26,9 @@ pub enum CoreError {
     /// Too many attempts; retry after the given seconds.
     #[error("Too many attempts; retry in {0} s")]
     RateLimited(u64),
+    /// The cloud (or another upstream service) refused or failed the call.
+    #[error("{0}")]
+    Upstream(String),
     /// The database is away.
     #[error("The database is unavailable")]
     Unavailable,

@@ -16,6 +16,7 @@ pub mod secret;
 pub mod service;
 pub mod store;
 pub mod throttle;
+pub mod tools;
 pub mod validate;
 
 pub use config::{CloudMode, ConfigError, DatabaseKind, Environment, LogFormat, Settings};

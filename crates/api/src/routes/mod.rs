@@ -10,3 +10,4 @@ pub mod ops;
 pub mod org;
 pub mod sessions;
 pub mod setup;
+pub mod tools;

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod keys;
 pub mod members;
 pub mod setup;
+pub mod tools;
 
 use crate::crypto::Keys;
 use crate::store::Store;

@@ -1,0 +1,185 @@
+//! The tool catalogue and execution for API clients (`/api/v1/tools`). Every
+//! execution goes through the core gateway as the calling principal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::Json;
+use portal_core::service::tools::{self as gateway, ToolRunner};
+use portal_core::tools::ToolSpec;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{perm, Require};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+/// How long one tool may run.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, ApiError> {
+    state.cloud.get().map(|c| c.tools.clone()).ok_or_else(|| {
+        ApiError::NotFound(
+            "No cloud is configured (PORTAL_CLOUD=none): tools are unavailable".into(),
+        )
+    })
+}
+
+/// A tool in the catalogue.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolView {
+    /// Name.
+    pub name: &'static str,
+    /// Category.
+    pub category: &'static str,
+    /// What it does (written for a model).
+    pub description: &'static str,
+    /// `read`, `confirm` or `danger`.
+    pub risk: &'static str,
+    /// JSON Schema of its arguments.
+    #[schema(value_type = Object)]
+    pub input_schema: serde_json::Value,
+    /// Whether the caller may run it.
+    pub can_run: bool,
+}
+
+impl ToolView {
+    fn new(s: &ToolSpec, p: &portal_core::identity::Principal) -> Self {
+        Self {
+            name: s.name,
+            category: s.category,
+            description: s.description,
+            risk: s.risk.as_str(),
+            input_schema: s.schema(),
+            can_run: gateway::may_run(p, s),
+        }
+    }
+}
+
+/// The catalogue.
+#[derive(Serialize, ToSchema)]
+pub struct Catalogue {
+    /// Which cloud the tools act on.
+    pub cloud: &'static str,
+    /// Every tool.
+    pub tools: Vec<ToolView>,
+}
+
+/// The tool catalogue, marking what the caller may run (`tools:read`).
+#[utoipa::path(
+    get, path = "/api/v1/tools", tag = "tools",
+    responses(
+        (status = 200, description = "Catalogue", body = Catalogue),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "No cloud configured", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsRead>,
+) -> Result<Json<Catalogue>, ApiError> {
+    let tools = runner(&state)?;
+    Ok(Json(Catalogue {
+        cloud: tools.cloud(),
+        tools: tools
+            .specs()
+            .iter()
+            .map(|s| ToolView::new(s, &r.principal))
+            .collect(),
+    }))
+}
+
+/// One tool (`tools:read`).
+#[utoipa::path(
+    get, path = "/api/v1/tools/{name}", tag = "tools",
+    params(("name" = String, Path, description = "Tool name")),
+    responses(
+        (status = 200, description = "The tool", body = ToolView),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "Unknown tool", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsRead>,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<ToolView>, ApiError> {
+    let tools = runner(&state)?;
+    let spec = gateway::find(tools.as_ref(), &name)?;
+    Ok(Json(ToolView::new(spec, &r.principal)))
+}
+
+/// Arguments for a run.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Execute {
+    /// The tool's arguments (see its `inputSchema`).
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub args: serde_json::Value,
+}
+
+/// The result of a run.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Executed {
+    /// Execution id (as in the activity feed).
+    pub execution_id: String,
+    /// The tool.
+    pub tool: &'static str,
+    /// Which cloud answered.
+    pub cloud: &'static str,
+    /// Milliseconds it took.
+    pub duration_ms: i64,
+    /// The tool's output.
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+}
+
+/// Runs a tool through the gateway (`tools:execute`; `danger` tools also `tools:danger`).
+#[utoipa::path(
+    post, path = "/api/v1/tools/{name}/execute", tag = "tools", request_body = Execute,
+    params(("name" = String, Path, description = "Tool name")),
+    responses(
+        (status = 200, description = "Result", body = Executed),
+        (status = 400, description = "VALIDATION_ERROR (names the argument)", body = ErrorBody),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "Unknown tool, or no cloud configured", body = ErrorBody),
+        (status = 502, description = "CLOUD_ERROR: the cloud refused or failed the call", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn execute(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsExecute>,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(b): ApiJson<Execute>,
+) -> Result<Json<Executed>, ApiError> {
+    let tools = runner(&state)?;
+    let ctx = state.ctx(&r.caller);
+    let done = gateway::execute(
+        &ctx,
+        tools.as_ref(),
+        &state.metrics,
+        &r.principal,
+        &name,
+        &b.args,
+        TOOL_TIMEOUT,
+    )
+    .await?;
+    Ok(Json(Executed {
+        execution_id: done.id,
+        tool: done.spec.name,
+        cloud: done.cloud,
+        duration_ms: done.duration_ms,
+        result: done.result,
+    }))
+}

@@ -1,0 +1,142 @@
+//! The tool gateway (ARCHITECTURE.md rule 2): the only way a tool runs, from
+//! every entry point, as the calling principal: permission → argument
+//! validation → compartment policy → approval policy → audit (fail closed) →
+//! execution with a timeout → activity → metrics.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+use super::auth::uuid_v4;
+use super::{activity, audit, Ctx};
+use crate::error::{CoreError, CoreResult};
+use crate::identity::Principal;
+use crate::model::Activity;
+use crate::rbac::Permission;
+use crate::tools::{Risk, ToolSpec};
+
+/// Something that can run tools (the OCI tool catalogue, or a test double).
+#[async_trait]
+pub trait ToolRunner: Send + Sync {
+    /// Every tool it offers.
+    fn specs(&self) -> &'static [ToolSpec];
+    /// Which cloud answers (`emulator`, `oci`), named in every result.
+    fn cloud(&self) -> &'static str;
+    /// Runs a tool with validated arguments; the error is a message safe to show.
+    async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, String>;
+}
+
+/// Observes executions (metrics live in the HTTP adapter's registry).
+pub trait GatewayHooks: Send + Sync {
+    /// Called once per execution that was attempted.
+    fn executed(&self, tool: &str, status: &str, seconds: f64);
+}
+
+/// The outcome of a run.
+pub struct Executed {
+    /// The tool.
+    pub spec: &'static ToolSpec,
+    /// Execution id (also the activity record's id).
+    pub id: String,
+    /// The tool's (projected) output.
+    pub result: Value,
+    /// Which cloud answered.
+    pub cloud: &'static str,
+    /// How long it took.
+    pub duration_ms: i64,
+}
+
+/// Looks a tool up by name.
+pub fn find(runner: &dyn ToolRunner, name: &str) -> CoreResult<&'static ToolSpec> {
+    runner
+        .specs()
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| CoreError::NotFound(format!("Unknown tool {name:?}")))
+}
+
+/// Whether the caller may run this tool without further checks on arguments.
+pub fn may_run(p: &Principal, spec: &ToolSpec) -> bool {
+    p.can(Permission::ToolsExecute) && (spec.risk != Risk::Danger || p.can(Permission::ToolsDanger))
+}
+
+/// Runs `name` with `args` for `p`, or refuses with the first rule that fails.
+pub async fn execute(
+    ctx: &Ctx<'_>,
+    runner: &dyn ToolRunner,
+    hooks: &dyn GatewayHooks,
+    p: &Principal,
+    name: &str,
+    args: &Value,
+    timeout: Duration,
+) -> CoreResult<Executed> {
+    p.require(Permission::ToolsExecute)?;
+    let org = p.org()?;
+    let spec = find(runner, name)?;
+    if spec.risk == Risk::Danger {
+        p.require(Permission::ToolsDanger)?;
+    }
+    let args = spec.validate(args).map_err(CoreError::Validation)?;
+    let redacted = spec.redact(&args);
+    if spec.risk != Risk::Read {
+        // Approvals (bound to org, requester, tool and the exact arguments) are
+        // not built yet; until they are, nothing that changes the cloud runs.
+        return Err(CoreError::Forbidden(format!(
+            "{name} changes the cloud and needs an approval, which this portal cannot grant yet"
+        )));
+    }
+    let id = uuid_v4();
+    audit::append(
+        ctx,
+        Some(&org.id),
+        &p.actor(),
+        "tool.execute",
+        Some(name),
+        "success",
+        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud()}),
+    )
+    .await?;
+    let start = Instant::now();
+    let outcome = match tokio::time::timeout(timeout, runner.run(name, &args)).await {
+        Ok(r) => r,
+        Err(_) => Err(format!(
+            "{name} did not finish within {} s",
+            timeout.as_secs()
+        )),
+    };
+    let elapsed = start.elapsed();
+    let duration_ms = elapsed.as_millis() as i64;
+    let (status, error) = match &outcome {
+        Ok(_) => ("success", None),
+        Err(e) => ("error", Some(e.clone())),
+    };
+    hooks.executed(name, status, elapsed.as_secs_f64());
+    let record = Activity {
+        id: id.clone(),
+        org_id: org.id.clone(),
+        principal_id: p.id.clone(),
+        tool_name: name.to_string(),
+        category: spec.category.to_string(),
+        risk: spec.risk.as_str().to_string(),
+        status: status.to_string(),
+        args: redacted.to_string(),
+        error: error.clone(),
+        duration_ms: Some(duration_ms),
+        approval_id: None,
+        created_at: ctx.now,
+    };
+    if let Err(e) = activity::record(ctx, &record).await {
+        tracing::error!(error = %e, tool = name, "activity record could not be written");
+    }
+    match outcome {
+        Ok(result) => Ok(Executed {
+            spec,
+            id,
+            result,
+            cloud: runner.cloud(),
+            duration_ms,
+        }),
+        Err(e) => Err(CoreError::Upstream(e)),
+    }
+}

@@ -1,0 +1,247 @@
+//! Read tools through the gateway against the in-process emulator: the
+//! catalogue, every tool's effect, validation, permissions, activity, audit
+//! and metrics.
+
+use portal_testkit::{Client, TestApp};
+use serde_json::{json, Value};
+
+async fn app() -> (TestApp, Client) {
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    (app, admin)
+}
+
+async fn run(c: &Client, tool: &str, args: Value) -> (u16, Value) {
+    let res = c
+        .post(
+            &format!("/api/v1/tools/{tool}/execute"),
+            json!({"args": args}),
+        )
+        .await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn catalogue_marks_what_the_caller_may_run() {
+    let (app, admin) = app().await;
+    assert_eq!(app.get("/api/v1/tools").await.status(), 401);
+    let viewer = app.member(&admin, "v@acme.test", "viewer").await;
+    let cat: Value = viewer.get("/api/v1/tools").await.json().await.unwrap();
+    assert_eq!(cat["cloud"], "emulator");
+    let tools = cat["tools"].as_array().unwrap();
+    assert!(tools.len() >= 10);
+    for t in tools {
+        assert_eq!(t["inputSchema"]["type"], "object", "{t}");
+        assert_eq!(t["risk"], "read");
+        assert_eq!(t["canRun"], false, "viewers lack tools:execute");
+    }
+    let one: Value = admin
+        .get("/api/v1/tools/listInstances")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["canRun"], true);
+    assert_eq!(one["category"], "compute");
+    assert_eq!(admin.get("/api/v1/tools/noSuchTool").await.status(), 404);
+    let (status, body) = run(&viewer, "listCompartments", json!({})).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("FORBIDDEN")));
+}
+
+#[tokio::test]
+async fn every_read_tool_reads_the_emulated_tenancy() {
+    let (_app, admin) = app().await;
+    let (status, comps) = run(&admin, "listCompartments", json!({})).await;
+    assert_eq!(status, 200, "{comps}");
+    assert_eq!(comps["cloud"], "emulator");
+    let compartments: Vec<String> = comps["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(compartments.len() >= 4, "{comps}");
+
+    // Walk every compartment with every list tool; the seeded tenancy has all of these somewhere.
+    let mut found = std::collections::HashMap::<&str, usize>::new();
+    let mut instance = None;
+    let mut vcn = None;
+    for c in &compartments {
+        for tool in [
+            "listInstances",
+            "listVcns",
+            "listSubnets",
+            "listBlockVolumes",
+            "listBuckets",
+            "listAutonomousDatabases",
+        ] {
+            let (status, body) = run(&admin, tool, json!({"compartmentId": c})).await;
+            assert_eq!(status, 200, "{tool} in {c}: {body}");
+            let items = body["result"]["items"].as_array().unwrap();
+            assert_eq!(body["result"]["count"], items.len());
+            *found.entry(tool).or_default() += items.len();
+            if tool == "listInstances" && instance.is_none() {
+                instance = items
+                    .iter()
+                    .find(|i| i["lifecycleState"] == "RUNNING")
+                    .map(|i| i["id"].as_str().unwrap().to_string());
+            }
+            if tool == "listVcns" && vcn.is_none() {
+                vcn = items
+                    .first()
+                    .map(|v| (c.clone(), v["id"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    assert!(found["listInstances"] >= 5, "{found:?}");
+    assert!(found["listVcns"] >= 2, "{found:?}");
+    assert!(found["listSubnets"] >= 3, "{found:?}");
+    assert!(found["listBlockVolumes"] >= 3, "{found:?}");
+    assert!(found["listBuckets"] >= 3, "{found:?}");
+    assert!(found["listAutonomousDatabases"] >= 2, "{found:?}");
+
+    let id = instance.expect("a running instance");
+    let (status, body) = run(&admin, "getInstance", json!({"instanceId": id})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["id"], id.as_str());
+    assert_eq!(body["result"]["lifecycleState"], "RUNNING");
+
+    let (c, vcn_id) = vcn.expect("a VCN");
+    let (_, subnets) = run(
+        &admin,
+        "listSubnets",
+        json!({"compartmentId": c, "vcnId": vcn_id}),
+    )
+    .await;
+    assert!(subnets["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["vcnId"] == vcn_id.as_str()));
+    let (status, running) = run(
+        &admin,
+        "listInstances",
+        json!({"compartmentId": compartments[0], "lifecycleState": "RUNNING", "limit": 1}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(running["result"]["count"].as_u64().unwrap() <= 1);
+
+    let (_, shapes) = run(&admin, "listShapes", json!({})).await;
+    assert!(
+        !shapes["result"]["items"].as_array().unwrap().is_empty(),
+        "{shapes}"
+    );
+    let (_, images) = run(&admin, "listImages", json!({})).await;
+    assert!(
+        !images["result"]["items"].as_array().unwrap().is_empty(),
+        "{images}"
+    );
+}
+
+#[tokio::test]
+async fn bad_arguments_are_refused_before_the_cloud_is_called() {
+    let (app, admin) = app().await;
+    let cases = [
+        (
+            "listInstances",
+            json!({"compartmentId": "not-an-ocid"}),
+            "args/compartmentId",
+        ),
+        (
+            "listInstances",
+            json!({"compartmentId": "ocid1.instance.oc1..abc"}),
+            "args/compartmentId",
+        ),
+        (
+            "listInstances",
+            json!({"lifecycleState": "NAPPING"}),
+            "args/lifecycleState",
+        ),
+        ("listInstances", json!({"limit": 0}), "args/limit"),
+        ("listInstances", json!({"sneaky": true}), "args/sneaky"),
+        ("getInstance", json!({}), "args/instanceId"),
+    ];
+    for (tool, args, field) in cases {
+        let (status, body) = run(&admin, tool, args.clone()).await;
+        assert_eq!(status, 400, "{tool} {args}");
+        assert!(body["error"].as_str().unwrap().starts_with(field), "{body}");
+    }
+    let (status, _) = run(&admin, "noSuchTool", json!({})).await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        app.client
+            .post(app.at("/api/v1/tools/listInstances/execute"))
+            .json(&json!({"args": {}}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let activity: Value = admin.get("/api/activity").await.json().await.unwrap();
+    assert_eq!(activity["total"], 0, "nothing ran");
+}
+
+#[tokio::test]
+async fn executions_are_recorded_audited_and_counted() {
+    let (app, admin) = app().await;
+    let (status, ok) = run(&admin, "listCompartments", json!({})).await;
+    assert_eq!(status, 200);
+    // A well-formed OCID the cloud does not know: the cloud's refusal, as 502.
+    let (status, err) = run(
+        &admin,
+        "getInstance",
+        json!({"instanceId": "ocid1.instance.oc1.iad.doesnotexist"}),
+    )
+    .await;
+    assert_eq!(status, 502, "{err}");
+    assert_eq!(err["code"], "CLOUD_ERROR");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .contains("NotAuthorizedOrNotFound"),
+        "{err}"
+    );
+
+    let activity: Value = admin.get("/api/activity").await.json().await.unwrap();
+    assert_eq!(activity["total"], 2);
+    let items = activity["items"].as_array().unwrap();
+    assert_eq!(items[0]["toolName"], "getInstance");
+    assert_eq!(items[0]["status"], "error");
+    assert_eq!(items[1]["id"], ok["executionId"]);
+    assert_eq!(items[1]["status"], "success");
+    assert_eq!(items[1]["principalId"], format!("user:{}", admin.user_id()));
+
+    let audit: Value = admin
+        .get("/api/audit?action=tool.execute")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["total"], 2);
+    assert_eq!(audit["items"][0]["detail"]["cloud"], "emulator");
+    let metrics = app.get("/api/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"tool_executions_total{status="success",tool="listCompartments"} 1"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"tool_executions_total{status="error",tool="getInstance"} 1"#));
+}
+
+#[tokio::test]
+async fn without_a_cloud_tools_are_unavailable() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let res = admin.get("/api/v1/tools").await;
+    assert_eq!(res.status(), 404);
+    assert!(res.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("PORTAL_CLOUD"));
+}
