@@ -14,7 +14,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
-use crate::routes::{activity, audit, auth, health, keys, ops, org, sessions, setup, tools};
+use crate::routes::{
+    activity, approvals, audit, auth, health, keys, ops, org, sessions, setup, tools,
+};
 use crate::state::AppState;
 
 /// Where the OpenAPI document is served.
@@ -49,6 +51,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tools::list))
         .routes(routes!(tools::get))
         .routes(routes!(tools::execute))
+        .routes(routes!(approvals::requirements, approvals::execute))
+        .routes(routes!(approvals::pending, approvals::decide))
 }
 
 /// The production application.

@@ -77,6 +77,7 @@ pub mod perm {
         Authenticated => None,
         ToolsRead => Some(Permission::ToolsRead),
         ToolsExecute => Some(Permission::ToolsExecute),
+        ToolsApprove => Some(Permission::ToolsApprove),
         SessionsRead => Some(Permission::SessionsRead),
         SessionsWrite => Some(Permission::SessionsWrite),
         AdminUsers => Some(Permission::AdminUsers),

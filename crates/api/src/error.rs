@@ -48,6 +48,16 @@ pub enum ApiError {
     /// Too many requests in flight; shed to protect the rest.
     #[error("The server is busy; retry shortly")]
     Overloaded,
+    /// The tool call needs an approval; the body says which and where to decide.
+    #[error("This tool call needs an approval")]
+    ApprovalRequired {
+        /// The pending approval.
+        approval_id: String,
+        /// The caller's id for the call, if it gave one.
+        tool_call_id: Option<String>,
+        /// Where an approver decides.
+        approve_url: String,
+    },
     /// The cloud refused or failed the call; the message is OCI's.
     #[error("{0}")]
     Upstream(String),
@@ -80,7 +90,7 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::ApprovalRequired { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -102,6 +112,7 @@ impl ApiError {
             ApiError::AuthRequired => "AUTH_REQUIRED",
             ApiError::InvalidCredentials => "INVALID_CREDENTIALS",
             ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::ApprovalRequired { .. } => "APPROVAL_REQUIRED",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::Conflict(_) => "CONFLICT",
@@ -143,6 +154,11 @@ impl From<CoreError> for ApiError {
             CoreError::RateLimited(s) => ApiError::RateLimited(s),
             CoreError::Unavailable => ApiError::DatabaseUnavailable,
             CoreError::Upstream(m) => ApiError::Upstream(m),
+            CoreError::ApprovalRequired(a) => ApiError::ApprovalRequired {
+                approve_url: format!("/approvals/{}", a.id),
+                approval_id: a.id,
+                tool_call_id: a.tool_call_id,
+            },
             CoreError::Internal(m) => ApiError::Internal(m),
         }
     }
@@ -160,7 +176,22 @@ impl IntoResponse for ApiError {
             code: self.code(),
             request_id,
         };
-        let mut res = (status, axum::Json(body)).into_response();
+        let mut res = match &self {
+            ApiError::ApprovalRequired {
+                approval_id,
+                tool_call_id,
+                approve_url,
+            } => {
+                let mut v = serde_json::to_value(&body).unwrap_or_default();
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("approvalId".into(), approval_id.clone().into());
+                    m.insert("toolCallId".into(), tool_call_id.clone().into());
+                    m.insert("approveUrl".into(), approve_url.clone().into());
+                }
+                (status, axum::Json(v)).into_response()
+            }
+            _ => (status, axum::Json(body)).into_response(),
+        };
         let h = res.headers_mut();
         match &self {
             ApiError::AuthRequired => {

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub db_up: IntGauge,
     /// Open streaming responses.
     pub streams_open: IntGauge,
+    /// Pending, unexpired approvals (refreshed at each scrape).
+    pub approvals_pending: IntGauge,
     /// Tool executions by tool and status.
     pub tool_executions: IntCounterVec,
     /// Tool execution time by tool.
@@ -82,6 +84,10 @@ impl Metrics {
             "http_streams_open",
             "Open streaming (SSE) responses.",
         ));
+        let approvals_pending = must(IntGauge::new(
+            "approvals_pending",
+            "Pending, unexpired tool approvals.",
+        ));
         let tool_executions = must(IntCounterVec::new(
             Opts::new(
                 "tool_executions_total",
@@ -106,6 +112,7 @@ impl Metrics {
             Box::new(db_pool.clone()),
             Box::new(db_up.clone()),
             Box::new(streams_open.clone()),
+            Box::new(approvals_pending.clone()),
             Box::new(tool_executions.clone()),
             Box::new(tool_duration.clone()),
         ] {
@@ -130,6 +137,7 @@ impl Metrics {
             db_pool,
             db_up,
             streams_open,
+            approvals_pending,
             tool_executions,
             tool_duration,
         }

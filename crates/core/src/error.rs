@@ -23,6 +23,9 @@ pub enum CoreError {
     /// Conflicts with stored state.
     #[error("{0}")]
     Conflict(String),
+    /// The tool call needs an approval that has not been granted (yet).
+    #[error("This tool call needs an approval")]
+    ApprovalRequired(Box<crate::model::Approval>),
     /// Too many attempts; retry after the given seconds.
     #[error("Too many attempts; retry in {0} s")]
     RateLimited(u64),

@@ -242,3 +242,38 @@ pub struct AuditFilter {
     /// Rows to skip.
     pub offset: i64,
 }
+
+/// An approval for one tool call (see `service::approvals`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// Approval id.
+    pub id: String,
+    /// Organisation.
+    pub org_id: String,
+    /// The principal who asked (and alone may use it).
+    pub requester: String,
+    /// Tool.
+    pub tool_name: String,
+    /// `confirm` or `danger`.
+    pub risk: String,
+    /// SHA-256 (hex) of the canonical validated arguments.
+    pub args_hash: String,
+    /// Arguments with secrets redacted (JSON), for approvers.
+    pub args_redacted: String,
+    /// The caller's id for the call, when it gave one.
+    pub tool_call_id: Option<String>,
+    /// `pending`, `approved`, `rejected`, `consumed` or `expired`.
+    pub status: String,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// Why (optional).
+    pub reason: Option<String>,
+    /// When asked.
+    pub created_at: i64,
+    /// When it lapses unless used.
+    pub expires_at: i64,
+    /// When decided.
+    pub decided_at: Option<i64>,
+    /// When spent.
+    pub consumed_at: Option<i64>,
+}

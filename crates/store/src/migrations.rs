@@ -26,4 +26,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_identity.sql"),
         postgres: include_str!("../migrations/postgres/0002_identity.sql"),
     },
+    Migration {
+        version: 3,
+        name: "approvals",
+        sqlite: include_str!("../migrations/sqlite/0003_approvals.sql"),
+        postgres: include_str!("../migrations/postgres/0003_approvals.sql"),
+    },
 ];

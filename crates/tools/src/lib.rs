@@ -2,8 +2,8 @@
 //! REST calls that implement it through the signed client; the gateway in
 //! `portal-core` is the only caller.
 //!
-//! This first slice holds the read tools; tools that change the cloud arrive
-//! with approvals.
+//! Tools that change the cloud declare `confirm` or `danger` risk; the gateway
+//! only runs them with a granted approval.
 
 use async_trait::async_trait;
 use http::Method;
@@ -31,8 +31,55 @@ const LIMIT: Param = Param {
     secret: false,
 };
 
+const INSTANCE: Param = Param {
+    name: "instanceId",
+    kind: Kind::Ocid(Some("instance")),
+    required: true,
+    description: "OCID of the instance",
+    default: None,
+    secret: false,
+};
+
 /// The catalogue.
 pub static TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "startInstance",
+        category: "compute",
+        description: "Start a STOPPED compute instance. Needs an approval. Explain that billing resumes once it runs.",
+        risk: Risk::Confirm,
+        params: &[INSTANCE],
+    },
+    ToolSpec {
+        name: "stopInstance",
+        category: "compute",
+        description: "Stop a RUNNING compute instance (graceful shutdown). Needs an approval. Warn that its workloads stop.",
+        risk: Risk::Confirm,
+        params: &[INSTANCE],
+    },
+    ToolSpec {
+        name: "rebootInstance",
+        category: "compute",
+        description: "Reboot a RUNNING compute instance (graceful). Needs an approval.",
+        risk: Risk::Confirm,
+        params: &[INSTANCE],
+    },
+    ToolSpec {
+        name: "terminateInstance",
+        category: "compute",
+        description: "Terminate (permanently delete) a compute instance and, unless preserved, its boot volume. Irreversible; needs an approval by someone other than the requester.",
+        risk: Risk::Danger,
+        params: &[
+            INSTANCE,
+            Param {
+                name: "preserveBootVolume",
+                kind: Kind::Bool,
+                required: false,
+                description: "Keep the boot volume",
+                default: Some("false"),
+                secret: false,
+            },
+        ],
+    },
     ToolSpec {
         name: "listInstances",
         category: "compute",
@@ -424,6 +471,66 @@ impl ToolRunner for OciTools {
                     ),
                     n,
                 ))
+            }
+            "startInstance" | "stopInstance" | "rebootInstance" => {
+                let id = args
+                    .get("instanceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let action = match name {
+                    "startInstance" => "START",
+                    "stopInstance" => "SOFTSTOP",
+                    _ => "SOFTRESET",
+                };
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::COMPUTE,
+                        &format!("/instances/{id}"),
+                        &[("action", action)],
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(
+                    json!({"id": id, "action": action, "lifecycleState": res.body.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
+                )
+            }
+            "terminateInstance" => {
+                let id = args
+                    .get("instanceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let preserve = if args
+                    .get("preserveBootVolume")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false)
+                {
+                    "true"
+                } else {
+                    "false"
+                };
+                let opts = RequestOptions::default();
+                self.client
+                    .send(
+                        Method::DELETE,
+                        &Service::COMPUTE,
+                        &format!("/instances/{id}"),
+                        &[("preserveBootVolume", preserve)],
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let now = self
+                    .get(&Service::COMPUTE, &format!("/instances/{id}"))
+                    .await?;
+                Ok(
+                    json!({"id": id, "lifecycleState": now.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
+                )
             }
             other => Err(format!("{other} is not implemented by this catalogue")),
         }

@@ -23,6 +23,13 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
         .metrics
         .db_up
         .set(i64::from(state.store.availability().is_up()));
+    if let Ok(n) = state
+        .store
+        .count_pending_approvals(portal_core::identity::now_ms())
+        .await
+    {
+        state.metrics.approvals_pending.set(n);
+    }
     let text = state
         .metrics
         .render()

@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// How long one tool may run.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, ApiError> {
+pub fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, ApiError> {
     state.cloud.get().map(|c| c.tools.clone()).ok_or_else(|| {
         ApiError::NotFound(
             "No cloud is configured (PORTAL_CLOUD=none): tools are unavailable".into(),
@@ -118,12 +118,16 @@ pub async fn get(
 
 /// Arguments for a run.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Execute {
     /// The tool's arguments (see its `inputSchema`).
     #[schema(value_type = Object)]
     #[serde(default)]
     pub args: serde_json::Value,
+    /// The granted approval to spend (tools that change the cloud).
+    pub approval_id: Option<String>,
+    /// The caller's id for this call; a retry with the same id runs once approved.
+    pub tool_call_id: Option<String>,
 }
 
 /// The result of a run.
@@ -143,7 +147,59 @@ pub struct Executed {
     pub result: serde_json::Value,
 }
 
+/// Makes an `APPROVAL_REQUIRED` answer's `approveUrl` absolute.
+pub fn absolute(state: &AppState, e: ApiError) -> ApiError {
+    match e {
+        ApiError::ApprovalRequired {
+            approval_id,
+            tool_call_id,
+            approve_url,
+        } => ApiError::ApprovalRequired {
+            approve_url: format!("{}{approve_url}", state.settings.public_url),
+            approval_id,
+            tool_call_id,
+        },
+        other => other,
+    }
+}
+
+/// Runs a tool through the gateway for the caller; every HTTP entry point uses it.
+pub async fn run_tool(
+    state: &AppState,
+    r: &Require<perm::ToolsExecute>,
+    name: &str,
+    b: &Execute,
+) -> Result<Executed, ApiError> {
+    let tools = runner(state)?;
+    let ctx = state.ctx(&r.caller);
+    let req = gateway::Request {
+        name,
+        args: &b.args,
+        tool_call_id: b.tool_call_id.as_deref(),
+        approval_id: b.approval_id.as_deref(),
+    };
+    let done = gateway::execute(
+        &ctx,
+        tools.as_ref(),
+        &state.metrics,
+        &r.principal,
+        req,
+        TOOL_TIMEOUT,
+    )
+    .await
+    .map_err(|e| absolute(state, e.into()))?;
+    Ok(Executed {
+        execution_id: done.id,
+        tool: done.spec.name,
+        cloud: done.cloud,
+        duration_ms: done.duration_ms,
+        result: done.result,
+    })
+}
+
 /// Runs a tool through the gateway (`tools:execute`; `danger` tools also `tools:danger`).
+/// Tools that change the cloud answer `APPROVAL_REQUIRED` until an approval is granted;
+/// the same call (or one naming `approvalId`/`toolCallId`) then runs once.
 #[utoipa::path(
     post, path = "/api/v1/tools/{name}/execute", tag = "tools", request_body = Execute,
     params(("name" = String, Path, description = "Tool name")),
@@ -151,8 +207,9 @@ pub struct Executed {
         (status = 200, description = "Result", body = Executed),
         (status = 400, description = "VALIDATION_ERROR (names the argument)", body = ErrorBody),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
-        (status = 403, description = "FORBIDDEN", body = ErrorBody),
-        (status = 404, description = "Unknown tool, or no cloud configured", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN, or APPROVAL_REQUIRED with approvalId, toolCallId and approveUrl", body = ErrorBody),
+        (status = 404, description = "Unknown tool or approval, or no cloud configured", body = ErrorBody),
+        (status = 409, description = "The approval was already used, or was for other arguments", body = ErrorBody),
         (status = 502, description = "CLOUD_ERROR: the cloud refused or failed the call", body = ErrorBody),
     ),
     security(("session" = []), ("bearer" = []), ("apiKey" = []))
@@ -163,23 +220,5 @@ pub async fn execute(
     ApiPath(name): ApiPath<String>,
     ApiJson(b): ApiJson<Execute>,
 ) -> Result<Json<Executed>, ApiError> {
-    let tools = runner(&state)?;
-    let ctx = state.ctx(&r.caller);
-    let done = gateway::execute(
-        &ctx,
-        tools.as_ref(),
-        &state.metrics,
-        &r.principal,
-        &name,
-        &b.args,
-        TOOL_TIMEOUT,
-    )
-    .await?;
-    Ok(Json(Executed {
-        execution_id: done.id,
-        tool: done.spec.name,
-        cloud: done.cloud,
-        duration_ms: done.duration_ms,
-        result: done.result,
-    }))
+    Ok(Json(run_tool(&state, &r, &name, &b).await?))
 }

@@ -3,6 +3,7 @@
 //! caller is involved, the calling [`Principal`](crate::identity::Principal).
 
 pub mod activity;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod chat;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
-use super::{activity, audit, Ctx};
+use super::{activity, approvals, audit, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::model::Activity;
@@ -61,31 +61,55 @@ pub fn may_run(p: &Principal, spec: &ToolSpec) -> bool {
     p.can(Permission::ToolsExecute) && (spec.risk != Risk::Danger || p.can(Permission::ToolsDanger))
 }
 
-/// Runs `name` with `args` for `p`, or refuses with the first rule that fails.
+/// A request to run a tool.
+pub struct Request<'a> {
+    /// Tool name.
+    pub name: &'a str,
+    /// Raw arguments.
+    pub args: &'a Value,
+    /// The caller's id for this call (binds an approval to it).
+    pub tool_call_id: Option<&'a str>,
+    /// The approval to spend, when the caller names it.
+    pub approval_id: Option<&'a str>,
+}
+
+/// Runs a tool for `p`, or refuses with the first rule that fails.
 pub async fn execute(
     ctx: &Ctx<'_>,
     runner: &dyn ToolRunner,
     hooks: &dyn GatewayHooks,
     p: &Principal,
-    name: &str,
-    args: &Value,
+    req: Request<'_>,
     timeout: Duration,
 ) -> CoreResult<Executed> {
+    let name = req.name;
     p.require(Permission::ToolsExecute)?;
     let org = p.org()?;
     let spec = find(runner, name)?;
     if spec.risk == Risk::Danger {
         p.require(Permission::ToolsDanger)?;
     }
-    let args = spec.validate(args).map_err(CoreError::Validation)?;
+    let args = spec.validate(req.args).map_err(CoreError::Validation)?;
     let redacted = spec.redact(&args);
-    if spec.risk != Risk::Read {
-        // Approvals (bound to org, requester, tool and the exact arguments) are
-        // not built yet; until they are, nothing that changes the cloud runs.
-        return Err(CoreError::Forbidden(format!(
-            "{name} changes the cloud and needs an approval, which this portal cannot grant yet"
-        )));
-    }
+    // Compartment policy: no per-organisation restriction exists yet (the default: none).
+    let approval_id = if spec.risk == Risk::Read {
+        None
+    } else {
+        let hash = approvals::args_hash(&args);
+        Some(
+            approvals::authorize(
+                ctx,
+                p,
+                org,
+                spec,
+                &hash,
+                &redacted,
+                req.tool_call_id,
+                req.approval_id,
+            )
+            .await?,
+        )
+    };
     let id = uuid_v4();
     audit::append(
         ctx,
@@ -94,7 +118,7 @@ pub async fn execute(
         "tool.execute",
         Some(name),
         "success",
-        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud()}),
+        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud(), "approvalId": approval_id}),
     )
     .await?;
     let start = Instant::now();
@@ -123,7 +147,7 @@ pub async fn execute(
         args: redacted.to_string(),
         error: error.clone(),
         duration_ms: Some(duration_ms),
-        approval_id: None,
+        approval_id,
         created_at: ctx.now,
     };
     if let Err(e) = activity::record(ctx, &record).await {

@@ -28,6 +28,9 @@ const CHAT_COLS: &str =
     "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
 const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
+const APPROVAL_COLS: &str =
+    "id, org_id, requester, tool_name, risk, args_hash, args_redacted, tool_call_id, status, \
+    decided_by, reason, created_at, expires_at, decided_at, consumed_at";
 const AUDIT_COLS: &str =
     "id, chain, seq, org_id, actor, action, target, outcome, detail, ip, created_at, prev_mac, mac";
 
@@ -114,6 +117,26 @@ fn activity(r: &Row) -> StoreResult<Activity> {
         duration_ms: col(r, 9)?,
         approval_id: col(r, 10)?,
         created_at: col(r, 11)?,
+    })
+}
+
+fn approval(r: &Row) -> StoreResult<Approval> {
+    Ok(Approval {
+        id: col(r, 0)?,
+        org_id: col(r, 1)?,
+        requester: col(r, 2)?,
+        tool_name: col(r, 3)?,
+        risk: col(r, 4)?,
+        args_hash: col(r, 5)?,
+        args_redacted: col(r, 6)?,
+        tool_call_id: col(r, 7)?,
+        status: col(r, 8)?,
+        decided_by: col(r, 9)?,
+        reason: col(r, 10)?,
+        created_at: col(r, 11)?,
+        expires_at: col(r, 12)?,
+        decided_at: col(r, 13)?,
+        consumed_at: col(r, 14)?,
     })
 }
 
@@ -969,6 +992,166 @@ impl Store for PgStore {
             items: all(&rows, activity)?,
             total,
         })
+    }
+
+    async fn open_approval(
+        &self,
+        org_id: &str,
+        requester: &str,
+        tool: &str,
+        args_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Approval>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!(
+                    "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND requester = $2 AND tool_name = $3 AND args_hash = $4 \
+                     AND status IN ('pending', 'approved') AND expires_at > $5 ORDER BY created_at DESC LIMIT 1"
+                ),
+                &[&org_id, &requester, &tool, &args_hash, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        row.map(|r| approval(&r)).transpose()
+    }
+
+    async fn create_approval(&self, a: &Approval, now: i64) -> StoreResult<Approval> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        tx.execute(
+            "UPDATE approvals SET status = 'expired' WHERE org_id = $1 AND requester = $2 AND tool_name = $3 AND args_hash = $4 \
+             AND status = 'pending' AND expires_at <= $5",
+            &[&a.org_id, &a.requester, &a.tool_name, &a.args_hash, &now],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        let inserted = tx
+            .execute(
+                &format!(
+                    "INSERT INTO approvals ({APPROVAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                     ON CONFLICT DO NOTHING"
+                ),
+                &[
+                    &a.id, &a.org_id, &a.requester, &a.tool_name, &a.risk, &a.args_hash, &a.args_redacted, &a.tool_call_id, &a.status,
+                    &a.decided_by, &a.reason, &a.created_at, &a.expires_at, &a.decided_at, &a.consumed_at,
+                ],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        let result = if inserted == 1 {
+            a.clone()
+        } else {
+            let row = tx
+                .query_one(
+                    &format!(
+                        "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND requester = $2 AND tool_name = $3 AND args_hash = $4 \
+                         AND status = 'pending'"
+                    ),
+                    &[&a.org_id, &a.requester, &a.tool_name, &a.args_hash],
+                )
+                .await
+                .map_err(|e| self.map_err(e))?;
+            approval(&row)?
+        };
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok(result)
+    }
+
+    async fn get_approval(&self, org_id: &str, id: &str) -> StoreResult<Option<Approval>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!("SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND id = $2"),
+                &[&org_id, &id],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        row.map(|r| approval(&r)).transpose()
+    }
+
+    async fn approval_by_tool_call(
+        &self,
+        org_id: &str,
+        requester: &str,
+        tool_call_id: &str,
+    ) -> StoreResult<Option<Approval>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!(
+                    "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND requester = $2 AND tool_call_id = $3 \
+                     ORDER BY created_at DESC LIMIT 1"
+                ),
+                &[&org_id, &requester, &tool_call_id],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        row.map(|r| approval(&r)).transpose()
+    }
+
+    async fn decide_approval(
+        &self,
+        org_id: &str,
+        id: &str,
+        approved: bool,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let status = if approved { "approved" } else { "rejected" };
+        let n = self
+            .exec(
+                "UPDATE approvals SET status = $3, decided_by = $4, reason = $5, decided_at = $6 \
+                 WHERE org_id = $1 AND id = $2 AND status = 'pending' AND expires_at > $6",
+                &[&org_id, &id, &status, &by, &reason, &now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn consume_approval(
+        &self,
+        org_id: &str,
+        id: &str,
+        requester: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let n = self
+            .exec(
+                "UPDATE approvals SET status = 'consumed', consumed_at = $4 \
+                 WHERE org_id = $1 AND id = $2 AND requester = $3 AND status = 'approved' AND expires_at > $4",
+                &[&org_id, &id, &requester, &now],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn list_pending_approvals(&self, org_id: &str, now: i64) -> StoreResult<Vec<Approval>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND status = 'pending' AND expires_at > $2 \
+                     ORDER BY created_at DESC LIMIT 500"
+                ),
+                &[&org_id, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        rows.iter().map(approval).collect()
+    }
+
+    async fn count_pending_approvals(&self, now: i64) -> StoreResult<i64> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND expires_at > $1",
+                &[&now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        col(&row, 0)
     }
 
     async fn append_audit(&self, keys: &Keys, e: &NewAuditEntry) -> StoreResult<AuditRecord> {

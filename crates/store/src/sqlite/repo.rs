@@ -20,6 +20,9 @@ const CHAT_COLS: &str =
     "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
 const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
+const APPROVAL_COLS: &str =
+    "id, org_id, requester, tool_name, risk, args_hash, args_redacted, tool_call_id, status, \
+    decided_by, reason, created_at, expires_at, decided_at, consumed_at";
 const AUDIT_COLS: &str =
     "id, chain, seq, org_id, actor, action, target, outcome, detail, ip, created_at, prev_mac, mac";
 
@@ -95,6 +98,26 @@ fn activity(r: &Row) -> rusqlite::Result<Activity> {
         duration_ms: r.get(9)?,
         approval_id: r.get(10)?,
         created_at: r.get(11)?,
+    })
+}
+
+fn approval(r: &Row) -> rusqlite::Result<Approval> {
+    Ok(Approval {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        requester: r.get(2)?,
+        tool_name: r.get(3)?,
+        risk: r.get(4)?,
+        args_hash: r.get(5)?,
+        args_redacted: r.get(6)?,
+        tool_call_id: r.get(7)?,
+        status: r.get(8)?,
+        decided_by: r.get(9)?,
+        reason: r.get(10)?,
+        created_at: r.get(11)?,
+        expires_at: r.get(12)?,
+        decided_at: r.get(13)?,
+        consumed_at: r.get(14)?,
     })
 }
 
@@ -832,6 +855,164 @@ impl Store for SqliteStore {
                 .collect::<rusqlite::Result<Vec<_>>>()
                 .db()?;
             Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn open_approval(
+        &self,
+        org_id: &str,
+        requester: &str,
+        tool: &str,
+        args_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Approval>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND requester = ?2 AND tool_name = ?3 AND args_hash = ?4 \
+                 AND status IN ('pending', 'approved') AND expires_at > ?5 ORDER BY created_at DESC LIMIT 1"
+            ))
+            .db()?
+            .query_row(params![org_id, requester, tool, args_hash, now], approval)
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn create_approval(&self, a: &Approval, now: i64) -> StoreResult<Approval> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE approvals SET status = 'expired' WHERE org_id = ?1 AND requester = ?2 AND tool_name = ?3 AND args_hash = ?4 \
+                 AND status = 'pending' AND expires_at <= ?5",
+                params![a.org_id, a.requester, a.tool_name, a.args_hash, now],
+            )
+            .db()?;
+            let inserted = tx
+                .execute(
+                    &format!(
+                        "INSERT INTO approvals ({APPROVAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                         ON CONFLICT DO NOTHING"
+                    ),
+                    params![
+                        a.id, a.org_id, a.requester, a.tool_name, a.risk, a.args_hash, a.args_redacted, a.tool_call_id, a.status,
+                        a.decided_by, a.reason, a.created_at, a.expires_at, a.decided_at, a.consumed_at
+                    ],
+                )
+                .db()?;
+            if inserted == 1 {
+                return Ok(a.clone());
+            }
+            tx.query_row(
+                &format!(
+                    "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND requester = ?2 AND tool_name = ?3 AND args_hash = ?4 \
+                     AND status = 'pending'"
+                ),
+                params![a.org_id, a.requester, a.tool_name, a.args_hash],
+                approval,
+            )
+            .db()
+        })
+        .await
+    }
+
+    async fn get_approval(&self, org_id: &str, id: &str) -> StoreResult<Option<Approval>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND id = ?2"
+            ))
+            .db()?
+            .query_row(params![org_id, id], approval)
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn approval_by_tool_call(
+        &self,
+        org_id: &str,
+        requester: &str,
+        tool_call_id: &str,
+    ) -> StoreResult<Option<Approval>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND requester = ?2 AND tool_call_id = ?3 \
+                 ORDER BY created_at DESC LIMIT 1"
+            ))
+            .db()?
+            .query_row(params![org_id, requester, tool_call_id], approval)
+            .optional()
+            .db()
+        })
+        .await
+    }
+
+    async fn decide_approval(
+        &self,
+        org_id: &str,
+        id: &str,
+        approved: bool,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let status = if approved { "approved" } else { "rejected" };
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE approvals SET status = ?3, decided_by = ?4, reason = ?5, decided_at = ?6 \
+                     WHERE org_id = ?1 AND id = ?2 AND status = 'pending' AND expires_at > ?6",
+                    params![org_id, id, status, by, reason, now],
+                )
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn consume_approval(
+        &self,
+        org_id: &str,
+        id: &str,
+        requester: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE approvals SET status = 'consumed', consumed_at = ?4 \
+                     WHERE org_id = ?1 AND id = ?2 AND requester = ?3 AND status = 'approved' AND expires_at > ?4",
+                    params![org_id, id, requester, now],
+                )
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn list_pending_approvals(&self, org_id: &str, now: i64) -> StoreResult<Vec<Approval>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND status = 'pending' AND expires_at > ?2 \
+                     ORDER BY created_at DESC LIMIT 500"
+                ))
+                .db()?;
+            let rows = st.query_map(params![org_id, now], approval).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn count_pending_approvals(&self, now: i64) -> StoreResult<i64> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND expires_at > ?1",
+            )
+            .db()?
+            .query_row([now], |r| r.get(0))
+            .db()
         })
         .await
     }

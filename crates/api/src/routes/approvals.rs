@@ -1,0 +1,236 @@
+//! The chat-facing tool routes (`/api/tools/*`): what running a tool needs,
+//! running it by tool-call id, and deciding approvals.
+
+use axum::extract::State;
+use axum::Json;
+use portal_core::model::Approval;
+use portal_core::service::{approvals, tools as gateway};
+use portal_core::tools::Risk;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::tools::{run_tool, runner, Execute, Executed};
+use crate::auth::{perm, Require};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use crate::views::ts;
+
+/// Which tool.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Which {
+    /// Tool name.
+    pub tool_name: String,
+}
+
+/// What running a tool requires.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Requirements {
+    /// Tool.
+    pub tool_name: &'static str,
+    /// `read`, `confirm` or `danger`.
+    pub risk: &'static str,
+    /// Whether a run needs an approval first.
+    pub requires_approval: bool,
+    /// Permissions needed to request it.
+    pub required_permissions: Vec<&'static str>,
+    /// Whether the caller holds them.
+    pub can_run: bool,
+}
+
+/// What running a tool requires (`tools:read`).
+#[utoipa::path(
+    get, path = "/api/tools/execute", tag = "tools", params(Which),
+    responses(
+        (status = 200, description = "Requirements", body = Requirements),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 404, description = "Unknown tool", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn requirements(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsRead>,
+    ApiQuery(q): ApiQuery<Which>,
+) -> Result<Json<Requirements>, ApiError> {
+    let tools = runner(&state)?;
+    let spec = gateway::find(tools.as_ref(), &q.tool_name)?;
+    let mut perms = vec!["tools:execute"];
+    if spec.risk == Risk::Danger {
+        perms.push("tools:danger");
+    }
+    Ok(Json(Requirements {
+        tool_name: spec.name,
+        risk: spec.risk.as_str(),
+        requires_approval: spec.risk != Risk::Read,
+        required_permissions: perms,
+        can_run: gateway::may_run(&r.principal, spec),
+    }))
+}
+
+/// A tool call.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Call {
+    /// The caller's id for this call (a retry with it runs once approved).
+    pub tool_call_id: Option<String>,
+    /// Tool.
+    pub tool_name: String,
+    /// Arguments.
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub args: serde_json::Value,
+    /// The granted approval to spend.
+    pub approval_id: Option<String>,
+}
+
+/// Runs a tool call through the gateway (`tools:execute`).
+#[utoipa::path(
+    post, path = "/api/tools/execute", tag = "tools", request_body = Call,
+    responses(
+        (status = 200, description = "Result", body = Executed),
+        (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN, or APPROVAL_REQUIRED with approvalId, toolCallId and approveUrl", body = ErrorBody),
+        (status = 404, description = "Unknown tool or approval", body = ErrorBody),
+        (status = 409, description = "Approval already used, or for other arguments", body = ErrorBody),
+        (status = 502, description = "CLOUD_ERROR", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn execute(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsExecute>,
+    ApiJson(c): ApiJson<Call>,
+) -> Result<Json<Executed>, ApiError> {
+    let b = Execute {
+        args: c.args,
+        approval_id: c.approval_id,
+        tool_call_id: c.tool_call_id,
+    };
+    Ok(Json(run_tool(&state, &r, &c.tool_name, &b).await?))
+}
+
+/// An approval as approvers see it (secret arguments redacted).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalView {
+    /// Approval id.
+    pub id: String,
+    /// Tool.
+    pub tool_name: String,
+    /// `confirm` or `danger`.
+    pub risk: String,
+    /// Who asked.
+    pub requester: String,
+    /// Arguments, secrets redacted.
+    #[schema(value_type = Object)]
+    pub args: serde_json::Value,
+    /// SHA-256 of the canonical arguments the approval binds to.
+    pub args_hash: String,
+    /// The caller's id for the call.
+    pub tool_call_id: Option<String>,
+    /// `pending`, `approved`, `rejected`, `consumed` or `expired`.
+    pub status: String,
+    /// Who decided.
+    pub decided_by: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// When asked.
+    pub created_at: String,
+    /// When it lapses.
+    pub expires_at: String,
+}
+
+impl From<&Approval> for ApprovalView {
+    fn from(a: &Approval) -> Self {
+        Self {
+            id: a.id.clone(),
+            tool_name: a.tool_name.clone(),
+            risk: a.risk.clone(),
+            requester: a.requester.clone(),
+            args: serde_json::from_str(&a.args_redacted).unwrap_or(serde_json::Value::Null),
+            args_hash: a.args_hash.clone(),
+            tool_call_id: a.tool_call_id.clone(),
+            status: a.status.clone(),
+            decided_by: a.decided_by.clone(),
+            reason: a.reason.clone(),
+            created_at: ts(a.created_at),
+            expires_at: ts(a.expires_at),
+        }
+    }
+}
+
+/// Pending approvals.
+#[derive(Serialize, ToSchema)]
+pub struct Pending {
+    /// Newest first.
+    pub approvals: Vec<ApprovalView>,
+}
+
+/// The organisation's pending approvals (`tools:approve`).
+#[utoipa::path(
+    get, path = "/api/tools/approve", tag = "tools",
+    responses(
+        (status = 200, description = "Pending approvals", body = Pending),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn pending(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsApprove>,
+) -> Result<Json<Pending>, ApiError> {
+    let list = approvals::pending(&state.ctx(&r.caller), &r.principal).await?;
+    Ok(Json(Pending {
+        approvals: list.iter().map(ApprovalView::from).collect(),
+    }))
+}
+
+/// A decision.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Decision {
+    /// The approval (or name it by `toolCallId`).
+    pub approval_id: Option<String>,
+    /// The call's id.
+    pub tool_call_id: Option<String>,
+    /// Approve (true) or reject (false).
+    pub approved: bool,
+    /// Why (shown to the requester).
+    pub reason: Option<String>,
+}
+
+/// Decides an approval (`tools:approve`; `danger` also `tools:danger` and, with
+/// four-eyes, someone other than the requester).
+#[utoipa::path(
+    post, path = "/api/tools/approve", tag = "tools", request_body = Decision,
+    responses(
+        (status = 200, description = "Decided", body = ApprovalView),
+        (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN (permission, or four-eyes)", body = ErrorBody),
+        (status = 404, description = "No such approval in this organisation", body = ErrorBody),
+        (status = 409, description = "No longer pending", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn decide(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsApprove>,
+    ApiJson(d): ApiJson<Decision>,
+) -> Result<Json<ApprovalView>, ApiError> {
+    let a = approvals::decide(
+        &state.ctx(&r.caller),
+        &r.principal,
+        d.approval_id.as_deref(),
+        d.tool_call_id.as_deref(),
+        d.approved,
+        d.reason.as_deref(),
+    )
+    .await?;
+    Ok(Json(ApprovalView::from(&a)))
+}

@@ -1,0 +1,323 @@
+//! Approvals: tools that change the cloud run only with an approval bound to
+//! the organisation, the requester, the tool and the exact arguments —
+//! single-use, expiring, four-eyes for danger — from any entry point.
+
+use portal_testkit::{Client, TestApp};
+use serde_json::{json, Value};
+
+async fn setup() -> (TestApp, Client, Client, String) {
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let instance = running_instance(&admin).await;
+    (app, admin, op, instance)
+}
+
+async fn running_instance(c: &Client) -> String {
+    let comps: Value = c
+        .post(
+            "/api/v1/tools/listCompartments/execute",
+            json!({"args": {}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    for comp in comps["result"]["items"].as_array().unwrap() {
+        let body: Value = c
+            .post(
+                "/api/v1/tools/listInstances/execute",
+                json!({"args": {"compartmentId": comp["id"], "lifecycleState": "RUNNING"}}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        if let Some(i) = body["result"]["items"].as_array().unwrap().first() {
+            return i["id"].as_str().unwrap().to_string();
+        }
+    }
+    panic!("no running instance in the demo tenancy");
+}
+
+async fn call(c: &Client, body: Value) -> (u16, Value) {
+    let res = c.post("/api/tools/execute", body).await;
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+async fn decide(c: &Client, approval: &str, approved: bool) -> (u16, Value) {
+    let res = c
+        .post(
+            "/api/tools/approve",
+            json!({"approvalId": approval, "approved": approved, "reason": "checked"}),
+        )
+        .await;
+    let s = res.status().as_u16();
+    (s, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn approve_then_run_exactly_once() {
+    let (app, admin, op, instance) = setup().await;
+    let req = json!({"toolCallId": "call-1", "toolName": "stopInstance", "args": {"instanceId": instance}});
+    let (status, body) = call(&op, req.clone()).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["code"], "APPROVAL_REQUIRED");
+    assert_eq!(body["toolCallId"], "call-1");
+    let approval = body["approvalId"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["approveUrl"],
+        format!("{}/approvals/{approval}", app.state.settings.public_url)
+    );
+
+    // Asking again reuses the pending approval.
+    let (_, again) = call(&op, req.clone()).await;
+    assert_eq!(again["approvalId"], approval.as_str());
+    let pending: Value = admin.get("/api/tools/approve").await.json().await.unwrap();
+    let list = pending["approvals"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["args"]["instanceId"], instance.as_str());
+    assert_eq!(list[0]["requester"], format!("user:{}", op.user_id()));
+    assert_eq!(list[0]["argsHash"].as_str().unwrap().len(), 64);
+    let metrics = app.get("/api/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("approvals_pending 1"), "{metrics}");
+
+    // The nothing ran yet: still RUNNING.
+    let (_, inst) = call(
+        &admin,
+        json!({"toolName": "getInstance", "args": {"instanceId": instance}}),
+    )
+    .await;
+    assert_eq!(inst["result"]["lifecycleState"], "RUNNING");
+
+    let (status, decided) = decide(&admin, &approval, true).await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["status"], "approved");
+    assert_eq!(
+        decide(&admin, &approval, false).await.0,
+        409,
+        "decided once"
+    );
+
+    // The same call runs once: the instance is stopping.
+    let (status, ran) = call(&op, req.clone()).await;
+    assert_eq!(status, 200, "{ran}");
+    assert!(
+        matches!(
+            ran["result"]["lifecycleState"].as_str(),
+            Some("STOPPING" | "STOPPED")
+        ),
+        "{ran}"
+    );
+    // Replaying it is refused: the approval is spent.
+    let (status, replay) = call(&op, req).await;
+    assert_eq!(status, 409, "{replay}");
+    let activity: Value = admin
+        .get("/api/activity?tool=stopInstance")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(activity["total"], 1, "ran exactly once");
+    assert_eq!(activity["items"][0]["approvalId"], approval.as_str());
+    let audit: Value = admin
+        .get("/api/audit?action=approval.*")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["approval.approved", "approval.requested"]);
+}
+
+#[tokio::test]
+async fn rejection_changed_args_other_requesters_and_other_orgs() {
+    let (app, admin, op, instance) = setup().await;
+    let (_, body) = call(
+        &op,
+        json!({"toolName": "rebootInstance", "args": {"instanceId": instance}}),
+    )
+    .await;
+    let approval = body["approvalId"].as_str().unwrap().to_string();
+    let (status, _) = decide(&admin, &approval, true).await;
+    assert_eq!(status, 200);
+    // Different arguments with this approval: refused.
+    let other = json!({"toolName": "rebootInstance", "approvalId": approval, "args": {"instanceId": "ocid1.instance.oc1.iad.someotherone"}});
+    assert_eq!(call(&op, other).await.0, 409);
+    // Another principal cannot spend it.
+    let op2 = app.member(&admin, "op2@acme.test", "operator").await;
+    let theirs = json!({"toolName": "rebootInstance", "approvalId": approval, "args": {"instanceId": instance}});
+    assert_eq!(call(&op2, theirs.clone()).await.0, 403);
+    // The requester can.
+    let (status, _) = call(&op, theirs).await;
+    assert_eq!(status, 200);
+
+    // A rejection says so.
+    let (_, body) = call(
+        &op,
+        json!({"toolName": "stopInstance", "toolCallId": "c9", "args": {"instanceId": instance}}),
+    )
+    .await;
+    let rejected = body["approvalId"].as_str().unwrap().to_string();
+    assert_eq!(decide(&admin, &rejected, false).await.0, 200);
+    let (status, body) = call(
+        &op,
+        json!({"toolName": "stopInstance", "toolCallId": "c9", "args": {"instanceId": instance}}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert!(
+        body["error"].as_str().unwrap().contains("rejected"),
+        "{body}"
+    );
+
+    // Another organisation's approval is not found.
+    let res = admin
+        .post("/api/admin/orgs", json!({"name": "Other", "slug": "other"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    assert_eq!(
+        admin
+            .post(
+                "/api/auth/organization/set-active",
+                json!({"organizationSlug": "other"})
+            )
+            .await
+            .status(),
+        200
+    );
+    let (status, _) = decide(&admin, &approval, true).await;
+    assert_eq!(status, 404);
+    let (status, _) = call(&admin, json!({"toolName": "rebootInstance", "approvalId": approval, "args": {"instanceId": instance}})).await;
+    assert_eq!(status, 404);
+    // Viewers cannot approve.
+    assert_eq!(
+        admin
+            .post(
+                "/api/auth/organization/set-active",
+                json!({"organizationSlug": "acme"})
+            )
+            .await
+            .status(),
+        200
+    );
+    let viewer = app.member(&admin, "v@acme.test", "viewer").await;
+    assert_eq!(viewer.get("/api/tools/approve").await.status(), 403);
+}
+
+#[tokio::test]
+async fn danger_needs_a_second_person_and_tools_danger() {
+    let (app, admin, op, instance) = setup().await;
+    // Operators cannot even request danger tools.
+    let req = json!({"toolName": "terminateInstance", "args": {"instanceId": instance}});
+    assert_eq!(call(&op, req.clone()).await.0, 403);
+    let (status, body) = call(&admin, req.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("APPROVAL_REQUIRED"))
+    );
+    let approval = body["approvalId"].as_str().unwrap().to_string();
+    // Self-approval refused (four-eyes); an operator lacks tools:danger.
+    let (status, body) = decide(&admin, &approval, true).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("Four-eyes"));
+    assert_eq!(decide(&op, &approval, true).await.0, 403);
+    // A second admin approves; the requester runs it.
+    let admin2 = app.member(&admin, "admin2@acme.test", "admin").await;
+    assert_eq!(decide(&admin2, &approval, true).await.0, 200);
+    let (status, ran) = call(&admin, req).await;
+    assert_eq!(status, 200, "{ran}");
+    assert!(
+        matches!(
+            ran["result"]["lifecycleState"].as_str(),
+            Some("TERMINATING" | "TERMINATED")
+        ),
+        "{ran}"
+    );
+}
+
+#[tokio::test]
+async fn approvals_expire_and_survive_a_restart() {
+    let (app, admin, op, instance) = setup().await;
+    let req = json!({"toolName": "stopInstance", "args": {"instanceId": instance}});
+    let (_, body) = call(&op, req.clone()).await;
+    let first = body["approvalId"].as_str().unwrap().to_string();
+    app.sql(&format!(
+        "UPDATE approvals SET expires_at = 1 WHERE id = '{first}'"
+    ))
+    .await;
+    assert_eq!(
+        decide(&admin, &first, true).await.0,
+        409,
+        "expired: no longer pending"
+    );
+    let (_, body) = call(&op, req.clone()).await;
+    let second = body["approvalId"].as_str().unwrap().to_string();
+    assert_ne!(first, second, "a fresh approval replaces the expired one");
+    assert_eq!(decide(&admin, &second, true).await.0, 200);
+
+    // A second replica (a restart, or another node) honours it from the database.
+    let b = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .same_database_as(&app)
+        .spawn()
+        .await;
+    let op_b = b.sign_in("op@acme.test", portal_testkit::PASSWORD).await;
+    // Replica B has its own emulator (its own data dir); the approval is what is shared.
+    let (status, body) = call(
+        &op_b,
+        json!({"toolName": "stopInstance", "approvalId": second, "args": {"instanceId": instance}}),
+    )
+    .await;
+    assert_ne!(status, 403, "{body}");
+    assert_ne!(status, 409, "{body}");
+    let (status, _) = call(&op, req).await;
+    assert_eq!(
+        status, 403,
+        "spent on the other replica: a new approval is needed here"
+    );
+}
+
+#[tokio::test]
+async fn v1_route_shares_the_gateway() {
+    let (_app, admin, op, instance) = setup().await;
+    let res = op
+        .post(
+            "/api/v1/tools/startInstance/execute",
+            json!({"args": {"instanceId": instance}}),
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "APPROVAL_REQUIRED");
+    let approval = body["approvalId"].as_str().unwrap().to_string();
+    let req: Value = op
+        .get("/api/tools/execute?toolName=terminateInstance")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(req["requiresApproval"], true);
+    assert_eq!(req["canRun"], false);
+    assert_eq!(
+        req["requiredPermissions"],
+        json!(["tools:execute", "tools:danger"])
+    );
+    assert_eq!(decide(&admin, &approval, true).await.0, 200);
+    let res = op
+        .post(
+            "/api/v1/tools/startInstance/execute",
+            json!({"args": {"instanceId": instance}, "approvalId": approval}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
