@@ -26,7 +26,13 @@ pub struct Cloud {
     pub endpoint: Option<String>,
     /// The tool catalogue running against this cloud.
     pub tools: Arc<dyn portal_core::service::tools::ToolRunner>,
+    /// The last check and when it ran: readiness probes may come many times a
+    /// second, a signed round trip is not needed for each.
+    last_check: std::sync::Mutex<Option<(Instant, Check)>>,
 }
+
+/// How long a cloud check result is reused.
+const CHECK_TTL: Duration = Duration::from_secs(5);
 
 fn tools(
     client: &OciClient,
@@ -102,6 +108,7 @@ pub async fn connect(
                 tenancy: emulator.tenancy_id().to_string(),
                 region: emulator.region().to_string(),
                 endpoint: Some(endpoint),
+                last_check: std::sync::Mutex::new(None),
             })))
         }
         CloudMode::Oci => {
@@ -121,15 +128,30 @@ pub async fn connect(
                 tenancy: config.tenancy.clone(),
                 region: config.region.clone(),
                 endpoint: settings.oci_endpoint.clone(),
+                last_check: std::sync::Mutex::new(None),
             })))
         }
     }
 }
 
 impl Cloud {
+    /// The cloud's health, from a check at most [`CHECK_TTL`] old.
+    pub async fn check(&self, timeout: Duration) -> Check {
+        if let Ok(last) = self.last_check.lock() {
+            if let Some((_, c)) = last.as_ref().filter(|(at, _)| at.elapsed() < CHECK_TTL) {
+                return c.clone();
+            }
+        }
+        let c = self.check_now(timeout).await;
+        if let Ok(mut last) = self.last_check.lock() {
+            *last = Some((Instant::now(), c.clone()));
+        }
+        c
+    }
+
     /// A signed `GetTenancy` round trip: proves reachability and credentials.
     /// Not critical: the portal serves without its cloud (tools report errors).
-    pub async fn check(&self, timeout: Duration) -> Check {
+    pub async fn check_now(&self, timeout: Duration) -> Check {
         let mut details = serde_json::Map::new();
         details.insert("cloud".into(), self.mode.as_str().into());
         details.insert("region".into(), self.region.clone().into());
