@@ -244,3 +244,98 @@ async fn without_a_cloud_tools_are_unavailable() {
         .unwrap()
         .contains("PORTAL_CLOUD"));
 }
+
+#[tokio::test]
+async fn networking_storage_identity_and_monitoring_tools() {
+    let (_app, admin) = app().await;
+    let (_, comps) = run(&admin, "listCompartments", json!({})).await;
+    let compartments: Vec<String> = comps["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut found = std::collections::HashMap::<&str, usize>::new();
+    let mut vcn = None;
+    let mut bucket = None;
+    for c in &compartments {
+        for tool in [
+            "listSecurityLists",
+            "listRouteTables",
+            "listInternetGateways",
+            "listNatGateways",
+            "listVolumeBackups",
+            "listPolicies",
+            "listLoadBalancers",
+            "listAlarms",
+            "getAlarmStatus",
+            "listVcns",
+            "listBuckets",
+        ] {
+            let (status, body) = run(&admin, tool, json!({"compartmentId": c})).await;
+            assert_eq!(status, 200, "{tool} in {c}: {body}");
+            let items = body["result"]["items"].as_array().unwrap();
+            *found.entry(tool).or_default() += items.len();
+            if tool == "listVcns" && vcn.is_none() {
+                vcn = items.first().map(|v| v["id"].as_str().unwrap().to_string());
+            }
+            if tool == "listBuckets" && bucket.is_none() {
+                bucket = items
+                    .first()
+                    .map(|b| b["name"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    for (tool, at_least) in [
+        ("listSecurityLists", 2),
+        ("listRouteTables", 2),
+        ("listInternetGateways", 1),
+        ("listVolumeBackups", 3),
+        ("listPolicies", 1),
+        ("listLoadBalancers", 1),
+        ("listAlarms", 4),
+        ("getAlarmStatus", 1),
+    ] {
+        assert!(found[tool] >= at_least, "{tool}: {found:?}");
+    }
+    let (_, status_body) = run(
+        &admin,
+        "getAlarmStatus",
+        json!({"compartmentId": compartments[0]}),
+    )
+    .await;
+    for a in status_body["result"]["items"].as_array().unwrap() {
+        assert!(matches!(a["status"].as_str(), Some("OK" | "FIRING")), "{a}");
+    }
+    let vcn = vcn.expect("a VCN");
+    let (status, one) = run(&admin, "getVcn", json!({"vcnId": vcn})).await;
+    assert_eq!(
+        (status, one["result"]["id"].as_str()),
+        (200, Some(vcn.as_str()))
+    );
+    let bucket = bucket.expect("a bucket");
+    let (status, objects) = run(&admin, "listObjects", json!({"bucketName": bucket})).await;
+    assert_eq!(status, 200, "{objects}");
+    let (status, missing) = run(
+        &admin,
+        "listObjects",
+        json!({"bucketName": "no-such-bucket-here"}),
+    )
+    .await;
+    assert_eq!(status, 502, "{missing}");
+    for (tool, at_least) in [
+        ("listUsers", 3),
+        ("listGroups", 3),
+        ("listRegions", 1),
+        ("listAvailabilityDomains", 1),
+    ] {
+        let (status, body) = run(&admin, tool, json!({})).await;
+        assert_eq!(status, 200, "{tool}: {body}");
+        assert!(
+            body["result"]["count"].as_u64().unwrap() >= at_least,
+            "{tool}: {body}"
+        );
+    }
+    let (_, users) = run(&admin, "listUsers", json!({"limit": 1})).await;
+    assert_eq!(users["result"]["count"], 1);
+}

@@ -40,8 +40,54 @@ const INSTANCE: Param = Param {
     secret: false,
 };
 
+const VCN_FILTER: Param = Param {
+    name: "vcnId",
+    kind: Kind::Ocid(Some("vcn")),
+    required: false,
+    description: "Only those of this VCN",
+    default: None,
+    secret: false,
+};
+
+macro_rules! list_tool {
+    ($name:literal, $cat:literal, $desc:literal, [$($p:expr),*]) => {
+        ToolSpec { name: $name, category: $cat, description: $desc, risk: Risk::Read, params: &[$($p),*] }
+    };
+}
+
 /// The catalogue.
 pub static TOOLS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "getVcn",
+        category: "networking",
+        description: "Get one virtual cloud network: CIDR blocks, DNS label, default route table and security list.",
+        risk: Risk::Read,
+        params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
+    },
+    list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    list_tool!("listVolumeBackups", "storage", "List block volume backups in a compartment with size, type and state.", [COMPARTMENT, LIMIT]),
+    ToolSpec {
+        name: "listObjects",
+        category: "storage",
+        description: "List objects in an Object Storage bucket, optionally under a prefix.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false },
+            Param { name: "prefix", kind: Kind::Text { max: 1024 }, required: false, description: "Only names starting with this", default: None, secret: false },
+            Param { name: "limit", kind: Kind::Int { min: 1, max: 1000 }, required: false, description: "Most objects to return", default: Some("100"), secret: false },
+        ],
+    },
+    list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT]),
+    list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT]),
+    list_tool!("listPolicies", "identity", "List IAM policies in a compartment with their statements.", [COMPARTMENT, LIMIT]),
+    list_tool!("listRegions", "identity", "List OCI regions (name and key).", []),
+    list_tool!("listAvailabilityDomains", "identity", "List the tenancy's availability domains in its home region.", []),
+    list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [COMPARTMENT, LIMIT]),
+    list_tool!("listAlarms", "observability", "List monitoring alarms in a compartment with severity and whether they are enabled.", [COMPARTMENT, LIMIT]),
+    list_tool!("getAlarmStatus", "observability", "Show the current status (FIRING or OK) of the alarms in a compartment. Lead with anything FIRING.", [COMPARTMENT, LIMIT]),
     ToolSpec {
         name: "startInstance",
         category: "compute",
@@ -531,6 +577,251 @@ impl ToolRunner for OciTools {
                 Ok(
                     json!({"id": id, "lifecycleState": now.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
                 )
+            }
+            "getVcn" => {
+                let id = args
+                    .get("vcnId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                self.get(&Service::VIRTUAL_NETWORK, &format!("/vcns/{id}"))
+                    .await
+            }
+            "listSecurityLists"
+            | "listRouteTables"
+            | "listInternetGateways"
+            | "listNatGateways" => {
+                let (path, fields): (&str, &[&str]) = match name {
+                    "listSecurityLists" => (
+                        "/securityLists",
+                        &[
+                            "id",
+                            "displayName",
+                            "vcnId",
+                            "ingressSecurityRules",
+                            "egressSecurityRules",
+                        ],
+                    ),
+                    "listRouteTables" => (
+                        "/routeTables",
+                        &["id", "displayName", "vcnId", "routeRules"],
+                    ),
+                    "listInternetGateways" => (
+                        "/internetGateways",
+                        &["id", "displayName", "vcnId", "isEnabled", "lifecycleState"],
+                    ),
+                    _ => (
+                        "/natGateways",
+                        &[
+                            "id",
+                            "displayName",
+                            "vcnId",
+                            "natIp",
+                            "blockTraffic",
+                            "lifecycleState",
+                        ],
+                    ),
+                };
+                let mut q = vec![("compartmentId", c)];
+                if let Some(v) = args.get("vcnId").and_then(Value::as_str) {
+                    q.push(("vcnId", v));
+                }
+                let l = self
+                    .list(&Service::VIRTUAL_NETWORK, path, &q, limit)
+                    .await?;
+                let n = l.len();
+                Ok(items(project(l, fields), n))
+            }
+            "listVolumeBackups" => {
+                let l = self
+                    .list(
+                        &Service::BLOCKSTORAGE,
+                        "/volumeBackups",
+                        &[("compartmentId", c)],
+                        limit,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(
+                        l,
+                        &[
+                            "id",
+                            "displayName",
+                            "volumeId",
+                            "sizeInGBs",
+                            "type",
+                            "lifecycleState",
+                            "timeCreated",
+                        ],
+                    ),
+                    n,
+                ))
+            }
+            "listObjects" => {
+                let bucket = args
+                    .get("bucketName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let ns = self.get(&Service::OBJECT_STORAGE, "/n/").await?;
+                let ns = ns
+                    .as_str()
+                    .ok_or("Object Storage returned no namespace")?
+                    .to_string();
+                let bucket = portal_oci::endpoint::encode_path_param(bucket, true);
+                let mut q = vec![("fields", "name,size,timeCreated"), ("limit", "1000")];
+                if let Some(p) = args.get("prefix").and_then(Value::as_str) {
+                    q.push(("prefix", p));
+                }
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::GET,
+                        &Service::OBJECT_STORAGE,
+                        &format!("/n/{ns}/b/{bucket}/o"),
+                        &q,
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut objects = res
+                    .body
+                    .get("objects")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                objects.truncate(limit);
+                let n = objects.len();
+                Ok(items(project(objects, &["name", "size", "timeCreated"]), n))
+            }
+            "listUsers" | "listGroups" => {
+                let path = if name == "listUsers" {
+                    "/users"
+                } else {
+                    "/groups"
+                };
+                let l = self
+                    .list(
+                        &Service::IDENTITY,
+                        path,
+                        &[("compartmentId", self.tenancy.as_str())],
+                        limit,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(l, &["id", "name", "description", "email", "lifecycleState"]),
+                    n,
+                ))
+            }
+            "listPolicies" => {
+                let l = self
+                    .list(
+                        &Service::IDENTITY,
+                        "/policies",
+                        &[("compartmentId", c)],
+                        limit,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(l, &["id", "name", "statements", "lifecycleState"]),
+                    n,
+                ))
+            }
+            "listRegions" => {
+                let body = self.get(&Service::IDENTITY, "/regions").await?;
+                let l = body.as_array().cloned().unwrap_or_default();
+                let n = l.len();
+                Ok(items(project(l, &["name", "key"]), n))
+            }
+            "listAvailabilityDomains" => {
+                let l = self
+                    .list(
+                        &Service::IDENTITY,
+                        "/availabilityDomains",
+                        &[("compartmentId", self.tenancy.as_str())],
+                        1000,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(project(l, &["name", "id"]), n))
+            }
+            "listLoadBalancers" => {
+                let l = self
+                    .list(
+                        &Service::LOAD_BALANCER,
+                        "/loadBalancers",
+                        &[("compartmentId", c)],
+                        limit,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(
+                        l,
+                        &[
+                            "id",
+                            "displayName",
+                            "shapeName",
+                            "ipAddresses",
+                            "isPrivate",
+                            "lifecycleState",
+                        ],
+                    ),
+                    n,
+                ))
+            }
+            "listAlarms" => {
+                let l = self
+                    .list(
+                        &Service::MONITORING,
+                        "/alarms",
+                        &[("compartmentId", c)],
+                        limit,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(
+                        l,
+                        &[
+                            "id",
+                            "displayName",
+                            "severity",
+                            "isEnabled",
+                            "namespace",
+                            "query",
+                            "lifecycleState",
+                        ],
+                    ),
+                    n,
+                ))
+            }
+            "getAlarmStatus" => {
+                let l = self
+                    .list(
+                        &Service::MONITORING,
+                        "/alarms/status",
+                        &[("compartmentId", c)],
+                        limit,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(
+                        l,
+                        &[
+                            "id",
+                            "displayName",
+                            "severity",
+                            "status",
+                            "timestampTriggered",
+                        ],
+                    ),
+                    n,
+                ))
             }
             other => Err(format!("{other} is not implemented by this catalogue")),
         }
