@@ -58,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// List and run cloud tools (through the same gateway as the API).
+    Tools {
+        #[command(subcommand)]
+        command: ToolsCommand,
+    },
     /// Run the OCI emulator standalone: OCI's REST wire format, request
     /// signatures verified, a seeded demo tenancy kept in <data dir>/oci-emulator/.
     /// Writes an OCI config file and key for its demo user that the official OCI
@@ -134,6 +139,28 @@ enum ApiKeyCommand {
 }
 
 #[derive(Subcommand)]
+enum ToolsCommand {
+    /// The catalogue: name, risk, category and description of every tool.
+    List,
+    /// Run a tool as the principal of an API key, through the gateway (permissions,
+    /// validation, approvals, audit, activity), against the configured cloud.
+    /// Prints the result as JSON; exits 3 when an approval is needed first.
+    Run {
+        /// Tool name, e.g. listInstances.
+        name: String,
+        /// Arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// The API key to act as (or PORTAL_API_KEY).
+        #[arg(long, env = "PORTAL_API_KEY", hide_env_values = true)]
+        api_key: String,
+        /// Spend this granted approval.
+        #[arg(long)]
+        approval_id: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum AuditCommand {
     /// Recompute a chain (an organisation's, or the system chain without --org).
     /// Exits 0 only when it is intact.
@@ -171,6 +198,31 @@ fn main() -> ExitCode {
         }
         Command::ApiKey { command } => run(settings, logging::Sink::Stderr, move |s| {
             api_key(s, command)
+        }),
+        Command::Tools {
+            command: ToolsCommand::List,
+        } => {
+            for t in portal_tools::TOOLS {
+                println!(
+                    "{:<26} {:<8} {:<14} {}",
+                    t.name,
+                    t.risk.as_str(),
+                    t.category,
+                    t.description
+                );
+            }
+            Ok(())
+        }
+        Command::Tools {
+            command:
+                ToolsCommand::Run {
+                    name,
+                    args,
+                    api_key,
+                    approval_id,
+                },
+        } => run(settings, logging::Sink::Stderr, move |s| {
+            tools_run(s, name, args, api_key, approval_id)
         }),
         Command::OciEmulator { bind, delay_ms } => run(settings, logging::Sink::Stderr, move |s| {
             oci_emulator(s, bind, delay_ms)
@@ -429,4 +481,70 @@ async fn oci_emulator(
         .await
         .context("serving the OCI emulator")?;
     Ok(())
+}
+
+struct NoMetrics;
+
+impl portal_core::service::tools::GatewayHooks for NoMetrics {
+    fn executed(&self, _: &str, _: &str, _: f64) {}
+}
+
+async fn tools_run(
+    settings: Settings,
+    name: String,
+    args: String,
+    api_key: String,
+    approval_id: Option<String>,
+) -> anyhow::Result<()> {
+    let args: serde_json::Value =
+        serde_json::from_str(&args).context("--args must be a JSON object")?;
+    let (store, keys) = open(&settings).await?;
+    let now = portal_core::identity::now_ms();
+    let principal = portal_core::identity::resolve_api_key(store.as_ref(), api_key.trim(), now)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .ok_or_else(|| anyhow::anyhow!("the API key is unknown, expired or revoked"))?;
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let cloud = portal_api::cloud::connect(&settings, shutdown.clone())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("PORTAL_CLOUD=none: no cloud to run tools against"))?;
+    let ctx = portal_core::service::Ctx {
+        store: store.as_ref(),
+        keys: &keys,
+        ip: None,
+        user_agent: Some("portal-cli"),
+        now,
+    };
+    let req = portal_core::service::tools::Request {
+        name: &name,
+        args: &args,
+        tool_call_id: None,
+        approval_id: approval_id.as_deref(),
+    };
+    let outcome = portal_core::service::tools::execute(
+        &ctx,
+        cloud.tools.as_ref(),
+        &NoMetrics,
+        &principal,
+        req,
+        std::time::Duration::from_secs(60),
+    )
+    .await;
+    shutdown.cancel();
+    match outcome {
+        Ok(done) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"executionId": done.id, "tool": done.spec.name, "cloud": done.cloud, "durationMs": done.duration_ms, "result": done.result})
+                )?
+            );
+            Ok(())
+        }
+        Err(portal_core::CoreError::ApprovalRequired(a)) => {
+            eprintln!("{name} needs an approval: approvalId {} (approvers decide at {}/approvals/{}); run again once it is granted", a.id, settings.public_url, a.id);
+            std::process::exit(3);
+        }
+        Err(e) => anyhow::bail!("{e}"),
+    }
 }

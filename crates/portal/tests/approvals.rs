@@ -321,3 +321,42 @@ async fn v1_route_shares_the_gateway() {
         .await;
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn an_admin_can_turn_four_eyes_off_and_it_is_audited() {
+    let (_app, admin, op, instance) = setup().await;
+    assert_eq!(
+        op.request(reqwest::Method::PUT, "/api/org/settings")
+            .json(&json!({"fourEyes": false}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let res = admin
+        .request(reqwest::Method::PUT, "/api/org/settings")
+        .json(&json!({"fourEyes": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let (_, body) = call(
+        &admin,
+        json!({"toolName": "terminateInstance", "args": {"instanceId": instance}}),
+    )
+    .await;
+    let approval = body["approvalId"].as_str().unwrap().to_string();
+    assert_eq!(
+        decide(&admin, &approval, true).await.0,
+        200,
+        "self-approval allowed with four-eyes off"
+    );
+    let audit: Value = admin
+        .get("/api/audit?action=org.settings_changed")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"][0]["detail"]["fourEyes"], false);
+}

@@ -103,3 +103,43 @@ async fn a_bad_oci_config_stops_start_up_with_a_clear_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PORTAL_OCI_CONFIG_FILE"), "{err}");
 }
+
+#[tokio::test]
+async fn tools_retry_through_transient_cloud_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::open(EmulatorConfig::new(dir.path())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn({
+        let emu = emu.clone();
+        async move { emu.serve(listener, std::future::pending()).await }
+    });
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "oci")
+        .env(
+            "PORTAL_OCI_CONFIG_FILE",
+            emu.config_path().display().to_string(),
+        )
+        .env("PORTAL_OCI_ENDPOINT", &endpoint)
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    emu.inject_faults(portal_oci_emulator::FaultPlan {
+        status: 429,
+        count: 2,
+        path_prefix: Some("/20160918/compartments".into()),
+    });
+    let res = admin
+        .post(
+            "/api/v1/tools/listCompartments/execute",
+            serde_json::json!({"args": {}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "retried past two 429s");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["cloud"], "oci");
+    assert!(body["result"]["count"].as_u64().unwrap() >= 4);
+    assert_eq!(emu.faults_served(), 2);
+    let activity: Value = admin.get("/api/activity").await.json().await.unwrap();
+    assert_eq!(activity["total"], 1, "one execution, however many attempts");
+}

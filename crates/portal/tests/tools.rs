@@ -339,3 +339,88 @@ async fn networking_storage_identity_and_monitoring_tools() {
     let (_, users) = run(&admin, "listUsers", json!({"limit": 1})).await;
     assert_eq!(users["result"]["count"], 1);
 }
+
+#[tokio::test]
+async fn the_cli_lists_and_runs_tools_through_the_gateway() {
+    let (app, admin) = app().await;
+    let out = app
+        .command(env!("CARGO_BIN_EXE_portal"))
+        .args(["tools", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() >= 29, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("terminateInstance") && l.contains("danger")),
+        "{text}"
+    );
+
+    let (key, _) = admin
+        .create_key("cli", &["tools:read", "tools:execute"])
+        .await;
+    let out = app
+        .command(env!("CARGO_BIN_EXE_portal"))
+        .args(["tools", "run", "listCompartments", "--api-key", &key])
+        .env("PORTAL_CLOUD", "emulator")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tool"], "listCompartments");
+    assert!(v["result"]["count"].as_u64().unwrap() >= 4);
+    // The CLI execution is in the same activity feed and audit ledger.
+    let activity: Value = admin.get("/api/activity").await.json().await.unwrap();
+    assert_eq!(activity["items"][0]["id"], v["executionId"]);
+
+    let instance = v["result"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .replace("compartment", "instance");
+    let out = app
+        .command(env!("CARGO_BIN_EXE_portal"))
+        .args([
+            "tools",
+            "run",
+            "stopInstance",
+            "--api-key",
+            &key,
+            "--args",
+            &json!({"instanceId": instance}).to_string(),
+        ])
+        .env("PORTAL_CLOUD", "emulator")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs an approval"));
+    let pending: Value = admin.get("/api/tools/approve").await.json().await.unwrap();
+    assert_eq!(
+        pending["approvals"].as_array().unwrap().len(),
+        1,
+        "the CLI's request is pending"
+    );
+
+    let out = app
+        .command(env!("CARGO_BIN_EXE_portal"))
+        .args([
+            "tools",
+            "run",
+            "listCompartments",
+            "--api-key",
+            "portal_nope",
+        ])
+        .env("PORTAL_CLOUD", "emulator")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

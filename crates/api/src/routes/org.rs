@@ -188,6 +188,34 @@ pub async fn remove(
     Ok(no_content())
 }
 
+/// Organisation settings.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrgSettings {
+    /// Whether a `danger` approval must come from someone other than the requester.
+    pub four_eyes: bool,
+}
+
+/// Changes the active organisation's settings (`admin:orgs`; audited).
+#[utoipa::path(
+    put, path = "/api/org/settings", tag = "organizations", request_body = OrgSettings,
+    responses(
+        (status = 200, description = "Changed", body = OrgSettings),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn settings(
+    State(state): State<AppState>,
+    r: Require<perm::AdminOrgs>,
+    ApiJson(b): ApiJson<OrgSettings>,
+) -> Result<Json<OrgSettings>, ApiError> {
+    members::set_four_eyes(&state.ctx(&r.caller), &r.principal, b.four_eyes).await?;
+    state.principals.clear();
+    Ok(Json(b))
+}
+
 /// A new organisation.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

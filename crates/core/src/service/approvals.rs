@@ -186,7 +186,14 @@ pub async fn decide(
     };
     if a.risk == Risk::Danger.as_str() {
         p.require(Permission::ToolsDanger)?;
-        if org.four_eyes && a.requester == p.id {
+        // Read the setting fresh: it may have changed on another replica.
+        let four_eyes = ctx
+            .store
+            .org_by_id(&org.id)
+            .await?
+            .map(|o| o.four_eyes)
+            .unwrap_or(true);
+        if four_eyes && a.requester == p.id {
             return Err(CoreError::Forbidden(
                 "Four-eyes: a danger-level request must be approved by someone else".into(),
             ));

@@ -202,6 +202,25 @@ pub async fn create_org(
     Ok(org)
 }
 
+/// Turns four-eyes approval of `danger` tools on or off for the caller's
+/// organisation (`admin:orgs`); audited.
+pub async fn set_four_eyes(ctx: &Ctx<'_>, p: &Principal, on: bool) -> CoreResult<()> {
+    p.require(Permission::AdminOrgs)?;
+    let org = p.org()?;
+    ctx.store.set_org_four_eyes(&org.id, on).await?;
+    audit::append(
+        ctx,
+        Some(&org.id),
+        &p.actor(),
+        "org.settings_changed",
+        None,
+        "success",
+        json!({"fourEyes": on}),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Every organisation (platform admins only).
 pub async fn list_orgs(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Org>> {
     if !p.is_platform_admin() {
