@@ -360,3 +360,60 @@ async fn an_admin_can_turn_four_eyes_off_and_it_is_audited() {
         .unwrap();
     assert_eq!(audit["items"][0]["detail"]["fourEyes"], false);
 }
+
+#[tokio::test]
+async fn secret_arguments_never_leave_the_executor() {
+    let (app, admin, op, instance) = setup().await;
+    let secret = "TOPSECRET-7f3a9c1e";
+    let req = json!({"toolName": "runInstanceCommand", "toolCallId": "cmd-1", "args": {"instanceId": instance, "script": format!("export API_TOKEN={secret}\nuname -a")}});
+    let (status, body) = call(&op, req.clone()).await;
+    assert_eq!(status, 403);
+    let approval = body["approvalId"].as_str().unwrap().to_string();
+    let pending = admin.get("/api/tools/approve").await.text().await.unwrap();
+    assert!(pending.contains("[REDACTED]"), "{pending}");
+    let (status, decided) = decide(&admin, &approval, true).await;
+    assert_eq!(status, 200);
+    let (status, ran) = call(&op, req).await;
+    assert_eq!(status, 200, "{ran}");
+    let command = ran["result"]["commandId"].as_str().unwrap().to_string();
+    let (status, exec) = call(&op, json!({"toolName": "getCommandExecution", "args": {"instanceId": instance, "commandId": command}})).await;
+    assert_eq!(status, 200, "{exec}");
+    assert!(exec["result"]["lifecycleState"].is_string(), "{exec}");
+
+    let activity = admin.get("/api/activity").await.text().await.unwrap();
+    let audit_json = admin
+        .get("/api/audit?limit=200")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let audit_csv = admin
+        .get("/api/audit?format=csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let audit_jsonl = admin
+        .get("/api/audit?format=jsonl")
+        .await
+        .text()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let logs = portal_testkit::captured_logs();
+    for (place, text) in [
+        ("approval answer", body.to_string()),
+        ("approvals list", pending),
+        ("decision", decided.to_string()),
+        ("run result", ran.to_string()),
+        ("activity", activity.clone()),
+        ("audit", audit_json),
+        ("audit csv", audit_csv),
+        ("audit jsonl", audit_jsonl),
+        ("logs", logs),
+    ] {
+        assert!(!text.contains(secret), "the secret leaked into the {place}");
+    }
+    assert!(activity.contains("[REDACTED]"), "{activity}");
+    drop(app);
+}

@@ -110,6 +110,27 @@ pub static TOOLS: &[ToolSpec] = &[
         params: &[INSTANCE],
     },
     ToolSpec {
+        name: "runInstanceCommand",
+        category: "compute",
+        description: "Run a shell script on an instance through the Oracle Cloud Agent (Run Command). Needs an approval. The script is secret: it is never shown, stored or logged outside the call. Returns the command id; read its output with getCommandExecution.",
+        risk: Risk::Confirm,
+        params: &[
+            INSTANCE,
+            Param { name: "script", kind: Kind::Text { max: 65_536 }, required: true, description: "The script to run", default: None, secret: true },
+            Param { name: "timeoutSeconds", kind: Kind::Int { min: 1, max: 3600 }, required: false, description: "Time allowed", default: Some("60"), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getCommandExecution",
+        category: "compute",
+        description: "Read the state, exit code and output of a Run Command execution on an instance.",
+        risk: Risk::Read,
+        params: &[
+            INSTANCE,
+            Param { name: "commandId", kind: Kind::Ocid(Some("instanceagentcommand")), required: true, description: "OCID of the command", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
         name: "terminateInstance",
         category: "compute",
         description: "Terminate (permanently delete) a compute instance and, unless preserved, its boot volume. Irreversible; needs an approval by someone other than the requester.",
@@ -544,6 +565,80 @@ impl ToolRunner for OciTools {
                 Ok(
                     json!({"id": id, "action": action, "lifecycleState": res.body.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
                 )
+            }
+            "runInstanceCommand" => {
+                let id = args
+                    .get("instanceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let script = args
+                    .get("script")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let timeout = args
+                    .get("timeoutSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(60);
+                let instance = self
+                    .get(&Service::COMPUTE, &format!("/instances/{id}"))
+                    .await?;
+                let compartment = instance
+                    .get("compartmentId")
+                    .and_then(Value::as_str)
+                    .ok_or("the instance has no compartment")?;
+                let body = json!({
+                    "compartmentId": compartment,
+                    "executionTimeOutInSeconds": timeout,
+                    "displayName": "portal run command",
+                    "target": {"instanceId": id},
+                    "content": {"source": {"sourceType": "TEXT", "text": script}, "output": {"outputType": "TEXT"}},
+                });
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::INSTANCE_AGENT,
+                        "/instanceAgentCommands",
+                        &[],
+                        Some(body),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(
+                    json!({"commandId": res.body.get("id").cloned().unwrap_or(Value::Null), "instanceId": id}),
+                )
+            }
+            "getCommandExecution" => {
+                let id = args
+                    .get("instanceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let cmd = args
+                    .get("commandId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::GET,
+                        &Service::INSTANCE_AGENT,
+                        &format!("/instanceAgentCommands/{cmd}/status"),
+                        &[("instanceId", id)],
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let b = res.body;
+                Ok(json!({
+                    "lifecycleState": b.get("lifecycleState").cloned().unwrap_or(Value::Null),
+                    "deliveryState": b.get("deliveryState").cloned().unwrap_or(Value::Null),
+                    "exitCode": b.pointer("/content/exitCode").cloned().unwrap_or(Value::Null),
+                    "output": b.pointer("/content/text").cloned().unwrap_or(Value::Null),
+                }))
             }
             "terminateInstance" => {
                 let id = args
