@@ -417,3 +417,129 @@ async fn secret_arguments_never_leave_the_executor() {
     assert!(activity.contains("[REDACTED]"), "{activity}");
     drop(app);
 }
+
+async fn approved(requester: &Client, approver: &Client, tool: &str, args: Value) -> (u16, Value) {
+    let req = json!({"toolName": tool, "args": args});
+    let (status, body) = call(requester, req.clone()).await;
+    assert_eq!(status, 403, "{tool} needs an approval: {body}");
+    let (status, d) = decide(approver, body["approvalId"].as_str().unwrap(), true).await;
+    assert_eq!(status, 200, "{d}");
+    call(requester, req).await
+}
+
+#[tokio::test]
+async fn storage_and_database_changes_run_once_approved() {
+    let (app, admin, op, _) = setup().await;
+    let admin2 = app.member(&admin, "admin2@acme.test", "admin").await;
+    let (_, comps) = call(&admin, json!({"toolName": "listCompartments", "args": {}})).await;
+    let compartment = comps["result"]["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (status, created) = approved(
+        &op,
+        &admin,
+        "createBucket",
+        json!({"compartmentId": compartment, "name": "portal-test-bucket"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let (status, got) = call(
+        &op,
+        json!({"toolName": "getBucket", "args": {"bucketName": "portal-test-bucket"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, got["result"]["storageTier"].as_str()),
+        (200, Some("Standard")),
+        "{got}"
+    );
+    // Deleting needs tools:danger and a second person.
+    assert_eq!(
+        call(
+            &op,
+            json!({"toolName": "deleteBucket", "args": {"bucketName": "portal-test-bucket"}})
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, deleted) = approved(
+        &admin,
+        &admin2,
+        "deleteBucket",
+        json!({"bucketName": "portal-test-bucket"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{deleted}");
+    let (status, _) = call(
+        &op,
+        json!({"toolName": "getBucket", "args": {"bucketName": "portal-test-bucket"}}),
+    )
+    .await;
+    assert_eq!(status, 502, "gone");
+
+    // A volume backup and an Autonomous Database stop/start.
+    let mut volume = None;
+    let mut adb = None;
+    for c in comps["result"]["items"].as_array().unwrap() {
+        let (_, v) = call(
+            &op,
+            json!({"toolName": "listBlockVolumes", "args": {"compartmentId": c["id"]}}),
+        )
+        .await;
+        volume = volume.or_else(|| {
+            v["result"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["lifecycleState"] == "AVAILABLE")
+                .and_then(|x| x["id"].as_str().map(str::to_owned))
+        });
+        let (_, d) = call(
+            &op,
+            json!({"toolName": "listAutonomousDatabases", "args": {"compartmentId": c["id"]}}),
+        )
+        .await;
+        adb = adb.or_else(|| {
+            d["result"]["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["lifecycleState"] == "AVAILABLE")
+                .and_then(|x| x["id"].as_str().map(str::to_owned))
+        });
+    }
+    let (status, backup) = approved(
+        &op,
+        &admin,
+        "createVolumeBackup",
+        json!({"volumeId": volume.expect("an available volume"), "type": "FULL"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{backup}");
+    assert!(
+        matches!(
+            backup["result"]["lifecycleState"].as_str(),
+            Some("CREATING" | "AVAILABLE" | "REQUEST_RECEIVED")
+        ),
+        "{backup}"
+    );
+    let adb = adb.expect("an available database");
+    let (status, stopped) = approved(
+        &op,
+        &admin,
+        "stopAutonomousDatabase",
+        json!({"autonomousDatabaseId": adb}),
+    )
+    .await;
+    assert_eq!(status, 200, "{stopped}");
+    assert!(
+        matches!(
+            stopped["result"]["lifecycleState"].as_str(),
+            Some("STOPPING" | "STOPPED")
+        ),
+        "{stopped}"
+    );
+}

@@ -424,3 +424,238 @@ async fn the_cli_lists_and_runs_tools_through_the_gateway() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+fn first_id(body: &Value, field: &str) -> Option<String> {
+    body["result"]["items"]
+        .as_array()?
+        .iter()
+        .find_map(|i| i[field].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn get_limits_search_cost_and_metrics_tools() {
+    let (_app, admin) = app().await;
+    let (_, comps) = run(&admin, "listCompartments", json!({})).await;
+    let compartments: Vec<String> = comps["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    // Collect one of each resource from the seeded tenancy.
+    let mut ids = std::collections::HashMap::<&str, String>::new();
+    for c in &compartments {
+        for (tool, key, field) in [
+            ("listBlockVolumes", "volume", "id"),
+            ("listBootVolumes", "boot", "id"),
+            ("listVolumeBackups", "backup", "id"),
+            ("listAutonomousDatabases", "adb", "id"),
+            ("listLoadBalancers", "lb", "id"),
+            ("listAlarms", "alarm", "id"),
+            ("listVnicAttachments", "vnic", "vnicId"),
+            ("listVolumeAttachments", "attachment", "id"),
+        ] {
+            let (status, body) = run(&admin, tool, json!({"compartmentId": c})).await;
+            assert_eq!(status, 200, "{tool}: {body}");
+            if let Some(id) = first_id(&body, field) {
+                ids.entry(key).or_insert(id);
+            }
+        }
+    }
+    for (tool, param, key, expect) in [
+        ("getBlockVolume", "volumeId", "volume", "sizeInGBs"),
+        ("getBootVolume", "bootVolumeId", "boot", "sizeInGBs"),
+        ("getVolumeBackup", "volumeBackupId", "backup", "volumeId"),
+        (
+            "getAutonomousDatabase",
+            "autonomousDatabaseId",
+            "adb",
+            "dbWorkload",
+        ),
+        ("getLoadBalancer", "loadBalancerId", "lb", "shapeName"),
+        ("getLoadBalancerHealth", "loadBalancerId", "lb", "status"),
+        ("getAlarm", "alarmId", "alarm", "query"),
+        ("getVnic", "vnicId", "vnic", "privateIp"),
+    ] {
+        let id = ids
+            .get(key)
+            .unwrap_or_else(|| panic!("no {key} in the demo tenancy: {ids:?}"));
+        let (status, body) = run(&admin, tool, json!({ param: id })).await;
+        assert_eq!(status, 200, "{tool}: {body}");
+        assert!(
+            !body["result"][expect].is_null(),
+            "{tool} has {expect}: {body}"
+        );
+    }
+    let (status, body) = run(
+        &admin,
+        "getCompartment",
+        json!({"compartmentId": compartments[0]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["result"]["id"].as_str()),
+        (200, Some(compartments[0].as_str()))
+    );
+    let (_, tenancy) = run(&admin, "getTenancy", json!({})).await;
+    assert!(
+        tenancy["result"]["homeRegionKey"].is_string() || tenancy["result"]["name"].is_string(),
+        "{tenancy}"
+    );
+    let (_, subs) = run(&admin, "listRegionSubscriptions", json!({})).await;
+    assert!(
+        subs["result"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["isHomeRegion"] == true),
+        "{subs}"
+    );
+
+    let (status, services) = run(&admin, "listLimitServices", json!({})).await;
+    assert_eq!(status, 200, "{services}");
+    assert!(
+        services["result"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "compute"),
+        "{services}"
+    );
+    let (status, limits) = run(
+        &admin,
+        "getServiceLimits",
+        json!({"serviceName": "compute"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{limits}");
+    assert!(limits["result"]["count"].as_u64().unwrap() >= 1);
+    let (status, quotas) = run(&admin, "listQuotas", json!({})).await;
+    assert_eq!(status, 200, "{quotas}");
+    assert!(quotas["result"]["count"].as_u64().unwrap() >= 1);
+
+    let (status, found) = run(
+        &admin,
+        "searchResources",
+        json!({"query": "query instance resources where lifecycleState = 'STOPPED'"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{found}");
+    let items = found["result"]["items"].as_array().unwrap();
+    assert!(
+        !items.is_empty() && items.iter().all(|i| i["lifecycleState"] == "STOPPED"),
+        "{found}"
+    );
+    let (status, bad) = run(
+        &admin,
+        "searchResources",
+        json!({"query": "DROP TABLE resources"}),
+    )
+    .await;
+    assert_eq!(
+        status, 502,
+        "the cloud refuses what is not its query language: {bad}"
+    );
+
+    let (status, cost) = run(&admin, "getCostByCompartment", json!({"days": 14})).await;
+    assert_eq!(status, 200, "{cost}");
+    let rows = cost["result"]["items"].as_array().unwrap();
+    assert!(!rows.is_empty(), "{cost}");
+    let amounts: Vec<f64> = rows
+        .iter()
+        .map(|r| r["computedAmount"].as_f64().unwrap_or(0.0))
+        .collect();
+    assert!(
+        amounts.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by cost: {amounts:?}"
+    );
+    assert!(amounts[0] > 0.0);
+
+    let mut series = 0;
+    for c in &compartments {
+        let (status, m) = run(&admin, "getMetrics", json!({"compartmentId": c, "namespace": "oci_computeagent", "query": "CpuUtilization[5m].mean()", "hours": 2})).await;
+        assert_eq!(status, 200, "{m}");
+        series += m["result"]["count"].as_u64().unwrap();
+    }
+    assert!(series >= 1, "running instances report CPU");
+}
+
+#[tokio::test]
+async fn logs_availability_backend_sets_and_buckets() {
+    let (_app, admin) = app().await;
+    let (_, comps) = run(&admin, "listCompartments", json!({})).await;
+    let compartments: Vec<String> = comps["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut entries = 0;
+    for c in &compartments {
+        let (status, logs) = run(
+            &admin,
+            "searchLogs",
+            json!({"query": format!("search \"{c}\" | sort by datetime desc"), "hours": 48}),
+        )
+        .await;
+        assert_eq!(status, 200, "{logs}");
+        entries += logs["result"]["count"].as_u64().unwrap();
+    }
+    assert!(entries >= 1, "running instances log");
+    let (status, bad) = run(&admin, "searchLogs", json!({"query": "SELECT * FROM logs"})).await;
+    assert_eq!(status, 502, "{bad}");
+
+    let (_, limits) = run(
+        &admin,
+        "getServiceLimits",
+        json!({"serviceName": "compute"}),
+    )
+    .await;
+    let limit = limits["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["scopeType"] == "GLOBAL" || l["scopeType"] == "REGION")
+        .cloned();
+    let limit = limit.unwrap_or_else(|| limits["result"]["items"][0].clone());
+    let mut args = json!({"serviceName": "compute", "limitName": limit["name"]});
+    if let Some(ad) = limit["availabilityDomain"].as_str() {
+        args["availabilityDomain"] = json!(ad);
+    }
+    let (status, avail) = run(&admin, "getResourceAvailability", args).await;
+    assert_eq!(status, 200, "{avail}");
+    assert!(
+        avail["result"].get("available").is_some() || avail["result"].get("used").is_some(),
+        "{avail}"
+    );
+
+    let mut lb = None;
+    let mut bucket = None;
+    for c in &compartments {
+        let (_, l) = run(&admin, "listLoadBalancers", json!({"compartmentId": c})).await;
+        lb = lb.or_else(|| first_id(&l, "id"));
+        let (_, b) = run(&admin, "listBuckets", json!({"compartmentId": c})).await;
+        bucket = bucket.or_else(|| first_id(&b, "name"));
+    }
+    let lb = lb.expect("a load balancer");
+    let (_, detail) = run(&admin, "getLoadBalancer", json!({"loadBalancerId": lb})).await;
+    let set = detail["result"]["backendSets"]
+        .as_object()
+        .and_then(|m| m.keys().next().cloned())
+        .expect("a backend set");
+    let (status, health) = run(
+        &admin,
+        "getBackendSetHealth",
+        json!({"loadBalancerId": lb, "backendSetName": set}),
+    )
+    .await;
+    assert_eq!(status, 200, "{health}");
+    assert!(health["result"]["status"].is_string(), "{health}");
+    let bucket = bucket.expect("a bucket");
+    let (status, b) = run(&admin, "getBucket", json!({"bucketName": bucket})).await;
+    assert_eq!(
+        (status, b["result"]["name"].as_str()),
+        (200, Some(bucket.as_str())),
+        "{b}"
+    );
+}

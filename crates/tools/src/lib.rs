@@ -49,6 +49,34 @@ const VCN_FILTER: Param = Param {
     secret: false,
 };
 
+macro_rules! get_tool {
+    ($name:literal, $cat:literal, $desc:literal, $param:literal, $ty:literal) => {
+        ToolSpec {
+            name: $name,
+            category: $cat,
+            description: $desc,
+            risk: Risk::Read,
+            params: &[Param {
+                name: $param,
+                kind: Kind::Ocid(Some($ty)),
+                required: true,
+                description: "OCID of the resource",
+                default: None,
+                secret: false,
+            }],
+        }
+    };
+}
+
+const DAYS: Param = Param {
+    name: "days",
+    kind: Kind::Int { min: 1, max: 90 },
+    required: false,
+    description: "How many days back from today",
+    default: Some("30"),
+    secret: false,
+};
+
 macro_rules! list_tool {
     ($name:literal, $cat:literal, $desc:literal, [$($p:expr),*]) => {
         ToolSpec { name: $name, category: $cat, description: $desc, risk: Risk::Read, params: &[$($p),*] }
@@ -79,6 +107,153 @@ pub static TOOLS: &[ToolSpec] = &[
             Param { name: "prefix", kind: Kind::Text { max: 1024 }, required: false, description: "Only names starting with this", default: None, secret: false },
             Param { name: "limit", kind: Kind::Int { min: 1, max: 1000 }, required: false, description: "Most objects to return", default: Some("100"), secret: false },
         ],
+    },
+    get_tool!("getBlockVolume", "storage", "Get one block volume: size, performance, state, backups policy.", "volumeId", "volume"),
+    get_tool!("getBootVolume", "storage", "Get one boot volume: size, image, state.", "bootVolumeId", "bootvolume"),
+    get_tool!("getVolumeBackup", "storage", "Get one volume backup: source volume, size, type, state.", "volumeBackupId", "volumebackup"),
+    get_tool!("getAutonomousDatabase", "database", "Get one Autonomous Database: workload, version, OCPUs, storage, state, connection endpoints.", "autonomousDatabaseId", "autonomousdatabase"),
+    get_tool!("getCompartment", "identity", "Get one compartment: name, description, parent, state.", "compartmentId", "compartment"),
+    get_tool!("getLoadBalancer", "networking", "Get one load balancer: shape, listeners, backend sets, IPs.", "loadBalancerId", "loadbalancer"),
+    get_tool!("getLoadBalancerHealth", "networking", "Get a load balancer's overall health and its unhealthy backend sets. Lead with anything CRITICAL or WARNING.", "loadBalancerId", "loadbalancer"),
+    get_tool!("getAlarm", "observability", "Get one alarm: its MQL query, severity, destinations.", "alarmId", "alarm"),
+    get_tool!("getVnic", "networking", "Get one VNIC: private and public IPs, subnet, MAC address.", "vnicId", "vnic"),
+    ToolSpec {
+        name: "listBootVolumes",
+        category: "storage",
+        description: "List boot volumes in a compartment, optionally in one availability domain.",
+        risk: Risk::Read,
+        params: &[
+            COMPARTMENT,
+            Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "e.g. Uocm:US-ASHBURN-AD-1", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+    list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT]),
+    list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT]),
+    list_tool!("getTenancy", "identity", "Get the tenancy: name, home region, description.", []),
+    list_tool!("listRegionSubscriptions", "identity", "List the regions the tenancy is subscribed to, marking the home region.", []),
+    list_tool!("listLimitServices", "limits", "List the services that have service limits.", []),
+    ToolSpec {
+        name: "getServiceLimits",
+        category: "limits",
+        description: "List a service's limit values (e.g. compute core counts per shape and availability domain).",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "serviceName", kind: Kind::Text { max: 100 }, required: true, description: "Service name from listLimitServices, e.g. compute", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+    list_tool!("listQuotas", "limits", "List the tenancy's quota policies and their statements.", [LIMIT]),
+    ToolSpec {
+        name: "searchResources",
+        category: "search",
+        description: "Search resources across the tenancy with OCI's structured query language, e.g. `query instance resources where lifecycleState = 'STOPPED'`.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "query", kind: Kind::Text { max: 1000 }, required: true, description: "Structured search query", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+    ToolSpec {
+        name: "getCostByCompartment",
+        category: "billing",
+        description: "Total cost per compartment over the last N days (Usage API). Present as a table sorted by cost, with the currency.",
+        risk: Risk::Read,
+        params: &[DAYS],
+    },
+    ToolSpec {
+        name: "getMetrics",
+        category: "observability",
+        description: "Summarize monitoring metrics with an MQL query over the last hours, e.g. namespace oci_computeagent, query `CpuUtilization[5m].mean()`.",
+        risk: Risk::Read,
+        params: &[
+            COMPARTMENT,
+            Param { name: "namespace", kind: Kind::Enum(&["oci_computeagent", "oci_autonomous_database", "oci_lbaas"]), required: true, description: "Metric namespace", default: None, secret: false },
+            Param { name: "query", kind: Kind::Text { max: 1000 }, required: true, description: "MQL query", default: None, secret: false },
+            Param { name: "hours", kind: Kind::Int { min: 1, max: 168 }, required: false, description: "Window, in hours back from now", default: Some("1"), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "searchLogs",
+        category: "logging",
+        description: "Search logs with the Logging Search query language over the last hours, e.g. `search \"<compartment OCID>\" | where level = 'ERROR' | sort by datetime desc`.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "query", kind: Kind::Text { max: 2000 }, required: true, description: "Logging Search query", default: None, secret: false },
+            Param { name: "hours", kind: Kind::Int { min: 1, max: 336 }, required: false, description: "Window, in hours back from now", default: Some("24"), secret: false },
+            Param { name: "limit", kind: Kind::Int { min: 1, max: 500 }, required: false, description: "Most entries", default: Some("50"), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getResourceAvailability",
+        category: "limits",
+        description: "How much of a service limit is used and still available (e.g. compute standard-e4-core-count), optionally in one availability domain. Check it before proposing a launch.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "serviceName", kind: Kind::Text { max: 100 }, required: true, description: "Service name, e.g. compute", default: None, secret: false },
+            Param { name: "limitName", kind: Kind::Text { max: 200 }, required: true, description: "Limit name from getServiceLimits", default: None, secret: false },
+            Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "For AD-scoped limits", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getBackendSetHealth",
+        category: "networking",
+        description: "Health of one backend set of a load balancer, with the backends that fail their checks.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "loadBalancerId", kind: Kind::Ocid(Some("loadbalancer")), required: true, description: "OCID of the load balancer", default: None, secret: false },
+            Param { name: "backendSetName", kind: Kind::Text { max: 100 }, required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getBucket",
+        category: "storage",
+        description: "Get one Object Storage bucket: storage tier, public access, versioning, object count and size.",
+        risk: Risk::Read,
+        params: &[Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false }],
+    },
+    ToolSpec {
+        name: "createBucket",
+        category: "storage",
+        description: "Create a private Object Storage bucket in a compartment. Needs an approval.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
+            Param { name: "name", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name (letters, digits, '-', '_', '.')", default: None, secret: false },
+            Param { name: "storageTier", kind: Kind::Enum(&["Standard", "Archive"]), required: false, description: "Storage tier", default: Some("\"Standard\""), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "deleteBucket",
+        category: "storage",
+        description: "Delete an empty Object Storage bucket. Irreversible; needs an approval by someone other than the requester.",
+        risk: Risk::Danger,
+        params: &[Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false }],
+    },
+    ToolSpec {
+        name: "createVolumeBackup",
+        category: "storage",
+        description: "Back up a block volume (full or incremental). Needs an approval; mention the storage cost.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "volumeId", kind: Kind::Ocid(Some("volume")), required: true, description: "OCID of the volume", default: None, secret: false },
+            Param { name: "type", kind: Kind::Enum(&["FULL", "INCREMENTAL"]), required: false, description: "Backup type", default: Some("\"INCREMENTAL\""), secret: false },
+            Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Backup name", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "startAutonomousDatabase",
+        category: "database",
+        description: "Start a STOPPED Autonomous Database. Needs an approval; billing resumes.",
+        risk: Risk::Confirm,
+        params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
+    },
+    ToolSpec {
+        name: "stopAutonomousDatabase",
+        category: "database",
+        description: "Stop an AVAILABLE Autonomous Database. Needs an approval; connections drop.",
+        risk: Risk::Confirm,
+        params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     },
     list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT]),
     list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT]),
@@ -671,6 +846,492 @@ impl ToolRunner for OciTools {
                     .await?;
                 Ok(
                     json!({"id": id, "lifecycleState": now.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
+                )
+            }
+            "getBlockVolume"
+            | "getBootVolume"
+            | "getVolumeBackup"
+            | "getAutonomousDatabase"
+            | "getCompartment"
+            | "getLoadBalancer"
+            | "getLoadBalancerHealth"
+            | "getAlarm"
+            | "getVnic" => {
+                let (service, param, path) = match name {
+                    "getBlockVolume" => (&Service::BLOCKSTORAGE, "volumeId", "/volumes/{}"),
+                    "getBootVolume" => (&Service::BLOCKSTORAGE, "bootVolumeId", "/bootVolumes/{}"),
+                    "getVolumeBackup" => (
+                        &Service::BLOCKSTORAGE,
+                        "volumeBackupId",
+                        "/volumeBackups/{}",
+                    ),
+                    "getAutonomousDatabase" => (
+                        &Service::DATABASE,
+                        "autonomousDatabaseId",
+                        "/autonomousDatabases/{}",
+                    ),
+                    "getCompartment" => (&Service::IDENTITY, "compartmentId", "/compartments/{}"),
+                    "getLoadBalancer" => (
+                        &Service::LOAD_BALANCER,
+                        "loadBalancerId",
+                        "/loadBalancers/{}",
+                    ),
+                    "getLoadBalancerHealth" => (
+                        &Service::LOAD_BALANCER,
+                        "loadBalancerId",
+                        "/loadBalancers/{}/health",
+                    ),
+                    "getAlarm" => (&Service::MONITORING, "alarmId", "/alarms/{}"),
+                    _ => (&Service::VIRTUAL_NETWORK, "vnicId", "/vnics/{}"),
+                };
+                let id = args.get(param).and_then(Value::as_str).unwrap_or_default();
+                self.get(service, &path.replace("{}", id)).await
+            }
+            "listBootVolumes" => {
+                let mut q = vec![("compartmentId", c)];
+                if let Some(ad) = args.get("availabilityDomain").and_then(Value::as_str) {
+                    q.push(("availabilityDomain", ad));
+                }
+                let l = self
+                    .list(&Service::BLOCKSTORAGE, "/bootVolumes", &q, limit)
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(
+                        l,
+                        &[
+                            "id",
+                            "displayName",
+                            "sizeInGBs",
+                            "imageId",
+                            "lifecycleState",
+                            "availabilityDomain",
+                        ],
+                    ),
+                    n,
+                ))
+            }
+            "listVolumeAttachments" | "listVnicAttachments" => {
+                let (path, fields): (&str, &[&str]) = if name == "listVolumeAttachments" {
+                    (
+                        "/volumeAttachments",
+                        &[
+                            "id",
+                            "instanceId",
+                            "volumeId",
+                            "attachmentType",
+                            "lifecycleState",
+                        ],
+                    )
+                } else {
+                    (
+                        "/vnicAttachments",
+                        &["id", "instanceId", "vnicId", "subnetId", "lifecycleState"],
+                    )
+                };
+                let mut q = vec![("compartmentId", c)];
+                if let Some(i) = args.get("instanceId").and_then(Value::as_str) {
+                    q.push(("instanceId", i));
+                }
+                let l = self.list(&Service::COMPUTE, path, &q, limit).await?;
+                let n = l.len();
+                Ok(items(project(l, fields), n))
+            }
+            "getTenancy" => {
+                self.get(&Service::IDENTITY, &format!("/tenancies/{}", self.tenancy))
+                    .await
+            }
+            "listRegionSubscriptions" => {
+                let body = self
+                    .get(
+                        &Service::IDENTITY,
+                        &format!("/tenancies/{}/regionSubscriptions", self.tenancy),
+                    )
+                    .await?;
+                let l = body.as_array().cloned().unwrap_or_default();
+                let n = l.len();
+                Ok(items(
+                    project(l, &["regionName", "regionKey", "isHomeRegion", "status"]),
+                    n,
+                ))
+            }
+            "listLimitServices" => {
+                let l = self
+                    .list(
+                        &Service::LIMITS,
+                        "/20190729/services",
+                        &[("compartmentId", self.tenancy.as_str())],
+                        1000,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(project(l, &["name", "description"]), n))
+            }
+            "getServiceLimits" => {
+                let service = args
+                    .get("serviceName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let q = [
+                    ("compartmentId", self.tenancy.as_str()),
+                    ("serviceName", service),
+                ];
+                let l = self
+                    .list(&Service::LIMITS, "/20190729/limitValues", &q, limit)
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(l, &["name", "scopeType", "availabilityDomain", "value"]),
+                    n,
+                ))
+            }
+            "listQuotas" => {
+                let l = self
+                    .list(
+                        &Service::QUOTAS,
+                        "/20181025/quotas",
+                        &[("compartmentId", self.tenancy.as_str())],
+                        limit,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(l, &["id", "name", "description", "lifecycleState"]),
+                    n,
+                ))
+            }
+            "searchResources" => {
+                let query = args
+                    .get("query")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let body = json!({"type": "Structured", "query": query});
+                let opts = RequestOptions::default();
+                let limit_text = limit.min(1000).to_string();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::RESOURCE_SEARCH,
+                        "/resources",
+                        &[("limit", limit_text.as_str())],
+                        Some(body),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let l = res
+                    .body
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let n = l.len();
+                Ok(items(
+                    project(
+                        l,
+                        &[
+                            "resourceType",
+                            "identifier",
+                            "displayName",
+                            "lifecycleState",
+                            "compartmentId",
+                        ],
+                    ),
+                    n,
+                ))
+            }
+            "getCostByCompartment" => {
+                let days = args.get("days").and_then(Value::as_i64).unwrap_or(30);
+                let today = time::OffsetDateTime::now_utc().date();
+                let fmt = |d: time::Date| format!("{}T00:00:00Z", d);
+                let start = today - time::Duration::days(days);
+                let body = json!({
+                    "tenantId": self.tenancy,
+                    "timeUsageStarted": fmt(start),
+                    "timeUsageEnded": fmt(today),
+                    "granularity": "TOTAL",
+                    "queryType": "COST",
+                    "groupBy": ["compartmentName"],
+                });
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::USAGE_API,
+                        "/usage",
+                        &[],
+                        Some(body),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let mut l = res
+                    .body
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                l.sort_by(|a, b| {
+                    let f = |v: &Value| {
+                        v.get("computedAmount")
+                            .and_then(Value::as_f64)
+                            .unwrap_or(0.0)
+                    };
+                    f(b).total_cmp(&f(a))
+                });
+                let n = l.len();
+                Ok(
+                    json!({"items": project(l, &["compartmentName", "computedAmount", "currency"]), "count": n, "from": fmt(start), "to": fmt(today)}),
+                )
+            }
+            "getMetrics" => {
+                let hours = args.get("hours").and_then(Value::as_i64).unwrap_or(1);
+                let now = time::OffsetDateTime::now_utc();
+                let rfc = |t: time::OffsetDateTime| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                };
+                let body = json!({
+                    "namespace": args.get("namespace").cloned().unwrap_or(Value::Null),
+                    "query": args.get("query").cloned().unwrap_or(Value::Null),
+                    "startTime": rfc(now - time::Duration::hours(hours)),
+                    "endTime": rfc(now),
+                });
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::MONITORING,
+                        "/metrics/actions/summarizeMetricsData",
+                        &[("compartmentId", c)],
+                        Some(body),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let series: Vec<Value> = res
+                    .body
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| {
+                        let points = m.get("aggregatedDatapoints").and_then(Value::as_array).cloned().unwrap_or_default();
+                        let tail: Vec<Value> = points.iter().rev().take(20).rev().cloned().collect();
+                        json!({"name": m.get("name"), "dimensions": m.get("dimensions"), "datapoints": tail})
+                    })
+                    .collect();
+                let n = series.len();
+                Ok(items(Value::Array(series), n))
+            }
+            "searchLogs" => {
+                let hours = args.get("hours").and_then(Value::as_i64).unwrap_or(24);
+                let now = time::OffsetDateTime::now_utc();
+                let rfc = |t: time::OffsetDateTime| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                };
+                let body = json!({
+                    "timeStart": rfc(now - time::Duration::hours(hours)),
+                    "timeEnd": rfc(now),
+                    "searchQuery": args.get("query").cloned().unwrap_or(Value::Null),
+                    "isReturnFieldInfo": false,
+                });
+                let limit_text = limit.min(500).to_string();
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::LOG_SEARCH,
+                        "/search",
+                        &[("limit", limit_text.as_str())],
+                        Some(body),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let l: Vec<Value> = res
+                    .body
+                    .get("results")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| r.get("data").cloned().unwrap_or(r))
+                    .collect();
+                let n = l.len();
+                Ok(items(Value::Array(l), n))
+            }
+            "getResourceAvailability" => {
+                let service = args
+                    .get("serviceName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let limit_name = args
+                    .get("limitName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let mut q = vec![("compartmentId", self.tenancy.as_str())];
+                if let Some(ad) = args.get("availabilityDomain").and_then(Value::as_str) {
+                    q.push(("availabilityDomain", ad));
+                }
+                let path = format!(
+                    "/20190729/services/{}/limits/{}/resourceAvailability",
+                    portal_oci::endpoint::encode_path_param(service, true),
+                    portal_oci::endpoint::encode_path_param(limit_name, true)
+                );
+                let opts = RequestOptions::default();
+                self.client
+                    .send(Method::GET, &Service::LIMITS, &path, &q, None, &opts)
+                    .await
+                    .map(|r| r.body)
+                    .map_err(|e| e.to_string())
+            }
+            "getBackendSetHealth" => {
+                let id = args
+                    .get("loadBalancerId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let set = args
+                    .get("backendSetName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let set = portal_oci::endpoint::encode_path_param(set, true);
+                self.get(
+                    &Service::LOAD_BALANCER,
+                    &format!("/loadBalancers/{id}/backendSets/{set}/health"),
+                )
+                .await
+            }
+            "getBucket" | "deleteBucket" | "createBucket" => {
+                let ns = self.get(&Service::OBJECT_STORAGE, "/n/").await?;
+                let ns = ns
+                    .as_str()
+                    .ok_or("Object Storage returned no namespace")?
+                    .to_string();
+                let opts = RequestOptions::default();
+                match name {
+                    "createBucket" => {
+                        let body = json!({
+                            "compartmentId": args.get("compartmentId").cloned().unwrap_or(Value::Null),
+                            "name": args.get("name").cloned().unwrap_or(Value::Null),
+                            "storageTier": args.get("storageTier").cloned().unwrap_or(json!("Standard")),
+                            "publicAccessType": "NoPublicAccess",
+                        });
+                        self.client
+                            .send(
+                                Method::POST,
+                                &Service::OBJECT_STORAGE,
+                                &format!("/n/{ns}/b"),
+                                &[],
+                                Some(body),
+                                &opts,
+                            )
+                            .await
+                            .map(|r| r.body)
+                            .map_err(|e| e.to_string())
+                    }
+                    _ => {
+                        let bucket = args
+                            .get("bucketName")
+                            .and_then(Value::as_str)
+                            .unwrap_or_default();
+                        let path = format!(
+                            "/n/{ns}/b/{}",
+                            portal_oci::endpoint::encode_path_param(bucket, true)
+                        );
+                        if name == "getBucket" {
+                            let q = [
+                                ("fields", "approximateCount"),
+                                ("fields", "approximateSize"),
+                            ];
+                            self.client
+                                .send(
+                                    Method::GET,
+                                    &Service::OBJECT_STORAGE,
+                                    &path,
+                                    &q,
+                                    None,
+                                    &opts,
+                                )
+                                .await
+                                .map(|r| r.body)
+                                .map_err(|e| e.to_string())
+                        } else {
+                            self.client
+                                .send(
+                                    Method::DELETE,
+                                    &Service::OBJECT_STORAGE,
+                                    &path,
+                                    &[],
+                                    None,
+                                    &opts,
+                                )
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            Ok(json!({"bucketName": bucket, "deleted": true}))
+                        }
+                    }
+                }
+            }
+            "createVolumeBackup" => {
+                let mut body = json!({
+                    "volumeId": args.get("volumeId").cloned().unwrap_or(Value::Null),
+                    "type": args.get("type").cloned().unwrap_or(json!("INCREMENTAL")),
+                });
+                if let Some(n) = args.get("displayName") {
+                    body["displayName"] = n.clone();
+                }
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::BLOCKSTORAGE,
+                        "/volumeBackups",
+                        &[],
+                        Some(body),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(project(
+                    vec![res.body],
+                    &["id", "displayName", "volumeId", "type", "lifecycleState"],
+                )
+                .as_array()
+                .and_then(|a| a.first().cloned())
+                .unwrap_or(Value::Null))
+            }
+            "startAutonomousDatabase" | "stopAutonomousDatabase" => {
+                let id = args
+                    .get("autonomousDatabaseId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let action = if name == "startAutonomousDatabase" {
+                    "start"
+                } else {
+                    "stop"
+                };
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::DATABASE,
+                        &format!("/autonomousDatabases/{id}/actions/{action}"),
+                        &[],
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(
+                    json!({"id": id, "lifecycleState": res.body.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
                 )
             }
             "getVcn" => {
