@@ -659,3 +659,101 @@ async fn logs_availability_backend_sets_and_buckets() {
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn namespace_free_text_usage_vnics_plugins_and_compute_metrics() {
+    let (_app, admin) = app().await;
+    let (status, ns) = run(&admin, "getObjectStorageNamespace", json!({})).await;
+    assert_eq!(status, 200);
+    assert!(
+        ns["result"]["namespace"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{ns}"
+    );
+
+    let (_, comps) = run(&admin, "listCompartments", json!({})).await;
+    let compartments: Vec<String> = comps["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut instance = None;
+    for c in &compartments {
+        let (_, l) = run(
+            &admin,
+            "listInstances",
+            json!({"compartmentId": c, "lifecycleState": "RUNNING"}),
+        )
+        .await;
+        if let Some(i) = first_id(&l, "id") {
+            instance = Some((
+                c.clone(),
+                i,
+                l["result"]["items"][0]["displayName"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            ));
+            break;
+        }
+    }
+    let (c, id, name) = instance.expect("a running instance");
+    let (status, found) = run(&admin, "searchResourcesByName", json!({"text": name})).await;
+    assert_eq!(status, 200, "{found}");
+    assert!(
+        found["result"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["identifier"] == id.as_str()),
+        "{found}"
+    );
+    let (status, vnics) = run(
+        &admin,
+        "getInstanceVnics",
+        json!({"compartmentId": c, "instanceId": id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{vnics}");
+    assert!(
+        vnics["result"]["items"][0]["privateIp"].is_string(),
+        "{vnics}"
+    );
+    let (status, plugins) = run(
+        &admin,
+        "listInstancePlugins",
+        json!({"compartmentId": c, "instanceId": id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{plugins}");
+    assert!(
+        plugins["result"]["count"].as_u64().unwrap() >= 1,
+        "{plugins}"
+    );
+    let (status, metrics) = run(
+        &admin,
+        "getComputeMetrics",
+        json!({"compartmentId": c, "hours": 2}),
+    )
+    .await;
+    assert_eq!(status, 200, "{metrics}");
+    assert!(
+        metrics["result"]["count"].as_u64().unwrap() >= 1,
+        "{metrics}"
+    );
+    let (status, names) = run(&admin, "listMetricNamespaces", json!({"compartmentId": c})).await;
+    assert_eq!(status, 200, "{names}");
+    assert!(
+        names["result"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["namespace"] == "oci_computeagent"),
+        "{names}"
+    );
+    let (status, usage) = run(&admin, "getUsageCost", json!({"days": 7})).await;
+    assert_eq!(status, 200, "{usage}");
+    assert!(usage["result"]["count"].as_u64().unwrap() >= 1, "{usage}");
+}

@@ -255,6 +255,50 @@ pub static TOOLS: &[ToolSpec] = &[
         risk: Risk::Confirm,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     },
+    list_tool!("getObjectStorageNamespace", "storage", "Get the tenancy's Object Storage namespace (needed in object URLs).", []),
+    ToolSpec {
+        name: "searchResourcesByName",
+        category: "search",
+        description: "Find resources anywhere in the tenancy whose name or fields contain some text (free-text search).",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "text", kind: Kind::Text { max: 200 }, required: true, description: "Text to look for", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+    ToolSpec {
+        name: "getComputeMetrics",
+        category: "observability",
+        description: "CPU and memory utilization of the compute instances in a compartment over the last hours (5-minute means). Point out instances above 80 %.",
+        risk: Risk::Read,
+        params: &[
+            COMPARTMENT,
+            Param { name: "metric", kind: Kind::Enum(&["CpuUtilization", "MemoryUtilization"]), required: false, description: "Which metric", default: Some("\"CpuUtilization\""), secret: false },
+            Param { name: "hours", kind: Kind::Int { min: 1, max: 168 }, required: false, description: "Window, in hours", default: Some("1"), secret: false },
+        ],
+    },
+    list_tool!("listMetricNamespaces", "observability", "List the metric names and namespaces emitted in a compartment (to write MQL queries).", [COMPARTMENT]),
+    ToolSpec {
+        name: "getUsageCost",
+        category: "billing",
+        description: "Daily cost per service over the last N days (Usage API). Summarize the trend and the top services.",
+        risk: Risk::Read,
+        params: &[DAYS],
+    },
+    ToolSpec {
+        name: "getInstanceVnics",
+        category: "compute",
+        description: "The network interfaces of an instance with their private and public IPs and subnets.",
+        risk: Risk::Read,
+        params: &[COMPARTMENT, INSTANCE],
+    },
+    ToolSpec {
+        name: "listInstancePlugins",
+        category: "compute",
+        description: "List the Oracle Cloud Agent plugins of an instance and their status (Run Command needs its plugin RUNNING).",
+        risk: Risk::Read,
+        params: &[COMPARTMENT, INSTANCE],
+    },
     list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT]),
     list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT]),
     list_tool!("listPolicies", "identity", "List IAM policies in a compartment with their statements.", [COMPARTMENT, LIMIT]),
@@ -1333,6 +1377,169 @@ impl ToolRunner for OciTools {
                 Ok(
                     json!({"id": id, "lifecycleState": res.body.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
                 )
+            }
+            "getObjectStorageNamespace" => {
+                Ok(json!({"namespace": self.get(&Service::OBJECT_STORAGE, "/n/").await?}))
+            }
+            "searchResourcesByName" => {
+                let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
+                let limit_text = limit.min(1000).to_string();
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::RESOURCE_SEARCH,
+                        "/resources",
+                        &[("limit", limit_text.as_str())],
+                        Some(json!({"type": "FreeText", "text": text})),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let l = res
+                    .body
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let n = l.len();
+                Ok(items(
+                    project(
+                        l,
+                        &[
+                            "resourceType",
+                            "identifier",
+                            "displayName",
+                            "lifecycleState",
+                            "compartmentId",
+                        ],
+                    ),
+                    n,
+                ))
+            }
+            "getComputeMetrics" => {
+                let metric = args
+                    .get("metric")
+                    .and_then(Value::as_str)
+                    .unwrap_or("CpuUtilization");
+                let mut forwarded = args.clone();
+                forwarded.insert("namespace".into(), json!("oci_computeagent"));
+                forwarded.insert("query".into(), json!(format!("{metric}[5m].mean()")));
+                Box::pin(self.run("getMetrics", &forwarded)).await
+            }
+            "listMetricNamespaces" => {
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::MONITORING,
+                        "/metrics/actions/listMetrics",
+                        &[("compartmentId", c)],
+                        Some(json!({"groupBy": ["namespace", "name"]})),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let l = res.body.as_array().cloned().unwrap_or_default();
+                let n = l.len();
+                Ok(items(project(l, &["namespace", "name"]), n))
+            }
+            "getUsageCost" => {
+                let days = args.get("days").and_then(Value::as_i64).unwrap_or(30);
+                let today = time::OffsetDateTime::now_utc().date();
+                let fmt = |d: time::Date| format!("{}T00:00:00Z", d);
+                let start = today - time::Duration::days(days);
+                let body = json!({
+                    "tenantId": self.tenancy,
+                    "timeUsageStarted": fmt(start),
+                    "timeUsageEnded": fmt(today),
+                    "granularity": "DAILY",
+                    "queryType": "COST",
+                    "groupBy": ["service"],
+                });
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::USAGE_API,
+                        "/usage",
+                        &[],
+                        Some(body),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let l = res
+                    .body
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                let n = l.len();
+                Ok(
+                    json!({"items": project(l, &["timeUsageStarted", "service", "computedAmount", "currency"]), "count": n, "from": fmt(start), "to": fmt(today)}),
+                )
+            }
+            "getInstanceVnics" => {
+                let id = args
+                    .get("instanceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let attachments = self
+                    .list(
+                        &Service::COMPUTE,
+                        "/vnicAttachments",
+                        &[("compartmentId", c), ("instanceId", id)],
+                        100,
+                    )
+                    .await?;
+                let mut vnics = Vec::new();
+                for a in attachments {
+                    if let Some(v) = a.get("vnicId").and_then(Value::as_str) {
+                        vnics.push(
+                            self.get(&Service::VIRTUAL_NETWORK, &format!("/vnics/{v}"))
+                                .await?,
+                        );
+                    }
+                }
+                let n = vnics.len();
+                Ok(items(
+                    project(
+                        vnics,
+                        &[
+                            "id",
+                            "displayName",
+                            "privateIp",
+                            "publicIp",
+                            "subnetId",
+                            "isPrimary",
+                            "macAddress",
+                        ],
+                    ),
+                    n,
+                ))
+            }
+            "listInstancePlugins" => {
+                let id = args
+                    .get("instanceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let l = self
+                    .list(
+                        &Service::INSTANCE_AGENT,
+                        &format!("/instanceagents/{id}/plugins"),
+                        &[("compartmentId", c)],
+                        1000,
+                    )
+                    .await?;
+                let n = l.len();
+                Ok(items(
+                    project(l, &["name", "status", "message", "timeLastUpdatedUtc"]),
+                    n,
+                ))
             }
             "getVcn" => {
                 let id = args
