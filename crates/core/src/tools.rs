@@ -46,6 +46,27 @@ pub enum Kind {
     Bool,
     /// One of a fixed set of strings.
     Enum(&'static [&'static str]),
+    /// An IPv4 CIDR block (`10.0.0.0/16`), host bits clear.
+    Cidr,
+}
+
+/// True for an IPv4 CIDR block whose host bits are zero.
+pub fn valid_cidr(v: &str) -> bool {
+    let Some((ip, len)) = v.split_once('/') else {
+        return false;
+    };
+    let (Ok(ip), Ok(len)) = (ip.parse::<std::net::Ipv4Addr>(), len.parse::<u32>()) else {
+        return false;
+    };
+    if len > 32 || len == 0 {
+        return false;
+    }
+    let mask = if len == 32 {
+        u32::MAX
+    } else {
+        !(u32::MAX >> len)
+    };
+    u32::from(ip) & !mask == 0
 }
 
 /// One parameter of a tool.
@@ -121,6 +142,9 @@ impl ToolSpec {
                 }
                 Kind::Bool => json!({"type": "boolean"}),
                 Kind::Enum(values) => json!({"type": "string", "enum": values}),
+                Kind::Cidr => {
+                    json!({"type": "string", "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"})
+                }
             };
             if let Value::Object(m) = &mut s {
                 m.insert("description".into(), p.description.into());
@@ -205,6 +229,14 @@ impl ToolSpec {
                 Kind::Enum(values) => match v.as_str() {
                     Some(s) if values.contains(&s) => {}
                     _ => return Err(bad(&format!("must be one of {}", values.join(", ")))),
+                },
+                Kind::Cidr => match v.as_str() {
+                    Some(s) if valid_cidr(s) => {}
+                    _ => {
+                        return Err(bad(
+                            "must be an IPv4 CIDR block such as 10.0.0.0/16 (host bits zero)",
+                        ))
+                    }
                 },
             }
             out.insert(p.name.to_string(), v);
@@ -292,6 +324,13 @@ mod tests {
             .validate(&json!({"compartmentId": "ocid1.compartment.oc1..x", "extra": 1}))
             .unwrap_err()
             .contains("unknown"));
+        assert!(valid_cidr("10.0.0.0/16") && valid_cidr("192.168.1.0/24"));
+        assert!(
+            !valid_cidr("10.0.0.1/16")
+                && !valid_cidr("10.0.0.0/33")
+                && !valid_cidr("10.0.0/16")
+                && !valid_cidr("x")
+        );
         let schema = SPEC.schema();
         assert_eq!(schema["properties"]["password"]["writeOnly"], true);
         assert_eq!(schema["required"], json!(["compartmentId"]));

@@ -543,3 +543,99 @@ async fn storage_and_database_changes_run_once_approved() {
         "{stopped}"
     );
 }
+
+#[tokio::test]
+async fn volumes_vcns_and_the_console() {
+    let (app, admin, op, instance) = setup().await;
+    let admin2 = app.member(&admin, "admin2@acme.test", "admin").await;
+    let (_, inst) = call(
+        &op,
+        json!({"toolName": "getInstance", "args": {"instanceId": instance}}),
+    )
+    .await;
+    let compartment = inst["result"]["compartmentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ad = inst["result"]["availabilityDomain"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (status, console) = call(
+        &op,
+        json!({"toolName": "getInstanceConsoleHistory", "args": {"instanceId": instance}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{console}");
+    assert!(
+        console["result"]["output"]
+            .as_str()
+            .is_some_and(|o| !o.is_empty()),
+        "{console}"
+    );
+
+    let (status, vol) = approved(&op, &admin, "createBlockVolume", json!({"compartmentId": compartment, "availabilityDomain": ad, "sizeInGBs": 100, "displayName": "data"})).await;
+    assert_eq!(status, 200, "{vol}");
+    let volume = vol["result"]["id"].as_str().unwrap().to_string();
+    // Wait for the volume to become AVAILABLE before attaching it.
+    let start = std::time::Instant::now();
+    loop {
+        let (_, v) = call(
+            &op,
+            json!({"toolName": "getBlockVolume", "args": {"volumeId": volume}}),
+        )
+        .await;
+        if v["result"]["lifecycleState"] == "AVAILABLE" {
+            assert_eq!(v["result"]["sizeInGBs"], 100);
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(15), "{v}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let (status, att) = approved(
+        &op,
+        &admin,
+        "attachBlockVolume",
+        json!({"instanceId": instance, "volumeId": volume}),
+    )
+    .await;
+    assert_eq!(status, 200, "{att}");
+    assert!(
+        matches!(
+            att["result"]["lifecycleState"].as_str(),
+            Some("ATTACHING" | "ATTACHED")
+        ),
+        "{att}"
+    );
+
+    // CIDRs are validated as such before anything is asked.
+    let (status, bad) = call(&op, json!({"toolName": "createVcn", "args": {"compartmentId": compartment, "cidrBlock": "10.0.0.1/16"}})).await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(bad["error"].as_str().unwrap().starts_with("args/cidrBlock"));
+    let (status, vcn) = approved(&op, &admin, "createVcn", json!({"compartmentId": compartment, "cidrBlock": "10.77.0.0/16", "displayName": "scratch"})).await;
+    assert_eq!(status, 200, "{vcn}");
+    let vcn_id = vcn["result"]["id"].as_str().unwrap().to_string();
+    let start = std::time::Instant::now();
+    loop {
+        let (_, v) = call(
+            &op,
+            json!({"toolName": "getVcn", "args": {"vcnId": vcn_id}}),
+        )
+        .await;
+        if v["result"]["lifecycleState"] == "AVAILABLE" {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(15), "{v}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let (status, gone) = approved(&admin, &admin2, "deleteVcn", json!({"vcnId": vcn_id})).await;
+    assert_eq!(status, 200, "{gone}");
+    assert!(
+        matches!(
+            gone["result"]["lifecycleState"].as_str(),
+            Some("TERMINATING" | "TERMINATED")
+        ),
+        "{gone}"
+    );
+}

@@ -299,6 +299,55 @@ pub static TOOLS: &[ToolSpec] = &[
         risk: Risk::Read,
         params: &[COMPARTMENT, INSTANCE],
     },
+    ToolSpec {
+        name: "getInstanceConsoleHistory",
+        category: "compute",
+        description: "Capture and return the recent serial console output of an instance (boot messages, kernel panics). Use it when an instance does not come up.",
+        risk: Risk::Read,
+        params: &[INSTANCE],
+    },
+    ToolSpec {
+        name: "createBlockVolume",
+        category: "storage",
+        description: "Create a block volume in an availability domain. Needs an approval; state the monthly storage cost first.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
+            Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: true, description: "Availability domain (see listAvailabilityDomains)", default: None, secret: false },
+            Param { name: "sizeInGBs", kind: Kind::Int { min: 50, max: 32_768 }, required: false, description: "Size", default: Some("50"), secret: false },
+            Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "attachBlockVolume",
+        category: "storage",
+        description: "Attach a block volume to an instance in the same availability domain. Needs an approval.",
+        risk: Risk::Confirm,
+        params: &[
+            INSTANCE,
+            Param { name: "volumeId", kind: Kind::Ocid(Some("volume")), required: true, description: "OCID of the volume", default: None, secret: false },
+            Param { name: "type", kind: Kind::Enum(&["paravirtualized", "iscsi"]), required: false, description: "Attachment type", default: Some("\"paravirtualized\""), secret: false },
+            Param { name: "readOnly", kind: Kind::Bool, required: false, description: "Attach read-only", default: Some("false"), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "createVcn",
+        category: "networking",
+        description: "Create a virtual cloud network. Needs an approval; check the CIDR does not overlap existing VCNs.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
+            Param { name: "cidrBlock", kind: Kind::Cidr, required: true, description: "IPv4 CIDR block, e.g. 10.1.0.0/16", default: None, secret: false },
+            Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "deleteVcn",
+        category: "networking",
+        description: "Delete an empty virtual cloud network. Irreversible; needs an approval by someone other than the requester.",
+        risk: Risk::Danger,
+        params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
+    },
     list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT]),
     list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT]),
     list_tool!("listPolicies", "identity", "List IAM policies in a compartment with their statements.", [COMPARTMENT, LIMIT]),
@@ -526,6 +575,10 @@ impl OciTools {
             .map(|r| r.body)
             .map_err(|e| e.to_string())
     }
+}
+
+async fn tokio_sleep(ms: u64) {
+    tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
 }
 
 /// Keeps only `fields` of each item: the compact output a model needs.
@@ -1540,6 +1593,127 @@ impl ToolRunner for OciTools {
                     project(l, &["name", "status", "message", "timeLastUpdatedUtc"]),
                     n,
                 ))
+            }
+            "getInstanceConsoleHistory" => {
+                let id = args
+                    .get("instanceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let opts = RequestOptions::default();
+                let capture = self
+                    .client
+                    .send(
+                        Method::POST,
+                        &Service::COMPUTE,
+                        "/instanceConsoleHistories",
+                        &[],
+                        Some(json!({"instanceId": id})),
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let hist = capture
+                    .body
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .ok_or("no console history id")?
+                    .to_string();
+                // Capturing takes a moment; wait for it (bounded by the gateway's timeout).
+                for _ in 0..60 {
+                    let h = self
+                        .get(
+                            &Service::COMPUTE,
+                            &format!("/instanceConsoleHistories/{hist}"),
+                        )
+                        .await?;
+                    match h.get("lifecycleState").and_then(Value::as_str) {
+                        Some("SUCCEEDED") => break,
+                        Some("FAILED") => return Err("the console history capture failed".into()),
+                        _ => tokio_sleep(500).await,
+                    }
+                }
+                let res = self
+                    .client
+                    .send(
+                        Method::GET,
+                        &Service::COMPUTE,
+                        &format!("/instanceConsoleHistories/{hist}/data"),
+                        &[("length", "65536")],
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(
+                    json!({"instanceId": id, "consoleHistoryId": hist, "output": String::from_utf8_lossy(&res.raw)}),
+                )
+            }
+            "createBlockVolume" | "attachBlockVolume" | "createVcn" => {
+                let (service, path, body) = match name {
+                    "createBlockVolume" => {
+                        let mut b = json!({
+                            "compartmentId": args.get("compartmentId"),
+                            "availabilityDomain": args.get("availabilityDomain"),
+                            "sizeInGBs": args.get("sizeInGBs"),
+                        });
+                        if let Some(n) = args.get("displayName") {
+                            b["displayName"] = n.clone();
+                        }
+                        (&Service::BLOCKSTORAGE, "/volumes", b)
+                    }
+                    "attachBlockVolume" => (
+                        &Service::COMPUTE,
+                        "/volumeAttachments",
+                        json!({
+                            "instanceId": args.get("instanceId"),
+                            "volumeId": args.get("volumeId"),
+                            "type": args.get("type"),
+                            "isReadOnly": args.get("readOnly"),
+                        }),
+                    ),
+                    _ => {
+                        let mut b = json!({"compartmentId": args.get("compartmentId"), "cidrBlocks": [args.get("cidrBlock")]});
+                        if let Some(n) = args.get("displayName") {
+                            b["displayName"] = n.clone();
+                        }
+                        (&Service::VIRTUAL_NETWORK, "/vcns", b)
+                    }
+                };
+                let opts = RequestOptions::default();
+                let res = self
+                    .client
+                    .send(Method::POST, service, path, &[], Some(body), &opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let b = res.body;
+                Ok(
+                    json!({"id": b.get("id"), "displayName": b.get("displayName"), "lifecycleState": b.get("lifecycleState")}),
+                )
+            }
+            "deleteVcn" => {
+                let id = args
+                    .get("vcnId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let opts = RequestOptions::default();
+                self.client
+                    .send(
+                        Method::DELETE,
+                        &Service::VIRTUAL_NETWORK,
+                        &format!("/vcns/{id}"),
+                        &[],
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let now = self
+                    .get(&Service::VIRTUAL_NETWORK, &format!("/vcns/{id}"))
+                    .await
+                    .ok();
+                Ok(
+                    json!({"id": id, "lifecycleState": now.and_then(|v| v.get("lifecycleState").cloned()).unwrap_or(json!("TERMINATED"))}),
+                )
             }
             "getVcn" => {
                 let id = args
