@@ -757,3 +757,54 @@ async fn namespace_free_text_usage_vnics_plugins_and_compute_metrics() {
     assert_eq!(status, 200, "{usage}");
     assert!(usage["result"]["count"].as_u64().unwrap() >= 1, "{usage}");
 }
+
+#[tokio::test]
+async fn pricing_tools_work_offline_from_shipped_prices() {
+    let (_app, admin) = app().await;
+    let (status, all) = run(&admin, "getOCIPricing", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(all["result"]["shapes"].as_array().unwrap().len(), 7);
+    let (_, arm) = run(&admin, "getOCIPricing", json!({"architecture": "arm"})).await;
+    assert_eq!(arm["result"]["shapes"][0]["shape"], "VM.Standard.A1.Flex");
+    let (status, _) = run(&admin, "getOCIPricing", json!({"shapeName": "VM.Nope"})).await;
+    assert_ne!(status, 200);
+    let (_, aws) = run(&admin, "getAWSPricing", json!({"instanceType": "m5.large"})).await;
+    assert_eq!(aws["result"]["items"][0]["perHour"], 0.107);
+    let (_, az) = run(&admin, "getAzurePricing", json!({})).await;
+    assert_eq!(az["result"]["items"].as_array().unwrap().len(), 5);
+    let (_, free) = run(&admin, "getOCIFreeTier", json!({})).await;
+    assert!(free["result"]["compute"]
+        .as_str()
+        .unwrap()
+        .contains("24 GB"));
+
+    // (0.03 × 2 OCPUs + 0.0015 × 16 GB) × 730 h
+    let (_, est) = run(
+        &admin,
+        "estimateCloudCost",
+        json!({"provider": "oci", "vcpus": 4, "memoryGB": 16}),
+    )
+    .await;
+    assert_eq!(est["result"]["monthlyTotal"], 61.32, "{est}");
+    let (_, free_arm) = run(
+        &admin,
+        "estimateCloudCost",
+        json!({"provider": "oci", "architecture": "arm", "vcpus": 4, "memoryGB": 8}),
+    )
+    .await;
+    assert_eq!(free_arm["result"]["monthlyTotal"], 0.0, "{free_arm}");
+    let (_, cmp) = run(
+        &admin,
+        "compareCloudCosts",
+        json!({"vcpus": 2, "memoryGB": 8}),
+    )
+    .await;
+    let r = &cmp["result"];
+    assert_eq!(r["estimates"]["oci"]["monthlyTotal"], 30.66, "{cmp}");
+    assert_eq!(r["estimates"]["azure"]["monthlyTotal"], 70.08);
+    assert_eq!(r["estimates"]["aws"]["monthlyTotal"], 78.11);
+    assert_eq!(r["recommendation"]["provider"], "oci");
+    assert_eq!(r["recommendation"]["costSavingsPercent"], 60.75);
+    let (status, bad) = run(&admin, "estimateCloudCost", json!({"provider": "gcp"})).await;
+    assert_eq!(status, 400, "{bad}");
+}

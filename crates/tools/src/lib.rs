@@ -5,6 +5,8 @@
 //! Tools that change the cloud declare `confirm` or `danger` risk; the gateway
 //! only runs them with a granted approval.
 
+mod pricing;
+
 use async_trait::async_trait;
 use http::Method;
 use portal_core::service::tools::ToolRunner;
@@ -347,6 +349,67 @@ pub static TOOLS: &[ToolSpec] = &[
         description: "Delete an empty virtual cloud network. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
+    },
+    ToolSpec {
+        name: "getOCIPricing",
+        category: "pricing",
+        description: "OCI list prices (USD) for compute shapes and storage, from the prices shipped with the portal. Without arguments, the whole list.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "shapeName", kind: Kind::Text { max: 100 }, required: false, description: "e.g. VM.Standard.E5.Flex", default: None, secret: false },
+            Param { name: "architecture", kind: Kind::Enum(&["x86", "arm", "gpu"]), required: false, description: "Only this architecture", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getAWSPricing",
+        category: "pricing",
+        description: "AWS EC2 on-demand list prices (eu-west-1, USD), shipped with the portal.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "instanceType", kind: Kind::Text { max: 50 }, required: false, description: "e.g. m5.large", default: None, secret: false },
+            Param { name: "architecture", kind: Kind::Enum(&["x86", "arm"]), required: false, description: "Only this architecture", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getAzurePricing",
+        category: "pricing",
+        description: "Azure VM pay-as-you-go list prices (USD), shipped with the portal.",
+        risk: Risk::Read,
+        params: &[Param { name: "skuName", kind: Kind::Text { max: 50 }, required: false, description: "e.g. Standard_D2s_v3", default: None, secret: false }],
+    },
+    list_tool!("getOCIFreeTier", "pricing", "OCI's Always Free allowances (compute, storage, database, networking).", []),
+    ToolSpec {
+        name: "estimateCloudCost",
+        category: "pricing",
+        description: "Monthly cost estimate on one provider for a workload (vCPUs, memory, storage, egress), itemised.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "provider", kind: Kind::Enum(&["oci", "azure", "aws"]), required: true, description: "Provider", default: None, secret: false },
+            Param { name: "vcpus", kind: Kind::Int { min: 1, max: 512 }, required: false, description: "vCPUs", default: Some("2"), secret: false },
+            Param { name: "memoryGB", kind: Kind::Int { min: 1, max: 4096 }, required: false, description: "Memory", default: Some("8"), secret: false },
+            Param { name: "architecture", kind: Kind::Enum(&["x86", "arm", "any"]), required: false, description: "CPU architecture", default: Some("\"any\""), secret: false },
+            Param { name: "storageGB", kind: Kind::Int { min: 0, max: 1_000_000 }, required: false, description: "Block storage", default: Some("0"), secret: false },
+            Param { name: "storageType", kind: Kind::Enum(&["ssd", "hdd"]), required: false, description: "Storage type", default: Some("\"ssd\""), secret: false },
+            Param { name: "egressGBPerMonth", kind: Kind::Int { min: 0, max: 10_000_000 }, required: false, description: "Outbound data", default: Some("0"), secret: false },
+            Param { name: "hoursPerMonth", kind: Kind::Int { min: 1, max: 744 }, required: false, description: "Hours running", default: Some("730"), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "compareCloudCosts",
+        category: "pricing",
+        description: "Compare the monthly cost of a workload on OCI, Azure and AWS and recommend the cheapest, with reasons. Present as a table per provider.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "vcpus", kind: Kind::Int { min: 1, max: 512 }, required: false, description: "vCPUs", default: Some("2"), secret: false },
+            Param { name: "memoryGB", kind: Kind::Int { min: 1, max: 4096 }, required: false, description: "Memory", default: Some("8"), secret: false },
+            Param { name: "architecture", kind: Kind::Enum(&["x86", "arm", "any"]), required: false, description: "CPU architecture", default: Some("\"any\""), secret: false },
+            Param { name: "gpuRequired", kind: Kind::Bool, required: false, description: "Needs a GPU", default: Some("false"), secret: false },
+            Param { name: "storageGB", kind: Kind::Int { min: 0, max: 1_000_000 }, required: false, description: "Block storage", default: Some("0"), secret: false },
+            Param { name: "storageType", kind: Kind::Enum(&["ssd", "hdd"]), required: false, description: "Storage type", default: Some("\"ssd\""), secret: false },
+            Param { name: "egressGBPerMonth", kind: Kind::Int { min: 0, max: 10_000_000 }, required: false, description: "Outbound data", default: Some("0"), secret: false },
+            Param { name: "hoursPerMonth", kind: Kind::Int { min: 1, max: 744 }, required: false, description: "Hours running", default: Some("730"), secret: false },
+            Param { name: "maxBudgetPerMonth", kind: Kind::Int { min: 1, max: 10_000_000 }, required: false, description: "Budget (USD)", default: None, secret: false },
+        ],
     },
     list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT]),
     list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT]),
@@ -1715,6 +1778,12 @@ impl ToolRunner for OciTools {
                     json!({"id": id, "lifecycleState": now.and_then(|v| v.get("lifecycleState").cloned()).unwrap_or(json!("TERMINATED"))}),
                 )
             }
+            "getOCIPricing" => pricing::oci_prices(args),
+            "getAWSPricing" => pricing::aws_prices(args),
+            "getAzurePricing" => pricing::azure_prices(args),
+            "getOCIFreeTier" => Ok(pricing::free_tier()),
+            "estimateCloudCost" => Ok(pricing::estimate(args)),
+            "compareCloudCosts" => Ok(pricing::compare(args)),
             "getVcn" => {
                 let id = args
                     .get("vcnId")
