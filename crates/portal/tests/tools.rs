@@ -808,3 +808,67 @@ async fn pricing_tools_work_offline_from_shipped_prices() {
     let (status, bad) = run(&admin, "estimateCloudCost", json!({"provider": "gcp"})).await;
     assert_eq!(status, 400, "{bad}");
 }
+
+#[tokio::test]
+async fn generated_terraform_parses_as_hcl() {
+    let (_app, admin) = app().await;
+    for mode in ["vcn", "compute", "web-server"] {
+        let (status, out) = run(
+            &admin,
+            "generateTerraform",
+            json!({"mode": mode, "name": "Shop \"Front\" ${evil}", "vcnCidr": "10.42.0.0/16"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{out}");
+        let files = out["result"]["files"].as_object().unwrap();
+        for (file, text) in files {
+            let text = text.as_str().unwrap();
+            let body: hcl::Body = hcl::from_str(text)
+                .unwrap_or_else(|e| panic!("{mode} {file} is not HCL: {e}\n{text}"));
+            assert!(
+                body.iter().count() > 0 || file.ends_with(".example"),
+                "{mode} {file}"
+            );
+        }
+        let main: hcl::Body = hcl::from_str(files["main.tf"].as_str().unwrap()).unwrap();
+        let resources: Vec<String> = main
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+            .map(|b| {
+                b.labels()
+                    .first()
+                    .map(|l| l.as_str().to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let has = |t: &str| resources.iter().any(|r| r == t);
+        assert_eq!(
+            has("oci_core_vcn"),
+            mode != "compute",
+            "{mode}: {resources:?}"
+        );
+        assert_eq!(
+            has("oci_core_instance"),
+            mode != "vcn",
+            "{mode}: {resources:?}"
+        );
+        let text = files["main.tf"].as_str().unwrap();
+        if mode != "compute" {
+            assert!(
+                text.contains("\"10.42.0.0/24\"") && text.contains("\"10.42.1.0/24\""),
+                "subnets from the VCN block"
+            );
+            assert!(
+                text.contains("dns_label      = \"shopfrontevil\""),
+                "valid DNS label"
+            );
+        }
+        if mode == "web-server" {
+            assert!(
+                text.contains("subnet_id        = oci_core_subnet.shop__front____evil__public.id"),
+                "instance wired to the generated subnet:\n{text}"
+            );
+        }
+        assert!(text.contains("$${evil}"), "templates escaped");
+    }
+}

@@ -6,6 +6,7 @@
 //! only runs them with a granted approval.
 
 mod pricing;
+mod terraform;
 
 use async_trait::async_trait;
 use http::Method;
@@ -409,6 +410,21 @@ pub static TOOLS: &[ToolSpec] = &[
             Param { name: "egressGBPerMonth", kind: Kind::Int { min: 0, max: 10_000_000 }, required: false, description: "Outbound data", default: Some("0"), secret: false },
             Param { name: "hoursPerMonth", kind: Kind::Int { min: 1, max: 744 }, required: false, description: "Hours running", default: Some("730"), secret: false },
             Param { name: "maxBudgetPerMonth", kind: Kind::Int { min: 1, max: 10_000_000 }, required: false, description: "Budget (USD)", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "generateTerraform",
+        category: "compute",
+        description: "Generate Terraform for OCI (offline): `vcn` (VCN, internet and NAT gateways, public and private subnets), `compute` (one instance), or `web-server` (both, wired together). Returns the files; show main.tf in a code block and list the next steps.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "mode", kind: Kind::Enum(&["vcn", "compute", "web-server"]), required: false, description: "What to generate", default: Some("\"web-server\""), secret: false },
+            Param { name: "name", kind: Kind::Text { max: 100 }, required: true, description: "Base name for resources", default: None, secret: false },
+            Param { name: "region", kind: Kind::Text { max: 50 }, required: false, description: "OCI region", default: Some("\"us-ashburn-1\""), secret: false },
+            Param { name: "vcnCidr", kind: Kind::Cidr, required: false, description: "VCN block (/16 to /29)", default: Some("\"10.0.0.0/16\""), secret: false },
+            Param { name: "shape", kind: Kind::Text { max: 100 }, required: false, description: "Compute shape", default: Some("\"VM.Standard.E5.Flex\""), secret: false },
+            Param { name: "ocpus", kind: Kind::Int { min: 1, max: 64 }, required: false, description: "OCPUs (Flex shapes)", default: Some("1"), secret: false },
+            Param { name: "memoryGB", kind: Kind::Int { min: 1, max: 1024 }, required: false, description: "Memory (Flex shapes)", default: Some("16"), secret: false },
         ],
     },
     list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT]),
@@ -1778,6 +1794,7 @@ impl ToolRunner for OciTools {
                     json!({"id": id, "lifecycleState": now.and_then(|v| v.get("lifecycleState").cloned()).unwrap_or(json!("TERMINATED"))}),
                 )
             }
+            "generateTerraform" => terraform::generate(args),
             "getOCIPricing" => pricing::oci_prices(args),
             "getAWSPricing" => pricing::aws_prices(args),
             "getAzurePricing" => pricing::azure_prices(args),
