@@ -646,6 +646,74 @@ impl OciTools {
         Ok(items)
     }
 
+    /// Resource Search with a structured or free-text body, projected.
+    async fn search(&self, body: Value, limit: usize) -> Result<Value, String> {
+        let limit_text = limit.min(1000).to_string();
+        let opts = RequestOptions::default();
+        let res = self
+            .client
+            .send(
+                Method::POST,
+                &Service::RESOURCE_SEARCH,
+                "/resources",
+                &[("limit", limit_text.as_str())],
+                Some(body),
+                &opts,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let l = res
+            .body
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let n = l.len();
+        Ok(
+            json!({"items": project(l, &["resourceType", "identifier", "displayName", "lifecycleState", "compartmentId"]), "count": n}),
+        )
+    }
+
+    /// Cost over the last `days` from the Usage API: `(items, from, to)`.
+    async fn usage(
+        &self,
+        days: i64,
+        granularity: &str,
+        group_by: &str,
+    ) -> Result<(Vec<Value>, String, String), String> {
+        let today = time::OffsetDateTime::now_utc().date();
+        let fmt = |d: time::Date| format!("{d}T00:00:00Z");
+        let start = today - time::Duration::days(days);
+        let body = json!({
+            "tenantId": self.tenancy,
+            "timeUsageStarted": fmt(start),
+            "timeUsageEnded": fmt(today),
+            "granularity": granularity,
+            "queryType": "COST",
+            "groupBy": [group_by],
+        });
+        let opts = RequestOptions::default();
+        let res = self
+            .client
+            .send(
+                Method::POST,
+                &Service::USAGE_API,
+                "/usage",
+                &[],
+                Some(body),
+                &opts,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let items = res
+            .body
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok((items, fmt(start), fmt(today)))
+    }
+
     async fn get(&self, service: &Service, path: &str) -> Result<Value, String> {
         let opts = RequestOptions::default();
         self.client
@@ -1181,74 +1249,12 @@ impl ToolRunner for OciTools {
                     .get("query")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let body = json!({"type": "Structured", "query": query});
-                let opts = RequestOptions::default();
-                let limit_text = limit.min(1000).to_string();
-                let res = self
-                    .client
-                    .send(
-                        Method::POST,
-                        &Service::RESOURCE_SEARCH,
-                        "/resources",
-                        &[("limit", limit_text.as_str())],
-                        Some(body),
-                        &opts,
-                    )
+                self.search(json!({"type": "Structured", "query": query}), limit)
                     .await
-                    .map_err(|e| e.to_string())?;
-                let l = res
-                    .body
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "resourceType",
-                            "identifier",
-                            "displayName",
-                            "lifecycleState",
-                            "compartmentId",
-                        ],
-                    ),
-                    n,
-                ))
             }
             "getCostByCompartment" => {
                 let days = args.get("days").and_then(Value::as_i64).unwrap_or(30);
-                let today = time::OffsetDateTime::now_utc().date();
-                let fmt = |d: time::Date| format!("{}T00:00:00Z", d);
-                let start = today - time::Duration::days(days);
-                let body = json!({
-                    "tenantId": self.tenancy,
-                    "timeUsageStarted": fmt(start),
-                    "timeUsageEnded": fmt(today),
-                    "granularity": "TOTAL",
-                    "queryType": "COST",
-                    "groupBy": ["compartmentName"],
-                });
-                let opts = RequestOptions::default();
-                let res = self
-                    .client
-                    .send(
-                        Method::POST,
-                        &Service::USAGE_API,
-                        "/usage",
-                        &[],
-                        Some(body),
-                        &opts,
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let mut l = res
-                    .body
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                let (mut l, from, to) = self.usage(days, "TOTAL", "compartmentName").await?;
                 l.sort_by(|a, b| {
                     let f = |v: &Value| {
                         v.get("computedAmount")
@@ -1259,7 +1265,7 @@ impl ToolRunner for OciTools {
                 });
                 let n = l.len();
                 Ok(
-                    json!({"items": project(l, &["compartmentName", "computedAmount", "currency"]), "count": n, "from": fmt(start), "to": fmt(today)}),
+                    json!({"items": project(l, &["compartmentName", "computedAmount", "currency"]), "count": n, "from": from, "to": to}),
                 )
             }
             "getMetrics" => {
@@ -1515,40 +1521,8 @@ impl ToolRunner for OciTools {
             }
             "searchResourcesByName" => {
                 let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
-                let limit_text = limit.min(1000).to_string();
-                let opts = RequestOptions::default();
-                let res = self
-                    .client
-                    .send(
-                        Method::POST,
-                        &Service::RESOURCE_SEARCH,
-                        "/resources",
-                        &[("limit", limit_text.as_str())],
-                        Some(json!({"type": "FreeText", "text": text})),
-                        &opts,
-                    )
+                self.search(json!({"type": "FreeText", "text": text}), limit)
                     .await
-                    .map_err(|e| e.to_string())?;
-                let l = res
-                    .body
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "resourceType",
-                            "identifier",
-                            "displayName",
-                            "lifecycleState",
-                            "compartmentId",
-                        ],
-                    ),
-                    n,
-                ))
             }
             "getComputeMetrics" => {
                 let metric = args
@@ -1580,39 +1554,10 @@ impl ToolRunner for OciTools {
             }
             "getUsageCost" => {
                 let days = args.get("days").and_then(Value::as_i64).unwrap_or(30);
-                let today = time::OffsetDateTime::now_utc().date();
-                let fmt = |d: time::Date| format!("{}T00:00:00Z", d);
-                let start = today - time::Duration::days(days);
-                let body = json!({
-                    "tenantId": self.tenancy,
-                    "timeUsageStarted": fmt(start),
-                    "timeUsageEnded": fmt(today),
-                    "granularity": "DAILY",
-                    "queryType": "COST",
-                    "groupBy": ["service"],
-                });
-                let opts = RequestOptions::default();
-                let res = self
-                    .client
-                    .send(
-                        Method::POST,
-                        &Service::USAGE_API,
-                        "/usage",
-                        &[],
-                        Some(body),
-                        &opts,
-                    )
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let l = res
-                    .body
-                    .get("items")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
+                let (l, from, to) = self.usage(days, "DAILY", "service").await?;
                 let n = l.len();
                 Ok(
-                    json!({"items": project(l, &["timeUsageStarted", "service", "computedAmount", "currency"]), "count": n, "from": fmt(start), "to": fmt(today)}),
+                    json!({"items": project(l, &["timeUsageStarted", "service", "computedAmount", "currency"]), "count": n, "from": from, "to": to}),
                 )
             }
             "getInstanceVnics" => {
