@@ -766,8 +766,12 @@ async fn pricing_tools_work_offline_from_shipped_prices() {
     assert_eq!(all["result"]["shapes"].as_array().unwrap().len(), 7);
     let (_, arm) = run(&admin, "getOCIPricing", json!({"architecture": "arm"})).await;
     assert_eq!(arm["result"]["shapes"][0]["shape"], "VM.Standard.A1.Flex");
-    let (status, _) = run(&admin, "getOCIPricing", json!({"shapeName": "VM.Nope"})).await;
-    assert_ne!(status, 200);
+    let (status, missing) = run(&admin, "getOCIPricing", json!({"shapeName": "VM.Nope"})).await;
+    assert_eq!(
+        (status, missing["code"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{missing}"
+    );
     let (_, aws) = run(&admin, "getAWSPricing", json!({"instanceType": "m5.large"})).await;
     assert_eq!(aws["result"]["items"][0]["perHour"], 0.107);
     let (_, az) = run(&admin, "getAzurePricing", json!({})).await;

@@ -10,7 +10,7 @@ mod terraform;
 
 use async_trait::async_trait;
 use http::Method;
-use portal_core::service::tools::ToolRunner;
+use portal_core::service::tools::{ToolError, ToolRunner};
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::client::{OciClient, RequestOptions};
 use portal_oci::endpoint::Service;
@@ -755,7 +755,26 @@ impl ToolRunner for OciTools {
         self.cloud
     }
 
-    async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, String> {
+    async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
+        match name {
+            "generateTerraform" => terraform::generate(args).map_err(ToolError::Invalid),
+            "getOCIPricing" => pricing::oci_prices(args).map_err(ToolError::NotFound),
+            "getAWSPricing" => pricing::aws_prices(args).map_err(ToolError::NotFound),
+            "getAzurePricing" => pricing::azure_prices(args).map_err(ToolError::NotFound),
+            "getOCIFreeTier" => Ok(pricing::free_tier()),
+            "estimateCloudCost" => Ok(pricing::estimate(args)),
+            "compareCloudCosts" => Ok(pricing::compare(args)),
+            _ if !TOOLS.iter().any(|t| t.name == name) => Err(ToolError::NotFound(format!(
+                "{name} is not in this catalogue"
+            ))),
+            _ => self.call(name, args).await.map_err(ToolError::Cloud),
+        }
+    }
+}
+
+impl OciTools {
+    /// Runs a tool that calls the cloud; the error is the cloud's message.
+    async fn call(&self, name: &str, args: &Map<String, Value>) -> Result<Value, String> {
         let limit = args.get("limit").and_then(Value::as_u64).unwrap_or(100) as usize;
         let c = self.compartment(args);
         let items = |v: Value, n: usize| json!({"items": v, "count": n});
@@ -1532,7 +1551,7 @@ impl ToolRunner for OciTools {
                 let mut forwarded = args.clone();
                 forwarded.insert("namespace".into(), json!("oci_computeagent"));
                 forwarded.insert("query".into(), json!(format!("{metric}[5m].mean()")));
-                Box::pin(self.run("getMetrics", &forwarded)).await
+                Box::pin(self.call("getMetrics", &forwarded)).await
             }
             "listMetricNamespaces" => {
                 let opts = RequestOptions::default();
@@ -1739,13 +1758,6 @@ impl ToolRunner for OciTools {
                     json!({"id": id, "lifecycleState": now.and_then(|v| v.get("lifecycleState").cloned()).unwrap_or(json!("TERMINATED"))}),
                 )
             }
-            "generateTerraform" => terraform::generate(args),
-            "getOCIPricing" => pricing::oci_prices(args),
-            "getAWSPricing" => pricing::aws_prices(args),
-            "getAzurePricing" => pricing::azure_prices(args),
-            "getOCIFreeTier" => Ok(pricing::free_tier()),
-            "estimateCloudCost" => Ok(pricing::estimate(args)),
-            "compareCloudCosts" => Ok(pricing::compare(args)),
             "getVcn" => {
                 let id = args
                     .get("vcnId")

@@ -16,6 +16,38 @@ use crate::model::Activity;
 use crate::rbac::Permission;
 use crate::tools::{Risk, ToolSpec};
 
+/// Why a tool run failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolError {
+    /// The cloud refused or failed the call (its message).
+    Cloud(String),
+    /// The thing asked about does not exist (offline data, e.g. an unknown shape).
+    NotFound(String),
+    /// The arguments are valid in shape but not in meaning.
+    Invalid(String),
+}
+
+impl ToolError {
+    /// The message, for the activity record.
+    pub fn message(&self) -> &str {
+        match self {
+            ToolError::Cloud(m) | ToolError::NotFound(m) | ToolError::Invalid(m) => m,
+        }
+    }
+}
+
+impl From<String> for ToolError {
+    fn from(m: String) -> Self {
+        ToolError::Cloud(m)
+    }
+}
+
+impl From<&str> for ToolError {
+    fn from(m: &str) -> Self {
+        ToolError::Cloud(m.to_string())
+    }
+}
+
 /// Something that can run tools (the OCI tool catalogue, or a test double).
 #[async_trait]
 pub trait ToolRunner: Send + Sync {
@@ -24,7 +56,7 @@ pub trait ToolRunner: Send + Sync {
     /// Which cloud answers (`emulator`, `oci`), named in every result.
     fn cloud(&self) -> &'static str;
     /// Runs a tool with validated arguments; the error is a message safe to show.
-    async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, String>;
+    async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError>;
 }
 
 /// Observes executions (metrics live in the HTTP adapter's registry).
@@ -124,16 +156,16 @@ pub async fn execute(
     let start = Instant::now();
     let outcome = match tokio::time::timeout(timeout, runner.run(name, &args)).await {
         Ok(r) => r,
-        Err(_) => Err(format!(
+        Err(_) => Err(ToolError::Cloud(format!(
             "{name} did not finish within {} s",
             timeout.as_secs()
-        )),
+        ))),
     };
     let elapsed = start.elapsed();
     let duration_ms = elapsed.as_millis() as i64;
     let (status, error) = match &outcome {
         Ok(_) => ("success", None),
-        Err(e) => ("error", Some(e.clone())),
+        Err(e) => ("error", Some(e.message().to_string())),
     };
     hooks.executed(name, status, elapsed.as_secs_f64());
     let record = Activity {
@@ -161,6 +193,8 @@ pub async fn execute(
             cloud: runner.cloud(),
             duration_ms,
         }),
-        Err(e) => Err(CoreError::Upstream(e)),
+        Err(ToolError::Cloud(m)) => Err(CoreError::Upstream(m)),
+        Err(ToolError::NotFound(m)) => Err(CoreError::NotFound(m)),
+        Err(ToolError::Invalid(m)) => Err(CoreError::Validation(m)),
     }
 }
