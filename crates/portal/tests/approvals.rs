@@ -542,6 +542,36 @@ async fn storage_and_database_changes_run_once_approved() {
         ),
         "{stopped}"
     );
+    // Once STOPPED, terminating it needs tools:danger and a second person.
+    let start = std::time::Instant::now();
+    loop {
+        let (_, d) = call(
+            &op,
+            json!({"toolName": "getAutonomousDatabase", "args": {"autonomousDatabaseId": adb}}),
+        )
+        .await;
+        if d["result"]["lifecycleState"] == "STOPPED" {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(15), "{d}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(call(&op, json!({"toolName": "terminateAutonomousDatabase", "args": {"autonomousDatabaseId": adb}})).await.0, 403);
+    let (status, gone) = approved(
+        &admin,
+        &admin2,
+        "terminateAutonomousDatabase",
+        json!({"autonomousDatabaseId": adb}),
+    )
+    .await;
+    assert_eq!(status, 200, "{gone}");
+    assert!(
+        matches!(
+            gone["result"]["lifecycleState"].as_str(),
+            Some("TERMINATING" | "TERMINATED")
+        ),
+        "{gone}"
+    );
 }
 
 #[tokio::test]

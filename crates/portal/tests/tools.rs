@@ -743,6 +743,12 @@ async fn namespace_free_text_usage_vnics_plugins_and_compute_metrics() {
         metrics["result"]["count"].as_u64().unwrap() >= 1,
         "{metrics}"
     );
+    let (status, summary) = run(&admin, "summarizeMetrics", json!({"compartmentId": c, "namespace": "oci_computeagent", "query": "MemoryUtilization[5m].max()", "hours": 2})).await;
+    assert_eq!(status, 200, "{summary}");
+    assert!(
+        summary["result"]["count"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
     let (status, names) = run(&admin, "listMetricNamespaces", json!({"compartmentId": c})).await;
     assert_eq!(status, 200, "{names}");
     assert!(

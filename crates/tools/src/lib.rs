@@ -270,6 +270,25 @@ pub static TOOLS: &[ToolSpec] = &[
         ],
     },
     ToolSpec {
+        name: "summarizeMetrics",
+        category: "observability",
+        description: "Summarize any monitoring metric with an MQL query over the last hours (the reference portal's name for getMetrics), e.g. namespace oci_autonomous_database, query `CpuUtilization[1h].max()`.",
+        risk: Risk::Read,
+        params: &[
+            COMPARTMENT,
+            Param { name: "namespace", kind: Kind::Enum(&["oci_computeagent", "oci_autonomous_database", "oci_lbaas"]), required: true, description: "Metric namespace", default: None, secret: false },
+            Param { name: "query", kind: Kind::Text { max: 1000 }, required: true, description: "MQL query", default: None, secret: false },
+            Param { name: "hours", kind: Kind::Int { min: 1, max: 168 }, required: false, description: "Window, in hours back from now", default: Some("1"), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "terminateAutonomousDatabase",
+        category: "database",
+        description: "Delete an Autonomous Database and its data. Irreversible; needs an approval by someone other than the requester.",
+        risk: Risk::Danger,
+        params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
+    },
+    ToolSpec {
         name: "getComputeMetrics",
         category: "observability",
         description: "CPU and memory utilization of the compute instances in a compartment over the last hours (5-minute means). Point out instances above 80 %.",
@@ -1542,6 +1561,31 @@ impl OciTools {
                 let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
                 self.search(json!({"type": "FreeText", "text": text}), limit)
                     .await
+            }
+            "summarizeMetrics" => Box::pin(self.call("getMetrics", args)).await,
+            "terminateAutonomousDatabase" => {
+                let id = args
+                    .get("autonomousDatabaseId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let opts = RequestOptions::default();
+                self.client
+                    .send(
+                        Method::DELETE,
+                        &Service::DATABASE,
+                        &format!("/autonomousDatabases/{id}"),
+                        &[],
+                        None,
+                        &opts,
+                    )
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let now = self
+                    .get(&Service::DATABASE, &format!("/autonomousDatabases/{id}"))
+                    .await?;
+                Ok(
+                    json!({"id": id, "lifecycleState": now.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
+                )
             }
             "getComputeMetrics" => {
                 let metric = args
