@@ -665,6 +665,20 @@ impl OciTools {
         Ok(items)
     }
 
+    /// Lists and projects: the common shape of the list tools.
+    async fn list_projected(
+        &self,
+        service: &Service,
+        path: &str,
+        query: &[(&str, &str)],
+        limit: usize,
+        fields: &[&str],
+    ) -> Result<Value, String> {
+        let l = self.list(service, path, query, limit).await?;
+        let n = l.len();
+        Ok(json!({"items": project(l, fields), "count": n}))
+    }
+
     /// Resource Search with a structured or free-text body, projected.
     async fn search(&self, body: Value, limit: usize) -> Result<Value, String> {
         let limit_text = limit.min(1000).to_string();
@@ -803,24 +817,21 @@ impl OciTools {
                 if let Some(s) = args.get("lifecycleState").and_then(Value::as_str) {
                     q.push(("lifecycleState", s));
                 }
-                let l = self
-                    .list(&Service::COMPUTE, "/instances", &q, limit)
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "lifecycleState",
-                            "shape",
-                            "availabilityDomain",
-                            "timeCreated",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::COMPUTE,
+                    "/instances",
+                    &q,
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "lifecycleState",
+                        "shape",
+                        "availabilityDomain",
+                        "timeCreated",
+                    ],
+                )
+                .await
             }
             "getInstance" => {
                 let id = args
@@ -831,38 +842,34 @@ impl OciTools {
                     .await
             }
             "listShapes" => {
-                let l = self
-                    .list(&Service::COMPUTE, "/shapes", &[("compartmentId", c)], limit)
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &["shape", "ocpus", "memoryInGBs", "processorDescription"],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::COMPUTE,
+                    "/shapes",
+                    &[("compartmentId", c)],
+                    limit,
+                    &["shape", "ocpus", "memoryInGBs", "processorDescription"],
+                )
+                .await
             }
             "listImages" => {
                 let mut q = vec![("compartmentId", c)];
                 if let Some(s) = args.get("operatingSystem").and_then(Value::as_str) {
                     q.push(("operatingSystem", s));
                 }
-                let l = self.list(&Service::COMPUTE, "/images", &q, limit).await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "operatingSystem",
-                            "operatingSystemVersion",
-                            "lifecycleState",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::COMPUTE,
+                    "/images",
+                    &q,
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "operatingSystem",
+                        "operatingSystemVersion",
+                        "lifecycleState",
+                    ],
+                )
+                .await
             }
             "listCompartments" => {
                 let q = [
@@ -870,86 +877,67 @@ impl OciTools {
                     ("compartmentIdInSubtree", "true"),
                     ("accessLevel", "ANY"),
                 ];
-                let l = self
-                    .list(&Service::IDENTITY, "/compartments", &q, limit)
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "name",
-                            "description",
-                            "compartmentId",
-                            "lifecycleState",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::IDENTITY,
+                    "/compartments",
+                    &q,
+                    limit,
+                    &[
+                        "id",
+                        "name",
+                        "description",
+                        "compartmentId",
+                        "lifecycleState",
+                    ],
+                )
+                .await
             }
             "listVcns" => {
-                let l = self
-                    .list(
-                        &Service::VIRTUAL_NETWORK,
-                        "/vcns",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(l, &["id", "displayName", "cidrBlocks", "lifecycleState"]),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::VIRTUAL_NETWORK,
+                    "/vcns",
+                    &[("compartmentId", c)],
+                    limit,
+                    &["id", "displayName", "cidrBlocks", "lifecycleState"],
+                )
+                .await
             }
             "listSubnets" => {
                 let mut q = vec![("compartmentId", c)];
                 if let Some(v) = args.get("vcnId").and_then(Value::as_str) {
                     q.push(("vcnId", v));
                 }
-                let l = self
-                    .list(&Service::VIRTUAL_NETWORK, "/subnets", &q, limit)
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "cidrBlock",
-                            "vcnId",
-                            "prohibitPublicIpOnVnic",
-                            "lifecycleState",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::VIRTUAL_NETWORK,
+                    "/subnets",
+                    &q,
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "cidrBlock",
+                        "vcnId",
+                        "prohibitPublicIpOnVnic",
+                        "lifecycleState",
+                    ],
+                )
+                .await
             }
             "listBlockVolumes" => {
-                let l = self
-                    .list(
-                        &Service::BLOCKSTORAGE,
-                        "/volumes",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "sizeInGBs",
-                            "lifecycleState",
-                            "availabilityDomain",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::BLOCKSTORAGE,
+                    "/volumes",
+                    &[("compartmentId", c)],
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "sizeInGBs",
+                        "lifecycleState",
+                        "availabilityDomain",
+                    ],
+                )
+                .await
             }
             "listBuckets" => {
                 let ns = self.get(&Service::OBJECT_STORAGE, "/n/").await?;
@@ -957,44 +945,31 @@ impl OciTools {
                     .as_str()
                     .ok_or("Object Storage returned no namespace")?
                     .to_string();
-                let l = self
-                    .list(
-                        &Service::OBJECT_STORAGE,
-                        &format!("/n/{ns}/b"),
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(l, &["name", "namespace", "compartmentId", "timeCreated"]),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::OBJECT_STORAGE,
+                    &format!("/n/{ns}/b"),
+                    &[("compartmentId", c)],
+                    limit,
+                    &["name", "namespace", "compartmentId", "timeCreated"],
+                )
+                .await
             }
             "listAutonomousDatabases" => {
-                let l = self
-                    .list(
-                        &Service::DATABASE,
-                        "/autonomousDatabases",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "dbWorkload",
-                            "lifecycleState",
-                            "cpuCoreCount",
-                            "dataStorageSizeInTBs",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::DATABASE,
+                    "/autonomousDatabases",
+                    &[("compartmentId", c)],
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "dbWorkload",
+                        "lifecycleState",
+                        "cpuCoreCount",
+                        "dataStorageSizeInTBs",
+                    ],
+                )
+                .await
             }
             "startInstance" | "stopInstance" | "rebootInstance" => {
                 let id = args
@@ -1174,24 +1149,21 @@ impl OciTools {
                 if let Some(ad) = args.get("availabilityDomain").and_then(Value::as_str) {
                     q.push(("availabilityDomain", ad));
                 }
-                let l = self
-                    .list(&Service::BLOCKSTORAGE, "/bootVolumes", &q, limit)
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "sizeInGBs",
-                            "imageId",
-                            "lifecycleState",
-                            "availabilityDomain",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::BLOCKSTORAGE,
+                    "/bootVolumes",
+                    &q,
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "sizeInGBs",
+                        "imageId",
+                        "lifecycleState",
+                        "availabilityDomain",
+                    ],
+                )
+                .await
             }
             "listVolumeAttachments" | "listVnicAttachments" => {
                 let (path, fields): (&str, &[&str]) = if name == "listVolumeAttachments" {
@@ -1258,14 +1230,14 @@ impl OciTools {
                     ("compartmentId", self.tenancy.as_str()),
                     ("serviceName", service),
                 ];
-                let l = self
-                    .list(&Service::LIMITS, "/20190729/limitValues", &q, limit)
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(l, &["name", "scopeType", "availabilityDomain", "value"]),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::LIMITS,
+                    "/20190729/limitValues",
+                    &q,
+                    limit,
+                    &["name", "scopeType", "availabilityDomain", "value"],
+                )
+                .await
             }
             "listQuotas" => {
                 let l = self
@@ -1667,19 +1639,14 @@ impl OciTools {
                     .get("instanceId")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let l = self
-                    .list(
-                        &Service::INSTANCE_AGENT,
-                        &format!("/instanceagents/{id}/plugins"),
-                        &[("compartmentId", c)],
-                        1000,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(l, &["name", "status", "message", "timeLastUpdatedUtc"]),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::INSTANCE_AGENT,
+                    &format!("/instanceagents/{id}/plugins"),
+                    &[("compartmentId", c)],
+                    1000,
+                    &["name", "status", "message", "timeLastUpdatedUtc"],
+                )
+                .await
             }
             "getInstanceConsoleHistory" => {
                 let id = args
@@ -1856,30 +1823,22 @@ impl OciTools {
                 Ok(items(project(l, fields), n))
             }
             "listVolumeBackups" => {
-                let l = self
-                    .list(
-                        &Service::BLOCKSTORAGE,
-                        "/volumeBackups",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "volumeId",
-                            "sizeInGBs",
-                            "type",
-                            "lifecycleState",
-                            "timeCreated",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::BLOCKSTORAGE,
+                    "/volumeBackups",
+                    &[("compartmentId", c)],
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "volumeId",
+                        "sizeInGBs",
+                        "type",
+                        "lifecycleState",
+                        "timeCreated",
+                    ],
+                )
+                .await
             }
             "listObjects" => {
                 let bucket = args
@@ -1940,19 +1899,14 @@ impl OciTools {
                 ))
             }
             "listPolicies" => {
-                let l = self
-                    .list(
-                        &Service::IDENTITY,
-                        "/policies",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(l, &["id", "name", "statements", "lifecycleState"]),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::IDENTITY,
+                    "/policies",
+                    &[("compartmentId", c)],
+                    limit,
+                    &["id", "name", "statements", "lifecycleState"],
+                )
+                .await
             }
             "listRegions" => {
                 let body = self.get(&Service::IDENTITY, "/regions").await?;
@@ -1973,79 +1927,55 @@ impl OciTools {
                 Ok(items(project(l, &["name", "id"]), n))
             }
             "listLoadBalancers" => {
-                let l = self
-                    .list(
-                        &Service::LOAD_BALANCER,
-                        "/loadBalancers",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "shapeName",
-                            "ipAddresses",
-                            "isPrivate",
-                            "lifecycleState",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::LOAD_BALANCER,
+                    "/loadBalancers",
+                    &[("compartmentId", c)],
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "shapeName",
+                        "ipAddresses",
+                        "isPrivate",
+                        "lifecycleState",
+                    ],
+                )
+                .await
             }
             "listAlarms" => {
-                let l = self
-                    .list(
-                        &Service::MONITORING,
-                        "/alarms",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "severity",
-                            "isEnabled",
-                            "namespace",
-                            "query",
-                            "lifecycleState",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::MONITORING,
+                    "/alarms",
+                    &[("compartmentId", c)],
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "severity",
+                        "isEnabled",
+                        "namespace",
+                        "query",
+                        "lifecycleState",
+                    ],
+                )
+                .await
             }
             "getAlarmStatus" => {
-                let l = self
-                    .list(
-                        &Service::MONITORING,
-                        "/alarms/status",
-                        &[("compartmentId", c)],
-                        limit,
-                    )
-                    .await?;
-                let n = l.len();
-                Ok(items(
-                    project(
-                        l,
-                        &[
-                            "id",
-                            "displayName",
-                            "severity",
-                            "status",
-                            "timestampTriggered",
-                        ],
-                    ),
-                    n,
-                ))
+                self.list_projected(
+                    &Service::MONITORING,
+                    "/alarms/status",
+                    &[("compartmentId", c)],
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "severity",
+                        "status",
+                        "timestampTriggered",
+                    ],
+                )
+                .await
             }
             other => Err(format!("{other} is not implemented by this catalogue")),
         }
