@@ -145,6 +145,62 @@ pub struct Settings {
     pub oci_profile: String,
     /// Base URL that replaces every OCI service endpoint (e.g. a standalone emulator).
     pub oci_endpoint: Option<String>,
+    /// The chat model provider and the limits of a chat turn.
+    pub ai: AiSettings,
+}
+
+/// Which model provider answers chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AiProviderKind {
+    /// No model: chat says so and still runs `/tool NAME {json}` commands.
+    None,
+    /// Any OpenAI-compatible Chat Completions endpoint.
+    OpenAi,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// OCI Generative AI inference, signed with the OCI client's key.
+    Oci,
+}
+
+impl AiProviderKind {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AiProviderKind::None => "none",
+            AiProviderKind::OpenAi => "openai",
+            AiProviderKind::Anthropic => "anthropic",
+            AiProviderKind::Oci => "oci",
+        }
+    }
+}
+
+/// Chat configuration, kept behind one type so run-time provider management can replace it.
+#[derive(Debug, Clone)]
+pub struct AiSettings {
+    /// `PORTAL_AI_PROVIDER`.
+    pub provider: AiProviderKind,
+    /// `PORTAL_AI_BASE_URL`: the provider's base URL (for OpenAI-compatible ones, up to `/v1`).
+    pub base_url: Option<String>,
+    /// `PORTAL_AI_API_KEY`.
+    pub api_key: Option<Secret<String>>,
+    /// `PORTAL_AI_MODEL`: the default model.
+    pub model: Option<String>,
+    /// `PORTAL_AI_MODELS`: further models callers may pick (comma-separated).
+    pub extra_models: Vec<String>,
+    /// `PORTAL_AI_COMPARTMENT`: compartment billed for OCI Generative AI calls (default: the tenancy).
+    pub oci_compartment: Option<String>,
+    /// `PORTAL_AI_TIMEOUT_SECS`: longest wait for the provider's first byte and between chunks.
+    pub timeout: Duration,
+    /// `PORTAL_CHAT_MAX_ROUNDS`: tool rounds per turn.
+    pub max_rounds: u32,
+    /// `PORTAL_CHAT_TURN_SECS`: wall-clock budget of a turn (waiting for approval excluded).
+    pub turn_budget: Duration,
+    /// `PORTAL_CHAT_MAX_INPUT_CHARS`: longest user message.
+    pub max_input_chars: usize,
+    /// `PORTAL_CHAT_MAX_OUTPUT_TOKENS`: output token cap per model call.
+    pub max_output_tokens: u32,
+    /// `PORTAL_CHAT_HISTORY`: messages fed back to the model before summarising.
+    pub history_messages: usize,
 }
 
 /// One row of the settings table: its variable name, TOML key, default and parser.
@@ -260,6 +316,54 @@ const SPECS: &[Spec] = &[
         env: "PORTAL_OCI_ENDPOINT",
         default: None,
     },
+    Spec {
+        env: "PORTAL_AI_PROVIDER",
+        default: Some("none"),
+    },
+    Spec {
+        env: "PORTAL_AI_BASE_URL",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_AI_API_KEY",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_AI_MODEL",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_AI_MODELS",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_AI_COMPARTMENT",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_AI_TIMEOUT_SECS",
+        default: Some("60"),
+    },
+    Spec {
+        env: "PORTAL_CHAT_MAX_ROUNDS",
+        default: Some("8"),
+    },
+    Spec {
+        env: "PORTAL_CHAT_TURN_SECS",
+        default: Some("120"),
+    },
+    Spec {
+        env: "PORTAL_CHAT_MAX_INPUT_CHARS",
+        default: Some("16000"),
+    },
+    Spec {
+        env: "PORTAL_CHAT_MAX_OUTPUT_TOKENS",
+        default: Some("4096"),
+    },
+    Spec {
+        env: "PORTAL_CHAT_HISTORY",
+        default: Some("40"),
+    },
 ];
 
 /// Where a value came from, for error messages and `portal config check`.
@@ -334,6 +438,89 @@ pub fn parse_origin(env: &str, raw: &str) -> Result<String, ConfigError> {
         ));
     }
     Ok(trimmed.to_ascii_lowercase())
+}
+
+/// Parses the `PORTAL_AI_*` and `PORTAL_CHAT_*` settings.
+fn ai_settings(
+    l: &Layers,
+    secs: &dyn Fn(&str) -> Result<Duration, ConfigError>,
+    positive: &dyn Fn(&str) -> Result<usize, ConfigError>,
+) -> Result<AiSettings, ConfigError> {
+    let provider = match l.get("PORTAL_AI_PROVIDER").map(str::trim) {
+        None | Some("none") => AiProviderKind::None,
+        Some("openai") => AiProviderKind::OpenAi,
+        Some("anthropic") => AiProviderKind::Anthropic,
+        Some("oci") => AiProviderKind::Oci,
+        Some(other) => {
+            return Err(invalid(
+                "PORTAL_AI_PROVIDER",
+                format!("expected none, openai, anthropic or oci, got {other:?}"),
+            ))
+        }
+    };
+    let base_url = match l.get("PORTAL_AI_BASE_URL").map(str::trim) {
+        Some(raw) => {
+            let ok = (raw.starts_with("http://") || raw.starts_with("https://"))
+                && !raw.contains(char::is_whitespace)
+                && raw.split("://").nth(1).is_some_and(|r| !r.is_empty());
+            if !ok {
+                return Err(invalid(
+                    "PORTAL_AI_BASE_URL",
+                    format!("expected an http(s) URL, got {raw:?}"),
+                ));
+            }
+            Some(raw.trim_end_matches('/').to_string())
+        }
+        None => None,
+    };
+    let model = l.get("PORTAL_AI_MODEL").map(|m| m.trim().to_string());
+    if provider != AiProviderKind::None && model.is_none() {
+        return Err(invalid(
+            "PORTAL_AI_MODEL",
+            format!("is required with PORTAL_AI_PROVIDER={}", provider.as_str()),
+        ));
+    }
+    let api_key = l
+        .get("PORTAL_AI_API_KEY")
+        .map(|k| Secret::new(k.trim().to_string()));
+    if provider == AiProviderKind::Anthropic && api_key.is_none() {
+        return Err(invalid(
+            "PORTAL_AI_API_KEY",
+            "is required with PORTAL_AI_PROVIDER=anthropic",
+        ));
+    }
+    let extra_models = l
+        .get("PORTAL_AI_MODELS")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default();
+    let max_rounds: u32 = l.parse("PORTAL_CHAT_MAX_ROUNDS")?;
+    if !(1..=64).contains(&max_rounds) {
+        return Err(invalid(
+            "PORTAL_CHAT_MAX_ROUNDS",
+            "must be between 1 and 64",
+        ));
+    }
+    Ok(AiSettings {
+        provider,
+        base_url,
+        api_key,
+        model,
+        extra_models,
+        oci_compartment: l.get("PORTAL_AI_COMPARTMENT").map(|c| c.trim().to_string()),
+        timeout: secs("PORTAL_AI_TIMEOUT_SECS")?,
+        max_rounds,
+        turn_budget: secs("PORTAL_CHAT_TURN_SECS")?,
+        max_input_chars: positive("PORTAL_CHAT_MAX_INPUT_CHARS")?,
+        max_output_tokens: u32::try_from(positive("PORTAL_CHAT_MAX_OUTPUT_TOKENS")?)
+            .map_err(|_| invalid("PORTAL_CHAT_MAX_OUTPUT_TOKENS", "is too large"))?,
+        history_messages: positive("PORTAL_CHAT_HISTORY")?,
+    })
 }
 
 impl Settings {
@@ -542,6 +729,7 @@ impl Settings {
             Some(raw) => Some(parse_origin("PORTAL_OCI_ENDPOINT", raw)?),
             None => None,
         };
+        let ai = ai_settings(l, &secs, &positive)?;
         let db_check_ms: u64 = l.parse("PORTAL_DB_CHECK_INTERVAL_MS")?;
         if db_check_ms < 50 {
             return Err(invalid(
@@ -578,6 +766,7 @@ impl Settings {
             oci_profile: l.get("PORTAL_OCI_PROFILE").unwrap_or("DEFAULT").to_string(),
             oci_endpoint,
             data_dir,
+            ai,
         })
     }
 
@@ -676,6 +865,33 @@ impl Settings {
                 self.oci_endpoint
                     .clone()
                     .unwrap_or_else(|| "(OCI's endpoints)".into()),
+            ),
+            ("PORTAL_AI_PROVIDER", self.ai.provider.as_str().to_string()),
+            (
+                "PORTAL_AI_BASE_URL",
+                self.ai
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| "(the provider's own)".into()),
+            ),
+            (
+                "PORTAL_AI_API_KEY",
+                if self.ai.api_key.is_some() {
+                    "[REDACTED]"
+                } else {
+                    "(none)"
+                }
+                .into(),
+            ),
+            (
+                "PORTAL_AI_MODEL",
+                self.ai.model.clone().unwrap_or_else(|| "(none)".into()),
+            ),
+            ("PORTAL_AI_MODELS", list(&self.ai.extra_models)),
+            ("PORTAL_CHAT_MAX_ROUNDS", self.ai.max_rounds.to_string()),
+            (
+                "PORTAL_CHAT_TURN_SECS",
+                self.ai.turn_budget.as_secs().to_string(),
             ),
         ]
     }

@@ -1,0 +1,3 @@
+//! Chat: model providers behind one trait, guardrails, and the agent loop.
+
+pub mod provider;

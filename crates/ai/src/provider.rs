@@ -1,0 +1,229 @@
+//! The provider-neutral chat model interface every backend implements.
+//!
+//! A provider turns a [`ChatRequest`] into a stream of [`StreamEvent`]s. Text arrives as
+//! deltas; tool calls arrive as a start (id, name) followed by argument deltas, exactly as
+//! the wire protocols split them, and are complete when the stream finishes.
+
+use std::time::Duration;
+
+use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Who said a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The engineer.
+    User,
+    /// The model.
+    Assistant,
+    /// A tool result answering one of the assistant's tool calls.
+    Tool,
+}
+
+/// A tool call the model made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    /// The provider's id for the call, echoed back with the result.
+    pub id: String,
+    /// Tool name.
+    pub name: String,
+    /// Arguments as the model produced them (JSON text, possibly invalid).
+    pub arguments: String,
+}
+
+/// One message of the conversation fed to the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Who said it.
+    pub role: Role,
+    /// Text (for `Tool`, the result as the model should read it).
+    pub content: String,
+    /// Calls the assistant made in this message (assistant only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// The call this message answers (tool only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+impl Message {
+    /// A user message.
+    pub fn user(text: impl Into<String>) -> Self {
+        Message {
+            role: Role::User,
+            content: text.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+
+    /// An assistant message, with the tool calls it made.
+    pub fn assistant(text: impl Into<String>, tool_calls: Vec<ToolCall>) -> Self {
+        Message {
+            role: Role::Assistant,
+            content: text.into(),
+            tool_calls,
+            tool_call_id: None,
+        }
+    }
+
+    /// A tool result.
+    pub fn tool(call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Message {
+            role: Role::Tool,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: Some(call_id.into()),
+        }
+    }
+}
+
+/// A tool offered to the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolDef {
+    /// Tool name.
+    pub name: String,
+    /// What it does, written for a model.
+    pub description: String,
+    /// JSON Schema of its arguments (an object schema).
+    pub parameters: Value,
+}
+
+/// One model call.
+#[derive(Debug, Clone)]
+pub struct ChatRequest {
+    /// Model id as the provider names it.
+    pub model: String,
+    /// System prompt.
+    pub system: String,
+    /// The conversation, oldest first.
+    pub messages: Vec<Message>,
+    /// Tools the model may call (empty: none).
+    pub tools: Vec<ToolDef>,
+    /// Output token cap.
+    pub max_tokens: u32,
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FinishReason {
+    /// It finished its answer.
+    Stop,
+    /// It wants the tool calls it made to run.
+    ToolCalls,
+    /// It hit the output token cap.
+    Length,
+    /// The provider filtered the output.
+    ContentFilter,
+    /// Anything else the provider said.
+    Other,
+}
+
+/// Token counts of one model call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Usage {
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Completion tokens.
+    pub output_tokens: u64,
+}
+
+/// One piece of a streamed answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// More answer text.
+    TextDelta(String),
+    /// A tool call begins; `index` identifies it in later deltas.
+    ToolCallStart {
+        /// Position of the call in this answer.
+        index: usize,
+        /// The provider's call id.
+        id: String,
+        /// Tool name.
+        name: String,
+    },
+    /// More argument JSON for the call at `index`.
+    ToolCallDelta {
+        /// Position of the call in this answer.
+        index: usize,
+        /// Argument text to append.
+        delta: String,
+    },
+    /// The answer is complete. Always the last event of a successful stream.
+    Finish {
+        /// Why it stopped.
+        reason: FinishReason,
+        /// Token counts, when the provider reports them.
+        usage: Usage,
+    },
+}
+
+/// Why a model call failed, in terms a chat user can act on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider is rate limiting us.
+    #[error("the model provider is rate limiting requests")]
+    RateLimited {
+        /// How long the provider asked us to wait, when it said.
+        retry_after: Option<Duration>,
+    },
+    /// No answer (or no next chunk) within the timeout.
+    #[error("the model provider did not answer in time")]
+    Timeout,
+    /// The provider refused our credentials.
+    #[error("the model provider refused the configured credentials")]
+    Unauthorized,
+    /// The provider refused the request itself (unknown model, context too long, ...).
+    #[error("the model provider refused the request: {0}")]
+    BadRequest(String),
+    /// The provider failed (5xx) or is unavailable.
+    #[error("the model provider failed: {0}")]
+    Unavailable(String),
+    /// The connection failed or broke.
+    #[error("could not reach the model provider: {0}")]
+    Transport(String),
+    /// The provider answered something we cannot read.
+    #[error("the model provider sent an unreadable answer: {0}")]
+    Protocol(String),
+}
+
+impl ProviderError {
+    /// Whether repeating the request could help, before any output was streamed.
+    pub fn retryable(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::RateLimited { .. }
+                | ProviderError::Unavailable(_)
+                | ProviderError::Transport(_)
+        )
+    }
+}
+
+/// A model offered to callers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    /// Model id.
+    pub id: String,
+    /// Provider kind (`openai`, `anthropic`, `oci`).
+    pub provider: String,
+    /// Whether it is the default.
+    pub default: bool,
+}
+
+/// A stream of answer pieces; ends after `Finish` or at the first error.
+pub type EventStream = BoxStream<'static, Result<StreamEvent, ProviderError>>;
+
+/// A chat model backend. Dropping the returned stream cancels the provider request.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    /// Provider kind, for metrics and `GET /api/models` (`openai`, `anthropic`, `oci`).
+    fn kind(&self) -> &'static str;
+
+    /// Starts one model call; the stream yields its answer as it arrives.
+    async fn stream(&self, request: ChatRequest) -> Result<EventStream, ProviderError>;
+}
