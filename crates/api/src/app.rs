@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
 use crate::routes::{
-    activity, approvals, audit, auth, health, keys, ops, org, sessions, setup, tools,
+    activity, approvals, audit, auth, health, keys, mcp, ops, org, sessions, setup, tools,
 };
 use crate::state::AppState;
 
@@ -65,12 +65,14 @@ pub fn app(state: AppState) -> Router {
 /// routes; tests may add routes to exercise the pipeline itself.
 pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
     let (router, mut doc) = routes.split_for_parts();
+    mcp::document(&mut doc);
     crate::openapi::finish(&mut doc);
     let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .layer(from_fn_with_state(state.clone(), docs_guard));
     let limit = state.settings.body_limit_bytes;
     router
         .merge(docs)
+        .merge(mcp::router(&state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(

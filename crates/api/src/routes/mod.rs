@@ -7,6 +7,7 @@ pub mod auth;
 pub mod health;
 pub mod keys;
 pub mod listing;
+pub mod mcp;
 pub mod ops;
 pub mod org;
 pub mod sessions;

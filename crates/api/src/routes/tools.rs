@@ -17,7 +17,7 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
 /// How long one tool may run.
-const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, ApiError> {
     state.cloud.get().map(|c| c.tools.clone()).ok_or_else(|| {
