@@ -136,6 +136,8 @@ pub trait Store: Send + Sync + 'static {
     async fn org_by_id(&self, id: &str) -> StoreResult<Option<Org>>;
     /// Every organisation (platform admins).
     async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+    /// Sets the organisation's compartment policy (empty: no restriction).
+    async fn set_org_compartments(&self, org_id: &str, allowed: &[String]) -> StoreResult<()>;
     /// Turns four-eyes approval of `danger` tools on or off.
     async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()>;
 

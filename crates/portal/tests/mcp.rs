@@ -89,7 +89,9 @@ async fn only_bearer_api_keys_get_in() {
     // A browser session is not enough, nor is the key in another header, nor a wrong key.
     let with_session = admin.post("/api/mcp", init.clone()).await;
     assert_eq!(with_session.status(), 401);
-    let (key, _) = admin.create_key("mcp", &["tools:read", "tools:execute"]).await;
+    let (key, _) = admin
+        .create_key("mcp", &["tools:read", "tools:execute"])
+        .await;
     let x_api_key = http
         .post(format!("{}/api/mcp", app.url))
         .header("x-api-key", &key)
@@ -154,10 +156,7 @@ async fn lists_what_the_key_may_run_with_hints() {
     mcp.cancel().await.ok();
 
     let (danger, _) = admin
-        .create_key(
-            "danger",
-            &["tools:read", "tools:execute", "tools:danger"],
-        )
+        .create_key("danger", &["tools:read", "tools:execute", "tools:danger"])
         .await;
     let mcp = connect(&app, &danger).await;
     let tools = mcp.list_all_tools().await.expect("tools/list");

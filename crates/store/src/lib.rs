@@ -40,3 +40,20 @@ pub async fn open(settings: &Settings, migrate: bool) -> Result<Arc<dyn Store>, 
         }
     }
 }
+
+/// Reads the `organizations.allowed_compartments` column (a JSON array, or NULL).
+pub(crate) fn compartments(raw: Option<&str>) -> Result<Vec<String>, serde_json::Error> {
+    match raw {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text),
+    }
+}
+
+/// The `organizations.allowed_compartments` value for a policy (NULL when unrestricted).
+pub(crate) fn compartments_column(allowed: &[String]) -> Option<String> {
+    if allowed.is_empty() {
+        None
+    } else {
+        serde_json::to_string(allowed).ok()
+    }
+}

@@ -32,4 +32,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_approvals.sql"),
         postgres: include_str!("../migrations/postgres/0003_approvals.sql"),
     },
+    Migration {
+        version: 4,
+        name: "compartment_policy",
+        sqlite: include_str!("../migrations/sqlite/0004_compartment_policy.sql"),
+        postgres: include_str!("../migrations/postgres/0004_compartment_policy.sql"),
+    },
 ];

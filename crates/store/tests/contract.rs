@@ -428,6 +428,7 @@ async fn check_orgs(s: &dyn Store) {
             slug: "acme".into(),
             name: "Acme Corp".into(),
             four_eyes: true,
+            allowed_compartments: Vec::new(),
             created_at: 1_000
         }
     );
@@ -458,6 +459,29 @@ async fn check_orgs(s: &dyn Store) {
     s.set_org_four_eyes("o-1", true).await.unwrap();
     assert!(s.org_by_slug("acme").await.unwrap().unwrap().four_eyes);
     assert_not_found(s.set_org_four_eyes("nope", false).await);
+    // The compartment policy round-trips, and clearing it means no restriction.
+    let allowed = vec![
+        "ocid1.compartment.oc1..aaaa".to_string(),
+        "ocid1.compartment.oc1..bbbb".to_string(),
+    ];
+    s.set_org_compartments("o-1", &allowed).await.unwrap();
+    assert_eq!(
+        s.org_by_id("o-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .allowed_compartments,
+        allowed
+    );
+    s.set_org_compartments("o-1", &[]).await.unwrap();
+    assert!(s
+        .org_by_slug("acme")
+        .await
+        .unwrap()
+        .unwrap()
+        .allowed_compartments
+        .is_empty());
+    assert_not_found(s.set_org_compartments("nope", &allowed).await);
 }
 
 async fn check_membership(s: &dyn Store) {
@@ -653,6 +677,7 @@ async fn check_bootstrap_once(s: &dyn Store) {
             slug: "first".into(),
             name: "First Org".into(),
             four_eyes: true,
+            allowed_compartments: Vec::new(),
             created_at: 5_000
         }
     );

@@ -20,9 +20,10 @@ use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
 use super::PgStore;
+use crate::{compartments, compartments_column};
 
 const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
-const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at";
+const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allowed_compartments";
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
 const CHAT_COLS: &str =
     "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
@@ -64,6 +65,8 @@ fn org(r: &Row, at: usize) -> StoreResult<Org> {
         name: col(r, at + 2)?,
         four_eyes: col(r, at + 3)?,
         created_at: col(r, at + 4)?,
+        allowed_compartments: compartments(col::<Option<String>>(r, at + 5)?.as_deref())
+            .map_err(|e| StoreError::Other(format!("organizations.allowed_compartments: {e}")))?,
     })
 }
 
@@ -379,6 +382,7 @@ impl Store for PgStore {
             slug: slug.into(),
             name: name.into(),
             four_eyes: true,
+            allowed_compartments: Vec::new(),
             created_at: now,
         })
     }
@@ -417,6 +421,21 @@ impl Store for PgStore {
             .await
             .map_err(|e| self.map_err(e))?;
         all(&rows, |r| org(r, 0))
+    }
+
+    async fn set_org_compartments(&self, org_id: &str, allowed: &[String]) -> StoreResult<()> {
+        let value = compartments_column(allowed);
+        let n = self
+            .exec(
+                "UPDATE organizations SET allowed_compartments = $2 WHERE id = $1",
+                &[&org_id, &value],
+            )
+            .await?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()> {
@@ -536,7 +555,7 @@ impl Store for PgStore {
             )
             .await
             .map_err(|e| self.map_err(e))?;
-        all(&rows, |r| Ok((org(r, 0)?, role(r, 5)?)))
+        all(&rows, |r| Ok((org(r, 0)?, role(r, 6)?)))
     }
 
     async fn touch_membership(&self, org_id: &str, user_id: &str, now: i64) -> StoreResult<()> {
@@ -620,6 +639,7 @@ impl Store for PgStore {
                 slug: slug.into(),
                 name: org_name.into(),
                 four_eyes: true,
+                allowed_compartments: Vec::new(),
                 created_at: now,
             },
         ))

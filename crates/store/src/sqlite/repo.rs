@@ -12,9 +12,10 @@ use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Db, SqliteStore};
+use crate::{compartments, compartments_column};
 
 const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
-const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at";
+const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allowed_compartments";
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
 const CHAT_COLS: &str =
     "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
@@ -43,6 +44,14 @@ fn org(r: &Row, at: usize) -> rusqlite::Result<Org> {
         name: r.get(at + 2)?,
         four_eyes: r.get(at + 3)?,
         created_at: r.get(at + 4)?,
+        allowed_compartments: compartments(r.get::<_, Option<String>>(at + 5)?.as_deref())
+            .map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    at + 5,
+                    rusqlite::types::Type::Text,
+                    e.into(),
+                )
+            })?,
     })
 }
 
@@ -315,6 +324,7 @@ impl Store for SqliteStore {
                 slug: slug.into(),
                 name: name.into(),
                 four_eyes: true,
+                allowed_compartments: Vec::new(),
                 created_at: now,
             })
         })
@@ -356,6 +366,24 @@ impl Store for SqliteStore {
                 .db()?;
             let rows = st.query_map([], |r| org(r, 0)).db()?;
             rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn set_org_compartments(&self, org_id: &str, allowed: &[String]) -> StoreResult<()> {
+        let value = compartments_column(allowed);
+        self.write(move |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE organizations SET allowed_compartments = ?2 WHERE id = ?1",
+                    params![org_id, value],
+                )
+                .db()?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
         })
         .await
     }
@@ -482,7 +510,7 @@ impl Store for SqliteStore {
                      WHERE m.user_id = ?1 ORDER BY m.last_active_at DESC, o.slug"
                 ))
                 .db()?;
-            let rows = st.query_map([user_id], |r| Ok((org(r, 0)?, role(r, 5)?))).db()?;
+            let rows = st.query_map([user_id], |r| Ok((org(r, 0)?, role(r, 6)?))).db()?;
             rows.collect::<rusqlite::Result<Vec<_>>>().db()
         })
         .await
@@ -546,7 +574,8 @@ impl Store for SqliteStore {
             .db()?;
             Ok((
                 User { id: user_id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: true, created_at: now },
-                Org { id: org_id.into(), slug: slug.into(), name: org_name.into(), four_eyes: true, created_at: now },
+                Org { id: org_id.into(), slug: slug.into(), name: org_name.into(), four_eyes: true,
+                allowed_compartments: Vec::new(), created_at: now },
             ))
         })
         .await
