@@ -940,7 +940,7 @@ impl OciTools {
                 .await
             }
             "listBuckets" => {
-                let ns = self.get(&Service::OBJECT_STORAGE, "/n/").await?;
+                let ns = self.get(&Service::OBJECT_STORAGE, "/n").await?;
                 let ns = ns
                     .as_str()
                     .ok_or("Object Storage returned no namespace")?
@@ -1400,7 +1400,7 @@ impl OciTools {
                 .await
             }
             "getBucket" | "deleteBucket" | "createBucket" => {
-                let ns = self.get(&Service::OBJECT_STORAGE, "/n/").await?;
+                let ns = self.get(&Service::OBJECT_STORAGE, "/n").await?;
                 let ns = ns
                     .as_str()
                     .ok_or("Object Storage returned no namespace")?
@@ -1437,10 +1437,8 @@ impl OciTools {
                             portal_oci::endpoint::encode_path_param(bucket, true)
                         );
                         if name == "getBucket" {
-                            let q = [
-                                ("fields", "approximateCount"),
-                                ("fields", "approximateSize"),
-                            ];
+                            // A csv list: one comma-joined value, as the SDK sends it.
+                            let q = [("fields", "approximateCount,approximateSize")];
                             self.client
                                 .send(
                                     Method::GET,
@@ -1527,7 +1525,7 @@ impl OciTools {
                 )
             }
             "getObjectStorageNamespace" => {
-                Ok(json!({"namespace": self.get(&Service::OBJECT_STORAGE, "/n/").await?}))
+                Ok(json!({"namespace": self.get(&Service::OBJECT_STORAGE, "/n").await?}))
             }
             "searchResourcesByName" => {
                 let text = args.get("text").and_then(Value::as_str).unwrap_or_default();
@@ -1845,7 +1843,7 @@ impl OciTools {
                     .get("bucketName")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let ns = self.get(&Service::OBJECT_STORAGE, "/n/").await?;
+                let ns = self.get(&Service::OBJECT_STORAGE, "/n").await?;
                 let ns = ns
                     .as_str()
                     .ok_or("Object Storage returned no namespace")?
