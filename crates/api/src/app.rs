@@ -41,7 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(org::list, org::add))
         .routes(routes!(org::set_role, org::remove))
         .routes(routes!(org::list_orgs, org::create_org))
-        .routes(routes!(org::settings))
+        .routes(routes!(org::get_settings, org::settings))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
         .routes(routes!(sessions::list, sessions::create))

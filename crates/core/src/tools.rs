@@ -104,7 +104,8 @@ pub struct ToolSpec {
 /// Marker that replaces a secret value.
 pub const REDACTED: &str = "[REDACTED]";
 
-fn valid_ocid(v: &str, ty: Option<&str>) -> bool {
+/// Whether `v` is an OCID (of type `ty`; `compartment` also accepts the tenancy, the root compartment).
+pub fn valid_ocid(v: &str, ty: Option<&str>) -> bool {
     let parts: Vec<&str> = v.split('.').collect();
     let shape = v.len() <= 255
         && parts.len() >= 5

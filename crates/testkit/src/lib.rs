@@ -436,6 +436,15 @@ impl Client {
             .expect("request")
     }
 
+    /// PUT JSON.
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::PUT, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// PATCH JSON.
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
         self.request(reqwest::Method::PATCH, path)

@@ -6,11 +6,12 @@
 //! only runs them with a granted approval.
 
 mod pricing;
+mod scope;
 mod terraform;
 
 use async_trait::async_trait;
 use http::Method;
-use portal_core::service::tools::{ToolError, ToolRunner};
+use portal_core::service::tools::{Scope, ToolError, ToolRunner};
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::client::{OciClient, RequestOptions};
 use portal_oci::endpoint::Service;
@@ -630,6 +631,7 @@ pub struct OciTools {
     client: OciClient,
     tenancy: String,
     cloud: &'static str,
+    ancestry: scope::Ancestry,
 }
 
 impl OciTools {
@@ -639,6 +641,7 @@ impl OciTools {
             client,
             tenancy: tenancy.into(),
             cloud,
+            ancestry: scope::Ancestry::default(),
         }
     }
 
@@ -802,6 +805,14 @@ impl ToolRunner for OciTools {
             ))),
             _ => self.call(name, args).await.map_err(ToolError::Cloud),
         }
+    }
+
+    async fn scope(&self, name: &str, args: &Map<String, Value>) -> Result<Scope, ToolError> {
+        let spec = TOOLS
+            .iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| ToolError::NotFound(format!("{name} is not in this catalogue")))?;
+        scope::scope(&self.client, &self.ancestry, spec, args).await
     }
 }
 

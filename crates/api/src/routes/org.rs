@@ -189,18 +189,67 @@ pub async fn remove(
 }
 
 /// Organisation settings.
-#[derive(Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct OrgSettings {
     /// Whether a `danger` approval must come from someone other than the requester.
     pub four_eyes: bool,
+    /// Compartments (with their sub-compartments) the organisation's tools may act in;
+    /// empty: no restriction.
+    pub allowed_compartments: Vec<String>,
 }
 
-/// Changes the active organisation's settings (`admin:orgs`; audited).
+/// A change to the organisation's settings; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsChange {
+    /// Whether a `danger` approval must come from someone other than the requester.
+    pub four_eyes: Option<bool>,
+    /// Compartment OCIDs the organisation's tools may act in (and their
+    /// sub-compartments); `[]` lifts the restriction.
+    pub allowed_compartments: Option<Vec<String>>,
+}
+
+/// The active organisation's settings (`admin:orgs`).
 #[utoipa::path(
-    put, path = "/api/org/settings", tag = "organizations", request_body = OrgSettings,
+    get, path = "/api/org/settings", tag = "organizations",
+    responses(
+        (status = 200, description = "Settings", body = OrgSettings),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    r: Require<perm::AdminOrgs>,
+) -> Result<Json<OrgSettings>, ApiError> {
+    current(&state, &r.principal).await.map(Json)
+}
+
+async fn current(
+    state: &AppState,
+    p: &portal_core::identity::Principal,
+) -> Result<OrgSettings, ApiError> {
+    let org = p.org()?;
+    let org = state
+        .store
+        .org_by_id(&org.id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Organisation not found".into()))?;
+    Ok(OrgSettings {
+        four_eyes: org.four_eyes,
+        allowed_compartments: org.allowed_compartments,
+    })
+}
+
+/// Changes the active organisation's settings (`admin:orgs`; audited): four-eyes
+/// approval of `danger` tools, and the compartment policy every tool call obeys.
+#[utoipa::path(
+    put, path = "/api/org/settings", tag = "organizations", request_body = SettingsChange,
     responses(
         (status = 200, description = "Changed", body = OrgSettings),
+        (status = 400, description = "VALIDATION_ERROR (names the field)", body = ErrorBody),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN", body = ErrorBody),
     ),
@@ -209,11 +258,17 @@ pub struct OrgSettings {
 pub async fn settings(
     State(state): State<AppState>,
     r: Require<perm::AdminOrgs>,
-    ApiJson(b): ApiJson<OrgSettings>,
+    ApiJson(b): ApiJson<SettingsChange>,
 ) -> Result<Json<OrgSettings>, ApiError> {
-    members::set_four_eyes(&state.ctx(&r.caller), &r.principal, b.four_eyes).await?;
+    let ctx = state.ctx(&r.caller);
+    if let Some(list) = &b.allowed_compartments {
+        members::set_compartments(&ctx, &r.principal, list).await?;
+    }
+    if let Some(on) = b.four_eyes {
+        members::set_four_eyes(&ctx, &r.principal, on).await?;
+    }
     state.principals.clear();
-    Ok(Json(b))
+    current(&state, &r.principal).await.map(Json)
 }
 
 /// A new organisation.

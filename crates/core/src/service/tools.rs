@@ -48,6 +48,17 @@ impl From<&str> for ToolError {
     }
 }
 
+/// Where a tool call acts, for the organisation's compartment policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// On no customer compartment: offline data or tenancy metadata such as regions.
+    Unbound,
+    /// Across the whole tenancy (e.g. a list without a compartment, a tenancy-wide search).
+    Tenancy,
+    /// In these compartments, each given with its ancestors, nearest first, up to the root.
+    Compartments(Vec<Vec<String>>),
+}
+
 /// Something that can run tools (the OCI tool catalogue, or a test double).
 #[async_trait]
 pub trait ToolRunner: Send + Sync {
@@ -57,6 +68,47 @@ pub trait ToolRunner: Send + Sync {
     fn cloud(&self) -> &'static str;
     /// Runs a tool with validated arguments; the error is a message safe to show.
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError>;
+    /// Where a call with these validated arguments would act. Runners that cannot
+    /// tell answer `Tenancy`, which a compartment policy refuses (fail closed).
+    async fn scope(&self, _name: &str, _args: &Map<String, Value>) -> Result<Scope, ToolError> {
+        Ok(Scope::Tenancy)
+    }
+}
+
+/// Applies the organisation's compartment policy: with a non-empty allow-list, a call
+/// may act only in listed compartments or their sub-compartments.
+async fn check_compartments(
+    runner: &dyn ToolRunner,
+    allowed: &[String],
+    name: &str,
+    args: &Map<String, Value>,
+) -> CoreResult<()> {
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    let scope = runner.scope(name, args).await.map_err(|e| match e {
+        ToolError::NotFound(m) => CoreError::NotFound(m),
+        ToolError::Invalid(m) => CoreError::Validation(m),
+        ToolError::Cloud(m) => CoreError::Upstream(m),
+    })?;
+    match scope {
+        Scope::Unbound => Ok(()),
+        Scope::Tenancy => Err(CoreError::Forbidden(format!(
+            "Your organisation restricts tools to certain compartments, and {name} would act \
+             across the whole tenancy; name an allowed compartmentId"
+        ))),
+        Scope::Compartments(paths) => {
+            for path in &paths {
+                if !path.iter().any(|c| allowed.iter().any(|a| a == c)) {
+                    let c = path.first().map(String::as_str).unwrap_or("(unknown)");
+                    return Err(CoreError::Forbidden(format!(
+                        "Compartment {c} is outside the compartments your organisation allows"
+                    )));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Observes executions (metrics live in the HTTP adapter's registry).
@@ -123,7 +175,7 @@ pub async fn execute(
     }
     let args = spec.validate(req.args).map_err(CoreError::Validation)?;
     let redacted = spec.redact(&args);
-    // Compartment policy: no per-organisation restriction exists yet (the default: none).
+    check_compartments(runner, &org.allowed_compartments, name, &args).await?;
     let approval_id = if spec.risk == Risk::Read {
         None
     } else {

@@ -1,0 +1,219 @@
+//! The organisation's compartment policy, applied by the tool gateway to every
+//! call before any approval: calls may act only in allowed compartments and
+//! their sub-compartments, whether named directly or through a resource.
+
+use portal_testkit::{Client, TestApp};
+use serde_json::{json, Value};
+
+async fn run(c: &Client, tool: &str, args: Value) -> (u16, Value) {
+    let res = c
+        .post(
+            &format!("/api/v1/tools/{tool}/execute"),
+            json!({ "args": args }),
+        )
+        .await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+/// Compartment id by name.
+async fn compartment(c: &Client, name: &str) -> String {
+    let (_, body) = run(c, "listCompartments", json!({})).await;
+    body["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == name)
+        .unwrap_or_else(|| panic!("compartment {name} in {body}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn an_instance(c: &Client, compartment: &str) -> String {
+    let (status, body) = run(c, "listInstances", json!({"compartmentId": compartment})).await;
+    assert_eq!(status, 200, "{body}");
+    body["result"]["items"][0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an instance in {compartment}: {body}"))
+        .to_string()
+}
+
+async fn set_policy(c: &Client, allowed: Value) -> (u16, Value) {
+    let res = c
+        .put(
+            "/api/org/settings",
+            json!({ "allowedCompartments": allowed }),
+        )
+        .await;
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn tools_act_only_in_allowed_compartments_and_their_children() {
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let production = compartment(&admin, "Production").await;
+    let prod_apps = compartment(&admin, "prod-apps").await;
+    let development = compartment(&admin, "Development").await;
+    let prod_instance = an_instance(&admin, &production).await;
+    let apps_instance = an_instance(&admin, &prod_apps).await;
+    let dev_instance = an_instance(&admin, &development).await;
+
+    // Default: no restriction, the tenancy-wide list works.
+    let settings: Value = admin.get("/api/org/settings").await.json().await.unwrap();
+    assert_eq!(settings["allowedCompartments"], json!([]));
+    assert_eq!(run(&admin, "listInstances", json!({})).await.0, 200);
+
+    let (status, body) = set_policy(&admin, json!([production])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["allowedCompartments"], json!([production]));
+    assert_eq!(body["fourEyes"], true, "other settings unchanged");
+
+    // Named compartments: the allowed one and its child pass, a sibling does not.
+    assert_eq!(
+        run(
+            &admin,
+            "listInstances",
+            json!({"compartmentId": production})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        run(&admin, "listInstances", json!({"compartmentId": prod_apps}))
+            .await
+            .0,
+        200
+    );
+    let (status, refused) = run(
+        &admin,
+        "listInstances",
+        json!({"compartmentId": development}),
+    )
+    .await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["code"], "FORBIDDEN");
+    assert!(refused["error"].as_str().unwrap().contains(&development));
+
+    // No compartment means the tenancy root: refused under a policy.
+    let (status, refused) = run(&admin, "listInstances", json!({})).await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(refused["error"].as_str().unwrap().contains("whole tenancy"));
+
+    // Resources are judged by the compartment they live in.
+    assert_eq!(
+        run(&admin, "getInstance", json!({"instanceId": prod_instance}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        run(&admin, "getInstance", json!({"instanceId": apps_instance}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        run(&admin, "getInstance", json!({"instanceId": dev_instance}))
+            .await
+            .0,
+        403
+    );
+    let missing = "ocid1.instance.oc1.iad.aaaaaaaadoesnotexist";
+    assert_eq!(
+        run(&admin, "getInstance", json!({"instanceId": missing}))
+            .await
+            .0,
+        404
+    );
+
+    // The policy comes before approvals: no approval is asked for a refused call.
+    let (status, _) = run(&admin, "stopInstance", json!({"instanceId": dev_instance})).await;
+    assert_eq!(status, 403);
+    let pending: Value = admin.get("/api/tools/approve").await.json().await.unwrap();
+    assert_eq!(pending["approvals"], json!([]), "{pending}");
+    let (status, allowed) = run(&admin, "stopInstance", json!({"instanceId": prod_instance})).await;
+    assert_eq!(status, 403);
+    assert_eq!(allowed["code"], "APPROVAL_REQUIRED", "{allowed}");
+
+    // Tools that touch no compartment still run.
+    assert_eq!(run(&admin, "listRegions", json!({})).await.0, 200);
+    assert_eq!(run(&admin, "getOCIFreeTier", json!({})).await.0, 200);
+
+    // Lifting the restriction restores tenancy-wide calls.
+    let (status, body) = set_policy(&admin, json!([])).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(run(&admin, "listInstances", json!({})).await.0, 200);
+    assert_eq!(
+        run(&admin, "getInstance", json!({"instanceId": dev_instance}))
+            .await
+            .0,
+        200
+    );
+
+    // Both changes are in the audit ledger.
+    let audit: Value = admin
+        .get("/api/audit?action=org.settings_changed")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let text = audit.to_string();
+    assert!(text.contains(&production), "{audit}");
+}
+
+#[tokio::test]
+async fn only_org_admins_set_a_valid_policy() {
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let (status, body) = set_policy(&op, json!(["ocid1.compartment.oc1..aaaa"])).await;
+    assert_eq!(status, 403, "{body}");
+
+    let (status, body) = set_policy(&admin, json!(["ocid1.compartment.oc1..aaaa", "nope"])).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("allowedCompartments/1"),
+        "{body}"
+    );
+    let (status, _) = set_policy(&admin, json!(["ocid1.instance.oc1.iad.aaaa"])).await;
+    assert_eq!(status, 400, "an instance is not a compartment");
+    let too_many: Vec<String> = (0..101)
+        .map(|i| format!("ocid1.compartment.oc1..a{i}"))
+        .collect();
+    assert_eq!(set_policy(&admin, json!(too_many)).await.0, 400);
+    let res = admin
+        .put(
+            "/api/org/settings",
+            json!({"allowedCompartments": "ocid1.compartment.oc1..aaaa"}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+
+    // Nothing stored by the refused attempts.
+    let settings: Value = admin.get("/api/org/settings").await.json().await.unwrap();
+    assert_eq!(settings["allowedCompartments"], json!([]));
+    // Duplicates collapse.
+    let (status, body) = set_policy(
+        &admin,
+        json!(["ocid1.compartment.oc1..aaaa", "ocid1.compartment.oc1..aaaa"]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["allowedCompartments"],
+        json!(["ocid1.compartment.oc1..aaaa"])
+    );
+}
