@@ -3,12 +3,27 @@
 //! A provider turns a [`ChatRequest`] into a stream of [`StreamEvent`]s. Text arrives as
 //! deltas; tool calls arrive as a start (id, name) followed by argument deltas, exactly as
 //! the wire protocols split them, and are complete when the stream finishes.
+//!
+//! Three backends speak real wire protocols over HTTP: [`openai`] (any OpenAI-compatible
+//! Chat Completions server), [`anthropic`] (the Messages API) and [`oci`] (OCI Generative
+//! AI, signed with the portal's OCI key). [`from_settings`] picks one from configuration.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::BoxStream;
+use portal_core::config::{AiProviderKind, AiSettings};
+use portal_oci::OciClient;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub mod anthropic;
+mod http;
+pub mod oci;
+pub mod openai;
+mod sse;
+
+pub use http::HttpOptions;
 
 /// Who said a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,7 +178,7 @@ pub enum StreamEvent {
 }
 
 /// Why a model call failed, in terms a chat user can act on.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
     /// The provider is rate limiting us.
     #[error("the model provider is rate limiting requests")]
@@ -225,5 +240,90 @@ pub trait Provider: Send + Sync {
     fn kind(&self) -> &'static str;
 
     /// Starts one model call; the stream yields its answer as it arrives.
+    ///
+    /// Returns once the provider accepted the call (its response head arrived), after at
+    /// most two retries of rate limits, 5xx and transport failures. Errors after that come
+    /// through the stream and are never retried, so output is never duplicated. Every tool
+    /// call started in the stream has non-empty argument text by its `Finish`.
     async fn stream(&self, request: ChatRequest) -> Result<EventStream, ProviderError>;
+}
+
+/// Why a provider could not be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// `PORTAL_AI_PROVIDER=oci` signs with the OCI client's key, so it needs one.
+    #[error("PORTAL_AI_PROVIDER=oci needs an OCI client (PORTAL_CLOUD=oci) to sign its calls")]
+    OciClientRequired,
+    /// The provider needs an API key and none is configured.
+    #[error("PORTAL_AI_API_KEY is required with PORTAL_AI_PROVIDER={0}")]
+    ApiKeyRequired(&'static str),
+    /// The base URL (or the OCI endpoint built from it) is not usable.
+    #[error("invalid model provider URL: {0}")]
+    InvalidUrl(String),
+    /// The HTTP client could not be built (TLS setup).
+    #[error("cannot build the model provider's HTTP client: {0}")]
+    HttpClient(String),
+}
+
+/// The configured provider, or `None` when chat runs without a model (`PORTAL_AI_PROVIDER=none`).
+///
+/// `oci` is the portal's OCI client; only the `oci` provider uses it (for its signer,
+/// region and endpoint override).
+pub fn from_settings(
+    settings: &AiSettings,
+    oci: Option<&OciClient>,
+) -> Result<Option<Arc<dyn Provider>>, SetupError> {
+    let http = HttpOptions::from_settings(settings);
+    let provider: Arc<dyn Provider> = match settings.provider {
+        AiProviderKind::None => return Ok(None),
+        AiProviderKind::OpenAi => Arc::new(openai::OpenAiProvider::new(openai::OpenAiConfig {
+            base_url: settings.base_url.clone(),
+            api_key: settings.api_key.clone(),
+            http,
+        })?),
+        AiProviderKind::Anthropic => Arc::new(anthropic::AnthropicProvider::new(
+            anthropic::AnthropicConfig {
+                base_url: settings.base_url.clone(),
+                api_key: settings
+                    .api_key
+                    .clone()
+                    .ok_or(SetupError::ApiKeyRequired("anthropic"))?,
+                http,
+            },
+        )?),
+        AiProviderKind::Oci => Arc::new(oci::OciProvider::new(oci::OciConfig {
+            client: oci.ok_or(SetupError::OciClientRequired)?.clone(),
+            base_url: settings.base_url.clone(),
+            compartment_id: settings.oci_compartment.clone(),
+            http,
+        })?),
+    };
+    Ok(Some(provider))
+}
+
+/// The models callers may pick: the default first, then the extra ones (deduplicated).
+/// Empty when no provider is configured.
+pub fn models(settings: &AiSettings) -> Vec<ModelInfo> {
+    if settings.provider == AiProviderKind::None {
+        return Vec::new();
+    }
+    let provider = settings.provider.as_str();
+    let mut out: Vec<ModelInfo> = Vec::new();
+    let ids = settings
+        .model
+        .iter()
+        .map(|m| (m, true))
+        .chain(settings.extra_models.iter().map(|m| (m, false)));
+    for (id, default) in ids {
+        let id = id.trim();
+        if id.is_empty() || out.iter().any(|m| m.id == id) {
+            continue;
+        }
+        out.push(ModelInfo {
+            id: id.to_string(),
+            provider: provider.to_string(),
+            default,
+        });
+    }
+    out
 }
