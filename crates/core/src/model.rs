@@ -172,6 +172,69 @@ pub struct ChatSession {
     pub updated_at: i64,
 }
 
+/// A stored chat message. The conversation is the session's messages in `seq` order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Message id (UUID).
+    pub id: String,
+    /// The session.
+    pub session_id: String,
+    /// Position in the session, from 1; assigned by the store.
+    pub seq: i64,
+    /// `user`, `assistant`, `tool` or `summary` (a running summary of older messages).
+    pub role: String,
+    /// Text (already redacted).
+    pub content: String,
+    /// JSON details: an assistant's `{"toolCalls":[{id,name,arguments}]}`, a tool
+    /// result's `{"toolCallId","toolName"}`, a summary's `{"throughSeq"}`.
+    pub meta: Option<String>,
+    /// When it was said.
+    pub created_at: i64,
+}
+
+/// One chat turn: the work started by one user message, which may pause for an
+/// approval and resume later, on any replica, under a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatTurn {
+    /// Turn id (UUID).
+    pub id: String,
+    /// Organisation.
+    pub org_id: String,
+    /// The session.
+    pub session_id: String,
+    /// The principal the turn acts as.
+    pub principal_id: String,
+    /// `running`, `awaiting_approval`, `resumable`, `done` or `failed`.
+    pub status: String,
+    /// The approval the turn waits for.
+    pub approval_id: Option<String>,
+    /// The runner's state as JSON (model, pending tool call, rounds and time used).
+    pub state: String,
+    /// The replica running it now.
+    pub lease_owner: Option<String>,
+    /// Until when the lease holds (epoch ms).
+    pub lease_until: i64,
+    /// Creation time.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+}
+
+/// One stored event of a session's chat stream (an AI SDK UI message stream part).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatEvent {
+    /// The session.
+    pub session_id: String,
+    /// Event id: increasing within the session, from 1.
+    pub seq: i64,
+    /// The turn that emitted it.
+    pub turn_id: String,
+    /// The part, as JSON.
+    pub body: String,
+    /// When it was emitted.
+    pub created_at: i64,
+}
+
 /// One page of a listing.
 #[derive(Debug, Clone)]
 pub struct Page<T> {

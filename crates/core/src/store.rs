@@ -250,6 +250,89 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
     ) -> StoreResult<bool>;
 
+    // ---- chat messages, turns and events (tenancy: every read names the org)
+
+    /// Appends messages to a session, assigning each the next `seq` (the given `seq`
+    /// is ignored), and bumps the session's `updated_at`. Returns them as stored.
+    /// `NotFound` when the session is not in the organisation.
+    async fn append_chat_messages(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        messages: &[ChatMessage],
+        now: i64,
+    ) -> StoreResult<Vec<ChatMessage>>;
+    /// A session's messages with `seq > after`, oldest first, at most `limit`.
+    async fn list_chat_messages(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ChatMessage>>;
+    /// Sets a session's title when it has none; false when it already had one.
+    async fn set_chat_title_if_unset(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        title: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+
+    /// Stores a new turn. `Conflict` when the session already has an unfinished turn
+    /// (`running`, `awaiting_approval` or `resumable`): one turn at a time per session.
+    async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()>;
+    /// One turn of the organisation.
+    async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>>;
+    /// Saves a turn's status, approval and state, only while `owner` holds its lease
+    /// (fencing a replica whose lease lapsed); false otherwise. Renews the lease to
+    /// `lease_until`; `done`/`failed` release it.
+    async fn save_chat_turn(
+        &self,
+        t: &ChatTurn,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Marks the turn waiting for this approval `resumable` (the approval was decided);
+    /// returns it, or `None` when no turn waits for it.
+    async fn wake_chat_turn(
+        &self,
+        org_id: &str,
+        approval_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>>;
+    /// Claims one turn to run: a `resumable` one, or a `running` one whose lease
+    /// lapsed (its replica died). Sets it `running` under `owner`'s lease until
+    /// `lease_until`. At most one caller gets any given turn.
+    async fn claim_chat_turn(
+        &self,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>>;
+
+    /// Stores stream events (ids chosen by the turn's single runner) and wakes followers.
+    async fn append_chat_events(&self, events: &[ChatEvent]) -> StoreResult<()>;
+    /// A session's events with `seq > after`, oldest first, at most `limit`.
+    async fn list_chat_events(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ChatEvent>>;
+    /// The session's highest event id (0 when none).
+    async fn last_chat_event(&self, session_id: &str) -> StoreResult<i64>;
+    /// Returns when events after `after` may exist for the session, or after `timeout`.
+    /// PostgreSQL wakes on LISTEN/NOTIFY (any replica's writes); SQLite polls.
+    async fn wait_chat_events(
+        &self,
+        session_id: &str,
+        after: i64,
+        timeout: std::time::Duration,
+    ) -> StoreResult<()>;
+
     // ---- activity
 
     /// Records a tool execution.

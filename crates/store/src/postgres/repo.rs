@@ -934,6 +934,73 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
+    // Chat storage: being implemented (see the store contract suite).
+    async fn append_chat_messages(
+        &self,
+        _o: &str,
+        _s: &str,
+        _m: &[ChatMessage],
+        _n: i64,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn list_chat_messages(
+        &self,
+        _o: &str,
+        _s: &str,
+        _a: i64,
+        _l: i64,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn set_chat_title_if_unset(
+        &self,
+        _o: &str,
+        _s: &str,
+        _t: &str,
+        _n: i64,
+    ) -> StoreResult<bool> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn create_chat_turn(&self, _t: &ChatTurn) -> StoreResult<()> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn get_chat_turn(&self, _o: &str, _i: &str) -> StoreResult<Option<ChatTurn>> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn save_chat_turn(&self, _t: &ChatTurn, _w: &str, _u: i64, _n: i64) -> StoreResult<bool> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn wake_chat_turn(&self, _o: &str, _a: &str, _n: i64) -> StoreResult<Option<ChatTurn>> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn claim_chat_turn(&self, _w: &str, _u: i64, _n: i64) -> StoreResult<Option<ChatTurn>> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn append_chat_events(&self, _e: &[ChatEvent]) -> StoreResult<()> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn list_chat_events(
+        &self,
+        _o: &str,
+        _s: &str,
+        _a: i64,
+        _l: i64,
+    ) -> StoreResult<Vec<ChatEvent>> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn last_chat_event(&self, _s: &str) -> StoreResult<i64> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+    async fn wait_chat_events(
+        &self,
+        _s: &str,
+        _a: i64,
+        _t: std::time::Duration,
+    ) -> StoreResult<()> {
+        Err(StoreError::Other("chat storage not implemented".into()))
+    }
+
     async fn delete_chat_session(
         &self,
         org_id: &str,
