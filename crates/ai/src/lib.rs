@@ -1,3 +1,4 @@
 //! Chat: model providers behind one trait, guardrails, and the agent loop.
 
+pub mod guard;
 pub mod provider;
