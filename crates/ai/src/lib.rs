@@ -1,4 +1,5 @@
 //! Chat: model providers behind one trait, guardrails, and the agent loop.
 
+pub mod chat;
 pub mod guard;
 pub mod provider;

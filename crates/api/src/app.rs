@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
 use crate::routes::{
-    activity, approvals, audit, auth, health, keys, mcp, ops, org, sessions, setup, tools,
+    activity, approvals, audit, auth, chat, health, keys, mcp, ops, org, sessions, setup, tools,
 };
 use crate::state::AppState;
 
@@ -54,6 +54,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tools::execute))
         .routes(routes!(approvals::requirements, approvals::execute))
         .routes(routes!(approvals::pending, approvals::decide))
+        .routes(routes!(chat::chat))
+        .routes(routes!(chat::follow))
+        .routes(routes!(chat::messages))
+        .routes(routes!(chat::models))
 }
 
 /// The production application.

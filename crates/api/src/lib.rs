@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod cloud;
 pub mod error;
 pub mod extract;

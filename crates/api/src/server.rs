@@ -30,6 +30,7 @@ pub async fn serve_router(
     let grace = state.settings.shutdown_grace;
     let trigger = token.clone();
     spawn_key_usage_writer(state.clone());
+    crate::chat::start(&state).map_err(std::io::Error::other)?;
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -55,6 +55,8 @@ pub struct Inner {
     pub started: Instant,
     /// The cloud the tools talk to, once connected.
     pub cloud: std::sync::OnceLock<Arc<crate::cloud::Cloud>>,
+    /// The chat engine, once serving starts (after the cloud is connected).
+    pub chat: std::sync::OnceLock<Arc<portal_ai::chat::ChatEngine>>,
 }
 
 impl AppState {
@@ -80,6 +82,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             started: Instant::now(),
             cloud: std::sync::OnceLock::new(),
+            chat: std::sync::OnceLock::new(),
         }))
     }
 

@@ -37,6 +37,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[derive(Clone)]
 pub struct Keys {
     audit: Secret<[u8; 32]>,
+    data: Secret<[u8; 32]>,
 }
 
 struct Len32;
@@ -64,7 +65,52 @@ impl Keys {
     pub fn derive(master: &Secret<Vec<u8>>) -> Self {
         Self {
             audit: Secret::new(derive(master.expose(), b"audit-ledger-mac")),
+            data: Secret::new(derive(master.expose(), b"data-at-rest-aes-256-gcm")),
         }
+    }
+
+    /// Encrypts `plaintext` for storage (AES-256-GCM, random nonce), bound to
+    /// `context` (e.g. the row it belongs to); hex of nonce ‖ ciphertext ‖ tag.
+    pub fn seal(&self, context: &str, plaintext: &[u8]) -> String {
+        use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+        let nonce_bytes: [u8; NONCE_LEN] = random_bytes();
+        let mut buf = plaintext.to_vec();
+        let sealed = UnboundKey::new(&AES_256_GCM, self.data.expose())
+            .map(LessSafeKey::new)
+            .and_then(|key| {
+                key.seal_in_place_append_tag(
+                    Nonce::assume_unique_for_key(nonce_bytes),
+                    Aad::from(context.as_bytes()),
+                    &mut buf,
+                )
+            });
+        match sealed {
+            Ok(()) => {
+                let mut out = nonce_bytes.to_vec();
+                out.extend_from_slice(&buf);
+                hex::encode(out)
+            }
+            // AES-256-GCM with a 32-byte key cannot fail to initialise or seal.
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Decrypts what [`Keys::seal`] produced for the same `context`; `None` if it was
+    /// altered, sealed for another context or under another master secret.
+    pub fn open(&self, context: &str, sealed: &str) -> Option<Vec<u8>> {
+        use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+        let raw = hex::decode(sealed).ok()?;
+        if raw.len() < NONCE_LEN + AES_256_GCM.tag_len() {
+            return None;
+        }
+        let (nonce, body) = raw.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, self.data.expose()).ok()?);
+        let mut buf = body.to_vec();
+        let plain = key
+            .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
+            .ok()?;
+        Some(plain.to_vec())
     }
 
     /// HMAC-SHA256 of `msg` under the audit key, lower-case hex.
@@ -130,5 +176,39 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}
+
+#[cfg(test)]
+mod sealing {
+    use super::*;
+
+    #[test]
+    fn seal_round_trips_only_for_its_context_and_key() {
+        let keys = Keys::derive(&Secret::new(b"a master secret of enough length!".to_vec()));
+        let sealed = keys.seal("turn:1", b"hunter2");
+        assert!(!sealed.contains("hunter2") && !sealed.is_empty());
+        assert_eq!(
+            keys.open("turn:1", &sealed).as_deref(),
+            Some(&b"hunter2"[..])
+        );
+        assert_eq!(keys.open("turn:2", &sealed), None, "bound to its context");
+        let other = Keys::derive(&Secret::new(b"another master secret, also long".to_vec()));
+        assert_eq!(
+            other.open("turn:1", &sealed),
+            None,
+            "bound to the master secret"
+        );
+        let mut tampered = sealed.clone().into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'0' { b'1' } else { b'0' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(keys.open("turn:1", &tampered), None, "tamper-evident");
+        assert_ne!(
+            keys.seal("turn:1", b"hunter2"),
+            sealed,
+            "fresh nonce each time"
+        );
+        assert_eq!(keys.open("turn:1", "zz"), None);
     }
 }

@@ -379,3 +379,92 @@ mod tests {
         assert!(!looks_like_api_key(&key.to_uppercase()));
     }
 }
+
+/// What a paused chat turn remembers of the principal it acts as, so that it
+/// can resume later, on any replica, with no more rights than the principal
+/// has at that moment.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrincipalSnapshot {
+    /// `user:<id>` or `key:<id>`.
+    pub id: String,
+    /// The key the principal used, if any (it must still be live to resume).
+    pub key_id: Option<String>,
+    /// Whether it authenticated with a browser session.
+    pub session: bool,
+    /// Permission names held when the turn started.
+    pub permissions: Vec<String>,
+}
+
+impl PrincipalSnapshot {
+    /// Remembers `p`.
+    pub fn of(p: &Principal) -> Self {
+        Self {
+            id: p.id.clone(),
+            key_id: p.key_id.clone(),
+            session: p.method == AuthMethod::Session,
+            permissions: p
+                .permissions
+                .names()
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+/// Rebuilds the principal a paused turn acts as, in `org_id`: its permissions
+/// are those it had ∩ those it has now (a demotion or a narrowed key shrinks
+/// them). `None` when it no longer exists there (removed member, revoked key).
+pub async fn resume_principal(
+    store: &dyn Store,
+    org_id: &str,
+    snap: &PrincipalSnapshot,
+    now: i64,
+) -> CoreResult<Option<Principal>> {
+    let Some(org) = store.org_by_id(org_id).await? else {
+        return Ok(None);
+    };
+    let had = PermissionSet::parse(snap.permissions.iter().map(String::as_str)).unwrap_or_default();
+    let mut permissions = had;
+    if let Some(key_id) = &snap.key_id {
+        let keys = store.list_api_keys(org_id).await?;
+        let Some(k) = keys.iter().find(|k| &k.id == key_id) else {
+            return Ok(None);
+        };
+        if k.revoked_at.is_some() || k.expires_at.is_some_and(|e| e <= now) {
+            return Ok(None);
+        }
+        let listed =
+            PermissionSet::parse(k.permissions.iter().map(String::as_str)).unwrap_or_default();
+        permissions = permissions.intersect(listed);
+    }
+    let (user, role) = match snap.id.strip_prefix("user:") {
+        Some(uid) => {
+            let Some(user) = store.user_by_id(uid).await? else {
+                return Ok(None);
+            };
+            let Some(role) = store.member_role(org_id, uid).await? else {
+                return Ok(None);
+            };
+            permissions = permissions.intersect(role.permissions());
+            (Some(user), Some(role))
+        }
+        None => (None, None),
+    };
+    Ok(Some(Principal {
+        id: snap.id.clone(),
+        user,
+        org: Some(org),
+        role,
+        permissions,
+        method: if snap.session {
+            AuthMethod::Session
+        } else {
+            AuthMethod::ApiKey
+        },
+        session_id: None,
+        session_expires_at: None,
+        key_id: snap.key_id.clone(),
+    }))
+}

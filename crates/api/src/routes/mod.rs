@@ -4,6 +4,7 @@ pub mod activity;
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod chat;
 pub mod health;
 pub mod keys;
 pub mod listing;

@@ -230,5 +230,9 @@ pub async fn decide(
         .get_approval(&org.id, &a.id)
         .await?
         .ok_or_else(not_found)?;
+    // A chat turn paused on this approval can now resume (on whichever replica claims it).
+    if let Err(e) = ctx.store.wake_chat_turn(&org.id, &a.id, ctx.now).await {
+        tracing::error!(error = %e, approval = %a.id, "could not wake the chat turn waiting for this approval");
+    }
     Ok(decided)
 }

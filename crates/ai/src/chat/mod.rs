@@ -1,0 +1,338 @@
+//! The chat service: starts turns for `POST /api/chat`, resumes turns paused on
+//! an approval (under a lease, on whichever replica claims them first), and
+//! records everything so any replica can replay a session's stream.
+
+mod memory;
+pub mod parts;
+mod prompt;
+mod sink;
+mod turn;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portal_core::config::AiSettings;
+use portal_core::crypto::Keys;
+use portal_core::identity::{now_ms, resume_principal, Principal, PrincipalSnapshot};
+use portal_core::model::{ChatSession, ChatTurn};
+use portal_core::rbac::Permission;
+use portal_core::service::tools::{GatewayHooks, ToolRunner};
+use portal_core::{CoreError, Store, StoreError};
+use tokio::sync::{mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+pub use memory::Meta;
+pub use sink::Frame;
+
+use crate::provider::{ModelInfo, Provider, Usage};
+use turn::{Runner, TurnState, LEASE};
+
+/// What chat reports to metrics.
+pub trait ChatHooks: Send + Sync {
+    /// Tokens a model call used.
+    fn tokens(&self, provider: &str, model: &str, input: u64, output: u64);
+    /// Time from asking the model to its first streamed piece.
+    fn first_token(&self, provider: &str, model: &str, seconds: f64);
+    /// Tool rounds a finished turn took.
+    fn rounds(&self, rounds: u32);
+    /// A guardrail fired (a refusal category or a redacted secret kind).
+    fn guardrail(&self, category: &str);
+}
+
+/// Everything a turn needs, shared by every turn of this replica.
+pub struct ChatEngine {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// Keys (sealing pending tool arguments, audit MACs).
+    pub keys: Keys,
+    /// Chat configuration.
+    pub settings: AiSettings,
+    /// The model, when one is configured.
+    pub provider: Option<Arc<dyn Provider>>,
+    /// The tools, when a cloud is configured.
+    pub tools: Option<Arc<dyn ToolRunner>>,
+    /// Tool execution metrics.
+    pub gateway_hooks: Arc<dyn GatewayHooks>,
+    /// Chat metrics.
+    pub hooks: Arc<dyn ChatHooks>,
+    /// The portal's public origin, for approval links.
+    pub public_url: String,
+    /// This replica's lease-owner id.
+    pub replica: String,
+    /// How long one tool may run.
+    pub tool_timeout: Duration,
+    wake: Notify,
+}
+
+/// A new message from the user.
+pub struct NewTurn {
+    /// The session to continue; a new one when absent.
+    pub session_id: Option<String>,
+    /// The message.
+    pub message: String,
+    /// The model to use (one of [`ChatEngine::models`]); the default when absent.
+    pub model: Option<String>,
+    /// The client's address, for audit records.
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// A started turn: its session and the live stream of its parts.
+pub struct Started {
+    /// The session (new or continued).
+    pub session_id: String,
+    /// The turn.
+    pub turn_id: String,
+    /// The parts as they are produced; dropping it cancels the turn.
+    pub frames: mpsc::Receiver<Frame>,
+}
+
+pub(crate) fn uuid() -> String {
+    let b: [u8; 16] = portal_core::crypto::random_bytes();
+    let h = hex_lower(&b);
+    format!(
+        "{}-{}-4{}-{:x}{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        (b[8] & 0x3) | 0x8,
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl ChatEngine {
+    /// An engine; `replica` must be unique per process (it owns leases).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Keys,
+        settings: AiSettings,
+        provider: Option<Arc<dyn Provider>>,
+        tools: Option<Arc<dyn ToolRunner>>,
+        gateway_hooks: Arc<dyn GatewayHooks>,
+        hooks: Arc<dyn ChatHooks>,
+        public_url: String,
+        tool_timeout: Duration,
+    ) -> Self {
+        Self {
+            store,
+            keys,
+            settings,
+            provider,
+            tools,
+            gateway_hooks,
+            hooks,
+            public_url,
+            replica: format!("replica-{}", uuid()),
+            tool_timeout,
+            wake: Notify::new(),
+        }
+    }
+
+    /// The models callers may pick (empty when none is configured).
+    pub fn models(&self) -> Vec<ModelInfo> {
+        crate::provider::models(&self.settings)
+    }
+
+    /// Tells this replica's worker that a turn may have become resumable.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Starts a turn for `p`: checks the request, creates the session if needed,
+    /// reserves the turn (one at a time per session) and runs it in the background.
+    pub async fn start(
+        self: &Arc<Self>,
+        p: Arc<Principal>,
+        req: NewTurn,
+    ) -> Result<Started, CoreError> {
+        p.require(Permission::SessionsWrite)?;
+        let org = p.org()?.clone();
+        let message = req.message;
+        if message.trim().is_empty() {
+            return Err(CoreError::Validation(
+                "body/message: must not be empty".into(),
+            ));
+        }
+        let max = self.settings.max_input_chars;
+        if message.chars().count() > max {
+            return Err(CoreError::Validation(format!(
+                "body/message: longer than {max} characters"
+            )));
+        }
+        let models = self.models();
+        let model = match req.model {
+            Some(m) if models.iter().any(|x| x.id == m) => Some(m),
+            Some(m) if models.is_empty() => {
+                return Err(CoreError::Validation(format!(
+                    "body/model: no model is configured, so {m:?} is not available"
+                )))
+            }
+            Some(m) => {
+                return Err(CoreError::Validation(format!(
+                    "body/model: {m:?} is not one of the available models (GET /api/models)"
+                )))
+            }
+            None => self.settings.model.clone(),
+        };
+        let now = now_ms();
+        let session_id = match req.session_id {
+            Some(id) => {
+                self.store
+                    .get_chat_session(&org.id, &p.id, &id)
+                    .await?
+                    .ok_or_else(|| CoreError::NotFound("Session not found".into()))?
+                    .id
+            }
+            None => {
+                let s = ChatSession {
+                    id: uuid(),
+                    org_id: org.id.clone(),
+                    principal_id: p.id.clone(),
+                    title: None,
+                    model: model.clone().unwrap_or_else(|| "none".into()),
+                    status: "active".into(),
+                    message_count: 0,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.store.create_chat_session(&s).await?;
+                s.id
+            }
+        };
+        let state = TurnState {
+            principal: PrincipalSnapshot::of(&p),
+            model,
+            message_id: format!("msg-{}", uuid()),
+            rounds: 0,
+            used_ms: 0,
+            usage: Usage::default(),
+            pending: Vec::new(),
+            direct: false,
+            blocks: 0,
+            ip: req.ip,
+        };
+        let turn = ChatTurn {
+            id: uuid(),
+            org_id: org.id.clone(),
+            session_id: session_id.clone(),
+            principal_id: p.id.clone(),
+            status: "running".into(),
+            approval_id: None,
+            state: serde_json::to_string(&state).map_err(|e| CoreError::Internal(e.to_string()))?,
+            lease_owner: Some(self.replica.clone()),
+            lease_until: now + LEASE.as_millis() as i64,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.create_chat_turn(&turn).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Err(CoreError::Conflict(format!(
+                "A turn is still in progress in this session (it may be waiting for an approval); \
+                     follow it at /api/chat/{session_id}/stream"
+            ))),
+            Err(e) => return Err(e.into()),
+        }
+        let (tx, rx) = mpsc::channel(256);
+        let sink = sink::Sink::open(self.store.clone(), &session_id, &turn.id, Some(tx)).await?;
+        let turn_id = turn.id.clone();
+        let runner = Runner::new(self.clone(), turn, state, (*p).clone(), sink);
+        tokio::spawn(runner.run_new(message));
+        Ok(Started {
+            session_id,
+            turn_id,
+            frames: rx,
+        })
+    }
+
+    /// Resumes turns whose approval was decided, and turns whose replica died,
+    /// until `shutdown`. Every replica runs one; the lease makes each turn run once.
+    pub fn spawn_worker(self: &Arc<Self>, shutdown: CancellationToken) {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let claimed = engine
+                    .store
+                    .claim_chat_turn(
+                        &engine.replica,
+                        now_ms() + LEASE.as_millis() as i64,
+                        now_ms(),
+                    )
+                    .await;
+                match claimed {
+                    Ok(Some(turn)) => {
+                        engine.clone().resume(turn).await;
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::debug!(error = %e, "could not look for resumable chat turns")
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = engine.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
+            }
+        });
+    }
+
+    async fn resume(self: Arc<Self>, mut turn: ChatTurn) {
+        let state: TurnState = match serde_json::from_str(&turn.state) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(turn = %turn.id, error = %e, "unreadable chat turn state; failing it");
+                turn.status = "failed".into();
+                let _ = self
+                    .store
+                    .save_chat_turn(&turn, &self.replica, 0, now_ms())
+                    .await;
+                return;
+            }
+        };
+        let sink =
+            match sink::Sink::open(self.store.clone(), &turn.session_id, &turn.id, None).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(turn = %turn.id, error = %e, "cannot resume chat turn now");
+                    return;
+                }
+            };
+        let principal = match resume_principal(
+            self.store.as_ref(),
+            &turn.org_id,
+            &state.principal,
+            now_ms(),
+        )
+        .await
+        {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                let mut sink = sink;
+                let _ = sink
+                    .emit(parts::error("The person or key this turn acted for no longer has access; it was stopped."))
+                    .await;
+                let _ = sink.emit(parts::finish("error", state.usage)).await;
+                let _ = sink.flush().await;
+                turn.status = "failed".into();
+                let _ = self
+                    .store
+                    .save_chat_turn(&turn, &self.replica, 0, now_ms())
+                    .await;
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(turn = %turn.id, error = %e, "cannot resume chat turn now");
+                return;
+            }
+        };
+        Runner::new(self.clone(), turn, state, principal, sink)
+            .run_resumed()
+            .await;
+    }
+}

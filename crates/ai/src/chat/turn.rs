@@ -1,0 +1,867 @@
+//! One chat turn, from the user's message to the model's final answer: model
+//! rounds, tool calls through the gateway as the asking principal, approval
+//! pauses, and resumption by whichever replica claims the turn.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
+use portal_core::model::{ChatMessage, ChatTurn};
+use portal_core::service::tools as gateway;
+use portal_core::service::{audit, Ctx};
+use portal_core::tools::REDACTED;
+use portal_core::CoreError;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::memory::{self, Meta};
+use super::sink::Sink;
+use super::{parts, prompt, ChatEngine};
+use crate::guard::{input, redact};
+use crate::provider::{
+    ChatRequest, FinishReason, Message, ProviderError, StreamEvent, ToolCall, ToolDef, Usage,
+};
+
+/// How long a runner's lease on a turn lasts between renewals.
+pub(crate) const LEASE: Duration = Duration::from_secs(60);
+/// Renew the lease when less than this is left.
+const RENEW_BEFORE: Duration = Duration::from_secs(30);
+/// Messages read to build the model's window (the window plus summaries around it).
+const READ_SLACK: i64 = 20;
+
+/// What a turn remembers between runs (stored as JSON in the turn row).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TurnState {
+    pub principal: PrincipalSnapshot,
+    pub model: Option<String>,
+    pub message_id: String,
+    pub rounds: u32,
+    pub used_ms: u64,
+    pub usage: Usage,
+    pub pending: Vec<PendingCall>,
+    pub direct: bool,
+    pub blocks: u32,
+    #[serde(default)]
+    pub ip: Option<std::net::IpAddr>,
+}
+
+/// A tool call not yet run. Its arguments are sealed: they may hold secrets.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PendingCall {
+    pub id: String,
+    pub name: String,
+    pub sealed_args: String,
+    pub approval_id: Option<String>,
+    pub announced: bool,
+}
+
+/// How a step of the turn ended.
+enum Step {
+    Continue,
+    Finish(&'static str),
+    Paused,
+    Cancelled,
+}
+
+/// Why a turn stopped early.
+#[derive(Debug)]
+pub(crate) enum Abort {
+    /// Storage failed; the turn cannot go on.
+    Store(String),
+    /// The model provider failed.
+    Provider(ProviderError),
+    /// Another replica took the turn over (our lease lapsed).
+    LostLease,
+}
+
+impl From<portal_core::StoreError> for Abort {
+    fn from(e: portal_core::StoreError) -> Self {
+        Abort::Store(e.to_string())
+    }
+}
+
+impl From<CoreError> for Abort {
+    fn from(e: CoreError) -> Self {
+        Abort::Store(e.to_string())
+    }
+}
+
+/// A turn being run by this replica.
+pub(crate) struct Runner {
+    engine: Arc<ChatEngine>,
+    turn: ChatTurn,
+    state: TurnState,
+    principal: Principal,
+    sink: Sink,
+    started: Instant,
+    lease_until: i64,
+}
+
+fn seal_context(turn_id: &str, call_id: &str) -> String {
+    format!("chat-turn:{turn_id}:{call_id}")
+}
+
+/// A message a user may see for a failed gateway call (never internals).
+fn public_message(e: &CoreError) -> String {
+    match e {
+        CoreError::Internal(_) => "internal error".into(),
+        CoreError::Unavailable => "the database is unavailable; retry shortly".into(),
+        other => other.to_string(),
+    }
+}
+
+impl Runner {
+    pub(crate) fn new(
+        engine: Arc<ChatEngine>,
+        turn: ChatTurn,
+        state: TurnState,
+        principal: Principal,
+        sink: Sink,
+    ) -> Self {
+        let lease_until = turn.lease_until;
+        Self {
+            engine,
+            turn,
+            state,
+            principal,
+            sink,
+            started: Instant::now(),
+            lease_until,
+        }
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            store: self.engine.store.as_ref(),
+            keys: &self.engine.keys,
+            ip: self.state.ip,
+            user_agent: Some("portal-chat"),
+            now: now_ms(),
+        }
+    }
+
+    fn used(&self) -> Duration {
+        Duration::from_millis(self.state.used_ms) + self.started.elapsed()
+    }
+
+    fn remaining(&self) -> Duration {
+        self.engine.settings.turn_budget.saturating_sub(self.used())
+    }
+
+    async fn emit(&mut self, part: Value) -> Result<(), Abort> {
+        self.sink.emit(part).await?;
+        Ok(())
+    }
+
+    /// Saves status and state under our lease; `LostLease` when another replica has it.
+    async fn save(&mut self, status: &str, approval_id: Option<String>) -> Result<(), Abort> {
+        let now = now_ms();
+        let mut state = self.state.clone();
+        state.used_ms = self.used().as_millis() as u64;
+        self.turn.status = status.to_string();
+        self.turn.approval_id = approval_id;
+        self.turn.state = serde_json::to_string(&state).map_err(|e| Abort::Store(e.to_string()))?;
+        let terminal = matches!(status, "done" | "failed");
+        let until = if terminal {
+            0
+        } else {
+            now + LEASE.as_millis() as i64
+        };
+        let owner = self.engine.replica.clone();
+        if !self
+            .engine
+            .store
+            .save_chat_turn(&self.turn, &owner, until, now)
+            .await?
+        {
+            return Err(Abort::LostLease);
+        }
+        self.lease_until = until;
+        Ok(())
+    }
+
+    async fn renew_if_due(&mut self) -> Result<(), Abort> {
+        if self.lease_until - now_ms() < RENEW_BEFORE.as_millis() as i64 {
+            let approval = self.turn.approval_id.clone();
+            self.save("running", approval).await?;
+        }
+        Ok(())
+    }
+
+    async fn store_message(&self, role: &str, content: &str, meta: Meta) -> Result<(), Abort> {
+        let m = ChatMessage {
+            id: super::uuid(),
+            session_id: self.turn.session_id.clone(),
+            seq: 0,
+            role: role.to_string(),
+            content: content.to_string(),
+            meta: meta.to_column(),
+            created_at: now_ms(),
+        };
+        self.engine
+            .store
+            .append_chat_messages(&self.turn.org_id, &self.turn.session_id, &[m], now_ms())
+            .await?;
+        Ok(())
+    }
+
+    fn next_block(&mut self) -> String {
+        self.state.blocks += 1;
+        format!("{}-t{}", self.state.message_id, self.state.blocks)
+    }
+
+    /// A whole text block (already safe to show).
+    async fn say(&mut self, text: &str) -> Result<(), Abort> {
+        let id = self.next_block();
+        self.emit(parts::text_start(&id)).await?;
+        self.emit(parts::text_delta(&id, text)).await?;
+        self.emit(parts::text_end(&id)).await
+    }
+
+    async fn finish(&mut self, reason: &'static str) -> Result<(), Abort> {
+        let usage = self.state.usage;
+        self.emit(parts::finish(reason, usage)).await?;
+        self.sink.flush().await?;
+        Ok(())
+    }
+
+    /// Runs a new turn for `message` (already checked for length).
+    pub(crate) async fn run_new(mut self, message: String) {
+        let outcome = self.new_turn(&message).await;
+        self.conclude(outcome).await;
+    }
+
+    /// Resumes a turn after its approval was decided.
+    pub(crate) async fn run_resumed(mut self) {
+        let outcome = self.resumed().await;
+        self.conclude(outcome).await;
+    }
+
+    async fn new_turn(&mut self, message: &str) -> Result<Step, Abort> {
+        let message_id = self.state.message_id.clone();
+        self.emit(parts::start(
+            &message_id,
+            &self.turn.session_id,
+            &self.turn.id,
+        ))
+        .await?;
+        let clean = redact::redact(message);
+        for hit in &clean.hits {
+            self.engine.hooks.guardrail(hit.kind.as_str());
+        }
+        if let Err(refusal) = input::check(message, self.engine.settings.max_input_chars) {
+            self.engine.hooks.guardrail(refusal.category.as_str());
+            let meta = Meta {
+                refused: true,
+                ..Meta::default()
+            };
+            self.store_message("user", &clean.text, meta.clone())
+                .await?;
+            self.store_message("assistant", &refusal.explanation, meta)
+                .await?;
+            let ctx = self.ctx();
+            let org = self.turn.org_id.clone();
+            audit::append(
+                &ctx,
+                Some(&org),
+                &self.principal.actor(),
+                "chat.refused",
+                None,
+                "refused",
+                json!({"sessionId": self.turn.session_id, "category": refusal.category.as_str(), "rule": refusal.rule}),
+            )
+            .await?;
+            let explanation = refusal.explanation.clone();
+            self.say(&explanation).await?;
+            return Ok(Step::Finish("content-filter"));
+        }
+        self.store_message("user", &clean.text, Meta::default())
+            .await?;
+        let title = memory::title_from(&clean.text);
+        if !title.is_empty() {
+            self.engine
+                .store
+                .set_chat_title_if_unset(&self.turn.org_id, &self.turn.session_id, &title, now_ms())
+                .await?;
+        }
+        if let Some(direct) = message.trim_start().strip_prefix("/tool") {
+            self.state.direct = true;
+            return self.direct(direct.trim()).await;
+        }
+        if self.engine.provider.is_none() {
+            let text = "No AI model is configured on this portal, so I cannot answer in words. \
+An administrator can set one up with PORTAL_AI_PROVIDER (openai, anthropic or oci), PORTAL_AI_MODEL \
+and, for hosted providers, PORTAL_AI_API_KEY (see the README's Chat section). You can still run any \
+tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompartments {}`.";
+            self.store_message("assistant", text, Meta::default())
+                .await?;
+            self.say(text).await?;
+            return Ok(Step::Finish("stop"));
+        }
+        self.agent().await
+    }
+
+    async fn resumed(&mut self) -> Result<Step, Abort> {
+        let message_id = self.state.message_id.clone();
+        self.emit(parts::start(
+            &message_id,
+            &self.turn.session_id,
+            &self.turn.id,
+        ))
+        .await?;
+        match self.run_pending().await? {
+            Step::Continue if self.state.direct => Ok(Step::Finish("stop")),
+            Step::Continue => self.agent().await,
+            other => Ok(other),
+        }
+    }
+
+    /// `/tool NAME {json}`: one tool call through the gateway, no model.
+    async fn direct(&mut self, command: &str) -> Result<Step, Abort> {
+        let (name, rest) = match command.split_once(char::is_whitespace) {
+            Some((n, r)) => (n.trim(), r.trim()),
+            None => (command, ""),
+        };
+        let args = if rest.is_empty() { "{}" } else { rest };
+        let parsed: Option<Map<String, Value>> = serde_json::from_str(args).ok();
+        let (Some(_), false) = (parsed, name.is_empty()) else {
+            let text = "Usage: `/tool NAME {json arguments}`, e.g. `/tool listInstances {\"lifecycleState\": \"RUNNING\"}`. The arguments must be one JSON object.";
+            self.store_message("assistant", text, Meta::default())
+                .await?;
+            self.say(text).await?;
+            return Ok(Step::Finish("stop"));
+        };
+        let call_id = format!("direct-{}", super::uuid());
+        let call = ToolCall {
+            id: call_id,
+            name: name.to_string(),
+            arguments: args.to_string(),
+        };
+        let display = self.display_args(&call.name, &call.arguments);
+        let meta = Meta {
+            tool_calls: vec![ToolCall {
+                arguments: display.to_string(),
+                ..call.clone()
+            }],
+            ..Meta::default()
+        };
+        self.store_message("assistant", "", meta).await?;
+        self.state.pending = vec![self.pending_of(&call)];
+        match self.run_pending().await? {
+            Step::Continue => Ok(Step::Finish("stop")),
+            other => Ok(other),
+        }
+    }
+
+    fn pending_of(&self, call: &ToolCall) -> PendingCall {
+        PendingCall {
+            id: call.id.clone(),
+            name: call.name.clone(),
+            sealed_args: self.engine.keys.seal(
+                &seal_context(&self.turn.id, &call.id),
+                call.arguments.as_bytes(),
+            ),
+            approval_id: None,
+            announced: false,
+        }
+    }
+
+    /// Arguments as anyone may see them: secret (`writeOnly`) fields redacted.
+    fn display_args(&self, tool: &str, raw: &str) -> Value {
+        let mut v: Value = serde_json::from_str(raw).unwrap_or_else(|_| json!({}));
+        let spec = self
+            .engine
+            .tools
+            .as_ref()
+            .and_then(|t| t.specs().iter().find(|s| s.name == tool));
+        if let (Some(spec), Some(obj)) = (spec, v.as_object_mut()) {
+            for p in spec.params.iter().filter(|p| p.secret) {
+                if obj.contains_key(p.name) {
+                    obj.insert(p.name.to_string(), Value::String(REDACTED.into()));
+                }
+            }
+        }
+        v
+    }
+
+    /// Runs the calls waiting in the state, in order, until one needs an approval.
+    async fn run_pending(&mut self) -> Result<Step, Abort> {
+        while let Some(call) = self.state.pending.first().cloned() {
+            if self.sink.client_gone() {
+                return Ok(Step::Cancelled);
+            }
+            self.renew_if_due().await?;
+            let raw = self
+                .engine
+                .keys
+                .open(&seal_context(&self.turn.id, &call.id), &call.sealed_args)
+                .and_then(|b| String::from_utf8(b).ok())
+                .unwrap_or_default();
+            if !call.announced {
+                let display = self.display_args(&call.name, &raw);
+                self.emit(parts::tool_input_start(&call.id, &call.name))
+                    .await?;
+                self.emit(parts::tool_input_delta(&call.id, &display.to_string()))
+                    .await?;
+                self.emit(parts::tool_input_available(&call.id, &call.name, &display))
+                    .await?;
+                if let Some(first) = self.state.pending.first_mut() {
+                    first.announced = true;
+                }
+            }
+            let outcome = self.execute(&call, &raw).await;
+            match outcome {
+                Ok(result) => {
+                    let text = memory::result_text(&result);
+                    let clean = redact::redact(&text);
+                    for hit in &clean.hits {
+                        self.engine.hooks.guardrail(hit.kind.as_str());
+                    }
+                    let shown = if clean.hits.is_empty() {
+                        result
+                    } else {
+                        serde_json::from_str(&clean.text)
+                            .unwrap_or(Value::String(clean.text.clone()))
+                    };
+                    self.emit(parts::tool_output_available(&call.id, &shown))
+                        .await?;
+                    self.store_tool_result(&call, &clean.text).await?;
+                }
+                Err(CoreError::ApprovalRequired(a)) => {
+                    let url = format!("{}/approvals/{}", self.engine.public_url, a.id);
+                    let args: Value = serde_json::from_str(&a.args_redacted).unwrap_or(Value::Null);
+                    self.emit(parts::approval_required(
+                        &a.id, &call.id, &call.name, &args, &url,
+                    ))
+                    .await?;
+                    if let Some(first) = self.state.pending.first_mut() {
+                        first.approval_id = Some(a.id.clone());
+                    }
+                    if self.state.direct {
+                        self.say(&format!(
+                            "{} changes the cloud and needs an approval. An approver can decide at {url}; this turn resumes by itself once they do.",
+                            call.name
+                        ))
+                        .await?;
+                    }
+                    self.save("awaiting_approval", Some(a.id.clone())).await?;
+                    return Ok(Step::Paused);
+                }
+                Err(e) => {
+                    let message = public_message(&e);
+                    self.emit(parts::tool_output_error(&call.id, &message))
+                        .await?;
+                    self.store_tool_result(&call, &format!("Error: {message}"))
+                        .await?;
+                }
+            }
+            self.state.pending.remove(0);
+        }
+        Ok(Step::Continue)
+    }
+
+    async fn store_tool_result(&self, call: &PendingCall, content: &str) -> Result<(), Abort> {
+        let meta = Meta {
+            tool_call_id: Some(call.id.clone()),
+            tool_name: Some(call.name.clone()),
+            ..Meta::default()
+        };
+        self.store_message("tool", content, meta).await
+    }
+
+    async fn execute(&self, call: &PendingCall, raw: &str) -> Result<Value, CoreError> {
+        let Some(tools) = self.engine.tools.clone() else {
+            return Err(CoreError::NotFound(
+                "No cloud is configured (PORTAL_CLOUD=none): tools are unavailable".into(),
+            ));
+        };
+        let args: Value = serde_json::from_str(raw).map_err(|_| {
+            CoreError::Validation(format!("the arguments of {} are not valid JSON", call.name))
+        })?;
+        let ctx = self.ctx();
+        let req = gateway::Request {
+            name: &call.name,
+            args: &args,
+            tool_call_id: Some(&call.id),
+            approval_id: call.approval_id.as_deref(),
+        };
+        let done = gateway::execute(
+            &ctx,
+            tools.as_ref(),
+            self.engine.gateway_hooks.as_ref(),
+            &self.principal,
+            req,
+            self.engine.tool_timeout,
+        )
+        .await?;
+        Ok(json!({"cloud": done.cloud, "result": done.result}))
+    }
+
+    /// The tools the principal may run, as the model's tool schema.
+    fn tool_defs(&self) -> Vec<ToolDef> {
+        let Some(tools) = &self.engine.tools else {
+            return Vec::new();
+        };
+        tools
+            .specs()
+            .iter()
+            .filter(|s| gateway::may_run(&self.principal, s))
+            .map(|s| ToolDef {
+                name: s.name.to_string(),
+                description: format!("{} (risk: {})", s.description, s.risk.as_str()),
+                parameters: s.schema(),
+            })
+            .collect()
+    }
+
+    /// Model rounds until the model answers without tool calls, or a limit or pause.
+    async fn agent(&mut self) -> Result<Step, Abort> {
+        loop {
+            match self.model_round().await? {
+                Step::Continue => {}
+                other => return Ok(other),
+            }
+            match self.run_pending().await? {
+                Step::Continue => {}
+                other => return Ok(other),
+            }
+        }
+    }
+
+    async fn model_round(&mut self) -> Result<Step, Abort> {
+        let Some(provider) = self.engine.provider.clone() else {
+            return Ok(Step::Finish("stop"));
+        };
+        if self.remaining().is_zero() {
+            let secs = self.engine.settings.turn_budget.as_secs();
+            self.say(&format!("I stopped here: this turn reached its time budget of {secs} s. Ask me to continue if you want more."))
+                .await?;
+            return Ok(Step::Finish("time-limit"));
+        }
+        let model = self
+            .state
+            .model
+            .clone()
+            .or_else(|| self.engine.settings.model.clone())
+            .unwrap_or_default();
+        let window = self.engine.settings.history_messages;
+        let session = self
+            .engine
+            .store
+            .get_chat_session(
+                &self.turn.org_id,
+                &self.turn.principal_id,
+                &self.turn.session_id,
+            )
+            .await?;
+        let count = session.map(|s| s.message_count).unwrap_or(0);
+        let after = (count - window as i64 - READ_SLACK).max(0);
+        let stored = self
+            .engine
+            .store
+            .list_chat_messages(
+                &self.turn.org_id,
+                &self.turn.session_id,
+                after,
+                window as i64 + READ_SLACK * 2,
+            )
+            .await?;
+        let mut history = memory::history(&stored, window);
+        if let Some(before) = history.unsummarised_before {
+            if let Some(summary) = self.summarise(&provider, &model, before).await {
+                history.summary = Some(summary);
+            }
+        }
+        let cloud = self
+            .engine
+            .tools
+            .as_ref()
+            .map(|t| t.cloud())
+            .unwrap_or("no");
+        let request = ChatRequest {
+            model: model.clone(),
+            system: prompt::system(cloud, history.summary.as_deref()),
+            messages: history.messages,
+            tools: self.tool_defs(),
+            max_tokens: self.engine.settings.max_output_tokens,
+        };
+        self.emit(parts::start_step()).await?;
+        let asked = Instant::now();
+        let deadline = tokio::time::Instant::now() + self.remaining();
+        let opened = tokio::select! {
+            r = provider.stream(request) => r,
+            _ = self.sink.closed() => return Ok(Step::Cancelled),
+            _ = tokio::time::sleep_until(deadline) => return self.out_of_time().await,
+        };
+        let mut stream = opened.map_err(Abort::Provider)?;
+        let mut redactor = redact::StreamRedactor::new();
+        let mut text = String::new();
+        let mut block: Option<String> = None;
+        let mut calls: Vec<(String, String, String)> = Vec::new();
+        let mut first_token = true;
+        let finish;
+        loop {
+            let next = tokio::select! {
+                ev = stream.next() => ev,
+                _ = self.sink.closed() => return Ok(Step::Cancelled),
+                _ = tokio::time::sleep_until(deadline) => return self.out_of_time().await,
+            };
+            let Some(ev) = next else {
+                return Err(Abort::Provider(ProviderError::Protocol(
+                    "the stream ended without finishing".into(),
+                )));
+            };
+            let ev = ev.map_err(Abort::Provider)?;
+            if first_token {
+                first_token = false;
+                self.engine.hooks.first_token(
+                    provider.kind(),
+                    &model,
+                    asked.elapsed().as_secs_f64(),
+                );
+            }
+            match ev {
+                StreamEvent::TextDelta(d) => {
+                    let safe = redactor.push(&d);
+                    if !safe.is_empty() {
+                        let id = match &block {
+                            Some(id) => id.clone(),
+                            None => {
+                                let id = self.next_block();
+                                self.emit(parts::text_start(&id)).await?;
+                                block = Some(id.clone());
+                                id
+                            }
+                        };
+                        text.push_str(&safe);
+                        self.emit(parts::text_delta(&id, &safe)).await?;
+                    }
+                }
+                StreamEvent::ToolCallStart { index, id, name } => {
+                    if calls.len() <= index {
+                        calls.resize(index + 1, (String::new(), String::new(), String::new()));
+                    }
+                    calls[index] = (id, name, String::new());
+                }
+                StreamEvent::ToolCallDelta { index, delta } => {
+                    if let Some(c) = calls.get_mut(index) {
+                        c.2.push_str(&delta);
+                    }
+                }
+                StreamEvent::Finish { reason, usage } => {
+                    finish = reason;
+                    self.state.usage.input_tokens += usage.input_tokens;
+                    self.state.usage.output_tokens += usage.output_tokens;
+                    self.engine.hooks.tokens(
+                        provider.kind(),
+                        &model,
+                        usage.input_tokens,
+                        usage.output_tokens,
+                    );
+                    break;
+                }
+            }
+            self.renew_if_due().await?;
+        }
+        drop(stream);
+        let tail = redactor.finish();
+        for hit in redactor.hits() {
+            self.engine.hooks.guardrail(hit.kind.as_str());
+        }
+        if !tail.is_empty() {
+            let id = match &block {
+                Some(id) => id.clone(),
+                None => {
+                    let id = self.next_block();
+                    self.emit(parts::text_start(&id)).await?;
+                    block = Some(id.clone());
+                    id
+                }
+            };
+            text.push_str(&tail);
+            self.emit(parts::text_delta(&id, &tail)).await?;
+        }
+        if let Some(id) = block {
+            self.emit(parts::text_end(&id)).await?;
+        }
+        self.emit(parts::finish_step()).await?;
+        let calls: Vec<ToolCall> = calls
+            .into_iter()
+            .filter(|(id, name, _)| !id.is_empty() && !name.is_empty())
+            .map(|(id, name, arguments)| ToolCall {
+                id,
+                name,
+                arguments: if arguments.trim().is_empty() {
+                    "{}".into()
+                } else {
+                    arguments
+                },
+            })
+            .collect();
+        let shown: Vec<ToolCall> = calls
+            .iter()
+            .map(|c| ToolCall {
+                arguments: self.display_args(&c.name, &c.arguments).to_string(),
+                ..c.clone()
+            })
+            .collect();
+        self.store_message(
+            "assistant",
+            &text,
+            Meta {
+                tool_calls: shown,
+                ..Meta::default()
+            },
+        )
+        .await?;
+        if calls.is_empty() {
+            return Ok(Step::Finish(match finish {
+                FinishReason::Length => "length",
+                FinishReason::ContentFilter => "content-filter",
+                _ => "stop",
+            }));
+        }
+        self.state.rounds += 1;
+        if self.state.rounds > self.engine.settings.max_rounds {
+            for c in &calls {
+                let p = self.pending_of(c);
+                self.store_tool_result(&p, "Not run: this turn reached its limit of tool rounds.")
+                    .await?;
+            }
+            let n = self.engine.settings.max_rounds;
+            self.say(&format!("I stopped here: this turn reached its limit of {n} tool rounds. Ask me to continue if you want more."))
+                .await?;
+            return Ok(Step::Finish("round-limit"));
+        }
+        self.state.pending = calls.iter().map(|c| self.pending_of(c)).collect();
+        Ok(Step::Continue)
+    }
+
+    async fn out_of_time(&mut self) -> Result<Step, Abort> {
+        let secs = self.engine.settings.turn_budget.as_secs();
+        self.emit(parts::error(&format!(
+            "This turn ran out of its time budget ({secs} s) and was stopped."
+        )))
+        .await?;
+        Ok(Step::Finish("time-limit"))
+    }
+
+    /// Summarises the messages before `before` (best effort) and stores the summary.
+    async fn summarise(
+        &self,
+        provider: &Arc<dyn crate::provider::Provider>,
+        model: &str,
+        before: i64,
+    ) -> Option<String> {
+        let from = (before - 200).max(0);
+        let older = self
+            .engine
+            .store
+            .list_chat_messages(
+                &self.turn.org_id,
+                &self.turn.session_id,
+                from,
+                before - from - 1,
+            )
+            .await
+            .ok()?;
+        let transcript: String = older
+            .iter()
+            .filter(|m| !Meta::of(m).refused)
+            .map(|m| {
+                format!(
+                    "{}: {}\n",
+                    m.role,
+                    m.content.chars().take(2000).collect::<String>()
+                )
+            })
+            .collect();
+        if transcript.is_empty() {
+            return None;
+        }
+        let request = ChatRequest {
+            model: model.to_string(),
+            system: prompt::SUMMARISE.to_string(),
+            messages: vec![Message::user(crate::guard::fence::tool_output(
+                "transcript",
+                &transcript,
+            ))],
+            tools: Vec::new(),
+            max_tokens: 400,
+        };
+        let mut stream = provider.stream(request).await.ok()?;
+        let mut out = String::new();
+        while let Some(Ok(ev)) = stream.next().await {
+            match ev {
+                StreamEvent::TextDelta(d) => out.push_str(&d),
+                StreamEvent::Finish { .. } => break,
+                _ => {}
+            }
+        }
+        let summary = redact::redact(out.trim()).text;
+        if summary.is_empty() {
+            return None;
+        }
+        let meta = Meta {
+            through_seq: Some(before - 1),
+            ..Meta::default()
+        };
+        self.store_message("summary", &summary, meta).await.ok()?;
+        Some(summary)
+    }
+
+    /// Ends the run: the final parts, the turn's status, metrics.
+    async fn conclude(&mut self, outcome: Result<Step, Abort>) {
+        let result = match outcome {
+            Ok(Step::Finish(reason)) => {
+                self.engine.hooks.rounds(self.state.rounds);
+                match self.finish(reason).await {
+                    Ok(()) => self.save("done", None).await,
+                    Err(e) => Err(e),
+                }
+            }
+            Ok(Step::Paused) => self.finish("awaiting-approval").await,
+            Ok(Step::Continue) => match self.finish("stop").await {
+                Ok(()) => self.save("done", None).await,
+                Err(e) => Err(e),
+            },
+            Ok(Step::Cancelled) => {
+                tracing::info!(turn = %self.turn.id, "chat client disconnected; turn cancelled");
+                let _ = self
+                    .emit(parts::error(
+                        "The client disconnected; this turn was cancelled.",
+                    ))
+                    .await;
+                let _ = self.finish("cancelled").await;
+                self.save("failed", None).await
+            }
+            Err(Abort::LostLease) => {
+                tracing::warn!(turn = %self.turn.id, "lost the lease on a chat turn; another replica has it");
+                return;
+            }
+            Err(Abort::Provider(e)) => {
+                tracing::warn!(turn = %self.turn.id, error = %e, "model provider failed");
+                let _ = self.emit(parts::error(&e.to_string())).await;
+                let _ = self.finish("error").await;
+                self.save("failed", None).await
+            }
+            Err(Abort::Store(e)) => {
+                tracing::error!(turn = %self.turn.id, error = %e, "chat turn failed");
+                let _ = self
+                    .emit(parts::error(
+                        "The turn failed: storage is unavailable. Retry shortly.",
+                    ))
+                    .await;
+                let _ = self.sink.flush().await;
+                self.save("failed", None).await
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(turn = %self.turn.id, error = ?e, "could not record the end of a chat turn");
+        }
+        let _ = self.sink.flush().await;
+    }
+}

@@ -1,0 +1,406 @@
+//! Chat over the AI SDK UI message stream protocol: `POST /api/chat` starts a
+//! turn and streams it; `GET /api/chat/{sessionId}/stream` replays and follows a
+//! session's stored events (a turn resumed after an approval, on any replica);
+//! `GET /api/sessions/{id}/messages` is the conversation; `GET /api/models`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::{Stream, StreamExt};
+use portal_ai::chat::{parts, ChatEngine, Frame, Meta, NewTurn};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{perm, Require};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+fn engine(state: &AppState) -> Result<Arc<ChatEngine>, ApiError> {
+    state
+        .chat
+        .get()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal("chat engine not started".into()))
+}
+
+/// Holds a streaming slot (and the open-streams gauge) while a stream is open.
+struct Slot {
+    state: AppState,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Slot {
+    fn take(state: &AppState) -> Result<Self, ApiError> {
+        let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
+            state.metrics.shed.with_label_values(&["streams"]).inc();
+            ApiError::Overloaded
+        })?;
+        state.metrics.streams_open.inc();
+        Ok(Slot {
+            state: state.clone(),
+            _permit: permit,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.state.metrics.streams_open.dec();
+    }
+}
+
+fn sse(
+    state: &AppState,
+    stream: impl Stream<Item = Result<Event, Infallible>> + Send + 'static,
+) -> Response {
+    let mut res = Sse::new(stream)
+        .keep_alive(
+            KeepAlive::new()
+                .interval(state.settings.sse_heartbeat)
+                .text("heartbeat"),
+        )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-vercel-ai-ui-message-stream",
+        HeaderValue::from_static("v1"),
+    );
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
+}
+
+fn event(f: Frame) -> Event {
+    Event::default().id(f.id.to_string()).data(f.data)
+}
+
+fn done() -> Event {
+    Event::default().data("[DONE]")
+}
+
+/// A chat message.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChatBody {
+    /// The session to continue; a new session is created when absent.
+    pub session_id: Option<String>,
+    /// What the user says. `/tool NAME {json}` runs a tool directly.
+    pub message: String,
+    /// One of `GET /api/models`; the default model when absent.
+    pub model: Option<String>,
+}
+
+/// Sends a message and streams the turn (`sessions:write`; the chat rate-limit class).
+///
+/// The response is an AI SDK UI message stream (`x-vercel-ai-ui-message-stream: v1`):
+/// `start` (its metadata names the session), `text-start`/`text-delta`/`text-end`,
+/// `tool-input-start`/`tool-input-delta`/`tool-input-available`,
+/// `tool-output-available`/`tool-output-error`, `data-approval-required`
+/// (`{approvalId, toolCallId, toolName, args, approveUrl}`), `error`, and `finish`
+/// (`finishReason`, token usage), each with an id, then `[DONE]`. A turn paused on an
+/// approval finishes with `awaiting-approval` and resumes once decided; follow it at
+/// `GET /api/chat/{sessionId}/stream`. Disconnecting cancels the turn.
+#[utoipa::path(
+    post, path = "/api/chat", tag = "chat", request_body = ChatBody,
+    responses(
+        (status = 200, description = "The turn as server-sent events", content_type = "text/event-stream", body = String),
+        (status = 400, description = "VALIDATION_ERROR: empty or too long message, unknown model", body = ErrorBody),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody),
+        (status = 409, description = "A turn is still in progress in this session", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn chat(
+    State(state): State<AppState>,
+    r: Require<perm::SessionsWrite>,
+    ApiJson(b): ApiJson<ChatBody>,
+) -> Result<Response, ApiError> {
+    let engine = engine(&state)?;
+    let slot = Slot::take(&state)?;
+    let started = engine
+        .start(
+            r.principal.clone(),
+            NewTurn {
+                session_id: b.session_id,
+                message: b.message,
+                model: b.model,
+                ip: Some(r.caller.ip),
+            },
+        )
+        .await?;
+    let session = started.session_id.clone();
+    let frames = tokio_stream::wrappers::ReceiverStream::new(started.frames);
+    let stream = frames
+        .map(move |f| {
+            let _hold = &slot;
+            Ok(event(f))
+        })
+        .chain(futures_util::stream::once(async { Ok(done()) }));
+    let mut res = sse(&state, stream);
+    if let Ok(v) = HeaderValue::from_str(&session) {
+        res.headers_mut().insert("x-chat-session-id", v);
+    }
+    Ok(res)
+}
+
+/// Where to resume a stream.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct After {
+    /// Replay events after this id (the `Last-Event-ID` header works too); 0 replays all.
+    pub after: Option<i64>,
+}
+
+/// Replays a session's stored stream events after an id and follows new ones
+/// (`sessions:read`): how a client sees a turn resume after an approval, from any
+/// replica. Ends after a final `finish` (not `awaiting-approval`).
+#[utoipa::path(
+    get, path = "/api/chat/{sessionId}/stream", tag = "chat",
+    params(("sessionId" = String, Path, description = "Session id"), After),
+    responses(
+        (status = 200, description = "Stored and new events as server-sent events", content_type = "text/event-stream", body = String),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn follow(
+    State(state): State<AppState>,
+    r: Require<perm::SessionsRead>,
+    ApiPath(session_id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<After>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let org = r.principal.org()?.id.clone();
+    state
+        .store
+        .get_chat_session(&org, &r.principal.id, &session_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Session not found".into()))?;
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let after = q.after.or(last_event_id).unwrap_or(0);
+    if after < 0 {
+        return Err(ApiError::Validation(
+            "query/after: must be 0 or more".into(),
+        ));
+    }
+    let slot = Slot::take(&state)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
+    let st = state.clone();
+    tokio::spawn(async move {
+        let _slot = slot;
+        let mut after = after;
+        let mut ended = false;
+        loop {
+            let events = match st
+                .store
+                .list_chat_events(&org, &session_id, after, 200)
+                .await
+            {
+                Ok(e) => e,
+                Err(e) => {
+                    tracing::warn!(error = %e, "chat stream replay failed");
+                    let _ = tx
+                        .send(
+                            Event::default().data(
+                                parts::error(
+                                    "storage is unavailable; reconnect with Last-Event-ID",
+                                )
+                                .to_string(),
+                            ),
+                        )
+                        .await;
+                    return;
+                }
+            };
+            if events.is_empty() {
+                if ended {
+                    let _ = tx.send(done()).await;
+                    return;
+                }
+                tokio::select! {
+                    _ = tx.closed() => return,
+                    _ = st.shutdown.cancelled() => return,
+                    r = st.store.wait_chat_events(&session_id, after, Duration::from_secs(15)) => {
+                        if r.is_err() {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+                continue;
+            }
+            for e in events {
+                after = e.seq;
+                ended = serde_json::from_str::<Value>(&e.body)
+                    .map(|v| parts::is_terminal(&v))
+                    .unwrap_or(false);
+                if tx
+                    .send(event(Frame {
+                        id: e.seq,
+                        data: e.body,
+                    }))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok);
+    Ok(sse(&state, stream))
+}
+
+/// Which messages to list.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    /// Messages after this position (default 0: from the start).
+    pub after: Option<i64>,
+    /// At most this many (1–500, default 200).
+    pub limit: Option<i64>,
+}
+
+/// A stored message.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    /// Id.
+    pub id: String,
+    /// Position in the session.
+    pub seq: i64,
+    /// `user`, `assistant`, `tool` or `summary`.
+    pub role: String,
+    /// Text (secrets and PII redacted).
+    pub content: String,
+    /// An assistant's tool calls (secret arguments redacted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub tool_calls: Vec<Value>,
+    /// The call a tool result answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// The tool a result came from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    /// Refused by the guardrails.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
+    /// When.
+    pub created_at: String,
+}
+
+/// The conversation.
+#[derive(Serialize, ToSchema)]
+pub struct Messages {
+    /// Messages in order.
+    pub messages: Vec<MessageView>,
+}
+
+/// A session's messages, oldest first (`sessions:read`).
+#[utoipa::path(
+    get, path = "/api/sessions/{id}/messages", tag = "sessions",
+    params(("id" = String, Path, description = "Session id"), MessagesQuery),
+    responses(
+        (status = 200, description = "Messages", body = Messages),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn messages(
+    State(state): State<AppState>,
+    r: Require<perm::SessionsRead>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<MessagesQuery>,
+) -> Result<Json<Messages>, ApiError> {
+    let org = r.principal.org()?.id.clone();
+    let limit = portal_core::validate::limit("limit", q.limit, 200, 500)?;
+    let after = portal_core::validate::offset("after", q.after)?;
+    state
+        .store
+        .get_chat_session(&org, &r.principal.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("Session not found".into()))?;
+    let stored = state
+        .store
+        .list_chat_messages(&org, &id, after, limit)
+        .await?;
+    Ok(Json(Messages {
+        messages: stored
+            .into_iter()
+            .map(|m| {
+                let meta = Meta::of(&m);
+                MessageView {
+                    tool_calls: meta
+                        .tool_calls
+                        .iter()
+                        .map(|c| {
+                            serde_json::json!({"id": c.id, "name": c.name,
+                                "arguments": serde_json::from_str::<Value>(&c.arguments).unwrap_or(Value::Null)})
+                        })
+                        .collect(),
+                    tool_call_id: meta.tool_call_id,
+                    tool_name: meta.tool_name,
+                    refused: meta.refused,
+                    created_at: crate::views::ts(m.created_at),
+                    id: m.id,
+                    seq: m.seq,
+                    role: m.role,
+                    content: m.content,
+                }
+            })
+            .collect(),
+    }))
+}
+
+/// The models on offer.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Models {
+    /// Models callers may pick (`[]` when none is configured).
+    #[schema(value_type = Vec<Object>)]
+    pub models: Vec<portal_ai::provider::ModelInfo>,
+    /// The default model, if any.
+    pub default_model: Option<String>,
+    /// The provider kind (`none` when no model is configured).
+    pub provider: &'static str,
+}
+
+/// The models available to the caller (`sessions:read`).
+#[utoipa::path(
+    get, path = "/api/models", tag = "chat",
+    responses(
+        (status = 200, description = "Models", body = Models),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn models(
+    State(state): State<AppState>,
+    _r: Require<perm::SessionsRead>,
+) -> Result<Json<Models>, ApiError> {
+    let engine = engine(&state)?;
+    Ok(Json(Models {
+        models: engine.models(),
+        default_model: state.settings.ai.model.clone(),
+        provider: state.settings.ai.provider.as_str(),
+    }))
+}
