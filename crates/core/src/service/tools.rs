@@ -57,6 +57,12 @@ pub trait ToolRunner: Send + Sync {
     fn cloud(&self) -> &'static str;
     /// Runs a tool with validated arguments; the error is a message safe to show.
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError>;
+    /// Checks what a schema cannot say (arguments that only make sense
+    /// together) on validated arguments, before any approval is asked for;
+    /// the error is a validation message naming the field.
+    fn check(&self, _name: &str, _args: &Map<String, Value>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Observes executions (metrics live in the HTTP adapter's registry).
@@ -122,6 +128,7 @@ pub async fn execute(
         p.require(Permission::ToolsDanger)?;
     }
     let args = spec.validate(req.args).map_err(CoreError::Validation)?;
+    runner.check(name, &args).map_err(CoreError::Validation)?;
     let redacted = spec.redact(&args);
     // Compartment policy: no per-organisation restriction exists yet (the default: none).
     let approval_id = if spec.risk == Risk::Read {
