@@ -6,13 +6,16 @@
 //! only runs them with a granted approval.
 
 mod pricing;
+mod rules;
 mod terraform;
 
 use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use http::Method;
 use portal_core::service::tools::{ToolError, ToolRunner};
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
-use portal_oci::client::{OciClient, RequestOptions};
+use portal_oci::client::{OciClient, OciResponse, RequestOptions};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -623,6 +626,76 @@ pub static TOOLS: &[ToolSpec] = &[
         risk: Risk::Read,
         params: &[COMPARTMENT, LIMIT],
     },
+    ToolSpec {
+        name: "launchInstance",
+        category: "compute",
+        description: "Launch a compute instance from an image into a subnet. Needs an approval; check the shape's availability (getResourceAvailability) and state the monthly cost first. Flex shapes take ocpus and memoryInGBs. The userData script is secret: never shown, stored or logged outside the call.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
+            Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: true, description: "Availability domain (see listAvailabilityDomains); the subnet's when it is AD-specific", default: None, secret: false },
+            Param { name: "shape", kind: Kind::Text { max: 100 }, required: true, description: "Shape (see listShapes), e.g. VM.Standard.E4.Flex", default: None, secret: false },
+            Param { name: "imageId", kind: Kind::Ocid(Some("image")), required: true, description: "OCID of the image (see listImages); its architecture must match the shape's", default: None, secret: false },
+            Param { name: "subnetId", kind: Kind::Ocid(Some("subnet")), required: true, description: "OCID of the subnet for the primary VNIC", default: None, secret: false },
+            Param { name: "displayName", kind: Kind::Text { max: 255 }, required: true, description: "Name", default: None, secret: false },
+            Param { name: "ocpus", kind: Kind::Int { min: 1, max: 128 }, required: false, description: "OCPUs (Flex shapes only)", default: None, secret: false },
+            Param { name: "memoryInGBs", kind: Kind::Int { min: 1, max: 2048 }, required: false, description: "Memory in GB (Flex shapes only)", default: None, secret: false },
+            Param { name: "sshPublicKey", kind: Kind::Rule(&rules::SSH_PUBLIC_KEY), required: false, description: "OpenSSH public key allowed to log in as the image's default user", default: None, secret: false },
+            Param { name: "userData", kind: Kind::Text { max: 16_384 }, required: false, description: "cloud-init script run at first boot (sent base64-encoded as metadata user_data)", default: None, secret: true },
+        ],
+    },
+    ToolSpec {
+        name: "createAutonomousDatabase",
+        category: "database",
+        description: "Create an Autonomous Database. Needs an approval; state the monthly cost first (free tier: none). The admin password is secret: never shown, stored or logged outside the call.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
+            Param { name: "dbName", kind: Kind::Rule(&rules::DB_NAME), required: true, description: "Database name, unique in the tenancy", default: None, secret: false },
+            Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name shown in the console (default: dbName)", default: None, secret: false },
+            Param { name: "dbWorkload", kind: Kind::Enum(&["OLTP", "DW", "AJD", "APEX"]), required: false, description: "Transaction processing, data warehouse, JSON or APEX", default: Some("\"OLTP\""), secret: false },
+            Param { name: "cpuCoreCount", kind: Kind::Int { min: 1, max: 128 }, required: false, description: "OCPUs", default: Some("1"), secret: false },
+            Param { name: "dataStorageSizeInTBs", kind: Kind::Int { min: 1, max: 384 }, required: false, description: "Storage in TB", default: Some("1"), secret: false },
+            Param { name: "isFreeTier", kind: Kind::Bool, required: false, description: "An Always Free database (fixed small size, no cost)", default: Some("false"), secret: false },
+            Param { name: "adminPassword", kind: Kind::Rule(&rules::ADB_PASSWORD), required: true, description: "Password of the ADMIN user", default: None, secret: true },
+        ],
+    },
+    ToolSpec {
+        name: "createPolicy",
+        category: "identity",
+        description: "Create an IAM policy from statements such as `Allow group Developers to read all-resources in compartment Dev`. Needs an approval; show the statements and who they empower first.",
+        risk: Risk::Confirm,
+        params: &[
+            COMPARTMENT,
+            Param { name: "name", kind: Kind::Rule(&rules::POLICY_NAME), required: true, description: "Policy name, unique in the tenancy", default: None, secret: false },
+            Param { name: "description", kind: Kind::Text { max: 400 }, required: true, description: "What the policy is for", default: None, secret: false },
+            Param { name: "statements", kind: Kind::Array { items: &Kind::Rule(&rules::POLICY_STATEMENT), min: 1, max: 50 }, required: true, description: "Policy statements", default: None, secret: false },
+        ],
+    },
+    list_tool!("listContainerRepos", "storage", "List Container Registry (OCIR) repositories in a compartment with their image count, size and visibility.", [COMPARTMENT, LIMIT]),
+    ToolSpec {
+        name: "listContainerImages",
+        category: "storage",
+        description: "List container images in Container Registry (OCIR), optionally of one repository or version, with digests and push times.",
+        risk: Risk::Read,
+        params: &[
+            COMPARTMENT,
+            Param { name: "repositoryName", kind: Kind::Text { max: 255 }, required: false, description: "Only this repository's, e.g. shop/web", default: None, secret: false },
+            Param { name: "imageVersion", kind: Kind::Text { max: 128 }, required: false, description: "Only this version (tag), e.g. 1.2.0", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+    ToolSpec {
+        name: "updateSecurityListRules",
+        category: "networking",
+        description: "Replace a security list's ingress rules, egress rules, or both (a list given replaces that whole list; one left out stays as it is). Can open the network: needs an approval by someone other than the requester. Read the current rules with listSecurityLists first, keep those still wanted, and point out any rule open to 0.0.0.0/0.",
+        risk: Risk::Danger,
+        params: &[
+            Param { name: "securityListId", kind: Kind::Ocid(Some("securitylist")), required: true, description: "OCID of the security list", default: None, secret: false },
+            Param { name: "ingressSecurityRules", kind: Kind::Array { items: &rules::INGRESS_RULE, min: 0, max: 200 }, required: false, description: "The complete new ingress rules", default: None, secret: false },
+            Param { name: "egressSecurityRules", kind: Kind::Array { items: &rules::EGRESS_RULE, min: 0, max: 200 }, required: false, description: "The complete new egress rules", default: None, secret: false },
+        ],
+    },
 ];
 
 /// The catalogue running against one cloud through the signed client.
@@ -747,6 +820,42 @@ impl OciTools {
         Ok((items, fmt(start), fmt(today)))
     }
 
+    /// One signed call; the error is the cloud's message.
+    async fn send(
+        &self,
+        method: Method,
+        service: &Service,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<OciResponse, String> {
+        self.send_with(
+            method,
+            service,
+            path,
+            query,
+            body,
+            &RequestOptions::default(),
+        )
+        .await
+    }
+
+    /// [`OciTools::send`] with request options (e.g. `if-match`).
+    async fn send_with(
+        &self,
+        method: Method,
+        service: &Service,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<Value>,
+        opts: &RequestOptions,
+    ) -> Result<OciResponse, String> {
+        self.client
+            .send(method, service, path, query, body, opts)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     async fn get(&self, service: &Service, path: &str) -> Result<Value, String> {
         let opts = RequestOptions::default();
         self.client
@@ -763,19 +872,30 @@ async fn tokio_sleep(ms: u64) {
 
 /// Keeps only `fields` of each item: the compact output a model needs.
 fn project(items: Vec<Value>, fields: &[&str]) -> Value {
-    Value::Array(
-        items
-            .into_iter()
-            .map(|item| {
-                Value::Object(
-                    fields
-                        .iter()
-                        .filter_map(|f| item.get(*f).map(|v| (f.to_string(), v.clone())))
-                        .collect(),
-                )
-            })
+    Value::Array(items.iter().map(|item| pick(item, fields)).collect())
+}
+
+/// Keeps only `fields` of one object.
+fn pick(item: &Value, fields: &[&str]) -> Value {
+    Value::Object(
+        fields
+            .iter()
+            .filter_map(|f| item.get(*f).map(|v| (f.to_string(), v.clone())))
             .collect(),
     )
+}
+
+/// A string argument ("" when absent: validation made required ones present).
+fn text<'a>(args: &'a Map<String, Value>, name: &str) -> &'a str {
+    args.get(name).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The given `fields` of the arguments, under the same names, as a request body.
+fn body_of(args: &Map<String, Value>, fields: &[&str]) -> Map<String, Value> {
+    fields
+        .iter()
+        .filter_map(|f| args.get(*f).map(|v| (f.to_string(), v.clone())))
+        .collect()
 }
 
 #[async_trait]
@@ -786,6 +906,16 @@ impl ToolRunner for OciTools {
 
     fn cloud(&self) -> &'static str {
         self.cloud
+    }
+
+    fn check(&self, name: &str, args: &Map<String, Value>) -> Result<(), String> {
+        if name == "updateSecurityListRules"
+            && !args.contains_key("ingressSecurityRules")
+            && !args.contains_key("egressSecurityRules")
+        {
+            return Err("args: give ingressSecurityRules, egressSecurityRules or both".into());
+        }
+        Ok(())
     }
 
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
@@ -1976,6 +2106,219 @@ impl OciTools {
                     ],
                 )
                 .await
+            }
+            "launchInstance" => {
+                let mut body = body_of(
+                    args,
+                    &[
+                        "compartmentId",
+                        "availabilityDomain",
+                        "shape",
+                        "displayName",
+                    ],
+                );
+                body.insert(
+                    "sourceDetails".into(),
+                    json!({"sourceType": "image", "imageId": text(args, "imageId")}),
+                );
+                body.insert(
+                    "createVnicDetails".into(),
+                    json!({"subnetId": text(args, "subnetId")}),
+                );
+                let shape = body_of(args, &["ocpus", "memoryInGBs"]);
+                if !shape.is_empty() {
+                    body.insert("shapeConfig".into(), Value::Object(shape));
+                }
+                let mut metadata = Map::new();
+                if let Some(key) = args.get("sshPublicKey") {
+                    metadata.insert("ssh_authorized_keys".into(), key.clone());
+                }
+                if let Some(script) = args.get("userData").and_then(Value::as_str) {
+                    metadata.insert("user_data".into(), json!(BASE64.encode(script)));
+                }
+                if !metadata.is_empty() {
+                    body.insert("metadata".into(), Value::Object(metadata));
+                }
+                let res = self
+                    .send(
+                        Method::POST,
+                        &Service::COMPUTE,
+                        "/instances",
+                        &[],
+                        Some(Value::Object(body)),
+                    )
+                    .await?;
+                Ok(pick(
+                    &res.body,
+                    &[
+                        "id",
+                        "displayName",
+                        "lifecycleState",
+                        "shape",
+                        "shapeConfig",
+                        "availabilityDomain",
+                        "compartmentId",
+                        "timeCreated",
+                    ],
+                ))
+            }
+            "createAutonomousDatabase" => {
+                let mut body = body_of(
+                    args,
+                    &[
+                        "compartmentId",
+                        "dbName",
+                        "displayName",
+                        "dbWorkload",
+                        "cpuCoreCount",
+                        "dataStorageSizeInTBs",
+                        "isFreeTier",
+                        "adminPassword",
+                    ],
+                );
+                body.insert("source".into(), json!("NONE"));
+                let res = self
+                    .send(
+                        Method::POST,
+                        &Service::DATABASE,
+                        "/autonomousDatabases",
+                        &[],
+                        Some(Value::Object(body)),
+                    )
+                    .await?;
+                Ok(pick(
+                    &res.body,
+                    &[
+                        "id",
+                        "displayName",
+                        "dbName",
+                        "dbWorkload",
+                        "lifecycleState",
+                        "cpuCoreCount",
+                        "dataStorageSizeInTBs",
+                        "isFreeTier",
+                    ],
+                ))
+            }
+            "createPolicy" => {
+                let mut body = body_of(args, &["name", "description", "statements"]);
+                body.insert("compartmentId".into(), json!(c));
+                let res = self
+                    .send(
+                        Method::POST,
+                        &Service::IDENTITY,
+                        "/policies",
+                        &[],
+                        Some(Value::Object(body)),
+                    )
+                    .await?;
+                Ok(pick(
+                    &res.body,
+                    &[
+                        "id",
+                        "name",
+                        "description",
+                        "statements",
+                        "compartmentId",
+                        "lifecycleState",
+                    ],
+                ))
+            }
+            "listContainerRepos" => {
+                self.list_projected(
+                    &Service::ARTIFACTS,
+                    "/container/repositories",
+                    &[("compartmentId", c)],
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "isPublic",
+                        "imageCount",
+                        "layersSizeInBytes",
+                        "lifecycleState",
+                        "timeCreated",
+                    ],
+                )
+                .await
+            }
+            "listContainerImages" => {
+                let mut q = vec![("compartmentId", c)];
+                for (arg, param) in [
+                    ("repositoryName", "repositoryName"),
+                    ("imageVersion", "version"),
+                ] {
+                    if let Some(v) = args.get(arg).and_then(Value::as_str) {
+                        q.push((param, v));
+                    }
+                }
+                self.list_projected(
+                    &Service::ARTIFACTS,
+                    "/container/images",
+                    &q,
+                    limit,
+                    &[
+                        "id",
+                        "displayName",
+                        "repositoryName",
+                        "version",
+                        "digest",
+                        "lifecycleState",
+                        "timeCreated",
+                    ],
+                )
+                .await
+            }
+            "updateSecurityListRules" => {
+                let path = format!("/securityLists/{}", text(args, "securityListId"));
+                // Replace what was read, not what someone changed since (if-match).
+                let current = self
+                    .send(Method::GET, &Service::VIRTUAL_NETWORK, &path, &[], None)
+                    .await?;
+                let mut opts = RequestOptions::default();
+                if let Some(etag) = &current.etag {
+                    opts = opts.header("if-match", etag).map_err(|e| e.to_string())?;
+                }
+                let mut body = Map::new();
+                for (field, peer) in [
+                    ("ingressSecurityRules", "sourceType"),
+                    ("egressSecurityRules", "destinationType"),
+                ] {
+                    if let Some(Value::Array(given)) = args.get(field) {
+                        let rules = given
+                            .iter()
+                            .map(|r| {
+                                let mut r = r.clone();
+                                if let Value::Object(m) = &mut r {
+                                    m.insert(peer.into(), json!("CIDR_BLOCK"));
+                                }
+                                r
+                            })
+                            .collect();
+                        body.insert(field.into(), Value::Array(rules));
+                    }
+                }
+                let res = self
+                    .send_with(
+                        Method::PUT,
+                        &Service::VIRTUAL_NETWORK,
+                        &path,
+                        &[],
+                        Some(Value::Object(body)),
+                        &opts,
+                    )
+                    .await?;
+                Ok(pick(
+                    &res.body,
+                    &[
+                        "id",
+                        "displayName",
+                        "vcnId",
+                        "ingressSecurityRules",
+                        "egressSecurityRules",
+                        "lifecycleState",
+                    ],
+                ))
             }
             other => Err(format!("{other} is not implemented by this catalogue")),
         }
