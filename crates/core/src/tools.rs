@@ -25,7 +25,7 @@ impl Risk {
     }
 }
 
-/// The type of a parameter.
+/// The type of a parameter (or of a list item, or of an object field).
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     /// An OCID; the resource type when it must be one (`compartment` also accepts the tenancy).
@@ -48,6 +48,45 @@ pub enum Kind {
     Enum(&'static [&'static str]),
     /// An IPv4 CIDR block (`10.0.0.0/16`), host bits clear.
     Cidr,
+    /// Text that must also follow a rule (a name format, a password policy, …).
+    Rule(&'static TextRule),
+    /// A JSON array of `min..=max` values, each of kind `items`.
+    Array {
+        /// The kind of every item.
+        items: &'static Kind,
+        /// Fewest items.
+        min: usize,
+        /// Most items.
+        max: usize,
+    },
+    /// A JSON object with typed fields; unknown fields are refused and
+    /// defaults applied, as for a tool's arguments.
+    Object {
+        /// Its fields.
+        fields: &'static [Param],
+        /// Relates fields to each other once each is valid (e.g. a range's
+        /// `min` ≤ `max`); the error says why, the path is added.
+        check: Option<ObjectCheck>,
+    },
+}
+
+/// Relates an object's (valid) fields to each other; the error says why the
+/// object is refused.
+pub type ObjectCheck = fn(&Map<String, Value>) -> Result<(), String>;
+
+/// A rule that text must follow, beyond its length.
+#[derive(Debug, Clone, Copy)]
+pub struct TextRule {
+    /// Longest accepted value, in characters.
+    pub max: usize,
+    /// A JSON Schema `pattern` saying the same where a regular expression can
+    /// (published to clients; `check` decides).
+    pub pattern: Option<&'static str>,
+    /// The rule in words, as it follows the field path in an error
+    /// (`must be …`); also published in the schema.
+    pub rule: &'static str,
+    /// True when a value follows the rule.
+    pub check: fn(&str) -> bool,
 }
 
 /// True for an IPv4 CIDR block whose host bits are zero.
@@ -122,56 +161,214 @@ pub fn valid_ocid(v: &str, ty: Option<&str>) -> bool {
         }
 }
 
+fn default_of(p: &Param) -> Option<Value> {
+    p.default
+        .and_then(|d| serde_json::from_str::<Value>(d).ok())
+}
+
+/// JSON Schema of a kind (without the parameter's description).
+fn kind_schema(kind: &Kind) -> Value {
+    match *kind {
+        Kind::Ocid(ty) => json!({
+            "type": "string",
+            "pattern": match ty {
+                Some("compartment") => "^ocid1\\.(compartment|tenancy)\\.[a-z0-9_-]+\\.[a-z0-9_-]*\\.[a-z0-9._-]+$".to_string(),
+                Some(t) => format!("^ocid1\\.{t}\\.[a-z0-9_-]+\\.[a-z0-9_-]*\\.[a-z0-9._-]+$"),
+                None => "^ocid1\\.[a-z0-9_]+\\.[a-z0-9_-]+\\.[a-z0-9_-]*\\.[a-z0-9._-]+$".to_string(),
+            },
+            "maxLength": 255
+        }),
+        Kind::Text { max } => json!({"type": "string", "maxLength": max}),
+        Kind::Int { min, max } => {
+            json!({"type": "integer", "minimum": min, "maximum": max})
+        }
+        Kind::Bool => json!({"type": "boolean"}),
+        Kind::Enum(values) => json!({"type": "string", "enum": values}),
+        Kind::Cidr => {
+            json!({"type": "string", "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"})
+        }
+        Kind::Rule(r) => {
+            let mut s = json!({"type": "string", "maxLength": r.max, "description": r.rule});
+            if let Some(p) = r.pattern {
+                s["pattern"] = p.into();
+            }
+            s
+        }
+        Kind::Array { items, min, max } => json!({
+            "type": "array",
+            "items": kind_schema(items),
+            "minItems": min,
+            "maxItems": max,
+        }),
+        Kind::Object { fields, .. } => object_schema(fields),
+    }
+}
+
+/// JSON Schema of an object with these fields (secret fields marked `writeOnly`).
+fn object_schema(fields: &[Param]) -> Value {
+    let mut props = Map::new();
+    for p in fields {
+        let mut s = kind_schema(&p.kind);
+        if let Value::Object(m) = &mut s {
+            let description = match m.get("description").and_then(Value::as_str) {
+                Some(rule) => format!("{} ({rule})", p.description),
+                None => p.description.to_string(),
+            };
+            m.insert("description".into(), description.into());
+            if let Some(d) = default_of(p) {
+                m.insert("default".into(), d);
+            }
+            if p.secret {
+                m.insert("writeOnly".into(), true.into());
+            }
+        }
+        props.insert(p.name.into(), s);
+    }
+    let required: Vec<&str> = fields
+        .iter()
+        .filter(|p| p.required)
+        .map(|p| p.name)
+        .collect();
+    json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
+}
+
+/// Parses an object's fields: refuses unknown ones (`unknown` names what they
+/// are not part of) and bad values, naming the path; applies defaults.
+fn check_fields(
+    fields: &[Param],
+    given: &Map<String, Value>,
+    path: &str,
+    unknown: &str,
+) -> Result<Map<String, Value>, String> {
+    if let Some(k) = given
+        .keys()
+        .find(|k| !fields.iter().any(|p| p.name == k.as_str()))
+    {
+        return Err(format!("{path}/{k}: {unknown}"));
+    }
+    let mut out = Map::new();
+    for p in fields {
+        let at = format!("{path}/{}", p.name);
+        let v = match given.get(p.name).filter(|v| !v.is_null()) {
+            Some(v) => v,
+            None => match default_of(p) {
+                Some(d) => {
+                    out.insert(p.name.to_string(), check_value(&p.kind, &d, &at)?);
+                    continue;
+                }
+                None if p.required => return Err(format!("{at}: is required")),
+                None => continue,
+            },
+        };
+        out.insert(p.name.to_string(), check_value(&p.kind, v, &at)?);
+    }
+    Ok(out)
+}
+
+/// Parses one value of a kind; the error starts with `path`.
+fn check_value(kind: &Kind, v: &Value, path: &str) -> Result<Value, String> {
+    let bad = |why: &str| Err(format!("{path}: {why}"));
+    match *kind {
+        Kind::Ocid(ty) => match v.as_str() {
+            Some(s) if valid_ocid(s, ty) => {}
+            _ => {
+                return bad(&format!(
+                    "must be an OCID{}",
+                    ty.map(|t| format!(" of a {t}")).unwrap_or_default()
+                ))
+            }
+        },
+        Kind::Text { max } => match v.as_str() {
+            Some(s) if plain_text(s, max) => {}
+            _ => return bad(&format!("must be text of at most {max} characters")),
+        },
+        Kind::Int { min, max } => match v.as_i64() {
+            Some(n) if (min..=max).contains(&n) => {}
+            _ => return bad(&format!("must be an integer from {min} to {max}")),
+        },
+        Kind::Bool => {
+            if !v.is_boolean() {
+                return bad("must be true or false");
+            }
+        }
+        Kind::Enum(values) => match v.as_str() {
+            Some(s) if values.contains(&s) => {}
+            _ => return bad(&format!("must be one of {}", values.join(", "))),
+        },
+        Kind::Cidr => match v.as_str() {
+            Some(s) if valid_cidr(s) => {}
+            _ => return bad("must be an IPv4 CIDR block such as 10.0.0.0/16 (host bits zero)"),
+        },
+        Kind::Rule(r) => match v.as_str() {
+            Some(s) if plain_text(s, r.max) && (r.check)(s) => {}
+            _ => return bad(r.rule),
+        },
+        Kind::Array { items, min, max } => {
+            let list = match v.as_array() {
+                Some(l) if (min..=max).contains(&l.len()) => l,
+                _ => return bad(&format!("must be a list of {min} to {max} items")),
+            };
+            return list
+                .iter()
+                .enumerate()
+                .map(|(i, x)| check_value(items, x, &format!("{path}/{i}")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array);
+        }
+        Kind::Object { fields, check } => {
+            let Some(given) = v.as_object() else {
+                return bad("must be a JSON object");
+            };
+            let out = check_fields(fields, given, path, "unknown field")?;
+            if let Some(check) = check {
+                check(&out).map_err(|why| format!("{path}: {why}"))?;
+            }
+            return Ok(Value::Object(out));
+        }
+    }
+    Ok(v.clone())
+}
+
+/// At most `max` characters and no control characters but newlines.
+fn plain_text(s: &str, max: usize) -> bool {
+    s.chars().count() <= max && !s.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// A value with the secret fields inside it replaced.
+fn redact_value(kind: &Kind, v: &Value) -> Value {
+    match (kind, v) {
+        (Kind::Array { items, .. }, Value::Array(l)) => {
+            Value::Array(l.iter().map(|x| redact_value(items, x)).collect())
+        }
+        (Kind::Object { fields, .. }, Value::Object(m)) => redact_fields(fields, m),
+        _ => v.clone(),
+    }
+}
+
+fn redact_fields(fields: &[Param], m: &Map<String, Value>) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| {
+                let value = match fields.iter().find(|p| p.name == k) {
+                    Some(p) if p.secret => Value::String(REDACTED.into()),
+                    Some(p) => redact_value(&p.kind, v),
+                    None => v.clone(),
+                };
+                (k.clone(), value)
+            })
+            .collect(),
+    )
+}
+
 impl ToolSpec {
     /// The arguments' JSON Schema (secret fields marked `writeOnly`).
     pub fn schema(&self) -> Value {
-        let mut props = Map::new();
-        for p in self.params {
-            let mut s = match p.kind {
-                Kind::Ocid(ty) => json!({
-                    "type": "string",
-                    "pattern": match ty {
-                        Some("compartment") => "^ocid1\\.(compartment|tenancy)\\.[a-z0-9_-]+\\.[a-z0-9_-]*\\.[a-z0-9._-]+$".to_string(),
-                        Some(t) => format!("^ocid1\\.{t}\\.[a-z0-9_-]+\\.[a-z0-9_-]*\\.[a-z0-9._-]+$"),
-                        None => "^ocid1\\.[a-z0-9_]+\\.[a-z0-9_-]+\\.[a-z0-9_-]*\\.[a-z0-9._-]+$".to_string(),
-                    },
-                    "maxLength": 255
-                }),
-                Kind::Text { max } => json!({"type": "string", "maxLength": max}),
-                Kind::Int { min, max } => {
-                    json!({"type": "integer", "minimum": min, "maximum": max})
-                }
-                Kind::Bool => json!({"type": "boolean"}),
-                Kind::Enum(values) => json!({"type": "string", "enum": values}),
-                Kind::Cidr => {
-                    json!({"type": "string", "pattern": "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$"})
-                }
-            };
-            if let Value::Object(m) = &mut s {
-                m.insert("description".into(), p.description.into());
-                if let Some(d) = p
-                    .default
-                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
-                {
-                    m.insert("default".into(), d);
-                }
-                if p.secret {
-                    m.insert("writeOnly".into(), true.into());
-                }
-            }
-            props.insert(p.name.into(), s);
-        }
-        let required: Vec<&str> = self
-            .params
-            .iter()
-            .filter(|p| p.required)
-            .map(|p| p.name)
-            .collect();
-        json!({"type": "object", "properties": props, "required": required, "additionalProperties": false})
+        object_schema(self.params)
     }
 
     /// Parses arguments: refuses unknown fields and bad values (naming the
-    /// field), applies defaults. The result is what runs and what approvals bind to.
+    /// field path, e.g. `args/rules/0/port`), applies defaults. The result is
+    /// what runs and what approvals bind to.
     pub fn validate(&self, args: &Value) -> Result<Map<String, Value>, String> {
         let empty = Map::new();
         let given = match args {
@@ -179,89 +376,18 @@ impl ToolSpec {
             Value::Null => &empty,
             _ => return Err("args: must be a JSON object".into()),
         };
-        if let Some(unknown) = given
-            .keys()
-            .find(|k| !self.params.iter().any(|p| p.name == k.as_str()))
-        {
-            return Err(format!(
-                "args/{unknown}: unknown argument for {}",
-                self.name
-            ));
-        }
-        let mut out = Map::new();
-        for p in self.params {
-            let v = match given.get(p.name).filter(|v| !v.is_null()) {
-                Some(v) => v.clone(),
-                None => match p
-                    .default
-                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
-                {
-                    Some(d) => d,
-                    None if p.required => return Err(format!("args/{}: is required", p.name)),
-                    None => continue,
-                },
-            };
-            let bad = |why: &str| format!("args/{}: {why}", p.name);
-            match p.kind {
-                Kind::Ocid(ty) => match v.as_str() {
-                    Some(s) if valid_ocid(s, ty) => {}
-                    _ => {
-                        return Err(bad(&format!(
-                            "must be an OCID{}",
-                            ty.map(|t| format!(" of a {t}")).unwrap_or_default()
-                        )))
-                    }
-                },
-                Kind::Text { max } => match v.as_str() {
-                    Some(s)
-                        if s.chars().count() <= max
-                            && !s.chars().any(|c| c.is_control() && c != '\n') => {}
-                    _ => return Err(bad(&format!("must be text of at most {max} characters"))),
-                },
-                Kind::Int { min, max } => match v.as_i64() {
-                    Some(n) if (min..=max).contains(&n) => {}
-                    _ => return Err(bad(&format!("must be an integer from {min} to {max}"))),
-                },
-                Kind::Bool => {
-                    if !v.is_boolean() {
-                        return Err(bad("must be true or false"));
-                    }
-                }
-                Kind::Enum(values) => match v.as_str() {
-                    Some(s) if values.contains(&s) => {}
-                    _ => return Err(bad(&format!("must be one of {}", values.join(", ")))),
-                },
-                Kind::Cidr => match v.as_str() {
-                    Some(s) if valid_cidr(s) => {}
-                    _ => {
-                        return Err(bad(
-                            "must be an IPv4 CIDR block such as 10.0.0.0/16 (host bits zero)",
-                        ))
-                    }
-                },
-            }
-            out.insert(p.name.to_string(), v);
-        }
-        Ok(out)
+        check_fields(
+            self.params,
+            given,
+            "args",
+            &format!("unknown argument for {}", self.name),
+        )
     }
 
-    /// The arguments with secret values replaced, for anything that is stored or shown.
+    /// The arguments with secret values (at any depth) replaced, for anything
+    /// that is stored or shown.
     pub fn redact(&self, args: &Map<String, Value>) -> Value {
-        Value::Object(
-            args.iter()
-                .map(|(k, v)| {
-                    let secret = self.params.iter().any(|p| p.name == k && p.secret);
-                    (
-                        k.clone(),
-                        if secret {
-                            Value::String(REDACTED.into())
-                        } else {
-                            v.clone()
-                        },
-                    )
-                })
-                .collect(),
-        )
+        redact_fields(self.params, args)
     }
 }
 
@@ -335,5 +461,187 @@ mod tests {
         let schema = SPEC.schema();
         assert_eq!(schema["properties"]["password"]["writeOnly"], true);
         assert_eq!(schema["required"], json!(["compartmentId"]));
+    }
+
+    fn ordered(m: &Map<String, Value>) -> Result<(), String> {
+        match (m["min"].as_i64(), m["max"].as_i64()) {
+            (Some(a), Some(b)) if a > b => Err("min must not be greater than max".into()),
+            _ => Ok(()),
+        }
+    }
+
+    const CODE: TextRule = TextRule {
+        max: 8,
+        pattern: Some("^[A-Z][A-Z0-9]*$"),
+        rule: "must be capitals and digits, starting with a capital",
+        check: |s| {
+            s.starts_with(|c: char| c.is_ascii_uppercase())
+                && s.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        },
+    };
+
+    const RANGE: Kind = Kind::Object {
+        fields: &[
+            Param {
+                name: "min",
+                kind: Kind::Int { min: 1, max: 65535 },
+                required: true,
+                description: "lowest",
+                default: None,
+                secret: false,
+            },
+            Param {
+                name: "max",
+                kind: Kind::Int { min: 1, max: 65535 },
+                required: true,
+                description: "highest",
+                default: None,
+                secret: false,
+            },
+        ],
+        check: Some(ordered),
+    };
+
+    const NESTED: ToolSpec = ToolSpec {
+        name: "n",
+        category: "networking",
+        description: "d",
+        risk: Risk::Danger,
+        params: &[Param {
+            name: "rules",
+            kind: Kind::Array {
+                items: &Kind::Object {
+                    fields: &[
+                        Param {
+                            name: "code",
+                            kind: Kind::Rule(&CODE),
+                            required: true,
+                            description: "a code",
+                            default: None,
+                            secret: false,
+                        },
+                        Param {
+                            name: "ports",
+                            kind: RANGE,
+                            required: false,
+                            description: "ports",
+                            default: None,
+                            secret: false,
+                        },
+                        Param {
+                            name: "stateless",
+                            kind: Kind::Bool,
+                            required: false,
+                            description: "",
+                            default: Some("false"),
+                            secret: false,
+                        },
+                        Param {
+                            name: "token",
+                            kind: Kind::Text { max: 20 },
+                            required: false,
+                            description: "",
+                            default: None,
+                            secret: true,
+                        },
+                    ],
+                    check: None,
+                },
+                min: 1,
+                max: 2,
+            },
+            required: true,
+            description: "rules",
+            default: None,
+            secret: false,
+        }],
+    };
+
+    #[test]
+    fn lists_objects_and_rules_validate_with_paths() {
+        let ok = NESTED
+            .validate(&json!({"rules": [{"code": "A1", "ports": {"min": 22, "max": 22}, "token": "s3cret"}]}))
+            .unwrap();
+        assert_eq!(
+            ok["rules"][0],
+            json!({"code": "A1", "ports": {"min": 22, "max": 22}, "stateless": false, "token": "s3cret"}),
+            "defaults applied inside objects"
+        );
+        let redacted = NESTED.redact(&ok);
+        assert_eq!(redacted["rules"][0]["token"], REDACTED);
+        assert_eq!(redacted["rules"][0]["code"], "A1");
+        let err = |args: Value| NESTED.validate(&args).unwrap_err();
+        assert_eq!(
+            err(json!({"rules": [{"code": "A1"}, {"code": "a1"}]})),
+            "args/rules/1/code: must be capitals and digits, starting with a capital"
+        );
+        assert_eq!(
+            err(json!({"rules": [{"code": "A1", "ports": {"min": 0, "max": 2}}]})),
+            "args/rules/0/ports/min: must be an integer from 1 to 65535"
+        );
+        assert_eq!(
+            err(json!({"rules": [{"code": "A1", "ports": {"min": 90, "max": 80}}]})),
+            "args/rules/0/ports: min must not be greater than max"
+        );
+        assert_eq!(
+            err(json!({"rules": [{"code": "A1", "ports": {"min": 1}}]})),
+            "args/rules/0/ports/max: is required"
+        );
+        assert_eq!(
+            err(json!({"rules": [{"code": "A1", "port": 1}]})),
+            "args/rules/0/port: unknown field"
+        );
+        assert_eq!(
+            err(json!({"rules": []})),
+            "args/rules: must be a list of 1 to 2 items"
+        );
+        assert_eq!(
+            err(json!({"rules": ["A1"]})),
+            "args/rules/0: must be a JSON object"
+        );
+        assert_eq!(
+            err(json!({"rules": [{"code": "TOOLONGCODE"}]})),
+            "args/rules/0/code: must be capitals and digits, starting with a capital"
+        );
+
+        // Approvals bind to the canonical (RFC 8785) form: key order and
+        // spelled-out defaults do not change it.
+        let a = NESTED
+            .validate(&json!({"rules": [{"ports": {"max": 22, "min": 22}, "code": "A1"}]}))
+            .unwrap();
+        let b = NESTED
+            .validate(&json!({"rules": [{"code": "A1", "stateless": false, "ports": {"min": 22, "max": 22}}]}))
+            .unwrap();
+        assert_eq!(
+            crate::service::approvals::canonical(&a),
+            r#"{"rules":[{"code":"A1","ports":{"max":22,"min":22},"stateless":false}]}"#
+        );
+        assert_eq!(
+            crate::service::approvals::args_hash(&a),
+            crate::service::approvals::args_hash(&b)
+        );
+
+        let schema = NESTED.schema();
+        let rules = &schema["properties"]["rules"];
+        assert_eq!(rules["type"], "array");
+        assert_eq!(
+            (rules["minItems"].as_u64(), rules["maxItems"].as_u64()),
+            (Some(1), Some(2))
+        );
+        let item = &rules["items"];
+        assert_eq!(item["additionalProperties"], false);
+        assert_eq!(item["required"], json!(["code"]));
+        assert_eq!(item["properties"]["token"]["writeOnly"], true);
+        assert_eq!(item["properties"]["stateless"]["default"], false);
+        assert_eq!(item["properties"]["code"]["pattern"], "^[A-Z][A-Z0-9]*$");
+        assert!(item["properties"]["code"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("capitals and digits"));
+        assert_eq!(
+            item["properties"]["ports"]["properties"]["max"]["maximum"],
+            65535
+        );
     }
 }

@@ -7,9 +7,10 @@
 //! override, replacing scheme, host and port but keeping each service's base path,
 //! so a request is identified by method + base path + resource path alone:
 //!
-//! * Compute, VirtualNetwork, Blockstorage, Database and Identity all use
-//!   `/20160918`; within the implemented set their resource paths are disjoint
-//!   (`/instances`, `/vcns`, `/volumes`, `/autonomousDatabases`, `/compartments`...),
+//! * Compute, VirtualNetwork, Blockstorage, Database, Identity and Artifacts all
+//!   use `/20160918`; within the implemented set their resource paths are disjoint
+//!   (`/instances`, `/vcns`, `/volumes`, `/autonomousDatabases`, `/compartments`,
+//!   `/container/...`...),
 //!   so no host is needed to tell them apart.
 //! * Object Storage has no version prefix (`/n/...`), Limits and Quotas carry their
 //!   version in the path (`/20190729/...`, `/20181025/...`), and the remaining
@@ -31,8 +32,8 @@
 use std::collections::BTreeMap;
 
 use crate::services::{
-    agent, blockstorage, compute, database, identity, limits, loadbalancer, logsearch, monitoring,
-    network, objectstorage, search, usage, Ctx,
+    agent, artifacts, blockstorage, compute, database, identity, limits, loadbalancer, logsearch,
+    monitoring, network, objectstorage, search, usage, Ctx,
 };
 use crate::wire::{ApiError, Reply, Req};
 
@@ -647,6 +648,19 @@ pub static OPERATIONS: &[Operation] = &[
         "GET",
         "/20180530/instanceagents/{instanceagentId}/plugins",
         agent::list_plugins,
+    ),
+    // ---- Artifacts (/20160918, artifacts host: Container Registry)
+    op(
+        "ArtifactsClient.ListContainerRepositories",
+        "GET",
+        "/20160918/container/repositories",
+        artifacts::list_container_repositories,
+    ),
+    op(
+        "ArtifactsClient.ListContainerImages",
+        "GET",
+        "/20160918/container/images",
+        artifacts::list_container_images,
     ),
 ];
 

@@ -76,6 +76,12 @@ fn body_of(v: Value) -> Map<String, Value> {
 /// (bucket name, compartment, created, objects as (name, text)).
 type SeedBucket<'a> = (&'a str, &'a str, Millis, Vec<(&'a str, String)>);
 
+/// (repository name, compartment, public, created, images).
+type SeedRepo<'a> = (&'a str, &'a str, bool, Millis, &'a [SeedImage<'a>]);
+
+/// (version, or `None` for an untagged image; layers; MiB; pushed).
+type SeedImage<'a> = (Option<&'a str>, i64, i64, Millis);
+
 /// Build the demo tenancy.
 pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, EmulatorError> {
     let mut st = State {
@@ -773,6 +779,64 @@ pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, 
         ],
         "timeCreated": time_value(d(60)), "freeformTags": {}, "definedTags": {},
     })), Lifecycle::fixed("ACTIVE", d(60))));
+
+    // ---- Container Registry: repositories and the images pushed to them
+    let repos: [SeedRepo<'_>; 3] = [
+        (
+            "shop/web",
+            &production,
+            false,
+            d(65),
+            &[
+                (Some("1.0.0"), 7, 96, d(60)),
+                (Some("1.1.0"), 7, 101, d(12)),
+            ],
+        ),
+        (
+            "shop/api",
+            &production,
+            false,
+            d(64),
+            &[(Some("2.3.1"), 9, 182, d(30)), (None, 9, 180, d(31))],
+        ),
+        (
+            "tools/ci-runner",
+            &development,
+            true,
+            d(33),
+            &[(Some("0.4.0"), 5, 64, d(8))],
+        ),
+    ];
+    for (name, comp, public, created, images) in repos {
+        let repo_id = ctx.st.new_ocid("containerrepo", true);
+        let mib: i64 = images.iter().map(|i| i.2).sum();
+        ctx.st.insert(kind::CONTAINER_REPOSITORY, Res::new(body_of(json!({
+            "id": repo_id, "compartmentId": comp, "displayName": name, "namespace": ns, "isPublic": public,
+            "imageCount": images.len(), "layerCount": images.iter().map(|i| i.1).sum::<i64>(),
+            "layersSizeInBytes": mib * 1024 * 1024, "billableSizeInGBs": (mib + 1023) / 1024,
+            "timeCreated": time_value(created), "freeformTags": {}, "definedTags": {}, "systemTags": {},
+        })), Lifecycle::fixed("AVAILABLE", created)));
+        for (version, _, _, pushed) in images {
+            let id = ctx.st.new_ocid("containerimage", true);
+            let digest = format!("sha256:{}", wire::hex_digest(id.as_bytes()));
+            let mut image = json!({
+                "id": id, "compartmentId": comp, "repositoryId": repo_id, "repositoryName": name,
+                "digest": digest, "timeCreated": time_value(*pushed),
+                "freeformTags": {}, "definedTags": {}, "systemTags": {},
+            });
+            image["displayName"] = match version {
+                Some(v) => {
+                    image["version"] = json!(v);
+                    json!(format!("{name}:{v}"))
+                }
+                None => json!(format!("{name}@{}", digest.get(..19).unwrap_or(&digest))),
+            };
+            ctx.st.insert(
+                kind::CONTAINER_IMAGE,
+                Res::new(body_of(image), Lifecycle::fixed("AVAILABLE", *pushed)),
+            );
+        }
+    }
 
     // Syslog-style entries of running instances are derived on demand (see
     // `crate::logs`); only the audit entries of the calls above are stored.

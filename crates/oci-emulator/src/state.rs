@@ -75,6 +75,10 @@ pub mod kind {
     pub const AGENT_COMMAND: &str = "instanceAgentCommand";
     /// Instance agent command execution (one per command and target instance).
     pub const AGENT_EXECUTION: &str = "instanceAgentCommandExecution";
+    /// Container Registry repository.
+    pub const CONTAINER_REPOSITORY: &str = "containerRepository";
+    /// Container image (one per pushed manifest).
+    pub const CONTAINER_IMAGE: &str = "containerImage";
 }
 
 /// One resource: its wire JSON (without `lifecycleState`) and its lifecycle.

@@ -482,6 +482,26 @@ pub fn list_reply(req: &Req<'_>, items: Vec<Value>) -> Result<Reply, ApiError> {
     Ok(reply)
 }
 
+/// An object reply for a list operation whose model wraps the page (OCI's
+/// `…Collection` models): `body(page, items left after it)`, paginated, with
+/// `opc-next-page`.
+pub fn collection_reply(
+    req: &Req<'_>,
+    items: Vec<Value>,
+    default_limit: usize,
+    body: impl FnOnce(Vec<Value>, usize) -> Value,
+) -> Result<Reply, ApiError> {
+    let total = items.len();
+    let offset = page_offset(req)?;
+    let (page, next) = paginate(req, items, default_limit)?;
+    let remaining = total.saturating_sub(offset.saturating_add(page.len()));
+    let mut reply = Reply::json(body(page, remaining));
+    if let Some(n) = next {
+        reply = reply.header("opc-next-page", n);
+    }
+    Ok(reply)
+}
+
 /// Apply `sortBy`/`sortOrder` (OCI default: `TIMECREATED` descending). `DISPLAYNAME`
 /// / `NAME` sort case-insensitively by `displayName` / `name`.
 pub fn sort_items(req: &Req<'_>, items: &mut [Value], allowed_by: &[&str]) -> Result<(), ApiError> {

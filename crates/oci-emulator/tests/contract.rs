@@ -632,6 +632,27 @@ async fn every_operation_emits_only_model_fields() {
     )
     .await;
 
+    // Artifacts (Container Registry)
+    let repos = tour
+        .get(
+            "/20160918/container/repositories",
+            &[
+                ("compartmentId", &tenancy),
+                ("compartmentIdInSubtree", "true"),
+            ],
+        )
+        .await;
+    tour.get(
+        "/20160918/container/images",
+        &[
+            ("compartmentId", &prod),
+            ("repositoryId", &s(&repos["items"][0], "id")),
+        ],
+    )
+    .await;
+    tour.get("/20160918/container/images", &[("compartmentId", &prod)])
+        .await;
+
     // Every operation was exercised...
     let covered: BTreeSet<&str> = tour.seen.keys().copied().collect();
     let missing: Vec<&str> = OPERATIONS

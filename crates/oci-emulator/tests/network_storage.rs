@@ -1,4 +1,4 @@
-//! VirtualNetwork, Blockstorage and Object Storage flows.
+//! VirtualNetwork, Blockstorage and Object Storage flows, and Container Registry listings.
 
 mod common;
 
@@ -11,6 +11,7 @@ use serde_json::json;
 const NET: &Service = &Service::VIRTUAL_NETWORK;
 const BS: &Service = &Service::BLOCKSTORAGE;
 const OS: &Service = &Service::OBJECT_STORAGE;
+const ART: &Service = &Service::ARTIFACTS;
 
 #[tokio::test]
 async fn vcn_subnet_lifecycle_and_validation() {
@@ -481,4 +482,113 @@ async fn buckets_and_objects() {
             .unwrap_err(),
     );
     assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn container_repositories_and_images() {
+    let t = start(0).await;
+    let tenancy = t.tenancy();
+    let prod = t.compartment("Production").await;
+    let page = t
+        .get(
+            ART,
+            "/container/repositories",
+            &[
+                ("compartmentId", &prod),
+                ("limit", "1"),
+                ("sortBy", "DISPLAYNAME"),
+                ("sortOrder", "ASC"),
+            ],
+        )
+        .await
+        .unwrap();
+    // A collection: one item on this page, totals over all of them.
+    let items = page.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["displayName"], "shop/api");
+    assert_eq!(page.body["remainingItemsCount"], 1);
+    assert_eq!(page.body["repositoryCount"], 2);
+    assert_eq!(page.body["imageCount"], 4);
+    assert!(page.opc_next_page.is_some());
+    let all = t
+        .list_all(ART, "/container/repositories", &[("compartmentId", &prod)])
+        .await;
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(
+        |r| r["lifecycleState"] == "AVAILABLE" && r["namespace"] == t.emu.namespace().as_str()
+    ));
+    let everywhere = t
+        .list_all(
+            ART,
+            "/container/repositories",
+            &[
+                ("compartmentId", &tenancy),
+                ("compartmentIdInSubtree", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(everywhere.len(), 3);
+    let (status, _, _) = common::service_error(
+        t.get(
+            ART,
+            "/container/repositories",
+            &[("compartmentId", &prod), ("compartmentIdInSubtree", "true")],
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(status, 400, "subtree only from the root");
+
+    let web = all.iter().find(|r| r["displayName"] == "shop/web").unwrap();
+    let images = t
+        .list_all(
+            ART,
+            "/container/images",
+            &[
+                ("compartmentId", &prod),
+                ("repositoryId", web["id"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    let mut names: Vec<&str> = images
+        .iter()
+        .map(|i| i["displayName"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["shop/web:1.0.0", "shop/web:1.1.0"]);
+    assert!(images
+        .iter()
+        .all(|i| i["digest"].as_str().unwrap().starts_with("sha256:")));
+    let tagged = t
+        .list_all(
+            ART,
+            "/container/images",
+            &[
+                ("compartmentId", &prod),
+                ("repositoryName", "shop/api"),
+                ("isVersioned", "false"),
+            ],
+        )
+        .await;
+    assert_eq!(tagged.len(), 1, "one untagged image");
+    assert!(tagged[0].get("version").is_none());
+    let version = t
+        .list_all(
+            ART,
+            "/container/images",
+            &[("compartmentId", &prod), ("version", "2.3.1")],
+        )
+        .await;
+    assert_eq!(version.len(), 1);
+    assert_eq!(version[0]["repositoryName"], "shop/api");
+    let (status, _, _) = common::service_error(
+        t.get(
+            ART,
+            "/container/images",
+            &[("compartmentId", &prod), ("lifecycleState", "GONE")],
+        )
+        .await
+        .unwrap_err(),
+    );
+    assert_eq!(status, 400);
 }

@@ -882,3 +882,545 @@ async fn generated_terraform_parses_as_hcl() {
         assert!(text.contains("$${evil}"), "templates escaped");
     }
 }
+
+/// Runs a tool that needs an approval: asks, has `approver` grant it, runs it again.
+async fn run_approved(
+    requester: &Client,
+    approver: &Client,
+    tool: &str,
+    args: Value,
+) -> (u16, Value) {
+    let (status, asked) = run(requester, tool, args.clone()).await;
+    assert_eq!(
+        (status, asked["code"].as_str()),
+        (403, Some("APPROVAL_REQUIRED")),
+        "{tool}: {asked}"
+    );
+    let res = approver
+        .post(
+            "/api/tools/approve",
+            json!({"approvalId": asked["approvalId"], "approved": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{tool} approved");
+    run(requester, tool, args).await
+}
+
+/// Runs a read tool until `done` holds for its result (15 s at most); returns that result.
+async fn run_until(c: &Client, tool: &str, args: Value, done: impl Fn(&Value) -> bool) -> Value {
+    let start = std::time::Instant::now();
+    loop {
+        let (status, body) = run(c, tool, args.clone()).await;
+        assert_eq!(status, 200, "{tool}: {body}");
+        if done(&body["result"]) {
+            return body["result"].clone();
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "{tool} never got there: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// The first item a list tool returns in any compartment for which `pick` holds,
+/// with its compartment.
+async fn find_item(c: &Client, tool: &str, pick: impl Fn(&Value) -> bool) -> (String, Value) {
+    let (_, comps) = run(c, "listCompartments", json!({})).await;
+    for comp in comps["result"]["items"].as_array().unwrap() {
+        let id = comp["id"].as_str().unwrap();
+        let (status, body) = run(c, tool, json!({"compartmentId": id})).await;
+        assert_eq!(status, 200, "{tool}: {body}");
+        if let Some(item) = body["result"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| pick(i))
+        {
+            return (id.to_string(), item.clone());
+        }
+    }
+    panic!("{tool} found nothing of the kind in the demo tenancy");
+}
+
+/// Asserts a 400 whose message starts with `field`; nothing may be asked for approval.
+async fn refused(c: &Client, tool: &str, args: Value, field: &str) -> String {
+    let (status, body) = run(c, tool, args.clone()).await;
+    assert_eq!(status, 400, "{tool} {args}: {body}");
+    let message = body["error"].as_str().unwrap().to_string();
+    assert!(message.starts_with(field), "{field}: {message}");
+    message
+}
+
+/// Everything an administrator can read back about past calls: approvals, activity, audit.
+async fn records(admin: &Client) -> String {
+    let mut all = String::new();
+    for path in [
+        "/api/tools/approve",
+        "/api/activity",
+        "/api/audit?limit=200",
+    ] {
+        all.push_str(&admin.get(path).await.text().await.unwrap());
+    }
+    all
+}
+
+#[tokio::test]
+async fn launch_instance_sends_shape_key_and_secret_user_data() {
+    let (app, admin) = app().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let (compartment, subnet) =
+        find_item(&admin, "listSubnets", |s| s["displayName"] == "prod-public").await;
+    let (_, images) = run(
+        &admin,
+        "listImages",
+        json!({"operatingSystem": "Oracle Linux"}),
+    )
+    .await;
+    let image = images["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| !i["displayName"].as_str().unwrap().contains("aarch64"))
+        .expect("an x86 image")["id"]
+        .clone();
+    let (_, ads) = run(&admin, "listAvailabilityDomains", json!({})).await;
+    let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHbT9x0portaltestkey ops@example.com";
+    let secret = "TOPSECRET-launch-4c1d";
+    let script = format!("#!/bin/sh\necho {secret} > /etc/token\n");
+    let args = json!({
+        "compartmentId": compartment,
+        "availabilityDomain": ads["result"]["items"][0]["name"],
+        "shape": "VM.Standard.E4.Flex",
+        "imageId": image,
+        "subnetId": subnet["id"],
+        "displayName": "portal-launched",
+        "ocpus": 2,
+        "memoryInGBs": 24,
+        "sshPublicKey": key,
+        "userData": script,
+    });
+
+    let mut bad = args.clone();
+    bad["sshPublicKey"] = json!("-----BEGIN PUBLIC KEY-----");
+    refused(&op, "launchInstance", bad, "args/sshPublicKey").await;
+    let mut bad = args.clone();
+    bad["ocpus"] = json!(0);
+    refused(&op, "launchInstance", bad, "args/ocpus").await;
+    let mut bad = args.clone();
+    bad["imageId"] = subnet["id"].clone();
+    refused(
+        &op,
+        "launchInstance",
+        bad,
+        "args/imageId: must be an OCID of a image",
+    )
+    .await;
+
+    let (status, launched) = run_approved(&op, &admin, "launchInstance", args).await;
+    assert_eq!(status, 200, "{launched}");
+    let result = &launched["result"];
+    assert_eq!(result["displayName"], "portal-launched");
+    assert_eq!(result["shape"], "VM.Standard.E4.Flex");
+    assert_eq!(
+        (
+            result["shapeConfig"]["ocpus"].as_f64(),
+            result["shapeConfig"]["memoryInGBs"].as_f64()
+        ),
+        (Some(2.0), Some(24.0))
+    );
+    assert!(
+        matches!(
+            result["lifecycleState"].as_str(),
+            Some("PROVISIONING" | "RUNNING")
+        ),
+        "{launched}"
+    );
+    assert!(
+        result.get("metadata").is_none(),
+        "the result does not echo metadata"
+    );
+    let id = result["id"].as_str().unwrap();
+    let running = run_until(&op, "getInstance", json!({"instanceId": id}), |i| {
+        i["lifecycleState"] == "RUNNING"
+    })
+    .await;
+    assert_eq!(running["metadata"]["ssh_authorized_keys"], key);
+    use base64::Engine as _;
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(running["metadata"]["user_data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(sent).unwrap(),
+        script,
+        "user data sent as cloud-init expects it"
+    );
+
+    let recorded = records(&admin).await;
+    assert!(recorded.contains("[REDACTED]"), "{recorded}");
+    assert!(
+        !recorded.contains(secret),
+        "the user data leaked into approvals, activity or audit"
+    );
+    assert!(!launched.to_string().contains(secret));
+}
+
+#[tokio::test]
+async fn create_autonomous_database_checks_oci_rules_first() {
+    let (app, admin) = app().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let (_, comps) = run(&admin, "listCompartments", json!({})).await;
+    let compartment = comps["result"]["items"][0]["id"].clone();
+    let password = "Portal-Test-Pw-2024";
+    let args = json!({"compartmentId": compartment, "dbName": "PORTALT1", "displayName": "portal test", "adminPassword": password});
+    for pw in [
+        "Short1a",
+        "nouppercase12345",
+        "NOLOWERCASE12345",
+        "NoDigitsHereAtAll",
+        "Quote\"Inside1234",
+        "MyAdminPassword1",
+        "Far-too-long-for-Oracle-1234567",
+    ] {
+        let mut bad = args.clone();
+        bad["adminPassword"] = json!(pw);
+        let message = refused(
+            &op,
+            "createAutonomousDatabase",
+            bad,
+            "args/adminPassword: must be 12 to 30 characters",
+        )
+        .await;
+        assert!(
+            !message.contains(pw),
+            "the refusal does not echo the password"
+        );
+    }
+    for name in ["1SALES", "SALES_DB", "ABCDEFGHIJKLMNO", ""] {
+        let mut bad = args.clone();
+        bad["dbName"] = json!(name);
+        refused(
+            &op,
+            "createAutonomousDatabase",
+            bad,
+            "args/dbName: must start with a letter",
+        )
+        .await;
+    }
+    let mut bad = args.clone();
+    bad["dbWorkload"] = json!("OLAP");
+    refused(&op, "createAutonomousDatabase", bad, "args/dbWorkload").await;
+    let pending: Value = admin.get("/api/tools/approve").await.json().await.unwrap();
+    assert_eq!(
+        pending["approvals"],
+        json!([]),
+        "refused calls ask for nothing"
+    );
+
+    let (status, created) = run_approved(&op, &admin, "createAutonomousDatabase", args).await;
+    assert_eq!(status, 200, "{created}");
+    let result = &created["result"];
+    assert_eq!(
+        (result["dbName"].as_str(), result["dbWorkload"].as_str()),
+        (Some("PORTALT1"), Some("OLTP"))
+    );
+    assert_eq!(result["lifecycleState"], "PROVISIONING");
+    let id = result["id"].as_str().unwrap();
+    let db = run_until(
+        &op,
+        "getAutonomousDatabase",
+        json!({"autonomousDatabaseId": id}),
+        |d| d["lifecycleState"] == "AVAILABLE",
+    )
+    .await;
+    assert_eq!(
+        (
+            db["displayName"].as_str(),
+            db["dataStorageSizeInTBs"].as_i64()
+        ),
+        (Some("portal test"), Some(1))
+    );
+    let (_, listed) = run(
+        &op,
+        "listAutonomousDatabases",
+        json!({"compartmentId": compartment}),
+    )
+    .await;
+    assert!(listed["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["id"] == id));
+    assert!(
+        !records(&admin).await.contains(password),
+        "the password leaked"
+    );
+}
+
+#[tokio::test]
+async fn create_policy_adds_an_active_policy() {
+    let (app, admin) = app().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let statements = json!([
+        "Allow group Developers to read instance-family in tenancy",
+        "Allow group Developers to use object-family in tenancy",
+    ]);
+    let args = json!({"name": "portal-readers", "description": "Made by a portal test", "statements": statements});
+    let mut bad = args.clone();
+    bad["statements"][1] = json!("Permit everyone to manage all-resources");
+    refused(
+        &op,
+        "createPolicy",
+        bad,
+        "args/statements/1: must be a policy statement",
+    )
+    .await;
+    let mut bad = args.clone();
+    bad["statements"] = json!([]);
+    refused(
+        &op,
+        "createPolicy",
+        bad,
+        "args/statements: must be a list of 1 to 50 items",
+    )
+    .await;
+    let mut bad = args.clone();
+    bad["name"] = json!("bad/name");
+    refused(&op, "createPolicy", bad, "args/name").await;
+
+    let (status, created) = run_approved(&op, &admin, "createPolicy", args).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["result"]["statements"], statements);
+    let id = created["result"]["id"].clone();
+    let listed = run_until(&op, "listPolicies", json!({}), |r| {
+        r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["id"] == id && p["lifecycleState"] == "ACTIVE")
+    })
+    .await;
+    let policy = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap();
+    assert_eq!(
+        (policy["name"].as_str(), &policy["statements"]),
+        (Some("portal-readers"), &statements)
+    );
+}
+
+#[tokio::test]
+async fn container_registry_repositories_and_images() {
+    let (_app, admin) = app().await;
+    let (_, comps) = run(&admin, "listCompartments", json!({})).await;
+    let mut repos = Vec::new();
+    let mut images = 0;
+    for c in comps["result"]["items"].as_array().unwrap() {
+        let (status, r) = run(
+            &admin,
+            "listContainerRepos",
+            json!({"compartmentId": c["id"]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+        repos.extend(r["result"]["items"].as_array().unwrap().iter().cloned());
+        let (status, i) = run(
+            &admin,
+            "listContainerImages",
+            json!({"compartmentId": c["id"]}),
+        )
+        .await;
+        assert_eq!(status, 200, "{i}");
+        images += i["result"]["count"].as_u64().unwrap();
+    }
+    let mut names: Vec<&str> = repos
+        .iter()
+        .map(|r| r["displayName"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["shop/api", "shop/web", "tools/ci-runner"]);
+    assert_eq!(images, 5);
+    let web = repos
+        .iter()
+        .find(|r| r["displayName"] == "shop/web")
+        .unwrap();
+    assert_eq!(
+        (web["imageCount"].as_u64(), web["isPublic"].as_bool()),
+        (Some(2), Some(false))
+    );
+
+    let (compartment, _) = find_item(&admin, "listContainerRepos", |r| {
+        r["displayName"] == "shop/web"
+    })
+    .await;
+    let (_, of_web) = run(
+        &admin,
+        "listContainerImages",
+        json!({"compartmentId": compartment, "repositoryName": "shop/web"}),
+    )
+    .await;
+    let versions: Vec<&str> = of_web["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 2, "{of_web}");
+    assert!(versions.contains(&"1.0.0") && versions.contains(&"1.1.0"));
+    let (_, one) = run(
+        &admin,
+        "listContainerImages",
+        json!({"compartmentId": compartment, "imageVersion": "2.3.1"}),
+    )
+    .await;
+    assert_eq!(one["result"]["count"], 1, "{one}");
+    assert_eq!(one["result"]["items"][0]["displayName"], "shop/api:2.3.1");
+    assert!(one["result"]["items"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    let (_, limited) = run(
+        &admin,
+        "listContainerImages",
+        json!({"compartmentId": compartment, "limit": 1}),
+    )
+    .await;
+    assert_eq!(limited["result"]["count"], 1);
+    let one: Value = admin
+        .get("/api/v1/tools/listContainerRepos")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["category"], "storage");
+}
+
+#[tokio::test]
+async fn security_list_rules_change_with_four_eyes_and_valid_rules_only() {
+    let (app, admin) = app().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let admin2 = app.member(&admin, "admin2@acme.test", "admin").await;
+    let (compartment, list) = find_item(&admin, "listSecurityLists", |l| {
+        l["displayName"] == "prod-web-sl"
+    })
+    .await;
+    let id = list["id"].as_str().unwrap();
+    let https = json!({"protocol": "6", "source": "0.0.0.0/0", "description": "HTTPS", "tcpOptions": {"destinationPortRange": {"min": 443, "max": 443}}});
+    let ssh = json!({"protocol": "6", "source": "10.0.0.0/8", "isStateless": false, "tcpOptions": {"destinationPortRange": {"min": 22, "max": 22}}});
+    let ping = json!({"protocol": "1", "source": "10.0.0.0/8", "icmpOptions": {"type": 8}});
+    let args = json!({"securityListId": id, "ingressSecurityRules": [https, ssh, ping]});
+
+    let schema: Value = admin
+        .get("/api/v1/tools/updateSecurityListRules")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(schema["risk"], "danger");
+    let rule = &schema["inputSchema"]["properties"]["ingressSecurityRules"]["items"];
+    assert_eq!(rule["required"], json!(["protocol", "source"]));
+    assert_eq!(
+        rule["properties"]["tcpOptions"]["properties"]["destinationPortRange"]["properties"]["max"]
+            ["maximum"],
+        65535
+    );
+
+    let with = |path: &str, v: Value| {
+        let mut a = args.clone();
+        *a.pointer_mut(path).unwrap() = v;
+        a
+    };
+    for (bad, field) in [
+        (with("/ingressSecurityRules/0/source", json!("10.0.0.1/16")), "args/ingressSecurityRules/0/source: must be an IPv4 CIDR block"),
+        (with("/ingressSecurityRules/1/source", json!("anywhere")), "args/ingressSecurityRules/1/source: must be an IPv4 CIDR block"),
+        (with("/ingressSecurityRules/0/tcpOptions/destinationPortRange/min", json!(8443)), "args/ingressSecurityRules/0/tcpOptions/destinationPortRange: min (8443) must not be greater than max (443)"),
+        (with("/ingressSecurityRules/1/tcpOptions/destinationPortRange/max", json!(70000)), "args/ingressSecurityRules/1/tcpOptions/destinationPortRange/max: must be an integer from 1 to 65535"),
+        (with("/ingressSecurityRules/1/protocol", json!("17")), "args/ingressSecurityRules/1: tcpOptions needs protocol \"6\""),
+        (with("/ingressSecurityRules/2/protocol", json!("icmp")), "args/ingressSecurityRules/2/protocol: must be one of 6, 17, 1, all"),
+        (with("/ingressSecurityRules/0/tcpOptions", json!({"destinationPort": 22})), "args/ingressSecurityRules/0/tcpOptions/destinationPort: unknown field"),
+        (json!({"securityListId": id}), "args: give ingressSecurityRules, egressSecurityRules or both"),
+    ] {
+        refused(&admin, "updateSecurityListRules", bad, field).await;
+    }
+    let pending: Value = admin.get("/api/tools/approve").await.json().await.unwrap();
+    assert_eq!(
+        pending["approvals"],
+        json!([]),
+        "refused calls ask for nothing"
+    );
+    let (status, _) = run(&op, "updateSecurityListRules", args.clone()).await;
+    assert_eq!(status, 403, "operators lack tools:danger");
+
+    // Four-eyes: the requester cannot approve it; a second admin can.
+    let (status, asked) = run(&admin, "updateSecurityListRules", args.clone()).await;
+    assert_eq!(status, 403);
+    let res = admin
+        .post(
+            "/api/tools/approve",
+            json!({"approvalId": asked["approvalId"], "approved": true}),
+        )
+        .await;
+    assert_eq!(res.status(), 403, "self-approval refused");
+    let (status, updated) = run_approved(&admin, &admin2, "updateSecurityListRules", args).await;
+    assert_eq!(status, 200, "{updated}");
+    let ingress = updated["result"]["ingressSecurityRules"]
+        .as_array()
+        .unwrap();
+    assert_eq!(ingress.len(), 3, "{updated}");
+    assert_eq!(
+        ingress[1]["tcpOptions"]["destinationPortRange"],
+        json!({"min": 22, "max": 22})
+    );
+    assert_eq!(ingress[1]["sourceType"], "CIDR_BLOCK");
+    assert_eq!(ingress[2]["icmpOptions"]["type"], 8);
+    assert_eq!(
+        updated["result"]["egressSecurityRules"], list["egressSecurityRules"],
+        "egress left as it was"
+    );
+
+    let (_, now) = run(
+        &admin,
+        "listSecurityLists",
+        json!({"compartmentId": compartment}),
+    )
+    .await;
+    let stored = now["result"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == id)
+        .unwrap();
+    assert_eq!(
+        stored["ingressSecurityRules"],
+        updated["result"]["ingressSecurityRules"]
+    );
+    assert!(
+        !stored["ingressSecurityRules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["description"] == "HTTP"),
+        "the old port-80 rule is gone"
+    );
+
+    // Closing everything: an empty egress list replaces the old one.
+    let (status, closed) = run_approved(
+        &admin,
+        &admin2,
+        "updateSecurityListRules",
+        json!({"securityListId": id, "egressSecurityRules": []}),
+    )
+    .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["result"]["egressSecurityRules"], json!([]));
+    assert_eq!(
+        closed["result"]["ingressSecurityRules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}

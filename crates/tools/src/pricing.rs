@@ -2,7 +2,139 @@
 //! data ships with the binary (USD, on-demand list prices as recorded by the
 //! reference portal's tables); no network is used.
 
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use serde_json::{json, Map, Value};
+
+use crate::params::list_tool;
+
+// A workload, as estimateCloudCost and compareCloudCosts take it.
+const VCPUS: Param = Param {
+    name: "vcpus",
+    kind: Kind::Int { min: 1, max: 512 },
+    required: false,
+    description: "vCPUs",
+    default: Some("2"),
+    secret: false,
+};
+const MEMORY_GB: Param = Param {
+    name: "memoryGB",
+    kind: Kind::Int { min: 1, max: 4096 },
+    required: false,
+    description: "Memory",
+    default: Some("8"),
+    secret: false,
+};
+const ARCHITECTURE: Param = Param {
+    name: "architecture",
+    kind: Kind::Enum(&["x86", "arm", "any"]),
+    required: false,
+    description: "CPU architecture",
+    default: Some("\"any\""),
+    secret: false,
+};
+const STORAGE_GB: Param = Param {
+    name: "storageGB",
+    kind: Kind::Int {
+        min: 0,
+        max: 1_000_000,
+    },
+    required: false,
+    description: "Block storage",
+    default: Some("0"),
+    secret: false,
+};
+const STORAGE_TYPE: Param = Param {
+    name: "storageType",
+    kind: Kind::Enum(&["ssd", "hdd"]),
+    required: false,
+    description: "Storage type",
+    default: Some("\"ssd\""),
+    secret: false,
+};
+const EGRESS_GB: Param = Param {
+    name: "egressGBPerMonth",
+    kind: Kind::Int {
+        min: 0,
+        max: 10_000_000,
+    },
+    required: false,
+    description: "Outbound data",
+    default: Some("0"),
+    secret: false,
+};
+const HOURS_PER_MONTH: Param = Param {
+    name: "hoursPerMonth",
+    kind: Kind::Int { min: 1, max: 744 },
+    required: false,
+    description: "Hours running",
+    default: Some("730"),
+    secret: false,
+};
+
+/// The pricing tools: offline, from the prices shipped with the binary.
+pub(crate) const SPECS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "getOCIPricing",
+        category: "pricing",
+        description: "OCI list prices (USD) for compute shapes and storage, from the prices shipped with the portal. Without arguments, the whole list.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "shapeName", kind: Kind::Text { max: 100 }, required: false, description: "e.g. VM.Standard.E5.Flex", default: None, secret: false },
+            Param { name: "architecture", kind: Kind::Enum(&["x86", "arm", "gpu"]), required: false, description: "Only this architecture", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getAWSPricing",
+        category: "pricing",
+        description: "AWS EC2 on-demand list prices (eu-west-1, USD), shipped with the portal.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "instanceType", kind: Kind::Text { max: 50 }, required: false, description: "e.g. m5.large", default: None, secret: false },
+            Param { name: "architecture", kind: Kind::Enum(&["x86", "arm"]), required: false, description: "Only this architecture", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getAzurePricing",
+        category: "pricing",
+        description: "Azure VM pay-as-you-go list prices (USD), shipped with the portal.",
+        risk: Risk::Read,
+        params: &[Param { name: "skuName", kind: Kind::Text { max: 50 }, required: false, description: "e.g. Standard_D2s_v3", default: None, secret: false }],
+    },
+    list_tool!("getOCIFreeTier", "pricing", "OCI's Always Free allowances (compute, storage, database, networking).", []),
+    ToolSpec {
+        name: "estimateCloudCost",
+        category: "pricing",
+        description: "Monthly cost estimate on one provider for a workload (vCPUs, memory, storage, egress), itemised.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "provider", kind: Kind::Enum(&["oci", "azure", "aws"]), required: true, description: "Provider", default: None, secret: false },
+            VCPUS,
+            MEMORY_GB,
+            ARCHITECTURE,
+            STORAGE_GB,
+            STORAGE_TYPE,
+            EGRESS_GB,
+            HOURS_PER_MONTH,
+        ],
+    },
+    ToolSpec {
+        name: "compareCloudCosts",
+        category: "pricing",
+        description: "Compare the monthly cost of a workload on OCI, Azure and AWS and recommend the cheapest, with reasons. Present as a table per provider.",
+        risk: Risk::Read,
+        params: &[
+            VCPUS,
+            MEMORY_GB,
+            ARCHITECTURE,
+            Param { name: "gpuRequired", kind: Kind::Bool, required: false, description: "Needs a GPU", default: Some("false"), secret: false },
+            STORAGE_GB,
+            STORAGE_TYPE,
+            EGRESS_GB,
+            HOURS_PER_MONTH,
+            Param { name: "maxBudgetPerMonth", kind: Kind::Int { min: 1, max: 10_000_000 }, required: false, description: "Budget (USD)", default: None, secret: false },
+        ],
+    },
+];
 
 /// OCI compute shapes: (shape, per OCPU-hour, per GB-hour, architecture, note).
 pub const OCI_SHAPES: &[(&str, f64, f64, &str, &str)] = &[

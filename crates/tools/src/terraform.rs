@@ -3,7 +3,27 @@
 //! init`. Names are escaped for HCL, DNS labels are valid OCI labels, subnets
 //! are carved from the VCN's CIDR, and the instance uses the generated subnet.
 
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use serde_json::{json, Map, Value};
+
+/// The Terraform tool (category `compute`): offline.
+pub(crate) const SPECS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "generateTerraform",
+        category: "compute",
+        description: "Generate Terraform for OCI (offline): `vcn` (VCN, internet and NAT gateways, public and private subnets), `compute` (one instance), or `web-server` (both, wired together). Returns the files; show main.tf in a code block and list the next steps.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "mode", kind: Kind::Enum(&["vcn", "compute", "web-server"]), required: false, description: "What to generate", default: Some("\"web-server\""), secret: false },
+            Param { name: "name", kind: Kind::Text { max: 100 }, required: true, description: "Base name for resources", default: None, secret: false },
+            Param { name: "region", kind: Kind::Text { max: 50 }, required: false, description: "OCI region", default: Some("\"us-ashburn-1\""), secret: false },
+            Param { name: "vcnCidr", kind: Kind::Cidr, required: false, description: "VCN block (/16 to /29)", default: Some("\"10.0.0.0/16\""), secret: false },
+            Param { name: "shape", kind: Kind::Text { max: 100 }, required: false, description: "Compute shape", default: Some("\"VM.Standard.E5.Flex\""), secret: false },
+            Param { name: "ocpus", kind: Kind::Int { min: 1, max: 64 }, required: false, description: "OCPUs (Flex shapes)", default: Some("1"), secret: false },
+            Param { name: "memoryGB", kind: Kind::Int { min: 1, max: 1024 }, required: false, description: "Memory (Flex shapes)", default: Some("16"), secret: false },
+        ],
+    },
+];
 
 /// An HCL string literal (quotes, backslashes, `${`/`%{` templates escaped).
 fn hcl_str(s: &str) -> String {

@@ -108,7 +108,7 @@ const SAMPLES: &[Sample] = &[
     s(
         "listImages",
         r#"{"compartmentId": "$prod", "operatingSystem": "Oracle Linux"}"#,
-        &[],
+        &[("image", "items/0/id")],
     ),
     s(
         "listVnicAttachments",
@@ -155,12 +155,12 @@ const SAMPLES: &[Sample] = &[
     s(
         "listSubnets",
         r#"{"compartmentId": "$prod", "vcnId": "$vcn"}"#,
-        &[],
+        &[("subnet", "items/0/id")],
     ),
     s(
         "listSecurityLists",
         r#"{"compartmentId": "$prod", "vcnId": "$vcn"}"#,
-        &[],
+        &[("securityList", "items/0/id")],
     ),
     s(
         "listRouteTables",
@@ -178,6 +178,9 @@ const SAMPLES: &[Sample] = &[
         &[],
     ),
     s("getVnic", r#"{"vnicId": "$vnic"}"#, &[]),
+    // Container registry
+    s("listContainerRepos", r#"{}"#, &[]),
+    s("listContainerImages", r#"{}"#, &[]),
     s(
         "listLoadBalancers",
         r#"{"compartmentId": "$prod"}"#,
@@ -317,6 +320,26 @@ const SAMPLES: &[Sample] = &[
     s(
         "terminateAutonomousDatabase",
         r#"{"autonomousDatabaseId": "$adb"}"#,
+        &[],
+    ),
+    s(
+        "launchInstance",
+        r#"{"compartmentId": "$prod", "availabilityDomain": "$ad", "shape": "VM.Standard.E4.Flex", "imageId": "$image", "subnetId": "$subnet", "displayName": "contract-launched", "ocpus": 1, "memoryInGBs": 16, "userData": "echo contract"}"#,
+        &[],
+    ),
+    s(
+        "createAutonomousDatabase",
+        r#"{"compartmentId": "$prod", "dbName": "CONTRACTDB", "displayName": "contract-db", "cpuCoreCount": 1, "dataStorageSizeInTBs": 1, "adminPassword": "Contract-Passw0rd-1"}"#,
+        &[],
+    ),
+    s(
+        "createPolicy",
+        r#"{"name": "contract-policy", "description": "Contract test", "statements": ["Allow group Developers to read instance-family in tenancy"]}"#,
+        &[],
+    ),
+    s(
+        "updateSecurityListRules",
+        r#"{"securityListId": "$securityList", "ingressSecurityRules": [{"protocol": "6", "source": "10.0.0.0/16", "tcpOptions": {"destinationPortRange": {"min": 22, "max": 22}}}]}"#,
         &[],
     ),
     s(

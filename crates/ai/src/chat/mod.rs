@@ -231,10 +231,12 @@ impl ChatEngine {
         };
         match self.store.create_chat_turn(&turn).await {
             Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Err(CoreError::Conflict(format!(
+            Err(StoreError::Conflict(_)) => {
+                return Err(CoreError::Conflict(format!(
                 "A turn is still in progress in this session (it may be waiting for an approval); \
                      follow it at /api/chat/{session_id}/stream"
-            ))),
+            )))
+            }
             Err(e) => return Err(e.into()),
         }
         let (tx, rx) = mpsc::channel(256);

@@ -73,6 +73,12 @@ pub trait ToolRunner: Send + Sync {
     async fn scope(&self, _name: &str, _args: &Map<String, Value>) -> Result<Scope, ToolError> {
         Ok(Scope::Tenancy)
     }
+    /// Checks what a schema cannot say (arguments that only make sense
+    /// together) on validated arguments, before any approval is asked for;
+    /// the error is a validation message naming the field.
+    fn check(&self, _name: &str, _args: &Map<String, Value>) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Applies the organisation's compartment policy: with a non-empty allow-list, a call
@@ -174,6 +180,7 @@ pub async fn execute(
         p.require(Permission::ToolsDanger)?;
     }
     let args = spec.validate(req.args).map_err(CoreError::Validation)?;
+    runner.check(name, &args).map_err(CoreError::Validation)?;
     let redacted = spec.redact(&args);
     check_compartments(runner, &org.allowed_compartments, name, &args).await?;
     let approval_id = if spec.risk == Risk::Read {

@@ -3,6 +3,7 @@
 //! availability domains.
 
 pub(crate) mod agent;
+pub(crate) mod artifacts;
 pub(crate) mod blockstorage;
 pub(crate) mod compute;
 pub(crate) mod database;

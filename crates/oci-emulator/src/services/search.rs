@@ -188,10 +188,5 @@ pub(crate) fn search_resources(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply
             o
         }
     });
-    let (page, next) = wire::paginate(req, items, 100)?;
-    let mut reply = Reply::json(json!({ "items": page }));
-    if let Some(n) = next {
-        reply = reply.header("opc-next-page", n);
-    }
-    Ok(reply)
+    wire::collection_reply(req, items, 100, |page, _| json!({ "items": page }))
 }

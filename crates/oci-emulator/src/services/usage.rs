@@ -534,10 +534,10 @@ pub(crate) fn request_summarized_usages(
         }
         items.push(Value::Object(m));
     }
-    let (page, next) = wire::paginate(req, items, 1000)?;
-    let mut reply = Reply::json(json!({ "groupBy": group_by, "items": page }));
-    if let Some(n) = next {
-        reply = reply.header("opc-next-page", n);
-    }
-    Ok(reply)
+    wire::collection_reply(
+        req,
+        items,
+        1000,
+        |page, _| json!({ "groupBy": group_by, "items": page }),
+    )
 }

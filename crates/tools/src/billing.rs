@@ -1,0 +1,87 @@
+//! Cost from the Usage API: per compartment, and per service and day.
+
+use portal_core::tools::{Risk, ToolSpec};
+use portal_oci::endpoint::Service;
+use serde_json::{json, Map, Value};
+
+use crate::params::DAYS;
+use crate::rest::{int, items_of, not_here, pick};
+use crate::OciTools;
+
+/// The billing tools.
+pub(crate) const SPECS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "getCostByCompartment",
+        category: "billing",
+        description: "Total cost per compartment over the last N days (Usage API). Present as a table sorted by cost, with the currency.",
+        risk: Risk::Read,
+        params: &[DAYS],
+    },
+    ToolSpec {
+        name: "getUsageCost",
+        category: "billing",
+        description: "Daily cost per service over the last N days (Usage API). Summarize the trend and the top services.",
+        risk: Risk::Read,
+        params: &[DAYS],
+    },
+];
+
+impl OciTools {
+    /// Runs one of the billing tools.
+    pub(crate) async fn billing(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        let days = int(args, "days", 30);
+        let (granularity, group_by, fields): (&str, &str, &[&str]) = match name {
+            "getCostByCompartment" => (
+                "TOTAL",
+                "compartmentName",
+                &["compartmentName", "computedAmount", "currency"],
+            ),
+            "getUsageCost" => (
+                "DAILY",
+                "service",
+                &["timeUsageStarted", "service", "computedAmount", "currency"],
+            ),
+            other => return not_here(other),
+        };
+        let (mut l, from, to) = self.usage(days, granularity, group_by).await?;
+        if name == "getCostByCompartment" {
+            l.sort_by(|a, b| {
+                let f = |v: &Value| {
+                    v.get("computedAmount")
+                        .and_then(Value::as_f64)
+                        .unwrap_or(0.0)
+                };
+                f(b).total_cmp(&f(a))
+            });
+        }
+        let n = l.len();
+        let items: Vec<Value> = l.iter().map(|i| pick(i, fields)).collect();
+        Ok(json!({"items": items, "count": n, "from": from, "to": to}))
+    }
+
+    /// Cost over the last `days` from the Usage API: `(items, from, to)`.
+    async fn usage(
+        &self,
+        days: i64,
+        granularity: &str,
+        group_by: &str,
+    ) -> Result<(Vec<Value>, String, String), String> {
+        let today = time::OffsetDateTime::now_utc().date();
+        let fmt = |d: time::Date| format!("{d}T00:00:00Z");
+        let start = today - time::Duration::days(days);
+        let body = json!({
+            "tenantId": self.tenancy,
+            "timeUsageStarted": fmt(start),
+            "timeUsageEnded": fmt(today),
+            "granularity": granularity,
+            "queryType": "COST",
+            "groupBy": [group_by],
+        });
+        let res = self.post(&Service::USAGE_API, "/usage", Some(body)).await?;
+        Ok((items_of(&res, "items"), fmt(start), fmt(today)))
+    }
+}

@@ -1,0 +1,97 @@
+//! Service limits, their usage and availability, and quotas.
+
+use http::Method;
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_oci::endpoint::{encode_path_param, Service};
+use serde_json::{Map, Value};
+
+use crate::params::{list_tool, LIMIT};
+use crate::rest::{filters, limit, not_here, text};
+use crate::OciTools;
+
+/// The limits and quotas tools.
+pub(crate) const SPECS: &[ToolSpec] = &[
+    list_tool!("listLimitServices", "limits", "List the services that have service limits.", []),
+    ToolSpec {
+        name: "getServiceLimits",
+        category: "limits",
+        description: "List a service's limit values (e.g. compute core counts per shape and availability domain).",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "serviceName", kind: Kind::Text { max: 100 }, required: true, description: "Service name from listLimitServices, e.g. compute", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+    list_tool!("listQuotas", "limits", "List the tenancy's quota policies and their statements.", [LIMIT]),
+    ToolSpec {
+        name: "getResourceAvailability",
+        category: "limits",
+        description: "How much of a service limit is used and still available (e.g. compute standard-e4-core-count), optionally in one availability domain. Check it before proposing a launch.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "serviceName", kind: Kind::Text { max: 100 }, required: true, description: "Service name, e.g. compute", default: None, secret: false },
+            Param { name: "limitName", kind: Kind::Text { max: 200 }, required: true, description: "Limit name from getServiceLimits", default: None, secret: false },
+            Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "For AD-scoped limits", default: None, secret: false },
+        ],
+    },
+];
+
+impl OciTools {
+    /// Runs one of the limits and quotas tools.
+    pub(crate) async fn limits(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        let tenancy = ("compartmentId", self.tenancy.as_str());
+        let service = text(args, "serviceName");
+        match name {
+            "listLimitServices" => {
+                self.list_projected(
+                    &Service::LIMITS,
+                    "/20190729/services",
+                    &[tenancy],
+                    1000,
+                    &["name", "description"],
+                )
+                .await
+            }
+            "getServiceLimits" => {
+                self.list_projected(
+                    &Service::LIMITS,
+                    "/20190729/limitValues",
+                    &[tenancy, ("serviceName", service)],
+                    limit(args),
+                    &["name", "scopeType", "availabilityDomain", "value"],
+                )
+                .await
+            }
+            "listQuotas" => {
+                self.list_projected(
+                    &Service::QUOTAS,
+                    "/20181025/quotas",
+                    &[tenancy],
+                    limit(args),
+                    &["id", "name", "description", "lifecycleState"],
+                )
+                .await
+            }
+            "getResourceAvailability" => {
+                let mut q = vec![tenancy];
+                q.extend(filters(
+                    args,
+                    &[("availabilityDomain", "availabilityDomain")],
+                ));
+                let path = format!(
+                    "/20190729/services/{}/limits/{}/resourceAvailability",
+                    encode_path_param(service, true),
+                    encode_path_param(text(args, "limitName"), true)
+                );
+                self.send(Method::GET, &Service::LIMITS, &path, &q, None)
+                    .await
+                    .map(|r| r.body)
+            }
+            other => not_here(other),
+        }
+    }
+}

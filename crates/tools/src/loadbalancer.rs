@@ -1,0 +1,70 @@
+//! Load balancing: load balancers, their health and their backend sets'.
+
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_oci::endpoint::{encode_path_param, Service};
+use serde_json::{Map, Value};
+
+use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
+use crate::rest::{limit, not_here, text};
+use crate::OciTools;
+
+/// The load balancing tools (category `networking`).
+pub(crate) const SPECS: &[ToolSpec] = &[
+    get_tool!("getLoadBalancer", "networking", "Get one load balancer: shape, listeners, backend sets, IPs.", "loadBalancerId", "loadbalancer"),
+    get_tool!("getLoadBalancerHealth", "networking", "Get a load balancer's overall health and its unhealthy backend sets. Lead with anything CRITICAL or WARNING.", "loadBalancerId", "loadbalancer"),
+    ToolSpec {
+        name: "getBackendSetHealth",
+        category: "networking",
+        description: "Health of one backend set of a load balancer, with the backends that fail their checks.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "loadBalancerId", kind: Kind::Ocid(Some("loadbalancer")), required: true, description: "OCID of the load balancer", default: None, secret: false },
+            Param { name: "backendSetName", kind: Kind::Text { max: 100 }, required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },
+        ],
+    },
+    list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [COMPARTMENT, LIMIT]),
+];
+
+impl OciTools {
+    /// Runs one of the load balancing tools.
+    pub(crate) async fn load_balancing(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        let lb = format!("/loadBalancers/{}", text(args, "loadBalancerId"));
+        match name {
+            "listLoadBalancers" => {
+                self.list_projected(
+                    &Service::LOAD_BALANCER,
+                    "/loadBalancers",
+                    &[("compartmentId", self.compartment(args))],
+                    limit(args),
+                    &[
+                        "id",
+                        "displayName",
+                        "shapeName",
+                        "ipAddresses",
+                        "isPrivate",
+                        "lifecycleState",
+                    ],
+                )
+                .await
+            }
+            "getLoadBalancer" => self.get(&Service::LOAD_BALANCER, &lb).await,
+            "getLoadBalancerHealth" => {
+                self.get(&Service::LOAD_BALANCER, &format!("{lb}/health"))
+                    .await
+            }
+            "getBackendSetHealth" => {
+                let set = encode_path_param(text(args, "backendSetName"), true);
+                self.get(
+                    &Service::LOAD_BALANCER,
+                    &format!("{lb}/backendSets/{set}/health"),
+                )
+                .await
+            }
+            other => not_here(other),
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! Networking: VCNs, subnets, security lists and their rules, route tables,
+//! gateways and VNICs.
+
+use http::Method;
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_oci::client::RequestOptions;
+use portal_oci::endpoint::Service;
+use serde_json::{json, Map, Value};
+
+use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT, VCN_FILTER};
+use crate::rest::{created, filters, limit, not_here, pick, text};
+use crate::{rules, OciTools};
+
+/// The networking tools (load balancers are in [`crate::loadbalancer`]).
+pub(crate) const SPECS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "getVcn",
+        category: "networking",
+        description: "Get one virtual cloud network: CIDR blocks, DNS label, default route table and security list.",
+        risk: Risk::Read,
+        params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
+    },
+    list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
+    get_tool!("getVnic", "networking", "Get one VNIC: private and public IPs, subnet, MAC address.", "vnicId", "vnic"),
+    ToolSpec {
+        name: "createVcn",
+        category: "networking",
+        description: "Create a virtual cloud network. Needs an approval; check the CIDR does not overlap existing VCNs.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
+            Param { name: "cidrBlock", kind: Kind::Cidr, required: true, description: "IPv4 CIDR block, e.g. 10.1.0.0/16", default: None, secret: false },
+            Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name", default: None, secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "deleteVcn",
+        category: "networking",
+        description: "Delete an empty virtual cloud network. Irreversible; needs an approval by someone other than the requester.",
+        risk: Risk::Danger,
+        params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
+    },
+    ToolSpec {
+        name: "listVcns",
+        category: "networking",
+        description: "List virtual cloud networks in a compartment with their CIDR blocks.",
+        risk: Risk::Read,
+        params: &[COMPARTMENT, LIMIT],
+    },
+    ToolSpec {
+        name: "listSubnets",
+        category: "networking",
+        description: "List subnets in a compartment, optionally of one VCN, with CIDRs and whether they are public.",
+        risk: Risk::Read,
+        params: &[
+            COMPARTMENT,
+            Param {
+                name: "vcnId",
+                kind: Kind::Ocid(Some("vcn")),
+                required: false,
+                description: "Only subnets of this VCN",
+                default: None,
+                secret: false,
+            },
+            LIMIT,
+        ],
+    },
+    ToolSpec {
+        name: "updateSecurityListRules",
+        category: "networking",
+        description: "Replace a security list's ingress rules, egress rules, or both (a list given replaces that whole list; one left out stays as it is). Can open the network: needs an approval by someone other than the requester. Read the current rules with listSecurityLists first, keep those still wanted, and point out any rule open to 0.0.0.0/0.",
+        risk: Risk::Danger,
+        params: &[
+            Param { name: "securityListId", kind: Kind::Ocid(Some("securitylist")), required: true, description: "OCID of the security list", default: None, secret: false },
+            Param { name: "ingressSecurityRules", kind: Kind::Array { items: &rules::INGRESS_RULE, min: 0, max: 200 }, required: false, description: "The complete new ingress rules", default: None, secret: false },
+            Param { name: "egressSecurityRules", kind: Kind::Array { items: &rules::EGRESS_RULE, min: 0, max: 200 }, required: false, description: "The complete new egress rules", default: None, secret: false },
+        ],
+    },
+];
+
+/// What the schema cannot say: a rules update names at least one list.
+pub(crate) fn check(name: &str, args: &Map<String, Value>) -> Result<(), String> {
+    if name == "updateSecurityListRules"
+        && !args.contains_key("ingressSecurityRules")
+        && !args.contains_key("egressSecurityRules")
+    {
+        return Err("args: give ingressSecurityRules, egressSecurityRules or both".into());
+    }
+    Ok(())
+}
+
+impl OciTools {
+    /// Runs one of the networking tools.
+    pub(crate) async fn network(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        let c = self.compartment(args);
+        let vcn = text(args, "vcnId");
+        match name {
+            "listVcns" => {
+                self.list_projected(
+                    &Service::VIRTUAL_NETWORK,
+                    "/vcns",
+                    &[("compartmentId", c)],
+                    limit(args),
+                    &["id", "displayName", "cidrBlocks", "lifecycleState"],
+                )
+                .await
+            }
+            "getVcn" => {
+                self.get(&Service::VIRTUAL_NETWORK, &format!("/vcns/{vcn}"))
+                    .await
+            }
+            "getVnic" => {
+                self.get(
+                    &Service::VIRTUAL_NETWORK,
+                    &format!("/vnics/{}", text(args, "vnicId")),
+                )
+                .await
+            }
+            "createVcn" => {
+                let mut b = json!({"compartmentId": args.get("compartmentId"), "cidrBlocks": [args.get("cidrBlock")]});
+                if let Some(n) = args.get("displayName") {
+                    b["displayName"] = n.clone();
+                }
+                let res = self
+                    .post(&Service::VIRTUAL_NETWORK, "/vcns", Some(b))
+                    .await?;
+                Ok(created(&res))
+            }
+            "deleteVcn" => {
+                let path = format!("/vcns/{vcn}");
+                self.send(Method::DELETE, &Service::VIRTUAL_NETWORK, &path, &[], None)
+                    .await?;
+                let now = self.get(&Service::VIRTUAL_NETWORK, &path).await.ok();
+                Ok(
+                    json!({"id": vcn, "lifecycleState": now.and_then(|v| v.get("lifecycleState").cloned()).unwrap_or(json!("TERMINATED"))}),
+                )
+            }
+            "listSubnets"
+            | "listSecurityLists"
+            | "listRouteTables"
+            | "listInternetGateways"
+            | "listNatGateways" => {
+                let (path, fields): (&str, &[&str]) = match name {
+                    "listSubnets" => (
+                        "/subnets",
+                        &[
+                            "id",
+                            "displayName",
+                            "cidrBlock",
+                            "vcnId",
+                            "prohibitPublicIpOnVnic",
+                            "lifecycleState",
+                        ],
+                    ),
+                    "listSecurityLists" => (
+                        "/securityLists",
+                        &[
+                            "id",
+                            "displayName",
+                            "vcnId",
+                            "ingressSecurityRules",
+                            "egressSecurityRules",
+                        ],
+                    ),
+                    "listRouteTables" => (
+                        "/routeTables",
+                        &["id", "displayName", "vcnId", "routeRules"],
+                    ),
+                    "listInternetGateways" => (
+                        "/internetGateways",
+                        &["id", "displayName", "vcnId", "isEnabled", "lifecycleState"],
+                    ),
+                    _ => (
+                        "/natGateways",
+                        &[
+                            "id",
+                            "displayName",
+                            "vcnId",
+                            "natIp",
+                            "blockTraffic",
+                            "lifecycleState",
+                        ],
+                    ),
+                };
+                let mut q = vec![("compartmentId", c)];
+                q.extend(filters(args, &[("vcnId", "vcnId")]));
+                self.list_projected(&Service::VIRTUAL_NETWORK, path, &q, limit(args), fields)
+                    .await
+            }
+            "updateSecurityListRules" => self.update_security_list(args).await,
+            other => not_here(other),
+        }
+    }
+
+    /// UpdateSecurityList with the rule lists given, each typed as CIDR
+    /// rules, against the version read (if-match): a concurrent change is
+    /// refused, not overwritten.
+    async fn update_security_list(&self, args: &Map<String, Value>) -> Result<Value, String> {
+        let path = format!("/securityLists/{}", text(args, "securityListId"));
+        let current = self
+            .send(Method::GET, &Service::VIRTUAL_NETWORK, &path, &[], None)
+            .await?;
+        let mut opts = RequestOptions::default();
+        if let Some(etag) = &current.etag {
+            opts = opts.header("if-match", etag).map_err(|e| e.to_string())?;
+        }
+        let mut body = Map::new();
+        for (field, peer) in [
+            ("ingressSecurityRules", "sourceType"),
+            ("egressSecurityRules", "destinationType"),
+        ] {
+            if let Some(Value::Array(given)) = args.get(field) {
+                let rules = given
+                    .iter()
+                    .map(|r| {
+                        let mut r = r.clone();
+                        if let Value::Object(m) = &mut r {
+                            m.insert(peer.into(), json!("CIDR_BLOCK"));
+                        }
+                        r
+                    })
+                    .collect();
+                body.insert(field.into(), Value::Array(rules));
+            }
+        }
+        let res = self
+            .send_with(
+                Method::PUT,
+                &Service::VIRTUAL_NETWORK,
+                &path,
+                &[],
+                Some(Value::Object(body)),
+                &opts,
+            )
+            .await?;
+        Ok(pick(
+            &res.body,
+            &[
+                "id",
+                "displayName",
+                "vcnId",
+                "ingressSecurityRules",
+                "egressSecurityRules",
+                "lifecycleState",
+            ],
+        ))
+    }
+}

@@ -1,0 +1,125 @@
+//! Object Storage: the namespace, buckets and the objects in them.
+
+use http::Method;
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_oci::endpoint::{encode_path_param, Service};
+use serde_json::{json, Map, Value};
+
+use crate::params::{list_tool, COMPARTMENT, LIMIT};
+use crate::rest::{counted, filters, items_of, limit, not_here, text};
+use crate::OciTools;
+
+/// The Object Storage tools (category `storage`).
+pub(crate) const SPECS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "listObjects",
+        category: "storage",
+        description: "List objects in an Object Storage bucket, optionally under a prefix.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false },
+            Param { name: "prefix", kind: Kind::Text { max: 1024 }, required: false, description: "Only names starting with this", default: None, secret: false },
+            Param { name: "limit", kind: Kind::Int { min: 1, max: 1000 }, required: false, description: "Most objects to return", default: Some("100"), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "getBucket",
+        category: "storage",
+        description: "Get one Object Storage bucket: storage tier, public access, versioning, object count and size.",
+        risk: Risk::Read,
+        params: &[Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false }],
+    },
+    ToolSpec {
+        name: "createBucket",
+        category: "storage",
+        description: "Create a private Object Storage bucket in a compartment. Needs an approval.",
+        risk: Risk::Confirm,
+        params: &[
+            Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
+            Param { name: "name", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name (letters, digits, '-', '_', '.')", default: None, secret: false },
+            Param { name: "storageTier", kind: Kind::Enum(&["Standard", "Archive"]), required: false, description: "Storage tier", default: Some("\"Standard\""), secret: false },
+        ],
+    },
+    ToolSpec {
+        name: "deleteBucket",
+        category: "storage",
+        description: "Delete an empty Object Storage bucket. Irreversible; needs an approval by someone other than the requester.",
+        risk: Risk::Danger,
+        params: &[Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false }],
+    },
+    list_tool!("getObjectStorageNamespace", "storage", "Get the tenancy's Object Storage namespace (needed in object URLs).", []),
+    ToolSpec {
+        name: "listBuckets",
+        category: "storage",
+        description: "List Object Storage buckets in a compartment.",
+        risk: Risk::Read,
+        params: &[COMPARTMENT, LIMIT],
+    },
+];
+
+impl OciTools {
+    /// Runs one of the Object Storage tools.
+    pub(crate) async fn object_storage(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        if name == "getObjectStorageNamespace" {
+            return Ok(json!({"namespace": self.get(&Service::OBJECT_STORAGE, "/n").await?}));
+        }
+        let ns = self.namespace().await?;
+        let bucket = text(args, "bucketName");
+        let path = format!("/n/{ns}/b/{}", encode_path_param(bucket, true));
+        match name {
+            "listBuckets" => {
+                self.list_projected(
+                    &Service::OBJECT_STORAGE,
+                    &format!("/n/{ns}/b"),
+                    &[("compartmentId", self.compartment(args))],
+                    limit(args),
+                    &["name", "namespace", "compartmentId", "timeCreated"],
+                )
+                .await
+            }
+            "createBucket" => {
+                let body = json!({
+                    "compartmentId": args.get("compartmentId").cloned().unwrap_or(Value::Null),
+                    "name": args.get("name").cloned().unwrap_or(Value::Null),
+                    "storageTier": args.get("storageTier").cloned().unwrap_or(json!("Standard")),
+                    "publicAccessType": "NoPublicAccess",
+                });
+                self.post(&Service::OBJECT_STORAGE, &format!("/n/{ns}/b"), Some(body))
+                    .await
+            }
+            "getBucket" => {
+                // A csv list: one comma-joined value, as the SDK sends it.
+                let q = [("fields", "approximateCount,approximateSize")];
+                self.send(Method::GET, &Service::OBJECT_STORAGE, &path, &q, None)
+                    .await
+                    .map(|r| r.body)
+            }
+            "deleteBucket" => {
+                self.send(Method::DELETE, &Service::OBJECT_STORAGE, &path, &[], None)
+                    .await?;
+                Ok(json!({"bucketName": bucket, "deleted": true}))
+            }
+            "listObjects" => {
+                let mut q = vec![("fields", "name,size,timeCreated"), ("limit", "1000")];
+                q.extend(filters(args, &[("prefix", "prefix")]));
+                let res = self
+                    .send(
+                        Method::GET,
+                        &Service::OBJECT_STORAGE,
+                        &format!("{path}/o"),
+                        &q,
+                        None,
+                    )
+                    .await?;
+                let mut objects = items_of(&res.body, "objects");
+                objects.truncate(limit(args));
+                Ok(counted(objects, &["name", "size", "timeCreated"]))
+            }
+            other => not_here(other),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! Monitoring: metrics (MQL) and alarms.
+
+use http::Method;
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_oci::endpoint::Service;
+use serde_json::{json, Map, Value};
+
+use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
+use crate::rest::{array_of, counted, hours_back, int, limit, listed, not_here, text};
+use crate::OciTools;
+
+/// The arguments of an MQL query (getMetrics and its reference name, summarizeMetrics).
+const METRIC_QUERY: &[Param] = &[
+    COMPARTMENT,
+    Param {
+        name: "namespace",
+        kind: Kind::Enum(&["oci_computeagent", "oci_autonomous_database", "oci_lbaas"]),
+        required: true,
+        description: "Metric namespace",
+        default: None,
+        secret: false,
+    },
+    Param {
+        name: "query",
+        kind: Kind::Text { max: 1000 },
+        required: true,
+        description: "MQL query",
+        default: None,
+        secret: false,
+    },
+    Param {
+        name: "hours",
+        kind: Kind::Int { min: 1, max: 168 },
+        required: false,
+        description: "Window, in hours back from now",
+        default: Some("1"),
+        secret: false,
+    },
+];
+
+/// The observability tools.
+pub(crate) const SPECS: &[ToolSpec] = &[
+    get_tool!("getAlarm", "observability", "Get one alarm: its MQL query, severity, destinations.", "alarmId", "alarm"),
+    ToolSpec {
+        name: "getMetrics",
+        category: "observability",
+        description: "Summarize monitoring metrics with an MQL query over the last hours, e.g. namespace oci_computeagent, query `CpuUtilization[5m].mean()`.",
+        risk: Risk::Read,
+        params: METRIC_QUERY,
+    },
+    ToolSpec {
+        name: "summarizeMetrics",
+        category: "observability",
+        description: "Summarize any monitoring metric with an MQL query over the last hours (the reference portal's name for getMetrics), e.g. namespace oci_autonomous_database, query `CpuUtilization[1h].max()`.",
+        risk: Risk::Read,
+        params: METRIC_QUERY,
+    },
+    ToolSpec {
+        name: "getComputeMetrics",
+        category: "observability",
+        description: "CPU and memory utilization of the compute instances in a compartment over the last hours (5-minute means). Point out instances above 80 %.",
+        risk: Risk::Read,
+        params: &[
+            COMPARTMENT,
+            Param { name: "metric", kind: Kind::Enum(&["CpuUtilization", "MemoryUtilization"]), required: false, description: "Which metric", default: Some("\"CpuUtilization\""), secret: false },
+            Param { name: "hours", kind: Kind::Int { min: 1, max: 168 }, required: false, description: "Window, in hours", default: Some("1"), secret: false },
+        ],
+    },
+    list_tool!("listMetricNamespaces", "observability", "List the metric names and namespaces emitted in a compartment (to write MQL queries).", [COMPARTMENT]),
+    list_tool!("listAlarms", "observability", "List monitoring alarms in a compartment with severity and whether they are enabled.", [COMPARTMENT, LIMIT]),
+    list_tool!("getAlarmStatus", "observability", "Show the current status (FIRING or OK) of the alarms in a compartment. Lead with anything FIRING.", [COMPARTMENT, LIMIT]),
+];
+
+impl OciTools {
+    /// Runs one of the observability tools.
+    pub(crate) async fn observability(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        let c = self.compartment(args);
+        let hours = int(args, "hours", 1);
+        match name {
+            "getMetrics" | "summarizeMetrics" => {
+                let given = |f: &str| args.get(f).cloned().unwrap_or(Value::Null);
+                self.metrics(c, given("namespace"), given("query"), hours)
+                    .await
+            }
+            "getComputeMetrics" => {
+                let metric = args
+                    .get("metric")
+                    .and_then(Value::as_str)
+                    .unwrap_or("CpuUtilization");
+                let query = format!("{metric}[5m].mean()");
+                self.metrics(c, json!("oci_computeagent"), json!(query), hours)
+                    .await
+            }
+            "listMetricNamespaces" => {
+                let res = self
+                    .send(
+                        Method::POST,
+                        &Service::MONITORING,
+                        "/metrics/actions/listMetrics",
+                        &[("compartmentId", c)],
+                        Some(json!({"groupBy": ["namespace", "name"]})),
+                    )
+                    .await?;
+                Ok(counted(array_of(res.body), &["namespace", "name"]))
+            }
+            "getAlarm" => {
+                self.get(
+                    &Service::MONITORING,
+                    &format!("/alarms/{}", text(args, "alarmId")),
+                )
+                .await
+            }
+            "listAlarms" | "getAlarmStatus" => {
+                let (path, fields): (&str, &[&str]) = if name == "listAlarms" {
+                    (
+                        "/alarms",
+                        &[
+                            "id",
+                            "displayName",
+                            "severity",
+                            "isEnabled",
+                            "namespace",
+                            "query",
+                            "lifecycleState",
+                        ],
+                    )
+                } else {
+                    (
+                        "/alarms/status",
+                        &[
+                            "id",
+                            "displayName",
+                            "severity",
+                            "status",
+                            "timestampTriggered",
+                        ],
+                    )
+                };
+                self.list_projected(
+                    &Service::MONITORING,
+                    path,
+                    &[("compartmentId", c)],
+                    limit(args),
+                    fields,
+                )
+                .await
+            }
+            other => not_here(other),
+        }
+    }
+
+    /// SummarizeMetricsData over the last `hours`: each series with its last
+    /// 20 aggregated datapoints.
+    async fn metrics(
+        &self,
+        compartment: &str,
+        namespace: Value,
+        query: Value,
+        hours: i64,
+    ) -> Result<Value, String> {
+        let (start, end) = hours_back(hours);
+        let body = json!({
+            "namespace": namespace,
+            "query": query,
+            "startTime": start,
+            "endTime": end,
+        });
+        let res = self
+            .send(
+                Method::POST,
+                &Service::MONITORING,
+                "/metrics/actions/summarizeMetricsData",
+                &[("compartmentId", compartment)],
+                Some(body),
+            )
+            .await?;
+        let series: Vec<Value> = array_of(res.body)
+            .into_iter()
+            .map(|m| {
+                let points = m.get("aggregatedDatapoints").and_then(Value::as_array).cloned().unwrap_or_default();
+                let tail: Vec<Value> = points.iter().rev().take(20).rev().cloned().collect();
+                json!({"name": m.get("name"), "dimensions": m.get("dimensions"), "datapoints": tail})
+            })
+            .collect();
+        Ok(listed(series))
+    }
+}

@@ -1,0 +1,69 @@
+//! Resource Search: structured queries and free text across the tenancy.
+
+use http::Method;
+use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_oci::endpoint::Service;
+use serde_json::{json, Map, Value};
+
+use crate::params::LIMIT;
+use crate::rest::{counted, items_of, limit, not_here, text};
+use crate::OciTools;
+
+/// The search tools.
+pub(crate) const SPECS: &[ToolSpec] = &[
+    ToolSpec {
+        name: "searchResources",
+        category: "search",
+        description: "Search resources across the tenancy with OCI's structured query language, e.g. `query instance resources where lifecycleState = 'STOPPED'`.",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "query", kind: Kind::Text { max: 1000 }, required: true, description: "Structured search query", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+    ToolSpec {
+        name: "searchResourcesByName",
+        category: "search",
+        description: "Find resources anywhere in the tenancy whose name or fields contain some text (free-text search).",
+        risk: Risk::Read,
+        params: &[
+            Param { name: "text", kind: Kind::Text { max: 200 }, required: true, description: "Text to look for", default: None, secret: false },
+            LIMIT,
+        ],
+    },
+];
+
+impl OciTools {
+    /// Runs one of the search tools.
+    pub(crate) async fn search(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+    ) -> Result<Value, String> {
+        let body = match name {
+            "searchResources" => json!({"type": "Structured", "query": text(args, "query")}),
+            "searchResourcesByName" => json!({"type": "FreeText", "text": text(args, "text")}),
+            other => return not_here(other),
+        };
+        let limit_text = limit(args).min(1000).to_string();
+        let res = self
+            .send(
+                Method::POST,
+                &Service::RESOURCE_SEARCH,
+                "/resources",
+                &[("limit", limit_text.as_str())],
+                Some(body),
+            )
+            .await?;
+        Ok(counted(
+            items_of(&res.body, "items"),
+            &[
+                "resourceType",
+                "identifier",
+                "displayName",
+                "lifecycleState",
+                "compartmentId",
+            ],
+        ))
+    }
+}
