@@ -365,8 +365,8 @@ async fn chat_class_has_its_own_budget_and_zero_turns_a_class_off() {
     }
     assert_eq!(
         app.get("/api/chat").await.status(),
-        404,
-        "first chat request passes the limiter"
+        405,
+        "first chat request passes the limiter (POST only)"
     );
     error_body(
         app.get("/api/chat").await,
