@@ -281,6 +281,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new turn. `Conflict` when the session already has an unfinished turn
     /// (`running`, `awaiting_approval` or `resumable`): one turn at a time per session.
+    /// `NotFound` when the session is not in the turn's organisation.
     async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()>;
     /// One turn of the organisation.
     async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>>;
@@ -294,8 +295,9 @@ pub trait Store: Send + Sync + 'static {
         lease_until: i64,
         now: i64,
     ) -> StoreResult<bool>;
-    /// Marks the turn waiting for this approval `resumable` (the approval was decided);
-    /// returns it, or `None` when no turn waits for it.
+    /// Marks the turn waiting for this approval `resumable` (the approval was decided)
+    /// and releases its lease, so it runs again only once claimed; returns it, or
+    /// `None` when no turn waits for it.
     async fn wake_chat_turn(
         &self,
         org_id: &str,

@@ -5,6 +5,7 @@
 //! small query of sqlx's SQLite driver (PERFORMANCE.md); the two cannot share a
 //! build, so PostgreSQL goes through tokio-postgres.
 
+mod chat;
 mod migrations;
 mod postgres;
 mod sqlite;

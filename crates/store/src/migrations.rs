@@ -38,4 +38,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_compartment_policy.sql"),
         postgres: include_str!("../migrations/postgres/0004_compartment_policy.sql"),
     },
+    Migration {
+        version: 5,
+        name: "chat",
+        sqlite: include_str!("../migrations/sqlite/0005_chat.sql"),
+        postgres: include_str!("../migrations/postgres/0005_chat.sql"),
+    },
 ];

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use portal_core::audit::{self, AuditRecord, NewAuditEntry, Verifier, SYSTEM_CHAIN};
 use portal_core::crypto::Keys;
@@ -209,12 +209,21 @@ contract! {
         check_audit_filters,
         check_audit_records_after,
         check_approvals,
+        check_chat_messages,
+        check_chat_turns,
+        check_chat_turn_wake,
+        check_chat_turn_claim,
+        check_chat_events,
     ],
     db: [
         check_audit_concurrent_appends,
         check_audit_append_only,
         check_concurrent_demotions_keep_an_admin,
         check_concurrent_bootstraps,
+        check_chat_messages_concurrent,
+        check_chat_turn_claim_concurrent,
+        check_chat_event_wait,
+        check_chat_cascade,
     ],
 }
 
@@ -2214,4 +2223,1106 @@ async fn check_approvals(s: &dyn Store) {
         .decide_approval(&o.id, "b1", true, "user:boss", None, 3_000)
         .await
         .unwrap());
+}
+
+// ---------------------------------------------------------------- chat messages, turns and events
+
+const ALICE: &str = "user:alice";
+
+/// An untitled session of Alice's.
+async fn mk_chat(s: &dyn Store, id: &str, org: &str) {
+    let mut c = chat_session(id, org, ALICE, 10);
+    c.title = None;
+    s.create_chat_session(&c)
+        .await
+        .expect("create chat session");
+}
+
+/// A message as a caller hands it in (`session_id` and `seq` are the store's to set).
+fn msg(id: &str, role: &str, content: &str, at: i64) -> ChatMessage {
+    ChatMessage {
+        id: id.into(),
+        session_id: "ignored".into(),
+        seq: 99,
+        role: role.into(),
+        content: content.into(),
+        meta: None,
+        created_at: at,
+    }
+}
+
+fn chat_turn(id: &str, org: &str, session: &str, status: &str) -> ChatTurn {
+    let running = status == "running";
+    ChatTurn {
+        id: id.into(),
+        org_id: org.into(),
+        session_id: session.into(),
+        principal_id: ALICE.into(),
+        status: status.into(),
+        approval_id: None,
+        state: format!("{{\"turn\":\"{id}\"}}"),
+        lease_owner: running.then(|| "r1".to_string()),
+        lease_until: if running { 1_000 } else { 0 },
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+fn chat_event(session: &str, seq: i64) -> ChatEvent {
+    ChatEvent {
+        session_id: session.into(),
+        seq,
+        turn_id: "t1".into(),
+        body: format!("{{\"type\":\"text-delta\",\"delta\":\"{session}-{seq}\"}}"),
+        created_at: 100 + seq,
+    }
+}
+
+fn seqs_of<T>(items: &[T], seq: impl Fn(&T) -> i64) -> Vec<i64> {
+    items.iter().map(seq).collect()
+}
+
+async fn check_chat_messages(s: &dyn Store) {
+    let o1 = mk_org(s, "o1").await;
+    let o2 = mk_org(s, "o2").await;
+    mk_chat(s, "c1", &o1.id).await;
+    mk_chat(s, "c2", &o1.id).await;
+    mk_chat(s, "x1", &o2.id).await;
+
+    // Seq is assigned by the store, per session, continuing across appends.
+    let mut m2 = msg("m2", "assistant", "Hi", 21);
+    m2.meta =
+        Some(r#"{"toolCalls":[{"id":"tc1","name":"listInstances","arguments":"{}"}]}"#.into());
+    let first = s
+        .append_chat_messages(&o1.id, "c1", &[msg("m1", "user", "Hello", 20), m2], 500)
+        .await
+        .unwrap();
+    assert_eq!(seqs_of(&first, |m| m.seq), vec![1, 2]);
+    assert!(first.iter().all(|m| m.session_id == "c1"));
+    assert_eq!(
+        first[1].meta.as_deref(),
+        Some(r#"{"toolCalls":[{"id":"tc1","name":"listInstances","arguments":"{}"}]}"#)
+    );
+    let second = s
+        .append_chat_messages(&o1.id, "c1", &[msg("m3", "tool", "[]", 22)], 600)
+        .await
+        .unwrap();
+    assert_eq!(second[0].seq, 3);
+    let other = s
+        .append_chat_messages(&o1.id, "c2", &[msg("n1", "user", "Other", 30)], 550)
+        .await
+        .unwrap();
+    assert_eq!(other[0].seq, 1);
+
+    // Tenancy: another organisation's session is not found, and not listed.
+    assert_not_found(
+        s.append_chat_messages(&o2.id, "c1", &[msg("evil", "user", "x", 1)], 700)
+            .await,
+    );
+    assert_not_found(
+        s.append_chat_messages(&o1.id, "nope", &[msg("m9", "user", "x", 1)], 700)
+            .await,
+    );
+    assert_not_found(s.append_chat_messages(&o2.id, "c1", &[], 700).await);
+    assert!(s
+        .append_chat_messages(&o1.id, "c1", &[], 700)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .list_chat_messages(&o2.id, "c1", 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Listing: oldest first, `after` exclusive, `limit` honoured.
+    let all = s.list_chat_messages(&o1.id, "c1", 0, 100).await.unwrap();
+    let expected: Vec<ChatMessage> = first.iter().chain(&second).cloned().collect();
+    assert_eq!(all, expected);
+    assert_eq!(
+        seqs_of(
+            &s.list_chat_messages(&o1.id, "c1", 1, 100).await.unwrap(),
+            |m| m.seq
+        ),
+        vec![2, 3]
+    );
+    assert_eq!(
+        seqs_of(
+            &s.list_chat_messages(&o1.id, "c1", 1, 1).await.unwrap(),
+            |m| m.seq
+        ),
+        vec![2]
+    );
+    assert!(s
+        .list_chat_messages(&o1.id, "c1", 3, 100)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The session's counter and update time follow the appends.
+    let c1 = s
+        .get_chat_session(&o1.id, ALICE, "c1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c1.message_count, c1.updated_at), (3, 600));
+    let c2 = s
+        .get_chat_session(&o1.id, ALICE, "c2")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c2.message_count, c2.updated_at), (1, 550));
+    let x1 = s
+        .get_chat_session(&o2.id, ALICE, "x1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((x1.message_count, x1.updated_at), (0, 10));
+
+    // A failing batch stores nothing of itself.
+    assert_conflict(
+        s.append_chat_messages(
+            &o1.id,
+            "c1",
+            &[msg("m4", "user", "new", 40), msg("m1", "user", "dup", 41)],
+            800,
+        )
+        .await,
+    );
+    assert_eq!(
+        s.list_chat_messages(&o1.id, "c1", 0, 100).await.unwrap(),
+        expected
+    );
+    let c1 = s
+        .get_chat_session(&o1.id, ALICE, "c1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c1.message_count, c1.updated_at), (3, 600));
+
+    // Title: set once, only when unset, only within the organisation.
+    assert!(!s
+        .set_chat_title_if_unset(&o2.id, "c1", "Hijack", 900)
+        .await
+        .unwrap());
+    assert!(!s
+        .set_chat_title_if_unset(&o1.id, "nope", "X", 900)
+        .await
+        .unwrap());
+    assert!(s
+        .set_chat_title_if_unset(&o1.id, "c1", "First", 900)
+        .await
+        .unwrap());
+    assert!(!s
+        .set_chat_title_if_unset(&o1.id, "c1", "Second", 950)
+        .await
+        .unwrap());
+    let c1 = s
+        .get_chat_session(&o1.id, ALICE, "c1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((c1.title.as_deref(), c1.updated_at), (Some("First"), 900));
+    assert!(s
+        .get_chat_session(&o1.id, ALICE, "c2")
+        .await
+        .unwrap()
+        .unwrap()
+        .title
+        .is_none());
+
+    // Deleting a message-bearing session keeps the other sessions' counts.
+    assert!(s.delete_chat_session(&o1.id, ALICE, "c1").await.unwrap());
+    assert!(s
+        .list_chat_messages(&o1.id, "c1", 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.get_chat_session(&o1.id, ALICE, "c2")
+            .await
+            .unwrap()
+            .unwrap()
+            .message_count,
+        1
+    );
+}
+
+/// Concurrent appends to one session get distinct, gap-free positions.
+async fn check_chat_messages_concurrent(db: &TestDb) {
+    let s = db.store();
+    let o = mk_org(s, "o1").await;
+    mk_chat(s, "c1", &o.id).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..8 {
+        let store = db.store.clone();
+        let org = o.id.clone();
+        tasks.spawn(async move {
+            let mut batches = Vec::new();
+            for i in 0..5 {
+                let batch = [
+                    msg(&format!("t{t}-{i}-a"), "user", "q", 1),
+                    msg(&format!("t{t}-{i}-b"), "assistant", "a", 2),
+                ];
+                let stored = store
+                    .append_chat_messages(&org, "c1", &batch, 100)
+                    .await
+                    .expect("append");
+                batches.push(seqs_of(&stored, |m| m.seq));
+            }
+            batches
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        for batch in r.expect("task") {
+            assert_eq!(batch.len(), 2);
+            assert_eq!(batch[1], batch[0] + 1, "a batch is contiguous");
+            all.extend(batch);
+        }
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=80).collect::<Vec<i64>>());
+    let listed = s.list_chat_messages(&o.id, "c1", 0, 1_000).await.unwrap();
+    assert_eq!(seqs_of(&listed, |m| m.seq), (1..=80).collect::<Vec<i64>>());
+    assert_eq!(
+        s.get_chat_session(&o.id, ALICE, "c1")
+            .await
+            .unwrap()
+            .unwrap()
+            .message_count,
+        80
+    );
+}
+
+async fn check_chat_turns(s: &dyn Store) {
+    let o1 = mk_org(s, "o1").await;
+    let o2 = mk_org(s, "o2").await;
+    mk_chat(s, "c1", &o1.id).await;
+    mk_chat(s, "c2", &o1.id).await;
+    mk_chat(s, "x1", &o2.id).await;
+
+    let t1 = chat_turn("t1", &o1.id, "c1", "running");
+    s.create_chat_turn(&t1).await.unwrap();
+    assert_eq!(
+        s.get_chat_turn(&o1.id, "t1").await.unwrap(),
+        Some(t1.clone())
+    );
+    assert!(
+        s.get_chat_turn(&o2.id, "t1").await.unwrap().is_none(),
+        "tenancy"
+    );
+    assert!(s.get_chat_turn(&o1.id, "nope").await.unwrap().is_none());
+
+    // One unfinished turn per session.
+    for status in ["running", "awaiting_approval", "resumable"] {
+        assert_conflict(
+            s.create_chat_turn(&chat_turn("t2", &o1.id, "c1", status))
+                .await,
+        );
+    }
+    assert_conflict(
+        s.create_chat_turn(&chat_turn("t1", &o1.id, "c2", "running"))
+            .await,
+    );
+    s.create_chat_turn(&chat_turn("t2", &o1.id, "c2", "running"))
+        .await
+        .unwrap();
+    // The session must belong to the turn's organisation.
+    assert_not_found(
+        s.create_chat_turn(&chat_turn("t3", &o1.id, "x1", "running"))
+            .await,
+    );
+    assert_not_found(
+        s.create_chat_turn(&chat_turn("t3", &o1.id, "nope", "running"))
+            .await,
+    );
+    assert!(matches!(
+        s.create_chat_turn(&chat_turn("t3", &o2.id, "x1", "bogus"))
+            .await,
+        Err(StoreError::Other(_))
+    ));
+
+    // Saving is fenced by the lease owner, and scoped to the organisation.
+    let paused = ChatTurn {
+        status: "awaiting_approval".into(),
+        approval_id: Some("ap-1".into()),
+        state: r#"{"pending":"tc1"}"#.into(),
+        lease_owner: Some("whatever the caller says".into()),
+        ..t1.clone()
+    };
+    assert!(!s.save_chat_turn(&paused, "r2", 2_000, 50).await.unwrap());
+    assert!(!s
+        .save_chat_turn(
+            &ChatTurn {
+                org_id: o2.id.clone(),
+                ..paused.clone()
+            },
+            "r1",
+            2_000,
+            50
+        )
+        .await
+        .unwrap());
+    assert_eq!(
+        s.get_chat_turn(&o1.id, "t1").await.unwrap(),
+        Some(t1.clone())
+    );
+    assert!(s.save_chat_turn(&paused, "r1", 2_000, 50).await.unwrap());
+    let got = s.get_chat_turn(&o1.id, "t1").await.unwrap().unwrap();
+    assert_eq!(
+        got,
+        ChatTurn {
+            lease_owner: Some("r1".into()),
+            lease_until: 2_000,
+            updated_at: 50,
+            ..paused.clone()
+        }
+    );
+    assert!(matches!(
+        s.save_chat_turn(
+            &ChatTurn {
+                status: "paused".into(),
+                ..paused.clone()
+            },
+            "r1",
+            2_000,
+            55
+        )
+        .await,
+        Err(StoreError::Other(_))
+    ));
+
+    // Finishing releases the lease; a finished turn is never saved again, and
+    // frees the session for the next turn.
+    let done = ChatTurn {
+        status: "done".into(),
+        approval_id: None,
+        ..paused.clone()
+    };
+    assert!(s.save_chat_turn(&done, "r1", 3_000, 60).await.unwrap());
+    let got = s.get_chat_turn(&o1.id, "t1").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            got.status.as_str(),
+            got.lease_owner,
+            got.lease_until,
+            got.updated_at
+        ),
+        ("done", None, 0, 60)
+    );
+    assert!(!s.save_chat_turn(&paused, "r1", 3_000, 70).await.unwrap());
+    assert_eq!(
+        s.get_chat_turn(&o1.id, "t1").await.unwrap().unwrap().status,
+        "done"
+    );
+    s.create_chat_turn(&chat_turn("t4", &o1.id, "c1", "running"))
+        .await
+        .unwrap();
+    let failed = ChatTurn {
+        status: "failed".into(),
+        ..chat_turn("t4", &o1.id, "c1", "running")
+    };
+    assert!(s.save_chat_turn(&failed, "r1", 3_000, 80).await.unwrap());
+    let got = s.get_chat_turn(&o1.id, "t4").await.unwrap().unwrap();
+    assert_eq!(
+        (got.status.as_str(), got.lease_owner, got.lease_until),
+        ("failed", None, 0)
+    );
+    s.create_chat_turn(&chat_turn("t5", &o1.id, "c1", "resumable"))
+        .await
+        .unwrap();
+}
+
+async fn check_chat_turn_wake(s: &dyn Store) {
+    let o1 = mk_org(s, "o1").await;
+    let o2 = mk_org(s, "o2").await;
+    for c in ["c1", "c2"] {
+        mk_chat(s, c, &o1.id).await;
+    }
+    mk_chat(s, "x1", &o2.id).await;
+    let waiting = ChatTurn {
+        approval_id: Some("ap-1".into()),
+        lease_owner: Some("r1".into()),
+        lease_until: 5_000,
+        ..chat_turn("ta", &o1.id, "c1", "awaiting_approval")
+    };
+    let running = ChatTurn {
+        approval_id: Some("ap-2".into()),
+        ..chat_turn("tb", &o1.id, "c2", "running")
+    };
+    let elsewhere = ChatTurn {
+        approval_id: Some("ap-3".into()),
+        ..chat_turn("tx", &o2.id, "x1", "awaiting_approval")
+    };
+    for t in [&waiting, &running, &elsewhere] {
+        s.create_chat_turn(t).await.unwrap();
+    }
+
+    assert!(
+        s.wake_chat_turn(&o2.id, "ap-1", 70)
+            .await
+            .unwrap()
+            .is_none(),
+        "tenancy"
+    );
+    assert!(
+        s.wake_chat_turn(&o1.id, "ap-3", 70)
+            .await
+            .unwrap()
+            .is_none(),
+        "tenancy"
+    );
+    assert!(s
+        .wake_chat_turn(&o1.id, "ap-nope", 70)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        s.wake_chat_turn(&o1.id, "ap-2", 70)
+            .await
+            .unwrap()
+            .is_none(),
+        "only turns awaiting approval"
+    );
+    assert_eq!(
+        s.get_chat_turn(&o1.id, "ta").await.unwrap(),
+        Some(waiting.clone())
+    );
+    assert_eq!(
+        s.get_chat_turn(&o1.id, "tb").await.unwrap(),
+        Some(running.clone())
+    );
+    assert_eq!(
+        s.get_chat_turn(&o2.id, "tx").await.unwrap(),
+        Some(elsewhere.clone())
+    );
+
+    let woken = s
+        .wake_chat_turn(&o1.id, "ap-1", 77)
+        .await
+        .unwrap()
+        .expect("woken");
+    let expected = ChatTurn {
+        status: "resumable".into(),
+        lease_owner: None,
+        lease_until: 0,
+        updated_at: 77,
+        ..waiting.clone()
+    };
+    assert_eq!(woken, expected);
+    assert_eq!(s.get_chat_turn(&o1.id, "ta").await.unwrap(), Some(expected));
+    assert!(
+        s.wake_chat_turn(&o1.id, "ap-1", 80)
+            .await
+            .unwrap()
+            .is_none(),
+        "once"
+    );
+    // The replica that paused it no longer holds it: it must be claimed.
+    assert!(!s.save_chat_turn(&waiting, "r1", 9_000, 90).await.unwrap());
+    let claimed = s
+        .claim_chat_turn("r9", 9_000, 100)
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert_eq!(
+        (
+            claimed.id.as_str(),
+            claimed.status.as_str(),
+            claimed.lease_owner.as_deref()
+        ),
+        ("ta", "running", Some("r9"))
+    );
+}
+
+async fn check_chat_turn_claim(s: &dyn Store) {
+    let o1 = mk_org(s, "o1").await;
+    let o2 = mk_org(s, "o2").await;
+    for c in ["c1", "c2", "c3", "c4"] {
+        mk_chat(s, c, &o1.id).await;
+    }
+    mk_chat(s, "c5", &o2.id).await;
+    // Not claimable: running under a live lease, finished, waiting for approval.
+    s.create_chat_turn(&chat_turn("live", &o1.id, "c1", "running"))
+        .await
+        .unwrap();
+    s.create_chat_turn(&chat_turn("done", &o1.id, "c2", "done"))
+        .await
+        .unwrap();
+    s.create_chat_turn(&chat_turn("wait", &o1.id, "c3", "awaiting_approval"))
+        .await
+        .unwrap();
+    assert!(s.claim_chat_turn("w1", 900, 500).await.unwrap().is_none());
+    assert!(
+        s.claim_chat_turn("w1", 900, 1_000).await.unwrap().is_none(),
+        "lease holds until its end"
+    );
+
+    // Resumable turns, oldest update first, across organisations.
+    let ra = ChatTurn {
+        updated_at: 30,
+        ..chat_turn("ra", &o1.id, "c4", "resumable")
+    };
+    let rb = ChatTurn {
+        updated_at: 20,
+        ..chat_turn("rb", &o2.id, "c5", "resumable")
+    };
+    s.create_chat_turn(&ra).await.unwrap();
+    s.create_chat_turn(&rb).await.unwrap();
+    let got = s
+        .claim_chat_turn("w1", 900, 500)
+        .await
+        .unwrap()
+        .expect("rb");
+    assert_eq!(
+        got,
+        ChatTurn {
+            status: "running".into(),
+            lease_owner: Some("w1".into()),
+            lease_until: 900,
+            updated_at: 500,
+            ..rb.clone()
+        }
+    );
+    assert_eq!(s.get_chat_turn(&o2.id, "rb").await.unwrap(), Some(got));
+    assert_eq!(
+        s.claim_chat_turn("w2", 900, 500)
+            .await
+            .unwrap()
+            .expect("ra")
+            .id,
+        "ra"
+    );
+    assert!(s.claim_chat_turn("w3", 900, 500).await.unwrap().is_none());
+
+    // Lapsed leases (dead replicas) are claimable again, oldest first (ties by id).
+    let got = s
+        .claim_chat_turn("w4", 2_000, 1_001)
+        .await
+        .unwrap()
+        .expect("live");
+    assert_eq!(
+        (got.id.as_str(), got.lease_owner.as_deref(), got.lease_until),
+        ("live", Some("w4"), 2_000)
+    );
+    assert_eq!(
+        s.claim_chat_turn("w4", 2_000, 1_001)
+            .await
+            .unwrap()
+            .expect("ra")
+            .id,
+        "ra"
+    );
+    assert_eq!(
+        s.claim_chat_turn("w4", 2_000, 1_001)
+            .await
+            .unwrap()
+            .expect("rb")
+            .id,
+        "rb"
+    );
+    assert!(s
+        .claim_chat_turn("w4", 2_000, 1_001)
+        .await
+        .unwrap()
+        .is_none());
+    // The replica that lost the lease is fenced; the new holder is not.
+    let live = s.get_chat_turn(&o1.id, "live").await.unwrap().unwrap();
+    assert!(!s.save_chat_turn(&live, "r1", 3_000, 1_100).await.unwrap());
+    assert!(!s.save_chat_turn(&ra, "w2", 3_000, 1_100).await.unwrap());
+    assert!(s.save_chat_turn(&live, "w4", 3_000, 1_100).await.unwrap());
+    // A renewed lease holds again.
+    assert!(
+        s.claim_chat_turn("w5", 9_000, 2_500)
+            .await
+            .unwrap()
+            .map(|t| t.id)
+            != Some("live".into())
+    );
+    assert_eq!(
+        s.get_chat_turn(&o1.id, "live")
+            .await
+            .unwrap()
+            .unwrap()
+            .lease_owner
+            .as_deref(),
+        Some("w4")
+    );
+}
+
+/// Many replicas claiming at once: each claimable turn goes to exactly one.
+async fn check_chat_turn_claim_concurrent(db: &TestDb) {
+    let s = db.store();
+    let o = mk_org(s, "o1").await;
+    mk_chat(s, "busy", &o.id).await;
+    mk_chat(s, "held", &o.id).await;
+    s.create_chat_turn(&ChatTurn {
+        lease_until: 1_000_000,
+        ..chat_turn("busy", &o.id, "busy", "running")
+    })
+    .await
+    .unwrap();
+    s.create_chat_turn(&chat_turn("held", &o.id, "held", "awaiting_approval"))
+        .await
+        .unwrap();
+    for round in 0..3 {
+        let mut expected = Vec::new();
+        for i in 0..5 {
+            let id = format!("r{round}-{i}");
+            mk_chat(s, &id, &o.id).await;
+            s.create_chat_turn(&chat_turn(&id, &o.id, &id, "resumable"))
+                .await
+                .unwrap();
+            expected.push(id);
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for w in 0..20 {
+            let store = db.store.clone();
+            tasks.spawn(async move {
+                let owner = format!("w{w}");
+                let got = store
+                    .claim_chat_turn(&owner, 100_000, 100)
+                    .await
+                    .expect("claim");
+                (owner, got)
+            });
+        }
+        let mut won = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            let (owner, got) = r.expect("task");
+            if let Some(t) = got {
+                assert_eq!(
+                    (t.status.as_str(), t.lease_owner.as_deref()),
+                    ("running", Some(owner.as_str()))
+                );
+                won.push((t.id, owner));
+            }
+        }
+        won.sort();
+        assert_eq!(
+            won.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+            expected,
+            "round {round}"
+        );
+        for (id, owner) in &won {
+            let t = s.get_chat_turn(&o.id, id).await.unwrap().unwrap();
+            assert_eq!(
+                t.lease_owner.as_ref(),
+                Some(owner),
+                "the stored owner is the one told"
+            );
+        }
+        assert!(s
+            .claim_chat_turn("late", 100_000, 100)
+            .await
+            .unwrap()
+            .is_none());
+    }
+}
+
+async fn check_chat_events(s: &dyn Store) {
+    let o1 = mk_org(s, "o1").await;
+    let o2 = mk_org(s, "o2").await;
+    mk_chat(s, "c1", &o1.id).await;
+    mk_chat(s, "c2", &o1.id).await;
+    mk_chat(s, "x1", &o2.id).await;
+    assert_eq!(s.last_chat_event("c1").await.unwrap(), 0);
+    assert!(s
+        .list_chat_events(&o1.id, "c1", 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    s.append_chat_events(&[]).await.unwrap();
+
+    s.append_chat_events(&[
+        chat_event("c1", 1),
+        chat_event("c1", 2),
+        chat_event("c2", 1),
+        chat_event("x1", 1),
+    ])
+    .await
+    .unwrap();
+    s.append_chat_events(&[chat_event("c1", 3)]).await.unwrap();
+    // Written out of order, read back in order.
+    s.append_chat_events(&[chat_event("c2", 3)]).await.unwrap();
+    s.append_chat_events(&[chat_event("c2", 2)]).await.unwrap();
+
+    let c1 = s.list_chat_events(&o1.id, "c1", 0, 100).await.unwrap();
+    assert_eq!(
+        c1,
+        vec![
+            chat_event("c1", 1),
+            chat_event("c1", 2),
+            chat_event("c1", 3)
+        ]
+    );
+    assert_eq!(
+        seqs_of(
+            &s.list_chat_events(&o1.id, "c1", 1, 100).await.unwrap(),
+            |e| e.seq
+        ),
+        vec![2, 3]
+    );
+    assert_eq!(
+        seqs_of(
+            &s.list_chat_events(&o1.id, "c1", 1, 1).await.unwrap(),
+            |e| e.seq
+        ),
+        vec![2]
+    );
+    assert!(s
+        .list_chat_events(&o1.id, "c1", 3, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        seqs_of(
+            &s.list_chat_events(&o1.id, "c2", 0, 100).await.unwrap(),
+            |e| e.seq
+        ),
+        vec![1, 2, 3]
+    );
+    assert_eq!(s.last_chat_event("c1").await.unwrap(), 3);
+    assert_eq!(s.last_chat_event("c2").await.unwrap(), 3);
+    assert_eq!(s.last_chat_event("nope").await.unwrap(), 0);
+
+    // Tenancy.
+    assert!(s
+        .list_chat_events(&o2.id, "c1", 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .list_chat_events(&o1.id, "x1", 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.list_chat_events(&o2.id, "x1", 0, 100).await.unwrap(),
+        vec![chat_event("x1", 1)]
+    );
+
+    // A taken id refuses the whole batch.
+    assert_conflict(
+        s.append_chat_events(&[chat_event("c1", 4), chat_event("c1", 2)])
+            .await,
+    );
+    assert_conflict(
+        s.append_chat_events(&[chat_event("c1", 5), chat_event("c1", 5)])
+            .await,
+    );
+    assert_conflict(s.append_chat_events(&[chat_event("nope", 1)]).await);
+    assert_eq!(s.list_chat_events(&o1.id, "c1", 0, 100).await.unwrap(), c1);
+    assert_eq!(s.last_chat_event("c1").await.unwrap(), 3);
+}
+
+async fn check_chat_event_wait(db: &TestDb) {
+    let s = db.store();
+    let o = mk_org(s, "o1").await;
+    mk_chat(s, "c1", &o.id).await;
+    mk_chat(s, "c2", &o.id).await;
+    s.append_chat_events(&[chat_event("c1", 1)]).await.unwrap();
+
+    // Events already there: no wait.
+    let start = Instant::now();
+    s.wait_chat_events("c1", 0, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+
+    // Nothing new: the timeout ends the wait.
+    let start = Instant::now();
+    s.wait_chat_events("c1", 1, Duration::from_millis(300))
+        .await
+        .unwrap();
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+
+    // A new event ends it promptly; another session's events do not.
+    let store = db.store.clone();
+    let waiter = tokio::spawn(async move {
+        store
+            .wait_chat_events("c1", 1, Duration::from_secs(20))
+            .await
+            .map(|()| Instant::now())
+    });
+    let store = db.store.clone();
+    let bystander = tokio::spawn(async move {
+        let start = Instant::now();
+        store
+            .wait_chat_events("c2", 0, Duration::from_millis(1_500))
+            .await
+            .map(|()| start.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished());
+    let appended = Instant::now();
+    s.append_chat_events(&[chat_event("c1", 2)]).await.unwrap();
+    let woke = waiter.await.unwrap().unwrap();
+    assert!(
+        woke.duration_since(appended) < Duration::from_secs(3),
+        "{:?}",
+        woke.duration_since(appended)
+    );
+    let waited = bystander.await.unwrap().unwrap();
+    assert!(waited >= Duration::from_millis(1_500), "{waited:?}");
+}
+
+/// Deleting a session takes its messages, turns and events with it.
+async fn check_chat_cascade(db: &TestDb) {
+    let s = db.store();
+    let o = mk_org(s, "o1").await;
+    for c in ["c1", "c2"] {
+        mk_chat(s, c, &o.id).await;
+        s.append_chat_messages(&o.id, c, &[msg(&format!("{c}-m1"), "user", "hi", 1)], 5)
+            .await
+            .unwrap();
+        s.create_chat_turn(&chat_turn(&format!("{c}-t1"), &o.id, c, "done"))
+            .await
+            .unwrap();
+        s.create_chat_turn(&chat_turn(&format!("{c}-t2"), &o.id, c, "running"))
+            .await
+            .unwrap();
+        s.append_chat_events(&[chat_event(c, 1), chat_event(c, 2)])
+            .await
+            .unwrap();
+    }
+    assert!(s.delete_chat_session(&o.id, ALICE, "c1").await.unwrap());
+    assert!(s.get_chat_turn(&o.id, "c1-t2").await.unwrap().is_none());
+    assert_eq!(s.last_chat_event("c1").await.unwrap(), 0);
+    assert_eq!(
+        s.get_chat_turn(&o.id, "c2-t2")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "running"
+    );
+
+    let tables = ["chat_messages", "chat_turns", "chat_events"];
+    let mut counts = Vec::new();
+    for table in tables {
+        let sql = format!(
+            "SELECT session_id, COUNT(*) FROM {table} GROUP BY session_id ORDER BY session_id"
+        );
+        let rows: Vec<(String, i64)> = match &db.raw {
+            Raw::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path).unwrap();
+                let mut st = c.prepare(&sql).unwrap();
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+            Raw::Postgres(url) => pg_client(url)
+                .await
+                .query(&sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        };
+        counts.push(rows);
+    }
+    assert_eq!(
+        counts,
+        vec![
+            vec![("c2".to_string(), 1)],
+            vec![("c2".to_string(), 2)],
+            vec![("c2".to_string(), 2)],
+        ]
+    );
+}
+
+/// Two replicas on one PostgreSQL database: a follower waiting on one is woken
+/// by the other's append through LISTEN/NOTIFY, also after its listener's
+/// connection was cut (and re-established).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_chat_wakeup_across_replicas() {
+    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|v| !v.trim().is_empty()) else {
+        return;
+    };
+    let db = PgDatabase::create(&admin_url).await;
+    let a = Arc::new(PgStore::connect(&db.url, 4, Duration::from_secs(60)).expect("pool a"));
+    a.migrate().await.expect("migrate");
+    let b = PgStore::connect(&db.url, 4, Duration::from_secs(60)).expect("pool b");
+    let o = mk_org(&b, "o1").await;
+    mk_chat(&b, "c1", &o.id).await;
+    b.append_chat_events(&[chat_event("c1", 1)]).await.unwrap();
+
+    // The first wait starts A's listener.
+    assert!(!a.chat_listener_ready());
+    a.wait_chat_events("c1", 0, Duration::from_secs(5))
+        .await
+        .unwrap();
+    let raw = pg_client(&db.url).await;
+    let listener_pids = || async {
+        raw.query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = 'oci-portal-listener'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, i32>(0))
+        .collect::<Vec<i32>>()
+    };
+    // Waits for a listening listener on a connection other than `old`; returns its pid.
+    let ready = |old: Option<i32>| {
+        let a = a.clone();
+        let listener_pids = &listener_pids;
+        async move {
+            for _ in 0..500 {
+                // A new connection shows up before it LISTENs: read the flag after it.
+                let pid = listener_pids().await.into_iter().find(|p| Some(*p) != old);
+                if let (Some(pid), true) = (pid, a.chat_listener_ready()) {
+                    return pid;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("the chat listener did not (re)connect");
+        }
+    };
+    let first_pid = ready(None).await;
+    assert!(!b.chat_listener_ready(), "B never waited: no listener");
+
+    // Woken by B's append well before A's periodic re-check (5 s) would notice.
+    let woken_after = |after: i64| {
+        let a = a.clone();
+        tokio::spawn(async move {
+            a.wait_chat_events("c1", after, Duration::from_secs(20))
+                .await
+                .map(|()| Instant::now())
+        })
+    };
+    let waiter = woken_after(1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished());
+    let appended = Instant::now();
+    b.append_chat_events(&[chat_event("c1", 2)]).await.unwrap();
+    let took = waiter.await.unwrap().unwrap().duration_since(appended);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+
+    // Cut the listener's connection: waits keep working (polling meanwhile) and
+    // the listener comes back on a new connection.
+    let waiter = woken_after(2);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let killed: bool = raw
+        .query_one("SELECT pg_terminate_backend($1)", &[&first_pid])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed);
+    let appended = Instant::now();
+    b.append_chat_events(&[chat_event("c1", 3)]).await.unwrap();
+    let took = waiter.await.unwrap().unwrap().duration_since(appended);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    ready(Some(first_pid)).await;
+
+    let waiter = woken_after(3);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiter.is_finished());
+    let appended = Instant::now();
+    b.append_chat_events(&[chat_event("c1", 4)]).await.unwrap();
+    let took = waiter.await.unwrap().unwrap().duration_since(appended);
+    assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+/// Rows for the message backfill checks: stored before migration 5 numbered
+/// the messages (time order, per session).
+const BEFORE_SEQ: &str =
+    "INSERT INTO organizations (id, slug, name, created_at) VALUES ('o1', 'o1', 'O1', 1);
+    INSERT INTO chat_sessions (id, org_id, principal_id, model, created_at, updated_at) VALUES
+        ('c1', 'o1', 'user:a', 'm', 1, 1), ('c2', 'o1', 'user:a', 'm', 1, 1);
+    INSERT INTO chat_messages (id, session_id, role, content, created_at) VALUES
+        ('z', 'c1', 'user', 'first', 10), ('a', 'c1', 'assistant', 'second', 20),
+        ('m', 'c1', 'user', 'third', 30), ('b', 'c2', 'user', 'only', 5);";
+const AFTER_SEQ: &str = "SELECT id, seq FROM chat_messages ORDER BY session_id, seq";
+const ADD_FOURTH: &str =
+    "INSERT INTO chat_messages (id, session_id, seq, role, content, created_at) \
+    VALUES ('n', 'c1', 4, 'user', 'fourth', 40)";
+const COUNTS: &str = "SELECT id, message_count FROM chat_sessions ORDER BY id";
+
+/// The migrations before the chat one, and the chat one.
+fn before_chat() -> (
+    &'static [portal_store::Migration],
+    &'static portal_store::Migration,
+) {
+    let at = portal_store::MIGRATIONS
+        .iter()
+        .position(|m| m.name == "chat")
+        .expect("the chat migration");
+    (
+        &portal_store::MIGRATIONS[..at],
+        &portal_store::MIGRATIONS[at],
+    )
+}
+
+/// (message id, seq) and (session id, message count) rows.
+type Pairs = Vec<(String, i64)>;
+
+fn backfilled() -> (Pairs, Pairs) {
+    let seqs = [("z", 1), ("a", 2), ("m", 3), ("n", 4), ("b", 1)];
+    (
+        seqs.iter().map(|(i, s)| (i.to_string(), *s)).collect(),
+        vec![("c1".to_string(), 4), ("c2".to_string(), 1)],
+    )
+}
+
+#[test]
+fn sqlite_chat_migration_numbers_existing_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = rusqlite::Connection::open(dir.path().join("p.db")).unwrap();
+    let (earlier, last) = before_chat();
+    for m in earlier {
+        c.execute_batch(m.sqlite).unwrap();
+    }
+    c.execute_batch(BEFORE_SEQ).unwrap();
+    c.execute_batch(last.sqlite).unwrap();
+    c.execute(ADD_FOURTH, []).unwrap();
+    let rows = |sql: &str| -> Pairs {
+        let mut st = c.prepare(sql).unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!((rows(AFTER_SEQ), rows(COUNTS)), backfilled());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_chat_migration_numbers_existing_messages() {
+    let Some(admin_url) = std::env::var(PG_ENV).ok().filter(|v| !v.trim().is_empty()) else {
+        return;
+    };
+    let db = PgDatabase::create(&admin_url).await;
+    let c = pg_client(&db.url).await;
+    let (earlier, last) = before_chat();
+    for m in earlier {
+        c.batch_execute(m.postgres).await.unwrap();
+    }
+    c.batch_execute(BEFORE_SEQ).await.unwrap();
+    c.batch_execute(last.postgres).await.unwrap();
+    c.batch_execute(ADD_FOURTH).await.unwrap();
+    let mut got = Vec::new();
+    for sql in [AFTER_SEQ, COUNTS] {
+        let rows = c.query(sql, &[]).await.unwrap();
+        got.push(
+            rows.iter()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let (seqs, counts) = backfilled();
+    assert_eq!(got, vec![seqs, counts]);
 }

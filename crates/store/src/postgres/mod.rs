@@ -2,6 +2,7 @@
 //! monitor that tracks availability so the server can degrade instead of hang
 //! while the database is away, and recover on its own when it returns.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -12,8 +13,10 @@ use portal_core::{Availability, StoreError};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
+use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
+mod listen;
 mod repo;
 
 /// Arbitrary constant naming the advisory lock that serialises migrations across replicas.
@@ -27,6 +30,16 @@ pub struct PgStore {
 struct Inner {
     pool: Pool,
     availability: Availability,
+    /// Connection settings for the chat-event listener's own connection.
+    listen_config: tokio_postgres::Config,
+    /// Set once the listener task has been started.
+    listener_started: AtomicBool,
+    /// True while the listener is connected and LISTENing.
+    listening: AtomicBool,
+    /// Followers of chat event streams, woken by notifications.
+    chat_waiters: Waiters,
+    /// Dropped with the store, which stops the listener.
+    stop: tokio::sync::watch::Sender<()>,
 }
 
 /// Maps a driver error: lost connections mean "unavailable", constraint
@@ -62,6 +75,8 @@ impl PgStore {
         if cfg.get_connect_timeout().is_none() {
             cfg.connect_timeout(Duration::from_secs(2));
         }
+        let mut listen_config = cfg.clone();
+        listen_config.application_name(listen::APPLICATION_NAME);
         cfg.application_name("oci-portal");
         let mgr = Manager::from_config(
             cfg,
@@ -81,6 +96,11 @@ impl PgStore {
         let inner = Arc::new(Inner {
             pool,
             availability: Availability::default(),
+            listen_config,
+            listener_started: AtomicBool::new(false),
+            listening: AtomicBool::new(false),
+            chat_waiters: Waiters::default(),
+            stop: tokio::sync::watch::channel(()).0,
         });
         spawn_monitor(Arc::downgrade(&inner), check_interval);
         Ok(Self { inner })
@@ -89,6 +109,22 @@ impl PgStore {
     /// Checks out a connection, failing fast with `Unavailable` when the database is away.
     pub async fn conn(&self) -> Result<Object, StoreError> {
         self.inner.conn().await
+    }
+
+    /// True while this store's chat-event listener is connected and LISTENing
+    /// (it starts with the first [`Store::wait_chat_events`] call).
+    ///
+    /// [`Store::wait_chat_events`]: portal_core::Store::wait_chat_events
+    pub fn chat_listener_ready(&self) -> bool {
+        self.inner.listening.load(Ordering::Acquire)
+    }
+
+    /// Starts the chat-event listener unless it runs already.
+    fn start_listener(&self) {
+        if !self.inner.listener_started.swap(true, Ordering::AcqRel) {
+            let stop = self.inner.stop.subscribe();
+            tokio::spawn(listen::run(Arc::downgrade(&self.inner), stop));
+        }
     }
 
     /// Maps a driver error, updating the availability flag.

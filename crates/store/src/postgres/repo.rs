@@ -19,7 +19,9 @@ use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
+use super::listen::CHANNEL;
 use super::PgStore;
+use crate::chat::{check_status, distinct, is_finished, wait_for_events};
 use crate::{compartments, compartments_column};
 
 const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
@@ -27,6 +29,15 @@ const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allow
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
 const CHAT_COLS: &str =
     "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
+const MESSAGE_COLS: &str = "id, session_id, seq, role, content, meta, created_at";
+const MESSAGE_COLS_M: &str = "m.id, m.session_id, m.seq, m.role, m.content, m.meta, m.created_at";
+const TURN_COLS: &str = "id, org_id, session_id, principal_id, status, approval_id, state, lease_owner, lease_until, created_at, updated_at";
+const EVENT_COLS: &str = "session_id, seq, turn_id, body, created_at";
+const EVENT_COLS_E: &str = "e.session_id, e.seq, e.turn_id, e.body, e.created_at";
+/// How often a chat stream follower re-reads the database while the listener is down.
+const CHAT_POLL: Duration = Duration::from_millis(100);
+/// How often it re-reads anyway while notifications flow (a safety net only).
+const CHAT_RECHECK: Duration = Duration::from_secs(5);
 const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
 const APPROVAL_COLS: &str =
@@ -103,6 +114,44 @@ fn chat(r: &Row) -> StoreResult<ChatSession> {
         message_count: col(r, 6)?,
         created_at: col(r, 7)?,
         updated_at: col(r, 8)?,
+    })
+}
+
+fn message(r: &Row) -> StoreResult<ChatMessage> {
+    Ok(ChatMessage {
+        id: col(r, 0)?,
+        session_id: col(r, 1)?,
+        seq: col(r, 2)?,
+        role: col(r, 3)?,
+        content: col(r, 4)?,
+        meta: col(r, 5)?,
+        created_at: col(r, 6)?,
+    })
+}
+
+fn turn(r: &Row) -> StoreResult<ChatTurn> {
+    Ok(ChatTurn {
+        id: col(r, 0)?,
+        org_id: col(r, 1)?,
+        session_id: col(r, 2)?,
+        principal_id: col(r, 3)?,
+        status: col(r, 4)?,
+        approval_id: col(r, 5)?,
+        state: col(r, 6)?,
+        lease_owner: col(r, 7)?,
+        lease_until: col(r, 8)?,
+        created_at: col(r, 9)?,
+        updated_at: col(r, 10)?,
+    })
+}
+
+fn event(r: &Row) -> StoreResult<ChatEvent> {
+    Ok(ChatEvent {
+        session_id: col(r, 0)?,
+        seq: col(r, 1)?,
+        turn_id: col(r, 2)?,
+        body: col(r, 3)?,
+        created_at: col(r, 4)?,
     })
 }
 
@@ -934,71 +983,327 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
-    // Chat storage: being implemented (see the store contract suite).
     async fn append_chat_messages(
         &self,
-        _o: &str,
-        _s: &str,
-        _m: &[ChatMessage],
-        _n: i64,
+        org_id: &str,
+        session_id: &str,
+        messages: &[ChatMessage],
+        now: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        let mut conn = self.conn().await?;
+        if messages.is_empty() {
+            let found = conn
+                .query_opt(
+                    "SELECT 1 FROM chat_sessions WHERE id = $1 AND org_id = $2",
+                    &[&session_id, &org_id],
+                )
+                .await
+                .map_err(|e| self.map_err(e))?
+                .is_some();
+            return if found {
+                Ok(Vec::new())
+            } else {
+                Err(StoreError::NotFound)
+            };
+        }
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        // Updating the session row locks it: concurrent appends to the session
+        // queue here, and the MAX below (a fresh snapshot under READ COMMITTED)
+        // sees the previous appender's messages.
+        let n = tx
+            .execute(
+                "UPDATE chat_sessions SET updated_at = $3 WHERE id = $1 AND org_id = $2",
+                &[&session_id, &org_id, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let last: i64 = col(
+            &tx.query_one(
+                "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM chat_messages WHERE session_id = $1",
+                &[&session_id],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?,
+            0,
+        )?;
+        let stored: Vec<ChatMessage> = messages
+            .iter()
+            .zip(last + 1..)
+            .map(|(m, seq)| ChatMessage {
+                session_id: session_id.to_string(),
+                seq,
+                ..m.clone()
+            })
+            .collect();
+        let ids: Vec<&str> = stored.iter().map(|m| m.id.as_str()).collect();
+        let seqs: Vec<i64> = stored.iter().map(|m| m.seq).collect();
+        let roles: Vec<&str> = stored.iter().map(|m| m.role.as_str()).collect();
+        let contents: Vec<&str> = stored.iter().map(|m| m.content.as_str()).collect();
+        let metas: Vec<Option<&str>> = stored.iter().map(|m| m.meta.as_deref()).collect();
+        let times: Vec<i64> = stored.iter().map(|m| m.created_at).collect();
+        tx.execute(
+            &format!(
+                "INSERT INTO chat_messages ({MESSAGE_COLS}) \
+                 SELECT id, $1, seq, role, content, meta, created_at \
+                 FROM unnest($2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::BIGINT[]) \
+                 AS m(id, seq, role, content, meta, created_at)"
+            ),
+            &[&session_id, &ids, &seqs, &roles, &contents, &metas, &times],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok(stored)
     }
+
     async fn list_chat_messages(
         &self,
-        _o: &str,
-        _s: &str,
-        _a: i64,
-        _l: i64,
+        org_id: &str,
+        session_id: &str,
+        after: i64,
+        limit: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        let (limit, _) = page_bounds(limit, 0);
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {MESSAGE_COLS_M} FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id \
+                     WHERE s.org_id = $1 AND m.session_id = $2 AND m.seq > $3 ORDER BY m.seq LIMIT $4"
+                ),
+                &[&org_id, &session_id, &after, &limit],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        all(&rows, message)
     }
+
     async fn set_chat_title_if_unset(
         &self,
-        _o: &str,
-        _s: &str,
-        _t: &str,
-        _n: i64,
+        org_id: &str,
+        session_id: &str,
+        title: &str,
+        now: i64,
     ) -> StoreResult<bool> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        let n = self
+            .exec(
+                "UPDATE chat_sessions SET title = $3, updated_at = $4 WHERE id = $1 AND org_id = $2 AND title IS NULL",
+                &[&session_id, &org_id, &title, &now],
+            )
+            .await?;
+        Ok(n > 0)
     }
-    async fn create_chat_turn(&self, _t: &ChatTurn) -> StoreResult<()> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()> {
+        check_status(&t.status)?;
+        // Inserted only when the session belongs to the turn's organisation; the
+        // partial unique index refuses a second unfinished turn, even from a
+        // concurrent transaction on another replica.
+        let n = self
+            .exec(
+                &format!(
+                    "INSERT INTO chat_turns ({TURN_COLS}) \
+                     SELECT $1::TEXT, $2::TEXT, $3::TEXT, $4::TEXT, $5::TEXT, $6::TEXT, $7::TEXT, $8::TEXT, \
+                     $9::BIGINT, $10::BIGINT, $11::BIGINT \
+                     FROM chat_sessions WHERE id = $3 AND org_id = $2"
+                ),
+                &[
+                    &t.id,
+                    &t.org_id,
+                    &t.session_id,
+                    &t.principal_id,
+                    &t.status,
+                    &t.approval_id,
+                    &t.state,
+                    &t.lease_owner,
+                    &t.lease_until,
+                    &t.created_at,
+                    &t.updated_at,
+                ],
+            )
+            .await?;
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
-    async fn get_chat_turn(&self, _o: &str, _i: &str) -> StoreResult<Option<ChatTurn>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!("SELECT {TURN_COLS} FROM chat_turns WHERE org_id = $1 AND id = $2"),
+                &[&org_id, &id],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        row.map(|r| turn(&r)).transpose()
     }
-    async fn save_chat_turn(&self, _t: &ChatTurn, _w: &str, _u: i64, _n: i64) -> StoreResult<bool> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn save_chat_turn(
+        &self,
+        t: &ChatTurn,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        check_status(&t.status)?;
+        let (lease_owner, lease_until) = if is_finished(&t.status) {
+            (None, 0)
+        } else {
+            (Some(owner), lease_until)
+        };
+        let n = self
+            .exec(
+                "UPDATE chat_turns SET status = $4, approval_id = $5, state = $6, lease_owner = $7, lease_until = $8, \
+                 updated_at = $9 WHERE id = $1 AND org_id = $2 AND lease_owner = $3 AND status NOT IN ('done', 'failed')",
+                &[
+                    &t.id,
+                    &t.org_id,
+                    &owner,
+                    &t.status,
+                    &t.approval_id,
+                    &t.state,
+                    &lease_owner,
+                    &lease_until,
+                    &now,
+                ],
+            )
+            .await?;
+        Ok(n == 1)
     }
-    async fn wake_chat_turn(&self, _o: &str, _a: &str, _n: i64) -> StoreResult<Option<ChatTurn>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn wake_chat_turn(
+        &self,
+        org_id: &str,
+        approval_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "UPDATE chat_turns SET status = 'resumable', lease_owner = NULL, lease_until = 0, updated_at = $3 \
+                     WHERE org_id = $1 AND approval_id = $2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
+                ),
+                &[&org_id, &approval_id, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        rows.first().map(turn).transpose()
     }
-    async fn claim_chat_turn(&self, _w: &str, _u: i64, _n: i64) -> StoreResult<Option<ChatTurn>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn claim_chat_turn(
+        &self,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        // SKIP LOCKED lets concurrent claimers pass over a turn another one is
+        // taking; a row updated meanwhile is re-checked against the conditions.
+        let conn = self.conn().await?;
+        let row = conn
+            .query_opt(
+                &format!(
+                    "UPDATE chat_turns SET status = 'running', lease_owner = $1, lease_until = $2, updated_at = $3 \
+                     WHERE id = (SELECT id FROM chat_turns WHERE status IN ('running', 'resumable') \
+                     AND (status = 'resumable' OR lease_until < $3) ORDER BY updated_at, id COLLATE \"C\" LIMIT 1 \
+                     FOR UPDATE SKIP LOCKED) RETURNING {TURN_COLS}"
+                ),
+                &[&owner, &lease_until, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        row.map(|r| turn(&r)).transpose()
     }
-    async fn append_chat_events(&self, _e: &[ChatEvent]) -> StoreResult<()> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn append_chat_events(&self, events: &[ChatEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let sessions: Vec<&str> = events.iter().map(|e| e.session_id.as_str()).collect();
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        let turns: Vec<&str> = events.iter().map(|e| e.turn_id.as_str()).collect();
+        let bodies: Vec<&str> = events.iter().map(|e| e.body.as_str()).collect();
+        let times: Vec<i64> = events.iter().map(|e| e.created_at).collect();
+        let notify = distinct(sessions.iter().copied());
+        // One statement, so one transaction: the rows and the notifications
+        // (delivered at commit) go together or not at all.
+        let conn = self.conn().await?;
+        conn.query(
+            &format!(
+                "WITH added AS (INSERT INTO chat_events ({EVENT_COLS}) \
+                 SELECT * FROM unnest($1::TEXT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[])) \
+                 SELECT pg_notify('{CHANNEL}', s) FROM unnest($6::TEXT[]) AS s"
+            ),
+            &[&sessions, &seqs, &turns, &bodies, &times, &notify],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        Ok(())
     }
+
     async fn list_chat_events(
         &self,
-        _o: &str,
-        _s: &str,
-        _a: i64,
-        _l: i64,
+        org_id: &str,
+        session_id: &str,
+        after: i64,
+        limit: i64,
     ) -> StoreResult<Vec<ChatEvent>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        let (limit, _) = page_bounds(limit, 0);
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {EVENT_COLS_E} FROM chat_events e JOIN chat_sessions s ON s.id = e.session_id \
+                     WHERE s.org_id = $1 AND e.session_id = $2 AND e.seq > $3 ORDER BY e.seq LIMIT $4"
+                ),
+                &[&org_id, &session_id, &after, &limit],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        all(&rows, event)
     }
-    async fn last_chat_event(&self, _s: &str) -> StoreResult<i64> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn last_chat_event(&self, session_id: &str) -> StoreResult<i64> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0)::BIGINT FROM chat_events WHERE session_id = $1",
+                &[&session_id],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        col(&row, 0)
     }
+
     async fn wait_chat_events(
         &self,
-        _s: &str,
-        _a: i64,
-        _t: std::time::Duration,
+        session_id: &str,
+        after: i64,
+        timeout: Duration,
     ) -> StoreResult<()> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        self.start_listener();
+        // Notifications wake the wait; while the listener is down, poll.
+        wait_for_events(
+            &self.inner.chat_waiters,
+            session_id,
+            after,
+            timeout,
+            || {
+                if self.chat_listener_ready() {
+                    CHAT_RECHECK
+                } else {
+                    CHAT_POLL
+                }
+            },
+            || self.last_chat_event(session_id),
+        )
+        .await
     }
 
     async fn delete_chat_session(

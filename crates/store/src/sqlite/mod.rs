@@ -13,6 +13,7 @@ use portal_core::{Availability, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
 
+use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
 mod repo;
@@ -25,6 +26,8 @@ pub struct SqliteStore {
     pub(crate) reader_slots: Semaphore,
     pub(crate) max_readers: usize,
     pub(crate) availability: Availability,
+    /// Followers of chat event streams, woken by this process's appends.
+    pub(crate) chat_waiters: Waiters,
 }
 
 /// Maps rusqlite errors into the storage contract's errors (`.db()?`).
@@ -89,6 +92,7 @@ impl SqliteStore {
             reader_slots: Semaphore::new(max_readers.max(1)),
             max_readers: max_readers.max(1),
             availability: Availability::default(),
+            chat_waiters: Waiters::default(),
         })
     }
 

@@ -12,6 +12,7 @@ use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Db, SqliteStore};
+use crate::chat::{check_status, distinct, is_finished, wait_for_events};
 use crate::{compartments, compartments_column};
 
 const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
@@ -19,6 +20,13 @@ const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allow
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
 const CHAT_COLS: &str =
     "s.id, s.org_id, s.principal_id, s.title, s.model, s.status, s.message_count, s.created_at, s.updated_at";
+const MESSAGE_COLS: &str = "id, session_id, seq, role, content, meta, created_at";
+const MESSAGE_COLS_M: &str = "m.id, m.session_id, m.seq, m.role, m.content, m.meta, m.created_at";
+const TURN_COLS: &str = "id, org_id, session_id, principal_id, status, approval_id, state, lease_owner, lease_until, created_at, updated_at";
+const EVENT_COLS: &str = "session_id, seq, turn_id, body, created_at";
+const EVENT_COLS_E: &str = "e.session_id, e.seq, e.turn_id, e.body, e.created_at";
+/// How often a chat stream follower re-reads the database.
+const CHAT_POLL: Duration = Duration::from_millis(100);
 const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
 const APPROVAL_COLS: &str =
@@ -90,6 +98,44 @@ fn chat(r: &Row) -> rusqlite::Result<ChatSession> {
         message_count: r.get(6)?,
         created_at: r.get(7)?,
         updated_at: r.get(8)?,
+    })
+}
+
+fn message(r: &Row) -> rusqlite::Result<ChatMessage> {
+    Ok(ChatMessage {
+        id: r.get(0)?,
+        session_id: r.get(1)?,
+        seq: r.get(2)?,
+        role: r.get(3)?,
+        content: r.get(4)?,
+        meta: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+fn turn(r: &Row) -> rusqlite::Result<ChatTurn> {
+    Ok(ChatTurn {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        session_id: r.get(2)?,
+        principal_id: r.get(3)?,
+        status: r.get(4)?,
+        approval_id: r.get(5)?,
+        state: r.get(6)?,
+        lease_owner: r.get(7)?,
+        lease_until: r.get(8)?,
+        created_at: r.get(9)?,
+        updated_at: r.get(10)?,
+    })
+}
+
+fn event(r: &Row) -> rusqlite::Result<ChatEvent> {
+    Ok(ChatEvent {
+        session_id: r.get(0)?,
+        seq: r.get(1)?,
+        turn_id: r.get(2)?,
+        body: r.get(3)?,
+        created_at: r.get(4)?,
     })
 }
 
@@ -834,71 +880,277 @@ impl Store for SqliteStore {
         .await
     }
 
-    // Chat storage: being implemented (see the store contract suite).
     async fn append_chat_messages(
         &self,
-        _o: &str,
-        _s: &str,
-        _m: &[ChatMessage],
-        _n: i64,
+        org_id: &str,
+        session_id: &str,
+        messages: &[ChatMessage],
+        now: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        if messages.is_empty() {
+            let found = self
+                .read(|c| {
+                    c.prepare_cached("SELECT 1 FROM chat_sessions WHERE id = ?1 AND org_id = ?2")
+                        .db()?
+                        .exists(params![session_id, org_id])
+                        .db()
+                })
+                .await?;
+            return if found {
+                Ok(Vec::new())
+            } else {
+                Err(StoreError::NotFound)
+            };
+        }
+        // The single writer makes reading the last seq and inserting atomic.
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached("UPDATE chat_sessions SET updated_at = ?3 WHERE id = ?1 AND org_id = ?2")
+                .db()?
+                .execute(params![session_id, org_id, now])
+                .db()?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            let last: i64 = tx
+                .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM chat_messages WHERE session_id = ?1")
+                .db()?
+                .query_row([session_id], |r| r.get(0))
+                .db()?;
+            let mut st = tx
+                .prepare_cached(&format!("INSERT INTO chat_messages ({MESSAGE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"))
+                .db()?;
+            let mut stored = Vec::with_capacity(messages.len());
+            for (m, seq) in messages.iter().zip(last + 1..) {
+                st.execute(params![m.id, session_id, seq, m.role, m.content, m.meta, m.created_at]).db()?;
+                stored.push(ChatMessage { session_id: session_id.to_string(), seq, ..m.clone() });
+            }
+            Ok(stored)
+        })
+        .await
     }
+
     async fn list_chat_messages(
         &self,
-        _o: &str,
-        _s: &str,
-        _a: i64,
-        _l: i64,
+        org_id: &str,
+        session_id: &str,
+        after: i64,
+        limit: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {MESSAGE_COLS_M} FROM chat_messages m JOIN chat_sessions s ON s.id = m.session_id \
+                     WHERE s.org_id = ?1 AND m.session_id = ?2 AND m.seq > ?3 ORDER BY m.seq LIMIT ?4"
+                ))
+                .db()?;
+            let rows = st.query_map(params![org_id, session_id, after, limit], message).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
     }
+
     async fn set_chat_title_if_unset(
         &self,
-        _o: &str,
-        _s: &str,
-        _t: &str,
-        _n: i64,
+        org_id: &str,
+        session_id: &str,
+        title: &str,
+        now: i64,
     ) -> StoreResult<bool> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE chat_sessions SET title = ?3, updated_at = ?4 WHERE id = ?1 AND org_id = ?2 AND title IS NULL",
+                    params![session_id, org_id, title, now],
+                )
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
     }
-    async fn create_chat_turn(&self, _t: &ChatTurn) -> StoreResult<()> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()> {
+        check_status(&t.status)?;
+        self.write(|tx| {
+            // Inserted only when the session belongs to the turn's organisation.
+            let n = tx
+                .execute(
+                    &format!(
+                        "INSERT INTO chat_turns ({TURN_COLS}) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 \
+                         FROM chat_sessions WHERE id = ?3 AND org_id = ?2"
+                    ),
+                    params![
+                        t.id, t.org_id, t.session_id, t.principal_id, t.status, t.approval_id, t.state, t.lease_owner,
+                        t.lease_until, t.created_at, t.updated_at
+                    ],
+                )
+                .db()?;
+            if n == 0 {
+                Err(StoreError::NotFound)
+            } else {
+                Ok(())
+            }
+        })
+        .await
     }
-    async fn get_chat_turn(&self, _o: &str, _i: &str) -> StoreResult<Option<ChatTurn>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {TURN_COLS} FROM chat_turns WHERE org_id = ?1 AND id = ?2"
+            ))
+            .db()?
+            .query_row(params![org_id, id], turn)
+            .optional()
+            .db()
+        })
+        .await
     }
-    async fn save_chat_turn(&self, _t: &ChatTurn, _w: &str, _u: i64, _n: i64) -> StoreResult<bool> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn save_chat_turn(
+        &self,
+        t: &ChatTurn,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        check_status(&t.status)?;
+        let (lease_owner, lease_until) = if is_finished(&t.status) {
+            (None, 0)
+        } else {
+            (Some(owner), lease_until)
+        };
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE chat_turns SET status = ?4, approval_id = ?5, state = ?6, lease_owner = ?7, lease_until = ?8, updated_at = ?9 \
+                     WHERE id = ?1 AND org_id = ?2 AND lease_owner = ?3 AND status NOT IN ('done', 'failed')",
+                    params![t.id, t.org_id, owner, t.status, t.approval_id, t.state, lease_owner, lease_until, now],
+                )
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
     }
-    async fn wake_chat_turn(&self, _o: &str, _a: &str, _n: i64) -> StoreResult<Option<ChatTurn>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn wake_chat_turn(
+        &self,
+        org_id: &str,
+        approval_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        self.write(|tx| {
+            tx.query_row(
+                &format!(
+                    "UPDATE chat_turns SET status = 'resumable', lease_owner = NULL, lease_until = 0, updated_at = ?3 \
+                     WHERE org_id = ?1 AND approval_id = ?2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
+                ),
+                params![org_id, approval_id, now],
+                turn,
+            )
+            .optional()
+            .db()
+        })
+        .await
     }
-    async fn claim_chat_turn(&self, _w: &str, _u: i64, _n: i64) -> StoreResult<Option<ChatTurn>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn claim_chat_turn(
+        &self,
+        owner: &str,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        // The single writer makes the pick and the update atomic.
+        self.write(|tx| {
+            tx.prepare_cached(&format!(
+                "UPDATE chat_turns SET status = 'running', lease_owner = ?1, lease_until = ?2, updated_at = ?3 \
+                 WHERE id = (SELECT id FROM chat_turns WHERE status IN ('running', 'resumable') \
+                 AND (status = 'resumable' OR lease_until < ?3) ORDER BY updated_at, id LIMIT 1) \
+                 RETURNING {TURN_COLS}"
+            ))
+            .db()?
+            .query_row(params![owner, lease_until, now], turn)
+            .optional()
+            .db()
+        })
+        .await
     }
-    async fn append_chat_events(&self, _e: &[ChatEvent]) -> StoreResult<()> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn append_chat_events(&self, events: &[ChatEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx| {
+            let mut st = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO chat_events ({EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)"
+                ))
+                .db()?;
+            for e in events {
+                st.execute(params![
+                    e.session_id,
+                    e.seq,
+                    e.turn_id,
+                    e.body,
+                    e.created_at
+                ])
+                .db()?;
+            }
+            Ok(())
+        })
+        .await?;
+        for session in distinct(events.iter().map(|e| e.session_id.as_str())) {
+            self.chat_waiters.wake(session);
+        }
+        Ok(())
     }
+
     async fn list_chat_events(
         &self,
-        _o: &str,
-        _s: &str,
-        _a: i64,
-        _l: i64,
+        org_id: &str,
+        session_id: &str,
+        after: i64,
+        limit: i64,
     ) -> StoreResult<Vec<ChatEvent>> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {EVENT_COLS_E} FROM chat_events e JOIN chat_sessions s ON s.id = e.session_id \
+                     WHERE s.org_id = ?1 AND e.session_id = ?2 AND e.seq > ?3 ORDER BY e.seq LIMIT ?4"
+                ))
+                .db()?;
+            let rows = st.query_map(params![org_id, session_id, after, limit], event).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
     }
-    async fn last_chat_event(&self, _s: &str) -> StoreResult<i64> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+
+    async fn last_chat_event(&self, session_id: &str) -> StoreResult<i64> {
+        self.read(|c| {
+            c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM chat_events WHERE session_id = ?1")
+                .db()?
+                .query_row([session_id], |r| r.get(0))
+                .db()
+        })
+        .await
     }
+
     async fn wait_chat_events(
         &self,
-        _s: &str,
-        _a: i64,
-        _t: std::time::Duration,
+        session_id: &str,
+        after: i64,
+        timeout: Duration,
     ) -> StoreResult<()> {
-        Err(StoreError::Other("chat storage not implemented".into()))
+        // Appends in this process wake the wait at once; polling catches other writers.
+        wait_for_events(
+            &self.chat_waiters,
+            session_id,
+            after,
+            timeout,
+            || CHAT_POLL,
+            || self.last_chat_event(session_id),
+        )
+        .await
     }
 
     async fn delete_chat_session(
