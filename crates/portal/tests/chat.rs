@@ -97,7 +97,10 @@ fn text_of(evs: &[Ev]) -> String {
 }
 
 fn finish(evs: &[Ev]) -> &Value {
-    of_type(evs, "finish").last().copied().expect("a finish part")
+    of_type(evs, "finish")
+        .last()
+        .copied()
+        .expect("a finish part")
 }
 
 fn session_of(evs: &[Ev]) -> String {
@@ -109,7 +112,11 @@ fn session_of(evs: &[Ev]) -> String {
 
 /// Every event but `[DONE]` has an id, increasing.
 fn assert_ids(evs: &[Ev]) {
-    let ids: Vec<i64> = evs.iter().filter(|e| !e.done).map(|e| e.id.expect("id")).collect();
+    let ids: Vec<i64> = evs
+        .iter()
+        .filter(|e| !e.done)
+        .map(|e| e.id.expect("id"))
+        .collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     assert!(evs.last().is_some_and(|e| e.done), "ends with [DONE]");
 }
@@ -134,7 +141,10 @@ async fn app_with(fake: &FakeLlm, extra: &[(&str, &str)]) -> TestApp {
 
 async fn running_instance(c: &Client) -> String {
     let comps: Value = c
-        .post("/api/v1/tools/listCompartments/execute", json!({"args": {}}))
+        .post(
+            "/api/v1/tools/listCompartments/execute",
+            json!({"args": {}}),
+        )
         .await
         .json()
         .await
@@ -173,7 +183,10 @@ async fn without_a_model_chat_says_so_and_runs_tools_directly() {
     let session = session_of(&evs);
     let text = text_of(&evs);
     assert!(text.contains("No AI model is configured"), "{text}");
-    assert!(text.contains("PORTAL_AI_PROVIDER") && text.contains("/tool"), "{text}");
+    assert!(
+        text.contains("PORTAL_AI_PROVIDER") && text.contains("/tool"),
+        "{text}"
+    );
     assert_eq!(finish(&evs)["finishReason"], "stop");
 
     // A direct tool call runs through the gateway and streams its result.
@@ -184,16 +197,27 @@ async fn without_a_model_chat_says_so_and_runs_tools_directly() {
     .await;
     assert_ids(&evs);
     let t = types(&evs);
-    for part in ["tool-input-start", "tool-input-available", "tool-output-available"] {
+    for part in [
+        "tool-input-start",
+        "tool-input-available",
+        "tool-output-available",
+    ] {
         assert!(t.contains(&part.to_string()), "{t:?}");
     }
     let out = of_type(&evs, "tool-output-available")[0];
     assert_eq!(out["output"]["cloud"], "emulator");
-    assert!(!out["output"]["result"]["items"].as_array().unwrap().is_empty());
+    assert!(!out["output"]["result"]["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     assert_eq!(session_of(&evs), session);
 
     // Bad usage is explained, not a crash.
-    let evs = chat(&admin, json!({"sessionId": session, "message": "/tool listInstances [1]"})).await;
+    let evs = chat(
+        &admin,
+        json!({"sessionId": session, "message": "/tool listInstances [1]"}),
+    )
+    .await;
     assert!(text_of(&evs).contains("Usage"), "{}", text_of(&evs));
 
     // A tool that changes the cloud pauses the turn for an approval...
@@ -218,13 +242,19 @@ async fn without_a_model_chat_says_so_and_runs_tools_directly() {
 
     // ...the session is busy until it ends...
     let busy = admin
-        .post("/api/chat", json!({"sessionId": session, "message": "hello?"}))
+        .post(
+            "/api/chat",
+            json!({"sessionId": session, "message": "hello?"}),
+        )
         .await;
     assert_eq!(busy.status(), 409);
 
     // ...and resumes once approved, which a follower sees.
     let decided = admin
-        .post("/api/tools/approve", json!({"approvalId": approval, "approved": true}))
+        .post(
+            "/api/tools/approve",
+            json!({"approvalId": approval, "approved": true}),
+        )
         .await;
     assert_eq!(decided.status(), 200);
     let rest = follow(&admin, &session, last).await;
@@ -287,7 +317,10 @@ async fn bad_chat_requests_get_clear_4xx() {
         (json!({"message": ""}), 400),
         (json!({"message": "x".repeat(101)}), 400),
         (json!({"message": "hi", "model": "gpt-9"}), 400),
-        (json!({"message": "hi", "sessionId": "5b1d6c34-3b55-4c57-9d2b-0c1b2f3a4d5e"}), 404),
+        (
+            json!({"message": "hi", "sessionId": "5b1d6c34-3b55-4c57-9d2b-0c1b2f3a4d5e"}),
+            404,
+        ),
         (json!({"text": "hi"}), 400),
     ] {
         let res = admin.post("/api/chat", body.clone()).await;
@@ -326,7 +359,9 @@ async fn a_plain_answer_streams_with_usage() {
 
     let metrics = app.get("/api/metrics").await.text().await.unwrap();
     assert!(
-        metrics.contains("chat_tokens_total{direction=\"in\",model=\"test-model\",provider=\"openai\"} 42"),
+        metrics.contains(
+            "chat_tokens_total{direction=\"in\",model=\"test-model\",provider=\"openai\"} 42"
+        ),
         "{metrics}"
     );
     assert!(metrics.contains("chat_time_to_first_token_seconds_count"));
@@ -344,7 +379,11 @@ async fn a_read_tool_then_an_answer() {
     let evs = chat(&admin, json!({"message": "which compartments do I have?"})).await;
     assert_ids(&evs);
     let t = types(&evs);
-    let pos = |p: &str| t.iter().position(|x| x == p).unwrap_or_else(|| panic!("{p} in {t:?}"));
+    let pos = |p: &str| {
+        t.iter()
+            .position(|x| x == p)
+            .unwrap_or_else(|| panic!("{p} in {t:?}"))
+    };
     assert!(pos("tool-input-start") < pos("tool-input-available"));
     assert!(pos("tool-input-available") < pos("tool-output-available"));
     assert!(pos("tool-output-available") < pos("text-delta"));
@@ -355,7 +394,10 @@ async fn a_read_tool_then_an_answer() {
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2);
     let msgs = reqs[1].body["messages"].as_array().unwrap();
-    let tool = msgs.iter().find(|m| m["role"] == "tool").expect("a tool message");
+    let tool = msgs
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .expect("a tool message");
     assert_eq!(tool["tool_call_id"], "call-1");
     let content = tool["content"].as_str().unwrap();
     assert!(content.contains("Production"), "{content}");
@@ -367,7 +409,11 @@ async fn a_read_tool_then_an_answer() {
         .json()
         .await
         .unwrap();
-    assert_eq!(activity["items"].as_array().unwrap().len(), 1, "ran as the caller, once");
+    assert_eq!(
+        activity["items"].as_array().unwrap().len(),
+        1,
+        "ran as the caller, once"
+    );
 }
 
 /// A standalone emulator several portal replicas share.
@@ -442,9 +488,14 @@ async fn a_danger_tool_pauses_and_another_replica_resumes_it_exactly_once() {
 
     // Replica A goes away; the decision and the rest of the turn happen on B.
     a.shutdown().await.unwrap();
-    let second = b.sign_in("second@acme.test", portal_testkit::PASSWORD).await;
+    let second = b
+        .sign_in("second@acme.test", portal_testkit::PASSWORD)
+        .await;
     let decided = second
-        .post("/api/tools/approve", json!({"approvalId": approval, "approved": true}))
+        .post(
+            "/api/tools/approve",
+            json!({"approvalId": approval, "approved": true}),
+        )
         .await;
     assert_eq!(decided.status(), 200);
     let owner = b.sign_in("admin@acme.test", portal_testkit::PASSWORD).await;
@@ -457,7 +508,11 @@ async fn a_danger_tool_pauses_and_another_replica_resumes_it_exactly_once() {
     // The model was told the result, and the tool ran exactly once.
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2);
-    assert!(reqs[1].body.to_string().contains("TERMINATING"), "{}", reqs[1].body);
+    assert!(
+        reqs[1].body.to_string().contains("TERMINATING"),
+        "{}",
+        reqs[1].body
+    );
     let activity: Value = owner
         .get("/api/activity?tool=terminateInstance")
         .await
@@ -477,7 +532,13 @@ async fn a_refused_approval_is_told_to_the_model() {
     let app = app_with(&fake, &[]).await;
     let admin = app.admin().await;
     let instance = running_instance(&admin).await;
-    fake.push(Turn::tool_call("stopInstance", [format!("{{\"instanceId\": \"{instance}\"}}")]).call_id("c1"));
+    fake.push(
+        Turn::tool_call(
+            "stopInstance",
+            [format!("{{\"instanceId\": \"{instance}\"}}")],
+        )
+        .call_id("c1"),
+    );
     fake.push(Turn::text(["Understood, I left it running."]));
     let evs = chat(&admin, json!({"message": "stop it"})).await;
     let session = session_of(&evs);
@@ -501,7 +562,10 @@ async fn a_refused_approval_is_told_to_the_model() {
     let told = fake.requests()[1].body.to_string();
     assert!(told.contains("not during business hours"), "{told}");
     let inst: Value = admin
-        .post("/api/v1/tools/getInstance/execute", json!({"args": {"instanceId": instance}}))
+        .post(
+            "/api/v1/tools/getInstance/execute",
+            json!({"args": {"instanceId": instance}}),
+        )
         .await
         .json()
         .await
@@ -512,19 +576,41 @@ async fn a_refused_approval_is_told_to_the_model() {
 #[tokio::test]
 async fn the_client_disconnecting_cancels_the_provider_request() {
     let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
-    let chunks: Vec<String> = (0..200).map(|i| format!("word{i} ")).collect();
+    let chunks: Vec<String> = (0..200).map(|_| "story ".to_string()).collect();
     fake.push(Turn::text(chunks).delay(Duration::from_millis(50)));
     let app = app_with(&fake, &[]).await;
     let admin = app.admin().await;
-    let mut res = admin.post("/api/chat", json!({"message": "tell me a long story"})).await;
-    assert_eq!(res.status(), 200);
-    let session = res.headers()["x-chat-session-id"].to_str().unwrap().to_string();
+    // A raw connection, closed mid-stream the way a browser tab closes.
+    let (key, _) = admin
+        .create_key("chat", &["sessions:read", "sessions:write"])
+        .await;
+    let body = json!({"message": "tell me a long story"}).to_string();
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tcp.write_all(
+        format!(
+            "POST /api/chat HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            app.addr,
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut seen = String::new();
+    let mut buf = vec![0u8; 4096];
     while !seen.contains("text-delta") {
-        let chunk = res.chunk().await.unwrap().expect("more stream");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
+        let n = tcp.read(&mut buf).await.unwrap();
+        assert!(n > 0, "stream ended early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
-    drop(res);
+    let session = seen
+        .lines()
+        .find_map(|l| l.strip_prefix("x-chat-session-id: "))
+        .expect("session header")
+        .trim()
+        .to_string();
+    drop(tcp);
     assert!(
         fake.wait_for_disconnect(Duration::from_secs(5)).await,
         "the provider request was cancelled"
@@ -534,7 +620,10 @@ async fn the_client_disconnecting_cancels_the_provider_request() {
     let mut status = 0;
     for _ in 0..40 {
         let res = admin
-            .post("/api/chat", json!({"sessionId": session, "message": "hello again"}))
+            .post(
+                "/api/chat",
+                json!({"sessionId": session, "message": "hello again"}),
+            )
             .await;
         status = res.status().as_u16();
         if status == 200 {
@@ -555,7 +644,11 @@ async fn round_and_time_limits_hold() {
     let evs = chat(&admin, json!({"message": "loop forever"})).await;
     assert_eq!(finish(&evs)["finishReason"], "round-limit");
     assert!(text_of(&evs).contains("limit of 2 tool rounds"));
-    assert_eq!(fake.requests().len(), 3, "two rounds ran, the third was refused");
+    assert_eq!(
+        fake.requests().len(),
+        3,
+        "two rounds ran, the third was refused"
+    );
     assert_eq!(of_type(&evs, "tool-output-available").len(), 2);
 
     let slow = FakeLlm::start(Protocol::OpenAi).await.unwrap();
@@ -586,8 +679,14 @@ async fn secrets_are_redacted_before_streaming_and_storing() {
     )
     .await;
     let text = text_of(&evs);
-    assert!(!text.contains("4111") && !text.contains("IOSFODNN7EXAMPLE"), "{text}");
-    assert!(text.contains("[REDACTED:card]") && text.contains("[REDACTED:aws_access_key]"), "{text}");
+    assert!(
+        !text.contains("4111") && !text.contains("IOSFODNN7EXAMPLE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[REDACTED:card]") && text.contains("[REDACTED:aws_access_key]"),
+        "{text}"
+    );
     // The model never saw the user's SSN either.
     let told = fake.requests()[0].body.to_string();
     assert!(!told.contains("123-45-6789"), "{told}");
@@ -598,9 +697,15 @@ async fn secrets_are_redacted_before_streaming_and_storing() {
         .text()
         .await
         .unwrap();
-    assert!(!msgs.contains("4111 1111") && !msgs.contains("123-45-6789"), "{msgs}");
+    assert!(
+        !msgs.contains("4111 1111") && !msgs.contains("123-45-6789"),
+        "{msgs}"
+    );
     let metrics = app.get("/api/metrics").await.text().await.unwrap();
-    assert!(metrics.contains("chat_guardrail_hits_total{category=\"card\"}"), "{metrics}");
+    assert!(
+        metrics.contains("chat_guardrail_hits_total{category=\"card\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -621,7 +726,12 @@ async fn prompt_injection_is_refused_explained_counted_and_audited() {
         metrics.contains("chat_guardrail_hits_total{category=\"prompt_injection\"} 1"),
         "{metrics}"
     );
-    let audit: Value = admin.get("/api/audit?action=chat.refused").await.json().await.unwrap();
+    let audit: Value = admin
+        .get("/api/audit?action=chat.refused")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(audit.to_string().contains("prompt_injection"), "{audit}");
 
     // The refused exchange is not fed back to the model later.
@@ -642,9 +752,19 @@ async fn provider_errors_become_clear_chat_errors() {
     assert_ids(&evs);
     let err = of_type(&evs, "error");
     assert_eq!(err.len(), 1);
-    assert!(err[0]["errorText"].as_str().unwrap().contains("credentials"), "{:?}", err);
+    assert!(
+        err[0]["errorText"]
+            .as_str()
+            .unwrap()
+            .contains("credentials"),
+        "{:?}",
+        err
+    );
     assert_eq!(finish(&evs)["finishReason"], "error");
-    assert!(!evs.iter().any(|e| e.data.to_string().contains("sk-test")), "no key echoed");
+    assert!(
+        !evs.iter().any(|e| e.data.to_string().contains("sk-test")),
+        "no key echoed"
+    );
 }
 
 async fn tool_then_answer_with(protocol: Protocol) {
@@ -655,12 +775,21 @@ async fn tool_then_answer_with(protocol: Protocol) {
     let admin = app.admin().await;
     let evs = chat(&admin, json!({"message": "which regions?"})).await;
     assert_ids(&evs);
-    assert_eq!(of_type(&evs, "tool-output-available").len(), 1, "{:?}", types(&evs));
+    assert_eq!(
+        of_type(&evs, "tool-output-available").len(),
+        1,
+        "{:?}",
+        types(&evs)
+    );
     assert_eq!(text_of(&evs), "One region: us-ashburn-1.");
     assert_eq!(finish(&evs)["finishReason"], "stop");
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2);
-    assert!(reqs[1].body.to_string().contains("call-r"), "{}", reqs[1].body);
+    assert!(
+        reqs[1].body.to_string().contains("call-r"),
+        "{}",
+        reqs[1].body
+    );
 }
 
 #[tokio::test]

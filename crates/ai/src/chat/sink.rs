@@ -36,6 +36,7 @@ pub struct Sink {
     buffer: Vec<ChatEvent>,
     oldest: Option<Instant>,
     live: Option<mpsc::Sender<Frame>>,
+    gone: bool,
 }
 
 impl Sink {
@@ -55,6 +56,7 @@ impl Sink {
             buffer: Vec::new(),
             oldest: None,
             live,
+            gone: false,
         })
     }
 
@@ -73,6 +75,7 @@ impl Sink {
                 .is_err()
             {
                 self.live = None;
+                self.gone = true;
             }
         }
         self.buffer.push(ChatEvent {
@@ -102,13 +105,14 @@ impl Sink {
 
     /// Whether a live client was attached and has gone away.
     pub fn client_gone(&self) -> bool {
-        self.live.as_ref().is_some_and(|tx| tx.is_closed())
+        self.gone || self.live.as_ref().is_some_and(|tx| tx.is_closed())
     }
 
     /// Resolves when the attached client goes away; never, for a turn without one.
     pub async fn closed(&self) {
         match &self.live {
             Some(tx) => tx.closed().await,
+            None if self.gone => {}
             None => std::future::pending().await,
         }
     }
