@@ -1046,9 +1046,26 @@ async fn launch_instance_sends_shape_key_and_secret_user_data() {
     })
     .await;
     assert_eq!(running["metadata"]["ssh_authorized_keys"], key);
+    // Reading the instance back through the tools does not reveal the script...
+    assert_eq!(running["metadata"]["user_data"], "[REDACTED]");
+    // ...but the cloud got it, base64-encoded as cloud-init expects.
+    let cloud = app.state.cloud.get().expect("cloud");
+    let raw = cloud
+        .client
+        .send(
+            reqwest::Method::GET,
+            &portal_oci::endpoint::Service::COMPUTE,
+            &format!("/instances/{id}"),
+            &[],
+            None,
+            &portal_oci::client::RequestOptions::default(),
+        )
+        .await
+        .expect("raw read")
+        .body;
     use base64::Engine as _;
     let sent = base64::engine::general_purpose::STANDARD
-        .decode(running["metadata"]["user_data"].as_str().unwrap())
+        .decode(raw["metadata"]["user_data"].as_str().unwrap())
         .unwrap();
     assert_eq!(
         String::from_utf8(sent).unwrap(),

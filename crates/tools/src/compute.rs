@@ -206,8 +206,15 @@ impl OciTools {
                 .await
             }
             "getInstance" => {
-                self.get(&Service::COMPUTE, &format!("/instances/{id}"))
-                    .await
+                let mut instance = self
+                    .get(&Service::COMPUTE, &format!("/instances/{id}"))
+                    .await?;
+                // The launch script may hold secrets (it is a writeOnly argument of
+                // launchInstance); reading an instance back does not reveal it.
+                if let Some(ud) = instance.pointer_mut("/metadata/user_data") {
+                    *ud = Value::String(portal_core::tools::REDACTED.into());
+                }
+                Ok(instance)
             }
             "listShapes" => {
                 self.list_projected(
