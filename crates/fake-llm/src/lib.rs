@@ -35,6 +35,22 @@ use http::{HeaderValue, StatusCode};
 use portal_oci::{PublicKey, VerifyOptions};
 use serde_json::{json, Value};
 
+/// Prose for instant answers.
+const WORDS: &[&str] = &[
+    "the",
+    "instance",
+    "web",
+    "is",
+    "running",
+    "in",
+    "the",
+    "production",
+    "compartment",
+    "and",
+    "costs",
+    "little",
+];
+
 /// The wire protocol a fake speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -148,10 +164,13 @@ impl Turn {
         }
     }
 
-    /// `n` tokens in one write, for benchmarks.
+    /// `n` tokens in one write, for benchmarks (`instant-<n>` as the model name overrides `n`).
     pub fn instant(n: usize) -> Self {
         Turn {
-            text: (0..n).map(|i| format!("tok{i} ")).collect(),
+            // Words, like a model's prose (digits would make the redactor hold text back).
+            text: (0..n)
+                .map(|i| format!("{} ", WORDS[i % WORDS.len()]))
+                .collect(),
             instant: true,
             ..Turn::default()
         }
@@ -427,6 +446,15 @@ async fn handle(
     let turn = lock(&shared.script).pop_front();
     let Some(turn) = turn.or_else(|| lock(&shared.fallback).clone()) else {
         return error_response(protocol, 500, "fake-llm script exhausted", None);
+    };
+    // Benchmarks pick the answer's length with the model name: `instant-<n>`.
+    let turn = match body["model"]
+        .as_str()
+        .and_then(|m| m.strip_prefix("instant-"))
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        Some(n) if turn.instant => Turn::instant(n),
+        _ => turn,
     };
     if !turn.head_delay.is_zero() {
         tokio::time::sleep(turn.head_delay).await;

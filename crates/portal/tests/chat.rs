@@ -806,3 +806,60 @@ async fn oci_generative_ai_provider_drives_the_agent() {
 async fn openai_provider_drives_the_agent() {
     tool_then_answer_with(Protocol::OpenAi).await;
 }
+
+#[tokio::test]
+async fn long_conversations_are_summarised_for_the_model() {
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    fake.push(Turn::text(["answer one"]));
+    fake.push(Turn::text(["answer two"]));
+    fake.push(Turn::text([
+        "SUMMARY-TOKEN: the engineer asked two questions.",
+    ]));
+    fake.push(Turn::text(["answer three"]));
+    let app = app_with(&fake, &[("PORTAL_CHAT_HISTORY", "4")]).await;
+    let admin = app.admin().await;
+    let evs = chat(&admin, json!({"message": "first question about volumes"})).await;
+    let session = session_of(&evs);
+    chat(
+        &admin,
+        json!({"sessionId": session, "message": "second question"}),
+    )
+    .await;
+    let evs = chat(
+        &admin,
+        json!({"sessionId": session, "message": "third question"}),
+    )
+    .await;
+    assert_eq!(text_of(&evs), "answer three");
+
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 4, "two answers, a summary, an answer");
+    let asked = reqs[2].body.to_string();
+    assert!(asked.contains("Summarise the conversation"), "{asked}");
+    assert!(asked.contains("first question about volumes"), "{asked}");
+    let last = reqs[3].body.to_string();
+    assert!(
+        last.contains("SUMMARY-TOKEN"),
+        "the summary is fed back: {last}"
+    );
+    assert!(
+        !last.contains("first question about volumes"),
+        "older messages left the window"
+    );
+    assert!(last.contains("third question"));
+
+    let msgs: Value = admin
+        .get(&format!("/api/sessions/{session}/messages"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        msgs["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["role"] == "summary"),
+        "{msgs}"
+    );
+}
