@@ -304,6 +304,15 @@ pub trait Store: Send + Sync + 'static {
         approval_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>>;
+    /// Ends the session's turn that waits for an approval (the user moved on):
+    /// sets it `failed` and returns it, or `None` when no turn of the session waits.
+    /// Atomic against [`Store::wake_chat_turn`]: a decided approval wins or loses whole.
+    async fn supersede_chat_turn(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>>;
     /// Claims one turn to run: a `resumable` one, or a `running` one whose lease
     /// lapsed (its replica died). Sets it `running` under `owner`'s lease until
     /// `lease_until`. At most one caller gets any given turn.

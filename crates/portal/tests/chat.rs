@@ -240,15 +240,6 @@ async fn without_a_model_chat_says_so_and_runs_tools_directly() {
     assert_eq!(finish(&evs)["finishReason"], "awaiting-approval");
     let last = evs.iter().rev().find_map(|e| e.id).unwrap();
 
-    // ...the session is busy until it ends...
-    let busy = admin
-        .post(
-            "/api/chat",
-            json!({"sessionId": session, "message": "hello?"}),
-        )
-        .await;
-    assert_eq!(busy.status(), 409);
-
     // ...and resumes once approved, which a follower sees.
     let decided = admin
         .post(
@@ -862,4 +853,77 @@ async fn long_conversations_are_summarised_for_the_model() {
             .any(|m| m["role"] == "summary"),
         "{msgs}"
     );
+}
+
+#[tokio::test]
+async fn a_running_turn_holds_its_session_and_a_waiting_one_is_superseded() {
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    let chunks: Vec<String> = (0..30).map(|_| "slowly ".to_string()).collect();
+    fake.push(Turn::text(chunks).delay(Duration::from_millis(50)));
+    let app = app_with(&fake, &[]).await;
+    let admin = app.admin().await;
+
+    // While a turn streams, the session takes no second message.
+    let res = admin
+        .post("/api/chat", json!({"message": "go slowly"}))
+        .await;
+    let session = res.headers()["x-chat-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let busy = admin
+        .post(
+            "/api/chat",
+            json!({"sessionId": session, "message": "hurry"}),
+        )
+        .await;
+    assert_eq!(busy.status(), 409);
+    assert_eq!(busy.json::<Value>().await.unwrap()["code"], "CONFLICT");
+    read_sse(res).await;
+
+    // A turn waiting for an approval gives way to the next message.
+    let instance = running_instance(&admin).await;
+    fake.push(
+        Turn::tool_call(
+            "stopInstance",
+            [format!("{{\"instanceId\": \"{instance}\"}}")],
+        )
+        .call_id("c-stop"),
+    );
+    let evs = chat(&admin, json!({"sessionId": session, "message": "stop it"})).await;
+    assert_eq!(finish(&evs)["finishReason"], "awaiting-approval");
+    let approval = of_type(&evs, "data-approval-required")[0]["data"]["approvalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    fake.push(Turn::text(["Fine, I will not."]));
+    let evs = chat(
+        &admin,
+        json!({"sessionId": session, "message": "never mind"}),
+    )
+    .await;
+    assert_eq!(text_of(&evs), "Fine, I will not.");
+    // The model saw the abandoned call answered, so the conversation stays well formed.
+    let told = fake.requests().last().unwrap().body.to_string();
+    assert!(told.contains("before this call was approved"), "{told}");
+    // A late approval no longer runs anything.
+    let decided = admin
+        .post(
+            "/api/tools/approve",
+            json!({"approvalId": approval, "approved": true}),
+        )
+        .await;
+    assert_eq!(decided.status(), 200);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let inst: Value = admin
+        .post(
+            "/api/v1/tools/getInstance/execute",
+            json!({"args": {"instanceId": instance}}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(inst["result"]["lifecycleState"], "RUNNING");
+    assert_eq!(fake.requests().len(), 3, "no turn resumed");
 }

@@ -212,6 +212,7 @@ contract! {
         check_chat_messages,
         check_chat_turns,
         check_chat_turn_wake,
+        check_chat_turn_supersede,
         check_chat_turn_claim,
         check_chat_events,
     ],
@@ -3325,4 +3326,58 @@ async fn postgres_chat_migration_numbers_existing_messages() {
     }
     let (seqs, counts) = backfilled();
     assert_eq!(got, vec![seqs, counts]);
+}
+
+async fn check_chat_turn_supersede(s: &dyn Store) {
+    let o1 = mk_org(s, "o1").await;
+    let o2 = mk_org(s, "o2").await;
+    for c in ["c1", "c2"] {
+        mk_chat(s, c, &o1.id).await;
+    }
+    let waiting = ChatTurn {
+        approval_id: Some("ap-1".into()),
+        lease_owner: Some("r1".into()),
+        lease_until: 5_000,
+        ..chat_turn("ta", &o1.id, "c1", "awaiting_approval")
+    };
+    let running = chat_turn("tb", &o1.id, "c2", "running");
+    for t in [&waiting, &running] {
+        s.create_chat_turn(t).await.unwrap();
+    }
+    assert!(
+        s.supersede_chat_turn(&o2.id, "c1", 50)
+            .await
+            .unwrap()
+            .is_none(),
+        "tenancy"
+    );
+    assert!(
+        s.supersede_chat_turn(&o1.id, "c2", 50)
+            .await
+            .unwrap()
+            .is_none(),
+        "only a turn waiting for an approval"
+    );
+    let ended = s
+        .supersede_chat_turn(&o1.id, "c1", 60)
+        .await
+        .unwrap()
+        .expect("superseded");
+    assert_eq!(ended.id, "ta");
+    assert_eq!(ended.status, "failed");
+    assert_eq!(ended.lease_owner, None);
+    // A decision arriving afterwards wakes nothing; the session takes a new turn.
+    assert!(s
+        .wake_chat_turn(&o1.id, "ap-1", 70)
+        .await
+        .unwrap()
+        .is_none());
+    s.create_chat_turn(&chat_turn("tc", &o1.id, "c1", "running"))
+        .await
+        .unwrap();
+    assert!(s
+        .supersede_chat_turn(&o1.id, "c1", 80)
+        .await
+        .unwrap()
+        .is_none());
 }

@@ -229,7 +229,20 @@ impl ChatEngine {
             created_at: now,
             updated_at: now,
         };
-        match self.store.create_chat_turn(&turn).await {
+        let mut created = self.store.create_chat_turn(&turn).await;
+        if matches!(created, Err(StoreError::Conflict(_))) {
+            // A turn waiting for an approval does not hold the session hostage: a new
+            // message ends it (a later decision then wakes nothing).
+            if let Some(old) = self
+                .store
+                .supersede_chat_turn(&org.id, &session_id, now)
+                .await?
+            {
+                self.close_superseded(&old).await?;
+                created = self.store.create_chat_turn(&turn).await;
+            }
+        }
+        match created {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 return Err(CoreError::Conflict(format!(
@@ -251,6 +264,40 @@ impl ChatEngine {
         })
     }
 
+    /// Answers the tool calls a superseded turn left pending, so the conversation the
+    /// model sees stays well formed (every call has a result).
+    async fn close_superseded(&self, old: &ChatTurn) -> Result<(), CoreError> {
+        let Ok(state) = serde_json::from_str::<TurnState>(&old.state) else {
+            return Ok(());
+        };
+        let now = now_ms();
+        let results: Vec<portal_core::model::ChatMessage> = state
+            .pending
+            .iter()
+            .map(|c| portal_core::model::ChatMessage {
+                id: uuid(),
+                session_id: old.session_id.clone(),
+                seq: 0,
+                role: "tool".into(),
+                content: "Not run: the user sent a new message before this call was approved."
+                    .into(),
+                meta: Meta {
+                    tool_call_id: Some(c.id.clone()),
+                    tool_name: Some(c.name.clone()),
+                    ..Meta::default()
+                }
+                .to_column(),
+                created_at: now,
+            })
+            .collect();
+        if !results.is_empty() {
+            self.store
+                .append_chat_messages(&old.org_id, &old.session_id, &results, now)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Resumes turns whose approval was decided, and turns whose replica died,
     /// until `shutdown`. Every replica runs one; the lease makes each turn run once.
     pub fn spawn_worker(self: &Arc<Self>, shutdown: CancellationToken) {
@@ -267,7 +314,7 @@ impl ChatEngine {
                     .await;
                 match claimed {
                     Ok(Some(turn)) => {
-                        engine.clone().resume(turn).await;
+                        tokio::spawn(engine.clone().resume(turn));
                         continue;
                     }
                     Ok(None) => {}

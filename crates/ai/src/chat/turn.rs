@@ -24,9 +24,10 @@ use crate::provider::{
 };
 
 /// How long a runner's lease on a turn lasts between renewals.
-pub(crate) const LEASE: Duration = Duration::from_secs(60);
-/// Renew the lease when less than this is left.
-const RENEW_BEFORE: Duration = Duration::from_secs(30);
+/// Longer than a tool may run, so a live runner never loses it mid-call.
+pub(crate) const LEASE: Duration = Duration::from_secs(180);
+/// Renew the lease when less than this is left (more than the tool timeout).
+const RENEW_BEFORE: Duration = Duration::from_secs(120);
 /// Messages read to build the model's window (the window plus summaries around it).
 const READ_SLACK: i64 = 20;
 
@@ -412,6 +413,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                     first.announced = true;
                 }
             }
+            self.sink.flush().await?;
             let outcome = self.execute(&call, &raw).await;
             match outcome {
                 Ok(result) => {
@@ -589,6 +591,8 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             max_tokens: self.engine.settings.max_output_tokens,
         };
         self.emit(parts::start_step()).await?;
+        // Followers on other replicas see everything up to here while the model thinks.
+        self.sink.flush().await?;
         let asked = Instant::now();
         let deadline = tokio::time::Instant::now() + self.remaining();
         let opened = tokio::select! {

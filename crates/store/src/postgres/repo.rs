@@ -1197,6 +1197,26 @@ impl Store for PgStore {
         rows.first().map(turn).transpose()
     }
 
+    async fn supersede_chat_turn(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "UPDATE chat_turns SET status = 'failed', lease_owner = NULL, lease_until = 0, updated_at = $3 \
+                     WHERE org_id = $1 AND session_id = $2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
+                ),
+                &[&org_id, &session_id, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        rows.first().map(turn).transpose()
+    }
+
     async fn claim_chat_turn(
         &self,
         owner: &str,

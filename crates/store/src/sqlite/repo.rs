@@ -1054,6 +1054,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn supersede_chat_turn(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        self.write(|tx| {
+            tx.query_row(
+                &format!(
+                    "UPDATE chat_turns SET status = 'failed', lease_owner = NULL, lease_until = 0, updated_at = ?3 \
+                     WHERE org_id = ?1 AND session_id = ?2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
+                ),
+                params![org_id, session_id, now],
+                turn,
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+
     async fn claim_chat_turn(
         &self,
         owner: &str,
