@@ -12,35 +12,8 @@ async fn setup() -> (TestApp, Client, Client, String) {
         .await;
     let admin = app.admin().await;
     let op = app.member(&admin, "op@acme.test", "operator").await;
-    let instance = running_instance(&admin).await;
+    let instance = admin.running_instance().await;
     (app, admin, op, instance)
-}
-
-async fn running_instance(c: &Client) -> String {
-    let comps: Value = c
-        .post(
-            "/api/v1/tools/listCompartments/execute",
-            json!({"args": {}}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    for comp in comps["result"]["items"].as_array().unwrap() {
-        let body: Value = c
-            .post(
-                "/api/v1/tools/listInstances/execute",
-                json!({"args": {"compartmentId": comp["id"], "lifecycleState": "RUNNING"}}),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        if let Some(i) = body["result"]["items"].as_array().unwrap().first() {
-            return i["id"].as_str().unwrap().to_string();
-        }
-    }
-    panic!("no running instance in the demo tenancy");
 }
 
 async fn call(c: &Client, body: Value) -> (u16, Value) {

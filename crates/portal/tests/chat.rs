@@ -139,33 +139,6 @@ async fn app_with(fake: &FakeLlm, extra: &[(&str, &str)]) -> TestApp {
     b.spawn().await
 }
 
-async fn running_instance(c: &Client) -> String {
-    let comps: Value = c
-        .post(
-            "/api/v1/tools/listCompartments/execute",
-            json!({"args": {}}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    for comp in comps["result"]["items"].as_array().unwrap() {
-        let body: Value = c
-            .post(
-                "/api/v1/tools/listInstances/execute",
-                json!({"args": {"compartmentId": comp["id"], "lifecycleState": "RUNNING"}}),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        if let Some(i) = body["result"]["items"].as_array().unwrap().first() {
-            return i["id"].as_str().unwrap().to_string();
-        }
-    }
-    panic!("no running instance");
-}
-
 #[tokio::test]
 async fn without_a_model_chat_says_so_and_runs_tools_directly() {
     let app = TestApp::builder()
@@ -221,7 +194,7 @@ async fn without_a_model_chat_says_so_and_runs_tools_directly() {
     assert!(text_of(&evs).contains("Usage"), "{}", text_of(&evs));
 
     // A tool that changes the cloud pauses the turn for an approval...
-    let instance = running_instance(&admin).await;
+    let instance = admin.running_instance().await;
     let evs = chat(
         &admin,
         json!({"sessionId": session, "message": format!("/tool stopInstance {{\"instanceId\": \"{instance}\"}}")}),
@@ -459,7 +432,7 @@ async fn a_danger_tool_pauses_and_another_replica_resumes_it_exactly_once() {
     let b = replica(&fake, &cloud).same_database_as(&a).spawn().await;
     let admin = a.admin().await;
     let _second = a.member(&admin, "second@acme.test", "admin").await;
-    let instance = running_instance(&admin).await;
+    let instance = admin.running_instance().await;
     let args = format!("{{\"instanceId\": \"{instance}\", \"preserveBootVolume\": false}}");
     let (head, tail) = args.split_at(20);
     fake.push(Turn::tool_call("terminateInstance", [head, tail]).call_id("call-term"));
@@ -522,7 +495,7 @@ async fn a_refused_approval_is_told_to_the_model() {
     let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
     let app = app_with(&fake, &[]).await;
     let admin = app.admin().await;
-    let instance = running_instance(&admin).await;
+    let instance = admin.running_instance().await;
     fake.push(
         Turn::tool_call(
             "stopInstance",
@@ -882,7 +855,7 @@ async fn a_running_turn_holds_its_session_and_a_waiting_one_is_superseded() {
     read_sse(res).await;
 
     // A turn waiting for an approval gives way to the next message.
-    let instance = running_instance(&admin).await;
+    let instance = admin.running_instance().await;
     fake.push(
         Turn::tool_call(
             "stopInstance",

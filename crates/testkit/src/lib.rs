@@ -478,6 +478,34 @@ impl Client {
         )
     }
 
+    /// The id of a RUNNING instance of the demo tenancy, found through the tools.
+    pub async fn running_instance(&self) -> String {
+        let comps: serde_json::Value = self
+            .post(
+                "/api/v1/tools/listCompartments/execute",
+                serde_json::json!({"args": {}}),
+            )
+            .await
+            .json()
+            .await
+            .expect("compartments");
+        for comp in comps["result"]["items"].as_array().into_iter().flatten() {
+            let body: serde_json::Value = self
+                .post(
+                    "/api/v1/tools/listInstances/execute",
+                    serde_json::json!({"args": {"compartmentId": comp["id"], "lifecycleState": "RUNNING"}}),
+                )
+                .await
+                .json()
+                .await
+                .expect("instances");
+            if let Some(id) = body["result"]["items"][0]["id"].as_str() {
+                return id.to_string();
+            }
+        }
+        panic!("no running instance in the demo tenancy");
+    }
+
     /// The user id of a signed-in client.
     pub fn user_id(&self) -> String {
         self.who["user"]["id"]

@@ -630,19 +630,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             match ev {
                 StreamEvent::TextDelta(d) => {
                     let safe = redactor.push(&d);
-                    if !safe.is_empty() {
-                        let id = match &block {
-                            Some(id) => id.clone(),
-                            None => {
-                                let id = self.next_block();
-                                self.emit(parts::text_start(&id)).await?;
-                                block = Some(id.clone());
-                                id
-                            }
-                        };
-                        text.push_str(&safe);
-                        self.emit(parts::text_delta(&id, &safe)).await?;
-                    }
+                    self.stream_text(&mut block, &mut text, &safe).await?;
                 }
                 StreamEvent::ToolCallStart { index, id, name } => {
                     if calls.len() <= index {
@@ -675,19 +663,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         for hit in redactor.hits() {
             self.engine.hooks.guardrail(hit.kind.as_str());
         }
-        if !tail.is_empty() {
-            let id = match &block {
-                Some(id) => id.clone(),
-                None => {
-                    let id = self.next_block();
-                    self.emit(parts::text_start(&id)).await?;
-                    block = Some(id.clone());
-                    id
-                }
-            };
-            text.push_str(&tail);
-            self.emit(parts::text_delta(&id, &tail)).await?;
-        }
+        self.stream_text(&mut block, &mut text, &tail).await?;
         if let Some(id) = block {
             self.emit(parts::text_end(&id)).await?;
         }
@@ -742,6 +718,29 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         }
         self.state.pending = calls.iter().map(|c| self.pending_of(c)).collect();
         Ok(Step::Continue)
+    }
+
+    /// Streams redacted text into the open text block (opening one if needed).
+    async fn stream_text(
+        &mut self,
+        block: &mut Option<String>,
+        text: &mut String,
+        safe: &str,
+    ) -> Result<(), Abort> {
+        if safe.is_empty() {
+            return Ok(());
+        }
+        let id = match block {
+            Some(id) => id.clone(),
+            None => {
+                let id = self.next_block();
+                self.emit(parts::text_start(&id)).await?;
+                *block = Some(id.clone());
+                id
+            }
+        };
+        text.push_str(safe);
+        self.emit(parts::text_delta(&id, safe)).await
     }
 
     async fn out_of_time(&mut self) -> Result<Step, Abort> {

@@ -1183,18 +1183,8 @@ impl Store for PgStore {
         approval_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        let conn = self.conn().await?;
-        let rows = conn
-            .query(
-                &format!(
-                    "UPDATE chat_turns SET status = 'resumable', lease_owner = NULL, lease_until = 0, updated_at = $3 \
-                     WHERE org_id = $1 AND approval_id = $2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
-                ),
-                &[&org_id, &approval_id, &now],
-            )
+        self.end_wait(org_id, "approval_id", approval_id, "resumable", now)
             .await
-            .map_err(|e| self.map_err(e))?;
-        rows.first().map(turn).transpose()
     }
 
     async fn supersede_chat_turn(
@@ -1203,18 +1193,8 @@ impl Store for PgStore {
         session_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        let conn = self.conn().await?;
-        let rows = conn
-            .query(
-                &format!(
-                    "UPDATE chat_turns SET status = 'failed', lease_owner = NULL, lease_until = 0, updated_at = $3 \
-                     WHERE org_id = $1 AND session_id = $2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
-                ),
-                &[&org_id, &session_id, &now],
-            )
+        self.end_wait(org_id, "session_id", session_id, "failed", now)
             .await
-            .map_err(|e| self.map_err(e))?;
-        rows.first().map(turn).transpose()
     }
 
     async fn claim_chat_turn(
@@ -1721,5 +1701,31 @@ impl Store for PgStore {
             })
         })
         .transpose()
+    }
+}
+
+impl PgStore {
+    /// Moves the org's turn waiting for an approval, matched on `column`, to `status`,
+    /// releasing any lease; returns it. One statement, so a wake and a supersede race cleanly.
+    async fn end_wait(
+        &self,
+        org_id: &str,
+        column: &'static str,
+        value: &str,
+        status: &'static str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "UPDATE chat_turns SET status = $4, lease_owner = NULL, lease_until = 0, updated_at = $3 \
+                     WHERE org_id = $1 AND {column} = $2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
+                ),
+                &[&org_id, &value, &now, &status],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        rows.first().map(turn).transpose()
     }
 }

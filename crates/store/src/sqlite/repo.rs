@@ -1039,19 +1039,8 @@ impl Store for SqliteStore {
         approval_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        self.write(|tx| {
-            tx.query_row(
-                &format!(
-                    "UPDATE chat_turns SET status = 'resumable', lease_owner = NULL, lease_until = 0, updated_at = ?3 \
-                     WHERE org_id = ?1 AND approval_id = ?2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
-                ),
-                params![org_id, approval_id, now],
-                turn,
-            )
-            .optional()
-            .db()
-        })
-        .await
+        self.end_wait(org_id, "approval_id", approval_id, "resumable", now)
+            .await
     }
 
     async fn supersede_chat_turn(
@@ -1060,19 +1049,8 @@ impl Store for SqliteStore {
         session_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        self.write(|tx| {
-            tx.query_row(
-                &format!(
-                    "UPDATE chat_turns SET status = 'failed', lease_owner = NULL, lease_until = 0, updated_at = ?3 \
-                     WHERE org_id = ?1 AND session_id = ?2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
-                ),
-                params![org_id, session_id, now],
-                turn,
-            )
-            .optional()
-            .db()
-        })
-        .await
+        self.end_wait(org_id, "session_id", session_id, "failed", now)
+            .await
     }
 
     async fn claim_chat_turn(
@@ -1492,6 +1470,33 @@ impl Store for SqliteStore {
                         head_mac: r.get(3)?,
                     })
                 },
+            )
+            .optional()
+            .db()
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// Moves the org's turn waiting for an approval, matched on `column`, to `status`,
+    /// releasing any lease; returns it. One statement, so a wake and a supersede race cleanly.
+    async fn end_wait(
+        &self,
+        org_id: &str,
+        column: &'static str,
+        value: &str,
+        status: &'static str,
+        now: i64,
+    ) -> StoreResult<Option<ChatTurn>> {
+        self.write(|tx| {
+            tx.query_row(
+                &format!(
+                    "UPDATE chat_turns SET status = ?4, lease_owner = NULL, lease_until = 0, updated_at = ?3 \
+                     WHERE org_id = ?1 AND {column} = ?2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
+                ),
+                params![org_id, value, now, status],
+                turn,
             )
             .optional()
             .db()
