@@ -4,6 +4,7 @@
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -31,6 +32,13 @@ pub async fn serve_router(
     let trigger = token.clone();
     spawn_key_usage_writer(state.clone());
     crate::chat::start(&state).map_err(std::io::Error::other)?;
+    // Streams write many small frames: without TCP_NODELAY, Nagle's algorithm holds each
+    // frame until the client's delayed ACK (~40 ms on Linux) releases it.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

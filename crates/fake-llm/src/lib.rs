@@ -297,6 +297,10 @@ impl FakeLlm {
             .fallback(handle)
             .with_state((protocol, shared.clone()));
         let task = tokio::spawn(async move {
+            // Small streamed frames must not wait for delayed ACKs (Nagle).
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         Ok(FakeLlm {
