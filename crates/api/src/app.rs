@@ -15,7 +15,8 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
 use crate::routes::{
-    activity, approvals, audit, auth, chat, health, keys, mcp, ops, org, sessions, setup, tools,
+    activity, approvals, audit, auth, chat, events, health, keys, mcp, ops, org, sessions, setup,
+    tools,
 };
 use crate::state::AppState;
 
@@ -49,6 +50,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(activity::list))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
+        .routes(routes!(events::list))
         .routes(routes!(tools::list))
         .routes(routes!(tools::get))
         .routes(routes!(tools::execute))

@@ -31,6 +31,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "activity", description = "Tool executions"),
         (name = "audit", description = "Tamper-evident audit ledger"),
         (name = "tools", description = "Cloud tools, run through the gateway"),
+        (name = "events", description = "Outbox events (tool runs, approvals), polled by id until webhooks deliver them"),
         (name = "chat", description = "Chat with the cloud agent (AI SDK UI message streams)"),
         (name = "mcp", description = "Model Context Protocol endpoint for MCP clients"),
     )

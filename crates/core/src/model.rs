@@ -343,3 +343,21 @@ pub struct Approval {
     /// When spent.
     pub consumed_at: Option<i64>,
 }
+
+/// One event of the webhook outbox (see `service::events`): stored when it
+/// happens, delivered later by a dispatcher, and pollable meanwhile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Global, increasing id: the order events happened in, and a poller's cursor.
+    pub id: i64,
+    /// Organisation.
+    pub org_id: String,
+    /// What happened (`tool.executed`, `approval.requested`, `approval.decided`).
+    pub kind: String,
+    /// Details as JSON (secrets already redacted).
+    pub payload: String,
+    /// When it happened.
+    pub created_at: i64,
+    /// When the dispatcher delivered it; `None` while still to deliver.
+    pub delivered_at: Option<i64>,
+}

@@ -37,6 +37,7 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/api/activity?limit=0", None),
     ("GET", "/api/audit?format=xml", None),
     ("GET", "/api/audit/verify", None),
+    ("GET", "/api/v1/events?after=abc", None),
 ];
 
 fn method(m: &str) -> Method {
@@ -115,6 +116,7 @@ async fn viewers_get_403_on_what_they_may_not_do() {
         ("DELETE", "/api/sessions/x", Value::Null),
         ("GET", "/api/audit", Value::Null),
         ("GET", "/api/audit/verify", Value::Null),
+        ("GET", "/api/v1/events", Value::Null),
         ("POST", "/api/admin/orgs", json!({"name": "X"})),
     ];
     for (m, path, body) in forbidden {
@@ -200,6 +202,7 @@ async fn bad_input_is_400_naming_the_field() {
         ("GET", "/api/activity?from=yesterday", Value::Null, "from"),
         ("GET", "/api/audit?format=xml", Value::Null, "format"),
         ("GET", "/api/audit?limit=100000", Value::Null, "limit"),
+        ("GET", "/api/v1/events?after=x", Value::Null, "after"),
         (
             "POST",
             "/api/auth/organization/set-active",

@@ -44,4 +44,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_chat.sql"),
         postgres: include_str!("../migrations/postgres/0005_chat.sql"),
     },
+    Migration {
+        version: 6,
+        name: "events",
+        sqlite: include_str!("../migrations/sqlite/0006_events.sql"),
+        postgres: include_str!("../migrations/postgres/0006_events.sql"),
+    },
 ];

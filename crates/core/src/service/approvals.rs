@@ -6,7 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
-use super::{audit, Ctx};
+use super::{audit, events, Ctx};
 use crate::crypto::sha256_hex;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
@@ -139,6 +139,21 @@ pub async fn authorize(
             json!({"approvalId": stored.id, "risk": stored.risk, "args": redacted, "argsHash": hash}),
         )
         .await?;
+        // Only a fresh request is news: a repeated call reuses the pending one.
+        events::emit(
+            ctx,
+            &org.id,
+            events::APPROVAL_REQUESTED,
+            json!({
+                "approvalId": stored.id,
+                "tool": stored.tool_name,
+                "requester": stored.requester,
+                "risk": stored.risk,
+                "args": redacted,
+                "expiresAt": stored.expires_at,
+            }),
+        )
+        .await;
     }
     Err(CoreError::ApprovalRequired(Box::new(stored)))
 }
@@ -225,6 +240,19 @@ pub async fn decide(
         json!({"approvalId": a.id, "requester": a.requester, "risk": a.risk, "reason": reason}),
     )
     .await?;
+    events::emit(
+        ctx,
+        &org.id,
+        events::APPROVAL_DECIDED,
+        json!({
+            "approvalId": a.id,
+            "tool": a.tool_name,
+            "decision": if approved { "approved" } else { "rejected" },
+            "decidedBy": p.id,
+            "reason": reason,
+        }),
+    )
+    .await;
     let decided = ctx
         .store
         .get_approval(&org.id, &a.id)

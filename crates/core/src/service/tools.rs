@@ -1,7 +1,8 @@
 //! The tool gateway (ARCHITECTURE.md rule 2): the only way a tool runs, from
 //! every entry point, as the calling principal: permission → argument
 //! validation → compartment policy → approval policy → audit (fail closed) →
-//! execution with a timeout → activity → metrics.
+//! execution with a timeout → activity → outbox event (`tool.executed`) →
+//! metrics.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
-use super::{activity, approvals, audit, Ctx};
+use super::{activity, approvals, audit, events, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::model::Activity;
@@ -226,7 +227,6 @@ pub async fn execute(
         Ok(_) => ("success", None),
         Err(e) => ("error", Some(e.message().to_string())),
     };
-    hooks.executed(name, status, elapsed.as_secs_f64());
     let record = Activity {
         id: id.clone(),
         org_id: org.id.clone(),
@@ -244,6 +244,22 @@ pub async fn execute(
     if let Err(e) = activity::record(ctx, &record).await {
         tracing::error!(error = %e, tool = name, "activity record could not be written");
     }
+    let mut payload = json!({
+        "executionId": id,
+        "tool": name,
+        "risk": spec.risk.as_str(),
+        "status": status,
+        "principal": p.id,
+        "args": redacted,
+        "approvalId": record.approval_id,
+        "durationMs": duration_ms,
+        "cloud": runner.cloud(),
+    });
+    if let (Some(e), Some(obj)) = (&error, payload.as_object_mut()) {
+        obj.insert("error".into(), Value::String(e.clone()));
+    }
+    events::emit(ctx, &org.id, events::TOOL_EXECUTED, payload).await;
+    hooks.executed(name, status, elapsed.as_secs_f64());
     match outcome {
         Ok(result) => Ok(Executed {
             spec,

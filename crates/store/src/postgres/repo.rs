@@ -43,6 +43,10 @@ const ACTIVITY_COLS: &str =
 const APPROVAL_COLS: &str =
     "id, org_id, requester, tool_name, risk, args_hash, args_redacted, tool_call_id, status, \
     decided_by, reason, created_at, expires_at, decided_at, consumed_at";
+const OUTBOX_COLS: &str = "id, org_id, kind, payload, created_at, delivered_at";
+/// Advisory lock serialising outbox appends (see `append_event`); outside the
+/// `hashtext` range the audit chains lock on, and distinct from the migration lock.
+const EVENTS_LOCK: i64 = 0x706f_7274_616c_0006;
 const AUDIT_COLS: &str =
     "id, chain, seq, org_id, actor, action, target, outcome, detail, ip, created_at, prev_mac, mac";
 
@@ -152,6 +156,17 @@ fn event(r: &Row) -> StoreResult<ChatEvent> {
         turn_id: col(r, 2)?,
         body: col(r, 3)?,
         created_at: col(r, 4)?,
+    })
+}
+
+fn outbox_event(r: &Row) -> StoreResult<Event> {
+    Ok(Event {
+        id: col(r, 0)?,
+        org_id: col(r, 1)?,
+        kind: col(r, 2)?,
+        payload: col(r, 3)?,
+        created_at: col(r, 4)?,
+        delivered_at: col(r, 5)?,
     })
 }
 
@@ -1544,6 +1559,82 @@ impl Store for PgStore {
             .await
             .map_err(|e| self.map_err(e))?;
         col(&row, 0)
+    }
+
+    async fn append_event(
+        &self,
+        org_id: &str,
+        kind: &str,
+        payload_json: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        // A sequence hands out ids at insert, but concurrent transactions may
+        // commit out of id order: a poller that read id 11 would then never see
+        // 10 committing after it. One appender at a time (the lock is released
+        // after commit, when the row is already visible) makes visibility
+        // follow id order, at the cost of serialising appends across replicas:
+        // each holds the lock for one short insert.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])
+            .await
+            .map_err(|e| self.map_err(e))?;
+        let row = tx
+            .query_one(
+                "INSERT INTO events (org_id, kind, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&org_id, &kind, &payload_json, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        let id: i64 = col(&row, 0)?;
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok(id)
+    }
+
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
+        let (limit, _) = page_bounds(limit, 0);
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {OUTBOX_COLS} FROM events WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+                ),
+                &[&org_id, &after_id, &limit],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        all(&rows, outbox_event)
+    }
+
+    async fn undelivered_events(&self, limit: i64) -> StoreResult<Vec<Event>> {
+        let (limit, _) = page_bounds(limit, 0);
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {OUTBOX_COLS} FROM events WHERE delivered_at IS NULL ORDER BY id LIMIT $1"
+                ),
+                &[&limit],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        all(&rows, outbox_event)
+    }
+
+    async fn mark_events_delivered(&self, ids: &[i64], now: i64) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.exec(
+            "UPDATE events SET delivered_at = $2 WHERE id = ANY($1) AND delivered_at IS NULL",
+            &[&ids, &now],
+        )
+        .await
     }
 
     async fn append_audit(&self, keys: &Keys, e: &NewAuditEntry) -> StoreResult<AuditRecord> {

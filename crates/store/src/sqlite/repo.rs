@@ -32,6 +32,7 @@ const ACTIVITY_COLS: &str =
 const APPROVAL_COLS: &str =
     "id, org_id, requester, tool_name, risk, args_hash, args_redacted, tool_call_id, status, \
     decided_by, reason, created_at, expires_at, decided_at, consumed_at";
+const OUTBOX_COLS: &str = "id, org_id, kind, payload, created_at, delivered_at";
 const AUDIT_COLS: &str =
     "id, chain, seq, org_id, actor, action, target, outcome, detail, ip, created_at, prev_mac, mac";
 
@@ -136,6 +137,17 @@ fn event(r: &Row) -> rusqlite::Result<ChatEvent> {
         turn_id: r.get(2)?,
         body: r.get(3)?,
         created_at: r.get(4)?,
+    })
+}
+
+fn outbox_event(r: &Row) -> rusqlite::Result<Event> {
+    Ok(Event {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        kind: r.get(2)?,
+        payload: r.get(3)?,
+        created_at: r.get(4)?,
+        delivered_at: r.get(5)?,
     })
 }
 
@@ -1360,6 +1372,77 @@ impl Store for SqliteStore {
             .db()?
             .query_row([now], |r| r.get(0))
             .db()
+        })
+        .await
+    }
+
+    async fn append_event(
+        &self,
+        org_id: &str,
+        kind: &str,
+        payload_json: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        // The single writer commits appends in id order: no extra lock needed.
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO events (org_id, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+            )
+            .db()?
+            .query_row(params![org_id, kind, payload_json, now], |r| r.get(0))
+            .db()
+        })
+        .await
+    }
+
+    async fn list_events(
+        &self,
+        org_id: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {OUTBOX_COLS} FROM events WHERE org_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                ))
+                .db()?;
+            let rows = st
+                .query_map(params![org_id, after_id, limit], outbox_event)
+                .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn undelivered_events(&self, limit: i64) -> StoreResult<Vec<Event>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {OUTBOX_COLS} FROM events WHERE delivered_at IS NULL ORDER BY id LIMIT ?1"
+                ))
+                .db()?;
+            let rows = st.query_map([limit], outbox_event).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn mark_events_delivered(&self, ids: &[i64], now: i64) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let mut st = tx
+                .prepare_cached(
+                    "UPDATE events SET delivered_at = ?2 WHERE id = ?1 AND delivered_at IS NULL",
+                )
+                .db()?;
+            let mut n = 0u64;
+            for id in ids {
+                n += st.execute(params![id, now]).db()? as u64;
+            }
+            Ok(n)
         })
         .await
     }
