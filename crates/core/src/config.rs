@@ -1117,4 +1117,62 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
     }
+
+    #[test]
+    fn ai_settings_default_to_no_model_and_name_bad_values() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.ai.provider, AiProviderKind::None);
+        assert_eq!(s.ai.max_rounds, 8);
+        assert_eq!(s.ai.turn_budget, Duration::from_secs(120));
+        let s = Settings::load(
+            None,
+            env(&[
+                ("PORTAL_AI_PROVIDER", "openai"),
+                ("PORTAL_AI_MODEL", "gpt-4o-mini"),
+                ("PORTAL_AI_BASE_URL", "http://127.0.0.1:11434/v1/"),
+                ("PORTAL_AI_MODELS", "a, b,,c"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.ai.provider, AiProviderKind::OpenAi);
+        assert_eq!(s.ai.base_url.as_deref(), Some("http://127.0.0.1:11434/v1"));
+        assert_eq!(s.ai.extra_models, ["a", "b", "c"]);
+        for (pairs, setting) in [
+            (&[("PORTAL_AI_PROVIDER", "gpt")][..], "PORTAL_AI_PROVIDER"),
+            (&[("PORTAL_AI_PROVIDER", "openai")][..], "PORTAL_AI_MODEL"),
+            (
+                &[
+                    ("PORTAL_AI_PROVIDER", "anthropic"),
+                    ("PORTAL_AI_MODEL", "m"),
+                ][..],
+                "PORTAL_AI_API_KEY",
+            ),
+            (
+                &[("PORTAL_AI_BASE_URL", "ftp://x")][..],
+                "PORTAL_AI_BASE_URL",
+            ),
+            (
+                &[("PORTAL_CHAT_MAX_ROUNDS", "0")][..],
+                "PORTAL_CHAT_MAX_ROUNDS",
+            ),
+            (
+                &[("PORTAL_CHAT_TURN_SECS", "0")][..],
+                "PORTAL_CHAT_TURN_SECS",
+            ),
+        ] {
+            let err = Settings::load(None, env(pairs)).unwrap_err().to_string();
+            assert!(err.contains(setting), "{err}");
+        }
+        let described = Settings::load(
+            None,
+            env(&[
+                ("PORTAL_AI_PROVIDER", "anthropic"),
+                ("PORTAL_AI_MODEL", "m"),
+                ("PORTAL_AI_API_KEY", "sk-ant-secret"),
+            ]),
+        )
+        .unwrap()
+        .describe();
+        assert!(!format!("{described:?}").contains("sk-ant-secret"));
+    }
 }
