@@ -38,6 +38,17 @@ const ROUTES: &[(&str, &str, Option<&str>)] = &[
     ("GET", "/api/audit?format=xml", None),
     ("GET", "/api/audit/verify", None),
     ("GET", "/api/v1/events?after=abc", None),
+    ("GET", "/api/org/settings", None),
+    ("PUT", "/api/org/settings", Some("{\"fourEyes\":\"x\"}")),
+    ("POST", "/api/chat", Some("{\"message\":5}")),
+    ("GET", "/api/chat/some-session/stream?after=x", None),
+    ("GET", "/api/sessions/some-session/messages?limit=0", None),
+    ("GET", "/api/models", None),
+    ("GET", "/api/v1/tools", None),
+    ("POST", "/api/v1/tools/listInstances/execute", Some("[")),
+    ("GET", "/api/tools/approve", None),
+    ("POST", "/api/tools/approve", Some("{}")),
+    ("POST", "/api/mcp", Some("{}")),
 ];
 
 fn method(m: &str) -> Method {
@@ -117,6 +128,9 @@ async fn viewers_get_403_on_what_they_may_not_do() {
         ("GET", "/api/audit", Value::Null),
         ("GET", "/api/audit/verify", Value::Null),
         ("GET", "/api/v1/events", Value::Null),
+        ("POST", "/api/chat", json!({"message": "hi"})),
+        ("GET", "/api/org/settings", Value::Null),
+        ("PUT", "/api/org/settings", json!({"fourEyes": false})),
         ("POST", "/api/admin/orgs", json!({"name": "X"})),
     ];
     for (m, path, body) in forbidden {
@@ -283,6 +297,13 @@ async fn another_orgs_resources_are_404() {
             json!({"title": "mine now"}),
         ),
         ("DELETE", format!("/api/sessions/{sid}"), Value::Null),
+        ("GET", format!("/api/sessions/{sid}/messages"), Value::Null),
+        ("GET", format!("/api/chat/{sid}/stream"), Value::Null),
+        (
+            "POST",
+            "/api/chat".to_string(),
+            json!({"sessionId": sid, "message": "hello"}),
+        ),
         ("DELETE", format!("/api/api-keys/{kid}"), Value::Null),
         (
             "PATCH",
