@@ -5,6 +5,7 @@
 mod memory;
 pub mod parts;
 mod prompt;
+mod replay;
 mod sink;
 mod turn;
 
@@ -22,6 +23,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 pub use memory::Meta;
+pub use replay::Followed;
 pub use sink::Frame;
 
 use crate::provider::{ModelInfo, Provider, Usage};

@@ -5,7 +5,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -13,7 +12,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::{Stream, StreamExt};
-use portal_ai::chat::{parts, ChatEngine, Frame, Meta, NewTurn};
+use portal_ai::chat::{parts, ChatEngine, Followed, Frame, Meta, NewTurn};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::OwnedSemaphorePermit;
@@ -183,86 +182,24 @@ pub async fn follow(
     ApiQuery(q): ApiQuery<After>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let org = r.principal.org()?.id.clone();
-    state
-        .store
-        .get_chat_session(&org, &r.principal.id, &session_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("Session not found".into()))?;
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let after = q.after.or(last_event_id).unwrap_or(0);
-    if after < 0 {
-        return Err(ApiError::Validation(
-            "query/after: must be 0 or more".into(),
-        ));
-    }
+    let engine = engine(&state)?;
+    let rx = engine
+        .follow(&r.principal, &session_id, after, state.shutdown.clone())
+        .await?;
     let slot = Slot::take(&state)?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Event>(64);
-    let st = state.clone();
-    tokio::spawn(async move {
-        let _slot = slot;
-        let mut after = after;
-        let mut ended = false;
-        loop {
-            let events = match st
-                .store
-                .list_chat_events(&org, &session_id, after, 200)
-                .await
-            {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(error = %e, "chat stream replay failed");
-                    let _ = tx
-                        .send(
-                            Event::default().data(
-                                parts::error(
-                                    "storage is unavailable; reconnect with Last-Event-ID",
-                                )
-                                .to_string(),
-                            ),
-                        )
-                        .await;
-                    return;
-                }
-            };
-            if events.is_empty() {
-                if ended {
-                    let _ = tx.send(done()).await;
-                    return;
-                }
-                tokio::select! {
-                    _ = tx.closed() => return,
-                    _ = st.shutdown.cancelled() => return,
-                    r = st.store.wait_chat_events(&session_id, after, Duration::from_secs(15)) => {
-                        if r.is_err() {
-                            tokio::time::sleep(Duration::from_millis(500)).await;
-                        }
-                    }
-                }
-                continue;
-            }
-            for e in events {
-                after = e.seq;
-                ended = serde_json::from_str::<Value>(&e.body)
-                    .map(|v| parts::is_terminal(&v))
-                    .unwrap_or(false);
-                if tx
-                    .send(event(Frame {
-                        id: e.seq,
-                        data: e.body,
-                    }))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        }
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(move |f| {
+        let _hold = &slot;
+        Ok(match f {
+            Followed::Frame(f) => event(f),
+            Followed::Failed(why) => Event::default().data(parts::error(&why).to_string()),
+            Followed::Done => done(),
+        })
     });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok);
     Ok(sse(&state, stream))
 }
 
@@ -330,17 +267,8 @@ pub async fn messages(
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<MessagesQuery>,
 ) -> Result<Json<Messages>, ApiError> {
-    let org = r.principal.org()?.id.clone();
-    let limit = portal_core::validate::limit("limit", q.limit, 200, 500)?;
-    let after = portal_core::validate::offset("after", q.after)?;
-    state
-        .store
-        .get_chat_session(&org, &r.principal.id, &id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("Session not found".into()))?;
-    let stored = state
-        .store
-        .list_chat_messages(&org, &id, after, limit)
+    let stored = engine(&state)?
+        .messages(&r.principal, &id, q.after, q.limit)
         .await?;
     Ok(Json(Messages {
         messages: stored

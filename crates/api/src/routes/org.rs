@@ -224,19 +224,11 @@ pub async fn get_settings(
     State(state): State<AppState>,
     r: Require<perm::AdminOrgs>,
 ) -> Result<Json<OrgSettings>, ApiError> {
-    current(&state, &r.principal).await.map(Json)
+    current(&state, &r).await.map(Json)
 }
 
-async fn current(
-    state: &AppState,
-    p: &portal_core::identity::Principal,
-) -> Result<OrgSettings, ApiError> {
-    let org = p.org()?;
-    let org = state
-        .store
-        .org_by_id(&org.id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("Organisation not found".into()))?;
+async fn current(state: &AppState, r: &Require<perm::AdminOrgs>) -> Result<OrgSettings, ApiError> {
+    let org = members::current_org(&state.ctx(&r.caller), &r.principal).await?;
     Ok(OrgSettings {
         four_eyes: org.four_eyes,
         allowed_compartments: org.allowed_compartments,
@@ -268,7 +260,7 @@ pub async fn settings(
         members::set_four_eyes(&ctx, &r.principal, on).await?;
     }
     state.principals.clear();
-    current(&state, &r.principal).await.map(Json)
+    current(&state, &r).await.map(Json)
 }
 
 /// A new organisation.

@@ -221,6 +221,17 @@ pub async fn set_four_eyes(ctx: &Ctx<'_>, p: &Principal, on: bool) -> CoreResult
     Ok(())
 }
 
+/// The caller's organisation as stored now (not as cached with the credential),
+/// for reading its settings (`admin:orgs`).
+pub async fn current_org(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Org> {
+    p.require(Permission::AdminOrgs)?;
+    let org = p.org()?;
+    ctx.store
+        .org_by_id(&org.id)
+        .await?
+        .ok_or_else(|| CoreError::NotFound("Organisation not found".into()))
+}
+
 /// Most compartments one organisation's policy may list.
 pub const MAX_ALLOWED_COMPARTMENTS: usize = 100;
 

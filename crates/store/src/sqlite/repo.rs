@@ -1007,15 +1007,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {TURN_COLS} FROM chat_turns WHERE org_id = ?1 AND id = ?2"
-            ))
-            .db()?
-            .query_row(params![org_id, id], turn)
-            .optional()
-            .db()
-        })
+        self.read_opt(
+            &format!("SELECT {TURN_COLS} FROM chat_turns WHERE org_id = ?1 AND id = ?2"),
+            (org_id, id),
+            turn,
+        )
         .await
     }
 
@@ -1226,17 +1222,11 @@ impl Store for SqliteStore {
         args_hash: &str,
         now: i64,
     ) -> StoreResult<Option<Approval>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
+        self.read_opt(&format!(
                 "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND requester = ?2 AND tool_name = ?3 AND args_hash = ?4 \
                  AND status IN ('pending', 'approved') AND expires_at > ?5 ORDER BY created_at DESC LIMIT 1"
-            ))
-            .db()?
-            .query_row(params![org_id, requester, tool, args_hash, now], approval)
-            .optional()
-            .db()
-        })
-        .await
+            ), (org_id, requester, tool, args_hash, now,), approval)
+            .await
     }
 
     async fn create_approval(&self, a: &Approval, now: i64) -> StoreResult<Approval> {
@@ -1276,15 +1266,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_approval(&self, org_id: &str, id: &str) -> StoreResult<Option<Approval>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND id = ?2"
-            ))
-            .db()?
-            .query_row(params![org_id, id], approval)
-            .optional()
-            .db()
-        })
+        self.read_opt(
+            &format!("SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND id = ?2"),
+            (org_id, id),
+            approval,
+        )
         .await
     }
 
@@ -1294,17 +1280,11 @@ impl Store for SqliteStore {
         requester: &str,
         tool_call_id: &str,
     ) -> StoreResult<Option<Approval>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
+        self.read_opt(&format!(
                 "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND requester = ?2 AND tool_call_id = ?3 \
                  ORDER BY created_at DESC LIMIT 1"
-            ))
-            .db()?
-            .query_row(params![org_id, requester, tool_call_id], approval)
-            .optional()
-            .db()
-        })
-        .await
+            ), (org_id, requester, tool_call_id,), approval)
+            .await
     }
 
     async fn decide_approval(
@@ -1583,6 +1563,25 @@ impl SqliteStore {
             )
             .optional()
             .db()
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    /// One row or none, read with a cached statement on a reader connection.
+    async fn read_opt<T, P: rusqlite::Params + Send>(
+        &self,
+        sql: &str,
+        params: P,
+        row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T> + Send,
+    ) -> StoreResult<Option<T>> {
+        self.read(|c| {
+            c.prepare_cached(sql)
+                .db()?
+                .query_row(params, row)
+                .optional()
+                .db()
         })
         .await
     }

@@ -1,0 +1,134 @@
+//! Reading a session back: its stored messages, and its stream events replayed
+//! from an id and then followed as they are written (by any replica).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portal_core::identity::Principal;
+use portal_core::model::ChatMessage;
+use portal_core::rbac::Permission;
+use portal_core::CoreError;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{parts, ChatEngine, Frame};
+
+/// What a follower of a session's stream receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Followed {
+    /// A stored event.
+    Frame(Frame),
+    /// Reading failed; the follower should reconnect from its last id.
+    Failed(String),
+    /// A turn finished for good and nothing follows yet: the stream ends.
+    Done,
+}
+
+/// Events read per query while replaying.
+const PAGE: i64 = 200;
+/// Longest wait for new events before checking again (the store also wakes earlier).
+const WAIT: Duration = Duration::from_secs(15);
+
+impl ChatEngine {
+    /// Checks that the session is the principal's (another's is "not found").
+    async fn own_session(&self, p: &Principal, session_id: &str) -> Result<String, CoreError> {
+        let org = p.org()?.id.clone();
+        self.store
+            .get_chat_session(&org, &p.id, session_id)
+            .await?
+            .ok_or_else(|| CoreError::NotFound("Session not found".into()))?;
+        Ok(org)
+    }
+
+    /// A session's messages with `seq > after`, oldest first (`sessions:read`).
+    pub async fn messages(
+        &self,
+        p: &Principal,
+        session_id: &str,
+        after: Option<i64>,
+        limit: Option<i64>,
+    ) -> Result<Vec<ChatMessage>, CoreError> {
+        p.require(Permission::SessionsRead)?;
+        let limit = portal_core::validate::limit("limit", limit, 200, 500)?;
+        let after = portal_core::validate::offset("after", after)?;
+        let org = self.own_session(p, session_id).await?;
+        Ok(self
+            .store
+            .list_chat_messages(&org, session_id, after, limit)
+            .await?)
+    }
+
+    /// Replays the session's events after `after`, then follows new ones until a
+    /// turn finishes for good, the receiver is dropped, or `shutdown` (`sessions:read`).
+    pub async fn follow(
+        self: &Arc<Self>,
+        p: &Principal,
+        session_id: &str,
+        after: i64,
+        shutdown: CancellationToken,
+    ) -> Result<mpsc::Receiver<Followed>, CoreError> {
+        p.require(Permission::SessionsRead)?;
+        if after < 0 {
+            return Err(CoreError::Validation(
+                "query/after: must be 0 or more".into(),
+            ));
+        }
+        let org = self.own_session(p, session_id).await?;
+        let (tx, rx) = mpsc::channel(64);
+        let engine = self.clone();
+        let session_id = session_id.to_string();
+        tokio::spawn(async move {
+            let mut after = after;
+            let mut ended = false;
+            loop {
+                let events = match engine
+                    .store
+                    .list_chat_events(&org, &session_id, after, PAGE)
+                    .await
+                {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "chat stream replay failed");
+                        let _ = tx
+                            .send(Followed::Failed(
+                                "storage is unavailable; reconnect with Last-Event-ID".into(),
+                            ))
+                            .await;
+                        return;
+                    }
+                };
+                if events.is_empty() {
+                    if ended {
+                        let _ = tx.send(Followed::Done).await;
+                        return;
+                    }
+                    tokio::select! {
+                        _ = tx.closed() => return,
+                        _ = shutdown.cancelled() => return,
+                        r = engine.store.wait_chat_events(&session_id, after, WAIT) => {
+                            if r.is_err() {
+                                tokio::time::sleep(Duration::from_millis(500)).await;
+                            }
+                        }
+                    }
+                    continue;
+                }
+                for e in events {
+                    after = e.seq;
+                    ended = serde_json::from_str::<Value>(&e.body)
+                        .map(|v| parts::is_terminal(&v))
+                        .unwrap_or(false);
+                    let frame = Frame {
+                        id: e.seq,
+                        data: e.body,
+                    };
+                    if tx.send(Followed::Frame(frame)).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(rx)
+    }
+}
