@@ -155,7 +155,7 @@ impl From<CoreError> for ApiError {
             CoreError::Unavailable => ApiError::DatabaseUnavailable,
             CoreError::Upstream(m) => ApiError::Upstream(m),
             CoreError::ApprovalRequired(a) => ApiError::ApprovalRequired {
-                approve_url: format!("/approvals/{}", a.id),
+                approve_url: portal_core::service::approvals::approve_url("", &a.id),
                 approval_id: a.id,
                 tool_call_id: a.tool_call_id,
             },

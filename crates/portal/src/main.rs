@@ -542,7 +542,7 @@ async fn tools_run(
             Ok(())
         }
         Err(portal_core::CoreError::ApprovalRequired(a)) => {
-            eprintln!("{name} needs an approval: approvalId {} (approvers decide at {}/approvals/{}); run again once it is granted", a.id, settings.public_url, a.id);
+            eprintln!("{name} needs an approval: approvalId {} (approvers decide at {}); run again once it is granted", a.id, portal_core::service::approvals::approve_url(&settings.public_url, &a.id));
             std::process::exit(3);
         }
         Err(e) => anyhow::bail!("{e}"),

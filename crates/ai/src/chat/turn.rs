@@ -433,7 +433,10 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                     self.store_tool_result(&call, &clean.text).await?;
                 }
                 Err(CoreError::ApprovalRequired(a)) => {
-                    let url = format!("{}/approvals/{}", self.engine.public_url, a.id);
+                    let url = portal_core::service::approvals::approve_url(
+                        &self.engine.public_url,
+                        &a.id,
+                    );
                     let args: Value = serde_json::from_str(&a.args_redacted).unwrap_or(Value::Null);
                     self.emit(parts::approval_required(
                         &a.id, &call.id, &call.name, &args, &url,

@@ -140,20 +140,20 @@ struct Mcp {
     state: AppState,
 }
 
-/// The verified principal of the HTTP request carrying this MCP request.
-fn principal(ctx: &RequestContext<RoleServer>) -> Result<Arc<Principal>, McpError> {
-    ctx.extensions
-        .get::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<Caller>())
-        .and_then(|c| c.principal.clone())
-        .ok_or_else(|| McpError::invalid_request("authentication required", None))
-}
-
-fn caller(ctx: &RequestContext<RoleServer>) -> Option<Caller> {
-    ctx.extensions
+/// The caller of the HTTP request carrying this MCP request (the guard let only
+/// verified bearer keys through).
+fn caller(ctx: &RequestContext<RoleServer>) -> Result<(Caller, Arc<Principal>), McpError> {
+    let caller = ctx
+        .extensions
         .get::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<Caller>())
         .cloned()
+        .ok_or_else(|| McpError::invalid_request("authentication required", None))?;
+    let p = caller
+        .principal
+        .clone()
+        .ok_or_else(|| McpError::invalid_request("authentication required", None))?;
+    Ok((caller, p))
 }
 
 /// A catalogue entry as MCP describes tools.
@@ -195,7 +195,7 @@ impl ServerHandler for Mcp {
         _request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        let p = principal(&ctx)?;
+        let (_, p) = caller(&ctx)?;
         let tools = match runner(&self.state) {
             Ok(r) => r
                 .specs()
@@ -213,10 +213,7 @@ impl ServerHandler for Mcp {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let p = principal(&ctx)?;
-        let Some(c) = caller(&ctx) else {
-            return Err(McpError::invalid_request("authentication required", None));
-        };
+        let (c, p) = caller(&ctx)?;
         let tools =
             runner(&self.state).map_err(|e| McpError::invalid_request(e.to_string(), None))?;
         if tools.specs().iter().all(|s| s.name != request.name) {

@@ -29,6 +29,11 @@ pub fn args_hash(args: &Map<String, Value>) -> String {
     sha256_hex(canonical(args).as_bytes())
 }
 
+/// Where an approver decides on an approval: `PORTAL_PUBLIC_URL/approvals/{id}`.
+pub fn approve_url(public_url: &str, approval_id: &str) -> String {
+    format!("{public_url}/approvals/{approval_id}")
+}
+
 /// Grants the call (spending its approval) or explains what is missing.
 /// Returns the id of the approval spent.
 #[allow(clippy::too_many_arguments)]
