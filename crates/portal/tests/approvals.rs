@@ -457,32 +457,14 @@ async fn storage_and_database_changes_run_once_approved() {
     let mut volume = None;
     let mut adb = None;
     for c in comps["result"]["items"].as_array().unwrap() {
-        let (_, v) = call(
-            &op,
-            json!({"toolName": "listBlockVolumes", "args": {"compartmentId": c["id"]}}),
-        )
-        .await;
-        volume = volume.or_else(|| {
-            v["result"]["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["lifecycleState"] == "AVAILABLE")
-                .and_then(|x| x["id"].as_str().map(str::to_owned))
-        });
-        let (_, d) = call(
-            &op,
-            json!({"toolName": "listAutonomousDatabases", "args": {"compartmentId": c["id"]}}),
-        )
-        .await;
-        adb = adb.or_else(|| {
-            d["result"]["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| x["lifecycleState"] == "AVAILABLE")
-                .and_then(|x| x["id"].as_str().map(str::to_owned))
-        });
+        volume = match volume {
+            Some(v) => Some(v),
+            None => first_available(&op, "listBlockVolumes", &c["id"]).await,
+        };
+        adb = match adb {
+            Some(d) => Some(d),
+            None => first_available(&op, "listAutonomousDatabases", &c["id"]).await,
+        };
     }
     let (status, backup) = approved(
         &op,
@@ -641,4 +623,18 @@ async fn volumes_vcns_and_the_console() {
         ),
         "{gone}"
     );
+}
+
+/// The first AVAILABLE item a list tool finds in a compartment.
+async fn first_available(c: &Client, tool: &str, compartment: &Value) -> Option<String> {
+    let (_, listed) = call(
+        c,
+        json!({"toolName": tool, "args": {"compartmentId": compartment}}),
+    )
+    .await;
+    listed["result"]["items"]
+        .as_array()?
+        .iter()
+        .find(|x| x["lifecycleState"] == "AVAILABLE")
+        .and_then(|x| x["id"].as_str().map(str::to_owned))
 }
