@@ -497,20 +497,55 @@ async fn storage_and_database_changes_run_once_approved() {
         ),
         "{stopped}"
     );
+    // Once STOPPED it starts again, then stops again, each with a fresh approval.
+    wait_for_state(
+        &op,
+        "getAutonomousDatabase",
+        "autonomousDatabaseId",
+        &adb,
+        "STOPPED",
+    )
+    .await;
+    let (status, started) = approved(
+        &op,
+        &admin,
+        "startAutonomousDatabase",
+        json!({"autonomousDatabaseId": adb}),
+    )
+    .await;
+    assert_eq!(status, 200, "{started}");
+    assert!(
+        matches!(
+            started["result"]["lifecycleState"].as_str(),
+            Some("STARTING" | "AVAILABLE")
+        ),
+        "{started}"
+    );
+    wait_for_state(
+        &op,
+        "getAutonomousDatabase",
+        "autonomousDatabaseId",
+        &adb,
+        "AVAILABLE",
+    )
+    .await;
+    let (status, stopped) = approved(
+        &op,
+        &admin,
+        "stopAutonomousDatabase",
+        json!({"autonomousDatabaseId": adb}),
+    )
+    .await;
+    assert_eq!(status, 200, "{stopped}");
     // Once STOPPED, terminating it needs tools:danger and a second person.
-    let start = std::time::Instant::now();
-    loop {
-        let (_, d) = call(
-            &op,
-            json!({"toolName": "getAutonomousDatabase", "args": {"autonomousDatabaseId": adb}}),
-        )
-        .await;
-        if d["result"]["lifecycleState"] == "STOPPED" {
-            break;
-        }
-        assert!(start.elapsed() < std::time::Duration::from_secs(15), "{d}");
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
+    wait_for_state(
+        &op,
+        "getAutonomousDatabase",
+        "autonomousDatabaseId",
+        &adb,
+        "STOPPED",
+    )
+    .await;
     assert_eq!(call(&op, json!({"toolName": "terminateAutonomousDatabase", "args": {"autonomousDatabaseId": adb}})).await.0, 403);
     let (status, gone) = approved(
         &admin,
@@ -637,4 +672,39 @@ async fn first_available(c: &Client, tool: &str, compartment: &Value) -> Option<
         .iter()
         .find(|x| x["lifecycleState"] == "AVAILABLE")
         .and_then(|x| x["id"].as_str().map(str::to_owned))
+}
+
+/// Polls a get tool until the resource reaches `state` (the emulator's clock moves it).
+async fn wait_for_state(c: &Client, tool: &str, arg: &str, id: &str, state: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let (_, r) = call(c, json!({"toolName": tool, "args": {arg: id}})).await;
+        if r["result"]["lifecycleState"] == state {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "{id} never reached {state}: {r}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_instance_starts_again_once_approved() {
+    let (_app, admin, op, instance) = setup().await;
+    let args = json!({"instanceId": instance});
+    let (status, stopped) = approved(&op, &admin, "stopInstance", args.clone()).await;
+    assert_eq!(status, 200, "{stopped}");
+    wait_for_state(&op, "getInstance", "instanceId", &instance, "STOPPED").await;
+    let (status, started) = approved(&op, &admin, "startInstance", args).await;
+    assert_eq!(status, 200, "{started}");
+    assert!(
+        matches!(
+            started["result"]["lifecycleState"].as_str(),
+            Some("STARTING" | "RUNNING")
+        ),
+        "{started}"
+    );
+    wait_for_state(&op, "getInstance", "instanceId", &instance, "RUNNING").await;
 }
