@@ -156,6 +156,10 @@ impl ToolRunner for OciTools {
         network::check(name, args)
     }
 
+    fn four_eyes(&self, name: &str, args: &Map<String, Value>) -> bool {
+        four_eyes(name, args)
+    }
+
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
         match name {
             "generateTerraform" => terraform::generate(args).map_err(ToolError::Invalid),
@@ -178,6 +182,21 @@ impl ToolRunner for OciTools {
             .find(|t| t.name == name)
             .ok_or_else(|| ToolError::NotFound(format!("{name} is not in this catalogue")))?;
         scope::scope(&self.client, &self.ancestry, spec, args).await
+    }
+}
+
+/// Calls a second person must approve whatever the organisation's four-eyes
+/// setting: running a script on an instance, changing IAM policy, and
+/// launching an instance with cloud-init `userData` (a script run as root at
+/// boot). Their payloads are what an attacker would want to self-approve.
+pub fn four_eyes(name: &str, args: &Map<String, Value>) -> bool {
+    match name {
+        "runInstanceCommand" | "createPolicy" => true,
+        "launchInstance" => args
+            .get("userData")
+            .and_then(Value::as_str)
+            .is_some_and(|u| !u.is_empty()),
+        _ => false,
     }
 }
 
