@@ -205,6 +205,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn code_and_iam_always_need_a_second_person() {
+        let args = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert!(four_eyes(
+            "runInstanceCommand",
+            &args(serde_json::json!({"script": "id"}))
+        ));
+        assert!(four_eyes("createPolicy", &args(serde_json::json!({}))));
+        assert!(four_eyes(
+            "launchInstance",
+            &args(serde_json::json!({"userData": "I2Nsb3VkLWNvbmZpZw=="}))
+        ));
+        assert!(!four_eyes("launchInstance", &args(serde_json::json!({}))));
+        assert!(!four_eyes(
+            "launchInstance",
+            &args(serde_json::json!({"userData": ""}))
+        ));
+        assert!(!four_eyes("stopInstance", &args(serde_json::json!({}))));
+    }
+
+    #[test]
     fn the_catalogue_holds_every_area_once_with_unique_names() {
         assert_eq!(TOOLS.len(), 87);
         let mut names: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
