@@ -259,7 +259,7 @@ pub struct Activity {
     pub category: String,
     /// `read`, `confirm` or `danger`.
     pub risk: String,
-    /// `success`, `error`, `denied` or `pending`.
+    /// `success`, `error`, `denied`, `pending`, `running` (outcome not written yet) or `unknown`.
     pub status: String,
     /// Arguments with secrets redacted (JSON).
     pub args: String,
