@@ -56,6 +56,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tools::execute))
         .routes(routes!(approvals::requirements, approvals::execute))
         .routes(routes!(approvals::pending, approvals::decide))
+        .routes(routes!(approvals::review))
         .routes(routes!(chat::chat))
         .routes(routes!(chat::follow))
         .routes(routes!(chat::messages))

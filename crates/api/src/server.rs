@@ -31,6 +31,7 @@ pub async fn serve_router(
     let grace = state.settings.shutdown_grace;
     let trigger = token.clone();
     spawn_key_usage_writer(state.clone());
+    spawn_execution_sweeper(state.clone());
     crate::chat::start(&state).map_err(std::io::Error::other)?;
     // Streams write many small frames: without TCP_NODELAY, Nagle's algorithm holds each
     // frame until the client's delayed ACK (~40 ms on Linux) releases it.
@@ -57,6 +58,36 @@ pub async fn serve_router(
             Ok(())
         }
     }
+}
+
+/// Finishes tool executions whose outcome was lost (still `running` well past
+/// the tool deadline), at start-up and every minute (see
+/// `portal_core::service::executions`).
+fn spawn_execution_sweeper(state: AppState) {
+    let grace = crate::routes::tools::TOOL_TIMEOUT.as_millis() as i64 + 60_000;
+    tokio::spawn(async move {
+        loop {
+            let ctx = portal_core::service::Ctx {
+                store: state.store.as_ref(),
+                keys: &state.keys,
+                ip: None,
+                user_agent: None,
+                now: portal_core::identity::now_ms(),
+            };
+            match portal_core::service::executions::finish_stale(&ctx, grace).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    finished = n,
+                    "recorded lost tool execution outcomes as unknown"
+                ),
+                Err(e) => tracing::debug!(error = %e, "execution sweep skipped"),
+            }
+            tokio::select! {
+                _ = state.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            }
+        }
+    });
 }
 
 /// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.

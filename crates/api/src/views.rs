@@ -284,7 +284,7 @@ pub struct ActivityView {
     pub category: String,
     /// `read`, `confirm` or `danger`.
     pub risk: String,
-    /// `success`, `error`, `denied` or `pending`.
+    /// `success`, `error`, `denied`, `pending`, `running` (outcome not written yet) or `unknown` (outcome lost, recorded by the sweep).
     pub status: String,
     /// Who ran it.
     pub principal_id: String,

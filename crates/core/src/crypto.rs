@@ -38,6 +38,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct Keys {
     audit: Secret<[u8; 32]>,
     data: Secret<[u8; 32]>,
+    approval: Secret<[u8; 32]>,
 }
 
 struct Len32;
@@ -66,6 +67,7 @@ impl Keys {
         Self {
             audit: Secret::new(derive(master.expose(), b"audit-ledger-mac")),
             data: Secret::new(derive(master.expose(), b"data-at-rest-aes-256-gcm")),
+            approval: Secret::new(derive(master.expose(), b"approval-binding-mac")),
         }
     }
 
@@ -111,6 +113,14 @@ impl Keys {
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
             .ok()?;
         Some(plain.to_vec())
+    }
+
+    /// HMAC-SHA256 of `msg` under the approval-binding key, lower-case hex. An
+    /// approval binds to this MAC of the arguments, not a bare hash: the
+    /// arguments hold secrets, and an unkeyed hash of them is a guessing oracle.
+    pub fn approval_mac(&self, msg: &[u8]) -> String {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.approval.expose());
+        hex::encode(hmac::sign(&key, msg))
     }
 
     /// HMAC-SHA256 of `msg` under the audit key, lower-case hex.
@@ -169,6 +179,12 @@ mod tests {
         assert_ne!(a.audit_mac(b"m"), b.audit_mac(b"m"));
         assert_eq!(a.audit_mac(b"m"), a.audit_mac(b"m"));
         assert_eq!(a.audit_mac(b"m").len(), 64);
+        assert_ne!(
+            a.approval_mac(b"m"),
+            a.audit_mac(b"m"),
+            "one key per purpose"
+        );
+        assert_ne!(a.approval_mac(b"m"), b.approval_mac(b"m"));
     }
 
     #[test]

@@ -259,7 +259,7 @@ pub struct Activity {
     pub category: String,
     /// `read`, `confirm` or `danger`.
     pub risk: String,
-    /// `success`, `error`, `denied` or `pending`.
+    /// `success`, `error`, `denied`, `pending`, `running` (outcome not written yet) or `unknown`.
     pub status: String,
     /// Arguments with secrets redacted (JSON).
     pub args: String,
@@ -342,6 +342,13 @@ pub struct Approval {
     pub decided_at: Option<i64>,
     /// When spent.
     pub consumed_at: Option<i64>,
+    /// A second person must decide it, whatever the organisation's four-eyes
+    /// setting (tools that run code or change IAM).
+    pub four_eyes: bool,
+    /// The full canonical arguments, sealed (AES-256-GCM, bound to the
+    /// approval id) for eligible approvers to review; `None` when nothing is
+    /// secret (the redacted form is then complete).
+    pub args_sealed: Option<String>,
 }
 
 /// One event of the webhook outbox (see `service::events`): stored when it

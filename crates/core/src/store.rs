@@ -346,8 +346,22 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- activity
 
-    /// Records a tool execution.
+    /// Records a tool execution (the gateway records it `running` before the run).
     async fn record_activity(&self, a: &Activity) -> StoreResult<()>;
+    /// Finishes a `running` execution: its outcome (status, error, duration)
+    /// and the outbox event announcing it, in one transaction. False, and no
+    /// event, when the record is not `running` any more (already finished, by
+    /// an earlier attempt whose answer was lost or by the sweep).
+    async fn finish_execution(
+        &self,
+        a: &Activity,
+        event_kind: &str,
+        payload_json: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Executions across organisations still `running` that started before
+    /// `before`, oldest first, at most `limit` (the finishing sweep).
+    async fn stale_executions(&self, before: i64, limit: i64) -> StoreResult<Vec<Activity>>;
     /// The organisation's tool executions, newest first.
     async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>>;
 
@@ -392,8 +406,22 @@ pub trait Store: Send + Sync + 'static {
         requester: &str,
         now: i64,
     ) -> StoreResult<bool>;
-    /// The organisation's pending, unexpired approvals, newest first.
-    async fn list_pending_approvals(&self, org_id: &str, now: i64) -> StoreResult<Vec<Approval>>;
+    /// The organisation's pending, unexpired approvals, newest first, one page
+    /// (`total` counts them all, so nothing is silently cut off).
+    async fn list_pending_approvals(
+        &self,
+        org_id: &str,
+        now: i64,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<Approval>>;
+    /// How many pending, unexpired approvals this requester has in the organisation.
+    async fn count_pending_approvals_of(
+        &self,
+        org_id: &str,
+        requester: &str,
+        now: i64,
+    ) -> StoreResult<i64>;
     /// Pending, unexpired approvals across the instance (a gauge).
     async fn count_pending_approvals(&self, now: i64) -> StoreResult<i64>;
 

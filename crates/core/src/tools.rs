@@ -617,9 +617,10 @@ mod tests {
             crate::service::approvals::canonical(&a),
             r#"{"rules":[{"code":"A1","ports":{"max":22,"min":22},"stateless":false}]}"#
         );
+        let keys = crate::crypto::Keys::derive(&crate::secret::Secret::new(vec![1u8; 32]));
         assert_eq!(
-            crate::service::approvals::args_hash(&a),
-            crate::service::approvals::args_hash(&b)
+            crate::service::approvals::args_hash(&keys, &a),
+            crate::service::approvals::args_hash(&keys, &b)
         );
 
         let schema = NESTED.schema();

@@ -123,6 +123,11 @@ enum ApiKeyCommand {
         /// Act as this member (email).
         #[arg(long)]
         user: Option<String>,
+        /// The member (email) accountable for a service key: four-eyes treats
+        /// the key and this person as one. Without it the key cannot take part
+        /// in four-eyes decisions.
+        #[arg(long)]
+        created_by: Option<String>,
         /// Expire after this many days.
         #[arg(long)]
         expires_days: Option<i64>,
@@ -405,6 +410,7 @@ async fn api_key(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<(
             name,
             permissions,
             user,
+            created_by,
             expires_days,
         } => {
             let created = portal_core::service::keys::create_cli(
@@ -413,6 +419,7 @@ async fn api_key(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<(
                 &name,
                 &permissions,
                 user.as_deref(),
+                created_by.as_deref(),
                 expires_days,
             )
             .await

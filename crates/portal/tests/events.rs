@@ -344,15 +344,40 @@ async fn an_outbox_the_database_refuses_does_not_fail_the_tool() {
         .json()
         .await
         .unwrap();
-    assert_eq!(activity["total"], 1, "the run is recorded");
+    assert_eq!(
+        activity["total"], 1,
+        "the run is recorded (started before it ran)"
+    );
+    // The outcome and its event are written together or not at all: still running.
+    assert_eq!(activity["items"][0]["status"], "running", "{activity}");
     let logs = portal_testkit::captured_logs();
     assert!(
-        logs.contains("event could not be stored in the outbox") && logs.contains("tool.executed"),
-        "the loss is logged"
+        logs.contains("execution outcome could not be written"),
+        "the failure is logged"
     );
 
     app.sql("ALTER TABLE events_away RENAME TO events").await;
     assert!(all_events(&admin).await.is_empty());
+    // Nothing is lost for good: the finishing sweep records the run and its event.
+    let ctx = portal_core::service::Ctx {
+        store: app.state.store.as_ref(),
+        keys: &app.state.keys,
+        ip: None,
+        user_agent: None,
+        now: portal_core::identity::now_ms(),
+    };
+    assert_eq!(
+        portal_core::service::executions::finish_stale(&ctx, 0)
+            .await
+            .unwrap(),
+        1
+    );
+    let events = all_events(&admin).await;
+    assert_eq!(kinds(&events), vec!["tool.executed"]);
+    assert_eq!(events[0]["payload"]["status"], "unknown");
     first_compartment(&admin).await;
-    assert_eq!(kinds(&all_events(&admin).await), vec!["tool.executed"]);
+    assert_eq!(
+        kinds(&all_events(&admin).await),
+        vec!["tool.executed", "tool.executed"]
+    );
 }

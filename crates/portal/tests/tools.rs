@@ -223,8 +223,29 @@ async fn executions_are_recorded_audited_and_counted() {
         .json()
         .await
         .unwrap();
-    assert_eq!(audit["total"], 2);
-    assert_eq!(audit["items"][0]["detail"]["cloud"], "emulator");
+    // Each run: `started` before it runs (fail closed), then its real outcome.
+    assert_eq!(audit["total"], 4);
+    let outcomes: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["target"].as_str().unwrap(),
+                r["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            ("getInstance", "error"),
+            ("getInstance", "started"),
+            ("listCompartments", "success"),
+            ("listCompartments", "started")
+        ]
+    );
+    assert_eq!(audit["items"][1]["detail"]["cloud"], "emulator");
     let metrics = app.get("/api/metrics").await.text().await.unwrap();
     assert!(
         metrics.contains(r#"tool_executions_total{status="success",tool="listCompartments"} 1"#),

@@ -50,4 +50,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_events.sql"),
         postgres: include_str!("../migrations/postgres/0006_events.sql"),
     },
+    Migration {
+        version: 8,
+        name: "approval_review",
+        sqlite: include_str!("../migrations/sqlite/0008_approval_review.sql"),
+        postgres: include_str!("../migrations/postgres/0008_approval_review.sql"),
+    },
 ];

@@ -205,6 +205,7 @@ contract! {
         check_api_key_touch,
         check_chat_sessions,
         check_activity,
+        check_execution_finish,
         check_audit_chains,
         check_audit_filters,
         check_audit_records_after,
@@ -1290,6 +1291,85 @@ fn act(
     }
 }
 
+/// A `running` execution is finished once, with its event in the same
+/// transaction; the sweep finds only stale `running` ones.
+async fn check_execution_finish(s: &dyn Store) {
+    let o = mk_org(s, "ex").await;
+    let other = mk_org(s, "ex2").await;
+    let run = act(
+        "r1",
+        &o.id,
+        "user:a",
+        "stopInstance",
+        "running",
+        100,
+        None,
+        None,
+    );
+    s.record_activity(&run).await.unwrap();
+    let late = act(
+        "r2",
+        &other.id,
+        "user:b",
+        "stopInstance",
+        "running",
+        500,
+        None,
+        None,
+    );
+    s.record_activity(&late).await.unwrap();
+    assert_eq!(
+        s.stale_executions(400, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect::<Vec<_>>(),
+        vec!["r1".to_string()],
+        "only those started before the cut-off"
+    );
+    let done = Activity {
+        status: "success".into(),
+        duration_ms: Some(42),
+        ..run.clone()
+    };
+    assert!(s
+        .finish_execution(&done, "tool.executed", r#"{"executionId":"r1"}"#, 150)
+        .await
+        .unwrap());
+    assert!(
+        !s.finish_execution(&done, "tool.executed", r#"{"executionId":"r1"}"#, 160)
+            .await
+            .unwrap(),
+        "finished once"
+    );
+    let wrong_org = Activity {
+        org_id: other.id.clone(),
+        ..late.clone()
+    };
+    let wrong_org = Activity {
+        id: "r1".into(),
+        status: "error".into(),
+        ..wrong_org
+    };
+    assert!(
+        !s.finish_execution(&wrong_org, "tool.executed", "{}", 170)
+            .await
+            .unwrap(),
+        "tenancy"
+    );
+    let events = s.list_events(&o.id, 0, 10).await.unwrap();
+    assert_eq!(events.len(), 1, "one event, written with the outcome");
+    assert_eq!(events[0].kind, "tool.executed");
+    let page = s.list_activity(&o.id, &activity_filter(10)).await.unwrap();
+    assert_eq!(
+        (page.items[0].status.as_str(), page.items[0].duration_ms),
+        ("success", Some(42))
+    );
+    assert!(s.stale_executions(400, 10).await.unwrap().is_empty());
+    assert!(s.list_events(&other.id, 0, 10).await.unwrap().is_empty());
+}
+
 async fn check_activity(s: &dyn Store) {
     let o1 = mk_org(s, "o1").await;
     let o2 = mk_org(s, "o2").await;
@@ -2110,8 +2190,16 @@ async fn check_approvals(s: &dyn Store) {
         expires_at: 2_000,
         decided_at: None,
         consumed_at: None,
+        four_eyes: true,
+        args_sealed: Some("sealed-hex".into()),
     };
     assert_eq!(s.create_approval(&a, 1_000).await.unwrap().id, "a1");
+    let stored = s.get_approval(&o.id, "a1").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.four_eyes, stored.args_sealed.as_deref()),
+        (true, Some("sealed-hex")),
+        "the four-eyes flag and the sealed arguments round-trip"
+    );
     // An identical pending request wins the race: the stored one comes back.
     let dup = portal_core::model::Approval {
         id: "a2".into(),
@@ -2159,9 +2247,27 @@ async fn check_approvals(s: &dyn Store) {
         s.get_approval("other-org", "a1").await.unwrap().is_none(),
         "tenancy"
     );
+    let page = s.list_pending_approvals(&o.id, 1_500, 10, 0).await.unwrap();
+    assert_eq!((page.items.len(), page.total), (1, 1));
     assert_eq!(
-        s.list_pending_approvals(&o.id, 1_500).await.unwrap().len(),
+        s.count_pending_approvals_of(&o.id, "user:u1", 1_500)
+            .await
+            .unwrap(),
         1
+    );
+    assert_eq!(
+        s.count_pending_approvals_of(&o.id, "user:u2", 1_500)
+            .await
+            .unwrap(),
+        0,
+        "counted per requester"
+    );
+    assert_eq!(
+        s.count_pending_approvals_of("other-org", "user:u1", 1_500)
+            .await
+            .unwrap(),
+        0,
+        "tenancy"
     );
     assert_eq!(s.count_pending_approvals(1_500).await.unwrap(), 1);
     // Single-use: not before approval, once after, never twice; only the requester.

@@ -156,6 +156,10 @@ impl ToolRunner for OciTools {
         network::check(name, args)
     }
 
+    fn four_eyes(&self, name: &str, args: &Map<String, Value>) -> bool {
+        four_eyes(name, args)
+    }
+
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
         match name {
             "generateTerraform" => terraform::generate(args).map_err(ToolError::Invalid),
@@ -181,9 +185,44 @@ impl ToolRunner for OciTools {
     }
 }
 
+/// Calls a second person must approve whatever the organisation's four-eyes
+/// setting: running a script on an instance, changing IAM policy, and
+/// launching an instance with cloud-init `userData` (a script run as root at
+/// boot). Their payloads are what an attacker would want to self-approve.
+pub fn four_eyes(name: &str, args: &Map<String, Value>) -> bool {
+    match name {
+        "runInstanceCommand" | "createPolicy" => true,
+        "launchInstance" => args
+            .get("userData")
+            .and_then(Value::as_str)
+            .is_some_and(|u| !u.is_empty()),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_and_iam_always_need_a_second_person() {
+        let args = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert!(four_eyes(
+            "runInstanceCommand",
+            &args(serde_json::json!({"script": "id"}))
+        ));
+        assert!(four_eyes("createPolicy", &args(serde_json::json!({}))));
+        assert!(four_eyes(
+            "launchInstance",
+            &args(serde_json::json!({"userData": "I2Nsb3VkLWNvbmZpZw=="}))
+        ));
+        assert!(!four_eyes("launchInstance", &args(serde_json::json!({}))));
+        assert!(!four_eyes(
+            "launchInstance",
+            &args(serde_json::json!({"userData": ""}))
+        ));
+        assert!(!four_eyes("stopInstance", &args(serde_json::json!({}))));
+    }
 
     #[test]
     fn the_catalogue_holds_every_area_once_with_unique_names() {

@@ -57,6 +57,12 @@ pub(crate) struct PendingCall {
     pub sealed_args: String,
     pub approval_id: Option<String>,
     pub announced: bool,
+    /// The id the gateway binds an approval to: the call's id namespaced by
+    /// the turn and this call, because providers reuse ids such as `call_0`
+    /// (an approval spent or expired under one must not block the next call).
+    /// Absent in states saved before it existed (then the call's own id).
+    #[serde(default)]
+    pub gateway_id: Option<String>,
 }
 
 /// How a step of the turn ended.
@@ -367,6 +373,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             ),
             approval_id: None,
             announced: false,
+            gateway_id: Some(format!("{}:{}:{}", self.turn.id, super::uuid(), call.id)),
         }
     }
 
@@ -490,7 +497,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         let req = gateway::Request {
             name: &call.name,
             args: &args,
-            tool_call_id: Some(&call.id),
+            tool_call_id: Some(call.gateway_id.as_deref().unwrap_or(&call.id)),
             approval_id: call.approval_id.as_deref(),
         };
         let done = gateway::execute(

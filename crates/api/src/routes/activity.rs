@@ -23,7 +23,7 @@ pub struct Query {
     pub tool: Option<String>,
     /// Only this principal (`user:…` or `key:…`).
     pub principal: Option<String>,
-    /// Only this status (`success`, `error`, `denied`, `pending`).
+    /// Only this status (`success`, `error`, `denied`, `pending`, `running`, `unknown`).
     pub status: Option<String>,
     /// From (RFC 3339, inclusive).
     pub from: Option<String>,

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::tools::{run_tool, runner, Execute, Executed};
 use crate::auth::{perm, Require};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::views::ts;
 
@@ -128,8 +128,9 @@ pub struct ApprovalView {
     /// Arguments, secrets redacted.
     #[schema(value_type = Object)]
     pub args: serde_json::Value,
-    /// SHA-256 of the canonical arguments the approval binds to.
-    pub args_hash: String,
+    /// Whether a second person must approve it whatever the organisation's
+    /// four-eyes setting (tools that run code or change IAM).
+    pub four_eyes: bool,
     /// The caller's id for the call.
     pub tool_call_id: Option<String>,
     /// `pending`, `approved`, `rejected`, `consumed` or `expired`.
@@ -152,7 +153,7 @@ impl From<&Approval> for ApprovalView {
             risk: a.risk.clone(),
             requester: a.requester.clone(),
             args: serde_json::from_str(&a.args_redacted).unwrap_or(serde_json::Value::Null),
-            args_hash: a.args_hash.clone(),
+            four_eyes: a.four_eyes,
             tool_call_id: a.tool_call_id.clone(),
             status: a.status.clone(),
             decided_by: a.decided_by.clone(),
@@ -163,18 +164,35 @@ impl From<&Approval> for ApprovalView {
     }
 }
 
-/// Pending approvals.
+/// A page of pending approvals.
 #[derive(Serialize, ToSchema)]
 pub struct Pending {
     /// Newest first.
     pub approvals: Vec<ApprovalView>,
+    /// How many are pending in all (page with `limit` and `offset`).
+    pub total: i64,
+    /// Page size used.
+    pub limit: i64,
+    /// Rows skipped.
+    pub offset: i64,
 }
 
-/// The organisation's pending approvals (`tools:approve`).
+/// Paging of the approvers' list.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PendingQuery {
+    /// Page size (1–200, default 100).
+    pub limit: Option<i64>,
+    /// Rows to skip (default 0).
+    pub offset: Option<i64>,
+}
+
+/// The organisation's pending approvals, one page (`tools:approve`).
 #[utoipa::path(
-    get, path = "/api/tools/approve", tag = "tools",
+    get, path = "/api/tools/approve", tag = "tools", params(PendingQuery),
     responses(
         (status = 200, description = "Pending approvals", body = Pending),
+        (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN", body = ErrorBody),
     ),
@@ -183,21 +201,67 @@ pub struct Pending {
 pub async fn pending(
     State(state): State<AppState>,
     r: Require<perm::ToolsApprove>,
+    ApiQuery(q): ApiQuery<PendingQuery>,
 ) -> Result<Json<Pending>, ApiError> {
-    let list = approvals::pending(&state.ctx(&r.caller), &r.principal).await?;
+    let limit = q.limit.unwrap_or(100);
+    let offset = q.offset.unwrap_or(0);
+    let page = approvals::pending(&state.ctx(&r.caller), &r.principal, limit, offset).await?;
     Ok(Json(Pending {
-        approvals: list.iter().map(ApprovalView::from).collect(),
+        approvals: page.items.iter().map(ApprovalView::from).collect(),
+        total: page.total,
+        limit,
+        offset,
     }))
 }
 
+/// One approval, for review.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    /// The approval (arguments redacted).
+    #[serde(flatten)]
+    pub approval: ApprovalView,
+    /// The full arguments, secrets included — only for a caller who may decide
+    /// this pending approval and did not ask for it; otherwise absent.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_args: Option<serde_json::Value>,
+}
+
+/// One approval of the organisation (`tools:approve`); eligible approvers also
+/// get `reviewArgs`, the arguments they are asked to approve, secrets included.
+#[utoipa::path(
+    get, path = "/api/tools/approve/{approvalId}", tag = "tools",
+    params(("approvalId" = String, Path, description = "Approval id")),
+    responses(
+        (status = 200, description = "The approval", body = Review),
+        (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN", body = ErrorBody),
+        (status = 404, description = "No such approval in this organisation", body = ErrorBody),
+    ),
+    security(("session" = []), ("bearer" = []), ("apiKey" = []))
+)]
+pub async fn review(
+    State(state): State<AppState>,
+    r: Require<perm::ToolsApprove>,
+    ApiPath(approval_id): ApiPath<String>,
+) -> Result<Json<Review>, ApiError> {
+    let (a, full) = approvals::review(&state.ctx(&r.caller), &r.principal, &approval_id).await?;
+    Ok(Json(Review {
+        approval: ApprovalView::from(&a),
+        review_args: full,
+    }))
+}
 /// A decision.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Decision {
     /// The approval (or name it by `toolCallId`).
     pub approval_id: Option<String>,
-    /// The call's id.
+    /// The call's id (with `requester`: tool-call ids are unique per requester only).
     pub tool_call_id: Option<String>,
+    /// Who asked (`user:…` or `key:…`), required with `toolCallId`.
+    pub requester: Option<String>,
     /// Approve (true) or reject (false).
     pub approved: bool,
     /// Why (shown to the requester).
@@ -226,8 +290,11 @@ pub async fn decide(
     let a = approvals::decide(
         &state.ctx(&r.caller),
         &r.principal,
-        d.approval_id.as_deref(),
-        d.tool_call_id.as_deref(),
+        approvals::Target {
+            approval_id: d.approval_id.as_deref(),
+            tool_call_id: d.tool_call_id.as_deref(),
+            requester: d.requester.as_deref(),
+        },
         d.approved,
         d.reason.as_deref(),
     )

@@ -13,7 +13,9 @@ pub async fn record(ctx: &Ctx<'_>, a: &Activity) -> CoreResult<()> {
 }
 
 /// Allowed status filter values.
-pub const STATUSES: [&str; 4] = ["success", "error", "denied", "pending"];
+pub const STATUSES: [&str; 6] = [
+    "success", "error", "denied", "pending", "running", "unknown",
+];
 
 /// The caller's organisation's recent tool executions (`tools:read`).
 pub async fn list(ctx: &Ctx<'_>, p: &Principal, f: &ActivityFilter) -> CoreResult<Page<Activity>> {

@@ -1,21 +1,31 @@
 //! Approvals for tools that change the cloud. An approval is bound to the
-//! organisation, the requesting principal, the tool and the SHA-256 of the
-//! canonical (RFC 8785) form of the validated arguments; it is single-use,
-//! expires, and for `danger` tools needs a second person (four-eyes).
+//! organisation, the requesting principal, the tool and a keyed MAC (HMAC-SHA256
+//! under its own purpose key) of the canonical (RFC 8785) form of the validated
+//! arguments; it is single-use, expires, and needs a second person (four-eyes)
+//! for `danger` tools (unless the organisation turned that off) and always for
+//! tools that run code or change IAM. Secret arguments are sealed in the
+//! approval so that eligible approvers — and only they — can read them.
 
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
 use super::{audit, events, Ctx};
-use crate::crypto::sha256_hex;
+use crate::crypto::Keys;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
-use crate::model::{Approval, Org};
+use crate::model::{Approval, Org, Page};
 use crate::rbac::Permission;
 use crate::tools::{Risk, ToolSpec};
 
 /// How long an approval (pending or granted) stays usable.
 pub const TTL_MS: i64 = 5 * 60 * 1000;
+
+/// How many pending approvals one requester may have at a time, so that
+/// nobody can bury other people's requests in the approvers' list.
+pub const MAX_PENDING_PER_REQUESTER: i64 = 20;
+
+/// The largest page of the approvers' list.
+pub const MAX_PAGE: i64 = 200;
 
 /// RFC 8785 canonical JSON of validated arguments. serde_json orders object
 /// keys and escapes strings as JCS does; tool arguments hold no floats, the one
@@ -24,9 +34,28 @@ pub fn canonical(args: &Map<String, Value>) -> String {
     serde_json::to_string(args).unwrap_or_default()
 }
 
-/// The hash an approval binds to.
-pub fn args_hash(args: &Map<String, Value>) -> String {
-    sha256_hex(canonical(args).as_bytes())
+/// The MAC an approval binds to. Keyed, and never shown to anyone: the
+/// arguments include secrets, and a bare hash of them could be brute-forced
+/// from the other, visible, arguments and a wordlist.
+pub fn args_hash(keys: &Keys, args: &Map<String, Value>) -> String {
+    keys.approval_mac(canonical(args).as_bytes())
+}
+
+/// What the sealed arguments of an approval are bound to.
+fn seal_context(approval_id: &str) -> String {
+    format!("approval-args:{approval_id}")
+}
+
+/// What a call that needs an approval asks to be approved.
+pub struct Binding<'a> {
+    /// The tool.
+    pub spec: &'a ToolSpec,
+    /// The validated arguments it would run with.
+    pub args: &'a Map<String, Value>,
+    /// The same, secrets redacted.
+    pub redacted: &'a Value,
+    /// A second person must decide, whatever the organisation's setting.
+    pub four_eyes: bool,
 }
 
 /// Where an approver decides on an approval: `PORTAL_PUBLIC_URL/approvals/{id}`.
@@ -36,17 +65,17 @@ pub fn approve_url(public_url: &str, approval_id: &str) -> String {
 
 /// Grants the call (spending its approval) or explains what is missing.
 /// Returns the id of the approval spent.
-#[allow(clippy::too_many_arguments)]
 pub async fn authorize(
     ctx: &Ctx<'_>,
     p: &Principal,
     org: &Org,
-    spec: &ToolSpec,
-    hash: &str,
-    redacted: &Value,
+    b: &Binding<'_>,
     tool_call_id: Option<&str>,
     approval_id: Option<&str>,
 ) -> CoreResult<String> {
+    let spec = b.spec;
+    let redacted = b.redacted;
+    let hash = &args_hash(ctx.keys, b.args);
     let named = match (approval_id, tool_call_id) {
         (Some(id), _) => Some(
             ctx.store
@@ -72,7 +101,7 @@ pub async fn authorize(
                 "Only the principal who asked can use this approval".into(),
             ));
         }
-        if a.tool_name != spec.name || a.args_hash != hash {
+        if a.tool_name != spec.name || a.args_hash != *hash {
             return Err(CoreError::Conflict(
                 "The tool or arguments differ from the ones approved; request a new approval"
                     .into(),
@@ -115,8 +144,25 @@ pub async fn authorize(
             _ => {}
         }
     }
+    if ctx
+        .store
+        .count_pending_approvals_of(&org.id, &p.id, ctx.now)
+        .await?
+        >= MAX_PENDING_PER_REQUESTER
+    {
+        return Err(CoreError::Conflict(format!(
+            "You already have {MAX_PENDING_PER_REQUESTER} pending approvals; wait until they \
+             are decided or expire before asking for more"
+        )));
+    }
+    let id = uuid_v4();
+    // Seal the full arguments only when redaction hid something.
+    let args_sealed = (*redacted != Value::Object(b.args.clone())).then(|| {
+        ctx.keys
+            .seal(&seal_context(&id), canonical(b.args).as_bytes())
+    });
     let fresh = Approval {
-        id: uuid_v4(),
+        id,
         org_id: org.id.clone(),
         requester: p.id.clone(),
         tool_name: spec.name.to_string(),
@@ -131,6 +177,8 @@ pub async fn authorize(
         expires_at: ctx.now + TTL_MS,
         decided_at: None,
         consumed_at: None,
+        four_eyes: b.four_eyes,
+        args_sealed,
     };
     let stored = ctx.store.create_approval(&fresh, ctx.now).await?;
     if stored.id == fresh.id {
@@ -141,7 +189,7 @@ pub async fn authorize(
             "approval.requested",
             Some(spec.name),
             "success",
-            json!({"approvalId": stored.id, "risk": stored.risk, "args": redacted, "argsHash": hash}),
+            json!({"approvalId": stored.id, "risk": stored.risk, "args": redacted, "fourEyes": stored.four_eyes}),
         )
         .await?;
         // Only a fresh request is news: a repeated call reuses the pending one.
@@ -163,62 +211,148 @@ pub async fn authorize(
     Err(CoreError::ApprovalRequired(Box::new(stored)))
 }
 
-/// The organisation's pending approvals (`tools:approve`).
-pub async fn pending(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Approval>> {
+/// One page of the organisation's pending approvals, newest first
+/// (`tools:approve`); `total` counts them all.
+pub async fn pending(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    limit: i64,
+    offset: i64,
+) -> CoreResult<Page<Approval>> {
     p.require(Permission::ToolsApprove)?;
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(CoreError::Validation(format!(
+            "limit: must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    if offset < 0 {
+        return Err(CoreError::Validation("offset: must not be negative".into()));
+    }
     Ok(ctx
         .store
-        .list_pending_approvals(&p.org()?.id, ctx.now)
+        .list_pending_approvals(&p.org()?.id, ctx.now, limit, offset)
         .await?)
 }
 
-/// Records a decision. Needs `tools:approve`, and for `danger` also
-/// `tools:danger` and (with four-eyes on) someone other than the requester.
+/// The people behind a principal, for four-eyes: the principal itself and, for
+/// a service key, the user who created it (who holds its secret).
+struct People {
+    ids: Vec<String>,
+    /// A service key with no recorded human creator: nobody can say who holds it.
+    unattributed: bool,
+}
+
+async fn people(ctx: &Ctx<'_>, org_id: &str, principal: &str) -> CoreResult<People> {
+    let mut ids = vec![principal.to_string()];
+    let mut unattributed = false;
+    if let Some(key_id) = principal.strip_prefix("key:") {
+        let creator = ctx
+            .store
+            .list_api_keys(org_id)
+            .await?
+            .into_iter()
+            .find(|k| k.id == key_id)
+            .map(|k| k.created_by);
+        match creator {
+            Some(c) if c.starts_with("user:") => ids.push(c),
+            _ => unattributed = true,
+        }
+    }
+    Ok(People { ids, unattributed })
+}
+
+/// Whether `p` may decide `a`: `tools:approve`; for `danger` also `tools:danger`;
+/// and, where four-eyes applies, a different person from the requester.
+async fn check_may_decide(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    org_id: &str,
+    a: &Approval,
+) -> CoreResult<()> {
+    p.require(Permission::ToolsApprove)?;
+    let danger = a.risk == Risk::Danger.as_str();
+    if danger {
+        p.require(Permission::ToolsDanger)?;
+    }
+    // Read the setting fresh: it may have changed on another replica. It
+    // cannot lift four-eyes from approvals that demand it (`a.four_eyes`).
+    let org_four_eyes = ctx
+        .store
+        .org_by_id(org_id)
+        .await?
+        .map(|o| o.four_eyes)
+        .unwrap_or(true);
+    if !(a.four_eyes || (danger && org_four_eyes)) {
+        return Ok(());
+    }
+    let requester = people(ctx, org_id, &a.requester).await?;
+    let approver = people(ctx, org_id, &p.id).await?;
+    if requester.unattributed || approver.unattributed {
+        return Err(CoreError::Forbidden(
+            "Four-eyes: a service key with no recorded creator cannot take part in a \
+             four-eyes decision (nobody can tell who holds it); create it with \
+             `portal api-key create --created-by EMAIL`"
+                .into(),
+        ));
+    }
+    if requester.ids.iter().any(|r| approver.ids.contains(r)) {
+        return Err(CoreError::Forbidden(
+            "Four-eyes: this request must be approved by someone other than the requester \
+             (or the creator of the requesting key)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Names an approval to decide: by id, or by the caller's tool-call id together
+/// with the requester (tool-call ids are chosen by callers, so they are unique
+/// only per requester).
+pub struct Target<'a> {
+    /// The approval id.
+    pub approval_id: Option<&'a str>,
+    /// The tool-call id the requester gave.
+    pub tool_call_id: Option<&'a str>,
+    /// The requesting principal (`user:…` or `key:…`), needed with `tool_call_id`.
+    pub requester: Option<&'a str>,
+}
+
+/// Records a decision (see [`check_may_decide`] for who may).
 pub async fn decide(
     ctx: &Ctx<'_>,
     p: &Principal,
-    approval_id: Option<&str>,
-    tool_call_id: Option<&str>,
+    target: Target<'_>,
     approved: bool,
     reason: Option<&str>,
 ) -> CoreResult<Approval> {
     p.require(Permission::ToolsApprove)?;
     let org = p.org()?;
     let not_found = || CoreError::NotFound("Approval not found".into());
-    let a = match (approval_id, tool_call_id) {
-        (Some(id), _) => ctx
+    let a = match (target.approval_id, target.tool_call_id, target.requester) {
+        (Some(id), _, _) => ctx
             .store
             .get_approval(&org.id, id)
             .await?
             .ok_or_else(not_found)?,
-        (None, Some(tc)) => ctx
+        (None, Some(tc), Some(requester)) => ctx
             .store
-            .list_pending_approvals(&org.id, ctx.now)
+            .approval_by_tool_call(&org.id, requester, tc)
             .await?
-            .into_iter()
-            .find(|a| a.tool_call_id.as_deref() == Some(tc))
             .ok_or_else(not_found)?,
-        (None, None) => {
+        (None, Some(_), None) => {
+            return Err(CoreError::Validation(
+                "body: requester is required with toolCallId (several requesters may use the \
+                 same toolCallId); or name the approvalId"
+                    .into(),
+            ))
+        }
+        (None, None, _) => {
             return Err(CoreError::Validation(
                 "body: approvalId or toolCallId is required".into(),
             ))
         }
     };
-    if a.risk == Risk::Danger.as_str() {
-        p.require(Permission::ToolsDanger)?;
-        // Read the setting fresh: it may have changed on another replica.
-        let four_eyes = ctx
-            .store
-            .org_by_id(&org.id)
-            .await?
-            .map(|o| o.four_eyes)
-            .unwrap_or(true);
-        if four_eyes && a.requester == p.id {
-            return Err(CoreError::Forbidden(
-                "Four-eyes: a danger-level request must be approved by someone else".into(),
-            ));
-        }
-    }
+    check_may_decide(ctx, p, &org.id, &a).await?;
     let reason = reason
         .map(|r| crate::validate::text("reason", r, 500))
         .transpose()?;
@@ -268,4 +402,39 @@ pub async fn decide(
         tracing::error!(error = %e, approval = %a.id, "could not wake the chat turn waiting for this approval");
     }
     Ok(decided)
+}
+
+/// One approval for review (`tools:approve`), with the full arguments —
+/// secrets included — only for those who may decide it and are not its
+/// requester; everyone else gets `None` there. Another organisation's
+/// approval is not found.
+pub async fn review(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    approval_id: &str,
+) -> CoreResult<(Approval, Option<Value>)> {
+    p.require(Permission::ToolsApprove)?;
+    let org = p.org()?;
+    let a = ctx
+        .store
+        .get_approval(&org.id, approval_id)
+        .await?
+        .ok_or_else(|| CoreError::NotFound("Approval not found".into()))?;
+    let Some(sealed) = a.args_sealed.as_deref() else {
+        return Ok((a, None));
+    };
+    let requester = people(ctx, &org.id, &a.requester).await?;
+    let viewer = people(ctx, &org.id, &p.id).await?;
+    let own = requester.ids.iter().any(|r| viewer.ids.contains(r));
+    if own || a.status != "pending" || check_may_decide(ctx, p, &org.id, &a).await.is_err() {
+        return Ok((a, None));
+    }
+    let full = ctx
+        .keys
+        .open(&seal_context(&a.id), sealed)
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    if full.is_none() {
+        tracing::warn!(approval = %a.id, "sealed approval arguments could not be opened");
+    }
+    Ok((a, full))
 }

@@ -18,14 +18,26 @@ pub const APPROVAL_REQUESTED: &str = "approval.requested";
 /// An approver approved or rejected a request.
 pub const APPROVAL_DECIDED: &str = "approval.decided";
 
-/// Appends an event to the outbox. A refusal is logged, not returned: emitting
-/// comes after the action and its audit record (which fails closed) are done,
-/// and turning a completed tool run or decision into an error would invite a
-/// retry of something that already happened.
+/// Appends an event to the outbox, retrying a few times with backoff (~0.7 s)
+/// through a short database hiccup. A final refusal is logged, not returned:
+/// emitting comes after the action and its audit record (which fails closed)
+/// are done, and turning a completed decision into an error would invite a
+/// retry of something that already happened. (Tool runs do not use this: their
+/// event is written with the execution's outcome, see `executions`.)
 pub async fn emit(ctx: &Ctx<'_>, org_id: &str, kind: &str, payload: Value) {
     let body = payload.to_string();
-    if let Err(e) = ctx.store.append_event(org_id, kind, &body, ctx.now).await {
-        tracing::warn!(error = %e, kind, org = org_id, "event could not be stored in the outbox");
+    let mut pause = std::time::Duration::from_millis(100);
+    for attempt in 1..=3 {
+        match ctx.store.append_event(org_id, kind, &body, ctx.now).await {
+            Ok(_) => return,
+            Err(e) if attempt == 3 => {
+                tracing::error!(error = %e, kind, org = org_id, "event could not be stored in the outbox");
+            }
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+        }
     }
 }
 

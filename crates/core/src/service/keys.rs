@@ -155,14 +155,35 @@ pub async fn revoke(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// The user id of the member of `org` with this email (`field` names the input).
+async fn member_id(ctx: &Ctx<'_>, org: &Org, field: &str, email: &str) -> CoreResult<String> {
+    let email = validate::email(field, email)?;
+    let (u, _) = ctx
+        .store
+        .user_by_email(&email)
+        .await?
+        .ok_or_else(|| CoreError::NotFound(format!("user {email:?} not found")))?;
+    if ctx.store.member_role(&org.id, &u.id).await?.is_none() {
+        return Err(CoreError::Validation(format!(
+            "{field}: {email} is not a member of {}",
+            org.slug
+        )));
+    }
+    Ok(u.id)
+}
+
 /// CLI: creates a key in the organisation `slug`, acting as `user_email` when
 /// given, else as a service principal with exactly the listed permissions.
+/// `creator_email` names the member accountable for it (recorded as its
+/// creator, so four-eyes treats the key and that person as one); otherwise the
+/// creator is `system:cli`, and the key cannot take part in four-eyes decisions.
 pub async fn create_cli(
     ctx: &Ctx<'_>,
     slug: &str,
     name: &str,
     perms: &[String],
     user_email: Option<&str>,
+    creator_email: Option<&str>,
     expires_days: Option<i64>,
 ) -> CoreResult<Created> {
     let org = ctx
@@ -172,21 +193,12 @@ pub async fn create_cli(
         .ok_or_else(|| CoreError::NotFound(format!("organization {slug:?} not found")))?;
     let set = parse_permissions(perms)?;
     let owner = match user_email {
-        Some(e) => {
-            let email = validate::email("user", e)?;
-            let (u, _) = ctx
-                .store
-                .user_by_email(&email)
-                .await?
-                .ok_or_else(|| CoreError::NotFound(format!("user {email:?} not found")))?;
-            if ctx.store.member_role(&org.id, &u.id).await?.is_none() {
-                return Err(CoreError::Validation(format!(
-                    "user: {email} is not a member of {slug}"
-                )));
-            }
-            Some(u.id)
-        }
+        Some(e) => Some(member_id(ctx, &org, "user", e).await?),
         None => None,
+    };
+    let creator = match creator_email {
+        Some(e) => format!("user:{}", member_id(ctx, &org, "createdBy", e).await?),
+        None => "system:cli".to_string(),
     };
     store_key(
         ctx,
@@ -194,7 +206,7 @@ pub async fn create_cli(
         name,
         set,
         owner,
-        "system:cli",
+        &creator,
         expiry(ctx, expires_days)?,
     )
     .await

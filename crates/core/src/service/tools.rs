@@ -1,8 +1,9 @@
 //! The tool gateway (ARCHITECTURE.md rule 2): the only way a tool runs, from
 //! every entry point, as the calling principal: permission → argument
-//! validation → compartment policy → approval policy → audit (fail closed) →
-//! execution with a timeout → activity → outbox event (`tool.executed`) →
-//! metrics.
+//! validation → compartment policy → approval policy (refusals audited) →
+//! `started` audit entry and `running` execution record (fail closed) →
+//! execution with a timeout → outcome and outbox event (`tool.executed`) in one
+//! transaction, retried (see [`executions`]) → audit of the outcome → metrics.
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,7 @@ use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
-use super::{activity, approvals, audit, events, Ctx};
+use super::{approvals, audit, executions, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::model::Activity;
@@ -79,6 +80,12 @@ pub trait ToolRunner: Send + Sync {
     /// the error is a validation message naming the field.
     fn check(&self, _name: &str, _args: &Map<String, Value>) -> Result<(), String> {
         Ok(())
+    }
+    /// Whether a call with these validated arguments must be approved by a
+    /// second person whatever the organisation's four-eyes setting: calls that
+    /// run code on machines or change who may do what.
+    fn four_eyes(&self, _name: &str, _args: &Map<String, Value>) -> bool {
+        false
     }
 }
 
@@ -164,15 +171,22 @@ pub struct Request<'a> {
     pub approval_id: Option<&'a str>,
 }
 
-/// Runs a tool for `p`, or refuses with the first rule that fails.
-pub async fn execute(
+/// What passed every check before a run.
+struct Admitted {
+    spec: &'static ToolSpec,
+    args: Map<String, Value>,
+    redacted: Value,
+    approval_id: Option<String>,
+}
+
+/// Permission → validation → compartment policy → approval.
+async fn admit(
     ctx: &Ctx<'_>,
     runner: &dyn ToolRunner,
-    hooks: &dyn GatewayHooks,
     p: &Principal,
-    req: Request<'_>,
-    timeout: Duration,
-) -> CoreResult<Executed> {
+    req: &Request<'_>,
+    redacted_out: &mut Option<Value>,
+) -> CoreResult<Admitted> {
     let name = req.name;
     p.require(Permission::ToolsExecute)?;
     let org = p.org()?;
@@ -183,34 +197,86 @@ pub async fn execute(
     let args = spec.validate(req.args).map_err(CoreError::Validation)?;
     runner.check(name, &args).map_err(CoreError::Validation)?;
     let redacted = spec.redact(&args);
+    *redacted_out = Some(redacted.clone());
     check_compartments(runner, &org.allowed_compartments, name, &args).await?;
     let approval_id = if spec.risk == Risk::Read {
         None
     } else {
-        let hash = approvals::args_hash(&args);
-        Some(
-            approvals::authorize(
-                ctx,
-                p,
-                org,
-                spec,
-                &hash,
-                &redacted,
-                req.tool_call_id,
-                req.approval_id,
-            )
-            .await?,
-        )
+        let binding = approvals::Binding {
+            spec,
+            args: &args,
+            redacted: &redacted,
+            four_eyes: runner.four_eyes(name, &args),
+        };
+        Some(approvals::authorize(ctx, p, org, &binding, req.tool_call_id, req.approval_id).await?)
     };
+    Ok(Admitted {
+        spec,
+        args,
+        redacted,
+        approval_id,
+    })
+}
+
+/// Runs a tool for `p`, or refuses with the first rule that fails. Refusals
+/// (permission, compartment policy, a rejected or spent approval) are audited
+/// as `denied`; only authenticated principals with an organisation reach here,
+/// so anonymous callers cannot grow the ledger.
+pub async fn execute(
+    ctx: &Ctx<'_>,
+    runner: &dyn ToolRunner,
+    hooks: &dyn GatewayHooks,
+    p: &Principal,
+    req: Request<'_>,
+    timeout: Duration,
+) -> CoreResult<Executed> {
+    let name = req.name;
+    let mut redacted_seen = None;
+    let Admitted {
+        spec,
+        args,
+        redacted,
+        approval_id,
+    } = match admit(ctx, runner, p, &req, &mut redacted_seen).await {
+        Ok(a) => a,
+        Err(CoreError::Forbidden(m)) => {
+            if let Some(org) = &p.org {
+                audit::append_best_effort(
+                    ctx,
+                    Some(&org.id),
+                    &p.actor(),
+                    "tool.execute",
+                    Some(name),
+                    "denied",
+                    json!({"reason": m, "args": redacted_seen}),
+                )
+                .await;
+            }
+            return Err(CoreError::Forbidden(m));
+        }
+        Err(e) => return Err(e),
+    };
+    let org = p.org()?;
     let id = uuid_v4();
-    audit::append(
+    let mut record = Activity {
+        id: id.clone(),
+        org_id: org.id.clone(),
+        principal_id: p.id.clone(),
+        tool_name: name.to_string(),
+        category: spec.category.to_string(),
+        risk: spec.risk.as_str().to_string(),
+        status: executions::RUNNING.to_string(),
+        args: redacted.to_string(),
+        error: None,
+        duration_ms: None,
+        approval_id,
+        created_at: ctx.now,
+    };
+    executions::start(
         ctx,
-        Some(&org.id),
         &p.actor(),
-        "tool.execute",
-        Some(name),
-        "success",
-        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud(), "approvalId": approval_id}),
+        &record,
+        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud(), "approvalId": record.approval_id}),
     )
     .await?;
     let start = Instant::now();
@@ -227,23 +293,9 @@ pub async fn execute(
         Ok(_) => ("success", None),
         Err(e) => ("error", Some(e.message().to_string())),
     };
-    let record = Activity {
-        id: id.clone(),
-        org_id: org.id.clone(),
-        principal_id: p.id.clone(),
-        tool_name: name.to_string(),
-        category: spec.category.to_string(),
-        risk: spec.risk.as_str().to_string(),
-        status: status.to_string(),
-        args: redacted.to_string(),
-        error: error.clone(),
-        duration_ms: Some(duration_ms),
-        approval_id,
-        created_at: ctx.now,
-    };
-    if let Err(e) = activity::record(ctx, &record).await {
-        tracing::error!(error = %e, tool = name, "activity record could not be written");
-    }
+    record.status = status.to_string();
+    record.error = error.clone();
+    record.duration_ms = Some(duration_ms);
     let mut payload = json!({
         "executionId": id,
         "tool": name,
@@ -258,7 +310,7 @@ pub async fn execute(
     if let (Some(e), Some(obj)) = (&error, payload.as_object_mut()) {
         obj.insert("error".into(), Value::String(e.clone()));
     }
-    events::emit(ctx, &org.id, events::TOOL_EXECUTED, payload).await;
+    executions::finish(ctx, &p.actor(), &record, &payload).await;
     hooks.executed(name, status, elapsed.as_secs_f64());
     match outcome {
         Ok(result) => Ok(Executed {

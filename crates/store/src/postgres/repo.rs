@@ -42,7 +42,7 @@ const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
 const APPROVAL_COLS: &str =
     "id, org_id, requester, tool_name, risk, args_hash, args_redacted, tool_call_id, status, \
-    decided_by, reason, created_at, expires_at, decided_at, consumed_at";
+    decided_by, reason, created_at, expires_at, decided_at, consumed_at, four_eyes, args_sealed";
 const OUTBOX_COLS: &str = "id, org_id, kind, payload, created_at, delivered_at";
 /// Advisory lock serialising outbox appends (see `append_event`); outside the
 /// `hashtext` range the audit chains lock on, and distinct from the migration lock.
@@ -204,6 +204,8 @@ fn approval(r: &Row) -> StoreResult<Approval> {
         expires_at: col(r, 12)?,
         decided_at: col(r, 13)?,
         consumed_at: col(r, 14)?,
+        four_eyes: col(r, 15)?,
+        args_sealed: col(r, 16)?,
     })
 }
 
@@ -1360,6 +1362,55 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn finish_execution(
+        &self,
+        a: &Activity,
+        event_kind: &str,
+        payload_json: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        let n = tx
+            .execute(
+                "UPDATE tool_executions SET status = $3, error = $4, duration_ms = $5 \
+                 WHERE org_id = $1 AND id = $2 AND status = 'running'",
+                &[&a.org_id, &a.id, &a.status, &a.error, &a.duration_ms],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        if n == 0 {
+            return Ok(false);
+        }
+        // The same ordering lock as `append_event`: ids become visible in order.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])
+            .await
+            .map_err(|e| self.map_err(e))?;
+        tx.execute(
+            "INSERT INTO events (org_id, kind, payload, created_at) VALUES ($1, $2, $3, $4)",
+            &[&a.org_id, &event_kind, &payload_json, &now],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok(true)
+    }
+
+    async fn stale_executions(&self, before: i64, limit: i64) -> StoreResult<Vec<Activity>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {ACTIVITY_COLS} FROM tool_executions WHERE status = 'running' AND created_at < $1 \
+                     ORDER BY created_at, id COLLATE \"C\" LIMIT $2"
+                ),
+                &[&before, &limit],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        all(&rows, activity)
+    }
+
     async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
         let filter = "org_id = $1 AND ($2::TEXT IS NULL OR tool_name = $2) AND ($3::TEXT IS NULL OR principal_id = $3) \
                       AND ($4::TEXT IS NULL OR status = $4) AND ($5::BIGINT IS NULL OR created_at >= $5) \
@@ -1436,12 +1487,12 @@ impl Store for PgStore {
         let inserted = tx
             .execute(
                 &format!(
-                    "INSERT INTO approvals ({APPROVAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                    "INSERT INTO approvals ({APPROVAL_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
                      ON CONFLICT DO NOTHING"
                 ),
                 &[
                     &a.id, &a.org_id, &a.requester, &a.tool_name, &a.risk, &a.args_hash, &a.args_redacted, &a.tool_call_id, &a.status,
-                    &a.decided_by, &a.reason, &a.created_at, &a.expires_at, &a.decided_at, &a.consumed_at,
+                    &a.decided_by, &a.reason, &a.created_at, &a.expires_at, &a.decided_at, &a.consumed_at, &a.four_eyes, &a.args_sealed,
                 ],
             )
             .await
@@ -1534,19 +1585,56 @@ impl Store for PgStore {
         Ok(n == 1)
     }
 
-    async fn list_pending_approvals(&self, org_id: &str, now: i64) -> StoreResult<Vec<Approval>> {
+    async fn list_pending_approvals(
+        &self,
+        org_id: &str,
+        now: i64,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<Approval>> {
+        let (limit, offset) = page_bounds(limit, offset);
         let conn = self.conn().await?;
+        let total: i64 = col(
+            &conn
+                .query_one(
+                    "SELECT COUNT(*) FROM approvals WHERE org_id = $1 AND status = 'pending' AND expires_at > $2",
+                    &[&org_id, &now],
+                )
+                .await
+                .map_err(|e| self.map_err(e))?,
+            0,
+        )?;
         let rows = conn
             .query(
                 &format!(
                     "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = $1 AND status = 'pending' AND expires_at > $2 \
-                     ORDER BY created_at DESC LIMIT 500"
+                     ORDER BY created_at DESC, id COLLATE \"C\" LIMIT $3 OFFSET $4"
                 ),
-                &[&org_id, &now],
+                &[&org_id, &now, &limit, &offset],
             )
             .await
             .map_err(|e| self.map_err(e))?;
-        rows.iter().map(approval).collect()
+        Ok(Page {
+            items: all(&rows, approval)?,
+            total,
+        })
+    }
+
+    async fn count_pending_approvals_of(
+        &self,
+        org_id: &str,
+        requester: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT COUNT(*) FROM approvals WHERE org_id = $1 AND requester = $2 AND status = 'pending' AND expires_at > $3",
+                &[&org_id, &requester, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        col(&row, 0)
     }
 
     async fn count_pending_approvals(&self, now: i64) -> StoreResult<i64> {

@@ -31,7 +31,7 @@ const ACTIVITY_COLS: &str =
     "id, org_id, principal_id, tool_name, category, risk, status, args, error, duration_ms, approval_id, created_at";
 const APPROVAL_COLS: &str =
     "id, org_id, requester, tool_name, risk, args_hash, args_redacted, tool_call_id, status, \
-    decided_by, reason, created_at, expires_at, decided_at, consumed_at";
+    decided_by, reason, created_at, expires_at, decided_at, consumed_at, four_eyes, args_sealed";
 const OUTBOX_COLS: &str = "id, org_id, kind, payload, created_at, delivered_at";
 const AUDIT_COLS: &str =
     "id, chain, seq, org_id, actor, action, target, outcome, detail, ip, created_at, prev_mac, mac";
@@ -185,6 +185,8 @@ fn approval(r: &Row) -> rusqlite::Result<Approval> {
         expires_at: r.get(12)?,
         decided_at: r.get(13)?,
         consumed_at: r.get(14)?,
+        four_eyes: r.get(15)?,
+        args_sealed: r.get(16)?,
     })
 }
 
@@ -1193,6 +1195,48 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn finish_execution(
+        &self,
+        a: &Activity,
+        event_kind: &str,
+        payload_json: &str,
+        now: i64,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE tool_executions SET status = ?3, error = ?4, duration_ms = ?5 \
+                     WHERE org_id = ?1 AND id = ?2 AND status = 'running'",
+                    params![a.org_id, a.id, a.status, a.error, a.duration_ms],
+                )
+                .db()?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO events (org_id, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![a.org_id, event_kind, payload_json, now],
+            )
+            .db()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn stale_executions(&self, before: i64, limit: i64) -> StoreResult<Vec<Activity>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {ACTIVITY_COLS} FROM tool_executions WHERE status = 'running' AND created_at < ?1 \
+                     ORDER BY created_at, id LIMIT ?2"
+                ))
+                .db()?;
+            let rows = st.query_map(params![before, limit], activity).db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
     async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
         let filter = "org_id = ?1 AND (?2 IS NULL OR tool_name = ?2) AND (?3 IS NULL OR principal_id = ?3) \
                       AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)";
@@ -1240,12 +1284,12 @@ impl Store for SqliteStore {
             let inserted = tx
                 .execute(
                     &format!(
-                        "INSERT INTO approvals ({APPROVAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                        "INSERT INTO approvals ({APPROVAL_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) \
                          ON CONFLICT DO NOTHING"
                     ),
                     params![
                         a.id, a.org_id, a.requester, a.tool_name, a.risk, a.args_hash, a.args_redacted, a.tool_call_id, a.status,
-                        a.decided_by, a.reason, a.created_at, a.expires_at, a.decided_at, a.consumed_at
+                        a.decided_by, a.reason, a.created_at, a.expires_at, a.decided_at, a.consumed_at, a.four_eyes, a.args_sealed
                     ],
                 )
                 .db()?;
@@ -1330,16 +1374,50 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_pending_approvals(&self, org_id: &str, now: i64) -> StoreResult<Vec<Approval>> {
+    async fn list_pending_approvals(
+        &self,
+        org_id: &str,
+        now: i64,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<Approval>> {
         self.read(|c| {
+            let total: i64 = c
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM approvals WHERE org_id = ?1 AND status = 'pending' AND expires_at > ?2",
+                )
+                .db()?
+                .query_row(params![org_id, now], |r| r.get(0))
+                .db()?;
             let mut st = c
                 .prepare_cached(&format!(
                     "SELECT {APPROVAL_COLS} FROM approvals WHERE org_id = ?1 AND status = 'pending' AND expires_at > ?2 \
-                     ORDER BY created_at DESC LIMIT 500"
+                     ORDER BY created_at DESC, id LIMIT ?3 OFFSET ?4"
                 ))
                 .db()?;
-            let rows = st.query_map(params![org_id, now], approval).db()?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+            let items = st
+                .query_map(params![org_id, now, limit, offset], approval)
+                .db()?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .db()?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+
+    async fn count_pending_approvals_of(
+        &self,
+        org_id: &str,
+        requester: &str,
+        now: i64,
+    ) -> StoreResult<i64> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM approvals WHERE org_id = ?1 AND requester = ?2 AND status = 'pending' AND expires_at > ?3",
+            )
+            .db()?
+            .query_row(params![org_id, requester, now], |r| r.get(0))
+            .db()
         })
         .await
     }
