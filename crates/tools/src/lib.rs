@@ -25,6 +25,7 @@ mod logging;
 mod network;
 mod objectstorage;
 mod observability;
+mod policy;
 mod pricing;
 mod rest;
 mod rules;
@@ -177,7 +178,7 @@ impl ToolRunner for OciTools {
             .iter()
             .find(|t| t.name == name)
             .ok_or_else(|| ToolError::NotFound(format!("{name} is not in this catalogue")))?;
-        scope::scope(&self.client, &self.ancestry, spec, args).await
+        scope::scope(&self.client, &self.ancestry, &self.tenancy, spec, args).await
     }
 }
 
