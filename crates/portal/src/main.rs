@@ -393,7 +393,14 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
         .context("reading the password from standard input")?;
     let password = password.trim_end_matches(['\n', '\r']);
     let (store, keys) = open(&settings).await?;
-    let cloud = compartments::cloud(&settings)?;
+    // Only the embedded emulator's first organisation is given compartments here.
+    let cloud = match settings.cloud {
+        portal_core::CloudMode::Emulator => compartments::cloud(&settings).unwrap_or_else(|e| {
+            eprintln!("warning: {e:#}; the organisation gets no cloud compartments");
+            None
+        }),
+        _ => None,
+    };
     let done = portal_core::service::setup::create_user_cli(
         &cli_ctx(store.as_ref(), &keys),
         &email,

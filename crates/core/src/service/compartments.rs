@@ -75,9 +75,17 @@ pub async fn check(
             for path in &paths {
                 if !path.iter().any(|c| allowed.iter().any(|a| a == c)) {
                     let c = path.first().map(String::as_str).unwrap_or("(unknown)");
-                    return Err(CoreError::Forbidden(format!(
-                        "Compartment {c} is outside the compartments your organisation allows"
-                    )));
+                    return Err(CoreError::Forbidden(if valid_ocid(c, Some("tenancy")) {
+                        format!(
+                            "{name} would act in the tenancy's root compartment {c}, which is \
+                             outside the compartments your organisation allows (it is not \
+                             assigned the whole tenancy); name an allowed compartmentId"
+                        )
+                    } else {
+                        format!(
+                            "Compartment {c} is outside the compartments your organisation allows"
+                        )
+                    }));
                 }
             }
             Ok(())
