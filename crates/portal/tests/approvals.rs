@@ -163,8 +163,9 @@ async fn rejection_changed_args_other_requesters_and_other_orgs() {
         .as_str()
         .unwrap()
         .to_string();
-    let tenancy = admin.tenancy().await;
-    admin.assign_compartments(&other_id, &[&tenancy]).await;
+    admin
+        .assign_compartments(&other_id, &[&app.tenancy()])
+        .await;
     assert_eq!(
         admin
             .post(

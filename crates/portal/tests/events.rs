@@ -254,8 +254,9 @@ async fn another_organisations_events_are_not_visible() {
         .as_str()
         .unwrap()
         .to_string();
-    let tenancy = admin.tenancy().await;
-    admin.assign_compartments(&other_id, &[&tenancy]).await;
+    admin
+        .assign_compartments(&other_id, &[&app.tenancy()])
+        .await;
     assert_eq!(
         admin
             .post(

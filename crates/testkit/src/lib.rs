@@ -194,6 +194,15 @@ impl TestApp {
         admin
     }
 
+    /// The connected cloud's tenancy OCID (without running a tool).
+    pub fn tenancy(&self) -> String {
+        self.state
+            .cloud
+            .get()
+            .map(|c| c.tenancy.clone())
+            .expect("a cloud is connected")
+    }
+
     /// Signs in and returns a client carrying the session cookie and a same-origin `Origin`.
     pub async fn sign_in(&self, email: &str, password: &str) -> Client {
         let res = self

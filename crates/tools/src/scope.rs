@@ -22,9 +22,10 @@ const UNBOUND: &[&str] = &[
     "listRegionSubscriptions",
     "getObjectStorageNamespace",
     "getTenancy",
-    "listLimitServices",
     "generateTerraform",
 ];
+// Not `listLimitServices`: it lists in the tenancy's root compartment (and is
+// only useful with the limit tools, which span the tenancy too).
 
 /// How long a compartment's parent is remembered (compartments rarely move).
 const PARENT_TTL: Duration = Duration::from_secs(60);
