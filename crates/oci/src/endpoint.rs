@@ -205,11 +205,13 @@ impl Service {
         if !path.starts_with('/') {
             return Err(EndpointError::InvalidPath(path.to_string()));
         }
-        // Defence in depth: whatever built the path, no empty or dot segment
-        // reaches the URL parser, which would resolve it.
+        // Defence in depth: whatever built the path, no dot segment (which the
+        // URL parser would resolve) and no empty inner segment reaches it. A
+        // trailing `/` is kept: some operations have one (`GetNamespace` is `GET /n/`).
         let bare = path.split(['?', '#']).next().unwrap_or(path);
-        if let Some(seg) = bare[1..].split('/').find(|seg| dot_segment(seg)) {
-            if !(seg.is_empty() && bare == "/") {
+        let inner = bare[1..].strip_suffix('/').unwrap_or(&bare[1..]);
+        if let Some(seg) = inner.split('/').find(|seg| dot_segment(seg)) {
+            if !inner.is_empty() {
                 return Err(EndpointError::DotSegment(seg.to_string()));
             }
         }
