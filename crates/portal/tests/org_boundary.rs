@@ -298,3 +298,66 @@ async fn a_configured_cloud_gives_even_the_first_organisation_nothing() {
     assert_eq!(status, 200, "{body}");
     stop.cancel();
 }
+
+/// `portal admin create-user` for `org`, the password on standard input.
+fn create_user(app: &TestApp, email: &str, org: &str) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = app
+        .command(env!("CARGO_BIN_EXE_portal"))
+        .args([
+            "admin",
+            "create-user",
+            "--email",
+            email,
+            "--name",
+            email,
+            "--org",
+            org,
+        ])
+        .args(["--role", "admin", "--password-stdin"])
+        .env("PORTAL_CLOUD", "emulator")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_cli_gives_the_demo_tenancy_to_the_first_organisation_only() {
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await;
+    create_user(&app, "a@first.test", "first");
+    create_user(&app, "b@second.test", "second");
+    let first = app.sign_in("a@first.test", PASSWORD).await;
+    let second = app.sign_in("b@second.test", PASSWORD).await;
+    let settings: Value = first.get("/api/org/settings").await.json().await.unwrap();
+    assert_eq!(settings["allowedCompartments"], json!([app.tenancy()]));
+    assert_eq!(run(&first, "listCompartments", json!({})).await.0, 200);
+    let settings: Value = second.get("/api/org/settings").await.json().await.unwrap();
+    assert_eq!(settings["allowedCompartments"], json!([]));
+    let (status, body) = run(&second, "listCompartments", json!({})).await;
+    assert_eq!(status, 403, "{body}");
+    let audit: Value = first
+        .get("/api/audit?action=org.compartments_assigned")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(audit.to_string().contains("system:cli"), "{audit}");
+}
