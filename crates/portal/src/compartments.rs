@@ -51,6 +51,11 @@ pub async fn assign(
     slug: &str,
     choice: Choice,
 ) -> anyhow::Result<()> {
+    // The cloud's tenancy: needed for --all, checks a tenancy OCID given with --set.
+    let tenancy = match choice {
+        Choice::All => cloud(settings)?.map(|(_, t)| t),
+        _ => cloud(settings).ok().flatten().map(|(_, t)| t),
+    };
     let list: Vec<String> = match choice {
         Choice::Set(list) => list
             .split(',')
@@ -58,15 +63,15 @@ pub async fn assign(
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect(),
-        Choice::All => match cloud(settings)? {
-            Some((_, tenancy)) => vec![tenancy],
+        Choice::All => match &tenancy {
+            Some(tenancy) => vec![tenancy.clone()],
             None => anyhow::bail!(
                 "--all: no cloud is configured (PORTAL_CLOUD=none); name the tenancy's OCID with --set"
             ),
         },
         Choice::None => Vec::new(),
     };
-    let org = portal_core::service::compartments::assign_cli(ctx, slug, &list)
+    let org = portal_core::service::compartments::assign_cli(ctx, slug, &list, tenancy.as_deref())
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if org.allowed_compartments.is_empty() {

@@ -183,6 +183,15 @@ async fn a_new_organisation_acts_in_no_compartment_until_a_platform_admin_assign
         )
         .await;
     assert_eq!(res.status(), 404);
+    // A tenancy OCID means everything: only the cloud's own is accepted.
+    let res = admin
+        .put(
+            &format!("/api/admin/orgs/{beta}/compartments"),
+            json!({"allowedCompartments": [development, "ocid1.tenancy.oc1..aaaaother"]}),
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("allowedCompartments/1"));
 
     // Taking everything away denies again.
     admin.assign_compartments(&beta, &[]).await;

@@ -63,6 +63,7 @@ pub async fn assign(
         &r.principal,
         &org_id,
         &b.allowed_compartments,
+        state.cloud.get().map(|c| c.tenancy.as_str()),
     )
     .await?;
     // Cached credentials carry the organisation: drop them so every replica

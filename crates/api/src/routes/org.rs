@@ -258,7 +258,8 @@ pub async fn settings(
     let ctx = state.ctx(&r.caller);
     if let Some(list) = &b.allowed_compartments {
         let org = r.principal.org()?;
-        compartments::assign(&ctx, &r.principal, &org.id, list).await?;
+        let tenancy = state.cloud.get().map(|c| c.tenancy.as_str());
+        compartments::assign(&ctx, &r.principal, &org.id, list, tenancy).await?;
     }
     if let Some(on) = b.four_eyes {
         members::set_four_eyes(&ctx, &r.principal, on).await?;

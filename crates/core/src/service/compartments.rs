@@ -93,8 +93,10 @@ pub async fn check(
     }
 }
 
-/// Checks and normalises a list of compartment (or tenancy) OCIDs.
-fn normalise(allowed: &[String]) -> CoreResult<Vec<String>> {
+/// Checks and normalises a list of compartment (or tenancy) OCIDs. A tenancy
+/// OCID means the whole tenancy, so it must be the cloud's own (`tenancy`, when
+/// known): a mistyped one would otherwise assign everything.
+fn normalise(allowed: &[String], tenancy: Option<&str>) -> CoreResult<Vec<String>> {
     if allowed.len() > MAX_ALLOWED_COMPARTMENTS {
         return Err(CoreError::Validation(format!(
             "body/allowedCompartments: at most {MAX_ALLOWED_COMPARTMENTS} compartments"
@@ -106,6 +108,11 @@ fn normalise(allowed: &[String]) -> CoreResult<Vec<String>> {
         if !valid_ocid(c, Some("compartment")) {
             return Err(CoreError::Validation(format!(
                 "body/allowedCompartments/{i}: must be the OCID of a compartment or the tenancy"
+            )));
+        }
+        if valid_ocid(c, Some("tenancy")) && tenancy.is_some_and(|t| t != c) {
+            return Err(CoreError::Validation(format!(
+                "body/allowedCompartments/{i}: is not the tenancy of the configured cloud"
             )));
         }
         if !list.iter().any(|x| x == c) {
@@ -147,12 +154,13 @@ async fn store(ctx: &Ctx<'_>, org: &Org, actor: &str, list: Vec<String>) -> Core
 
 /// Assigns the compartments organisation `org_id` may act in (platform admins
 /// only; `[]` takes every compartment away, the tenancy's OCID gives the whole
-/// tenancy); audited.
+/// tenancy, `tenancy` being the configured cloud's when there is one); audited.
 pub async fn assign(
     ctx: &Ctx<'_>,
     p: &Principal,
     org_id: &str,
     allowed: &[String],
+    tenancy: Option<&str>,
 ) -> CoreResult<Org> {
     if !p.is_platform_admin() {
         return Err(CoreError::Forbidden(
@@ -166,18 +174,23 @@ pub async fn assign(
         .org_by_id(org_id)
         .await?
         .ok_or_else(|| CoreError::NotFound("Organisation not found".into()))?;
-    let list = normalise(allowed)?;
+    let list = normalise(allowed, tenancy)?;
     store(ctx, &org, &p.actor(), list).await
 }
 
 /// CLI (an operator on the host): assigns organisation `slug`'s compartments; audited.
-pub async fn assign_cli(ctx: &Ctx<'_>, slug: &str, allowed: &[String]) -> CoreResult<Org> {
+pub async fn assign_cli(
+    ctx: &Ctx<'_>,
+    slug: &str,
+    allowed: &[String],
+    tenancy: Option<&str>,
+) -> CoreResult<Org> {
     let org = ctx
         .store
         .org_by_slug(slug)
         .await?
         .ok_or_else(|| CoreError::NotFound(format!("Organisation {slug:?} not found")))?;
-    let list = normalise(allowed)?;
+    let list = normalise(allowed, tenancy)?;
     store(ctx, &org, "system:cli", list).await
 }
 
