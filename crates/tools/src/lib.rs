@@ -109,7 +109,7 @@ impl OciTools {
 
     /// Runs a tool that calls the cloud, in the module that declares it; the
     /// error is the cloud's message.
-    async fn call(&self, name: &str, args: &Map<String, Value>) -> Result<Value, String> {
+    async fn call(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
         let holds = |specs: &[ToolSpec]| specs.iter().any(|s| s.name == name);
         if holds(compute::SPECS) {
             self.compute(name, args).await
@@ -169,7 +169,7 @@ impl ToolRunner for OciTools {
             _ if !TOOLS.iter().any(|t| t.name == name) => Err(ToolError::NotFound(format!(
                 "{name} is not in this catalogue"
             ))),
-            _ => self.call(name, args).await.map_err(ToolError::Cloud),
+            _ => self.call(name, args).await,
         }
     }
 

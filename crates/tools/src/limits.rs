@@ -1,6 +1,7 @@
 //! Service limits, their usage and availability, and quotas.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
@@ -42,7 +43,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let tenancy = ("compartmentId", self.tenancy.as_str());
         let service = text(args, "serviceName");
         match name {
@@ -84,8 +85,10 @@ impl OciTools {
                 ));
                 let path = format!(
                     "/20190729/services/{}/limits/{}/resourceAvailability",
-                    encode_path_param(service, true).map_err(|e| e.to_string())?,
-                    encode_path_param(text(args, "limitName"), true).map_err(|e| e.to_string())?
+                    encode_path_param(service, true)
+                        .map_err(|e| ToolError::Invalid(e.to_string()))?,
+                    encode_path_param(text(args, "limitName"), true)
+                        .map_err(|e| ToolError::Invalid(e.to_string()))?
                 );
                 self.send(Method::GET, &Service::LIMITS, &path, &q, None)
                     .await

@@ -1,5 +1,6 @@
 //! Load balancing: load balancers, their health and their backend sets'.
 
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
@@ -31,7 +32,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let lb = format!("/loadBalancers/{}", text(args, "loadBalancerId"));
         match name {
             "listLoadBalancers" => {
@@ -58,7 +59,7 @@ impl OciTools {
             }
             "getBackendSetHealth" => {
                 let set = encode_path_param(text(args, "backendSetName"), true)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| ToolError::Invalid(e.to_string()))?;
                 self.get(
                     &Service::LOAD_BALANCER,
                     &format!("{lb}/backendSets/{set}/health"),

@@ -1,6 +1,7 @@
 //! Object Storage: the namespace, buckets and the objects in them.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{json, Map, Value};
@@ -63,7 +64,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         if name == "getObjectStorageNamespace" {
             return Ok(json!({"namespace": self.get(&Service::OBJECT_STORAGE, "/n").await?}));
         }
@@ -73,7 +74,7 @@ impl OciTools {
             "listBuckets" | "createBucket" => String::new(),
             _ => format!(
                 "/n/{ns}/b/{}",
-                encode_path_param(bucket, true).map_err(|e| e.to_string())?
+                encode_path_param(bucket, true).map_err(|e| ToolError::Invalid(e.to_string()))?
             ),
         };
         match name {
