@@ -15,8 +15,8 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
 use crate::routes::{
-    activity, approvals, audit, auth, chat, events, health, keys, mcp, ops, org, sessions, setup,
-    tools,
+    activity, approvals, audit, auth, chat, compartments, events, health, keys, mcp, ops, org,
+    sessions, setup, tools,
 };
 use crate::state::AppState;
 
@@ -43,6 +43,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(org::set_role, org::remove))
         .routes(routes!(org::list_orgs, org::create_org))
         .routes(routes!(org::get_settings, org::settings))
+        .routes(routes!(compartments::assign))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
         .routes(routes!(sessions::list, sessions::create))

@@ -43,8 +43,9 @@ pub struct Org {
     pub name: String,
     /// Whether `danger` approvals need a second person.
     pub four_eyes: bool,
-    /// Compartments (with their sub-compartments) the organisation's tools may act in;
-    /// empty means no restriction.
+    /// Compartments (with their sub-compartments) the organisation's tools may act in,
+    /// as a platform admin assigned them: empty means none (deny by default), the
+    /// tenancy's OCID means the whole tenancy.
     pub allowed_compartments: Vec<String>,
     /// Creation time.
     pub created_at: i64,

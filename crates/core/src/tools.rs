@@ -279,6 +279,7 @@ fn check_value(kind: &Kind, v: &Value, path: &str) -> Result<Value, String> {
             }
         },
         Kind::Text { max } => match v.as_str() {
+            Some(s) if hidden_format(s).is_some() => return bad(&hidden_why(s)),
             Some(s) if plain_text(s, max) => {}
             _ => return bad(&format!("must be text of at most {max} characters")),
         },
@@ -300,6 +301,7 @@ fn check_value(kind: &Kind, v: &Value, path: &str) -> Result<Value, String> {
             _ => return bad("must be an IPv4 CIDR block such as 10.0.0.0/16 (host bits zero)"),
         },
         Kind::Rule(r) => match v.as_str() {
+            Some(s) if hidden_format(s).is_some() => return bad(&hidden_why(s)),
             Some(s) if plain_text(s, r.max) && (r.check)(s) => {}
             _ => return bad(r.rule),
         },
@@ -332,6 +334,51 @@ fn check_value(kind: &Kind, v: &Value, path: &str) -> Result<Value, String> {
 /// At most `max` characters and no control characters but newlines.
 fn plain_text(s: &str, max: usize) -> bool {
     s.chars().count() <= max && !s.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// Whether `c` is an invisible format character (Unicode category Cf): bidi
+/// embeddings, overrides and isolates, directional marks, zero-width
+/// characters, invisible operators, the BOM, interlinear annotations and tags.
+/// They make text shown to an approver read differently from what runs
+/// ("Trojan Source"), so tool text refuses them.
+pub fn is_format_char(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// The first invisible format character in `s`, if any.
+fn hidden_format(s: &str) -> Option<char> {
+    s.chars().find(|c| is_format_char(*c))
+}
+
+/// Why text holding a format character is refused (names the code point).
+fn hidden_why(s: &str) -> String {
+    let c = hidden_format(s).map(u32::from).unwrap_or_default();
+    format!(
+        "must not contain invisible formatting or bidirectional control characters (found U+{c:04X})"
+    )
 }
 
 /// A value with the secret fields inside it replaced.
@@ -461,6 +508,49 @@ mod tests {
         let schema = SPEC.schema();
         assert_eq!(schema["properties"]["password"]["writeOnly"], true);
         assert_eq!(schema["required"], json!(["compartmentId"]));
+    }
+
+    #[test]
+    fn text_refuses_bidi_and_other_format_characters_naming_the_path() {
+        let spec = ToolSpec {
+            params: &[Param {
+                name: "note",
+                kind: Kind::Text { max: 100 },
+                required: true,
+                description: "",
+                default: None,
+                secret: false,
+            }],
+            ..SPEC
+        };
+        for c in [
+            '\u{202E}',
+            '\u{2066}',
+            '\u{200B}',
+            '\u{200F}',
+            '\u{061C}',
+            '\u{FEFF}',
+            '\u{E0041}',
+        ] {
+            let err = spec
+                .validate(&json!({ "note": format!("Allow{c} all") }))
+                .unwrap_err();
+            assert!(
+                err.starts_with("args/note: must not contain invisible"),
+                "{err}"
+            );
+            assert!(err.contains(&format!("U+{:04X}", u32::from(c))), "{err}");
+        }
+        assert!(spec
+            .validate(&json!({"note": "caf\u{e9} \u{4f60}\u{597d}\nline"}))
+            .is_ok());
+        let err = NESTED
+            .validate(&json!({"rules": [{"code": "A\u{202E}1"}]}))
+            .unwrap_err();
+        assert!(
+            err.starts_with("args/rules/0/code: must not contain invisible"),
+            "{err}"
+        );
     }
 
     fn ordered(m: &Map<String, Value>) -> Result<(), String> {

@@ -350,7 +350,7 @@ async fn buckets_and_objects() {
     for name in ["a.txt", "b.txt", "dir/c.txt", "dir/d.txt", "e.txt"] {
         let path = format!(
             "/n/{ns}/b/test-bucket/o/{}",
-            portal_oci::endpoint::encode_path_param(name, true)
+            portal_oci::endpoint::encode_path_param(name, true).unwrap()
         );
         let r = t
             .client

@@ -32,6 +32,11 @@ pub enum EndpointError {
     /// An empty region was given.
     #[error("region is empty")]
     EmptyRegion,
+    /// A path parameter was empty, `.` or `..`: the URL parser would resolve it
+    /// as a dot segment (`%2E%2E` included) and the signed request would reach
+    /// another operation of the service.
+    #[error("path parameter {0:?} must not be empty, `.` or `..`")]
+    DotSegment(String),
 }
 
 /// An OCI service: endpoint template and API base path.
@@ -188,8 +193,8 @@ impl Service {
     /// Full request URL: base URL + `path` (already percent-encoded, starting with
     /// `/`) + query pairs (form-encoded, in the given order).
     ///
-    /// Note: the URL parser resolves `.`/`..` segments, including `%2E` forms, so an
-    /// Object Storage object literally named `.` or `..` cannot be addressed.
+    /// Empty, `.` and `..` segments (also as `%2E`) are refused with
+    /// [`EndpointError::DotSegment`]: the URL parser would resolve them.
     pub fn url(
         &self,
         region: &str,
@@ -199,6 +204,16 @@ impl Service {
     ) -> Result<Url, EndpointError> {
         if !path.starts_with('/') {
             return Err(EndpointError::InvalidPath(path.to_string()));
+        }
+        // Defence in depth: whatever built the path, no dot segment (which the
+        // URL parser would resolve) and no empty inner segment reaches it. A
+        // trailing `/` is kept: some operations have one (`GetNamespace` is `GET /n/`).
+        let bare = path.split(['?', '#']).next().unwrap_or(path);
+        let inner = bare[1..].strip_suffix('/').unwrap_or(&bare[1..]);
+        if let Some(seg) = inner.split('/').find(|seg| dot_segment(seg)) {
+            if !inner.is_empty() {
+                return Err(EndpointError::DotSegment(seg.to_string()));
+            }
         }
         let text = format!("{}{}", self.base_url(region, override_base)?, path);
         let mut url = Url::parse(&text).map_err(|e| EndpointError::InvalidUrl {
@@ -253,11 +268,14 @@ pub fn second_level_domain(region: &str) -> &'static str {
 /// Percent-encode a path parameter value the way the SDK does.
 ///
 /// Default (`strict = false`): Python `quote` with `/` left as is. Strict (Object
-/// Storage): every reserved character including `/` is encoded, and a value of
-/// exactly `.`/`..` becomes `%2E`/`%2E%2E`.
-pub fn encode_path_param(value: &str, strict: bool) -> String {
-    if strict && (value == "." || value == "..") {
-        return value.replace('.', "%2E");
+/// Storage): every reserved character including `/` is encoded.
+///
+/// An empty value, `.` or `..` is refused: percent-encoding cannot stop the URL
+/// parser from resolving `%2E%2E` as `..`, which would move the signed request
+/// to a parent path (`getBucket ".."` became `GET /n/{ns}/`).
+pub fn encode_path_param(value: &str, strict: bool) -> Result<String, EndpointError> {
+    if value.is_empty() || value == "." || value == ".." {
+        return Err(EndpointError::DotSegment(value.to_string()));
     }
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
@@ -270,7 +288,13 @@ pub fn encode_path_param(value: &str, strict: bool) -> String {
             out.push_str(&format!("%{b:02X}"));
         }
     }
-    out
+    Ok(out)
+}
+
+/// Whether a path segment is a dot segment (or empty) once percent-decoded.
+fn dot_segment(seg: &str) -> bool {
+    let decoded = seg.replace("%2E", ".").replace("%2e", ".");
+    decoded.is_empty() || decoded == "." || decoded == ".."
 }
 
 /// Known realms and their second-level domains (OCI SDK 2.189.0).

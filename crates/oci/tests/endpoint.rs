@@ -104,7 +104,7 @@ fn vector_urls_are_reproduced() {
         .url("us-ashburn-1", None, "/n/examplens/b/demo-bucket", &[])
         .unwrap();
     assert_eq!(u.as_str(), urls[3]);
-    let id = encode_path_param("ocid1.instance.oc1.iad.aaaaaaaaexample", false);
+    let id = encode_path_param("ocid1.instance.oc1.iad.aaaaaaaaexample", false).unwrap();
     let u = Service::COMPUTE
         .url(
             "us-ashburn-1",
@@ -173,11 +173,50 @@ fn paths_and_queries_are_encoded() {
         .unwrap();
     assert_eq!(u.query(), Some("displayName=a+b%26c&x=%C3%A9"));
 
-    assert_eq!(encode_path_param("a/b c", false), "a/b%20c");
-    assert_eq!(encode_path_param("a/b c", true), "a%2Fb%20c");
-    assert_eq!(encode_path_param("dir/obj.txt~", true), "dir%2Fobj.txt~");
-    assert_eq!(encode_path_param("..", true), "%2E%2E");
-    assert_eq!(encode_path_param(".", false), ".");
+    assert_eq!(encode_path_param("a/b c", false).unwrap(), "a/b%20c");
+    assert_eq!(encode_path_param("a/b c", true).unwrap(), "a%2Fb%20c");
+    assert_eq!(
+        encode_path_param("dir/obj.txt~", true).unwrap(),
+        "dir%2Fobj.txt~"
+    );
+    assert_eq!(encode_path_param("a..b", true).unwrap(), "a..b");
+}
+
+#[test]
+fn dot_segments_and_empty_path_parameters_are_refused() {
+    // `%2E%2E` is still `..` to the URL parser: `getBucket ".."` reached `GET /n/{ns}/`.
+    for v in ["", ".", ".."] {
+        for strict in [true, false] {
+            assert_eq!(
+                encode_path_param(v, strict),
+                Err(EndpointError::DotSegment(v.to_string()))
+            );
+        }
+    }
+    for path in [
+        "/n/ns/b/..",
+        "/n/ns/b/%2E%2E",
+        "/n/ns/b/%2e.",
+        "/n/ns/b/.",
+        "/n/ns/b/../",
+        "/n/ns/b//o",
+        "/n/ns/b/x/../y",
+    ] {
+        let err = Service::OBJECT_STORAGE
+            .url("us-ashburn-1", None, path, &[])
+            .unwrap_err();
+        assert!(matches!(err, EndpointError::DotSegment(_)), "{path}: {err}");
+    }
+    assert!(Service::OBJECT_STORAGE
+        .url("us-ashburn-1", None, "/n/ns/b/a..b/o/x.txt", &[])
+        .is_ok());
+    assert!(Service::IDENTITY
+        .url("us-ashburn-1", None, "/", &[])
+        .is_ok());
+    // OCI's own trailing slashes (GetNamespace is `GET /n/`) stay.
+    assert!(Service::OBJECT_STORAGE
+        .url("us-ashburn-1", None, "/n/", &[])
+        .is_ok());
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `portal`: the OCI Self-Service Portal in one binary.
 
+mod compartments;
 mod logging;
 
 /// mimalloc: request handling allocates many small, short-lived buffers on
@@ -102,6 +103,25 @@ enum AdminCommand {
         /// Read the password from standard input (required).
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Assign an organisation the cloud compartments its tools may act in (with
+    /// their sub-compartments); audited. New organisations have none, except the
+    /// first one under the embedded emulator, which gets the demo tenancy.
+    #[command(name = "org-compartments")]
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["set", "all", "none"])))]
+    OrgCompartments {
+        /// Organisation slug.
+        #[arg(long)]
+        org: String,
+        /// Compartment OCIDs, comma-separated (the tenancy's OCID: the whole tenancy).
+        #[arg(long, value_name = "OCID,...")]
+        set: Option<String>,
+        /// The whole tenancy.
+        #[arg(long)]
+        all: bool,
+        /// Take every compartment away.
+        #[arg(long)]
+        none: bool,
     },
 }
 
@@ -341,14 +361,31 @@ fn cli_ctx<'a>(
 }
 
 async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
-    let AdminCommand::CreateUser {
-        email,
-        name,
-        org,
-        role,
-        platform_admin,
-        password_stdin,
-    } = command;
+    let (email, name, org, role, platform_admin, password_stdin) = match command {
+        AdminCommand::CreateUser {
+            email,
+            name,
+            org,
+            role,
+            platform_admin,
+            password_stdin,
+        } => (email, name, org, role, platform_admin, password_stdin),
+        AdminCommand::OrgCompartments {
+            org,
+            set,
+            all,
+            none: _,
+        } => {
+            let choice = match (set, all) {
+                (Some(list), _) => compartments::Choice::Set(list),
+                (None, true) => compartments::Choice::All,
+                (None, false) => compartments::Choice::None,
+            };
+            let (store, keys) = open(&settings).await?;
+            return compartments::assign(&settings, &cli_ctx(store.as_ref(), &keys), &org, choice)
+                .await;
+        }
+    };
     if !password_stdin {
         anyhow::bail!("--password-stdin is required: pass the password on standard input, never as an argument");
     }
@@ -361,6 +398,14 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
         .context("reading the password from standard input")?;
     let password = password.trim_end_matches(['\n', '\r']);
     let (store, keys) = open(&settings).await?;
+    // Only the embedded emulator's first organisation is given compartments here.
+    let cloud = match settings.cloud {
+        portal_core::CloudMode::Emulator => compartments::cloud(&settings).unwrap_or_else(|e| {
+            eprintln!("warning: {e:#}; the organisation gets no cloud compartments");
+            None
+        }),
+        _ => None,
+    };
     let done = portal_core::service::setup::create_user_cli(
         &cli_ctx(store.as_ref(), &keys),
         &email,
@@ -369,6 +414,7 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
         role,
         platform_admin,
         password,
+        cloud.as_ref().map(|(mode, t)| (*mode, t.as_str())),
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -64,9 +64,11 @@ async fn tools_act_only_in_allowed_compartments_and_their_children() {
     let apps_instance = an_instance(&admin, &prod_apps).await;
     let dev_instance = an_instance(&admin, &development).await;
 
-    // Default: no restriction, the tenancy-wide list works.
+    // The embedded demo's first organisation is assigned the whole demo
+    // tenancy, explicitly: the tenancy-wide list works.
+    let tenancy = admin.tenancy().await;
     let settings: Value = admin.get("/api/org/settings").await.json().await.unwrap();
-    assert_eq!(settings["allowedCompartments"], json!([]));
+    assert_eq!(settings["allowedCompartments"], json!([tenancy]));
     assert_eq!(run(&admin, "listInstances", json!({})).await.0, 200);
 
     let (status, body) = set_policy(&admin, json!([production])).await;
@@ -146,8 +148,8 @@ async fn tools_act_only_in_allowed_compartments_and_their_children() {
     assert_eq!(run(&admin, "listRegions", json!({})).await.0, 200);
     assert_eq!(run(&admin, "getOCIFreeTier", json!({})).await.0, 200);
 
-    // Lifting the restriction restores tenancy-wide calls.
-    let (status, body) = set_policy(&admin, json!([])).await;
+    // Assigning the whole tenancy (its OCID) restores tenancy-wide calls.
+    let (status, body) = set_policy(&admin, json!([tenancy])).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(run(&admin, "listInstances", json!({})).await.0, 200);
     assert_eq!(
@@ -157,9 +159,9 @@ async fn tools_act_only_in_allowed_compartments_and_their_children() {
         200
     );
 
-    // Both changes are in the audit ledger.
+    // The assignments are in the audit ledger.
     let audit: Value = admin
-        .get("/api/audit?action=org.settings_changed")
+        .get("/api/audit?action=org.compartments_assigned")
         .await
         .json()
         .await
@@ -169,15 +171,24 @@ async fn tools_act_only_in_allowed_compartments_and_their_children() {
 }
 
 #[tokio::test]
-async fn only_org_admins_set_a_valid_policy() {
+async fn only_platform_admins_assign_a_valid_policy() {
     let app = TestApp::builder()
         .env("PORTAL_CLOUD", "emulator")
         .spawn()
         .await;
     let admin = app.admin().await;
+    let tenancy = admin.tenancy().await;
     let op = app.member(&admin, "op@acme.test", "operator").await;
     let (status, body) = set_policy(&op, json!(["ocid1.compartment.oc1..aaaa"])).await;
     assert_eq!(status, 403, "{body}");
+    // An org admin who is not a platform admin cannot lift or change it either.
+    let org_admin = app.member(&admin, "boss@acme.test", "admin").await;
+    let (status, body) = set_policy(&org_admin, json!([tenancy])).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("platform admin"),
+        "{body}"
+    );
 
     let (status, body) = set_policy(&admin, json!(["ocid1.compartment.oc1..aaaa", "nope"])).await;
     assert_eq!(status, 400, "{body}");
@@ -204,7 +215,7 @@ async fn only_org_admins_set_a_valid_policy() {
 
     // Nothing stored by the refused attempts.
     let settings: Value = admin.get("/api/org/settings").await.json().await.unwrap();
-    assert_eq!(settings["allowedCompartments"], json!([]));
+    assert_eq!(settings["allowedCompartments"], json!([tenancy]));
     // Duplicates collapse.
     let (status, body) = set_policy(
         &admin,

@@ -249,6 +249,14 @@ async fn another_organisations_events_are_not_visible() {
         .post("/api/admin/orgs", json!({"name": "Other", "slug": "other"}))
         .await;
     assert_eq!(res.status(), 201);
+    // A new organisation acts in no compartment until a platform admin assigns some.
+    let other_id = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    admin
+        .assign_compartments(&other_id, &[&app.tenancy()])
+        .await;
     assert_eq!(
         admin
             .post(

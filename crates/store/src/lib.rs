@@ -50,7 +50,8 @@ pub(crate) fn compartments(raw: Option<&str>) -> Result<Vec<String>, serde_json:
     }
 }
 
-/// The `organizations.allowed_compartments` value for a policy (NULL when unrestricted).
+/// The `organizations.allowed_compartments` value for an assignment (NULL when
+/// nothing is assigned: the organisation acts in no compartment).
 pub(crate) fn compartments_column(allowed: &[String]) -> Option<String> {
     if allowed.is_empty() {
         None

@@ -176,7 +176,31 @@ impl TestApp {
             "setup: {}",
             res.text().await.unwrap_or_default()
         );
-        self.sign_in("admin@acme.test", PASSWORD).await
+        let done: serde_json::Value = res.json().await.expect("setup json");
+        let admin = self.sign_in("admin@acme.test", PASSWORD).await;
+        // The embedded emulator gives the first organisation the demo tenancy;
+        // a configured cloud (`PORTAL_CLOUD=oci`, e.g. a shared standalone
+        // emulator) gives nothing by default, so the fixture assigns it as a
+        // platform admin would.
+        if let Some(cloud) = self
+            .state
+            .cloud
+            .get()
+            .filter(|c| c.mode == portal_core::CloudMode::Oci)
+        {
+            let org = done["organization"]["id"].as_str().expect("org id");
+            admin.assign_compartments(org, &[&cloud.tenancy]).await;
+        }
+        admin
+    }
+
+    /// The connected cloud's tenancy OCID (without running a tool).
+    pub fn tenancy(&self) -> String {
+        self.state
+            .cloud
+            .get()
+            .map(|c| c.tenancy.clone())
+            .expect("a cloud is connected")
     }
 
     /// Signs in and returns a client carrying the session cookie and a same-origin `Origin`.
@@ -504,6 +528,41 @@ impl Client {
             }
         }
         panic!("no running instance in the demo tenancy");
+    }
+
+    /// Assigns organisation `org_id` the cloud compartments its tools may act in
+    /// (the caller must be a platform admin, e.g. [`TestApp::admin`]); returns
+    /// what is now assigned. New organisations have none (deny by default).
+    pub async fn assign_compartments(
+        &self,
+        org_id: &str,
+        compartments: &[&str],
+    ) -> serde_json::Value {
+        let res = self
+            .put(
+                &format!("/api/admin/orgs/{org_id}/compartments"),
+                serde_json::json!({ "allowedCompartments": compartments }),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "assign compartments to {org_id}");
+        res.json().await.expect("json")
+    }
+
+    /// The tenancy's OCID, as the (unrestricted) caller's tools report it.
+    pub async fn tenancy(&self) -> String {
+        let body: serde_json::Value = self
+            .post(
+                "/api/v1/tools/getTenancy/execute",
+                serde_json::json!({"args": {}}),
+            )
+            .await
+            .json()
+            .await
+            .expect("tenancy");
+        body["result"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("tenancy id in {body}"))
+            .to_string()
     }
 
     /// The user id of a signed-in client.

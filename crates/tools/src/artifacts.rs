@@ -1,5 +1,6 @@
 //! Container Registry (OCI Artifacts): repositories and their images.
 
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{Map, Value};
@@ -31,7 +32,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let mut q = vec![("compartmentId", self.compartment(args))];
         match name {
             "listContainerRepos" => {

@@ -1,5 +1,6 @@
 //! Cost from the Usage API: per compartment, and per service and day.
 
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -32,7 +33,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let days = int(args, "days", 30);
         let (granularity, group_by, fields): (&str, &str, &[&str]) = match name {
             "getCostByCompartment" => (
@@ -69,7 +70,7 @@ impl OciTools {
         days: i64,
         granularity: &str,
         group_by: &str,
-    ) -> Result<(Vec<Value>, String, String), String> {
+    ) -> Result<(Vec<Value>, String, String), ToolError> {
         let today = time::OffsetDateTime::now_utc().date();
         let fmt = |d: time::Date| format!("{d}T00:00:00Z");
         let start = today - time::Duration::days(days);

@@ -1,6 +1,7 @@
 //! Block storage: block volumes, boot volumes, backups, and attaching
 //! volumes to instances.
 
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -76,7 +77,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let c = self.compartment(args);
         match name {
             "listBlockVolumes" => {

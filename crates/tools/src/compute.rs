@@ -5,6 +5,7 @@
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -182,7 +183,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let c = self.compartment(args);
         let id = text(args, "instanceId");
         match name {
@@ -400,7 +401,7 @@ impl OciTools {
     }
 
     /// Captures an instance's serial console and returns its recent output.
-    async fn console_history(&self, id: &str) -> Result<Value, String> {
+    async fn console_history(&self, id: &str) -> Result<Value, ToolError> {
         let capture = self
             .post(
                 &Service::COMPUTE,
@@ -443,7 +444,7 @@ impl OciTools {
 
     /// LaunchInstance from an image into a subnet, with the shape
     /// configuration, SSH key and cloud-init script given.
-    async fn launch(&self, args: &Map<String, Value>) -> Result<Value, String> {
+    async fn launch(&self, args: &Map<String, Value>) -> Result<Value, ToolError> {
         let mut body = body_of(
             args,
             &[

@@ -1,6 +1,7 @@
 //! Autonomous Databases: listing, creating, starting, stopping, terminating.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -64,7 +65,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let id = text(args, "autonomousDatabaseId");
         let path = format!("/autonomousDatabases/{id}");
         match name {

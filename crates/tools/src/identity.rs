@@ -1,6 +1,7 @@
 //! Identity: the tenancy, regions and availability domains, compartments,
 //! users, groups and policies.
 
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -46,7 +47,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let c = self.compartment(args);
         let tenancy = self.tenancy.as_str();
         match name {

@@ -25,6 +25,7 @@ mod logging;
 mod network;
 mod objectstorage;
 mod observability;
+mod policy;
 mod pricing;
 mod rest;
 mod rules;
@@ -108,7 +109,7 @@ impl OciTools {
 
     /// Runs a tool that calls the cloud, in the module that declares it; the
     /// error is the cloud's message.
-    async fn call(&self, name: &str, args: &Map<String, Value>) -> Result<Value, String> {
+    async fn call(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
         let holds = |specs: &[ToolSpec]| specs.iter().any(|s| s.name == name);
         if holds(compute::SPECS) {
             self.compute(name, args).await
@@ -172,7 +173,7 @@ impl ToolRunner for OciTools {
             _ if !TOOLS.iter().any(|t| t.name == name) => Err(ToolError::NotFound(format!(
                 "{name} is not in this catalogue"
             ))),
-            _ => self.call(name, args).await.map_err(ToolError::Cloud),
+            _ => self.call(name, args).await,
         }
     }
 
@@ -181,7 +182,7 @@ impl ToolRunner for OciTools {
             .iter()
             .find(|t| t.name == name)
             .ok_or_else(|| ToolError::NotFound(format!("{name} is not in this catalogue")))?;
-        scope::scope(&self.client, &self.ancestry, spec, args).await
+        scope::scope(&self.client, &self.ancestry, &self.tenancy, spec, args).await
     }
 }
 

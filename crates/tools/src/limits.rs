@@ -1,13 +1,14 @@
 //! Service limits, their usage and availability, and quotas.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
 use crate::params::{list_tool, LIMIT};
 use crate::rest::{filters, limit, not_here, text};
-use crate::OciTools;
+use crate::{rules, OciTools};
 
 /// The limits and quotas tools.
 pub(crate) const SPECS: &[ToolSpec] = &[
@@ -18,7 +19,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         description: "List a service's limit values (e.g. compute core counts per shape and availability domain).",
         risk: Risk::Read,
         params: &[
-            Param { name: "serviceName", kind: Kind::Text { max: 100 }, required: true, description: "Service name from listLimitServices, e.g. compute", default: None, secret: false },
+            Param { name: "serviceName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Service name from listLimitServices, e.g. compute", default: None, secret: false },
             LIMIT,
         ],
     },
@@ -29,8 +30,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         description: "How much of a service limit is used and still available (e.g. compute standard-e4-core-count), optionally in one availability domain. Check it before proposing a launch.",
         risk: Risk::Read,
         params: &[
-            Param { name: "serviceName", kind: Kind::Text { max: 100 }, required: true, description: "Service name, e.g. compute", default: None, secret: false },
-            Param { name: "limitName", kind: Kind::Text { max: 200 }, required: true, description: "Limit name from getServiceLimits", default: None, secret: false },
+            Param { name: "serviceName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Service name, e.g. compute", default: None, secret: false },
+            Param { name: "limitName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Limit name from getServiceLimits", default: None, secret: false },
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "For AD-scoped limits", default: None, secret: false },
         ],
     },
@@ -42,7 +43,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let tenancy = ("compartmentId", self.tenancy.as_str());
         let service = text(args, "serviceName");
         match name {
@@ -84,8 +85,10 @@ impl OciTools {
                 ));
                 let path = format!(
                     "/20190729/services/{}/limits/{}/resourceAvailability",
-                    encode_path_param(service, true),
+                    encode_path_param(service, true)
+                        .map_err(|e| ToolError::Invalid(e.to_string()))?,
                     encode_path_param(text(args, "limitName"), true)
+                        .map_err(|e| ToolError::Invalid(e.to_string()))?
                 );
                 self.send(Method::GET, &Service::LIMITS, &path, &q, None)
                     .await

@@ -1,12 +1,13 @@
 //! Load balancing: load balancers, their health and their backend sets'.
 
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
 use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
 use crate::rest::{limit, not_here, text};
-use crate::OciTools;
+use crate::{rules, OciTools};
 
 /// The load balancing tools (category `networking`).
 pub(crate) const SPECS: &[ToolSpec] = &[
@@ -19,7 +20,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         risk: Risk::Read,
         params: &[
             Param { name: "loadBalancerId", kind: Kind::Ocid(Some("loadbalancer")), required: true, description: "OCID of the load balancer", default: None, secret: false },
-            Param { name: "backendSetName", kind: Kind::Text { max: 100 }, required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },
+            Param { name: "backendSetName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },
         ],
     },
     list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [COMPARTMENT, LIMIT]),
@@ -31,7 +32,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let lb = format!("/loadBalancers/{}", text(args, "loadBalancerId"));
         match name {
             "listLoadBalancers" => {
@@ -57,7 +58,8 @@ impl OciTools {
                     .await
             }
             "getBackendSetHealth" => {
-                let set = encode_path_param(text(args, "backendSetName"), true);
+                let set = encode_path_param(text(args, "backendSetName"), true)
+                    .map_err(|e| ToolError::Invalid(e.to_string()))?;
                 self.get(
                     &Service::LOAD_BALANCER,
                     &format!("{lb}/backendSets/{set}/health"),

@@ -2,6 +2,7 @@
 //! gateways and VNICs.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::client::RequestOptions;
 use portal_oci::endpoint::Service;
@@ -98,7 +99,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let c = self.compartment(args);
         let vcn = text(args, "vcnId");
         match name {
@@ -202,7 +203,7 @@ impl OciTools {
     /// UpdateSecurityList with the rule lists given, each typed as CIDR
     /// rules, against the version read (if-match): a concurrent change is
     /// refused, not overwritten.
-    async fn update_security_list(&self, args: &Map<String, Value>) -> Result<Value, String> {
+    async fn update_security_list(&self, args: &Map<String, Value>) -> Result<Value, ToolError> {
         let path = format!("/securityLists/{}", text(args, "securityListId"));
         let current = self
             .send(Method::GET, &Service::VIRTUAL_NETWORK, &path, &[], None)

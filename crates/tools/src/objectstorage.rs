@@ -1,13 +1,14 @@
 //! Object Storage: the namespace, buckets and the objects in them.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{json, Map, Value};
 
 use crate::params::{list_tool, COMPARTMENT, LIMIT};
 use crate::rest::{counted, filters, items_of, limit, not_here, text};
-use crate::OciTools;
+use crate::{rules, OciTools};
 
 /// The Object Storage tools (category `storage`).
 pub(crate) const SPECS: &[ToolSpec] = &[
@@ -17,7 +18,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         description: "List objects in an Object Storage bucket, optionally under a prefix.",
         risk: Risk::Read,
         params: &[
-            Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false },
+            Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false },
             Param { name: "prefix", kind: Kind::Text { max: 1024 }, required: false, description: "Only names starting with this", default: None, secret: false },
             Param { name: "limit", kind: Kind::Int { min: 1, max: 1000 }, required: false, description: "Most objects to return", default: Some("100"), secret: false },
         ],
@@ -27,7 +28,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Get one Object Storage bucket: storage tier, public access, versioning, object count and size.",
         risk: Risk::Read,
-        params: &[Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false }],
+        params: &[Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false }],
     },
     ToolSpec {
         name: "createBucket",
@@ -36,7 +37,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         risk: Risk::Confirm,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
-            Param { name: "name", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name (letters, digits, '-', '_', '.')", default: None, secret: false },
+            Param { name: "name", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false },
             Param { name: "storageTier", kind: Kind::Enum(&["Standard", "Archive"]), required: false, description: "Storage tier", default: Some("\"Standard\""), secret: false },
         ],
     },
@@ -45,7 +46,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Delete an empty Object Storage bucket. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
-        params: &[Param { name: "bucketName", kind: Kind::Text { max: 256 }, required: true, description: "Bucket name", default: None, secret: false }],
+        params: &[Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false }],
     },
     list_tool!("getObjectStorageNamespace", "storage", "Get the tenancy's Object Storage namespace (needed in object URLs).", []),
     ToolSpec {
@@ -63,13 +64,19 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         if name == "getObjectStorageNamespace" {
             return Ok(json!({"namespace": self.get(&Service::OBJECT_STORAGE, "/n").await?}));
         }
         let ns = self.namespace().await?;
         let bucket = text(args, "bucketName");
-        let path = format!("/n/{ns}/b/{}", encode_path_param(bucket, true));
+        let path = match name {
+            "listBuckets" | "createBucket" => String::new(),
+            _ => format!(
+                "/n/{ns}/b/{}",
+                encode_path_param(bucket, true).map_err(|e| ToolError::Invalid(e.to_string()))?
+            ),
+        };
         match name {
             "listBuckets" => {
                 self.list_projected(

@@ -1,6 +1,7 @@
 //! Monitoring: metrics (MQL) and alarms.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -77,7 +78,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let c = self.compartment(args);
         let hours = int(args, "hours", 1);
         match name {
@@ -161,7 +162,7 @@ impl OciTools {
         namespace: Value,
         query: Value,
         hours: i64,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let (start, end) = hours_back(hours);
         let body = json!({
             "namespace": namespace,

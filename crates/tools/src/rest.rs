@@ -3,8 +3,9 @@
 //! fields a model needs.
 
 use http::Method;
-use portal_oci::client::{OciResponse, RequestOptions};
-use portal_oci::endpoint::Service;
+use portal_core::service::tools::ToolError;
+use portal_oci::client::{OciError, OciResponse, RequestOptions};
+use portal_oci::endpoint::{EndpointError, Service};
 use serde_json::{json, Map, Value};
 
 use crate::OciTools;
@@ -24,13 +25,13 @@ impl OciTools {
         path: &str,
         query: &[(&str, &str)],
         limit: usize,
-    ) -> Result<Vec<Value>, String> {
+    ) -> Result<Vec<Value>, ToolError> {
         let opts = RequestOptions::default();
         let mut items = self
             .client
             .list_all(service, path, query, &opts)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(oci_error)?;
         items.truncate(limit);
         Ok(items)
     }
@@ -43,7 +44,7 @@ impl OciTools {
         query: &[(&str, &str)],
         limit: usize,
         fields: &[&str],
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         Ok(counted(
             self.list(service, path, query, limit).await?,
             fields,
@@ -58,7 +59,7 @@ impl OciTools {
         path: &str,
         query: &[(&str, &str)],
         body: Option<Value>,
-    ) -> Result<OciResponse, String> {
+    ) -> Result<OciResponse, ToolError> {
         self.send_with(
             method,
             service,
@@ -79,15 +80,15 @@ impl OciTools {
         query: &[(&str, &str)],
         body: Option<Value>,
         opts: &RequestOptions,
-    ) -> Result<OciResponse, String> {
+    ) -> Result<OciResponse, ToolError> {
         self.client
             .send(method, service, path, query, body, opts)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(oci_error)
     }
 
     /// GET one resource's body.
-    pub(crate) async fn get(&self, service: &Service, path: &str) -> Result<Value, String> {
+    pub(crate) async fn get(&self, service: &Service, path: &str) -> Result<Value, ToolError> {
         self.send(Method::GET, service, path, &[], None)
             .await
             .map(|r| r.body)
@@ -99,19 +100,29 @@ impl OciTools {
         service: &Service,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         self.send(Method::POST, service, path, &[], body)
             .await
             .map(|r| r.body)
     }
 
     /// The tenancy's Object Storage namespace.
-    pub(crate) async fn namespace(&self) -> Result<String, String> {
+    pub(crate) async fn namespace(&self) -> Result<String, ToolError> {
         let ns = self.get(&Service::OBJECT_STORAGE, "/n").await?;
         Ok(ns
             .as_str()
             .ok_or("Object Storage returned no namespace")?
             .to_string())
+    }
+}
+
+/// A client error as a tool error: a request the client refused to build from
+/// the arguments (a dot segment in a path) is the caller's mistake (400); the
+/// rest is the cloud's message.
+pub(crate) fn oci_error(e: OciError) -> ToolError {
+    match e {
+        OciError::Endpoint(EndpointError::DotSegment(_)) => ToolError::Invalid(e.to_string()),
+        e => ToolError::Cloud(e.to_string()),
     }
 }
 
@@ -200,8 +211,8 @@ pub(crate) fn state_of(id: &str, body: &Value) -> Value {
 }
 
 /// The error for a name a module does not hold.
-pub(crate) fn not_here(name: &str) -> Result<Value, String> {
-    Err(format!("{name} is not implemented by this catalogue"))
+pub(crate) fn not_here(name: &str) -> Result<Value, ToolError> {
+    Err(format!("{name} is not implemented by this catalogue").into())
 }
 
 /// `{id, displayName, lifecycleState}` of a resource a tool created.

@@ -58,6 +58,34 @@ pub const SSH_PUBLIC_KEY: TextRule = TextRule {
     },
 };
 
+/// An Object Storage bucket name (OCI: letters, digits, '-', '_' and '.').
+/// It becomes a path segment, so `.` and `..` are refused: the URL parser
+/// would resolve them and move the signed request (`GET /n/{ns}/`).
+pub const BUCKET_NAME: TextRule = TextRule {
+    max: 256,
+    pattern: Some("^[A-Za-z0-9._-]{1,256}$"),
+    rule: "must be 1 to 256 letters, digits, '-', '_' or '.', and not '.' or '..'",
+    check: |s| {
+        path_segment(s)
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    },
+};
+
+/// A name a tool puts into a request path (a backend set, a service, a limit):
+/// one non-empty segment that is not `.` or `..`.
+pub const PATH_NAME: TextRule = TextRule {
+    max: 200,
+    pattern: Some("^[^/]{1,200}$"),
+    rule: "must be a name of 1 to 200 characters without '/', and not '.' or '..'",
+    check: |s| path_segment(s) && !s.contains('/'),
+};
+
+/// Non-empty and not a dot segment.
+fn path_segment(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".."
+}
+
 /// An IAM policy name.
 pub const POLICY_NAME: TextRule = TextRule {
     max: 100,
@@ -277,6 +305,11 @@ mod tests {
                 && !ok(&POLICY_NAME, "")
                 && !ok(&POLICY_NAME, "a/b")
         );
+        for dots in ["", ".", ".."] {
+            assert!(!ok(&BUCKET_NAME, dots) && !ok(&PATH_NAME, dots), "{dots:?}");
+        }
+        assert!(ok(&BUCKET_NAME, "web-assets.v2_") && !ok(&BUCKET_NAME, "a/b"));
+        assert!(ok(&PATH_NAME, "web-backends") && !ok(&PATH_NAME, "../x/y"));
         assert!(ok(
             &POLICY_STATEMENT,
             "Allow group Developers to read all-resources in tenancy"

@@ -1,6 +1,7 @@
 //! Where a tool call acts, for organisations' compartment policies: the
-//! compartments named in its arguments, and those of the resources it names,
-//! each with its ancestors so that allowing a compartment allows its children.
+//! compartment it runs in, those of the resources it names through OCID
+//! parameters, and where a new policy's statements grant access — each with
+//! its ancestors so that allowing a compartment allows its children.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,9 +9,12 @@ use std::time::{Duration, Instant};
 
 use http::Method;
 use portal_core::service::tools::{Scope, ToolError};
+use portal_core::tools::Kind;
 use portal_oci::client::{OciClient, RequestOptions};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
+
+use crate::policy::{self, Location};
 
 /// Tools that touch no customer compartment: tenancy metadata and offline data.
 const UNBOUND: &[&str] = &[
@@ -18,9 +22,10 @@ const UNBOUND: &[&str] = &[
     "listRegionSubscriptions",
     "getObjectStorageNamespace",
     "getTenancy",
-    "listLimitServices",
     "generateTerraform",
 ];
+// Not `listLimitServices`: it lists in the tenancy's root compartment (and is
+// only useful with the limit tools, which span the tenancy too).
 
 /// How long a compartment's parent is remembered (compartments rarely move).
 const PARENT_TTL: Duration = Duration::from_secs(60);
@@ -43,6 +48,7 @@ fn resource_path(ty: &str) -> Option<(Service, &'static str)> {
         "autonomousdatabase" => (Service::DATABASE, "/autonomousDatabases/"),
         "loadbalancer" => (Service::LOAD_BALANCER, "/loadBalancers/"),
         "alarm" => (Service::MONITORING, "/alarms/"),
+        "instanceagentcommand" => (Service::INSTANCE_AGENT, "/instanceAgentCommands/"),
         _ => return None,
     })
 }
@@ -110,10 +116,89 @@ fn compartment_of(body: &Value, what: &str) -> Result<String, ToolError> {
         .ok_or_else(|| ToolError::Cloud(format!("{what} has no compartmentId")))
 }
 
-/// Where `name` with validated `args` acts.
+/// Every value of a parameter declared as an OCID, at any depth (lists,
+/// objects), with its declared type and the argument path.
+fn declared_ocids<'a>(
+    kind: &Kind,
+    v: &'a Value,
+    path: String,
+    out: &mut Vec<(Option<&'static str>, &'a str, String)>,
+) {
+    match (kind, v) {
+        (Kind::Ocid(ty), Value::String(s)) => out.push((*ty, s, path)),
+        (Kind::Array { items, .. }, Value::Array(list)) => {
+            for (i, x) in list.iter().enumerate() {
+                declared_ocids(items, x, format!("{path}/{i}"), out);
+            }
+        }
+        (Kind::Object { fields, .. }, Value::Object(m)) => {
+            for f in *fields {
+                if let Some(x) = m.get(f.name) {
+                    declared_ocids(&f.kind, x, format!("{path}/{}", f.name), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The compartment a resource named by its OCID lives in; `None` for a
+/// platform image (Oracle's, shared by every tenancy: using one acts in no
+/// customer compartment).
+async fn compartment_of_ocid(
+    client: &OciClient,
+    tenancy: &str,
+    declared: Option<&str>,
+    v: &str,
+    at: &str,
+) -> Result<Option<String>, ToolError> {
+    let ty = match declared {
+        Some("compartment") => "compartment",
+        Some(t) => t,
+        None => ocid_type(v).unwrap_or_default(),
+    };
+    if matches!(ty, "compartment" | "tenancy") {
+        return Ok(Some(v.to_string()));
+    }
+    let what = format!("{ty} {v}");
+    let enc =
+        |v: &str| encode_path_param(v, true).map_err(|e| ToolError::Invalid(format!("{at}: {e}")));
+    if ty == "image" {
+        let body = read(
+            client,
+            &Service::COMPUTE,
+            &format!("/images/{}", enc(v)?),
+            &what,
+        )
+        .await?;
+        return Ok(body
+            .get("compartmentId")
+            .and_then(Value::as_str)
+            .filter(|c| *c != tenancy)
+            .map(String::from));
+    }
+    let Some((service, prefix)) = resource_path(ty) else {
+        // Fail closed: a resource whose compartment cannot be told is refused.
+        return Err(ToolError::Invalid(format!(
+            "{at}: cannot tell which compartment {what} is in"
+        )));
+    };
+    let path = format!("{prefix}{}", enc(v)?);
+    Ok(Some(compartment_of(
+        &read(client, &service, &path, &what).await?,
+        &what,
+    )?))
+}
+
+/// Where `spec` with validated `args` acts: computed from what the call does.
+/// The compartment it runs in (given, or the tenancy's root by default) always
+/// counts; so do the compartments of the resources it names through
+/// parameters declared as OCIDs (or bucket names), and, for `createPolicy`,
+/// where its statements grant access. Free text never counts.
 pub(crate) async fn scope(
     client: &OciClient,
     ancestry: &Ancestry,
+    tenancy: &str,
     spec: &portal_core::tools::ToolSpec,
     args: &Map<String, Value>,
 ) -> Result<Scope, ToolError> {
@@ -121,43 +206,54 @@ pub(crate) async fn scope(
         return Ok(Scope::Unbound);
     }
     let mut compartments: Vec<String> = Vec::new();
+    let add = |c: String, list: &mut Vec<String>| {
+        if !list.contains(&c) {
+            list.push(c);
+        }
+    };
+    // The compartment the call runs in, as `OciTools::compartment` picks it.
+    if spec.params.iter().any(|p| p.name == "compartmentId") {
+        let c = args
+            .get("compartmentId")
+            .and_then(Value::as_str)
+            .unwrap_or(tenancy);
+        add(c.to_string(), &mut compartments);
+    }
+    let mut ocids = Vec::new();
     for p in spec.params {
-        let Some(v) = args.get(p.name).and_then(Value::as_str) else {
-            continue;
-        };
-        let found = if p.name == "bucketName" {
-            let ns = read(client, &Service::OBJECT_STORAGE, "/n", "namespace").await?;
-            let ns = ns.as_str().unwrap_or_default();
-            let what = format!("bucket {v}");
-            let path = format!("/n/{ns}/b/{}", encode_path_param(v, true));
-            Some(compartment_of(
-                &read(client, &Service::OBJECT_STORAGE, &path, &what).await?,
-                &what,
-            )?)
-        } else {
-            match ocid_type(v) {
-                Some("compartment" | "tenancy") => Some(v.to_string()),
-                Some(ty) => match resource_path(ty) {
-                    Some((service, prefix)) => {
-                        let what = format!("{ty} {v}");
-                        let path = format!("{prefix}{}", encode_path_param(v, true));
-                        Some(compartment_of(
-                            &read(client, &service, &path, &what).await?,
-                            &what,
-                        )?)
-                    }
-                    None => None,
-                },
-                None => None,
-            }
-        };
-        if let Some(c) = found {
-            if !compartments.contains(&c) {
-                compartments.push(c);
-            }
+        if let Some(v) = args.get(p.name) {
+            declared_ocids(&p.kind, v, format!("args/{}", p.name), &mut ocids);
         }
     }
-    // Nothing named: the call defaults to the tenancy's root compartment (or spans it).
+    for (ty, v, at) in ocids {
+        if let Some(c) = compartment_of_ocid(client, tenancy, ty, v, &at).await? {
+            add(c, &mut compartments);
+        }
+    }
+    // Resources named by name.
+    if let Some(v) = args.get("bucketName").and_then(Value::as_str) {
+        let ns = read(client, &Service::OBJECT_STORAGE, "/n", "namespace").await?;
+        let ns = ns.as_str().unwrap_or_default();
+        let what = format!("bucket {v}");
+        let name = encode_path_param(v, true)
+            .map_err(|e| ToolError::Invalid(format!("args/bucketName: {e}")))?;
+        let path = format!("/n/{ns}/b/{name}");
+        let c = compartment_of(
+            &read(client, &Service::OBJECT_STORAGE, &path, &what).await?,
+            &what,
+        )?;
+        add(c, &mut compartments);
+    }
+    if spec.name == "createPolicy" {
+        let own = args
+            .get("compartmentId")
+            .and_then(Value::as_str)
+            .unwrap_or(tenancy);
+        for c in statement_compartments(client, ancestry, tenancy, own, args).await? {
+            add(c, &mut compartments);
+        }
+    }
+    // Nothing named: the call spans the tenancy (a tenancy-level list, a search).
     if compartments.is_empty() {
         return Ok(Scope::Tenancy);
     }
@@ -166,6 +262,112 @@ pub(crate) async fn scope(
         paths.push(ancestors(client, ancestry, c).await?);
     }
     Ok(Scope::Compartments(paths))
+}
+
+/// Where the statements of a policy to be created in `own` grant access. Each
+/// must stay within the policy's own compartment and its sub-compartments (as
+/// OCI itself requires); one that does not, or cannot be placed, is refused
+/// with a 400 naming it.
+async fn statement_compartments(
+    client: &OciClient,
+    ancestry: &Ancestry,
+    tenancy: &str,
+    own: &str,
+    args: &Map<String, Value>,
+) -> Result<Vec<String>, ToolError> {
+    let statements = args
+        .get("statements")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, s) in statements.iter().enumerate() {
+        let at = format!("args/statements/{i}");
+        let s = s.as_str().unwrap_or_default();
+        let outside = |what: &str| {
+            ToolError::Invalid(format!(
+                "{at}: grants access in {what}, outside the policy's compartment {own} and its sub-compartments"
+            ))
+        };
+        let c =
+            match policy::location(s).map_err(|why| ToolError::Invalid(format!("{at}: {why}")))? {
+                Location::Tenancy if own == tenancy => tenancy.to_string(),
+                Location::Tenancy => return Err(outside("the tenancy")),
+                Location::Id(id) => {
+                    let path = ancestors(client, ancestry, id.clone()).await?;
+                    if !path.iter().any(|c| c == own) {
+                        return Err(outside(&id));
+                    }
+                    id
+                }
+                Location::Path(names) => match descend(client, own, &names).await? {
+                    Some(c) => c,
+                    None => {
+                        // OCI also accepts the policy's own compartment named first.
+                        let own_name = if own == tenancy {
+                            None
+                        } else {
+                            let what = format!("compartment {own}");
+                            let p = format!(
+                                "/compartments/{}",
+                                encode_path_param(own, true).map_err(|e| ToolError::Invalid(
+                                    format!("args/compartmentId: {e}")
+                                ))?
+                            );
+                            read(client, &Service::IDENTITY, &p, &what)
+                                .await?
+                                .get("name")
+                                .and_then(Value::as_str)
+                                .map(String::from)
+                        };
+                        let first = names.first().map(String::as_str).unwrap_or_default();
+                        let found = match own_name {
+                            Some(n) if n.eq_ignore_ascii_case(first) => {
+                                descend(client, own, &names[1..]).await?
+                            }
+                            _ => None,
+                        };
+                        found.ok_or_else(|| outside(&format!("compartment {}", names.join(":"))))?
+                    }
+                },
+            };
+        if !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// The compartment reached from `from` through child names (case-insensitive,
+/// as OCI compares them); `None` when a name is not a child.
+async fn descend(
+    client: &OciClient,
+    from: &str,
+    names: &[String],
+) -> Result<Option<String>, ToolError> {
+    let mut cur = from.to_string();
+    for name in names {
+        let children = client
+            .list_all(
+                &Service::IDENTITY,
+                "/compartments",
+                &[("compartmentId", cur.as_str()), ("accessLevel", "ANY")],
+                &RequestOptions::default(),
+            )
+            .await
+            .map_err(|e| ToolError::Cloud(e.to_string()))?;
+        let next = children.iter().find(|c| {
+            c.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                && c.get("lifecycleState").and_then(Value::as_str) != Some("DELETED")
+        });
+        match next.and_then(|c| c.get("id")).and_then(Value::as_str) {
+            Some(id) => cur = id.to_string(),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(cur))
 }
 
 /// `c` and its ancestors up to the tenancy, nearest first.
@@ -184,7 +386,9 @@ async fn ancestors(
             Some(p) => p,
             None => {
                 let what = format!("compartment {cur}");
-                let p = format!("/compartments/{}", encode_path_param(cur, true));
+                let id =
+                    encode_path_param(cur, true).map_err(|e| ToolError::Invalid(e.to_string()))?;
+                let p = format!("/compartments/{id}");
                 let body = read(client, &Service::IDENTITY, &p, &what).await?;
                 let parent = compartment_of(&body, &what)?;
                 ancestry.remember(cur, &parent);

@@ -1,6 +1,7 @@
 //! Resource Search: structured queries and free text across the tenancy.
 
 use http::Method;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -39,7 +40,7 @@ impl OciTools {
         &self,
         name: &str,
         args: &Map<String, Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, ToolError> {
         let body = match name {
             "searchResources" => json!({"type": "Structured", "query": text(args, "query")}),
             "searchResourcesByName" => json!({"type": "FreeText", "text": text(args, "text")}),

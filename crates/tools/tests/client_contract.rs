@@ -1282,3 +1282,55 @@ async fn every_tool_request_matches_the_subset() {
         violations.join("\n")
     );
 }
+
+/// Defence in depth (security review L6): even past argument validation, a
+/// dot-segment path parameter is refused as the caller's mistake, before any
+/// request names it.
+#[tokio::test]
+async fn dot_segment_path_parameters_never_reach_the_cloud() {
+    let h = start().await;
+    let lb = "ocid1.loadbalancer.oc1.iad.aaaaexample";
+    for (tool, args) in [
+        (
+            "getBackendSetHealth",
+            json!({"loadBalancerId": lb, "backendSetName": ".."}),
+        ),
+        (
+            "getResourceAvailability",
+            json!({"serviceName": ".", "limitName": "x"}),
+        ),
+        ("getBucket", json!({"bucketName": ".."})),
+        ("deleteBucket", json!({"bucketName": ""})),
+    ] {
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        let before = h.rec.lock().expect("log").requests.len();
+        let err = h.tools.run(tool, &args).await.unwrap_err();
+        assert!(
+            matches!(err, portal_core::service::tools::ToolError::Invalid(_)),
+            "{tool}: {err:?}"
+        );
+        let log = h.rec.lock().expect("log");
+        let sent: Vec<&str> = log.requests[before..]
+            .iter()
+            .map(|r| r.path.as_str())
+            .collect();
+        assert!(
+            sent.iter().all(|p| !p.contains("/b/")
+                && !p.contains("backendSets")
+                && !p.contains("/services/")),
+            "{tool} sent {sent:?}"
+        );
+    }
+    // The compartment policy's lookups refuse them too.
+    let Value::Object(args) = json!({"bucketName": ".."}) else {
+        unreachable!()
+    };
+    let err = h.tools.scope("getBucket", &args).await.unwrap_err();
+    assert!(
+        matches!(err, portal_core::service::tools::ToolError::Invalid(_)),
+        "{err:?}"
+    );
+    drop(h.emu);
+}

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use portal_core::rbac::Role;
-use portal_core::service::members;
+use portal_core::service::{compartments, members};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -194,8 +194,9 @@ pub async fn remove(
 pub struct OrgSettings {
     /// Whether a `danger` approval must come from someone other than the requester.
     pub four_eyes: bool,
-    /// Compartments (with their sub-compartments) the organisation's tools may act in;
-    /// empty: no restriction.
+    /// Compartments (with their sub-compartments) the organisation's tools may act in,
+    /// as a platform admin assigned them: empty means none, the tenancy's OCID the
+    /// whole tenancy.
     pub allowed_compartments: Vec<String>,
 }
 
@@ -206,7 +207,8 @@ pub struct SettingsChange {
     /// Whether a `danger` approval must come from someone other than the requester.
     pub four_eyes: Option<bool>,
     /// Compartment OCIDs the organisation's tools may act in (and their
-    /// sub-compartments); `[]` lifts the restriction.
+    /// sub-compartments): only platform admins assign them (as with
+    /// `PUT /api/admin/orgs/{orgId}/compartments`); anyone else gets 403.
     pub allowed_compartments: Option<Vec<String>>,
 }
 
@@ -236,7 +238,8 @@ async fn current(state: &AppState, r: &Require<perm::AdminOrgs>) -> Result<OrgSe
 }
 
 /// Changes the active organisation's settings (`admin:orgs`; audited): four-eyes
-/// approval of `danger` tools, and the compartment policy every tool call obeys.
+/// approval of `danger` tools. The compartments every tool call obeys are
+/// assigned by platform admins only (`PUT /api/admin/orgs/{orgId}/compartments`).
 #[utoipa::path(
     put, path = "/api/org/settings", tag = "organizations", request_body = SettingsChange,
     responses(
@@ -254,7 +257,9 @@ pub async fn settings(
 ) -> Result<Json<OrgSettings>, ApiError> {
     let ctx = state.ctx(&r.caller);
     if let Some(list) = &b.allowed_compartments {
-        members::set_compartments(&ctx, &r.principal, list).await?;
+        let org = r.principal.org()?;
+        let tenancy = state.cloud.get().map(|c| c.tenancy.as_str());
+        compartments::assign(&ctx, &r.principal, &org.id, list, tenancy).await?;
     }
     if let Some(on) = b.four_eyes {
         members::set_four_eyes(&ctx, &r.principal, on).await?;

@@ -113,6 +113,7 @@ pub async fn admin(
         &b.password,
         &b.name,
         &b.org_name,
+        state.cloud.get().map(|c| (c.mode, c.tenancy.as_str())),
     )
     .await
     {

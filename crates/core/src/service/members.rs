@@ -232,49 +232,6 @@ pub async fn current_org(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Org> {
         .ok_or_else(|| CoreError::NotFound("Organisation not found".into()))
 }
 
-/// Most compartments one organisation's policy may list.
-pub const MAX_ALLOWED_COMPARTMENTS: usize = 100;
-
-/// Sets the compartments the caller's organisation's tools may act in, with their
-/// sub-compartments (`admin:orgs`; empty: no restriction); audited.
-pub async fn set_compartments(
-    ctx: &Ctx<'_>,
-    p: &Principal,
-    allowed: &[String],
-) -> CoreResult<Vec<String>> {
-    p.require(Permission::AdminOrgs)?;
-    let org = p.org()?;
-    if allowed.len() > MAX_ALLOWED_COMPARTMENTS {
-        return Err(CoreError::Validation(format!(
-            "body/allowedCompartments: at most {MAX_ALLOWED_COMPARTMENTS} compartments"
-        )));
-    }
-    let mut list: Vec<String> = Vec::with_capacity(allowed.len());
-    for (i, c) in allowed.iter().enumerate() {
-        let c = c.trim();
-        if !crate::tools::valid_ocid(c, Some("compartment")) {
-            return Err(CoreError::Validation(format!(
-                "body/allowedCompartments/{i}: must be the OCID of a compartment or the tenancy"
-            )));
-        }
-        if !list.iter().any(|x| x == c) {
-            list.push(c.to_string());
-        }
-    }
-    ctx.store.set_org_compartments(&org.id, &list).await?;
-    audit::append(
-        ctx,
-        Some(&org.id),
-        &p.actor(),
-        "org.settings_changed",
-        None,
-        "success",
-        json!({"allowedCompartments": list}),
-    )
-    .await?;
-    Ok(list)
-}
-
 /// Every organisation (platform admins only).
 pub async fn list_orgs(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Org>> {
     if !p.is_platform_admin() {

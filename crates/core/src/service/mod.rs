@@ -7,6 +7,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod chat;
+pub mod compartments;
 pub mod events;
 pub mod executions;
 pub mod keys;

@@ -3,21 +3,25 @@
 use serde_json::json;
 
 use super::auth::{hash_password_blocking, uuid_v4};
-use super::{audit, Ctx};
+use super::{audit, compartments, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{NewUser, Org, User};
 use crate::rbac::Role;
 use crate::store::StoreError;
 use crate::validate;
+use crate::CloudMode;
 
 /// Creates the first admin (a platform admin) and organisation in one
-/// transaction that re-checks that no admin exists.
+/// transaction that re-checks that no admin exists. `cloud` (its mode and
+/// tenancy) decides whether the organisation gets the demo tenancy
+/// ([`compartments::grant_first_org_demo_tenancy`]).
 pub async fn bootstrap(
     ctx: &Ctx<'_>,
     email: &str,
     password: &str,
     name: &str,
     org_name: &str,
+    cloud: Option<(CloudMode, &str)>,
 ) -> CoreResult<(User, Org)> {
     let email = validate::email("email", email)?;
     let password = validate::new_password("password", password)?;
@@ -67,6 +71,7 @@ pub async fn bootstrap(
         json!({"slug": org.slug}),
     )
     .await?;
+    let org = compartments::grant_first_org_demo_tenancy(ctx, org, cloud, &actor).await?;
     Ok((user, org))
 }
 
@@ -81,7 +86,9 @@ pub struct CliUser {
 }
 
 /// CLI: creates (or updates) a user with a password and makes them a member of
-/// `slug` with `role`, creating the organisation if missing.
+/// `slug` with `role`, creating the organisation if missing (the first one gets
+/// the demo tenancy under the emulator, as at setup).
+#[allow(clippy::too_many_arguments)]
 pub async fn create_user_cli(
     ctx: &Ctx<'_>,
     email: &str,
@@ -90,6 +97,7 @@ pub async fn create_user_cli(
     role: Role,
     platform_admin: bool,
     password: &str,
+    cloud: Option<(CloudMode, &str)>,
 ) -> CoreResult<CliUser> {
     let email = validate::email("email", email)?;
     let name = validate::text("name", name, 100)?;
@@ -138,7 +146,7 @@ pub async fn create_user_cli(
                 .await?
         }
     }
-    if org_created {
+    let org = if org_created {
         audit::append(
             ctx,
             Some(&org.id),
@@ -149,7 +157,10 @@ pub async fn create_user_cli(
             json!({"slug": org.slug}),
         )
         .await?;
-    }
+        compartments::grant_first_org_demo_tenancy(ctx, org, cloud, "system:cli").await?
+    } else {
+        org
+    };
     audit::append(
         ctx,
         Some(&org.id),

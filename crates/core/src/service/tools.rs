@@ -89,42 +89,6 @@ pub trait ToolRunner: Send + Sync {
     }
 }
 
-/// Applies the organisation's compartment policy: with a non-empty allow-list, a call
-/// may act only in listed compartments or their sub-compartments.
-async fn check_compartments(
-    runner: &dyn ToolRunner,
-    allowed: &[String],
-    name: &str,
-    args: &Map<String, Value>,
-) -> CoreResult<()> {
-    if allowed.is_empty() {
-        return Ok(());
-    }
-    let scope = runner.scope(name, args).await.map_err(|e| match e {
-        ToolError::NotFound(m) => CoreError::NotFound(m),
-        ToolError::Invalid(m) => CoreError::Validation(m),
-        ToolError::Cloud(m) => CoreError::Upstream(m),
-    })?;
-    match scope {
-        Scope::Unbound => Ok(()),
-        Scope::Tenancy => Err(CoreError::Forbidden(format!(
-            "Your organisation restricts tools to certain compartments, and {name} would act \
-             across the whole tenancy; name an allowed compartmentId"
-        ))),
-        Scope::Compartments(paths) => {
-            for path in &paths {
-                if !path.iter().any(|c| allowed.iter().any(|a| a == c)) {
-                    let c = path.first().map(String::as_str).unwrap_or("(unknown)");
-                    return Err(CoreError::Forbidden(format!(
-                        "Compartment {c} is outside the compartments your organisation allows"
-                    )));
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
 /// Observes executions (metrics live in the HTTP adapter's registry).
 pub trait GatewayHooks: Send + Sync {
     /// Called once per execution that was attempted.
@@ -198,7 +162,7 @@ async fn admit(
     runner.check(name, &args).map_err(CoreError::Validation)?;
     let redacted = spec.redact(&args);
     *redacted_out = Some(redacted.clone());
-    check_compartments(runner, &org.allowed_compartments, name, &args).await?;
+    super::compartments::check(runner, org, name, &args).await?;
     let approval_id = if spec.risk == Risk::Read {
         None
     } else {
