@@ -124,7 +124,7 @@ fn detailed(state: &AppState, caller: Option<&Caller>, headers: &HeaderMap) -> b
 
 /// Readiness: runs the checks (3 s deadline). 503 when a critical check fails.
 /// Anonymous callers get the status of each check only; latencies and details
-/// need the metrics token, a platform admin or `admin:all`. The cloud check is
+/// need the metrics token or a platform admin. The cloud check is
 /// cached for a few seconds, so callers cannot multiply signed cloud calls.
 #[utoipa::path(
     get, path = "/health", tag = "health",

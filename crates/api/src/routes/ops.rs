@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use portal_core::crypto::{constant_time_eq, sha256_hex};
-use portal_core::rbac::Permission;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::middleware::caller::Caller;
@@ -13,7 +12,8 @@ use crate::state::AppState;
 /// Who is asking for operational detail (metrics, health details).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OpsAccess {
-    /// The metrics token, a platform admin or an `admin:all` caller.
+    /// The metrics token or a platform admin. Not an org admin (`admin:all`):
+    /// these figures span every organisation.
     Operator,
     /// Anyone else, with credentials presented or not.
     Other {
@@ -48,7 +48,7 @@ pub fn access(state: &AppState, caller: Option<&Caller>, headers: &HeaderMap) ->
     }
     let principal = caller.and_then(|c| c.principal.as_ref());
     match principal {
-        Some(p) if p.is_platform_admin() || p.can(Permission::AdminAll) => OpsAccess::Operator,
+        Some(p) if p.is_platform_admin() => OpsAccess::Operator,
         Some(_) => OpsAccess::Other {
             authenticated: true,
         },
@@ -63,15 +63,15 @@ pub fn access(state: &AppState, caller: Option<&Caller>, headers: &HeaderMap) ->
 ///
 /// Every label is drawn from a fixed set (methods, route templates, status codes,
 /// catalogue tool names), so no request can add series. Access: with
-/// `PORTAL_METRICS_TOKEN` set, `Authorization: Bearer <token>` (or a platform admin /
-/// `admin:all` caller); without it, public in development and operators only in
-/// production.
+/// `PORTAL_METRICS_TOKEN` set, `Authorization: Bearer <token>` (or a platform
+/// admin's session); without it, public in development and platform admins only
+/// in production.
 #[utoipa::path(
     get, path = "/api/metrics", tag = "ops",
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
         (status = 401, description = "AUTH_REQUIRED: the metrics token (or an operator's credentials) is needed", body = ErrorBody),
-        (status = 403, description = "FORBIDDEN: the caller is not an operator", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN: the caller is not a platform admin", body = ErrorBody),
     ),
     security((), ("bearer" = []))
 )]
@@ -88,7 +88,7 @@ pub async fn metrics(
                 authenticated: true,
             } => {
                 return Err(ApiError::Forbidden(
-                    "Metrics need the metrics token or admin:all".into(),
+                    "Metrics need the metrics token or a platform admin".into(),
                 ))
             }
             OpsAccess::Other {
