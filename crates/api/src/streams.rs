@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Which pool a stream draws from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pool {
     /// Authenticated streams (chat turns, following a session).
     Chat,
@@ -20,11 +20,12 @@ pub enum Pool {
     Health,
 }
 
-/// Who holds open streams, for the per-caller caps.
+/// Who holds open streams, for the per-caller caps. Addresses are counted per
+/// pool: an address's anonymous health feeds never cost it its chat streams.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Holder {
     Principal(String),
-    Ip(IpAddr),
+    Ip(Pool, IpAddr),
 }
 
 /// The pools and the per-caller counts.
@@ -86,7 +87,7 @@ impl StreamLimits {
         principal: Option<&str>,
         ip: IpAddr,
     ) -> Result<Lease, Refusal> {
-        let mut holders = vec![(Holder::Ip(ip), self.per_ip)];
+        let mut holders = vec![(Holder::Ip(pool, ip), self.per_ip)];
         if let Some(p) = principal {
             holders.push((Holder::Principal(p.to_string()), self.per_principal));
         }
@@ -189,20 +190,23 @@ mod tests {
         );
         // The chat pool is untouched by a full health pool.
         let c1 = l.acquire(Pool::Chat, Some("p"), ip).unwrap();
-        let _c2 = l
-            .acquire(Pool::Chat, Some("p"), [10, 0, 0, 3].into())
-            .unwrap();
+        let _c2 = l.acquire(Pool::Chat, Some("p"), [10, 0, 0, 3].into()).unwrap();
         assert_eq!(
             l.acquire(Pool::Chat, Some("p"), [10, 0, 0, 4].into()).err(),
-            Some(Refusal::CallerCap)
+            Some(Refusal::CallerCap),
+            "per principal"
         );
         let _c3 = l.acquire(Pool::Chat, Some("q"), ip).unwrap();
+        let c4 = l.acquire(Pool::Chat, Some("r"), ip).unwrap();
         assert_eq!(
-            l.acquire(Pool::Chat, Some("r"), ip).err(),
-            Some(Refusal::CallerCap)
+            l.acquire(Pool::Chat, Some("s"), ip).err(),
+            Some(Refusal::CallerCap),
+            "per address, in the chat pool"
         );
         drop(c1);
+        drop(c4);
         drop(h1);
-        assert!(l.acquire(Pool::Chat, Some("r"), ip).is_ok());
+        assert!(l.acquire(Pool::Chat, Some("s"), ip).is_ok());
+        assert_eq!(l.available(Pool::Health), 1);
     }
 }
