@@ -450,3 +450,36 @@ async fn csrf_refuses_a_null_origin_even_with_a_good_referer() {
         "no Origin at all: the same-origin Referer decides"
     );
 }
+
+#[tokio::test]
+async fn concurrent_health_probes_make_one_signed_cloud_call() {
+    use portal_oci_emulator::{Emulator, EmulatorConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::open(EmulatorConfig::new(dir.path())).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn({
+        let emu = emu.clone();
+        let stop = stop.clone();
+        async move { emu.serve(listener, stop.cancelled_owned()).await }
+    });
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "oci")
+        .env("PORTAL_OCI_CONFIG_FILE", emu.config_path().display().to_string())
+        .env("PORTAL_OCI_ENDPOINT", &endpoint)
+        .spawn()
+        .await;
+    let before = emu.requests_served();
+    let probes: Vec<_> = (0..40).map(|_| app.get("/health")).collect();
+    for r in futures_util::future::join_all(probes).await {
+        assert_eq!(r.status(), 200);
+    }
+    assert_eq!(
+        emu.requests_served() - before,
+        1,
+        "anonymous probes cannot multiply signed calls"
+    );
+    stop.cancel();
+    let _ = server.await;
+}
