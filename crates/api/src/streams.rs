@@ -190,7 +190,9 @@ mod tests {
         );
         // The chat pool is untouched by a full health pool.
         let c1 = l.acquire(Pool::Chat, Some("p"), ip).unwrap();
-        let _c2 = l.acquire(Pool::Chat, Some("p"), [10, 0, 0, 3].into()).unwrap();
+        let _c2 = l
+            .acquire(Pool::Chat, Some("p"), [10, 0, 0, 3].into())
+            .unwrap();
         assert_eq!(
             l.acquire(Pool::Chat, Some("p"), [10, 0, 0, 4].into()).err(),
             Some(Refusal::CallerCap),

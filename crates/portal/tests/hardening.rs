@@ -466,7 +466,10 @@ async fn concurrent_health_probes_make_one_signed_cloud_call() {
     });
     let app = TestApp::builder()
         .env("PORTAL_CLOUD", "oci")
-        .env("PORTAL_OCI_CONFIG_FILE", emu.config_path().display().to_string())
+        .env(
+            "PORTAL_OCI_CONFIG_FILE",
+            emu.config_path().display().to_string(),
+        )
         .env("PORTAL_OCI_ENDPOINT", &endpoint)
         .spawn()
         .await;
