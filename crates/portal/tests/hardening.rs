@@ -313,6 +313,30 @@ async fn silent_partial_and_idle_connections_are_closed() {
 }
 
 #[tokio::test]
+async fn streams_outlive_the_header_read_timeout() {
+    let app = TestApp::builder()
+        .env("PORTAL_HEADER_READ_TIMEOUT_SECS", "1")
+        .env("PORTAL_SSE_HEARTBEAT_SECS", "1")
+        .spawn()
+        .await;
+    let mut s = TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(b"GET /api/health/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    let until = Instant::now() + Duration::from_millis(3500);
+    while Instant::now() < until {
+        match tokio::time::timeout(Duration::from_secs(2), s.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            other => panic!("stream ended early: {other:?}; got {seen}"),
+        }
+    }
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    assert!(seen.matches("heartbeat").count() >= 2, "{seen}");
+}
+
+#[tokio::test]
 async fn connections_beyond_the_cap_are_closed() {
     let app = TestApp::builder()
         .env("PORTAL_MAX_CONNECTIONS", "4")
