@@ -16,9 +16,9 @@ use crate::middleware::caller::{AuthState, Caller};
 use crate::state::AppState;
 
 /// The session cookie's name: `__Host-` prefixed (Secure, whole site, no
-/// Domain) in production.
+/// Domain) in production and whenever the public URL is https.
 pub fn session_cookie_name(state: &AppState) -> &'static str {
-    if state.settings.is_production() {
+    if state.settings.secure_cookies() {
         "__Host-portal_session"
     } else {
         "portal_session"
@@ -28,7 +28,7 @@ pub fn session_cookie_name(state: &AppState) -> &'static str {
 /// A `Set-Cookie` value carrying the session token until `expires_at`.
 pub fn session_cookie(state: &AppState, token: &str, expires_at: i64, now: i64) -> String {
     let max_age = ((expires_at - now) / 1000).max(0);
-    let secure = if state.settings.is_production() {
+    let secure = if state.settings.secure_cookies() {
         "; Secure"
     } else {
         ""
@@ -41,7 +41,7 @@ pub fn session_cookie(state: &AppState, token: &str, expires_at: i64, now: i64) 
 
 /// A `Set-Cookie` value that deletes the session cookie.
 pub fn clear_session_cookie(state: &AppState) -> String {
-    let secure = if state.settings.is_production() {
+    let secure = if state.settings.secure_cookies() {
         "; Secure"
     } else {
         ""
@@ -116,21 +116,20 @@ pub fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
     check_csrf_headers(state, &parts.headers)
 }
 
-/// The Origin (or Referer) check itself.
+/// The Origin (or Referer) check itself. `Referer` is consulted only when no
+/// `Origin` header is sent at all: an Origin that is present but `null` or
+/// unparseable (sandboxed frames, privacy redirects) is refused, never replaced.
 pub fn check_csrf_headers(
     state: &AppState,
     headers: &axum::http::HeaderMap,
 ) -> Result<(), ApiError> {
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .and_then(origin_of)
-        .or_else(|| {
-            headers
-                .get(header::REFERER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(origin_of)
-        });
+    let origin = match headers.get(header::ORIGIN) {
+        Some(v) => v.to_str().ok().and_then(origin_of),
+        None => headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(origin_of),
+    };
     let ok = origin.is_some_and(|o| {
         o == state.settings.public_url || state.settings.cors_origins.contains(&o)
     });

@@ -29,6 +29,8 @@ pub struct Cloud {
     /// The last check and when it ran: readiness probes may come many times a
     /// second, a signed round trip is not needed for each.
     last_check: std::sync::Mutex<Option<(Instant, Check)>>,
+    /// Held while one caller refreshes the check (single flight).
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 /// How long a cloud check result is reused.
@@ -109,6 +111,7 @@ pub async fn connect(
                 region: emulator.region().to_string(),
                 endpoint: Some(endpoint),
                 last_check: std::sync::Mutex::new(None),
+                refreshing: tokio::sync::Mutex::new(()),
             })))
         }
         CloudMode::Oci => {
@@ -129,18 +132,30 @@ pub async fn connect(
                 region: config.region.clone(),
                 endpoint: settings.oci_endpoint.clone(),
                 last_check: std::sync::Mutex::new(None),
+                refreshing: tokio::sync::Mutex::new(()),
             })))
         }
     }
 }
 
 impl Cloud {
-    /// The cloud's health, from a check at most [`CHECK_TTL`] old.
+    fn cached(&self) -> Option<Check> {
+        let last = self.last_check.lock().ok()?;
+        last.as_ref()
+            .filter(|(at, _)| at.elapsed() < CHECK_TTL)
+            .map(|(_, c)| c.clone())
+    }
+
+    /// The cloud's health, from a check at most [`CHECK_TTL`] old. Concurrent
+    /// callers share one signed call: the first refreshes, the others wait for it,
+    /// so no number of `/health` requests makes more than one call per TTL.
     pub async fn check(&self, timeout: Duration) -> Check {
-        if let Ok(last) = self.last_check.lock() {
-            if let Some((_, c)) = last.as_ref().filter(|(at, _)| at.elapsed() < CHECK_TTL) {
-                return c.clone();
-            }
+        if let Some(c) = self.cached() {
+            return c;
+        }
+        let _one = self.refreshing.lock().await;
+        if let Some(c) = self.cached() {
+            return c;
         }
         let c = self.check_now(timeout).await;
         if let Ok(mut last) = self.last_check.lock() {

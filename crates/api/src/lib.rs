@@ -15,6 +15,7 @@ pub mod redact;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod streams;
 pub mod time;
 pub mod views;
 

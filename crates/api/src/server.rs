@@ -1,14 +1,30 @@
-//! Serving with graceful shutdown: stop accepting, let streams end with a final
-//! event, drain in-flight requests, and give up at the configured deadline.
+//! Serving with bounded connections and graceful shutdown.
+//!
+//! Each connection gets a header-read deadline (`PORTAL_HEADER_READ_TIMEOUT_SECS`),
+//! which hyper also applies to the idle wait between keep-alive requests, so
+//! silent, slow-header and idle connections are closed; at most
+//! `PORTAL_MAX_CONNECTIONS` are open at once, and further ones are closed on
+//! accept. On shutdown: stop accepting, let streams end with a final event, drain
+//! in-flight requests, and give up at the configured deadline.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::extract::ConnectInfo;
 use axum::Router;
-use tokio::net::TcpListener;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower::Service;
 
 use crate::state::AppState;
+
+/// Largest connection cap honoured (the drain waits for this many permits).
+const MAX_CONNECTIONS_CAP: usize = 1 << 20;
 
 /// Serves the production app on `listener` until `signal` resolves, then drains.
 pub async fn serve(
@@ -29,33 +45,115 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
     let grace = state.settings.shutdown_grace;
-    let trigger = token.clone();
     spawn_key_usage_writer(state.clone());
     spawn_execution_sweeper(state.clone());
     crate::chat::start(&state).map_err(std::io::Error::other)?;
-    // Streams write many small frames: without TCP_NODELAY, Nagle's algorithm holds each
-    // frame until the client's delayed ACK (~40 ms on Linux) releases it.
-    let listener = listener.tap_io(|tcp| {
+    let cap = state.settings.max_connections.clamp(1, MAX_CONNECTIONS_CAP);
+    let conns = Arc::new(Semaphore::new(cap));
+    // Cancelled at the drain deadline: connections still open are dropped.
+    let force = CancellationToken::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(state.settings.header_read_timeout)
+        .keep_alive(true);
+    tokio::pin!(signal);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut signal => {
+                tracing::info!("shutdown requested; draining");
+                token.cancel();
+                break;
+            }
+            _ = token.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) if is_per_connection(&e) => continue,
+            Err(e) => {
+                // Out of descriptors or similar: back off briefly instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = conns.clone().try_acquire_owned() else {
+            state.metrics.shed.with_label_values(&["connections"]).inc();
+            tracing::debug!(%peer, "connection cap reached; closing");
+            drop(tcp);
+            continue;
+        };
+        let conn = Connection {
+            http: http.clone(),
+            app: app.clone(),
+            shutdown: token.clone(),
+            force: force.clone(),
+        };
+        tokio::spawn(async move {
+            conn.run(tcp, peer).await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    let drained = async {
+        // Every connection task holds one permit until it ends.
+        let _all = conns.acquire_many(cap as u32).await;
+    };
+    tokio::select! {
+        _ = drained => {}
+        _ = tokio::time::sleep(grace) => {
+            tracing::warn!(grace_secs = grace.as_secs(), "drain deadline reached; closing remaining connections");
+            force.cancel();
+        }
+    }
+    Ok(())
+}
+
+/// Accept errors that concern one connection only (the listener is fine).
+fn is_per_connection(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    )
+}
+
+/// What one connection task needs.
+struct Connection {
+    http: hyper::server::conn::http1::Builder,
+    app: Router,
+    shutdown: CancellationToken,
+    force: CancellationToken,
+}
+
+impl Connection {
+    async fn run(self, tcp: TcpStream, peer: SocketAddr) {
+        // Streams write many small frames: without TCP_NODELAY, Nagle's algorithm holds
+        // each frame until the client's delayed ACK (~40 ms on Linux) releases it.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
-    });
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        signal.await;
-        tracing::info!("shutdown requested; draining");
-        trigger.cancel();
-    })
-    .into_future();
-    tokio::pin!(server);
-    tokio::select! {
-        r = &mut server => r,
-        _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!(grace_secs = grace.as_secs(), "drain deadline reached; closing remaining connections");
-            Ok(())
+        let app = self.app;
+        let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            let mut app = app.clone();
+            async move { app.call(req).await }
+        });
+        let conn = self.http.serve_connection(TokioIo::new(tcp), svc);
+        tokio::pin!(conn);
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            _ = self.shutdown.cancelled() => {
+                // Finish the request in flight (streams end on the same signal), then close.
+                conn.as_mut().graceful_shutdown();
+                tokio::select! {
+                    r = conn.as_mut() => r,
+                    _ = self.force.cancelled() => Ok(()),
+                }
+            }
+        };
+        if let Err(e) = result {
+            tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
     }
 }

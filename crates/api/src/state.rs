@@ -47,8 +47,8 @@ pub struct Inner {
     pub proxies: TrustedProxies,
     /// Bounded concurrency for ordinary requests (load shedding).
     pub in_flight: Arc<Semaphore>,
-    /// Bounded concurrency for streaming responses.
-    pub streams: Arc<Semaphore>,
+    /// Streaming slots: the chat and health pools and the per-caller caps.
+    pub streams: crate::streams::StreamLimits,
     /// Cancelled when shutdown starts; streams end with a final event.
     pub shutdown: CancellationToken,
     /// When this instance started (for uptime).
@@ -63,11 +63,21 @@ impl AppState {
     /// Builds the state from configuration, an opened store and the master secret.
     pub fn new(settings: Settings, store: Arc<dyn Store>, master: &Secret<Vec<u8>>) -> Self {
         let limiter = RateLimiter::new(settings.rate_limit_api, settings.rate_limit_chat, 100_000);
-        let cors = CorsPolicy::new(settings.cors_origins.clone(), !settings.is_production());
+        // Credentialed CORS for any local port is an explicit development opt-in:
+        // same-origin browser use needs no CORS at all.
+        let cors = CorsPolicy::new(
+            settings.cors_origins.clone(),
+            settings.dev_cors_localhost && !settings.is_production(),
+        );
         let proxies = TrustedProxies(Arc::new(settings.trusted_proxies.clone()));
         Self(Arc::new(Inner {
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight)),
-            streams: Arc::new(Semaphore::new(settings.max_streams)),
+            streams: crate::streams::StreamLimits::new(
+                settings.max_streams,
+                settings.max_health_streams,
+                settings.streams_per_principal,
+                settings.streams_per_ip,
+            ),
             settings: Arc::new(settings),
             store,
             keys: Keys::derive(master),

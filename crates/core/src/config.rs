@@ -133,6 +133,21 @@ pub struct Settings {
     pub sse_heartbeat: Duration,
     /// How long shutdown waits for in-flight requests and streams.
     pub shutdown_grace: Duration,
+    /// Concurrent anonymous `/api/health/stream` streams (a pool apart from chat's).
+    pub max_health_streams: usize,
+    /// Open streams one principal may hold at once (429 above).
+    pub streams_per_principal: usize,
+    /// Open streams one client address may hold at once (429 above).
+    pub streams_per_ip: usize,
+    /// Open TCP connections before new ones are closed at once.
+    pub max_connections: usize,
+    /// Time a connection may take to send a complete request head, also the
+    /// longest idle wait between keep-alive requests.
+    pub header_read_timeout: Duration,
+    /// Bearer token for `/api/metrics` (`PORTAL_METRICS_TOKEN`).
+    pub metrics_token: Option<Secret<String>>,
+    /// Development convenience: credentialed CORS for `http://localhost:*` (opt-in).
+    pub dev_cors_localhost: bool,
     /// Interval of the background database availability check.
     pub db_check_interval: Duration,
     /// Largest database pool size.
@@ -287,6 +302,34 @@ const SPECS: &[Spec] = &[
     Spec {
         env: "PORTAL_SSE_HEARTBEAT_SECS",
         default: Some("15"),
+    },
+    Spec {
+        env: "PORTAL_MAX_HEALTH_STREAMS",
+        default: Some("16"),
+    },
+    Spec {
+        env: "PORTAL_STREAMS_PER_PRINCIPAL",
+        default: Some("8"),
+    },
+    Spec {
+        env: "PORTAL_STREAMS_PER_IP",
+        default: Some("16"),
+    },
+    Spec {
+        env: "PORTAL_MAX_CONNECTIONS",
+        default: Some("2048"),
+    },
+    Spec {
+        env: "PORTAL_HEADER_READ_TIMEOUT_SECS",
+        default: Some("10"),
+    },
+    Spec {
+        env: "PORTAL_METRICS_TOKEN",
+        default: None,
+    },
+    Spec {
+        env: "PORTAL_DEV_CORS_LOCALHOST",
+        default: Some("false"),
     },
     Spec {
         env: "PORTAL_SHUTDOWN_GRACE_SECS",
@@ -730,6 +773,26 @@ impl Settings {
             None => None,
         };
         let ai = ai_settings(l, &secs, &positive)?;
+        let metrics_token = match l.get("PORTAL_METRICS_TOKEN").map(str::trim) {
+            None | Some("") => None,
+            Some(t) if t.len() < 32 => {
+                return Err(invalid(
+                    "PORTAL_METRICS_TOKEN",
+                    "must be at least 32 characters",
+                ))
+            }
+            Some(t) => Some(Secret::new(t.to_string())),
+        };
+        let dev_cors_localhost = parse_bool(
+            "PORTAL_DEV_CORS_LOCALHOST",
+            l.get("PORTAL_DEV_CORS_LOCALHOST").unwrap_or("false"),
+        )?;
+        if prod && dev_cors_localhost {
+            return Err(invalid(
+                "PORTAL_DEV_CORS_LOCALHOST",
+                "is a development convenience and cannot be used in production",
+            ));
+        }
         let db_check_ms: u64 = l.parse("PORTAL_DB_CHECK_INTERVAL_MS")?;
         if db_check_ms < 50 {
             return Err(invalid(
@@ -759,6 +822,13 @@ impl Settings {
             max_streams: positive("PORTAL_MAX_STREAMS")?,
             sse_heartbeat: secs("PORTAL_SSE_HEARTBEAT_SECS")?,
             shutdown_grace: secs("PORTAL_SHUTDOWN_GRACE_SECS")?,
+            max_health_streams: positive("PORTAL_MAX_HEALTH_STREAMS")?,
+            streams_per_principal: positive("PORTAL_STREAMS_PER_PRINCIPAL")?,
+            streams_per_ip: positive("PORTAL_STREAMS_PER_IP")?,
+            max_connections: positive("PORTAL_MAX_CONNECTIONS")?,
+            header_read_timeout: secs("PORTAL_HEADER_READ_TIMEOUT_SECS")?,
+            metrics_token,
+            dev_cors_localhost,
             db_check_interval: Duration::from_millis(db_check_ms),
             db_pool_max: positive("PORTAL_DB_POOL_MAX")?,
             cloud,
@@ -773,6 +843,12 @@ impl Settings {
     /// True in production mode.
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
+    }
+
+    /// Cookies get `Secure` and the `__Host-` prefix in production and whenever
+    /// the portal is served over https, whatever the environment.
+    pub fn secure_cookies(&self) -> bool {
+        self.is_production() || self.public_url.starts_with("https://")
     }
 
     /// The effective configuration as `(setting, value)` lines, secrets redacted.
@@ -845,6 +921,33 @@ impl Settings {
             (
                 "PORTAL_SHUTDOWN_GRACE_SECS",
                 self.shutdown_grace.as_secs().to_string(),
+            ),
+            (
+                "PORTAL_MAX_HEALTH_STREAMS",
+                self.max_health_streams.to_string(),
+            ),
+            (
+                "PORTAL_STREAMS_PER_PRINCIPAL",
+                self.streams_per_principal.to_string(),
+            ),
+            ("PORTAL_STREAMS_PER_IP", self.streams_per_ip.to_string()),
+            ("PORTAL_MAX_CONNECTIONS", self.max_connections.to_string()),
+            (
+                "PORTAL_HEADER_READ_TIMEOUT_SECS",
+                self.header_read_timeout.as_secs().to_string(),
+            ),
+            (
+                "PORTAL_METRICS_TOKEN",
+                if self.metrics_token.is_some() {
+                    "[REDACTED]"
+                } else {
+                    "(none)"
+                }
+                .into(),
+            ),
+            (
+                "PORTAL_DEV_CORS_LOCALHOST",
+                self.dev_cors_localhost.to_string(),
             ),
             (
                 "PORTAL_DB_CHECK_INTERVAL_MS",

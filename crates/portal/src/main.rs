@@ -296,7 +296,61 @@ async fn migrate(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(settings: Settings) -> anyhow::Result<()> {
+/// Descriptors kept back from the connection cap for the database pool, SQLite
+/// files, the in-process emulator, logs and the runtime itself.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (systemd and shells often
+/// start services at 1024 or less) and returns the soft limit now in force.
+#[cfg(unix)]
+fn raise_nofile_limit() -> Option<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass, which lives on this frame.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return None;
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
+        // SAFETY: setrlimit only reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            lim.rlim_cur = lim.rlim_max;
+        }
+    }
+    Some(lim.rlim_cur)
+}
+
+#[cfg(not(unix))]
+fn raise_nofile_limit() -> Option<u64> {
+    None
+}
+
+/// Keeps the connection cap below the descriptor limit, so the cap (not the
+/// kernel) decides which connections are refused and the server stays reachable.
+fn fit_connection_cap(settings: &mut Settings) {
+    let Some(limit) = raise_nofile_limit() else {
+        return;
+    };
+    let room =
+        usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX);
+    if settings.max_connections > room {
+        tracing::warn!(
+            configured = settings.max_connections,
+            effective = room,
+            nofile = limit,
+            "PORTAL_MAX_CONNECTIONS lowered to fit the open-file limit"
+        );
+        settings.max_connections = room;
+    }
+}
+
+async fn serve(mut settings: Settings) -> anyhow::Result<()> {
+    fit_connection_cap(&mut settings);
     let master = settings.load_or_create_secret_key()?;
     let store = portal_store::open(&settings, !settings.skip_migrations)
         .await

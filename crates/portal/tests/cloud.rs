@@ -7,8 +7,17 @@ use portal_oci_emulator::{Emulator, EmulatorConfig};
 use portal_testkit::TestApp;
 use serde_json::Value;
 
+/// Health details (cloud, region) are for operators: these apps carry a metrics token.
+const METRICS_TOKEN: &str = "cloud-tests-metrics-token-0123456789abcdef";
+
 async fn health(app: &TestApp) -> (u16, Value) {
-    let res = app.get("/health").await;
+    let res = app
+        .client
+        .get(app.at("/health"))
+        .bearer_auth(METRICS_TOKEN)
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
 }
@@ -17,6 +26,7 @@ async fn health(app: &TestApp) -> (u16, Value) {
 async fn the_in_process_emulator_answers_health() {
     let app = TestApp::builder()
         .env("PORTAL_CLOUD", "emulator")
+        .env("PORTAL_METRICS_TOKEN", METRICS_TOKEN)
         .spawn()
         .await;
     let (status, body) = health(&app).await;
@@ -49,12 +59,14 @@ async fn oci_mode_uses_the_config_file_and_endpoint_and_degrades_without_its_clo
         .env("PORTAL_CLOUD", "oci")
         .env("PORTAL_OCI_CONFIG_FILE", &config)
         .env("PORTAL_OCI_ENDPOINT", &endpoint)
+        .env("PORTAL_METRICS_TOKEN", METRICS_TOKEN)
         .spawn()
         .await;
     let b = TestApp::builder()
         .env("PORTAL_CLOUD", "oci")
         .env("PORTAL_OCI_CONFIG_FILE", &config)
         .env("PORTAL_OCI_ENDPOINT", &endpoint)
+        .env("PORTAL_METRICS_TOKEN", METRICS_TOKEN)
         .spawn()
         .await;
     for app in [&a, &b] {
@@ -121,6 +133,7 @@ async fn tools_retry_through_transient_cloud_failures() {
             emu.config_path().display().to_string(),
         )
         .env("PORTAL_OCI_ENDPOINT", &endpoint)
+        .env("PORTAL_METRICS_TOKEN", METRICS_TOKEN)
         .spawn()
         .await;
     let admin = app.admin().await;

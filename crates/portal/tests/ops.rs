@@ -9,7 +9,9 @@ use serde_json::Value;
 #[tokio::test]
 async fn health_reports_the_database() {
     let app = TestApp::spawn().await;
-    let res = app.get("/health").await;
+    // Details are for platform admins (and the metrics token); anonymous callers see statuses.
+    let admin = app.admin().await;
+    let res = admin.get("/health").await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], "ok", "{body}");
@@ -166,7 +168,7 @@ async fn next_event(
 async fn health_stream_events_heartbeats_and_shutdown() {
     let app = TestApp::builder()
         .env("PORTAL_SSE_HEARTBEAT_SECS", "1")
-        .env("PORTAL_MAX_STREAMS", "1")
+        .env("PORTAL_MAX_HEALTH_STREAMS", "1")
         .spawn()
         .await;
     let res = app.get("/api/health/stream").await;

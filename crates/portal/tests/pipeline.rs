@@ -445,7 +445,11 @@ async fn slow_requests_time_out_with_503() {
 
 #[tokio::test]
 async fn cors_preflight_allowed_and_refused() {
-    let app = app_with(&[("PORTAL_CORS_ORIGINS", "https://ui.example")]).await;
+    let app = app_with(&[
+        ("PORTAL_CORS_ORIGINS", "https://ui.example"),
+        ("PORTAL_DEV_CORS_LOCALHOST", "true"),
+    ])
+    .await;
     let preflight = |origin: &'static str| {
         app.client
             .request(Method::OPTIONS, app.at("/health"))

@@ -15,13 +15,13 @@ use futures_util::{Stream, StreamExt};
 use portal_ai::chat::{parts, ChatEngine, Followed, Frame, Meta, NewTurn};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::sync::OwnedSemaphorePermit;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{perm, Require};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use crate::streams::{Pool, Slot};
 
 fn engine(state: &AppState) -> Result<Arc<ChatEngine>, ApiError> {
     state
@@ -29,32 +29,6 @@ fn engine(state: &AppState) -> Result<Arc<ChatEngine>, ApiError> {
         .get()
         .cloned()
         .ok_or_else(|| ApiError::Internal("chat engine not started".into()))
-}
-
-/// Holds a streaming slot (and the open-streams gauge) while a stream is open.
-struct Slot {
-    state: AppState,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Slot {
-    fn take(state: &AppState) -> Result<Self, ApiError> {
-        let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
-            state.metrics.shed.with_label_values(&["streams"]).inc();
-            ApiError::Overloaded
-        })?;
-        state.metrics.streams_open.inc();
-        Ok(Slot {
-            state: state.clone(),
-            _permit: permit,
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.state.metrics.streams_open.dec();
-    }
 }
 
 fn sse(
@@ -117,6 +91,8 @@ pub struct ChatBody {
         (status = 403, description = "FORBIDDEN", body = ErrorBody),
         (status = 404, description = "Unknown session", body = ErrorBody),
         (status = 409, description = "A turn is still in progress in this session", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: the chat rate limit, or this principal or address already holds its share of open streams (`PORTAL_STREAMS_PER_PRINCIPAL`, `PORTAL_STREAMS_PER_IP`)", body = ErrorBody),
+        (status = 503, description = "OVERLOADED: every streaming slot is in use (`PORTAL_MAX_STREAMS`)", body = ErrorBody),
     ),
     security(("session" = []), ("bearer" = []), ("apiKey" = []))
 )]
@@ -126,7 +102,7 @@ pub async fn chat(
     ApiJson(b): ApiJson<ChatBody>,
 ) -> Result<Response, ApiError> {
     let engine = engine(&state)?;
-    let slot = Slot::take(&state)?;
+    let slot = Slot::take(&state, Pool::Chat, Some(&r.principal.id), r.caller.ip)?;
     let started = engine
         .start(
             r.principal.clone(),
@@ -172,6 +148,8 @@ pub struct After {
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN", body = ErrorBody),
         (status = 404, description = "Unknown session", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: this principal or address already holds its share of open streams", body = ErrorBody),
+        (status = 503, description = "OVERLOADED: every streaming slot is in use", body = ErrorBody),
     ),
     security(("session" = []), ("bearer" = []), ("apiKey" = []))
 )]
@@ -191,7 +169,7 @@ pub async fn follow(
     let rx = engine
         .follow(&r.principal, &session_id, after, state.shutdown.clone())
         .await?;
-    let slot = Slot::take(&state)?;
+    let slot = Slot::take(&state, Pool::Chat, Some(&r.principal.id), r.caller.ip)?;
     let stream = tokio_stream::wrappers::ReceiverStream::new(rx).map(move |f| {
         let _hold = &slot;
         Ok(match f {

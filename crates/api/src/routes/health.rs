@@ -5,17 +5,20 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use futures_util::stream::Stream;
 use portal_core::health::{self, Report, Status};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::middleware::caller::Caller;
+use crate::routes::ops;
 use crate::state::AppState;
+use crate::streams::{Pool, Slot};
 
 /// Overall deadline of `/health`.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -26,10 +29,10 @@ pub struct CheckView {
     /// `ok`, `degraded` or `error`.
     #[schema(example = "ok")]
     pub status: String,
-    /// Time the check took, in milliseconds.
+    /// Time the check took, in milliseconds (operators only).
     #[serde(rename = "latencyMs", skip_serializing_if = "Option::is_none")]
     pub latency_ms: Option<f64>,
-    /// Extra facts about the check.
+    /// Extra facts about the check: backend, errors, cloud and region (operators only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
 }
@@ -42,11 +45,12 @@ pub struct HealthView {
     pub status: String,
     /// Each check by name (`database`, …).
     pub checks: BTreeMap<String, CheckView>,
-    /// The portal's version.
-    pub version: &'static str,
-    /// Seconds since this instance started.
-    #[serde(rename = "uptimeSeconds")]
-    pub uptime_seconds: f64,
+    /// The portal's version (operators only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<&'static str>,
+    /// Seconds since this instance started (operators only).
+    #[serde(rename = "uptimeSeconds", skip_serializing_if = "Option::is_none")]
+    pub uptime_seconds: Option<f64>,
     /// When the report was made (RFC 3339).
     pub timestamp: String,
 }
@@ -77,7 +81,10 @@ pub async fn assess(state: &AppState) -> Report {
     Report::from_checks(checks)
 }
 
-fn view(state: &AppState, r: Report) -> HealthView {
+/// The report as shown: everyone sees the overall status and each check's
+/// status; latencies, details (errors, backend, cloud, region), version and
+/// uptime only operators (see [`ops::access`]).
+fn view(state: &AppState, r: Report, detailed: bool) -> HealthView {
     HealthView {
         status: status_str(r.status).into(),
         checks: r
@@ -88,15 +95,15 @@ fn view(state: &AppState, r: Report) -> HealthView {
                     k.to_string(),
                     CheckView {
                         status: status_str(c.status).into(),
-                        latency_ms: c.latency_ms,
-                        details: (!c.details.is_empty())
+                        latency_ms: c.latency_ms.filter(|_| detailed),
+                        details: (detailed && !c.details.is_empty())
                             .then_some(serde_json::Value::Object(c.details)),
                     },
                 )
             })
             .collect(),
-        version: env!("CARGO_PKG_VERSION"),
-        uptime_seconds: state.started.elapsed().as_secs_f64(),
+        version: detailed.then_some(env!("CARGO_PKG_VERSION")),
+        uptime_seconds: detailed.then(|| state.started.elapsed().as_secs_f64()),
         timestamp: crate::time::now_rfc3339(),
     }
 }
@@ -110,7 +117,15 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// True when the caller may see health details.
+fn detailed(state: &AppState, caller: Option<&Caller>, headers: &HeaderMap) -> bool {
+    ops::access(state, caller, headers) == ops::OpsAccess::Operator
+}
+
 /// Readiness: runs the checks (3 s deadline). 503 when a critical check fails.
+/// Anonymous callers get the status of each check only; latencies and details
+/// need the metrics token or a platform admin. The cloud check is
+/// cached for a few seconds, so callers cannot multiply signed cloud calls.
 #[utoipa::path(
     get, path = "/health", tag = "health",
     responses(
@@ -118,7 +133,12 @@ pub async fn healthz() -> &'static str {
         (status = 503, description = "A critical check failed", body = HealthView),
     )
 )]
-pub async fn health(State(state): State<AppState>) -> Response {
+pub async fn health(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+) -> Response {
+    let detailed = detailed(&state, caller.as_ref().map(|c| &c.0), &headers);
     let report = match tokio::time::timeout(HEALTH_TIMEOUT, assess(&state)).await {
         Ok(r) => r,
         Err(_) => {
@@ -143,7 +163,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::OK
     };
-    (code, Json(view(&state, report))).into_response()
+    (code, Json(view(&state, report, detailed))).into_response()
 }
 
 /// A live health feed (SSE): a `health` event now and on every change, heartbeat
@@ -152,16 +172,28 @@ pub async fn health(State(state): State<AppState>) -> Response {
     get, path = "/api/health/stream", tag = "health",
     responses(
         (status = 200, description = "Server-sent events: `health` (a HealthView) and a final `shutdown`", content_type = "text/event-stream", body = String),
-        (status = 503, description = "Too many open streams", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED: this address (or principal) already holds its share of open streams (`PORTAL_STREAMS_PER_IP`)", body = ErrorBody),
+        (status = 503, description = "OVERLOADED: the health-stream pool (`PORTAL_MAX_HEALTH_STREAMS`, apart from chat's) is full", body = ErrorBody),
     )
 )]
-pub async fn health_stream(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let permit = state.streams.clone().try_acquire_owned().map_err(|_| {
-        state.metrics.shed.with_label_values(&["streams"]).inc();
-        ApiError::Overloaded
-    })?;
+pub async fn health_stream(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller.map(|c| c.0);
+    let detailed = detailed(&state, caller.as_ref(), &headers);
+    let ip = caller
+        .as_ref()
+        .map(|c| c.ip)
+        .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    let principal = caller
+        .as_ref()
+        .and_then(|c| c.principal.as_ref())
+        .map(|p| p.id.as_str());
+    let slot = Slot::take(&state, Pool::Health, principal, ip)?;
     let heartbeat = state.settings.sse_heartbeat;
-    let stream = async_stream(state, permit);
+    let stream = async_stream(state, slot, detailed);
     let mut res = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))
         .into_response();
@@ -173,25 +205,17 @@ pub async fn health_stream(State(state): State<AppState>) -> Result<Response, Ap
 
 fn async_stream(
     state: AppState,
-    permit: tokio::sync::OwnedSemaphorePermit,
+    slot: Slot,
+    detailed: bool,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
     struct Open {
         state: AppState,
-        _permit: tokio::sync::OwnedSemaphorePermit,
+        _slot: Slot,
     }
-    impl Drop for Open {
-        fn drop(&mut self) {
-            self.state.metrics.streams_open.dec();
-        }
-    }
-    state.metrics.streams_open.inc();
-    let open = Open {
-        state,
-        _permit: permit,
-    };
+    let open = Open { state, _slot: slot };
     futures_util::stream::unfold(
         (open, 0u64, None::<&'static str>, false),
-        |(open, id, last, done)| async move {
+        move |(open, id, last, done)| async move {
             if done {
                 return None;
             }
@@ -223,7 +247,8 @@ fn async_stream(
             } else {
                 "ok"
             };
-            let data = serde_json::to_string(&view(&open.state, report)).unwrap_or_default();
+            let data =
+                serde_json::to_string(&view(&open.state, report, detailed)).unwrap_or_default();
             let ev = Event::default()
                 .id(id.to_string())
                 .event("health")
