@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::memory::{self, Meta};
 use super::sink::Sink;
-use super::{parts, prompt, ChatEngine};
+use super::{command, parts, prompt, ChatEngine};
 use crate::guard::{input, redact};
 use crate::provider::{
     ChatRequest, FinishReason, Message, ProviderError, StreamEvent, ToolCall, ToolDef, Usage,
@@ -253,6 +253,10 @@ impl Runner {
         for hit in &clean.hits {
             self.engine.hooks.guardrail(hit.kind.as_str());
         }
+        // What is kept of the message (stored, titled, fed back to the model):
+        // a `/tool` command's secret arguments redacted by the tool's spec (M4).
+        let specs = self.engine.tools.as_ref().map(|t| t.specs()).unwrap_or(&[]);
+        let clean = redact::redact(&command::redacted(message, specs));
         if let Err(refusal) = input::check(message, self.engine.settings.max_input_chars) {
             self.engine.hooks.guardrail(refusal.category.as_str());
             let meta = Meta {
