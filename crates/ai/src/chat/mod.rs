@@ -3,6 +3,7 @@
 //! records everything so any replica can replay a session's stream.
 
 mod command;
+mod durable;
 mod memory;
 pub mod parts;
 mod prompt;

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::memory::{self, Meta};
 use super::sink::Sink;
-use super::{command, parts, prompt, ChatEngine};
+use super::{command, durable, parts, prompt, ChatEngine};
 use crate::guard::{input, redact};
 use crate::provider::{
     ChatRequest, FinishReason, Message, ProviderError, StreamEvent, ToolCall, ToolDef, Usage,
@@ -76,6 +76,8 @@ pub(crate) enum Abort {
     Provider(ProviderError),
     /// Another replica took the turn over (our lease lapsed).
     LostLease,
+    /// The database is away (retried by the caller, then a `Store` abort).
+    Unavailable,
 }
 
 impl From<portal_core::StoreError> for Abort {
@@ -158,7 +160,30 @@ impl Runner {
     }
 
     /// Saves status and state under our lease; `LostLease` when another replica has it.
+    /// Retried for a while when the database is away.
     async fn save(&mut self, status: &str, approval_id: Option<String>) -> Result<(), Abort> {
+        self.save_within(status, approval_id, durable::RETRY_FOR)
+            .await
+    }
+
+    /// [`Self::save`], retrying for up to `within`.
+    async fn save_within(
+        &mut self,
+        status: &str,
+        approval_id: Option<String>,
+        within: Duration,
+    ) -> Result<(), Abort> {
+        let mut backoff = durable::Backoff::new(within);
+        loop {
+            match self.save_once(status, approval_id.clone()).await {
+                Err(Abort::Unavailable) if backoff.wait("chat turn").await => {}
+                Err(Abort::Unavailable) => return Err(Abort::Store("database unavailable".into())),
+                other => return other,
+            }
+        }
+    }
+
+    async fn save_once(&mut self, status: &str, approval_id: Option<String>) -> Result<(), Abort> {
         let now = now_ms();
         let mut state = self.state.clone();
         state.used_ms = self.used().as_millis() as u64;
@@ -172,12 +197,16 @@ impl Runner {
             now + LEASE.as_millis() as i64
         };
         let owner = self.engine.replica.clone();
-        if !self
+        let saved = match self
             .engine
             .store
             .save_chat_turn(&self.turn, &owner, until, now)
-            .await?
+            .await
         {
+            Err(portal_core::StoreError::Unavailable) => return Err(Abort::Unavailable),
+            other => other?,
+        };
+        if !saved {
             return Err(Abort::LostLease);
         }
         self.lease_until = until;
@@ -192,6 +221,8 @@ impl Runner {
         Ok(())
     }
 
+    /// Stores a message; while the database is away the message is kept and
+    /// the write retried (with the same id, so it is stored once).
     async fn store_message(&self, role: &str, content: &str, meta: Meta) -> Result<(), Abort> {
         let m = ChatMessage {
             id: super::uuid(),
@@ -202,10 +233,15 @@ impl Runner {
             meta: meta.to_column(),
             created_at: now_ms(),
         };
-        self.engine
-            .store
-            .append_chat_messages(&self.turn.org_id, &self.turn.session_id, &[m], now_ms())
-            .await?;
+        let store = &self.engine.store;
+        let (org, session) = (&self.turn.org_id, &self.turn.session_id);
+        durable::retry("chat message", durable::RETRY_FOR, || async {
+            store
+                .append_chat_messages(org, session, std::slice::from_ref(&m), now_ms())
+                .await
+                .map(drop)
+        })
+        .await?;
         Ok(())
     }
 
@@ -858,18 +894,25 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                 let _ = self.finish("error").await;
                 self.save("failed", None).await
             }
-            Err(Abort::Store(e)) => {
-                tracing::error!(turn = %self.turn.id, error = %e, "chat turn failed");
-                let _ = self
-                    .emit(parts::error(
-                        "The turn failed: storage is unavailable. Retry shortly.",
-                    ))
-                    .await;
-                let _ = self.sink.flush().await;
-                self.save("failed", None).await
-            }
+            Err(Abort::Store(e)) => Err(Abort::Store(e)),
+            Err(Abort::Unavailable) => Err(Abort::Store("database unavailable".into())),
         };
-        if let Err(e) = result {
+        if let Err(Abort::Store(e)) = result {
+            // The database stayed away longer than the writes were retried: tell
+            // the client, then keep trying (without it) to mark the turn failed,
+            // so its session takes new messages instead of waiting for the lease.
+            tracing::error!(turn = %self.turn.id, error = %e, "chat turn failed");
+            let _ = self
+                .emit(parts::error(
+                    "The turn failed: storage is unavailable. Retry shortly.",
+                ))
+                .await;
+            self.sink.detach();
+            let _ = self.sink.flush().await;
+            if let Err(e) = self.save_within("failed", None, durable::RELEASE_FOR).await {
+                tracing::warn!(turn = %self.turn.id, error = ?e, "could not record the end of a chat turn");
+            }
+        } else if let Err(e) = result {
             tracing::warn!(turn = %self.turn.id, error = ?e, "could not record the end of a chat turn");
         }
         let _ = self.sink.flush().await;
