@@ -11,9 +11,11 @@ use portal_core::StoreError;
 
 /// How long one write keeps being retried while the database is away.
 pub(crate) const RETRY_FOR: Duration = Duration::from_secs(30);
-/// How long a failed turn keeps trying to record that it failed (and so free
-/// its session); shorter than the lease, so no other replica has taken it.
+/// Longest a failed turn keeps trying to record that it failed (and so free
+/// its session); never past its lease, so no other replica has taken it.
 pub(crate) const RELEASE_FOR: Duration = Duration::from_secs(150);
+/// How much of the lease a failed turn leaves unused when it gives up.
+pub(crate) const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// First pause between attempts; doubled up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(2);

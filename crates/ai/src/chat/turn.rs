@@ -908,8 +908,11 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                 ))
                 .await;
             self.sink.detach();
-            let _ = self.sink.flush().await;
-            if let Err(e) = self.save_within("failed", None, durable::RELEASE_FOR).await {
+            // Only while the lease is still ours (with a margin), so no other
+            // replica has claimed the turn meanwhile.
+            let left = self.lease_until - now_ms() - durable::LEASE_MARGIN.as_millis() as i64;
+            let within = Duration::from_millis(left.max(0) as u64).min(durable::RELEASE_FOR);
+            if let Err(e) = self.save_within("failed", None, within).await {
                 tracing::warn!(turn = %self.turn.id, error = ?e, "could not record the end of a chat turn");
             }
         } else if let Err(e) = result {
