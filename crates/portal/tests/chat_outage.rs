@@ -136,3 +136,73 @@ async fn a_short_outage_mid_answer_keeps_the_answer_and_frees_the_session() {
         .collect();
     assert_eq!(roles, ["user", "assistant", "user", "assistant"], "{msgs}");
 }
+
+/// An outage longer than a turn retries its writes: the turn tells the client
+/// it failed, and marks itself failed as soon as the database is back, so the
+/// session takes a new message at once instead of after the 3-minute lease.
+#[tokio::test]
+async fn a_turn_that_fails_in_an_outage_frees_its_session_when_the_database_returns() {
+    if !portal_testkit::on_postgres() {
+        return; // nothing to cut on SQLite
+    }
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    fake.push(Turn::text(["one ", "two ", "three"]).delay(Duration::from_millis(300)));
+    let url = std::env::var(portal_testkit::PG_ENV).unwrap();
+    let proxy = TcpProxy::start(proxy::pg_target(&url)).await;
+    let addr = proxy.addr;
+    let app = TestApp::builder()
+        .env("PORTAL_AI_PROVIDER", "openai")
+        .env("PORTAL_AI_BASE_URL", fake.base_url())
+        .env("PORTAL_AI_MODEL", "test-model")
+        .env("PORTAL_AI_API_KEY", "sk-test-not-a-real-key-000000000000")
+        .pg_url_via(move |u| proxy::via(u, addr))
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let res = admin.post("/api/chat", json!({"message": "go"})).await;
+    let session = res.headers()["x-chat-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body = tokio::spawn(async move { res.text().await.unwrap() });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    proxy.refuse();
+    // The database stays away until the turn has given up (a read fails at
+    // once; writes are retried for 30 s) and told the client.
+    let streamed = tokio::time::timeout(Duration::from_secs(60), body)
+        .await
+        .expect("the stream ends while the database is still away")
+        .unwrap();
+    let evs = parts(&streamed);
+    assert!(
+        evs.iter().any(|p| p["type"] == "error"),
+        "the client is told: {streamed}"
+    );
+    proxy.restore();
+    let start = std::time::Instant::now();
+    fake.set_fallback(Some(Turn::text(["back"])));
+    loop {
+        let res = admin
+            .post(
+                "/api/chat",
+                json!({"sessionId": session, "message": "again"}),
+            )
+            .await;
+        match res.status().as_u16() {
+            // Until the availability monitor sees the database again, a new
+            // turn may itself fail fast with "storage is unavailable".
+            200 => {
+                if text_of(&parts(&res.text().await.unwrap())) == "back" {
+                    break;
+                }
+            }
+            409 | 503 => {}
+            other => panic!("unexpected {other}"),
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "the session stayed locked after the database returned"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
