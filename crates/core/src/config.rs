@@ -1023,12 +1023,64 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
         }
-        fs::create_dir_all(&self.data_dir).map_err(io)?;
+        create_private_dir(&self.data_dir).map_err(io)?;
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| invalid("PORTAL_SECRET_KEY", e.to_string()))?;
         let key = hex::encode(bytes);
         write_private_file(&path, key.as_bytes()).map_err(io)?;
         Ok(Secret::new(key.into_bytes()))
+    }
+}
+
+/// Creates the data directory (and missing parents) readable by its owner only
+/// (0700 on Unix). An existing directory open to group or others is left as it
+/// is (it may be shared on purpose) but named in a warning: the files the portal
+/// writes in it are 0600 whatever the directory's mode.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if let Ok(meta) = fs::metadata(dir) {
+            let mode = meta.permissions().mode() & 0o777;
+            if meta.is_dir() && mode & 0o077 != 0 {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    mode = format!("{mode:o}"),
+                    "the data directory is open to other users; chmod 700 it"
+                );
+            }
+            return Ok(());
+        }
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    {
+        fs::create_dir_all(dir)
+    }
+}
+
+/// Makes an existing file readable by its owner only (0600 on Unix); a
+/// missing file is not an error.
+pub fn make_private(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match fs::metadata(path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
     }
 }
 

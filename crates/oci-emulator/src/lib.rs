@@ -34,6 +34,7 @@ pub mod searchql;
 mod seed;
 mod server;
 mod services;
+mod shared;
 pub mod state;
 pub mod wire;
 
@@ -143,9 +144,8 @@ pub(crate) struct Inner {
     pub(crate) demo_key_id: String,
     pub(crate) demo_key_pem: String,
     pub(crate) state: Mutex<state::State>,
-    /// Serialises writers of `state.json` and remembers the last written generation.
-    pub(crate) save_lock: Mutex<u64>,
-    pub(crate) generation: AtomicU64,
+    /// `state.json` shared with other processes on the same data directory.
+    pub(crate) shared: shared::SharedState,
     pub(crate) keys: RwLock<HashMap<String, PublicKey>>,
     pub(crate) faults: Mutex<Vec<FaultPlan>>,
     pub(crate) faults_served: AtomicU64,
@@ -168,17 +168,19 @@ impl Emulator {
             return Err(EmulatorError::InvalidConfig("region is empty".into()));
         }
         let dir = config.data_dir.join("oci-emulator");
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        state::create_private_dir(&dir).map_err(io_err(&dir))?;
         // Absolute paths, so the config file works from any working directory.
         let dir = std::fs::canonicalize(&dir).map_err(io_err(&dir))?;
         let blob_dir = dir.join("objects");
-        std::fs::create_dir_all(&blob_dir).map_err(io_err(&blob_dir))?;
+        state::create_private_dir(&blob_dir).map_err(io_err(&blob_dir))?;
         let state_path = dir.join("state.json");
         let key_path = dir.join("demo_user_key.pem");
         let config_path = dir.join("config");
 
         let key = keys::load_or_create(&key_path)?;
 
+        let shared = shared::SharedState::open(&dir, &state_path)?;
+        let held = shared.lock()?;
         let mut st = match state::load(&state_path)? {
             Some(st) => st,
             None => seed::seed(&config.region, wire::now_ms(), &blob_dir)?,
@@ -186,7 +188,8 @@ impl Emulator {
         st.meta.region = config.region.clone();
         let bytes = serde_json::to_vec(&st)
             .map_err(|e| EmulatorError::InvalidConfig(format!("cannot serialise state: {e}")))?;
-        state::write_atomic(&state_path, &bytes).map_err(io_err(&state_path))?;
+        shared.write(&held, &bytes).map_err(io_err(&state_path))?;
+        drop(held);
 
         let tenancy_id = st.meta.tenancy_id.clone();
         let demo_user_id = st.meta.demo_user_id.clone();
@@ -216,8 +219,7 @@ impl Emulator {
                 demo_key_id,
                 demo_key_pem: key.private_pem,
                 state: Mutex::new(st),
-                save_lock: Mutex::new(0),
-                generation: AtomicU64::new(0),
+                shared,
                 keys: RwLock::new(key_map),
                 faults: Mutex::new(Vec::new()),
                 faults_served: AtomicU64::new(0),

@@ -15,7 +15,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use crate::routes::{self, Match};
 use crate::services::Ctx;
 use crate::wire::{self, ApiError, Reply, ReplyBody, Req};
-use crate::{auth, faults, state, Emulator};
+use crate::{auth, faults, Emulator};
 
 /// Largest request body accepted (Object Storage puts included).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -112,6 +112,19 @@ fn dispatch(emu: &Emulator, parts: &http::request::Parts, body: &Bytes) -> Resul
     };
 
     let mut st = emu.lock_state();
+    let held = inner.shared.lock().map_err(|e| {
+        tracing::error!(error = %e, "cannot lock the emulator state");
+        ApiError::internal("cannot lock the emulator state")
+    })?;
+    // Another process (the CLI, another server) may have changed the state.
+    match inner.shared.reload_if_changed(&held) {
+        Ok(Some(fresh)) => *st = fresh,
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "cannot re-read the emulator state");
+            return Err(ApiError::internal("cannot re-read the emulator state"));
+        }
+    }
     let delay = i64::try_from(inner.config.transition_delay.as_millis()).unwrap_or(i64::MAX);
     let mut ctx = Ctx {
         st: &mut st,
@@ -122,21 +135,12 @@ fn dispatch(emu: &Emulator, parts: &http::request::Parts, body: &Bytes) -> Resul
     };
     let result = (op.handler)(&mut ctx, &req);
     if ctx.dirty {
-        let generation = inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
         let bytes = serde_json::to_vec(&*st)
             .map_err(|e| ApiError::internal(format!("cannot serialise state: {e}")))?;
-        drop(st);
-        let mut last = inner
-            .save_lock
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if generation > *last {
-            state::write_atomic(&inner.state_path, &bytes).map_err(|e| {
-                tracing::error!(error = %e, path = %inner.state_path.display(), "cannot persist emulator state");
-                ApiError::internal(format!("cannot persist state: {e}"))
-            })?;
-            *last = generation;
-        }
+        inner.shared.write(&held, &bytes).map_err(|e| {
+            tracing::error!(error = %e, path = %inner.state_path.display(), "cannot persist emulator state");
+            ApiError::internal(format!("cannot persist state: {e}"))
+        })?;
     }
     result
 }

@@ -1,5 +1,6 @@
 //! `portal`: the OCI Self-Service Portal in one binary.
 
+mod cli_input;
 mod compartments;
 mod logging;
 
@@ -170,15 +171,27 @@ enum ToolsCommand {
     /// Run a tool as the principal of an API key, through the gateway (permissions,
     /// validation, approvals, audit, activity), against the configured cloud.
     /// Prints the result as JSON; exits 3 when an approval is needed first.
+    ///
+    /// Secrets never go on the command line (other users see it in the process
+    /// list, and it stays in shell history): secret arguments (a script, a
+    /// password, cloud-init user data) only through --args-file, the key only
+    /// through PORTAL_API_KEY or --api-key-file.
     Run {
         /// Tool name, e.g. listInstances.
         name: String,
-        /// Arguments as a JSON object.
-        #[arg(long, default_value = "{}")]
-        args: String,
-        /// The API key to act as (or PORTAL_API_KEY).
-        #[arg(long, env = "PORTAL_API_KEY", hide_env_values = true)]
-        api_key: String,
+        /// Arguments as a JSON object, for tools without secret arguments (default `{}`).
+        #[arg(long, conflicts_with = "args_file")]
+        args: Option<String>,
+        /// Read the arguments (a JSON object) from this file; `-` reads standard input.
+        #[arg(long, value_name = "PATH")]
+        args_file: Option<PathBuf>,
+        /// Read the API key to act as from this file; `-` reads standard input
+        /// (default: the PORTAL_API_KEY environment variable).
+        #[arg(long, value_name = "PATH")]
+        api_key_file: Option<PathBuf>,
+        /// Refused: use PORTAL_API_KEY or --api-key-file.
+        #[arg(long, hide = true)]
+        api_key: Option<String>,
         /// Spend this granted approval.
         #[arg(long)]
         approval_id: Option<String>,
@@ -243,12 +256,20 @@ fn main() -> ExitCode {
                 ToolsCommand::Run {
                     name,
                     args,
+                    args_file,
+                    api_key_file,
                     api_key,
                     approval_id,
                 },
-        } => run(settings, logging::Sink::Stderr, move |s| {
-            tools_run(s, name, args, api_key, approval_id)
-        }),
+        } => match cli_input::tool_input(&name, args, args_file, api_key_file, api_key) {
+            Ok((args, key)) => run(settings, logging::Sink::Stderr, move |s| {
+                tools_run(s, name, args, key, approval_id)
+            }),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
         Command::OciEmulator { bind, delay_ms } => run(settings, logging::Sink::Stderr, move |s| {
             oci_emulator(s, bind, delay_ms)
         }),
@@ -599,12 +620,10 @@ impl portal_core::service::tools::GatewayHooks for NoMetrics {
 async fn tools_run(
     settings: Settings,
     name: String,
-    args: String,
+    args: serde_json::Value,
     api_key: String,
     approval_id: Option<String>,
 ) -> anyhow::Result<()> {
-    let args: serde_json::Value =
-        serde_json::from_str(&args).context("--args must be a JSON object")?;
     let (store, keys) = open(&settings).await?;
     let now = portal_core::identity::now_ms();
     let principal = portal_core::identity::resolve_api_key(store.as_ref(), api_key.trim(), now)

@@ -900,3 +900,53 @@ async fn a_running_turn_holds_its_session_and_a_waiting_one_is_superseded() {
     assert_eq!(inst["result"]["lifecycleState"], "RUNNING");
     assert_eq!(fake.requests().len(), 3, "no turn resumed");
 }
+
+/// A secret argument typed in a `/tool` command is redacted with the tool's own
+/// spec before the message is stored, used as the title or told to the model.
+#[tokio::test]
+async fn secrets_in_tool_commands_are_never_stored_or_told_to_the_model() {
+    const SECRET: &str = "TOPSECRET-db-pass-hunter2";
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    let app = app_with(&fake, &[]).await;
+    let admin = app.admin().await;
+    let instance = admin.running_instance().await;
+    let message = format!(
+        "/tool runInstanceCommand {{\"instanceId\": \"{instance}\", \"script\": \"echo {SECRET} > /etc/app.conf\"}}"
+    );
+    let evs = chat(&admin, json!({"message": message})).await;
+    assert_eq!(finish(&evs)["finishReason"], "awaiting-approval");
+    let session = session_of(&evs);
+
+    fake.push(Turn::text(["Nothing ran yet."]));
+    let evs = chat(
+        &admin,
+        json!({"sessionId": session, "message": "what happened?"}),
+    )
+    .await;
+    assert_eq!(text_of(&evs), "Nothing ran yet.");
+    let told = fake.requests().last().unwrap().body.to_string();
+    let user_turn = &told[..told.find("\"tools\"").unwrap_or(told.len())];
+    assert!(!told.contains(SECRET), "told the model: {user_turn}");
+
+    let msgs = admin
+        .get(&format!("/api/sessions/{session}/messages"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!msgs.contains(SECRET), "{msgs}");
+    let stored: Value = serde_json::from_str(&msgs).unwrap();
+    let first = stored["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        first.starts_with("/tool runInstanceCommand") && first.contains("[REDACTED]"),
+        "{first}"
+    );
+    assert!(
+        first.contains(&instance),
+        "non-secret arguments stay: {first}"
+    );
+    let sessions = admin.get("/api/sessions").await.text().await.unwrap();
+    assert!(!sessions.contains(SECRET), "{sessions}");
+    assert!(sessions.contains("runInstanceCommand"), "{sessions}");
+    assert_eq!(app.tables_containing(SECRET).await, Vec::<String>::new());
+}

@@ -221,3 +221,97 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         "{rest:?}"
     );
 }
+
+/// Starts `portal serve` on `dir` and waits until it listens; returns the child.
+fn start_server(dir: &std::path::Path) -> std::process::Child {
+    let mut child = portal(dir)
+        .arg("serve")
+        .env("PORTAL_BIND", "127.0.0.1:0")
+        .env("PORTAL_LOG_FORMAT", "json")
+        .env("PORTAL_CLOUD", "emulator")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if line.contains("portal listening") {
+            break;
+        }
+    }
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
+    child
+}
+
+fn stop_server(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The data directory and every file in it are private to the portal's user:
+/// the database holds password hashes, transcripts and the audit ledger (L9).
+#[cfg(unix)]
+#[test]
+fn data_dir_and_files_are_private_to_the_portal_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(parent.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = parent.path().join("data");
+    let child = start_server(&dir);
+    let emu = dir.join("oci-emulator");
+    let private_dirs = [dir.clone(), emu.clone(), emu.join("objects")];
+    let private_files = [
+        dir.join("portal.db"),
+        dir.join("portal.db-wal"),
+        dir.join("portal.db-shm"),
+        dir.join("secret-key"),
+        dir.join("setup-token"),
+        emu.join("state.json"),
+        emu.join("demo_user_key.pem"),
+        emu.join("config"),
+    ];
+    // The emulator and the setup token may come just after the listener.
+    let t = Instant::now();
+    while !private_files.iter().all(|f| f.exists()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "not all files were written"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for d in &private_dirs {
+        assert_eq!(mode(d), 0o700, "{}", d.display());
+    }
+    for f in &private_files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    stop_server(child);
+
+    // Files an older version left open to others are tightened at start.
+    for f in ["portal.db", "portal.db-wal", "portal.db-shm"] {
+        let p = dir.join(f);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let child = start_server(&dir);
+    for f in ["portal.db", "portal.db-wal", "portal.db-shm"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    stop_server(child);
+}

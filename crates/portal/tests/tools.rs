@@ -383,7 +383,8 @@ async fn the_cli_lists_and_runs_tools_through_the_gateway() {
         .await;
     let out = app
         .command(env!("CARGO_BIN_EXE_portal"))
-        .args(["tools", "run", "listCompartments", "--api-key", &key])
+        .args(["tools", "run", "listCompartments"])
+        .env("PORTAL_API_KEY", &key)
         .env("PORTAL_CLOUD", "emulator")
         .output()
         .unwrap();
@@ -409,11 +410,10 @@ async fn the_cli_lists_and_runs_tools_through_the_gateway() {
             "tools",
             "run",
             "stopInstance",
-            "--api-key",
-            &key,
             "--args",
             &json!({"instanceId": instance}).to_string(),
         ])
+        .env("PORTAL_API_KEY", &key)
         .env("PORTAL_CLOUD", "emulator")
         .output()
         .unwrap();
@@ -433,13 +433,8 @@ async fn the_cli_lists_and_runs_tools_through_the_gateway() {
 
     let out = app
         .command(env!("CARGO_BIN_EXE_portal"))
-        .args([
-            "tools",
-            "run",
-            "listCompartments",
-            "--api-key",
-            "portal_nope",
-        ])
+        .args(["tools", "run", "listCompartments"])
+        .env("PORTAL_API_KEY", "portal_nope")
         .env("PORTAL_CLOUD", "emulator")
         .output()
         .unwrap();

@@ -120,6 +120,86 @@ impl TestApp {
         }
     }
 
+    /// The tables (of the public schema, or every SQLite table) whose rows
+    /// contain `needle` anywhere, to prove a secret was never stored. On SQLite
+    /// the raw bytes of the database file and its `-wal`/`-shm` are searched
+    /// too, as an attacker reading the files would.
+    pub async fn tables_containing(&self, needle: &str) -> Vec<String> {
+        let mut hits = Vec::new();
+        match &self.db {
+            DbHandle::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = format!("{}{suffix}", path.display());
+                    if let Ok(bytes) = std::fs::read(&file) {
+                        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                            hits.push(file);
+                        }
+                    }
+                }
+                let c = rusqlite::Connection::open(path).expect("open sqlite");
+                let tables: Vec<String> = c
+                    .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .and_then(|mut st| {
+                        st.query_map([], |r| r.get(0))?
+                            .collect::<Result<Vec<String>, _>>()
+                    })
+                    .expect("list tables");
+                for t in tables {
+                    let cols: Vec<String> = c
+                        .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                        .and_then(|mut st| {
+                            st.query_map([], |r| r.get(0))?
+                                .collect::<Result<Vec<String>, _>>()
+                        })
+                        .expect("list columns");
+                    let any = cols
+                        .iter()
+                        .map(|col| format!("CAST(\"{col}\" AS TEXT) LIKE ?1"))
+                        .collect::<Vec<_>>()
+                        .join(" OR ");
+                    let n: i64 = c
+                        .query_row(
+                            &format!("SELECT count(*) FROM \"{t}\" WHERE {any}"),
+                            [format!("%{needle}%")],
+                            |r| r.get(0),
+                        )
+                        .expect("search table");
+                    if n > 0 {
+                        hits.push(t);
+                    }
+                }
+            }
+            DbHandle::Postgres(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+                tokio::spawn(conn);
+                let tables = client
+                    .query(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                        &[],
+                    )
+                    .await
+                    .expect("list tables");
+                for row in tables {
+                    let t: String = row.get(0);
+                    let n: i64 = client
+                        .query_one(
+                            &format!("SELECT count(*) FROM \"{t}\" x WHERE x::text LIKE $1"),
+                            &[&format!("%{needle}%")],
+                        )
+                        .await
+                        .expect("search table")
+                        .get(0);
+                    if n > 0 {
+                        hits.push(t);
+                    }
+                }
+            }
+        }
+        hits
+    }
+
     /// Runs SQL with the audit ledger's append-only triggers out of the way, as
     /// an attacker with full database access could.
     pub async fn sql_bypassing_audit_triggers(&self, sql: &str) {

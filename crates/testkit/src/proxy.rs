@@ -1,34 +1,84 @@
 //! A TCP proxy the test controls, to cut and restore the database connection.
+//!
+//! Two kinds of outage: [`TcpProxy::cut`] keeps listening but drops every
+//! connection at once (the server went away mid-conversation), and
+//! [`TcpProxy::refuse`] stops listening altogether, so connecting fails with
+//! "connection refused" (the server is down or restarting).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
-/// Forwards connections to a target until told to cut them.
+/// What the proxy does with connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Forwards to the target.
+    Forward,
+    /// Accepts, then drops at once; open connections are dropped too.
+    Drop,
+    /// Not listening: connecting is refused; open connections are dropped.
+    Refuse,
+}
+
+/// Forwards connections to a target until told to cut or refuse them.
 pub struct TcpProxy {
     /// Where the proxy listens.
     pub addr: SocketAddr,
-    up: Arc<AtomicBool>,
+    mode: watch::Sender<Mode>,
     cut: watch::Sender<u64>,
+}
+
+/// Binds `addr` with `SO_REUSEADDR`, so the port can be taken again after a refusal.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(128)
 }
 
 impl TcpProxy {
     /// Starts forwarding `127.0.0.1:<port>` to `target`.
     pub async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let listener = bind("127.0.0.1:0".parse().expect("addr")).expect("bind proxy");
         let addr = listener.local_addr().expect("proxy addr");
-        let up = Arc::new(AtomicBool::new(true));
+        let (mode, _) = watch::channel(Mode::Forward);
         let (cut, _) = watch::channel(0u64);
-        let (up2, cut2) = (up.clone(), cut.clone());
+        let (mut mode_rx, cut2) = (mode.subscribe(), cut.clone());
         tokio::spawn(async move {
+            let mut listener = Some(listener);
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
+                let current = *mode_rx.borrow_and_update();
+                if current == Mode::Refuse {
+                    // Closing the listening socket makes connects fail with ECONNREFUSED.
+                    listener = None;
+                    if mode_rx.changed().await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                let l = match listener.take() {
+                    Some(l) => l,
+                    None => match bind(addr) {
+                        Ok(l) => l,
+                        Err(e) => panic!("proxy cannot listen on {addr} again: {e}"),
+                    },
+                };
+                let accepted = tokio::select! {
+                    a = l.accept() => a,
+                    changed = mode_rx.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        listener = Some(l);
+                        continue;
+                    }
+                };
+                listener = Some(l);
+                let Ok((mut inbound, _)) = accepted else {
                     return;
                 };
-                if !up2.load(Ordering::SeqCst) {
+                if *mode_rx.borrow() != Mode::Forward {
                     drop(inbound);
                     continue;
                 }
@@ -44,18 +94,27 @@ impl TcpProxy {
                 });
             }
         });
-        Self { addr, up, cut }
+        Self { addr, mode, cut }
     }
 
-    /// Drops every open connection and refuses new ones.
+    /// Drops every open connection and drops new ones as soon as they are accepted.
     pub fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
+        self.set(Mode::Drop);
+    }
+
+    /// Drops every open connection and stops listening: connecting is refused.
+    pub fn refuse(&self) {
+        self.set(Mode::Refuse);
+    }
+
+    fn set(&self, mode: Mode) {
+        self.mode.send_replace(mode);
         self.cut.send_modify(|n| *n += 1);
     }
 
-    /// Accepts connections again.
+    /// Accepts and forwards connections again (listening again after [`Self::refuse`]).
     pub fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        self.mode.send_replace(Mode::Forward);
     }
 }
 

@@ -2,6 +2,8 @@
 //! an approval (under a lease, on whichever replica claims them first), and
 //! records everything so any replica can replay a session's stream.
 
+mod command;
+mod durable;
 mod memory;
 pub mod parts;
 mod prompt;

@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 use portal_core::identity::now_ms;
 use portal_core::model::ChatEvent;
 use portal_core::store::StoreResult;
-use portal_core::Store;
+use portal_core::{Store, StoreError};
 use serde_json::Value;
 use tokio::sync::mpsc;
+
+use super::durable;
 
 /// One SSE event: its id and JSON data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +27,9 @@ pub struct Frame {
 const FLUSH_AFTER: Duration = Duration::from_millis(50);
 /// Most parts written in one batch.
 const FLUSH_BATCH: usize = 64;
+/// After a write failed because the database is away, parts stay buffered
+/// (the live client still gets them at once) and the next try waits this long.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// A turn's event writer. Only the turn's single runner (it holds the lease)
 /// writes a session's events, so it can number them itself.
@@ -37,6 +42,10 @@ pub struct Sink {
     oldest: Option<Instant>,
     live: Option<mpsc::Sender<Frame>>,
     gone: bool,
+    /// Set while the database is away: no write before then.
+    retry_at: Option<Instant>,
+    /// A write failed in a way that may still have committed it.
+    uncertain: bool,
 }
 
 impl Sink {
@@ -57,6 +66,8 @@ impl Sink {
             oldest: None,
             live,
             gone: false,
+            retry_at: None,
+            uncertain: false,
         })
     }
 
@@ -86,21 +97,55 @@ impl Sink {
             created_at: now_ms(),
         });
         let oldest = *self.oldest.get_or_insert_with(Instant::now);
-        if self.buffer.len() >= FLUSH_BATCH || oldest.elapsed() >= FLUSH_AFTER {
-            self.flush().await?;
+        let due = self.buffer.len() >= FLUSH_BATCH || oldest.elapsed() >= FLUSH_AFTER;
+        if due && self.retry_at.is_none_or(|t| Instant::now() >= t) {
+            match self.write().await {
+                Err(StoreError::Unavailable) => {
+                    // Keep streaming; the parts are written once the database is back.
+                    self.retry_at = Some(Instant::now() + RETRY_AFTER);
+                }
+                other => other?,
+            }
         }
         Ok(())
     }
 
-    /// Writes what is buffered.
-    pub async fn flush(&mut self) -> StoreResult<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
+    /// One attempt at writing what is buffered. After an attempt whose outcome
+    /// is unknown (the connection broke), the parts already stored are dropped
+    /// first, so nothing is written twice (only this runner writes the session).
+    async fn write(&mut self) -> StoreResult<()> {
+        if self.uncertain && !self.buffer.is_empty() {
+            let last = self.store.last_chat_event(&self.session_id).await?;
+            self.buffer.retain(|e| e.seq > last);
+            self.uncertain = false;
         }
-        self.store.append_chat_events(&self.buffer).await?;
+        if !self.buffer.is_empty() {
+            if let Err(e) = self.store.append_chat_events(&self.buffer).await {
+                self.uncertain |= matches!(e, StoreError::Unavailable);
+                return Err(e);
+            }
+        }
         self.buffer.clear();
         self.oldest = None;
+        self.retry_at = None;
         Ok(())
+    }
+
+    /// Writes what is buffered, retrying for a while when the database is away.
+    pub async fn flush(&mut self) -> StoreResult<()> {
+        let mut backoff = durable::Backoff::new(durable::RETRY_FOR);
+        loop {
+            match self.write().await {
+                Err(StoreError::Unavailable) if backoff.wait("chat events").await => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// Stops sending to the live client (the turn has told it how it ended),
+    /// so it is not kept waiting while the runner tidies up.
+    pub fn detach(&mut self) {
+        self.live = None;
     }
 
     /// Whether a live client was attached and has gone away.

@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 
 use super::memory::{self, Meta};
 use super::sink::Sink;
-use super::{parts, prompt, ChatEngine};
+use super::{command, durable, parts, prompt, ChatEngine};
 use crate::guard::{input, redact};
 use crate::provider::{
     ChatRequest, FinishReason, Message, ProviderError, StreamEvent, ToolCall, ToolDef, Usage,
@@ -82,6 +82,8 @@ pub(crate) enum Abort {
     Provider(ProviderError),
     /// Another replica took the turn over (our lease lapsed).
     LostLease,
+    /// The database is away (retried by the caller, then a `Store` abort).
+    Unavailable,
 }
 
 impl From<portal_core::StoreError> for Abort {
@@ -164,7 +166,30 @@ impl Runner {
     }
 
     /// Saves status and state under our lease; `LostLease` when another replica has it.
+    /// Retried for a while when the database is away.
     async fn save(&mut self, status: &str, approval_id: Option<String>) -> Result<(), Abort> {
+        self.save_within(status, approval_id, durable::RETRY_FOR)
+            .await
+    }
+
+    /// [`Self::save`], retrying for up to `within`.
+    async fn save_within(
+        &mut self,
+        status: &str,
+        approval_id: Option<String>,
+        within: Duration,
+    ) -> Result<(), Abort> {
+        let mut backoff = durable::Backoff::new(within);
+        loop {
+            match self.save_once(status, approval_id.clone()).await {
+                Err(Abort::Unavailable) if backoff.wait("chat turn").await => {}
+                Err(Abort::Unavailable) => return Err(Abort::Store("database unavailable".into())),
+                other => return other,
+            }
+        }
+    }
+
+    async fn save_once(&mut self, status: &str, approval_id: Option<String>) -> Result<(), Abort> {
         let now = now_ms();
         let mut state = self.state.clone();
         state.used_ms = self.used().as_millis() as u64;
@@ -178,12 +203,16 @@ impl Runner {
             now + LEASE.as_millis() as i64
         };
         let owner = self.engine.replica.clone();
-        if !self
+        let saved = match self
             .engine
             .store
             .save_chat_turn(&self.turn, &owner, until, now)
-            .await?
+            .await
         {
+            Err(portal_core::StoreError::Unavailable) => return Err(Abort::Unavailable),
+            other => other?,
+        };
+        if !saved {
             return Err(Abort::LostLease);
         }
         self.lease_until = until;
@@ -198,6 +227,8 @@ impl Runner {
         Ok(())
     }
 
+    /// Stores a message; while the database is away the message is kept and
+    /// the write retried (with the same id, so it is stored once).
     async fn store_message(&self, role: &str, content: &str, meta: Meta) -> Result<(), Abort> {
         let m = ChatMessage {
             id: super::uuid(),
@@ -208,10 +239,15 @@ impl Runner {
             meta: meta.to_column(),
             created_at: now_ms(),
         };
-        self.engine
-            .store
-            .append_chat_messages(&self.turn.org_id, &self.turn.session_id, &[m], now_ms())
-            .await?;
+        let store = &self.engine.store;
+        let (org, session) = (&self.turn.org_id, &self.turn.session_id);
+        durable::retry("chat message", durable::RETRY_FOR, || async {
+            store
+                .append_chat_messages(org, session, std::slice::from_ref(&m), now_ms())
+                .await
+                .map(drop)
+        })
+        .await?;
         Ok(())
     }
 
@@ -259,6 +295,10 @@ impl Runner {
         for hit in &clean.hits {
             self.engine.hooks.guardrail(hit.kind.as_str());
         }
+        // What is kept of the message (stored, titled, fed back to the model):
+        // a `/tool` command's secret arguments redacted by the tool's spec (M4).
+        let specs = self.engine.tools.as_ref().map(|t| t.specs()).unwrap_or(&[]);
+        let clean = redact::redact(&command::redacted(message, specs));
         if let Err(refusal) = input::check(message, self.engine.settings.max_input_chars) {
             self.engine.hooks.guardrail(refusal.category.as_str());
             let meta = Meta {
@@ -861,18 +901,28 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                 let _ = self.finish("error").await;
                 self.save("failed", None).await
             }
-            Err(Abort::Store(e)) => {
-                tracing::error!(turn = %self.turn.id, error = %e, "chat turn failed");
-                let _ = self
-                    .emit(parts::error(
-                        "The turn failed: storage is unavailable. Retry shortly.",
-                    ))
-                    .await;
-                let _ = self.sink.flush().await;
-                self.save("failed", None).await
-            }
+            Err(Abort::Store(e)) => Err(Abort::Store(e)),
+            Err(Abort::Unavailable) => Err(Abort::Store("database unavailable".into())),
         };
-        if let Err(e) = result {
+        if let Err(Abort::Store(e)) = result {
+            // The database stayed away longer than the writes were retried: tell
+            // the client, then keep trying (without it) to mark the turn failed,
+            // so its session takes new messages instead of waiting for the lease.
+            tracing::error!(turn = %self.turn.id, error = %e, "chat turn failed");
+            let _ = self
+                .emit(parts::error(
+                    "The turn failed: storage is unavailable. Retry shortly.",
+                ))
+                .await;
+            self.sink.detach();
+            // Only while the lease is still ours (with a margin), so no other
+            // replica has claimed the turn meanwhile.
+            let left = self.lease_until - now_ms() - durable::LEASE_MARGIN.as_millis() as i64;
+            let within = Duration::from_millis(left.max(0) as u64).min(durable::RELEASE_FOR);
+            if let Err(e) = self.save_within("failed", None, within).await {
+                tracing::warn!(turn = %self.turn.id, error = ?e, "could not record the end of a chat turn");
+            }
+        } else if let Err(e) = result {
             tracing::warn!(turn = %self.turn.id, error = ?e, "could not record the end of a chat turn");
         }
         let _ = self.sink.flush().await;

@@ -30,7 +30,7 @@ pub async fn prepare(state: &AppState) -> Result<Option<String>, portal_core::St
     }
     let (token, hash) = portal_core::identity::new_token();
     let _ = std::fs::remove_file(&path);
-    if let Err(e) = std::fs::create_dir_all(&state.settings.data_dir)
+    if let Err(e) = portal_core::config::create_private_dir(&state.settings.data_dir)
         .and_then(|_| portal_core::config::write_private_file(&path, token.as_bytes()))
     {
         tracing::warn!(error = %e, path = %path.display(), "could not write the setup token file");

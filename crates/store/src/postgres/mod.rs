@@ -44,26 +44,61 @@ struct Inner {
 
 /// Maps a driver error: lost connections mean "unavailable", constraint
 /// violations are conflicts, the rest is internal.
+///
+/// Classified by what the error *is* (the SQLSTATE, or an I/O error in its
+/// source chain), never by its message text: tokio-postgres words a refused
+/// connection "error connecting to server: Connection refused", and matching on
+/// text missed it (M8: refused connections answered 500).
 fn map_pg(e: tokio_postgres::Error, availability: &Availability) -> StoreError {
+    if is_unavailable(&e) {
+        availability.set(false);
+        return StoreError::Unavailable;
+    }
     match e.code() {
         Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::FOREIGN_KEY_VIOLATION => {
             StoreError::Conflict(e.to_string())
         }
-        Some(c)
-            if c.code().starts_with("08")
-                || *c == SqlState::ADMIN_SHUTDOWN
-                || *c == SqlState::CANNOT_CONNECT_NOW =>
-        {
-            availability.set(false);
-            StoreError::Unavailable
-        }
-        Some(_) => StoreError::Other(e.to_string()),
-        None if e.is_closed() || e.to_string().contains("connection") => {
-            availability.set(false);
-            StoreError::Unavailable
-        }
-        None => StoreError::Other(e.to_string()),
+        _ => StoreError::Other(e.to_string()),
     }
+}
+
+/// True when the error means the server cannot be reached or talked to now:
+/// the connection is closed, an I/O error (refused, reset, timed out…) caused
+/// it, or the server answered with SQLSTATE class 08 (connection exception) or
+/// 57P01–57P03 (shutting down, crashed, starting up).
+fn is_unavailable(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(c) = e.code() {
+        return is_unavailable_state(c);
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return is_connection_io(io.kind());
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// SQLSTATEs that mean "the server is not available", not "the query is wrong".
+fn is_unavailable_state(c: &SqlState) -> bool {
+    c.code().starts_with("08")
+        || *c == SqlState::ADMIN_SHUTDOWN
+        || *c == SqlState::CRASH_SHUTDOWN
+        || *c == SqlState::CANNOT_CONNECT_NOW
+}
+
+/// I/O error kinds of a transport problem. tokio-postgres also wraps its own
+/// encoding and parsing failures in I/O errors (`InvalidInput`/`InvalidData`):
+/// those are bugs, not outages.
+fn is_connection_io(kind: std::io::ErrorKind) -> bool {
+    !matches!(
+        kind,
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData
+    )
 }
 
 impl PgStore {
@@ -194,7 +229,19 @@ impl PgStore {
 }
 
 impl Inner {
+    /// Checks out a connection; while the monitor says the database is down,
+    /// fails at once with `Unavailable` instead of trying (and waiting on) a
+    /// connection per request. The monitor's own check uses [`Self::checkout`].
     async fn conn(&self) -> Result<Object, StoreError> {
+        if !self.availability.is_up() {
+            return Err(StoreError::Unavailable);
+        }
+        self.checkout().await
+    }
+
+    /// Checks out a connection whatever the availability flag says; a pool
+    /// timeout, a failed create or a closed pool mean "unavailable".
+    async fn checkout(&self) -> Result<Object, StoreError> {
         match self.pool.get().await {
             Ok(c) => Ok(c),
             Err(PoolError::Backend(e)) => Err(map_pg(e, &self.availability)),
@@ -208,7 +255,7 @@ impl Inner {
 
     async fn ping(&self) -> Result<Duration, StoreError> {
         let start = Instant::now();
-        let conn = self.conn().await?;
+        let conn = self.checkout().await?;
         conn.simple_query("SELECT 1")
             .await
             .map_err(|e| map_pg(e, &self.availability))?;
@@ -240,4 +287,43 @@ fn spawn_monitor(inner: Weak<Inner>, interval: Duration) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refused connection (a port nobody listens on) is "unavailable",
+    /// whatever tokio-postgres calls it in its message.
+    #[tokio::test]
+    async fn refused_connection_is_unavailable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let url = format!("postgres://nobody@127.0.0.1:{port}/none");
+        let err = tokio_postgres::connect(&url, NoTls).await.err().unwrap();
+        let availability = Availability::default();
+        assert!(matches!(
+            map_pg(err, &availability),
+            StoreError::Unavailable
+        ));
+        assert!(!availability.is_up());
+    }
+
+    #[test]
+    fn sqlstates_of_a_server_going_away_are_unavailable() {
+        for c in [
+            SqlState::CONNECTION_FAILURE,
+            SqlState::CONNECTION_EXCEPTION,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ] {
+            assert!(is_unavailable_state(&c), "{c:?}");
+        }
+        for c in [SqlState::UNIQUE_VIOLATION, SqlState::SYNTAX_ERROR] {
+            assert!(!is_unavailable_state(&c), "{c:?}");
+        }
+    }
 }

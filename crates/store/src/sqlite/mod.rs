@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use portal_core::config::{create_private_dir, make_private};
 use portal_core::{Availability, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
@@ -65,6 +66,34 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The database file and its `-wal`/`-shm` companions are private to the
+/// portal's user (0600): they hold password hashes, transcripts and the audit
+/// ledger. A missing database file is created empty with that mode, so SQLite
+/// never creates it with the process umask.
+fn private_files(path: &Path) -> Result<(), StoreError> {
+    let io = |p: &Path| {
+        let p = p.display().to_string();
+        move |e: std::io::Error| StoreError::Other(format!("{p}: {e}"))
+    };
+    if !path.exists() {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(path).map_err(io(path))?;
+    }
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let p = std::path::PathBuf::from(p);
+        make_private(&p).map_err(io(&p))?;
+    }
+    Ok(())
+}
+
 fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
@@ -81,10 +110,14 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and its parent folder.
     pub async fn open(path: &Path, max_readers: usize) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .map_err(|e| StoreError::Other(format!("{}: {e}", parent.display())))?;
         }
+        private_files(path)?;
         let writer = open_conn(path)?;
+        // SQLite gives `-wal` and `-shm` the database file's mode; tighten
+        // ones left by an older version all the same.
+        private_files(path)?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: tokio::sync::Mutex::new(writer),
