@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use portal_core::service::tools::{self as gateway, GatewayHooks, ToolError, ToolRunner};
+use portal_core::service::tools::{self as gateway, GatewayHooks, Scope, ToolError, ToolRunner};
 use portal_core::service::{executions, Ctx};
 use portal_core::tools::ToolSpec;
 use portal_testkit::proxy::{self, TcpProxy};
@@ -36,6 +36,11 @@ impl ToolRunner for CutsTheDatabase {
     }
     fn cloud(&self) -> &'static str {
         "test"
+    }
+    /// listRegions touches no customer compartment (as in the real catalogue),
+    /// so the organisation's compartment assignment does not matter here.
+    async fn scope(&self, _name: &str, _args: &Map<String, Value>) -> Result<Scope, ToolError> {
+        Ok(Scope::Unbound)
     }
     async fn run(&self, _name: &str, _args: &Map<String, Value>) -> Result<Value, ToolError> {
         match &self.outage {

@@ -194,8 +194,10 @@ async fn policy_statements_must_stay_inside_the_policy_compartment() {
         "{body}"
     );
     let approval = body["approvalId"].as_str().unwrap();
-    let res =
-        w.op.post(
+    // createPolicy always needs a second person (M11): an admin approves.
+    let res = w
+        .admin
+        .post(
             "/api/tools/approve",
             json!({"approvalId": approval, "approved": true}),
         )
