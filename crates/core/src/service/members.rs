@@ -8,7 +8,7 @@ use crate::crypto::random_bytes;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::model::{Member, NewUser, Org};
-use crate::rbac::{Permission, Role};
+use crate::rbac::{AuthMethod, Permission, Role};
 use crate::validate;
 
 /// The caller's organisation's members (`admin:users`).
@@ -34,6 +34,7 @@ pub async fn add(
     role: Role,
 ) -> CoreResult<Added> {
     p.require(Permission::AdminUsers)?;
+    require_can_grant(p, role)?;
     let org = p.org()?;
     let email = validate::email("email", email)?;
     let (user, otp) = match ctx.store.user_by_email(&email).await? {
@@ -90,6 +91,27 @@ pub async fn add(
     })
 }
 
+/// Refuses to grant (or take away) a role unless the caller holds every
+/// permission in it: nobody hands out more than they have. The `admin` role
+/// also needs a person signed in with a browser session: an API key, whatever
+/// it lists, never mints admins (a leaked automation key must not become a
+/// way to full control).
+fn require_can_grant(p: &Principal, role: Role) -> CoreResult<()> {
+    if role == Role::Admin && p.method != AuthMethod::Session {
+        return Err(CoreError::Forbidden(
+            "Granting or changing the admin role needs an admin signed in with a browser session"
+                .into(),
+        ));
+    }
+    if let Some(missing) = role.permissions().iter().find(|perm| !p.can(*perm)) {
+        return Err(CoreError::Forbidden(format!(
+            "The {} role holds {missing}, which you do not have",
+            role.as_str()
+        )));
+    }
+    Ok(())
+}
+
 fn member_not_found() -> CoreError {
     CoreError::NotFound("Member not found".into())
 }
@@ -103,6 +125,9 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
         .member_role(&org.id, user_id)
         .await?
         .ok_or_else(member_not_found)?;
+    // Both the role taken away and the role given must be within the caller's own.
+    require_can_grant(p, before)?;
+    require_can_grant(p, role)?;
     ctx.store
         .set_member_role(&org.id, user_id, role)
         .await
@@ -124,6 +149,9 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
 pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<()> {
     p.require(Permission::AdminUsers)?;
     let org = p.org()?;
+    if let Some(role) = ctx.store.member_role(&org.id, user_id).await? {
+        require_can_grant(p, role)?;
+    }
     ctx.store
         .remove_member(&org.id, user_id)
         .await
