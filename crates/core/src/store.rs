@@ -195,6 +195,8 @@ pub trait Store: Send + Sync + 'static {
         keep: Option<&str>,
         now: i64,
     ) -> StoreResult<()>;
+    /// True while the session exists, is not revoked and has not expired.
+    async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool>;
     /// Switches the session's active organisation.
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()>;
 
@@ -211,6 +213,8 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a key by name within the organisation; false when there is no such live key.
     async fn revoke_api_key_by_name(&self, org_id: &str, name: &str, now: i64)
         -> StoreResult<bool>;
+    /// Revokes every live key acting as the user, in every organisation; the number revoked.
+    async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64>;
     /// Writes `last_used_at` for a batch of keys.
     async fn touch_api_keys(&self, used: &[(String, i64)]) -> StoreResult<()>;
 

@@ -154,7 +154,9 @@ pub async fn sign_out(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<()> {
     Ok(())
 }
 
-/// Changes the caller's password and revokes their other sessions.
+/// Changes the caller's password and revokes their other sessions and every API
+/// key acting as them (in every organisation): whoever learnt the old password
+/// may have minted keys with it. Service keys they created act as no one and stay.
 pub async fn change_password(
     ctx: &Ctx<'_>,
     p: &Principal,
@@ -179,6 +181,7 @@ pub async fn change_password(
     ctx.store
         .revoke_user_sessions(&user.id, p.session_id.as_deref(), ctx.now)
         .await?;
+    let keys_revoked = ctx.store.revoke_user_api_keys(&user.id, ctx.now).await?;
     audit::append(
         ctx,
         p.org.as_ref().map(|o| o.id.as_str()),
@@ -186,7 +189,7 @@ pub async fn change_password(
         "auth.password_changed",
         None,
         "success",
-        json!({}),
+        json!({"apiKeysRevoked": keys_revoked}),
     )
     .await?;
     Ok(())

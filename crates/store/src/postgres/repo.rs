@@ -786,6 +786,18 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM auth_sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2)",
+                &[&id, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        col(&row, 0)
+    }
+
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {
         self.exec(
             "UPDATE auth_sessions SET active_org_id = $2 WHERE id = $1",
@@ -857,6 +869,14 @@ impl Store for PgStore {
             .await
             .map_err(|e| self.map_err(e))?;
         row.map(|r| api_key(&r)).transpose()
+    }
+
+    async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        self.exec(
+            "UPDATE api_keys SET revoked_at = $2 WHERE owner_user_id = $1 AND revoked_at IS NULL",
+            &[&user_id, &now],
+        )
+        .await
     }
 
     async fn revoke_api_key(&self, org_id: &str, id: &str, now: i64) -> StoreResult<bool> {

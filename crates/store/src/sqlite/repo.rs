@@ -709,6 +709,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM auth_sessions WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2)",
+                params![id, now],
+                |r| r.get(0),
+            )
+            .db()
+        })
+        .await
+    }
+
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
@@ -764,6 +776,19 @@ impl Store for SqliteStore {
             .query_row([key_hash], api_key)
             .optional()
             .db()
+        })
+        .await
+    }
+
+    async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE api_keys SET revoked_at = ?2 WHERE owner_user_id = ?1 AND revoked_at IS NULL",
+                    params![user_id, now],
+                )
+                .db()?;
+            Ok(n as u64)
         })
         .await
     }
