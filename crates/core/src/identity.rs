@@ -129,9 +129,15 @@ pub async fn resolve_session(
         return Ok(None);
     }
     let (org, role) = active_membership(store, &s.user.id, s.active_org_id.as_deref()).await?;
+    // A one-time password not yet changed: the session holds no permission at
+    // all (adapters also refuse every route but changing it, with a clear code).
+    let permissions = match role {
+        Some(r) if !s.user.must_change_password => r.permissions(),
+        _ => PermissionSet::EMPTY,
+    };
     Ok(Some(Principal {
         id: format!("user:{}", s.user.id),
-        permissions: role.map(Role::permissions).unwrap_or_default(),
+        permissions,
         user: Some(s.user),
         org,
         role,

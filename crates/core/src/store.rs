@@ -164,6 +164,25 @@ pub trait Store: Send + Sync + 'static {
     async fn user_orgs(&self, user_id: &str) -> StoreResult<Vec<(Org, Role)>>;
     /// Records that the user worked in the organisation now.
     async fn touch_membership(&self, org_id: &str, user_id: &str, now: i64) -> StoreResult<()>;
+    /// Stores a pending invitation; first marks the pair's lapsed pending ones
+    /// expired. `Conflict` when one is still pending.
+    async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()>;
+    /// The user's pending, unexpired invitations, with their organisations, newest first.
+    async fn user_invitations(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(Invitation, Org)>>;
+    /// Accepts or declines the user's pending, unexpired invitation; accepting
+    /// adds the membership (never used yet: `last_active_at` NULL) in the same
+    /// transaction. `NotFound` when there is no such invitation for this user.
+    async fn decide_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        accept: bool,
+        now: i64,
+    ) -> StoreResult<Invitation>;
     /// True once any organisation admin or platform admin exists.
     async fn admin_exists(&self) -> StoreResult<bool>;
     /// First-run setup in one transaction: re-checks that no admin exists

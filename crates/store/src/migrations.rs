@@ -50,4 +50,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_events.sql"),
         postgres: include_str!("../migrations/postgres/0006_events.sql"),
     },
+    Migration {
+        version: 7,
+        name: "invitations",
+        sqlite: include_str!("../migrations/sqlite/0007_invitations.sql"),
+        postgres: include_str!("../migrations/postgres/0007_invitations.sql"),
+    },
 ];

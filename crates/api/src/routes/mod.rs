@@ -7,6 +7,7 @@ pub mod auth;
 pub mod chat;
 pub mod events;
 pub mod health;
+pub mod invitations;
 pub mod keys;
 pub mod listing;
 pub mod mcp;

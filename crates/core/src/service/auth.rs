@@ -97,6 +97,7 @@ pub async fn sign_in(
         return Err(CoreError::InvalidCredentials);
     };
     attempt.succeeded();
+    super::invitations::accept_created_account(ctx, &user).await?;
     let (org, role) = active_membership(ctx.store, &user.id, None).await?;
     let (token, token_hash) = new_token();
     let expires_at = ctx.now + SESSION_TTL_MS;

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod events;
+pub mod invitations;
 pub mod keys;
 pub mod members;
 pub mod setup;
