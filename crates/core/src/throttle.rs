@@ -103,6 +103,11 @@ impl SignInThrottle {
         };
         if map.len() >= MAX_KEYS {
             map.retain(|_, e| !e.idle(now));
+            if map.len() >= MAX_KEYS {
+                // A flood from very many addresses: forget failures (as a restart
+                // would) rather than grow without bound; reservations stay.
+                map.retain(|_, e| e.in_flight > 0);
+            }
         }
         let mut over: Option<Throttled> = None;
         for (k, limit) in keys.iter().zip(LIMITS) {
