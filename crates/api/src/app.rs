@@ -15,8 +15,8 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
 use crate::routes::{
-    activity, approvals, audit, auth, chat, compartments, events, health, keys, mcp, ops, org,
-    sessions, setup, tools,
+    activity, approvals, audit, auth, chat, compartments, events, health, invitations, keys, mcp,
+    ops, org, sessions, setup, tools,
 };
 use crate::state::AppState;
 
@@ -41,6 +41,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(setup::admin))
         .routes(routes!(org::list, org::add))
         .routes(routes!(org::set_role, org::remove))
+        .routes(routes!(invitations::mine))
+        .routes(routes!(invitations::accept))
+        .routes(routes!(invitations::decline))
         .routes(routes!(org::list_orgs, org::create_org))
         .routes(routes!(org::get_settings, org::settings))
         .routes(routes!(compartments::assign))

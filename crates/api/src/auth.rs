@@ -87,6 +87,14 @@ pub mod perm {
     }
 }
 
+/// What a session signed in with a one-time password may do: change it, see
+/// who it is, sign out. Everything else answers 403 `PASSWORD_CHANGE_REQUIRED`.
+const PASSWORD_CHANGE_ROUTES: &[&str] = &[
+    "/api/auth/change-password",
+    "/api/auth/get-session",
+    "/api/auth/sign-out",
+];
+
 /// An authenticated caller holding the route's permission `P`.
 pub struct Require<P: Perm> {
     /// The caller.
@@ -167,6 +175,14 @@ impl<P: Perm> FromRequestParts<AppState> for Require<P> {
         let (principal, caller) = authenticated(parts)?;
         if principal.method == AuthMethod::Session {
             check_csrf(state, parts)?;
+            if principal
+                .user
+                .as_ref()
+                .is_some_and(|u| u.must_change_password)
+                && !PASSWORD_CHANGE_ROUTES.contains(&parts.uri.path())
+            {
+                return Err(ApiError::PasswordChangeRequired);
+            }
         }
         if let Some(p) = P::PERM {
             if !principal.can(p) {

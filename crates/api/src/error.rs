@@ -27,6 +27,9 @@ pub enum ApiError {
     /// The resource does not exist for this caller (another org's resources too).
     #[error("{0}")]
     NotFound(String),
+    /// Signed in with a one-time password: change it first.
+    #[error("Change your one-time password first (POST /api/auth/change-password)")]
+    PasswordChangeRequired,
     /// The route exists but not with this method.
     #[error("Method not allowed")]
     MethodNotAllowed,
@@ -90,7 +93,9 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => StatusCode::BAD_REQUEST,
             ApiError::AuthRequired | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) | ApiError::ApprovalRequired { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_)
+            | ApiError::ApprovalRequired { .. }
+            | ApiError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -112,6 +117,7 @@ impl ApiError {
             ApiError::AuthRequired => "AUTH_REQUIRED",
             ApiError::InvalidCredentials => "INVALID_CREDENTIALS",
             ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             ApiError::ApprovalRequired { .. } => "APPROVAL_REQUIRED",
             ApiError::NotFound(_) => "NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",

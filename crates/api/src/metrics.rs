@@ -128,6 +128,7 @@ impl Metrics {
         ));
         info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         must(registry.register(Box::new(info)));
+        must(registry.register(Box::new(HashingCollector::new())));
         Self {
             registry,
             http_requests,
@@ -170,5 +171,60 @@ impl portal_core::service::tools::GatewayHooks for Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The password-hashing gate's counters (`portal_core::hashing`), read at each scrape.
+struct HashingCollector {
+    slots: IntGauge,
+    in_flight: IntGauge,
+    peak: IntGauge,
+    rejected: prometheus::IntCounter,
+}
+
+impl HashingCollector {
+    fn new() -> Self {
+        Self {
+            slots: must(IntGauge::new(
+                "password_hash_slots",
+                "Password hashes allowed to run at once.",
+            )),
+            in_flight: must(IntGauge::new(
+                "password_hash_inflight",
+                "Password hashes running now.",
+            )),
+            peak: must(IntGauge::new(
+                "password_hash_inflight_max",
+                "The most password hashes that ever ran at once.",
+            )),
+            rejected: must(prometheus::IntCounter::new(
+                "password_hash_rejected_total",
+                "Sign-ins and password changes refused because hashing was saturated.",
+            )),
+        }
+    }
+}
+
+impl prometheus::core::Collector for HashingCollector {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        let mut d = self.slots.desc();
+        d.extend(self.in_flight.desc());
+        d.extend(self.peak.desc());
+        d.extend(self.rejected.desc());
+        d
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let s = portal_core::hashing::stats();
+        self.slots.set(s.slots as i64);
+        self.in_flight.set(s.in_flight as i64);
+        self.peak.set(s.peak as i64);
+        self.rejected
+            .inc_by(s.rejected.saturating_sub(self.rejected.get()));
+        let mut out = self.slots.collect();
+        out.extend(self.in_flight.collect());
+        out.extend(self.peak.collect());
+        out.extend(self.rejected.collect());
+        out
     }
 }

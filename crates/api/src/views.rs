@@ -55,6 +55,8 @@ pub struct UserView {
     pub name: String,
     /// Instance-wide administrator.
     pub platform_admin: bool,
+    /// Signed in with a one-time password: only changing it is allowed until then.
+    pub must_change_password: bool,
     /// Creation time.
     pub created_at: String,
 }
@@ -66,6 +68,7 @@ impl From<&User> for UserView {
             email: u.email.clone(),
             name: u.name.clone(),
             platform_admin: u.platform_admin,
+            must_change_password: u.must_change_password,
             created_at: ts(u.created_at),
         }
     }
@@ -390,5 +393,43 @@ mod tests {
             assert_eq!(text.len(), 24, "{text}");
         }
         assert_eq!(ts(1_764_110_611_563), "2025-11-25T22:43:31.563Z");
+    }
+}
+
+/// An invitation to an organisation.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InvitationView {
+    /// Invitation id.
+    pub id: String,
+    /// The invited address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The role on acceptance.
+    #[schema(value_type = String)]
+    pub role: Role,
+    /// `pending`, `accepted`, `declined` or `expired`.
+    pub status: &'static str,
+    /// The inviting organisation (in the invited person's listing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrgView>,
+    /// Creation time.
+    pub created_at: String,
+    /// A pending invitation lapses at this time.
+    pub expires_at: String,
+}
+
+impl InvitationView {
+    /// The view of `inv`, with the address (for admins) or the organisation (for the person).
+    pub fn new(inv: &portal_core::model::Invitation, email: &str, org: Option<&Org>) -> Self {
+        Self {
+            id: inv.id.clone(),
+            email: (!email.is_empty()).then(|| email.to_string()),
+            role: inv.role,
+            status: inv.status.as_str(),
+            organization: org.map(|o| OrgView::new(o, None)),
+            created_at: ts(inv.created_at),
+            expires_at: ts(inv.expires_at),
+        }
     }
 }

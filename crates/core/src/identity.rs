@@ -129,9 +129,15 @@ pub async fn resolve_session(
         return Ok(None);
     }
     let (org, role) = active_membership(store, &s.user.id, s.active_org_id.as_deref()).await?;
+    // A one-time password not yet changed: the session holds no permission at
+    // all (adapters also refuse every route but changing it, with a clear code).
+    let permissions = match role {
+        Some(r) if !s.user.must_change_password => r.permissions(),
+        _ => PermissionSet::EMPTY,
+    };
     Ok(Some(Principal {
         id: format!("user:{}", s.user.id),
-        permissions: role.map(Role::permissions).unwrap_or_default(),
+        permissions,
         user: Some(s.user),
         org,
         role,
@@ -392,6 +398,11 @@ pub struct PrincipalSnapshot {
     pub key_id: Option<String>,
     /// Whether it authenticated with a browser session.
     pub session: bool,
+    /// That browser session: the turn resumes only while it is still signed in
+    /// (a sign-out or a password change stops it). Absent in snapshots taken
+    /// before this was recorded; such session turns do not resume.
+    #[serde(default)]
+    pub session_id: Option<String>,
     /// Permission names held when the turn started.
     pub permissions: Vec<String>,
 }
@@ -403,6 +414,7 @@ impl PrincipalSnapshot {
             id: p.id.clone(),
             key_id: p.key_id.clone(),
             session: p.method == AuthMethod::Session,
+            session_id: p.session_id.clone(),
             permissions: p
                 .permissions
                 .names()
@@ -413,27 +425,55 @@ impl PrincipalSnapshot {
     }
 }
 
+/// Why a paused turn may no longer act for its principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeRefused {
+    /// The organisation was deleted.
+    #[error("The organization this turn ran in no longer exists; it was stopped.")]
+    OrgGone,
+    /// The API key was revoked or expired.
+    #[error("The API key this turn acted through was revoked or expired; it was stopped.")]
+    KeyRevoked,
+    /// The user was removed from the organisation (or deleted).
+    #[error("The person this turn acted for no longer has access; it was stopped.")]
+    NoLongerMember,
+    /// The browser session that started the turn was signed out, revoked by a
+    /// password change, or expired.
+    #[error("The browser session that started this turn has ended (signed out or password changed); it was stopped.")]
+    SessionEnded,
+}
+
 /// Rebuilds the principal a paused turn acts as, in `org_id`: its permissions
 /// are those it had ∩ those it has now (a demotion or a narrowed key shrinks
-/// them). `None` when it no longer exists there (removed member, revoked key).
+/// them). Refused when it no longer exists there (removed member, revoked key,
+/// ended browser session), saying why.
 pub async fn resume_principal(
     store: &dyn Store,
     org_id: &str,
     snap: &PrincipalSnapshot,
     now: i64,
-) -> CoreResult<Option<Principal>> {
+) -> CoreResult<Result<Principal, ResumeRefused>> {
     let Some(org) = store.org_by_id(org_id).await? else {
-        return Ok(None);
+        return Ok(Err(ResumeRefused::OrgGone));
     };
+    if snap.session {
+        let live = match &snap.session_id {
+            Some(sid) => store.auth_session_active(sid, now).await?,
+            None => false,
+        };
+        if !live {
+            return Ok(Err(ResumeRefused::SessionEnded));
+        }
+    }
     let had = PermissionSet::parse(snap.permissions.iter().map(String::as_str)).unwrap_or_default();
     let mut permissions = had;
     if let Some(key_id) = &snap.key_id {
         let keys = store.list_api_keys(org_id).await?;
         let Some(k) = keys.iter().find(|k| &k.id == key_id) else {
-            return Ok(None);
+            return Ok(Err(ResumeRefused::KeyRevoked));
         };
         if k.revoked_at.is_some() || k.expires_at.is_some_and(|e| e <= now) {
-            return Ok(None);
+            return Ok(Err(ResumeRefused::KeyRevoked));
         }
         let listed =
             PermissionSet::parse(k.permissions.iter().map(String::as_str)).unwrap_or_default();
@@ -442,17 +482,17 @@ pub async fn resume_principal(
     let (user, role) = match snap.id.strip_prefix("user:") {
         Some(uid) => {
             let Some(user) = store.user_by_id(uid).await? else {
-                return Ok(None);
+                return Ok(Err(ResumeRefused::NoLongerMember));
             };
             let Some(role) = store.member_role(org_id, uid).await? else {
-                return Ok(None);
+                return Ok(Err(ResumeRefused::NoLongerMember));
             };
             permissions = permissions.intersect(role.permissions());
             (Some(user), Some(role))
         }
         None => (None, None),
     };
-    Ok(Some(Principal {
+    Ok(Ok(Principal {
         id: snap.id.clone(),
         user,
         org: Some(org),
@@ -463,7 +503,7 @@ pub async fn resume_principal(
         } else {
             AuthMethod::ApiKey
         },
-        session_id: None,
+        session_id: snap.session_id.clone(),
         session_expires_at: None,
         key_id: snap.key_id.clone(),
     }))

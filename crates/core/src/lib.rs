@@ -8,6 +8,7 @@ pub mod audit;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod hashing;
 pub mod health;
 pub mod identity;
 pub mod model;

@@ -15,6 +15,9 @@ pub struct User {
     pub name: String,
     /// Instance-wide administrator (creates organisations); set by the CLI or first-run setup.
     pub platform_admin: bool,
+    /// Created with a one-time password: until it is changed, a session may do
+    /// nothing but change it.
+    pub must_change_password: bool,
     /// Creation time.
     pub created_at: i64,
 }
@@ -30,6 +33,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     /// Platform admin flag.
     pub platform_admin: bool,
+    /// The password is a one-time password the user must replace at first sign-in.
+    pub must_change_password: bool,
 }
 
 /// An organisation (tenant).
@@ -368,4 +373,63 @@ pub struct Event {
     pub created_at: i64,
     /// When the dispatcher delivered it; `None` while still to deliver.
     pub delivered_at: Option<i64>,
+}
+
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationStatus {
+    /// Waiting for the invited person.
+    Pending,
+    /// Accepted: the person is a member.
+    Accepted,
+    /// Declined by the person.
+    Declined,
+    /// Not answered in time (or replaced by a new invitation).
+    Expired,
+}
+
+impl InvitationStatus {
+    /// Stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvitationStatus::Pending => "pending",
+            InvitationStatus::Accepted => "accepted",
+            InvitationStatus::Declined => "declined",
+            InvitationStatus::Expired => "expired",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => InvitationStatus::Pending,
+            "accepted" => InvitationStatus::Accepted,
+            "declined" => InvitationStatus::Declined,
+            "expired" => InvitationStatus::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// An invitation to join an organisation, which only the invited person can accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// Stable id (UUID).
+    pub id: String,
+    /// The inviting organisation.
+    pub org_id: String,
+    /// The invited account.
+    pub user_id: String,
+    /// The role on acceptance.
+    pub role: Role,
+    /// The principal who invited (`user:<id>` or `key:<id>`).
+    pub invited_by: String,
+    /// The account was created for this invitation (accepted at its first sign-in).
+    pub created_account: bool,
+    /// Where it stands.
+    pub status: InvitationStatus,
+    /// Creation time.
+    pub created_at: i64,
+    /// Pending invitations lapse at this time.
+    pub expires_at: i64,
 }

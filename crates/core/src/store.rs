@@ -164,6 +164,25 @@ pub trait Store: Send + Sync + 'static {
     async fn user_orgs(&self, user_id: &str) -> StoreResult<Vec<(Org, Role)>>;
     /// Records that the user worked in the organisation now.
     async fn touch_membership(&self, org_id: &str, user_id: &str, now: i64) -> StoreResult<()>;
+    /// Stores a pending invitation; first marks the pair's lapsed pending ones
+    /// expired. `Conflict` when one is still pending.
+    async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()>;
+    /// The user's pending, unexpired invitations, with their organisations, newest first.
+    async fn user_invitations(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(Invitation, Org)>>;
+    /// Accepts or declines the user's pending, unexpired invitation; accepting
+    /// adds the membership (never used yet: `last_active_at` NULL) in the same
+    /// transaction. `NotFound` when there is no such invitation for this user.
+    async fn decide_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        accept: bool,
+        now: i64,
+    ) -> StoreResult<Invitation>;
     /// True once any organisation admin or platform admin exists.
     async fn admin_exists(&self) -> StoreResult<bool>;
     /// First-run setup in one transaction: re-checks that no admin exists
@@ -195,6 +214,8 @@ pub trait Store: Send + Sync + 'static {
         keep: Option<&str>,
         now: i64,
     ) -> StoreResult<()>;
+    /// True while the session exists, is not revoked and has not expired.
+    async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool>;
     /// Switches the session's active organisation.
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()>;
 
@@ -211,6 +232,8 @@ pub trait Store: Send + Sync + 'static {
     /// Revokes a key by name within the organisation; false when there is no such live key.
     async fn revoke_api_key_by_name(&self, org_id: &str, name: &str, now: i64)
         -> StoreResult<bool>;
+    /// Revokes every live key acting as the user, in every organisation; the number revoked.
+    async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64>;
     /// Writes `last_used_at` for a batch of keys.
     async fn touch_api_keys(&self, used: &[(String, i64)]) -> StoreResult<()>;
 

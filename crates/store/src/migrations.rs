@@ -51,6 +51,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0006_events.sql"),
     },
     Migration {
+        version: 7,
+        name: "invitations",
+        sqlite: include_str!("../migrations/sqlite/0007_invitations.sql"),
+        postgres: include_str!("../migrations/postgres/0007_invitations.sql"),
+    },
+    Migration {
         version: 8,
         name: "approval_review",
         sqlite: include_str!("../migrations/sqlite/0008_approval_review.sql"),

@@ -197,6 +197,8 @@ contract! {
         check_orgs,
         check_membership,
         check_user_orgs_order,
+        check_invitations,
+        check_credential_revocation,
         check_admin_exists_platform_admin,
         check_bootstrap_once,
         check_bootstrap_after_other_admin,
@@ -244,6 +246,7 @@ fn new_user(email: &str) -> NewUser {
         name: format!("User {email}"),
         password_hash: Some(format!("hash-of-{email}")),
         platform_admin: false,
+        must_change_password: false,
     }
 }
 
@@ -654,6 +657,175 @@ async fn check_user_orgs_order(s: &dyn Store) {
         order(s.user_orgs(&other.id).await.unwrap()),
         vec![("x-org".into(), Role::Admin)]
     );
+}
+
+fn new_invitation(id: &str, org: &str, user: &str, at: i64) -> Invitation {
+    Invitation {
+        id: id.into(),
+        org_id: org.into(),
+        user_id: user.into(),
+        role: Role::Operator,
+        invited_by: "user:inviter".into(),
+        created_account: id.ends_with("-new"),
+        status: InvitationStatus::Pending,
+        created_at: at,
+        expires_at: at + 1_000,
+    }
+}
+
+async fn check_invitations(s: &dyn Store) {
+    let u = mk_user(s, "inv@example.test").await;
+    let other = mk_user(s, "other-inv@example.test").await;
+    let home = s.create_org("oh", "home", "Home", 1).await.unwrap();
+    let o = s.create_org("oi", "inviting", "Inviting", 1).await.unwrap();
+    let o2 = s.create_org("oj", "another", "Another", 1).await.unwrap();
+    s.add_member(&home.id, &u.id, Role::Viewer, 100)
+        .await
+        .unwrap();
+
+    s.create_invitation(&new_invitation("i1", &o.id, &u.id, 200))
+        .await
+        .unwrap();
+    // One pending invitation per organisation and person.
+    assert_conflict(
+        s.create_invitation(&new_invitation("i1b", &o.id, &u.id, 300))
+            .await,
+    );
+    s.create_invitation(&new_invitation("i2-new", &o2.id, &u.id, 250))
+        .await
+        .unwrap();
+    let mine = s.user_invitations(&u.id, 300).await.unwrap();
+    let ids: Vec<&str> = mine.iter().map(|(i, _)| i.id.as_str()).collect();
+    assert_eq!(ids, ["i2-new", "i1"], "newest first");
+    assert_eq!(mine[0].1, o2);
+    assert!(mine[0].0.created_account && !mine[1].0.created_account);
+    assert_eq!(mine[1].0.status, InvitationStatus::Pending);
+    assert!(s.user_invitations(&other.id, 300).await.unwrap().is_empty());
+    // Lapsed invitations are not listed and cannot be answered.
+    assert!(s.user_invitations(&u.id, 1_250).await.unwrap().is_empty());
+    assert!(matches!(
+        s.decide_invitation("i1", &u.id, true, 1_200).await,
+        Err(StoreError::NotFound)
+    ));
+    // Only the invited person answers, once.
+    assert!(matches!(
+        s.decide_invitation("i1", &other.id, true, 300).await,
+        Err(StoreError::NotFound)
+    ));
+    let accepted = s.decide_invitation("i1", &u.id, true, 300).await.unwrap();
+    assert_eq!(accepted.status, InvitationStatus::Accepted);
+    assert_eq!(accepted.org_id, o.id);
+    assert!(matches!(
+        s.decide_invitation("i1", &u.id, false, 301).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        s.member_role(&o.id, &u.id).await.unwrap(),
+        Some(Role::Operator)
+    );
+    // The accepted membership, never used, is not the default: home stays first.
+    let order: Vec<String> = s
+        .user_orgs(&u.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(o, _)| o.slug)
+        .collect();
+    assert_eq!(order, ["home", "inviting"]);
+    s.touch_membership(&o.id, &u.id, 400).await.unwrap();
+    assert_eq!(s.user_orgs(&u.id).await.unwrap()[0].0, o, "used: first");
+    // Declining adds nothing.
+    let declined = s
+        .decide_invitation("i2-new", &u.id, false, 300)
+        .await
+        .unwrap();
+    assert_eq!(declined.status, InvitationStatus::Declined);
+    assert_eq!(s.member_role(&o2.id, &u.id).await.unwrap(), None);
+    // After an answer, or once lapsed, a new invitation may be made.
+    s.create_invitation(&new_invitation("i3", &o2.id, &u.id, 500))
+        .await
+        .unwrap();
+    s.create_invitation(&new_invitation("i4", &o2.id, &other.id, 500))
+        .await
+        .unwrap();
+    s.create_invitation(&new_invitation("i5", &o2.id, &other.id, 1_600))
+        .await
+        .unwrap();
+    let theirs = s.user_invitations(&other.id, 1_600).await.unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].0.id, "i5");
+    // Unknown organisation or user.
+    assert_conflict(
+        s.create_invitation(&new_invitation("i6", "no-such-org", &u.id, 500))
+            .await,
+    );
+    assert_conflict(
+        s.create_invitation(&new_invitation("i7", &o.id, "no-such-user", 500))
+            .await,
+    );
+}
+
+async fn check_credential_revocation(s: &dyn Store) {
+    let u = mk_user(s, "rev@example.test").await;
+    let other = mk_user(s, "rev-other@example.test").await;
+    let o1 = mk_org(s, "r1").await;
+    let o2 = mk_org(s, "r2").await;
+    // Sessions: live until revoked or expired.
+    s.create_auth_session(new_session("rs1", &u.id, None))
+        .await
+        .unwrap();
+    assert!(s.auth_session_active("rs1", 1_500).await.unwrap());
+    assert!(
+        !s.auth_session_active("rs1", 2_000).await.unwrap(),
+        "expired"
+    );
+    assert!(!s.auth_session_active("nope", 1_500).await.unwrap());
+    s.revoke_auth_session("rs1", 1_600).await.unwrap();
+    assert!(!s.auth_session_active("rs1", 1_500).await.unwrap());
+    // Keys acting as the user, in every organisation; not others' nor service keys.
+    for k in [
+        new_key("rk1", &o1.id, "mine1", Some(&u.id), 100),
+        new_key("rk2", &o2.id, "mine2", Some(&u.id), 100),
+        new_key("rk3", &o1.id, "theirs", Some(&other.id), 100),
+        new_key("rk4", &o1.id, "service", None, 100),
+    ] {
+        s.create_api_key(k).await.unwrap();
+    }
+    assert_eq!(s.revoke_user_api_keys(&u.id, 700).await.unwrap(), 2);
+    assert_eq!(s.revoke_user_api_keys(&u.id, 800).await.unwrap(), 0);
+    let revoked = |keys: Vec<ApiKey>| {
+        keys.into_iter()
+            .map(|k| (k.id, k.revoked_at))
+            .collect::<Vec<_>>()
+    };
+    let mut all = revoked(s.list_api_keys(&o1.id).await.unwrap());
+    all.extend(revoked(s.list_api_keys(&o2.id).await.unwrap()));
+    all.sort();
+    assert_eq!(
+        all,
+        vec![
+            ("rk1".to_string(), Some(700)),
+            ("rk2".to_string(), Some(700)),
+            ("rk3".to_string(), None),
+            ("rk4".to_string(), None)
+        ]
+    );
+    // A one-time password is flagged until replaced.
+    let mut nu = new_user("otp@example.test");
+    nu.must_change_password = true;
+    let created = s.create_user(nu, 10).await.unwrap();
+    assert!(created.must_change_password);
+    assert!(
+        s.user_by_id(&created.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .must_change_password
+    );
+    s.set_password(&created.id, "new-hash", 20).await.unwrap();
+    let (after, hash) = s.user_by_email("otp@example.test").await.unwrap().unwrap();
+    assert!(!after.must_change_password);
+    assert_eq!(hash.as_deref(), Some("new-hash"));
 }
 
 async fn check_admin_exists_platform_admin(s: &dyn Store) {

@@ -364,12 +364,10 @@ impl ChatEngine {
         )
         .await
         {
-            Ok(Some(p)) => p,
-            Ok(None) => {
+            Ok(Ok(p)) => p,
+            Ok(Err(why)) => {
                 let mut sink = sink;
-                let _ = sink
-                    .emit(parts::error("The person or key this turn acted for no longer has access; it was stopped."))
-                    .await;
+                let _ = sink.emit(parts::error(&why.to_string())).await;
                 let _ = sink.emit(parts::finish("error", state.usage)).await;
                 let _ = sink.flush().await;
                 turn.status = "failed".into();

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod compartments;
 pub mod events;
 pub mod health;
+pub mod invitations;
 pub mod keys;
 pub mod listing;
 pub mod mcp;

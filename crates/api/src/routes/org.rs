@@ -14,7 +14,7 @@ use crate::auth::{perm, Require};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
-use crate::views::{MemberView, OrgView};
+use crate::views::{InvitationView, MemberView, OrgView};
 
 /// The organisation's members.
 #[derive(Serialize, ToSchema)]
@@ -60,38 +60,43 @@ pub async fn list(
     }
 }
 
-/// A member to add: an existing user by email, or a new account.
+/// A person to invite: by email (an account is created when the address has none).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddMember {
-    /// Email of the user (created if unknown).
+    /// Email of the person.
     pub email: String,
-    /// Name for a new account.
+    /// Name for the account, should one be created.
     pub name: Option<String>,
-    /// Role in the organisation.
+    /// Role in the organisation once accepted.
     #[schema(value_type = String, example = "operator")]
     pub role: Role,
 }
 
-/// The added member, and the new account's one-time password (shown once).
+/// The invitation. The same shape whether or not the address had an account.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Added {
-    /// The member.
-    pub member: MemberView,
-    /// Present when an account was created.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub one_time_password: Option<String>,
+    /// Always `invited`: the person becomes a member once they accept.
+    pub status: &'static str,
+    /// The pending invitation.
+    pub invitation: InvitationView,
+    /// Hand this to the person with the invitation: if the portal created
+    /// their account, it is its one-time password (changed at first sign-in);
+    /// people who already had an account sign in with their own password and
+    /// accept under `GET /api/invitations`.
+    pub one_time_password: String,
 }
 
-/// Adds a member (`admin:users`).
+/// Invites a person to the organisation (`admin:users`; only roles within the
+/// caller's own permissions, `admin` only from a browser session).
 #[utoipa::path(
     post, path = "/api/org/members", tag = "organizations", request_body = AddMember,
     responses(
-        (status = 201, description = "Added", body = Added),
+        (status = 201, description = "Invited", body = Added),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
-        (status = 403, description = "FORBIDDEN", body = ErrorBody),
-        (status = 409, description = "Already a member", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN (including a role beyond the caller's own)", body = ErrorBody),
+        (status = 409, description = "Already a member, or an invitation is pending", body = ErrorBody),
     ),
     security(("session" = []), ("bearer" = []), ("apiKey" = []))
 )]
@@ -100,7 +105,7 @@ pub async fn add(
     r: Require<perm::AdminUsers>,
     ApiJson(b): ApiJson<AddMember>,
 ) -> Result<(StatusCode, Json<Added>), ApiError> {
-    let added = members::add(
+    let invited = members::add(
         &state.ctx(&r.caller),
         &r.principal,
         &b.email,
@@ -111,8 +116,9 @@ pub async fn add(
     Ok((
         StatusCode::CREATED,
         Json(Added {
-            member: MemberView::from(&added.member),
-            one_time_password: added.one_time_password,
+            status: "invited",
+            invitation: InvitationView::new(&invited.invitation, &invited.email, None),
+            one_time_password: invited.one_time_password,
         }),
     ))
 }

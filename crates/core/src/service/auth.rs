@@ -25,20 +25,22 @@ pub struct SignedIn {
     pub org: Option<(Org, Role)>,
 }
 
-/// Runs argon2 off the async worker threads.
+/// Runs argon2 off the async worker threads, under the process-wide hashing bound.
 pub async fn hash_password_blocking(password: String) -> CoreResult<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
+    crate::hashing::run(move || hash_password(&password))
         .await
+        .map_err(|_| CoreError::RateLimited(1))?
         .map_err(|e| CoreError::Internal(e.to_string()))?
         .map_err(CoreError::Internal)
 }
 
 async fn verify_blocking(password: String, hash: Option<String>) -> CoreResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    crate::hashing::run(move || {
         let h = hash.as_deref().unwrap_or_else(|| dummy_password_hash());
         verify_password(&password, h) && hash.is_some()
     })
     .await
+    .map_err(|_| CoreError::RateLimited(1))?
     .map_err(|e| CoreError::Internal(e.to_string()))
 }
 
@@ -52,19 +54,28 @@ pub async fn sign_in(
     let email = validate::email("email", email)?;
     let ip = ctx.ip.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
     let ip = ip.as_str();
-    if let Some(wait) = throttle.check(&email, ip) {
-        audit::append_best_effort(
-            ctx,
-            None,
-            "anonymous",
-            "auth.sign_in_throttled",
-            Some(&email),
-            "failure",
-            json!({}),
-        )
-        .await;
-        return Err(CoreError::RateLimited(wait));
-    }
+    // The attempt is reserved before the password is looked at, so attempts in
+    // flight count against the limits.
+    let attempt = match throttle.begin(&email, ip) {
+        Ok(a) => a,
+        Err(t) => {
+            // Only the first refusal per window is audited: the ledger is
+            // append-only and anonymous callers must not be able to grow it.
+            if t.first_in_window {
+                audit::append_best_effort(
+                    ctx,
+                    None,
+                    "anonymous",
+                    "auth.sign_in_throttled",
+                    Some(&email),
+                    "failure",
+                    json!({}),
+                )
+                .await;
+            }
+            return Err(CoreError::RateLimited(t.retry_after));
+        }
+    };
     let found = ctx.store.user_by_email(&email).await?;
     let (user, hash) = match found {
         Some((u, h)) => (Some(u), h),
@@ -72,7 +83,7 @@ pub async fn sign_in(
     };
     let ok = verify_blocking(password.to_string(), hash).await?;
     let Some(user) = user.filter(|_| ok) else {
-        throttle.fail(&email, ip);
+        attempt.failed();
         audit::append_best_effort(
             ctx,
             None,
@@ -85,7 +96,8 @@ pub async fn sign_in(
         .await;
         return Err(CoreError::InvalidCredentials);
     };
-    throttle.succeed(&email);
+    attempt.succeeded();
+    super::invitations::accept_created_account(ctx, &user).await?;
     let (org, role) = active_membership(ctx.store, &user.id, None).await?;
     let (token, token_hash) = new_token();
     let expires_at = ctx.now + SESSION_TTL_MS;
@@ -143,7 +155,9 @@ pub async fn sign_out(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<()> {
     Ok(())
 }
 
-/// Changes the caller's password and revokes their other sessions.
+/// Changes the caller's password and revokes their other sessions and every API
+/// key acting as them (in every organisation): whoever learnt the old password
+/// may have minted keys with it. Service keys they created act as no one and stay.
 pub async fn change_password(
     ctx: &Ctx<'_>,
     p: &Principal,
@@ -168,6 +182,7 @@ pub async fn change_password(
     ctx.store
         .revoke_user_sessions(&user.id, p.session_id.as_deref(), ctx.now)
         .await?;
+    let keys_revoked = ctx.store.revoke_user_api_keys(&user.id, ctx.now).await?;
     audit::append(
         ctx,
         p.org.as_ref().map(|o| o.id.as_str()),
@@ -175,7 +190,7 @@ pub async fn change_password(
         "auth.password_changed",
         None,
         "success",
-        json!({}),
+        json!({"apiKeysRevoked": keys_revoked}),
     )
     .await?;
     Ok(())

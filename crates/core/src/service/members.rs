@@ -7,8 +7,8 @@ use super::{audit, Ctx};
 use crate::crypto::random_bytes;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
-use crate::model::{Member, NewUser, Org};
-use crate::rbac::{Permission, Role};
+use crate::model::{Invitation, InvitationStatus, Member, NewUser, Org};
+use crate::rbac::{AuthMethod, Permission, Role};
 use crate::validate;
 
 /// The caller's organisation's members (`admin:users`).
@@ -17,77 +17,143 @@ pub async fn list(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Member>> {
     Ok(ctx.store.list_members(&p.org()?.id).await?)
 }
 
-/// A new member, and the one-time password when the account was created for them.
-pub struct Added {
-    /// The member.
-    pub member: Member,
-    /// Shown once, when a new account was created.
-    pub one_time_password: Option<String>,
+/// How long an invitation waits for its answer.
+pub const INVITATION_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+
+/// An invitation, and the one-time password to hand to the person.
+pub struct Invited {
+    /// The pending invitation.
+    pub invitation: Invitation,
+    /// The invited address.
+    pub email: String,
+    /// When the portal created the account for this invitation, its one-time
+    /// password (to be changed at first sign-in). Otherwise a random value of
+    /// the same form that opens nothing: the answer is the same either way, so
+    /// it does not tell the admin whether the address already had an account.
+    pub one_time_password: String,
 }
 
-/// Adds an existing user by email, or creates the account with a one-time password.
+/// Invites a person by email (`admin:users`, and only to a role within the
+/// caller's own permissions). Nobody is enrolled without consent: an existing
+/// account gets a pending invitation it accepts or declines; an unknown address
+/// gets a new account with a one-time password, whose invitation is accepted
+/// at its first sign-in. Both cases do the same work and answer alike.
 pub async fn add(
     ctx: &Ctx<'_>,
     p: &Principal,
     email: &str,
     name: Option<&str>,
     role: Role,
-) -> CoreResult<Added> {
+) -> CoreResult<Invited> {
     p.require(Permission::AdminUsers)?;
+    require_can_grant(p, role)?;
     let org = p.org()?;
     let email = validate::email("email", email)?;
-    let (user, otp) = match ctx.store.user_by_email(&email).await? {
-        Some((u, _)) => (u, None),
+    let name = validate::text(
+        "name",
+        name.unwrap_or(email.split('@').next().unwrap_or("user")),
+        100,
+    )?;
+    // One hash in both cases, so the timing does not tell either.
+    let otp = hex::encode(random_bytes::<12>());
+    let hash = hash_password_blocking(otp.clone()).await?;
+    let (user, created) = match ctx.store.user_by_email(&email).await? {
+        Some((u, _)) => (u, false),
         None => {
-            let name = validate::text(
-                "name",
-                name.unwrap_or(email.split('@').next().unwrap_or("user")),
-                100,
-            )?;
-            let otp = hex::encode(random_bytes::<12>());
-            let hash = hash_password_blocking(otp.clone()).await?;
-            let u = ctx
-                .store
-                .create_user(
-                    NewUser {
-                        email: email.clone(),
-                        name,
-                        password_hash: Some(hash),
-                        platform_admin: false,
-                    },
-                    ctx.now,
-                )
-                .await?;
-            (u, Some(otp))
+            let new = NewUser {
+                email: email.clone(),
+                name,
+                password_hash: Some(hash),
+                platform_admin: false,
+                must_change_password: true,
+            };
+            match ctx.store.create_user(new, ctx.now).await {
+                Ok(u) => (u, true),
+                // Created meanwhile by someone else: it is an existing account now.
+                Err(crate::store::StoreError::Conflict(_)) => {
+                    match ctx.store.user_by_email(&email).await? {
+                        Some((u, _)) => (u, false),
+                        None => return Err(CoreError::Conflict("Try again".into())),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     };
+    if ctx.store.member_role(&org.id, &user.id).await?.is_some() {
+        return Err(CoreError::Conflict(
+            "Already a member of this organization".into(),
+        ));
+    }
+    let invitation = Invitation {
+        id: uuid_v4(),
+        org_id: org.id.clone(),
+        user_id: user.id.clone(),
+        role,
+        invited_by: p.actor(),
+        created_account: created,
+        status: InvitationStatus::Pending,
+        created_at: ctx.now,
+        expires_at: ctx.now + INVITATION_TTL_MS,
+    };
     ctx.store
-        .add_member(&org.id, &user.id, role, ctx.now)
+        .create_invitation(&invitation)
         .await
         .map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => {
-                CoreError::Conflict("Already a member of this organization".into())
+                CoreError::Conflict("An invitation for this address is already pending".into())
             }
             other => other.into(),
         })?;
+    // The organisation's chain says who was invited, not whether the account existed.
     audit::append(
         ctx,
         Some(&org.id),
         &p.actor(),
-        "member.added",
+        "member.invited",
         Some(&format!("user:{}", user.id)),
         "success",
-        json!({"email": user.email, "role": role.as_str(), "accountCreated": otp.is_some()}),
+        json!({"email": user.email, "role": role.as_str(), "invitationId": invitation.id}),
     )
     .await?;
-    Ok(Added {
-        member: Member {
-            user,
-            role,
-            joined_at: ctx.now,
-        },
+    if created {
+        audit::append(
+            ctx,
+            None,
+            &p.actor(),
+            "user.created",
+            Some(&format!("user:{}", user.id)),
+            "success",
+            json!({"email": user.email, "org": org.id, "invitationId": invitation.id}),
+        )
+        .await?;
+    }
+    Ok(Invited {
+        invitation,
+        email: user.email,
         one_time_password: otp,
     })
+}
+
+/// Refuses to grant (or take away) a role unless the caller holds every
+/// permission in it: nobody hands out more than they have. The `admin` role
+/// also needs a person signed in with a browser session: an API key, whatever
+/// it lists, never mints admins (a leaked automation key must not become a
+/// way to full control).
+fn require_can_grant(p: &Principal, role: Role) -> CoreResult<()> {
+    if role == Role::Admin && p.method != AuthMethod::Session {
+        return Err(CoreError::Forbidden(
+            "Granting or changing the admin role needs an admin signed in with a browser session"
+                .into(),
+        ));
+    }
+    if let Some(missing) = role.permissions().iter().find(|perm| !p.can(*perm)) {
+        return Err(CoreError::Forbidden(format!(
+            "The {} role holds {missing}, which you do not have",
+            role.as_str()
+        )));
+    }
+    Ok(())
 }
 
 fn member_not_found() -> CoreError {
@@ -103,6 +169,9 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
         .member_role(&org.id, user_id)
         .await?
         .ok_or_else(member_not_found)?;
+    // Both the role taken away and the role given must be within the caller's own.
+    require_can_grant(p, before)?;
+    require_can_grant(p, role)?;
     ctx.store
         .set_member_role(&org.id, user_id, role)
         .await
@@ -124,6 +193,9 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
 pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<()> {
     p.require(Permission::AdminUsers)?;
     let org = p.org()?;
+    if let Some(role) = ctx.store.member_role(&org.id, user_id).await? {
+        require_can_grant(p, role)?;
+    }
     ctx.store
         .remove_member(&org.id, user_id)
         .await

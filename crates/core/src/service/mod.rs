@@ -10,6 +10,7 @@ pub mod chat;
 pub mod compartments;
 pub mod events;
 pub mod executions;
+pub mod invitations;
 pub mod keys;
 pub mod members;
 pub mod setup;

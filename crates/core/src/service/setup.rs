@@ -37,6 +37,7 @@ pub async fn bootstrap(
                 name,
                 password_hash: Some(hash),
                 platform_admin: true,
+                must_change_password: false,
             },
             &uuid_v4(),
             &slug,
@@ -126,6 +127,7 @@ pub async fn create_user_cli(
                         name,
                         password_hash: Some(hash),
                         platform_admin,
+                        must_change_password: false,
                     },
                     ctx.now,
                 )

@@ -24,7 +24,8 @@ use super::PgStore;
 use crate::chat::{check_status, distinct, is_finished, wait_for_events};
 use crate::{compartments, compartments_column};
 
-const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
+const USER_COLS: &str =
+    "u.id, u.email, u.name, u.platform_admin, u.created_at, u.must_change_password";
 const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allowed_compartments";
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
 const CHAT_COLS: &str =
@@ -70,6 +71,25 @@ fn user(r: &Row, at: usize) -> StoreResult<User> {
         name: col(r, at + 2)?,
         platform_admin: col(r, at + 3)?,
         created_at: col(r, at + 4)?,
+        must_change_password: col(r, at + 5)?,
+    })
+}
+
+const INVITATION_COLS: &str = "i.id, i.org_id, i.user_id, i.role, i.invited_by, i.created_account, i.status, i.created_at, i.expires_at";
+
+fn invitation(r: &Row, at: usize) -> StoreResult<Invitation> {
+    let status: String = col(r, at + 6)?;
+    Ok(Invitation {
+        id: col(r, at)?,
+        org_id: col(r, at + 1)?,
+        user_id: col(r, at + 2)?,
+        role: role(r, at + 3)?,
+        invited_by: col(r, at + 4)?,
+        created_account: col(r, at + 5)?,
+        status: InvitationStatus::parse(&status)
+            .ok_or_else(|| StoreError::Other(format!("unknown invitation status {status:?}")))?,
+        created_at: col(r, at + 7)?,
+        expires_at: col(r, at + 8)?,
     })
 }
 
@@ -359,9 +379,9 @@ impl Store for PgStore {
     async fn create_user(&self, u: NewUser, now: i64) -> StoreResult<User> {
         let id = uuid::Uuid::new_v4().to_string();
         self.exec(
-            "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            &[&id, &u.email, &u.name, &u.password_hash, &u.platform_admin, &now],
+            "INSERT INTO users (id, email, name, password_hash, platform_admin, must_change_password, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            &[&id, &u.email, &u.name, &u.password_hash, &u.platform_admin, &u.must_change_password, &now],
         )
         .await?;
         Ok(User {
@@ -369,6 +389,7 @@ impl Store for PgStore {
             email: u.email,
             name: u.name,
             platform_admin: u.platform_admin,
+            must_change_password: u.must_change_password,
             created_at: now,
         })
     }
@@ -382,7 +403,7 @@ impl Store for PgStore {
             )
             .await
             .map_err(|e| self.map_err(e))?;
-        row.map(|r| Ok((user(&r, 0)?, col(&r, 5)?))).transpose()
+        row.map(|r| Ok((user(&r, 0)?, col(&r, 6)?))).transpose()
     }
 
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>> {
@@ -412,7 +433,7 @@ impl Store for PgStore {
     async fn set_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
         let n = self
             .exec(
-                "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+                "UPDATE users SET password_hash = $2, must_change_password = FALSE, updated_at = $3 WHERE id = $1",
                 &[&user_id, &hash, &now],
             )
             .await?;
@@ -603,8 +624,8 @@ impl Store for PgStore {
         all(&rows, |r| {
             Ok(Member {
                 user: user(r, 0)?,
-                role: role(r, 5)?,
-                joined_at: col(r, 6)?,
+                role: role(r, 6)?,
+                joined_at: col(r, 7)?,
             })
         })
     }
@@ -615,7 +636,7 @@ impl Store for PgStore {
             .query(
                 &format!(
                     "SELECT {ORG_COLS}, m.role FROM org_members m JOIN organizations o ON o.id = m.org_id \
-                     WHERE m.user_id = $1 ORDER BY m.last_active_at DESC, o.slug COLLATE \"C\""
+                     WHERE m.user_id = $1 ORDER BY m.last_active_at IS NULL, m.last_active_at DESC, o.slug COLLATE \"C\""
                 ),
                 &[&user_id],
             )
@@ -631,6 +652,101 @@ impl Store for PgStore {
         )
         .await?;
         Ok(())
+    }
+
+    async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        tx.execute(
+            "UPDATE invitations SET status = 'expired' WHERE org_id = $1 AND user_id = $2 AND status = 'pending' AND expires_at <= $3",
+            &[&inv.org_id, &inv.user_id, &inv.created_at],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        tx.execute(
+            "INSERT INTO invitations (id, org_id, user_id, role, invited_by, created_account, status, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &inv.id,
+                &inv.org_id,
+                &inv.user_id,
+                &inv.role.as_str(),
+                &inv.invited_by,
+                &inv.created_account,
+                &inv.status.as_str(),
+                &inv.created_at,
+                &inv.expires_at,
+            ],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        tx.commit().await.map_err(|e| self.map_err(e))
+    }
+
+    async fn user_invitations(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(Invitation, Org)>> {
+        let conn = self.conn().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {INVITATION_COLS}, {ORG_COLS} FROM invitations i JOIN organizations o ON o.id = i.org_id \
+                     WHERE i.user_id = $1 AND i.status = 'pending' AND i.expires_at > $2 ORDER BY i.created_at DESC, i.id"
+                ),
+                &[&user_id, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        all(&rows, |r| Ok((invitation(r, 0)?, org(r, 9)?)))
+    }
+
+    async fn decide_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        accept: bool,
+        now: i64,
+    ) -> StoreResult<Invitation> {
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        let status = if accept {
+            InvitationStatus::Accepted
+        } else {
+            InvitationStatus::Declined
+        };
+        // The conditional update claims the invitation: two concurrent decisions, one wins.
+        let row = tx
+            .query_opt(
+                "UPDATE invitations SET status = $4, decided_at = $3 \
+                 WHERE id = $1 AND user_id = $2 AND status = 'pending' AND expires_at > $3 RETURNING id",
+                &[&id, &user_id, &now, &status.as_str()],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        if row.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let row = tx
+            .query_one(
+                &format!("SELECT {INVITATION_COLS} FROM invitations i WHERE i.id = $1"),
+                &[&id],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        let inv = invitation(&row, 0)?;
+        if accept {
+            tx.execute(
+                "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES ($1, $2, $3, $4, NULL) \
+                 ON CONFLICT (org_id, user_id) DO NOTHING",
+                &[&inv.org_id, &inv.user_id, &inv.role.as_str(), &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        }
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok(inv)
     }
 
     async fn admin_exists(&self) -> StoreResult<bool> {
@@ -698,6 +814,7 @@ impl Store for PgStore {
                 email: u.email,
                 name: u.name,
                 platform_admin: true,
+                must_change_password: false,
                 created_at: now,
             },
             Org {
@@ -788,6 +905,18 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(
+                "SELECT EXISTS(SELECT 1 FROM auth_sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2)",
+                &[&id, &now],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        col(&row, 0)
+    }
+
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {
         self.exec(
             "UPDATE auth_sessions SET active_org_id = $2 WHERE id = $1",
@@ -859,6 +988,14 @@ impl Store for PgStore {
             .await
             .map_err(|e| self.map_err(e))?;
         row.map(|r| api_key(&r)).transpose()
+    }
+
+    async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        self.exec(
+            "UPDATE api_keys SET revoked_at = $2 WHERE owner_user_id = $1 AND revoked_at IS NULL",
+            &[&user_id, &now],
+        )
+        .await
     }
 
     async fn revoke_api_key(&self, org_id: &str, id: &str, now: i64) -> StoreResult<bool> {

@@ -15,7 +15,8 @@ use super::{Db, SqliteStore};
 use crate::chat::{check_status, distinct, is_finished, wait_for_events};
 use crate::{compartments, compartments_column};
 
-const USER_COLS: &str = "u.id, u.email, u.name, u.platform_admin, u.created_at";
+const USER_COLS: &str =
+    "u.id, u.email, u.name, u.platform_admin, u.created_at, u.must_change_password";
 const ORG_COLS: &str = "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allowed_compartments";
 const KEY_COLS: &str = "id, org_id, name, key_prefix, permissions, owner_user_id, created_by, created_at, expires_at, revoked_at, last_used_at";
 const CHAT_COLS: &str =
@@ -43,6 +44,30 @@ fn user(r: &Row, at: usize) -> rusqlite::Result<User> {
         name: r.get(at + 2)?,
         platform_admin: r.get(at + 3)?,
         created_at: r.get(at + 4)?,
+        must_change_password: r.get(at + 5)?,
+    })
+}
+
+const INVITATION_COLS: &str = "i.id, i.org_id, i.user_id, i.role, i.invited_by, i.created_account, i.status, i.created_at, i.expires_at";
+
+fn invitation(r: &Row, at: usize) -> rusqlite::Result<Invitation> {
+    let status: String = r.get(at + 6)?;
+    Ok(Invitation {
+        id: r.get(at)?,
+        org_id: r.get(at + 1)?,
+        user_id: r.get(at + 2)?,
+        role: role(r, at + 3)?,
+        invited_by: r.get(at + 4)?,
+        created_account: r.get(at + 5)?,
+        status: InvitationStatus::parse(&status).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                at + 6,
+                rusqlite::types::Type::Text,
+                format!("unknown invitation status {status:?}").into(),
+            )
+        })?,
+        created_at: r.get(at + 7)?,
+        expires_at: r.get(at + 8)?,
     })
 }
 
@@ -289,11 +314,11 @@ impl Store for SqliteStore {
         let id = uuid::Uuid::new_v4().to_string();
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![id, u.email, u.name, u.password_hash, u.platform_admin, now],
+                "INSERT INTO users (id, email, name, password_hash, platform_admin, must_change_password, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![id, u.email, u.name, u.password_hash, u.platform_admin, u.must_change_password, now],
             )
             .db()?;
-            Ok(User { id: id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: u.platform_admin, created_at: now })
+            Ok(User { id: id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: u.platform_admin, must_change_password: u.must_change_password, created_at: now })
         })
         .await
     }
@@ -303,7 +328,7 @@ impl Store for SqliteStore {
             c.query_row(
                 &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.email = ?1"),
                 [email],
-                |r| Ok((user(r, 0)?, r.get(5)?)),
+                |r| Ok((user(r, 0)?, r.get(6)?)),
             )
             .optional()
             .db()
@@ -342,7 +367,7 @@ impl Store for SqliteStore {
         self.write(|tx| {
             let n = tx
                 .execute(
-                    "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1",
+                    "UPDATE users SET password_hash = ?2, must_change_password = 0, updated_at = ?3 WHERE id = ?1",
                     params![user_id, hash, now],
                 )
                 .db()?;
@@ -556,7 +581,7 @@ impl Store for SqliteStore {
                      WHERE m.org_id = ?1 ORDER BY u.email"
                 ))
                 .db()?;
-            let rows = st.query_map([org_id], |r| Ok(Member { user: user(r, 0)?, role: role(r, 5)?, joined_at: r.get(6)? })).db()?;
+            let rows = st.query_map([org_id], |r| Ok(Member { user: user(r, 0)?, role: role(r, 6)?, joined_at: r.get(7)? })).db()?;
             rows.collect::<rusqlite::Result<Vec<_>>>().db()
         })
         .await
@@ -567,7 +592,7 @@ impl Store for SqliteStore {
             let mut st = c
                 .prepare_cached(&format!(
                     "SELECT {ORG_COLS}, m.role FROM org_members m JOIN organizations o ON o.id = m.org_id \
-                     WHERE m.user_id = ?1 ORDER BY m.last_active_at DESC, o.slug"
+                     WHERE m.user_id = ?1 ORDER BY m.last_active_at IS NULL, m.last_active_at DESC, o.slug"
                 ))
                 .db()?;
             let rows = st.query_map([user_id], |r| Ok((org(r, 0)?, role(r, 6)?))).db()?;
@@ -584,6 +609,95 @@ impl Store for SqliteStore {
             )
             .db()?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE invitations SET status = 'expired' WHERE org_id = ?1 AND user_id = ?2 AND status = 'pending' AND expires_at <= ?3",
+                params![inv.org_id, inv.user_id, inv.created_at],
+            )
+            .db()?;
+            tx.execute(
+                "INSERT INTO invitations (id, org_id, user_id, role, invited_by, created_account, status, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    inv.id,
+                    inv.org_id,
+                    inv.user_id,
+                    inv.role.as_str(),
+                    inv.invited_by,
+                    inv.created_account,
+                    inv.status.as_str(),
+                    inv.created_at,
+                    inv.expires_at
+                ],
+            )
+            .db()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user_invitations(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(Invitation, Org)>> {
+        self.read(|c| {
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {INVITATION_COLS}, {ORG_COLS} FROM invitations i JOIN organizations o ON o.id = i.org_id \
+                     WHERE i.user_id = ?1 AND i.status = 'pending' AND i.expires_at > ?2 ORDER BY i.created_at DESC, i.id"
+                ))
+                .db()?;
+            let rows = st
+                .query_map(params![user_id, now], |r| Ok((invitation(r, 0)?, org(r, 9)?)))
+                .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn decide_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        accept: bool,
+        now: i64,
+    ) -> StoreResult<Invitation> {
+        self.write(|tx| {
+            let found = tx
+                .query_row(
+                    &format!(
+                        "SELECT {INVITATION_COLS} FROM invitations i \
+                         WHERE i.id = ?1 AND i.user_id = ?2 AND i.status = 'pending' AND i.expires_at > ?3"
+                    ),
+                    params![id, user_id, now],
+                    |r| invitation(r, 0),
+                )
+                .optional()
+                .db()?;
+            let Some(mut inv) = found else {
+                return Err(StoreError::NotFound);
+            };
+            inv.status = if accept { InvitationStatus::Accepted } else { InvitationStatus::Declined };
+            tx.execute(
+                "UPDATE invitations SET status = ?2, decided_at = ?3 WHERE id = ?1",
+                params![id, inv.status.as_str(), now],
+            )
+            .db()?;
+            if accept {
+                tx.execute(
+                    "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES (?1, ?2, ?3, ?4, NULL) \
+                     ON CONFLICT (org_id, user_id) DO NOTHING",
+                    params![inv.org_id, inv.user_id, inv.role.as_str(), now],
+                )
+                .db()?;
+            }
+            Ok(inv)
         })
         .await
     }
@@ -633,7 +747,7 @@ impl Store for SqliteStore {
             )
             .db()?;
             Ok((
-                User { id: user_id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: true, created_at: now },
+                User { id: user_id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: true, must_change_password: false, created_at: now },
                 Org { id: org_id.into(), slug: slug.into(), name: org_name.into(), four_eyes: true,
                 allowed_compartments: Vec::new(), created_at: now },
             ))
@@ -711,6 +825,18 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM auth_sessions WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2)",
+                params![id, now],
+                |r| r.get(0),
+            )
+            .db()
+        })
+        .await
+    }
+
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
@@ -766,6 +892,19 @@ impl Store for SqliteStore {
             .query_row([key_hash], api_key)
             .optional()
             .db()
+        })
+        .await
+    }
+
+    async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE api_keys SET revoked_at = ?2 WHERE owner_user_id = ?1 AND revoked_at IS NULL",
+                    params![user_id, now],
+                )
+                .db()?;
+            Ok(n as u64)
         })
         .await
     }

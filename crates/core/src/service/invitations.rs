@@ -1,0 +1,86 @@
+//! The invited person's side of an invitation: list, accept, decline. Only the
+//! person signed in with a browser session answers; an accepted membership is
+//! not their default organisation until they first work in it.
+
+use serde_json::json;
+
+use super::{audit, Ctx};
+use crate::error::{CoreError, CoreResult};
+use crate::identity::Principal;
+use crate::model::{Invitation, Org, User};
+use crate::rbac::AuthMethod;
+use crate::store::StoreError;
+
+fn person(p: &Principal) -> CoreResult<&User> {
+    match (&p.user, p.method) {
+        (Some(u), AuthMethod::Session) => Ok(u),
+        _ => Err(CoreError::Forbidden(
+            "Invitations are answered by the invited person, signed in with a browser session"
+                .into(),
+        )),
+    }
+}
+
+/// The caller's pending invitations, with the inviting organisations.
+pub async fn mine(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<(Invitation, Org)>> {
+    let user = person(p)?;
+    Ok(ctx.store.user_invitations(&user.id, ctx.now).await?)
+}
+
+/// Accepts or declines one of the caller's pending invitations; audited in the
+/// inviting organisation's chain.
+pub async fn decide(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    id: &str,
+    accept: bool,
+) -> CoreResult<Invitation> {
+    let user = person(p)?;
+    decide_for(ctx, user, &p.actor(), id, accept).await
+}
+
+async fn decide_for(
+    ctx: &Ctx<'_>,
+    user: &User,
+    actor: &str,
+    id: &str,
+    accept: bool,
+) -> CoreResult<Invitation> {
+    let inv = ctx
+        .store
+        .decide_invitation(id, &user.id, accept, ctx.now)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => CoreError::NotFound("Invitation not found".into()),
+            other => other.into(),
+        })?;
+    audit::append(
+        ctx,
+        Some(&inv.org_id),
+        actor,
+        if accept {
+            "member.joined"
+        } else {
+            "member.invitation_declined"
+        },
+        Some(&format!("user:{}", user.id)),
+        "success",
+        json!({"invitationId": inv.id, "role": inv.role.as_str()}),
+    )
+    .await?;
+    Ok(inv)
+}
+
+/// At sign-in: accepts the invitations whose account was created for them (the
+/// person had no account, so there is no other organisation to protect).
+pub async fn accept_created_account(ctx: &Ctx<'_>, user: &User) -> CoreResult<()> {
+    for (inv, _) in ctx.store.user_invitations(&user.id, ctx.now).await? {
+        if inv.created_account {
+            match decide_for(ctx, user, &format!("user:{}", user.id), &inv.id, true).await {
+                Ok(_) | Err(CoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
