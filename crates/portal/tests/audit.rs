@@ -58,7 +58,9 @@ async fn records_list_filter_and_export() {
         "org.created",
         "auth.sign_in",
         "api_key.created",
-        "member.added",
+        // Adding a member is an invitation (M7), joined at the first sign-in.
+        "member.invited",
+        "member.joined",
         "auth.password_changed",
         "member.role_changed",
     ] {
@@ -100,7 +102,8 @@ async fn records_list_filter_and_export() {
         .json()
         .await
         .unwrap();
-    assert_eq!(members["total"], 2);
+    // member.invited, member.joined (M7: an invitation, joined at first sign-in), member.role_changed
+    assert_eq!(members["total"], 3);
     let by_op: Value = admin
         .get(&format!("/api/audit?actor=user:{}", op.user_id()))
         .await
