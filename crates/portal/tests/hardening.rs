@@ -305,3 +305,68 @@ async fn concurrent_health_probes_make_one_signed_cloud_call() {
     stop.cancel();
     let _ = server.await;
 }
+
+/// The same through the MCP and chat endpoints and with made-up tool names:
+/// neither an odd method on those routes nor a tool that does not exist adds
+/// a series.
+#[tokio::test]
+async fn odd_methods_on_mcp_and_chat_and_unknown_tools_add_no_series() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (key, _) = admin
+        .create_key("probe", &["tools:read", "tools:execute", "sessions:write"])
+        .await;
+    let caller = app.with_key(&key);
+    let odd = |m: String, path: &str| {
+        let method = Method::from_bytes(m.as_bytes()).unwrap();
+        app.client
+            .request(method, app.at(path))
+            .bearer_auth(&key)
+            .send()
+    };
+    // Warm up the fixed series these requests can touch, including chat's
+    // rate-limit answer (20 a minute) and the scrape itself.
+    for i in 0..25 {
+        for path in ["/api/mcp", "/api/chat"] {
+            odd(format!("WARM{i}"), path).await.unwrap();
+        }
+    }
+    app.get("/api/metrics").await;
+    caller
+        .post("/api/v1/tools/noSuchTool/execute", json!({"args": {}}))
+        .await;
+    let before = app.get("/api/metrics").await.text().await.unwrap();
+    for i in 0..600 {
+        let path = if i % 2 == 0 { "/api/mcp" } else { "/api/chat" };
+        let res = odd(format!("M{i:04}{}", "Z".repeat(100)), path)
+            .await
+            .unwrap();
+        assert!(res.status().is_client_error(), "{}", res.status());
+        let res = caller
+            .post(
+                &format!("/api/v1/tools/madeUp{i}/execute"),
+                json!({"args": {}}),
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+    }
+    let after = app.get("/api/metrics").await.text().await.unwrap();
+    for family in [
+        "http_requests_total{",
+        "http_request_duration_seconds_bucket{",
+        "tool_executions_total{",
+    ] {
+        assert_eq!(
+            series(&before, family),
+            series(&after, family),
+            "{family} series grew: {:?}",
+            after
+                .lines()
+                .filter(|l| l.starts_with(family)
+                    && !before.contains(l.split(' ').next().unwrap_or("")))
+                .collect::<Vec<_>>()
+        );
+    }
+    assert!(!after.contains("M0001"), "no method becomes a label");
+    assert!(!after.contains("madeUp"), "no unknown tool becomes a label");
+}
