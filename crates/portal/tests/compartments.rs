@@ -2,33 +2,9 @@
 //! call before any approval: calls may act only in allowed compartments and
 //! their sub-compartments, whether named directly or through a resource.
 
+use portal_testkit::{compartment_id as compartment, run_tool as run};
 use portal_testkit::{Client, TestApp};
 use serde_json::{json, Value};
-
-async fn run(c: &Client, tool: &str, args: Value) -> (u16, Value) {
-    let res = c
-        .post(
-            &format!("/api/v1/tools/{tool}/execute"),
-            json!({ "args": args }),
-        )
-        .await;
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
-}
-
-/// Compartment id by name.
-async fn compartment(c: &Client, name: &str) -> String {
-    let (_, body) = run(c, "listCompartments", json!({})).await;
-    body["result"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("compartment {name} in {body}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 async fn an_instance(c: &Client, compartment: &str) -> String {
     let (status, body) = run(c, "listInstances", json!({"compartmentId": compartment})).await;

@@ -5,6 +5,7 @@
 //! The attack is replayed through REST, MCP and chat. Also: dot segments in
 //! path parameters (L6) and invisible format characters in text (L15).
 
+use portal_testkit::{compartment_id as compartment, run_tool as run};
 use portal_testkit::{Client, TestApp};
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -13,30 +14,6 @@ use rmcp::ServiceExt;
 use serde_json::{json, Value};
 
 const ROOT_GRANT: &str = "Allow group Everyone to manage all-resources in tenancy";
-
-async fn run(c: &Client, tool: &str, args: Value) -> (u16, Value) {
-    let res = c
-        .post(
-            &format!("/api/v1/tools/{tool}/execute"),
-            json!({ "args": args }),
-        )
-        .await;
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap())
-}
-
-async fn compartment(c: &Client, name: &str) -> String {
-    let (_, body) = run(c, "listCompartments", json!({})).await;
-    body["result"]["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["name"] == name)
-        .unwrap_or_else(|| panic!("compartment {name} in {body}"))["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 struct World {
     app: TestApp,

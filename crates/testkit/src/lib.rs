@@ -6,6 +6,7 @@
 mod logs;
 mod pg;
 pub mod proxy;
+mod tools;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use logs::captured_logs;
 pub use pg::PgTestDb;
+pub use tools::{compartment_id, run_tool};
 
 /// The environment variable selecting PostgreSQL for tests.
 pub const PG_ENV: &str = "PORTAL_TEST_DATABASE_URL";
