@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use portal_ai::chat::{ChatEngine, ChatHooks};
+use portal_ai::guard::input::Category;
+use portal_core::config::AiSettings;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
 use crate::metrics::Metrics;
@@ -19,8 +21,10 @@ pub struct ChatMetrics {
 }
 
 impl ChatMetrics {
-    /// Creates the series and registers them.
-    pub fn register(m: &Metrics) -> prometheus::Result<Self> {
+    /// Creates the series and registers them, each configured model's at zero
+    /// (`provider="none",model="none"` when chat has no model) so every family
+    /// exists from start-up.
+    pub fn register(m: &Metrics, ai: &AiSettings) -> prometheus::Result<Self> {
         let tokens = IntCounterVec::new(
             Opts::new(
                 "chat_tokens_total",
@@ -48,6 +52,25 @@ impl ChatMetrics {
             ),
             &["category"],
         )?;
+        let models = portal_ai::provider::models(ai);
+        let labels: Vec<(&str, &str)> = if models.is_empty() {
+            vec![("none", "none")]
+        } else {
+            models
+                .iter()
+                .map(|mi| (mi.provider.as_str(), mi.id.as_str()))
+                .collect()
+        };
+        for (provider, model) in labels {
+            for direction in ["in", "out"] {
+                tokens.with_label_values(&[provider, model, direction]);
+            }
+            first_token.with_label_values(&[provider, model]);
+        }
+        rounds.with_label_values(&[] as &[&str]);
+        for category in Category::ALL {
+            guardrail.with_label_values(&[category.as_str()]);
+        }
         m.register(Box::new(tokens.clone()))?;
         m.register(Box::new(first_token.clone()))?;
         m.register(Box::new(rounds.clone()))?;
@@ -107,7 +130,8 @@ pub fn start(state: &AppState) -> Result<Arc<ChatEngine>, String> {
     let cloud = state.cloud.get();
     let provider = portal_ai::provider::from_settings(&state.settings.ai, cloud.map(|c| &c.client))
         .map_err(|e| format!("PORTAL_AI_PROVIDER: {e}"))?;
-    let hooks = ChatMetrics::register(&state.metrics).map_err(|e| e.to_string())?;
+    let hooks =
+        ChatMetrics::register(&state.metrics, &state.settings.ai).map_err(|e| e.to_string())?;
     let engine = Arc::new(ChatEngine::new(
         state.store.clone(),
         state.keys.clone(),

@@ -1,6 +1,9 @@
 //! Prometheus metrics of one app instance. Routes are labelled by template
 //! (`/api/sessions/{id}`), never by raw path, so cardinality stays bounded.
 
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -29,6 +32,17 @@ pub struct Metrics {
     pub tool_executions: IntCounterVec,
     /// Tool execution time by tool.
     pub tool_duration: HistogramVec,
+    /// Labelled families whose label values are open-ended (tools, routes,
+    /// models): rendered as `# HELP`/`# TYPE` lines until their first sample,
+    /// so every family is visible from start-up.
+    declared: Mutex<Vec<Declared>>,
+}
+
+/// A family announced before it has samples.
+struct Declared {
+    name: String,
+    help: String,
+    kind: &'static str,
 }
 
 fn must<T>(r: prometheus::Result<T>) -> T {
@@ -127,9 +141,25 @@ impl Metrics {
             &["version"],
         ));
         info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        // Closed label sets start at zero, so a dashboard sees them before the first event.
+        for class in ["api", "chat"] {
+            rate_limited.with_label_values(&[class]);
+        }
+        for reason in [
+            "overload",
+            "timeout",
+            "connections",
+            "streams",
+            "stream_cap",
+        ] {
+            shed.with_label_values(&[reason]);
+        }
+        for state in ["idle", "in_use", "max"] {
+            db_pool.with_label_values(&[state]);
+        }
         must(registry.register(Box::new(info)));
         must(registry.register(Box::new(HashingCollector::new())));
-        Self {
+        let m = Self {
             registry,
             http_requests,
             http_duration,
@@ -141,6 +171,35 @@ impl Metrics {
             approvals_pending,
             tool_executions,
             tool_duration,
+            declared: Mutex::new(Vec::new()),
+        };
+        for (c, kind) in [
+            (
+                &m.http_requests as &dyn prometheus::core::Collector,
+                "counter",
+            ),
+            (&m.http_duration, "histogram"),
+            (&m.tool_executions, "counter"),
+            (&m.tool_duration, "histogram"),
+        ] {
+            m.declare(c, kind);
+        }
+        m
+    }
+
+    /// Announces a labelled family so it is rendered (without samples) until
+    /// its first series exists. `kind` is the Prometheus type name.
+    pub fn declare(&self, c: &dyn prometheus::core::Collector, kind: &'static str) {
+        let mut declared = match self.declared.lock() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for d in c.desc() {
+            declared.push(Declared {
+                name: d.fq_name.clone(),
+                help: d.help.clone(),
+                kind,
+            });
         }
     }
 
@@ -151,9 +210,25 @@ impl Metrics {
 
     /// Renders the Prometheus text exposition.
     pub fn render(&self) -> Result<String, prometheus::Error> {
+        let families = self.registry.gather();
         let mut buf = Vec::with_capacity(16 * 1024);
-        TextEncoder::new().encode(&self.registry.gather(), &mut buf)?;
-        String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))
+        TextEncoder::new().encode(&families, &mut buf)?;
+        let mut out = String::from_utf8(buf).map_err(|e| prometheus::Error::Msg(e.to_string()))?;
+        let declared = match self.declared.lock() {
+            Ok(d) => d,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for d in declared.iter() {
+            if !families.iter().any(|f| f.name() == d.name) {
+                let help = d.help.replace('\\', "\\\\").replace('\n', "\\n");
+                let _ = write!(
+                    out,
+                    "# HELP {} {}\n# TYPE {} {}\n",
+                    d.name, help, d.name, d.kind
+                );
+            }
+        }
+        Ok(out)
     }
 }
 
