@@ -89,16 +89,42 @@ fn error_response(desc: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Respons
 }
 
 fn add_common(op: &mut Operation, has_body: bool) {
+    use utoipa::openapi::path::ParameterIn;
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let has_input = has_body || !params.is_empty();
+    let has_path_param = params
+        .iter()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+    // Guarded operations declare a scheme; an explicitly public one has none.
+    let guarded = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let r = &mut op.responses.responses;
     let mut add = |code: &str, desc: &str| {
         r.entry(code.to_string())
             .or_insert_with(|| error_response(desc));
     };
-    if has_body {
+    if has_input {
         add(
             "400",
             "VALIDATION_ERROR: the body or a parameter is invalid (the message names the field)",
         );
+    }
+    if guarded {
+        add(
+            "401",
+            "AUTH_REQUIRED: no valid credentials (see WWW-Authenticate)",
+        );
+        add(
+            "403",
+            "FORBIDDEN: the caller lacks the permission, or the request is refused",
+        );
+    }
+    if has_path_param {
+        add(
+            "404",
+            "NOT_FOUND: no such resource in the caller's organisation",
+        );
+    }
+    if has_body {
         add("413", "PAYLOAD_TOO_LARGE: the body is over the limit");
         add(
             "415",

@@ -209,3 +209,85 @@ async fn health_stream_events_heartbeats_and_shutdown() {
         .expect("drained in time");
     assert!(done.unwrap().is_ok());
 }
+
+/// What OpenAPI generators need: unique, meaningful operationIds and every
+/// parameter where it really is (openapi-spec-validator checks the same in CI).
+#[tokio::test]
+async fn openapi_operations_have_unique_ids_and_parameters_where_they_are() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app.get("/api/v1/openapi.json").await.json().await.unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    let generic = ["list", "get", "create", "execute", "delete", "update"];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let template: Vec<&str> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has an operationId"));
+            assert!(!generic.contains(&id), "{method} {path}: generic id {id}");
+            assert!(
+                id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{method} {path}: camelCase id, got {id}"
+            );
+            if let Some(other) = seen.insert(id.to_string(), format!("{method} {path}")) {
+                panic!("operationId {id} on both {other} and {method} {path}");
+            }
+            let params = op["parameters"].as_array().cloned().unwrap_or_default();
+            let in_path: Vec<&str> = params
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap())
+                .collect();
+            for name in &in_path {
+                assert!(
+                    template.contains(name),
+                    "{method} {path}: path parameter {name} is not in the path"
+                );
+            }
+            for name in &template {
+                assert!(
+                    in_path.contains(name),
+                    "{method} {path}: {{{name}}} is not declared as a path parameter"
+                );
+            }
+            // A guarded operation documents its credential and permission refusals.
+            let guarded = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            let responses = op["responses"].as_object().unwrap();
+            if guarded {
+                for code in ["401", "403"] {
+                    assert!(
+                        responses.contains_key(code),
+                        "{method} {path} documents {code}"
+                    );
+                }
+            }
+            if !params.is_empty() {
+                assert!(
+                    responses.contains_key("400"),
+                    "{method} {path} documents 400"
+                );
+            }
+        }
+    }
+    assert!(seen.len() >= 40, "{} operations", seen.len());
+    for (id, query) in [
+        ("listSessions", "limit"),
+        ("listSessions", "offset"),
+        ("getToolRequirements", "toolName"),
+        ("followChatStream", "after"),
+    ] {
+        let (path, method) = seen[id].split_once(' ').map(|(m, p)| (p, m)).unwrap();
+        let op = &doc["paths"][path][method];
+        let p = op["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == query)
+            .unwrap_or_else(|| panic!("{id} declares {query}"));
+        assert_eq!(p["in"], "query", "{id}: {query} is a query parameter");
+    }
+}

@@ -17,6 +17,7 @@ use crate::views::{parse_ts, ActivityView};
 
 /// Filters and paging.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
     /// Only this tool.
@@ -56,7 +57,7 @@ pub struct ActivityList {
 
 /// Recent tool executions in the active organisation (`tools:read`).
 #[utoipa::path(
-    get, path = "/api/activity", tag = "activity", params(Query),
+    get, path = "/api/activity", operation_id = "listActivity", tag = "activity", params(Query),
     responses(
         (status = 200, description = "Executions", body = ActivityList),
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),

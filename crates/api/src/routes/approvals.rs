@@ -18,6 +18,7 @@ use crate::views::ts;
 
 /// Which tool.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Which {
     /// Tool name.
@@ -42,7 +43,7 @@ pub struct Requirements {
 
 /// What running a tool requires (`tools:read`).
 #[utoipa::path(
-    get, path = "/api/tools/execute", tag = "tools", params(Which),
+    get, path = "/api/tools/execute", operation_id = "getToolRequirements", tag = "tools", params(Which),
     responses(
         (status = 200, description = "Requirements", body = Requirements),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -88,7 +89,7 @@ pub struct Call {
 
 /// Runs a tool call through the gateway (`tools:execute`).
 #[utoipa::path(
-    post, path = "/api/tools/execute", tag = "tools", request_body = Call,
+    post, path = "/api/tools/execute", operation_id = "runToolCall", tag = "tools", request_body = Call,
     responses(
         (status = 200, description = "Result", body = Executed),
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
@@ -179,6 +180,7 @@ pub struct Pending {
 
 /// Paging of the approvers' list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PendingQuery {
     /// Page size (1–200, default 100).
@@ -189,7 +191,7 @@ pub struct PendingQuery {
 
 /// The organisation's pending approvals, one page (`tools:approve`).
 #[utoipa::path(
-    get, path = "/api/tools/approve", tag = "tools", params(PendingQuery),
+    get, path = "/api/tools/approve", operation_id = "listPendingApprovals", tag = "tools", params(PendingQuery),
     responses(
         (status = 200, description = "Pending approvals", body = Pending),
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
@@ -231,7 +233,7 @@ pub struct Review {
 /// One approval of the organisation (`tools:approve`); eligible approvers also
 /// get `reviewArgs`, the arguments they are asked to approve, secrets included.
 #[utoipa::path(
-    get, path = "/api/tools/approve/{approvalId}", tag = "tools",
+    get, path = "/api/tools/approve/{approvalId}", operation_id = "getApprovalForReview", tag = "tools",
     params(("approvalId" = String, Path, description = "Approval id")),
     responses(
         (status = 200, description = "The approval", body = Review),
@@ -271,7 +273,7 @@ pub struct Decision {
 /// Decides an approval (`tools:approve`; `danger` also `tools:danger` and, with
 /// four-eyes, someone other than the requester).
 #[utoipa::path(
-    post, path = "/api/tools/approve", tag = "tools", request_body = Decision,
+    post, path = "/api/tools/approve", operation_id = "decideApproval", tag = "tools", request_body = Decision,
     responses(
         (status = 200, description = "Decided", body = ApprovalView),
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),

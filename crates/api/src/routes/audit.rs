@@ -20,6 +20,7 @@ use crate::views::{parse_ts, ts, AuditView};
 
 /// Filters, paging and format.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
     /// Only this action; a trailing `*` matches a prefix (`member.*`).
@@ -73,7 +74,7 @@ fn csv_field(s: &str) -> String {
 
 /// The active organisation's audit records (`admin:audit`), as JSON, JSONL or CSV.
 #[utoipa::path(
-    get, path = "/api/audit", tag = "audit", params(Query),
+    get, path = "/api/audit", operation_id = "listAuditRecords", tag = "audit", params(Query),
     responses(
         (status = 200, description = "Records (JSON page, or a JSONL/CSV attachment)", body = AuditList),
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
@@ -228,7 +229,7 @@ impl VerifyView {
 
 /// Recomputes the organisation's chain (`admin:audit`).
 #[utoipa::path(
-    get, path = "/api/audit/verify", tag = "audit",
+    get, path = "/api/audit/verify", operation_id = "verifyAuditChain", tag = "audit",
     responses(
         (status = 200, description = "Verification", body = VerifyView),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),

@@ -50,7 +50,7 @@ async fn view_of(
 
 /// Signs in with email and password; sets the session cookie.
 #[utoipa::path(
-    post, path = "/api/auth/sign-in/email", tag = "auth", request_body = SignIn,
+    post, path = "/api/auth/sign-in/email", operation_id = "signInWithEmail", tag = "auth", request_body = SignIn,
     responses(
         (status = 200, description = "Signed in; `Set-Cookie` carries the session", body = SessionView),
         (status = 401, description = "INVALID_CREDENTIALS", body = ErrorBody),
@@ -79,7 +79,7 @@ pub async fn sign_in(
 
 /// Signs out: revokes the session and clears the cookie.
 #[utoipa::path(
-    post, path = "/api/auth/sign-out", tag = "auth",
+    post, path = "/api/auth/sign-out", operation_id = "signOut", tag = "auth",
     responses(
         (status = 200, description = "Signed out", body = Ok),
         (status = 401, description = "No session", body = ErrorBody),
@@ -112,7 +112,7 @@ pub struct Ok {
 
 /// The caller: user, active organisation, role and permissions.
 #[utoipa::path(
-    get, path = "/api/auth/get-session", tag = "auth",
+    get, path = "/api/auth/get-session", operation_id = "getSession", tag = "auth",
     responses(
         (status = 200, description = "The caller", body = SessionView),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -140,7 +140,7 @@ pub struct ChangePassword {
 
 /// Changes the password; other sessions of the user are revoked.
 #[utoipa::path(
-    post, path = "/api/auth/change-password", tag = "auth", request_body = ChangePassword,
+    post, path = "/api/auth/change-password", operation_id = "changePassword", tag = "auth", request_body = ChangePassword,
     responses(
         (status = 200, description = "Changed", body = Ok),
         (status = 401, description = "Not signed in", body = ErrorBody),
@@ -176,7 +176,7 @@ pub struct SetActive {
 
 /// Switches the session's active organisation (one the user belongs to).
 #[utoipa::path(
-    post, path = "/api/auth/organization/set-active", tag = "auth", request_body = SetActive,
+    post, path = "/api/auth/organization/set-active", operation_id = "setActiveOrganization", tag = "auth", request_body = SetActive,
     responses(
         (status = 200, description = "Switched", body = SessionView),
         (status = 401, description = "Not signed in", body = ErrorBody),

@@ -83,7 +83,7 @@ pub struct ChatBody {
 /// approval finishes with `awaiting-approval` and resumes once decided; follow it at
 /// `GET /api/chat/{sessionId}/stream`. Disconnecting cancels the turn.
 #[utoipa::path(
-    post, path = "/api/chat", tag = "chat", request_body = ChatBody,
+    post, path = "/api/chat", operation_id = "sendChatMessage", tag = "chat", request_body = ChatBody,
     responses(
         (status = 200, description = "The turn as server-sent events", content_type = "text/event-stream", body = String),
         (status = 400, description = "VALIDATION_ERROR: empty or too long message, unknown model", body = ErrorBody),
@@ -131,6 +131,7 @@ pub async fn chat(
 
 /// Where to resume a stream.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct After {
     /// Replay events after this id (the `Last-Event-ID` header works too); 0 replays all.
@@ -141,7 +142,7 @@ pub struct After {
 /// (`sessions:read`): how a client sees a turn resume after an approval, from any
 /// replica. Ends after a final `finish` (not `awaiting-approval`).
 #[utoipa::path(
-    get, path = "/api/chat/{sessionId}/stream", tag = "chat",
+    get, path = "/api/chat/{sessionId}/stream", operation_id = "followChatStream", tag = "chat",
     params(("sessionId" = String, Path, description = "Session id"), After),
     responses(
         (status = 200, description = "Stored and new events as server-sent events", content_type = "text/event-stream", body = String),
@@ -183,6 +184,7 @@ pub async fn follow(
 
 /// Which messages to list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     /// Messages after this position (default 0: from the start).
@@ -229,7 +231,7 @@ pub struct Messages {
 
 /// A session's messages, oldest first (`sessions:read`).
 #[utoipa::path(
-    get, path = "/api/sessions/{id}/messages", tag = "sessions",
+    get, path = "/api/sessions/{id}/messages", operation_id = "listSessionMessages", tag = "sessions",
     params(("id" = String, Path, description = "Session id"), MessagesQuery),
     responses(
         (status = 200, description = "Messages", body = Messages),
@@ -291,7 +293,7 @@ pub struct Models {
 
 /// The models available to the caller (`sessions:read`).
 #[utoipa::path(
-    get, path = "/api/models", tag = "chat",
+    get, path = "/api/models", operation_id = "listModels", tag = "chat",
     responses(
         (status = 200, description = "Models", body = Models),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),

@@ -40,7 +40,7 @@ pub struct Assigned {
 /// Assigns the compartments an organisation's tools may act in (platform
 /// admins; audited in the organisation's and the system's ledger).
 #[utoipa::path(
-    put, path = "/api/admin/orgs/{orgId}/compartments", tag = "organizations",
+    put, path = "/api/admin/orgs/{orgId}/compartments", operation_id = "assignOrgCompartments", tag = "organizations",
     request_body = Assignment,
     params(("orgId" = String, Path, description = "The organisation's id")),
     responses(

@@ -25,6 +25,7 @@ const MAX_LIMIT: i64 = 1000;
 /// Cursor and page size. Taken as text so a malformed number is reported
 /// with its parameter's name (the generic query error does not name it).
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
     /// Only events with a greater id: the `next` of the previous page (default 0).
@@ -92,7 +93,7 @@ fn int(field: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
 
 /// The active organisation's events after `after`, oldest first (`admin:audit`).
 #[utoipa::path(
-    get, path = "/api/v1/events", tag = "events", params(Query),
+    get, path = "/api/v1/events", operation_id = "listEvents", tag = "events", params(Query),
     responses(
         (status = 200, description = "Events", body = EventList),
         (status = 400, description = "VALIDATION_ERROR (names after or limit)", body = ErrorBody),

@@ -110,7 +110,7 @@ fn view(state: &AppState, r: Report, detailed: bool) -> HealthView {
 
 /// Liveness: the process answers. No I/O.
 #[utoipa::path(
-    get, path = "/healthz", tag = "health",
+    get, path = "/healthz", operation_id = "getLiveness", tag = "health",
     responses((status = 200, description = "The process is alive", body = String, content_type = "text/plain", example = "ok"))
 )]
 pub async fn healthz() -> &'static str {
@@ -127,7 +127,7 @@ fn detailed(state: &AppState, caller: Option<&Caller>, headers: &HeaderMap) -> b
 /// need the metrics token or a platform admin. The cloud check is
 /// cached for a few seconds, so callers cannot multiply signed cloud calls.
 #[utoipa::path(
-    get, path = "/health", tag = "health",
+    get, path = "/health", operation_id = "getHealth", tag = "health",
     responses(
         (status = 200, description = "Healthy or degraded", body = HealthView),
         (status = 503, description = "A critical check failed", body = HealthView),
@@ -169,7 +169,7 @@ pub async fn health(
 /// A live health feed (SSE): a `health` event now and on every change, heartbeat
 /// comments in between, and a final `shutdown` event when the server drains.
 #[utoipa::path(
-    get, path = "/api/health/stream", tag = "health",
+    get, path = "/api/health/stream", operation_id = "streamHealth", tag = "health",
     responses(
         (status = 200, description = "Server-sent events: `health` (a HealthView) and a final `shutdown`", content_type = "text/event-stream", body = String),
         (status = 429, description = "RATE_LIMITED: this address (or principal) already holds its share of open streams (`PORTAL_STREAMS_PER_IP`)", body = ErrorBody),

@@ -21,7 +21,7 @@ pub struct Invitations {
 
 /// The caller's pending invitations (browser sessions only).
 #[utoipa::path(
-    get, path = "/api/invitations", tag = "organizations",
+    get, path = "/api/invitations", operation_id = "listMyInvitations", tag = "organizations",
     responses(
         (status = 200, description = "Pending invitations", body = Invitations),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -57,7 +57,7 @@ async fn decide(
 /// Accepts an invitation: the caller becomes a member (not their default
 /// organisation until they switch to it).
 #[utoipa::path(
-    post, path = "/api/invitations/{id}/accept", tag = "organizations",
+    post, path = "/api/invitations/{id}/accept", operation_id = "acceptInvitation", tag = "organizations",
     params(("id" = String, Path, description = "Invitation id")),
     responses(
         (status = 200, description = "Accepted", body = InvitationView),
@@ -77,7 +77,7 @@ pub async fn accept(
 
 /// Declines an invitation.
 #[utoipa::path(
-    post, path = "/api/invitations/{id}/decline", tag = "organizations",
+    post, path = "/api/invitations/{id}/decline", operation_id = "declineInvitation", tag = "organizations",
     params(("id" = String, Path, description = "Invitation id")),
     responses(
         (status = 200, description = "Declined", body = InvitationView),

@@ -32,7 +32,7 @@ pub struct Keys {
 
 /// Lists the organisation's API keys (`admin:all`, not with a key).
 #[utoipa::path(
-    get, path = "/api/api-keys", tag = "api-keys",
+    get, path = "/api/api-keys", operation_id = "listApiKeys", tag = "api-keys",
     responses(
         (status = 200, description = "Keys", body = Keys),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -86,7 +86,7 @@ pub struct CreatedKey {
 
 /// Creates a key acting as the caller in this organisation (`admin:all`).
 #[utoipa::path(
-    post, path = "/api/api-keys", tag = "api-keys", request_body = CreateKey,
+    post, path = "/api/api-keys", operation_id = "createApiKey", tag = "api-keys", request_body = CreateKey,
     responses(
         (status = 201, description = "Created", body = CreatedKey),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -120,7 +120,7 @@ pub async fn create(
 
 /// Revokes a key; it stops working within seconds on every replica.
 #[utoipa::path(
-    delete, path = "/api/api-keys/{id}", tag = "api-keys",
+    delete, path = "/api/api-keys/{id}", operation_id = "revokeApiKey", tag = "api-keys",
     params(("id" = String, Path, description = "Key id")),
     responses(
         (status = 204, description = "Revoked"),

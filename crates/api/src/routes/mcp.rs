@@ -76,6 +76,7 @@ pub fn document(doc: &mut utoipa::openapi::OpenApi) {
     };
     let op = OperationBuilder::new()
         .tag("mcp")
+        .operation_id(Some("callMcp"))
         .summary(Some("Model Context Protocol (Streamable HTTP, stateless)"))
         .description(Some(
             "initialize, tools/list (the tools the key may run, with readOnlyHint and \

@@ -67,7 +67,7 @@ pub fn access(state: &AppState, caller: Option<&Caller>, headers: &HeaderMap) ->
 /// admin's session); without it, public in development and platform admins only
 /// in production.
 #[utoipa::path(
-    get, path = "/api/metrics", tag = "ops",
+    get, path = "/api/metrics", operation_id = "getMetrics", tag = "ops",
     responses(
         (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain; version=0.0.4"),
         (status = 401, description = "AUTH_REQUIRED: the metrics token (or an operator's credentials) is needed", body = ErrorBody),

@@ -31,7 +31,7 @@ pub struct Members {
 
 /// Lists the active organisation's members (`admin:users`).
 #[utoipa::path(
-    get, path = "/api/org/members", tag = "organizations",
+    get, path = "/api/org/members", operation_id = "listMembers", tag = "organizations",
     responses(
         (status = 200, description = "Members", body = Members),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -91,7 +91,7 @@ pub struct Added {
 /// Invites a person to the organisation (`admin:users`; only roles within the
 /// caller's own permissions, `admin` only from a browser session).
 #[utoipa::path(
-    post, path = "/api/org/members", tag = "organizations", request_body = AddMember,
+    post, path = "/api/org/members", operation_id = "addMember", tag = "organizations", request_body = AddMember,
     responses(
         (status = 201, description = "Invited", body = Added),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -145,7 +145,7 @@ pub struct RoleSet {
 
 /// Changes a member's role (`admin:users`); the last admin cannot be demoted.
 #[utoipa::path(
-    patch, path = "/api/org/members/{userId}", tag = "organizations", request_body = SetRole,
+    patch, path = "/api/org/members/{userId}", operation_id = "setMemberRole", tag = "organizations", request_body = SetRole,
     params(("userId" = String, Path, description = "The member's user id")),
     responses(
         (status = 200, description = "Changed", body = RoleSet),
@@ -173,7 +173,7 @@ pub async fn set_role(
 
 /// Removes a member (`admin:users`); the last admin cannot be removed.
 #[utoipa::path(
-    delete, path = "/api/org/members/{userId}", tag = "organizations",
+    delete, path = "/api/org/members/{userId}", operation_id = "removeMember", tag = "organizations",
     params(("userId" = String, Path, description = "The member's user id")),
     responses(
         (status = 204, description = "Removed"),
@@ -220,7 +220,7 @@ pub struct SettingsChange {
 
 /// The active organisation's settings (`admin:orgs`).
 #[utoipa::path(
-    get, path = "/api/org/settings", tag = "organizations",
+    get, path = "/api/org/settings", operation_id = "getOrgSettings", tag = "organizations",
     responses(
         (status = 200, description = "Settings", body = OrgSettings),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -247,7 +247,7 @@ async fn current(state: &AppState, r: &Require<perm::AdminOrgs>) -> Result<OrgSe
 /// approval of `danger` tools. The compartments every tool call obeys are
 /// assigned by platform admins only (`PUT /api/admin/orgs/{orgId}/compartments`).
 #[utoipa::path(
-    put, path = "/api/org/settings", tag = "organizations", request_body = SettingsChange,
+    put, path = "/api/org/settings", operation_id = "updateOrgSettings", tag = "organizations", request_body = SettingsChange,
     responses(
         (status = 200, description = "Changed", body = OrgSettings),
         (status = 400, description = "VALIDATION_ERROR (names the field)", body = ErrorBody),
@@ -293,7 +293,7 @@ pub struct Orgs {
 
 /// Lists every organisation (platform admins).
 #[utoipa::path(
-    get, path = "/api/admin/orgs", tag = "organizations",
+    get, path = "/api/admin/orgs", operation_id = "listOrganizations", tag = "organizations",
     responses(
         (status = 200, description = "Organisations", body = Orgs),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -313,7 +313,7 @@ pub async fn list_orgs(
 
 /// Creates an organisation with the caller as its admin (platform admins).
 #[utoipa::path(
-    post, path = "/api/admin/orgs", tag = "organizations", request_body = CreateOrg,
+    post, path = "/api/admin/orgs", operation_id = "createOrganization", tag = "organizations", request_body = CreateOrg,
     responses(
         (status = 201, description = "Created", body = OrgView),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),

@@ -18,6 +18,7 @@ use crate::views::ChatSessionView;
 
 /// Paging.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Paging {
     /// Page size, 1–100 (default 50).
@@ -48,7 +49,7 @@ pub struct SessionList {
 
 /// The caller's chat sessions, newest first (`sessions:read`).
 #[utoipa::path(
-    get, path = "/api/sessions", tag = "sessions", params(Paging),
+    get, path = "/api/sessions", operation_id = "listSessions", tag = "sessions", params(Paging),
     responses(
         (status = 200, description = "Sessions", body = SessionList),
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
@@ -106,7 +107,7 @@ pub struct OneSession {
 
 /// Creates a session (`sessions:write`).
 #[utoipa::path(
-    post, path = "/api/sessions", tag = "sessions", request_body = NewSession,
+    post, path = "/api/sessions", operation_id = "createSession", tag = "sessions", request_body = NewSession,
     responses(
         (status = 201, description = "Created", body = OneSession),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -136,7 +137,7 @@ pub async fn create(
 
 /// One of the caller's sessions (`sessions:read`); anyone else's is 404.
 #[utoipa::path(
-    get, path = "/api/sessions/{id}", tag = "sessions",
+    get, path = "/api/sessions/{id}", operation_id = "getChatSession", tag = "sessions",
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "The session", body = OneSession),
@@ -167,7 +168,7 @@ pub struct Rename {
 
 /// Renames a session (`sessions:write`).
 #[utoipa::path(
-    patch, path = "/api/sessions/{id}", tag = "sessions", request_body = Rename,
+    patch, path = "/api/sessions/{id}", operation_id = "renameSession", tag = "sessions", request_body = Rename,
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 200, description = "Renamed", body = OneSession),
@@ -191,7 +192,7 @@ pub async fn rename(
 
 /// Deletes a session and its messages (`sessions:write`).
 #[utoipa::path(
-    delete, path = "/api/sessions/{id}", tag = "sessions",
+    delete, path = "/api/sessions/{id}", operation_id = "deleteSession", tag = "sessions",
     params(("id" = String, Path, description = "Session id")),
     responses(
         (status = 204, description = "Deleted"),

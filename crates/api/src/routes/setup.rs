@@ -58,7 +58,7 @@ pub struct Status {
 
 /// Whether the first admin still has to be created.
 #[utoipa::path(
-    get, path = "/api/setup/status", tag = "setup",
+    get, path = "/api/setup/status", operation_id = "getSetupStatus", tag = "setup",
     responses((status = 200, description = "Setup state", body = Status))
 )]
 pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
@@ -94,7 +94,7 @@ pub struct SetupDone {
 
 /// Creates the first admin with `Authorization: Bearer <setup token>`; the token is then retired.
 #[utoipa::path(
-    post, path = "/api/setup/admin", tag = "setup", request_body = SetupAdmin,
+    post, path = "/api/setup/admin", operation_id = "createFirstAdmin", tag = "setup", request_body = SetupAdmin,
     responses(
         (status = 201, description = "Admin and organisation created", body = SetupDone),
         (status = 401, description = "Missing or wrong setup token", body = ErrorBody),

@@ -70,7 +70,7 @@ pub struct Catalogue {
 
 /// The tool catalogue, marking what the caller may run (`tools:read`).
 #[utoipa::path(
-    get, path = "/api/v1/tools", tag = "tools",
+    get, path = "/api/v1/tools", operation_id = "listTools", tag = "tools",
     responses(
         (status = 200, description = "Catalogue", body = Catalogue),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
@@ -96,7 +96,7 @@ pub async fn list(
 
 /// One tool (`tools:read`).
 #[utoipa::path(
-    get, path = "/api/v1/tools/{name}", tag = "tools",
+    get, path = "/api/v1/tools/{name}", operation_id = "getTool", tag = "tools",
     params(("name" = String, Path, description = "Tool name")),
     responses(
         (status = 200, description = "The tool", body = ToolView),
@@ -201,7 +201,7 @@ pub async fn run_tool(
 /// Tools that change the cloud answer `APPROVAL_REQUIRED` until an approval is granted;
 /// the same call (or one naming `approvalId`/`toolCallId`) then runs once.
 #[utoipa::path(
-    post, path = "/api/v1/tools/{name}/execute", tag = "tools", request_body = Execute,
+    post, path = "/api/v1/tools/{name}/execute", operation_id = "executeTool", tag = "tools", request_body = Execute,
     params(("name" = String, Path, description = "Tool name")),
     responses(
         (status = 200, description = "Result", body = Executed),
