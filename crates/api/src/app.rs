@@ -78,6 +78,17 @@ pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
     let (router, mut doc) = routes.split_for_parts();
     mcp::document(&mut doc);
     crate::openapi::finish(&mut doc);
+    chat::document_models(&mut doc, &state.settings.ai);
+    crate::openapi::require_one_of(
+        &mut doc,
+        "SetActive",
+        &[&["organizationId"], &["organizationSlug"]],
+    );
+    crate::openapi::require_one_of(
+        &mut doc,
+        "Decision",
+        &[&["approvalId"], &["toolCallId", "requester"]],
+    );
     let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .layer(from_fn_with_state(state.clone(), docs_guard));
     let limit = state.settings.body_limit_bytes;

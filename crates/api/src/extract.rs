@@ -51,6 +51,16 @@ where
         if bytes.is_empty() {
             return Err(ApiError::Validation("body: a JSON body is required".into()));
         }
+        // Every body is an object; serde would also fill a struct from an array
+        // (`[null, null]`), which no client means.
+        if bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&b| b != b'{')
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok()
+        {
+            return Err(ApiError::Validation("body: must be a JSON object".into()));
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(de) {
             Ok(v) => Ok(ApiJson(v)),

@@ -161,3 +161,31 @@ pub fn finish(doc: &mut OpenApi) {
         }
     }
 }
+
+/// Documents a body that needs one of several field groups (each a set of
+/// strings given together), e.g. an id *or* a slug: the component becomes
+/// `allOf: [the object, anyOf: [group…]]`, as the handler checks it.
+pub fn require_one_of(doc: &mut OpenApi, schema: &str, groups: &[&[&str]]) {
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, Schema, Type};
+    use utoipa::openapi::{ObjectBuilder, RefOr};
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(original) = components.schemas.remove(schema) else {
+        return;
+    };
+    let mut any = AnyOfBuilder::new();
+    for group in groups {
+        let mut alt = ObjectBuilder::new();
+        for field in *group {
+            alt = alt
+                .property(*field, ObjectBuilder::new().schema_type(Type::String))
+                .required(*field);
+        }
+        any = any.item(alt);
+    }
+    let combined = AllOfBuilder::new().item(original).item(any).build();
+    components
+        .schemas
+        .insert(schema.to_string(), RefOr::T(Schema::AllOf(combined)));
+}

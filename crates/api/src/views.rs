@@ -433,3 +433,32 @@ impl InvitationView {
         }
     }
 }
+
+/// A role's name in request bodies (documentation only: bodies parse into
+/// `portal_core::rbac::Role`).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RoleName {
+    /// Reads.
+    Viewer,
+    /// Runs tools.
+    Operator,
+    /// Manages the organisation.
+    Admin,
+}
+
+/// One server-sent event as a client parses it (`text/event-stream`): `data`
+/// holds the JSON payload named by the operation's description.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct SseEvent {
+    /// The event's data (JSON text).
+    pub data: Option<String>,
+    /// The event type (`message` when the stream names none).
+    pub event: Option<String>,
+    /// The event id, for `Last-Event-ID` / `?after=`.
+    pub id: Option<String>,
+    /// Reconnection delay in milliseconds.
+    pub retry: Option<u64>,
+}

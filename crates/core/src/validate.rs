@@ -35,13 +35,14 @@ pub fn new_password(field: &str, raw: &str) -> CoreResult<String> {
     Ok(raw.to_string())
 }
 
-/// A display name or title: trimmed, 1 to `max` characters, no control characters.
+/// A display name or title: trimmed, 1 to `max` characters (counted as sent,
+/// as the API documents them), no control characters.
 pub fn text(field: &str, raw: &str, max: usize) -> CoreResult<String> {
     let t = raw.trim();
     if t.is_empty() {
         return Err(bad(field, "must not be empty"));
     }
-    if t.chars().count() > max {
+    if raw.chars().count() > max {
         return Err(bad(field, &format!("must be at most {max} characters")));
     }
     if t.chars().any(char::is_control) {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use portal_testkit::TestApp;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn health_reports_the_database() {
@@ -290,4 +290,65 @@ async fn openapi_operations_have_unique_ids_and_parameters_where_they_are() {
             .unwrap_or_else(|| panic!("{id} declares {query}"));
         assert_eq!(p["in"], "query", "{id}: {query} is a query parameter");
     }
+}
+
+/// What schemathesis found beyond the document's shape: a body that is not an
+/// object, credentials before state on the setup route, audit pages past 200.
+#[tokio::test]
+async fn bodies_are_objects_setup_asks_for_credentials_first_and_audit_pages_cap() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // serde would fill a struct from an array; the API refuses it.
+    let res = admin
+        .request(reqwest::Method::POST, "/api/sessions")
+        .header("content-type", "application/json")
+        .body("[null, null]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"],
+        "body: must be a JSON object"
+    );
+    // Invalid JSON still says so.
+    let res = admin
+        .request(reqwest::Method::POST, "/api/sessions")
+        .header("content-type", "application/json")
+        .body("[nul")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.json::<Value>().await.unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .contains("invalid JSON"));
+
+    // Setup is over: no credentials is 401 (as documented), a token is 403.
+    let body = json!({"email": "b@acme.test", "password": "a long passphrase", "name": "B", "orgName": "B"});
+    let res = app
+        .client
+        .post(app.at("/api/setup/admin"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .client
+        .post(app.at("/api/setup/admin"))
+        .bearer_auth("0".repeat(64))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    // JSON audit pages hold at most 200 records; a larger limit is not an error.
+    let res = admin.get("/api/audit?limit=500").await;
+    assert_eq!(res.status(), 200);
+    let page: Value = res.json().await.unwrap();
+    assert!(page["items"].as_array().unwrap().len() <= 200);
+    assert_eq!(admin.get("/api/audit?limit=10001").await.status(), 400);
 }

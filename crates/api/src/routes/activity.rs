@@ -25,15 +25,39 @@ pub struct Query {
     /// Only this principal (`user:…` or `key:…`).
     pub principal: Option<String>,
     /// Only this status (`success`, `error`, `denied`, `pending`, `running`, `unknown`).
+    #[param(value_type = Option<ActivityStatusName>, inline)]
     pub status: Option<String>,
     /// From (RFC 3339, inclusive).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Until (RFC 3339, exclusive).
+    #[param(format = DateTime)]
     pub to: Option<String>,
     /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
+}
+
+/// Activity statuses (documentation only: the handler names the parameter in its error).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ActivityStatusName {
+    /// Ran and succeeded.
+    Success,
+    /// Ran and failed.
+    Error,
+    /// Refused.
+    Denied,
+    /// Waiting for approval.
+    Pending,
+    /// Running now.
+    Running,
+    /// Started, outcome not recorded.
+    Unknown,
 }
 
 /// A page of executions.

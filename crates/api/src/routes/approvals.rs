@@ -184,8 +184,10 @@ pub struct Pending {
 #[serde(deny_unknown_fields)]
 pub struct PendingQuery {
     /// Page size (1–200, default 100).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 

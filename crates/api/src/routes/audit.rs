@@ -28,15 +28,35 @@ pub struct Query {
     /// Only this actor.
     pub actor: Option<String>,
     /// From (RFC 3339, inclusive).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Until (RFC 3339, exclusive).
+    #[param(format = DateTime)]
     pub to: Option<String>,
-    /// Page size: 1–200 for JSON (default 50), up to 10,000 for exports (default 1,000).
+    /// Page size, 1–10,000: JSON pages hold at most 200 (default 50), exports up to 10,000
+    /// (default 1,000).
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
     /// Rows to skip.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
     /// `json` (default), `jsonl` or `csv`.
+    #[param(value_type = Option<AuditFormat>, inline)]
     pub format: Option<String>,
+}
+
+/// The formats `GET /api/audit` answers in (documentation only: the handler
+/// parses the text to name the parameter in its error).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum AuditFormat {
+    /// One JSON page.
+    Json,
+    /// JSON lines export.
+    Jsonl,
+    /// CSV export.
+    Csv,
 }
 
 /// A page of records.
@@ -76,7 +96,11 @@ fn csv_field(s: &str) -> String {
 #[utoipa::path(
     get, path = "/api/audit", operation_id = "listAuditRecords", tag = "audit", params(Query),
     responses(
-        (status = 200, description = "Records (JSON page, or a JSONL/CSV attachment)", body = AuditList),
+        (status = 200, description = "Records (JSON page, or a JSONL/CSV attachment)", content(
+            (AuditList = "application/json"),
+            (String = "application/x-ndjson"),
+            (String = "text/csv"),
+        )),
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN", body = ErrorBody),
@@ -106,7 +130,7 @@ pub async fn list(
         limit: if export {
             validate::limit("query/limit", q.limit, 1000, 10_000)?
         } else {
-            validate::limit("query/limit", q.limit, 50, 200)?
+            validate::limit("query/limit", q.limit, 50, 10_000)?.min(200)
         },
         offset: validate::offset("query/offset", q.offset)?,
     };

@@ -25,6 +25,10 @@ use crate::views::{OrgView, SessionView};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignIn {
     /// Account email.
+    #[schema(
+        pattern = r"^\s*[^\s@]+@(?=\S*\.)[^\s.](?:\S*[^\s.])?\s*$",
+        max_length = 254
+    )]
     pub email: String,
     /// Password.
     #[schema(format = Password, write_only)]
@@ -134,7 +138,7 @@ pub struct ChangePassword {
     #[schema(format = Password, write_only)]
     pub current_password: String,
     /// The new password (12 to 256 characters).
-    #[schema(format = Password, write_only)]
+    #[schema(format = Password, write_only, min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 

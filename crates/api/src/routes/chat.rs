@@ -67,6 +67,7 @@ pub struct ChatBody {
     /// The session to continue; a new session is created when absent.
     pub session_id: Option<String>,
     /// What the user says. `/tool NAME {json}` runs a tool directly.
+    #[schema(pattern = r"\S")]
     pub message: String,
     /// One of `GET /api/models`; the default model when absent.
     pub model: Option<String>,
@@ -85,7 +86,7 @@ pub struct ChatBody {
 #[utoipa::path(
     post, path = "/api/chat", operation_id = "sendChatMessage", tag = "chat", request_body = ChatBody,
     responses(
-        (status = 200, description = "The turn as server-sent events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "The turn as server-sent events", content_type = "text/event-stream", body = crate::views::SseEvent),
         (status = 400, description = "VALIDATION_ERROR: empty or too long message, unknown model", body = ErrorBody),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN", body = ErrorBody),
@@ -135,6 +136,7 @@ pub async fn chat(
 #[serde(deny_unknown_fields)]
 pub struct After {
     /// Replay events after this id (the `Last-Event-ID` header works too); 0 replays all.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
 }
 
@@ -145,7 +147,7 @@ pub struct After {
     get, path = "/api/chat/{sessionId}/stream", operation_id = "followChatStream", tag = "chat",
     params(("sessionId" = String, Path, description = "Session id"), After),
     responses(
-        (status = 200, description = "Stored and new events as server-sent events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Stored and new events as server-sent events", content_type = "text/event-stream", body = crate::views::SseEvent),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN", body = ErrorBody),
         (status = 404, description = "Unknown session", body = ErrorBody),
@@ -188,8 +190,10 @@ pub async fn follow(
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     /// Messages after this position (default 0: from the start).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// At most this many (1–500, default 200).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -311,4 +315,38 @@ pub async fn models(
         default_model: state.settings.ai.model.clone(),
         provider: state.settings.ai.provider.as_str(),
     }))
+}
+
+/// Narrows `ChatBody.model` in the OpenAPI document to the models this
+/// process offers (absent or null picks the default), so generated clients
+/// and fuzzers send only what `POST /api/chat` accepts.
+pub fn document_models(doc: &mut utoipa::openapi::OpenApi, ai: &portal_core::config::AiSettings) {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+    use utoipa::openapi::RefOr;
+    let Some(RefOr::T(Schema::Object(body))) = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("ChatBody"))
+    else {
+        return;
+    };
+    let ids: Vec<Value> = portal_ai::provider::models(ai)
+        .into_iter()
+        .map(|m| Value::String(m.id))
+        .chain([Value::Null])
+        .collect();
+    let types = if ids.len() > 1 {
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::Null)
+    };
+    let model = ObjectBuilder::new()
+        .schema_type(types)
+        .enum_values(Some(ids))
+        .description(Some(
+            "One of `GET /api/models`; the default model when absent or null.",
+        ))
+        .build();
+    body.properties
+        .insert("model".to_string(), RefOr::T(Schema::Object(model)));
 }

@@ -29,10 +29,10 @@ const MAX_LIMIT: i64 = 1000;
 #[serde(deny_unknown_fields)]
 pub struct Query {
     /// Only events with a greater id: the `next` of the previous page (default 0).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub after: Option<String>,
     /// Page size, 1–1000 (default 100).
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 

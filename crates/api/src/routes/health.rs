@@ -171,7 +171,7 @@ pub async fn health(
 #[utoipa::path(
     get, path = "/api/health/stream", operation_id = "streamHealth", tag = "health",
     responses(
-        (status = 200, description = "Server-sent events: `health` (a HealthView) and a final `shutdown`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent events: `health` (a HealthView) and a final `shutdown`", content_type = "text/event-stream", body = crate::views::SseEvent),
         (status = 429, description = "RATE_LIMITED: this address (or principal) already holds its share of open streams (`PORTAL_STREAMS_PER_IP`)", body = ErrorBody),
         (status = 503, description = "OVERLOADED: the health-stream pool (`PORTAL_MAX_HEALTH_STREAMS`, apart from chat's) is full", body = ErrorBody),
     )

@@ -67,10 +67,15 @@ pub async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateKey {
     /// Name, unique in the organisation.
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 100
+    )]
     pub name: String,
     /// Permissions (each one the creator holds), e.g. `["tools:read", "sessions:read"]`.
     pub permissions: Vec<String>,
     /// Days until it expires (1–3650); never when absent.
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
 }
 

@@ -65,11 +65,19 @@ pub async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddMember {
     /// Email of the person.
+    #[schema(
+        pattern = r"^\s*[^\s@]+@(?=\S*\.)[^\s.](?:\S*[^\s.])?\s*$",
+        max_length = 254
+    )]
     pub email: String,
     /// Name for the account, should one be created.
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 100
+    )]
     pub name: Option<String>,
     /// Role in the organisation once accepted.
-    #[schema(value_type = String, example = "operator")]
+    #[schema(value_type = crate::views::RoleName, example = "operator")]
     pub role: Role,
 }
 
@@ -128,7 +136,7 @@ pub async fn add(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetRole {
     /// The role.
-    #[schema(value_type = String, example = "viewer")]
+    #[schema(value_type = crate::views::RoleName, example = "viewer")]
     pub role: Role,
 }
 
@@ -279,8 +287,13 @@ pub async fn settings(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOrg {
     /// Display name.
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 100
+    )]
     pub name: String,
     /// Unique slug (derived from the name when absent).
+    #[schema(pattern = r"^\s*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])\s*$")]
     pub slug: Option<String>,
 }
 

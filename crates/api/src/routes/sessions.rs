@@ -22,8 +22,10 @@ use crate::views::ChatSessionView;
 #[serde(deny_unknown_fields)]
 pub struct Paging {
     /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// Rows to skip (default 0).
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -93,8 +95,16 @@ pub async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewSession {
     /// Title.
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 200
+    )]
     pub title: Option<String>,
     /// Model (default `default`).
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 100
+    )]
     pub model: Option<String>,
 }
 
@@ -163,6 +173,10 @@ pub async fn get(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rename {
     /// Title.
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 200
+    )]
     pub title: Option<String>,
 }
 

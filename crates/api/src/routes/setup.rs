@@ -72,13 +72,25 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetupAdmin {
     /// Admin email.
+    #[schema(
+        pattern = r"^\s*[^\s@]+@(?=\S*\.)[^\s.](?:\S*[^\s.])?\s*$",
+        max_length = 254
+    )]
     pub email: String,
     /// Admin password (12 to 256 characters).
-    #[schema(format = Password, write_only)]
+    #[schema(format = Password, write_only, min_length = 12, max_length = 256)]
     pub password: String,
     /// Admin name.
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 100
+    )]
     pub name: String,
     /// The first organisation's name (its slug is derived from it).
+    #[schema(
+        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        max_length = 100
+    )]
     pub org_name: String,
 }
 
@@ -150,20 +162,25 @@ impl FromRequestParts<AppState> for SetupToken {
             .get::<Caller>()
             .cloned()
             .ok_or(ApiError::AuthRequired)?;
-        if state.store.admin_exists().await? {
-            retire(state);
-            return Err(ApiError::Forbidden("Setup is already complete".into()));
-        }
         let presented = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
+        // No credentials at all is 401 whatever the state; a token once setup
+        // is over is 403.
+        let Some(presented) = presented else {
+            return Err(ApiError::AuthRequired);
+        };
+        if state.store.admin_exists().await? {
+            retire(state);
+            return Err(ApiError::Forbidden("Setup is already complete".into()));
+        }
         let expected = state.setup_token.lock().ok().and_then(|s| s.clone());
-        match (presented, expected) {
-            (Some(p), Some(e))
-                if constant_time_eq(sha256_hex(p.as_bytes()).as_bytes(), e.as_bytes()) =>
+        match expected {
+            Some(e)
+                if constant_time_eq(sha256_hex(presented.as_bytes()).as_bytes(), e.as_bytes()) =>
             {
                 Ok(SetupToken(caller))
             }

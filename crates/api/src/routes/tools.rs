@@ -120,8 +120,8 @@ pub async fn get(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Execute {
-    /// The tool's arguments (see its `inputSchema`).
-    #[schema(value_type = Object)]
+    /// The tool's arguments (see its `inputSchema`); absent or null for none.
+    #[schema(value_type = Option<Object>)]
     #[serde(default)]
     pub args: serde_json::Value,
     /// The granted approval to spend (tools that change the cloud).
