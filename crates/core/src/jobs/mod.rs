@@ -18,7 +18,8 @@ pub use model::{
     Failure, Job, JobCount, JobKind, JobState, Lease, NewJob, RetryPolicy, DEFAULT_MAX_ATTEMPTS,
 };
 pub use runner::{
-    Clock, JobError, JobHandler, JobHooks, JobOutcome, JobRunner, Outcome, RunSummary, RunnerConfig,
+    Clock, JobError, JobHandler, JobHooks, JobOutcome, JobRunner, NoopHandler, Outcome, RunSummary,
+    RunnerConfig,
 };
 
 use crate::store::StoreResult;

@@ -32,6 +32,16 @@ pub trait JobHandler: Send + Sync + 'static {
     async fn run(&self, job: &Job) -> Result<(), JobError>;
 }
 
+/// The handler of [`JobKind::Noop`]: succeeds at once.
+pub struct NoopHandler;
+
+#[async_trait]
+impl JobHandler for NoopHandler {
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
 /// Observers of the queue (metrics); called from the runner.
 pub trait JobHooks: Send + Sync {
     /// The queue's counts and the age of its oldest runnable job, refreshed
