@@ -377,3 +377,54 @@ on_both_backends!(
     check_run_pending_summary_and_counts,
     check_run_loop_runs_enqueued_jobs,
 );
+
+/// A runner that polls rarely still runs at once a job another replica
+/// enqueued: PostgreSQL's NOTIFY wakes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_runner_wakes_on_another_replicas_enqueue() {
+    use portal_core::jobs::JobRepo;
+    let Some(db) = support::TestDb::postgres().await else {
+        return;
+    };
+    let url = db.pg_url.clone().unwrap();
+    let other = portal_store::PgStore::connect(&url, 2, Duration::from_secs(60)).unwrap();
+    let handler = Flaky::new(0);
+    let slow = RunnerConfig {
+        poll_interval: Duration::from_secs(3600),
+        ..config()
+    };
+    let r = Arc::new(
+        JobRunner::new(db.store.clone(), "a", slow).handle(JobKind::Noop, handler.clone()),
+    );
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let task = {
+        let (r, stop) = (r.clone(), stop.clone());
+        tokio::spawn(async move { r.run(async move { stop.notified().await }).await })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    // Two jobs, the second enqueued once the runner surely listens (it ran the first).
+    for round in 1..=2 {
+        let now = portal_core::identity::now_ms();
+        let job = other
+            .enqueue(&NewJob::new(JobKind::Noop, "{}", now), now)
+            .await
+            .unwrap();
+        loop {
+            let state = db.store.get_job(&job.id).await.unwrap().unwrap().state;
+            if state == JobState::Done {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "round {round}: job still {state}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    stop.notify_one();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("runner stops on shutdown")
+        .unwrap();
+    assert_eq!(handler.runs.load(Ordering::SeqCst), 2);
+}

@@ -10,9 +10,11 @@
 mod model;
 mod runner;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::Notify;
 
 pub use model::{
     Failure, Job, JobCount, JobKind, JobState, Lease, NewJob, RetryPolicy, DEFAULT_MAX_ATTEMPTS,
@@ -73,4 +75,11 @@ pub trait JobRepo: Send + Sync {
     /// How long the oldest runnable job (queued and due, or running with a
     /// lapsed lease) has been waiting at `now`; zero when none is.
     async fn oldest_runnable_age(&self, now: i64) -> StoreResult<Duration>;
+
+    /// Notified when any replica enqueues a job (PostgreSQL LISTEN/NOTIFY),
+    /// so runners need not poll often; `None` where polling is all there is
+    /// (SQLite: one process, woken through [`JobRunner::waker`]).
+    fn job_signal(&self) -> Option<Arc<Notify>> {
+        None
+    }
 }

@@ -258,9 +258,17 @@ impl JobRunner {
     }
 
     /// Drains due jobs until `shutdown` resolves, waiting between drains for a
-    /// wake-up or the poll interval, and refreshing the hooks' counts. A job
+    /// wake-up (an enqueue through [`JobRunner::enqueue`], or on PostgreSQL
+    /// any replica's enqueue) or the poll interval, and refreshing the hooks' counts. A job
     /// running at shutdown is abandoned; its lease lapses and it runs again.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {
+        let signal = self.repo.job_signal();
+        let signalled = || async {
+            match &signal {
+                Some(n) => n.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         let work = async {
             loop {
                 match self.run_pending().await {
@@ -270,6 +278,7 @@ impl JobRunner {
                 }
                 tokio::select! {
                     _ = self.wake.notified() => {}
+                    _ = signalled() => {}
                     _ = tokio::time::sleep(self.config.poll_interval) => {}
                 }
             }

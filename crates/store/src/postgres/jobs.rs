@@ -2,15 +2,18 @@
 //! `FOR UPDATE SKIP LOCKED`, so concurrent claimers pass over each other's
 //! picks; statements come from [`crate::jobs_sql`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use portal_core::jobs::{Failure, Job, JobCount, JobKind, JobRepo, JobState, Lease, NewJob};
 use portal_core::store::StoreResult;
 use portal_core::StoreError;
+use tokio::sync::Notify;
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
+use super::listen::JOBS_CHANNEL;
 use super::PgStore;
 use crate::jobs_sql::{self, clip, kind_names, LAPSED_ON_LAST, POSTGRES as SQL};
 
@@ -55,6 +58,17 @@ impl JobRepo for PgStore {
             )
             .await
             .map_err(|e| self.map_err(e))?;
+        // After the insert committed; a lost notification only means the job
+        // waits for the runners' next poll.
+        if let Err(e) = conn
+            .execute(
+                "SELECT pg_notify($1, $2)",
+                &[&JOBS_CHANNEL, &job.kind.as_str()],
+            )
+            .await
+        {
+            tracing::debug!(error = %e, "could not notify job runners");
+        }
         job_row(&row)
     }
 
@@ -177,5 +191,10 @@ impl JobRepo for PgStore {
         Ok(Duration::from_millis(
             due.map_or(0, |t| now.saturating_sub(t).max(0)) as u64,
         ))
+    }
+
+    fn job_signal(&self) -> Option<Arc<Notify>> {
+        self.start_listener();
+        Some(self.inner.jobs_wake.clone())
     }
 }

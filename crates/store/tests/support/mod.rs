@@ -16,6 +16,8 @@ const PG_ENV: &str = "PORTAL_TEST_DATABASE_URL";
 /// The store plus whatever keeps its database alive; the store drops first.
 pub struct TestDb {
     pub store: Arc<dyn Store>,
+    /// The PostgreSQL database's URL (a second replica connects to it).
+    pub pg_url: Option<String>,
     _pg: Option<PgDatabase>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -29,6 +31,7 @@ impl TestDb {
         store.migrate().await.expect("migrate sqlite");
         Self {
             store: Arc::new(store),
+            pg_url: None,
             _pg: None,
             _dir: Some(dir),
         }
@@ -44,6 +47,7 @@ impl TestDb {
         store.migrate().await.expect("migrate postgres");
         Some(Self {
             store: Arc::new(store),
+            pg_url: Some(db.url.clone()),
             _pg: Some(db),
             _dir: None,
         })
