@@ -368,7 +368,90 @@ async fn check_run_loop_runs_enqueued_jobs(store: Arc<dyn Store>) {
     assert_eq!(handler.runs.load(Ordering::SeqCst), 1);
 }
 
+/// Runs until aborted, saying when it started; `dropped` counts runs whose
+/// future was dropped (aborted) before finishing.
+struct Stuck {
+    started: Arc<tokio::sync::Notify>,
+    finished: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+struct CountDrop(Arc<AtomicUsize>);
+
+impl Drop for CountDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl JobHandler for Stuck {
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        let guard = CountDrop(self.dropped.clone());
+        self.started.notify_one();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        std::mem::forget(guard);
+        Ok(())
+    }
+}
+
+/// A runner whose lease was taken over (it stalled) learns so at its next
+/// renewal, abandons the attempt and records nothing.
+async fn check_runner_abandons_a_lost_lease(store: Arc<dyn Store>) {
+    let clock = ManualClock::new();
+    let started = Arc::new(tokio::sync::Notify::new());
+    let finished = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let handler = Arc::new(Stuck {
+        started: started.clone(),
+        finished: finished.clone(),
+        dropped: dropped.clone(),
+    });
+    let short = RunnerConfig {
+        lease: Duration::from_millis(90),
+        ..config()
+    };
+    let r = JobRunner::new(store.clone(), "stalled", short)
+        .handle(JobKind::Noop, handler)
+        .clock(clock.clock());
+    let job = r
+        .enqueue(&NewJob::new(JobKind::Noop, "{}", T0))
+        .await
+        .unwrap();
+    let takeover = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            started.notified().await;
+            store
+                .claim_job("rescuer", &[JobKind::Noop], T0 + 60_000, T0 + 1_000)
+                .await
+                .unwrap()
+                .expect("the stalled runner's lease lapsed")
+        })
+    };
+    let s = tokio::time::timeout(Duration::from_secs(10), r.run_pending())
+        .await
+        .expect("the attempt is abandoned")
+        .unwrap();
+    assert_eq!(s.fenced(), 1, "{s:?}");
+    let rescued = takeover.await.unwrap();
+    assert_eq!(
+        (rescued.id.as_str(), rescued.attempts),
+        (job.id.as_str(), 2)
+    );
+    let stored = store.get_job(&job.id).await.unwrap().unwrap();
+    assert_eq!(stored.state, JobState::Running);
+    assert_eq!(stored.lease_owner.as_deref(), Some("rescuer"));
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "the stale run was aborted"
+    );
+}
+
 on_both_backends!(
+    check_runner_abandons_a_lost_lease,
     check_concurrent_claims_never_overlap,
     check_lapsed_lease_is_taken_over_and_fences,
     check_lapsed_last_attempt_is_dead,
