@@ -201,7 +201,7 @@ fn spawn_job_runner(state: AppState) {
     let runner = JobRunner::new(state.store.clone(), owner, RunnerConfig::default())
         .handle(JobKind::Noop, Arc::new(NoopHandler))
         .hooks(Arc::new(state.metrics.jobs.clone()));
-    tokio::spawn(async move { runner.run(state.shutdown.cancelled()).await });
+    tokio::spawn(async move { Arc::new(runner).run(state.shutdown.cancelled()).await });
 }
 
 /// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.

@@ -81,6 +81,7 @@ fn config() -> RunnerConfig {
             cap: Duration::from_secs(10),
         },
         metrics_interval: Duration::from_secs(60),
+        concurrency: 2,
     }
 }
 
@@ -450,7 +451,60 @@ async fn check_runner_abandons_a_lost_lease(store: Arc<dyn Store>) {
     );
 }
 
+/// Succeeds only once `n` runs are going at the same time.
+struct Together(tokio::sync::Barrier);
+
+#[async_trait]
+impl JobHandler for Together {
+    async fn run(&self, _job: &Job) -> Result<(), JobError> {
+        tokio::time::timeout(Duration::from_secs(2), self.0.wait())
+            .await
+            .map(|_| ())
+            .map_err(|_| JobError::Retry("ran alone".into()))
+    }
+}
+
+async fn check_run_loop_runs_jobs_concurrently(store: Arc<dyn Store>) {
+    let cfg = RunnerConfig {
+        concurrency: 3,
+        ..config()
+    };
+    let r = Arc::new(JobRunner::new(store.clone(), "wide", cfg).handle(
+        JobKind::Noop,
+        Arc::new(Together(tokio::sync::Barrier::new(3))),
+    ));
+    let now = portal_core::identity::now_ms();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let job = NewJob::new(JobKind::Noop, "{}", now).max_attempts(1);
+        ids.push(store.enqueue(&job, now).await.unwrap().id);
+    }
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let task = {
+        let (r, stop) = (r.clone(), stop.clone());
+        tokio::spawn(async move { r.run(async move { stop.notified().await }).await })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    for id in &ids {
+        loop {
+            let state = store.get_job(id).await.unwrap().unwrap().state;
+            if state == JobState::Done {
+                break;
+            }
+            assert_ne!(state, JobState::Dead, "the jobs did not run at once");
+            assert!(tokio::time::Instant::now() < deadline, "job still {state}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    stop.notify_one();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("runner stops on shutdown")
+        .unwrap();
+}
+
 on_both_backends!(
+    check_run_loop_runs_jobs_concurrently,
     check_runner_abandons_a_lost_lease,
     check_concurrent_claims_never_overlap,
     check_lapsed_lease_is_taken_over_and_fences,

@@ -60,6 +60,9 @@ pub struct RunnerConfig {
     pub retry: RetryPolicy,
     /// How often the hooks get fresh counts.
     pub metrics_interval: Duration,
+    /// Jobs [`JobRunner::run`] runs at once (at least 1); `run_pending` runs
+    /// one at a time.
+    pub concurrency: usize,
 }
 
 impl Default for RunnerConfig {
@@ -69,6 +72,7 @@ impl Default for RunnerConfig {
             poll_interval: Duration::from_secs(1),
             retry: RetryPolicy::default(),
             metrics_interval: Duration::from_secs(10),
+            concurrency: 4,
         }
     }
 }
@@ -257,32 +261,17 @@ impl JobRunner {
         Ok(summary)
     }
 
-    /// Drains due jobs until `shutdown` resolves, waiting between drains for a
-    /// wake-up (an enqueue through [`JobRunner::enqueue`], or on PostgreSQL
-    /// any replica's enqueue) or the poll interval, and refreshing the hooks' counts. A job
-    /// running at shutdown is abandoned; its lease lapses and it runs again.
-    pub async fn run(&self, shutdown: impl Future<Output = ()>) {
-        let signal = self.repo.job_signal();
-        let signalled = || async {
-            match &signal {
-                Some(n) => n.notified().await,
-                None => std::future::pending().await,
-            }
-        };
-        let work = async {
-            loop {
-                match self.run_pending().await {
-                    Ok(s) if !s.is_empty() => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::debug!(error = %e, "job runner could not claim jobs"),
-                }
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = signalled() => {}
-                    _ = tokio::time::sleep(self.config.poll_interval) => {}
-                }
-            }
-        };
+    /// Drains due jobs until `shutdown` resolves, with
+    /// [`RunnerConfig::concurrency`] workers, each waiting between drains for
+    /// a wake-up (an enqueue through [`JobRunner::enqueue`], or on PostgreSQL
+    /// any replica's enqueue) or the poll interval; and refreshes the hooks'
+    /// counts. Jobs running at shutdown are abandoned (their tasks aborted);
+    /// their leases lapse and they run again.
+    pub async fn run(self: Arc<Self>, shutdown: impl Future<Output = ()>) {
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..self.config.concurrency.max(1) {
+            workers.spawn(self.clone().work());
+        }
         let metrics = async {
             loop {
                 self.refresh_metrics().await;
@@ -291,8 +280,33 @@ impl JobRunner {
         };
         tokio::select! {
             _ = shutdown => {}
-            _ = work => {}
+            _ = workers.join_next() => tracing::error!("a job worker stopped"),
             _ = metrics => {}
+        }
+        workers.abort_all();
+        while workers.join_next().await.is_some() {}
+    }
+
+    /// One worker of [`JobRunner::run`]: drains, then waits.
+    async fn work(self: Arc<Self>) {
+        let signal = self.repo.job_signal();
+        loop {
+            match self.run_pending().await {
+                Ok(s) if !s.is_empty() => continue,
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "job runner could not claim jobs"),
+            }
+            let signalled = async {
+                match &signal {
+                    Some(n) => n.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = signalled => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+            }
         }
     }
 
