@@ -17,12 +17,10 @@ use async_trait::async_trait;
 use tokio::sync::Notify;
 
 pub use model::{
-    Failure, Job, JobCount, JobKind, JobState, Lease, NewJob, RetryPolicy, DEFAULT_MAX_ATTEMPTS,
+    Failure, Job, JobCount, JobKind, JobOutcome, JobState, Lease, NewJob, Outcome, RetryPolicy,
+    RunSummary, DEFAULT_MAX_ATTEMPTS,
 };
-pub use runner::{
-    Clock, JobError, JobHandler, JobHooks, JobOutcome, JobRunner, NoopHandler, Outcome, RunSummary,
-    RunnerConfig,
-};
+pub use runner::{Clock, JobError, JobHandler, JobHooks, JobRunner, NoopHandler, RunnerConfig};
 
 use crate::store::StoreResult;
 

@@ -1,5 +1,5 @@
-//! What a job is: its kind, its state, the row the store keeps, and the lease
-//! that fences a runner's writes.
+//! What a job is: its kind, its state, the row the store keeps, the lease
+//! that fences a runner's writes, and what a runner's drain reports.
 
 use std::time::Duration;
 
@@ -244,6 +244,85 @@ impl RetryPolicy {
     pub fn jittered(&self, attempt: i64) -> Duration {
         let r = u64::from_le_bytes(crate::crypto::random_bytes::<8>());
         self.delay(attempt, (r >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+/// What became of one claimed attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The handler succeeded and the job is done.
+    Done,
+    /// The handler failed; queued again at `run_after` (ms).
+    Retrying {
+        /// When it is due again.
+        run_after: i64,
+        /// What the handler said.
+        error: String,
+    },
+    /// The handler failed for good, or on its last attempt.
+    Dead {
+        /// What the handler said.
+        error: String,
+    },
+    /// The lease was lost (another runner took the job over): the outcome was
+    /// not recorded, and the other runner's attempt counts.
+    Fenced,
+    /// The outcome could not be written (database away); the lease will lapse
+    /// and the job run again.
+    Unrecorded {
+        /// What the store said.
+        error: String,
+    },
+}
+
+/// One attempt the runner made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobOutcome {
+    /// The job.
+    pub id: String,
+    /// Its kind.
+    pub kind: JobKind,
+    /// The attempt number.
+    pub attempt: i64,
+    /// What became of it.
+    pub outcome: Outcome,
+}
+
+/// What one drain did, in the order it did it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    /// Every attempt made.
+    pub outcomes: Vec<JobOutcome>,
+}
+
+impl RunSummary {
+    /// True when nothing was due.
+    pub fn is_empty(&self) -> bool {
+        self.outcomes.is_empty()
+    }
+
+    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
+        self.outcomes.iter().filter(|o| f(&o.outcome)).count()
+    }
+
+    /// Attempts that finished their job.
+    pub fn done(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Done))
+    }
+
+    /// Attempts that failed and were queued again.
+    pub fn retried(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Retrying { .. }))
+    }
+
+    /// Attempts that left their job dead.
+    pub fn dead(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Dead { .. }))
+    }
+
+    /// Attempts whose lease was lost.
+    pub fn fenced(&self) -> usize {
+        self.count(|o| matches!(o, Outcome::Fenced))
     }
 }
 

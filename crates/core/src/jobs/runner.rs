@@ -11,7 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::Notify;
 
-use super::{Failure, Job, JobCount, JobKind, JobRepo, JobState, NewJob, RetryPolicy};
+use super::{
+    Failure, Job, JobCount, JobKind, JobOutcome, JobRepo, JobState, NewJob, Outcome, RetryPolicy,
+    RunSummary,
+};
 use crate::store::StoreResult;
 
 /// Why a handler's attempt failed.
@@ -74,85 +77,6 @@ impl Default for RunnerConfig {
             metrics_interval: Duration::from_secs(10),
             concurrency: 4,
         }
-    }
-}
-
-/// What became of one claimed attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// The handler succeeded and the job is done.
-    Done,
-    /// The handler failed; queued again at `run_after` (ms).
-    Retrying {
-        /// When it is due again.
-        run_after: i64,
-        /// What the handler said.
-        error: String,
-    },
-    /// The handler failed for good, or on its last attempt.
-    Dead {
-        /// What the handler said.
-        error: String,
-    },
-    /// The lease was lost (another runner took the job over): the outcome was
-    /// not recorded, and the other runner's attempt counts.
-    Fenced,
-    /// The outcome could not be written (database away); the lease will lapse
-    /// and the job run again.
-    Unrecorded {
-        /// What the store said.
-        error: String,
-    },
-}
-
-/// One attempt the runner made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobOutcome {
-    /// The job.
-    pub id: String,
-    /// Its kind.
-    pub kind: JobKind,
-    /// The attempt number.
-    pub attempt: i64,
-    /// What became of it.
-    pub outcome: Outcome,
-}
-
-/// What one drain did, in the order it did it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RunSummary {
-    /// Every attempt made.
-    pub outcomes: Vec<JobOutcome>,
-}
-
-impl RunSummary {
-    /// True when nothing was due.
-    pub fn is_empty(&self) -> bool {
-        self.outcomes.is_empty()
-    }
-
-    fn count(&self, f: impl Fn(&Outcome) -> bool) -> usize {
-        self.outcomes.iter().filter(|o| f(&o.outcome)).count()
-    }
-
-    /// Attempts that finished their job.
-    pub fn done(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Done))
-    }
-
-    /// Attempts that failed and were queued again.
-    pub fn retried(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Retrying { .. }))
-    }
-
-    /// Attempts that left their job dead.
-    pub fn dead(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Dead { .. }))
-    }
-
-    /// Attempts whose lease was lost.
-    pub fn fenced(&self) -> usize {
-        self.count(|o| matches!(o, Outcome::Fenced))
     }
 }
 
