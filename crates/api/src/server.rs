@@ -198,7 +198,11 @@ fn spawn_job_runner(state: AppState) {
         "replica-{}",
         hex::encode(portal_core::crypto::random_bytes::<8>())
     );
-    let runner = JobRunner::new(state.store.clone(), owner, RunnerConfig::default())
+    let config = RunnerConfig {
+        poll_interval: state.settings.jobs_poll_interval,
+        ..RunnerConfig::default()
+    };
+    let runner = JobRunner::new(state.store.clone(), owner, config)
         .handle(JobKind::Noop, Arc::new(NoopHandler))
         .hooks(Arc::new(state.metrics.jobs.clone()));
     tokio::spawn(async move { Arc::new(runner).run(state.shutdown.cancelled()).await });
