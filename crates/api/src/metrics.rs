@@ -3,10 +3,12 @@
 
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::time::Duration;
 
+use portal_core::jobs::{JobCount, JobHooks, JobKind, JobState};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The registry and the series the HTTP layer maintains.
@@ -32,6 +34,8 @@ pub struct Metrics {
     pub tool_executions: IntCounterVec,
     /// Tool execution time by tool.
     pub tool_duration: HistogramVec,
+    /// The job queue's gauges, refreshed by the job runner.
+    pub jobs: JobGauges,
     /// Labelled families whose label values are open-ended (tools, routes,
     /// models): rendered as `# HELP`/`# TYPE` lines until their first sample,
     /// so every family is visible from start-up.
@@ -118,6 +122,7 @@ impl Metrics {
             ),
             &["tool"],
         ));
+        let jobs = JobGauges::new();
         for c in [
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
@@ -129,6 +134,8 @@ impl Metrics {
             Box::new(approvals_pending.clone()),
             Box::new(tool_executions.clone()),
             Box::new(tool_duration.clone()),
+            Box::new(jobs.jobs.clone()),
+            Box::new(jobs.oldest_runnable.clone()),
         ] {
             must(registry.register(c));
         }
@@ -171,6 +178,7 @@ impl Metrics {
             approvals_pending,
             tool_executions,
             tool_duration,
+            jobs,
             declared: Mutex::new(Vec::new()),
         };
         for (c, kind) in [
@@ -240,6 +248,51 @@ impl portal_core::service::tools::GatewayHooks for Metrics {
         self.tool_duration
             .with_label_values(&[tool])
             .observe(seconds);
+    }
+}
+
+/// Jobs by kind and state, and the age of the oldest runnable job: written by
+/// the job runner (every few seconds and after each drain), zero from start-up.
+#[derive(Clone)]
+pub struct JobGauges {
+    jobs: IntGaugeVec,
+    oldest_runnable: Gauge,
+}
+
+impl JobGauges {
+    fn new() -> Self {
+        let jobs = must(IntGaugeVec::new(
+            Opts::new("jobs", "Background jobs by kind and state."),
+            &["kind", "state"],
+        ));
+        let g = Self {
+            jobs,
+            oldest_runnable: must(Gauge::new(
+                "jobs_oldest_runnable_age_seconds",
+                "How long the oldest job that could run now has waited.",
+            )),
+        };
+        g.observed(&[], Duration::ZERO);
+        g
+    }
+}
+
+impl JobHooks for JobGauges {
+    fn observed(&self, counts: &[JobCount], oldest_runnable: Duration) {
+        // Every pair is written, so a pair that emptied reads 0, not its last value.
+        for kind in JobKind::ALL {
+            for state in JobState::ALL {
+                let n = counts
+                    .iter()
+                    .filter(|c| c.kind == *kind && c.state == *state)
+                    .map(|c| c.count)
+                    .sum();
+                self.jobs
+                    .with_label_values(&[kind.as_str(), state.as_str()])
+                    .set(n);
+            }
+        }
+        self.oldest_runnable.set(oldest_runnable.as_secs_f64());
     }
 }
 

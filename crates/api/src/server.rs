@@ -47,6 +47,7 @@ pub async fn serve_router(
     let grace = state.settings.shutdown_grace;
     spawn_key_usage_writer(state.clone());
     spawn_execution_sweeper(state.clone());
+    spawn_job_runner(state.clone());
     crate::chat::start(&state).map_err(std::io::Error::other)?;
     let cap = state.settings.max_connections.clamp(1, MAX_CONNECTIONS_CAP);
     let conns = Arc::new(Semaphore::new(cap));
@@ -186,6 +187,25 @@ fn spawn_execution_sweeper(state: AppState) {
             }
         }
     });
+}
+
+/// Runs background jobs (`portal_core::jobs`) until shutdown and keeps the
+/// queue's gauges fresh. Only the `noop` kind has a handler so far; workflows,
+/// webhook delivery, indexing and chat resumption become kinds as they move on.
+fn spawn_job_runner(state: AppState) {
+    use portal_core::jobs::{JobKind, JobRunner, NoopHandler, RunnerConfig};
+    let owner = format!(
+        "replica-{}",
+        hex::encode(portal_core::crypto::random_bytes::<8>())
+    );
+    let config = RunnerConfig {
+        poll_interval: state.settings.jobs_poll_interval,
+        ..RunnerConfig::default()
+    };
+    let runner = JobRunner::new(state.store.clone(), owner, config)
+        .handle(JobKind::Noop, Arc::new(NoopHandler))
+        .hooks(Arc::new(state.metrics.jobs.clone()));
+    tokio::spawn(async move { Arc::new(runner).run(state.shutdown.cancelled()).await });
 }
 
 /// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.

@@ -150,6 +150,8 @@ pub struct Settings {
     pub dev_cors_localhost: bool,
     /// Interval of the background database availability check.
     pub db_check_interval: Duration,
+    /// How often an idle job runner looks for due jobs.
+    pub jobs_poll_interval: Duration,
     /// Largest database pool size.
     pub db_pool_max: usize,
     /// Which cloud answers the tools.
@@ -337,6 +339,10 @@ const SPECS: &[Spec] = &[
     },
     Spec {
         env: "PORTAL_DB_CHECK_INTERVAL_MS",
+        default: Some("1000"),
+    },
+    Spec {
+        env: "PORTAL_JOBS_POLL_INTERVAL_MS",
         default: Some("1000"),
     },
     Spec {
@@ -794,6 +800,13 @@ impl Settings {
             ));
         }
         let db_check_ms: u64 = l.parse("PORTAL_DB_CHECK_INTERVAL_MS")?;
+        let jobs_poll_ms: u64 = l.parse("PORTAL_JOBS_POLL_INTERVAL_MS")?;
+        if jobs_poll_ms < 10 {
+            return Err(invalid(
+                "PORTAL_JOBS_POLL_INTERVAL_MS",
+                "must be at least 10",
+            ));
+        }
         if db_check_ms < 50 {
             return Err(invalid(
                 "PORTAL_DB_CHECK_INTERVAL_MS",
@@ -830,6 +843,7 @@ impl Settings {
             metrics_token,
             dev_cors_localhost,
             db_check_interval: Duration::from_millis(db_check_ms),
+            jobs_poll_interval: Duration::from_millis(jobs_poll_ms),
             db_pool_max: positive("PORTAL_DB_POOL_MAX")?,
             cloud,
             oci_config_file: l.get("PORTAL_OCI_CONFIG_FILE").map(PathBuf::from),
@@ -952,6 +966,10 @@ impl Settings {
             (
                 "PORTAL_DB_CHECK_INTERVAL_MS",
                 self.db_check_interval.as_millis().to_string(),
+            ),
+            (
+                "PORTAL_JOBS_POLL_INTERVAL_MS",
+                self.jobs_poll_interval.as_millis().to_string(),
             ),
             ("PORTAL_DB_POOL_MAX", self.db_pool_max.to_string()),
             ("PORTAL_CLOUD", self.cloud.as_str().to_string()),
@@ -1154,6 +1172,18 @@ mod tests {
             s.cors_origins,
             vec!["https://a.example", "https://b.example"]
         );
+    }
+
+    #[test]
+    fn jobs_poll_interval_is_read_and_bounded() {
+        let s = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(s.jobs_poll_interval, Duration::from_secs(1));
+        let s = Settings::load(None, env(&[("PORTAL_JOBS_POLL_INTERVAL_MS", "250")])).unwrap();
+        assert_eq!(s.jobs_poll_interval, Duration::from_millis(250));
+        let err = Settings::load(None, env(&[("PORTAL_JOBS_POLL_INTERVAL_MS", "5")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PORTAL_JOBS_POLL_INTERVAL_MS"), "{err}");
     }
 
     #[test]

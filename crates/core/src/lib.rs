@@ -11,6 +11,7 @@ pub mod error;
 pub mod hashing;
 pub mod health;
 pub mod identity;
+pub mod jobs;
 pub mod model;
 pub mod rbac;
 pub mod secret;

@@ -6,6 +6,7 @@
 //! build, so PostgreSQL goes through tokio-postgres.
 
 mod chat;
+mod jobs_sql;
 mod migrations;
 mod postgres;
 mod sqlite;

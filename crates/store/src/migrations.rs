@@ -62,4 +62,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_approval_review.sql"),
         postgres: include_str!("../migrations/postgres/0008_approval_review.sql"),
     },
+    Migration {
+        version: 9,
+        name: "jobs",
+        sqlite: include_str!("../migrations/sqlite/0009_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0009_jobs.sql"),
+    },
 ];

@@ -1,6 +1,7 @@
 //! The chat-event listener: one connection per store, outside the pool, that
 //! LISTENs to [`CHANNEL`] and wakes the followers of the sessions named in the
-//! notifications (sent by any replica's event appends). It reconnects when the
+//! notifications (sent by any replica's event appends), and wakes the job
+//! runner on [`JOBS_CHANNEL`] (any replica's enqueues). It reconnects when the
 //! connection drops; until it is back, followers poll.
 
 use std::sync::atomic::Ordering;
@@ -18,6 +19,8 @@ use super::Inner;
 pub(super) const APPLICATION_NAME: &str = "oci-portal-listener";
 /// The notification channel; the payload is the session id.
 pub(super) const CHANNEL: &str = "portal_chat_events";
+/// The job queue's channel; the payload is the job's kind.
+pub(super) const JOBS_CHANNEL: &str = "portal_jobs";
 /// How often an idle listener checks that its connection still answers.
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// Longest wait for connecting (and LISTEN) or for a ping.
@@ -84,6 +87,8 @@ fn set_listening(inner: &Weak<Inner>, up: bool) {
     if let Some(inner) = inner.upgrade() {
         inner.listening.store(up, Ordering::Release);
         inner.chat_waiters.wake_all();
+        // Jobs may have been enqueued while nobody listened.
+        inner.jobs_wake.notify_one();
     }
 }
 
@@ -99,7 +104,11 @@ async fn connect(
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
                     let Some(inner) = inner.upgrade() else { return };
-                    inner.chat_waiters.wake(n.payload());
+                    if n.channel() == JOBS_CHANNEL {
+                        inner.jobs_wake.notify_one();
+                    } else {
+                        inner.chat_waiters.wake(n.payload());
+                    }
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -109,7 +118,10 @@ async fn connect(
             }
         }
     });
-    if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")).await {
+    if let Err(e) = client
+        .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {JOBS_CHANNEL}"))
+        .await
+    {
         driver.abort();
         return Err(e.to_string());
     }

@@ -16,6 +16,7 @@ use tokio_postgres::NoTls;
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
+mod jobs;
 mod listen;
 mod repo;
 
@@ -38,6 +39,8 @@ struct Inner {
     listening: AtomicBool,
     /// Followers of chat event streams, woken by notifications.
     chat_waiters: Waiters,
+    /// Job runners, woken by job notifications (see `jobs.rs`).
+    jobs_wake: Arc<tokio::sync::Notify>,
     /// Dropped with the store, which stops the listener.
     stop: tokio::sync::watch::Sender<()>,
 }
@@ -135,6 +138,7 @@ impl PgStore {
             listener_started: AtomicBool::new(false),
             listening: AtomicBool::new(false),
             chat_waiters: Waiters::default(),
+            jobs_wake: Arc::new(tokio::sync::Notify::new()),
             stop: tokio::sync::watch::channel(()).0,
         });
         spawn_monitor(Arc::downgrade(&inner), check_interval);
@@ -147,7 +151,7 @@ impl PgStore {
     }
 
     /// True while this store's chat-event listener is connected and LISTENing
-    /// (it starts with the first [`Store::wait_chat_events`] call).
+    /// (it starts with the first [`Store::wait_chat_events`] or job runner).
     ///
     /// [`Store::wait_chat_events`]: portal_core::Store::wait_chat_events
     pub fn chat_listener_ready(&self) -> bool {
@@ -155,7 +159,7 @@ impl PgStore {
     }
 
     /// Starts the chat-event listener unless it runs already.
-    fn start_listener(&self) {
+    pub(crate) fn start_listener(&self) {
         if !self.inner.listener_started.swap(true, Ordering::AcqRel) {
             let stop = self.inner.stop.subscribe();
             tokio::spawn(listen::run(Arc::downgrade(&self.inner), stop));

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
+mod jobs;
 mod repo;
 
 /// The SQLite implementation of [`Store`].
