@@ -115,6 +115,12 @@ fn origin_of(v: &str) -> Option<String> {
     ))
 }
 
+/// Whether a browser `Origin` header value is the portal itself or a configured origin.
+pub fn origin_allowed(state: &AppState, value: &str) -> bool {
+    origin_of(value)
+        .is_some_and(|o| o == state.settings.public_url || state.settings.cors_origins.contains(&o))
+}
+
 /// Refuses state-changing requests authenticated by cookie whose Origin (or
 /// Referer) is not the portal itself or a configured origin.
 pub fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), ApiError> {

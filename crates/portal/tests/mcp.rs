@@ -151,7 +151,8 @@ async fn lists_what_the_key_may_run_with_hints() {
     let stop = find(&tools, "stopInstance").expect("stopInstance");
     let hints = stop.annotations.as_ref().expect("annotations");
     assert_eq!(hints.read_only_hint, Some(false));
-    assert_eq!(hints.destructive_hint, Some(false));
+    // Stopping interrupts what runs: not additive, so destructive (issue 11).
+    assert_eq!(hints.destructive_hint, Some(true));
     assert!(find(&tools, "terminateInstance").is_none());
     mcp.cancel().await.ok();
 
@@ -263,4 +264,142 @@ async fn calls_go_through_the_gateway_with_approvals() {
         metrics.contains("route=\"/api/mcp\""),
         "MCP requests are labelled by route"
     );
+}
+
+#[tokio::test]
+async fn annotations_come_from_the_spec_for_every_tool() {
+    let (app, admin) = app().await;
+    let (key, _) = admin
+        .create_key("all", &["tools:read", "tools:execute", "tools:danger"])
+        .await;
+    let mcp = connect(&app, &key).await;
+    let tools = mcp.list_all_tools().await.expect("tools/list");
+    let catalogue: Value = admin.get("/api/v1/tools").await.json().await.unwrap();
+    let risk_of = |name: &str| {
+        catalogue["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["risk"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert!(tools.len() >= 80, "{} tools", tools.len());
+    for t in &tools {
+        let title = t.title.as_deref().unwrap_or_default();
+        assert!(!title.trim().is_empty(), "{} has a title", t.name);
+        let hints = t.annotations.as_ref().expect("annotations");
+        assert_eq!(hints.title.as_deref(), Some(title), "{}", t.name);
+        assert!(hints.idempotent_hint.is_some(), "{} idempotentHint", t.name);
+        let risk = risk_of(&t.name);
+        assert_eq!(hints.read_only_hint, Some(risk == "read"), "{}", t.name);
+        if risk == "danger" {
+            assert_eq!(hints.destructive_hint, Some(true), "{} is danger", t.name);
+        }
+    }
+    for name in [
+        "rebootInstance",
+        "terminateInstance",
+        "deleteVcn",
+        "deleteBucket",
+    ] {
+        let t = find(&tools, name).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(
+            t.annotations.as_ref().unwrap().destructive_hint,
+            Some(true),
+            "{name}"
+        );
+    }
+    for name in ["createBucket", "startInstance", "launchInstance"] {
+        let t = find(&tools, name).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(
+            t.annotations.as_ref().unwrap().destructive_hint,
+            Some(false),
+            "{name}"
+        );
+    }
+    let list = find(&tools, "listInstances").unwrap();
+    assert_eq!(list.title.as_deref(), Some("List instances"));
+    assert_eq!(
+        list.annotations.as_ref().unwrap().idempotent_hint,
+        Some(true)
+    );
+    mcp.cancel().await.ok();
+}
+
+#[tokio::test]
+async fn json_rpc_errors_have_their_codes_and_browsers_need_our_origin() {
+    let (app, admin) = app().await;
+    let (key, _) = admin
+        .create_key("rpc", &["tools:read", "tools:execute"])
+        .await;
+    let http = reqwest::Client::new();
+    let send = |body: &'static str, origin: Option<String>, accept: bool| {
+        let mut r = http
+            .post(format!("{}/api/mcp", app.url))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body);
+        if accept {
+            r = r.header("accept", "application/json, text/event-stream");
+        }
+        if let Some(o) = origin {
+            r = r.header("origin", o);
+        }
+        async move {
+            let res = r.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            (status, body)
+        }
+    };
+    let list = r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#;
+    for (body, status, code) in [
+        ("{bad", 400, -32700),
+        ("[]", 400, -32600),
+        (r#"{"x":1}"#, 400, -32600),
+        (
+            r#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#,
+            400,
+            -32600,
+        ),
+        (r#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#, 200, -32601),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"nam":"x"}}"#,
+            200,
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":5}"#,
+            200,
+            -32602,
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"noSuchTool"}}"#,
+            200,
+            -32602,
+        ),
+    ] {
+        let (s, b) = send(body, None, true).await;
+        assert_eq!(s, status, "{body}: {b}");
+        assert_eq!(b["jsonrpc"], "2.0", "{body}: {b}");
+        assert_eq!(b["error"]["code"], code, "{body}: {b}");
+    }
+    // A foreign browser origin is refused; ours and a missing one are fine.
+    let (s, b) = send(list, Some("https://evil.example".into()), true).await;
+    assert_eq!(s, 403, "{b}");
+    assert_eq!(b["error"]["code"], -32600);
+    let (s, _) = send(list, Some("null".into()), true).await;
+    assert_eq!(s, 403);
+    let ours = app.state.settings.public_url.clone();
+    let (s, b) = send(list, Some(ours), true).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["result"]["tools"].is_array());
+    let (s, b) = send(list, None, true).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["id"], 7);
+    // No Accept at all reads as accepting both, as HTTP says.
+    let (s, b) = send(list, None, false).await;
+    assert_eq!(s, 200, "{b}");
+    assert!(b["result"]["tools"].is_array());
 }

@@ -1,7 +1,7 @@
 //! Container Registry (OCI Artifacts): repositories and their images.
 
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{Map, Value};
 
@@ -17,6 +17,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "List container images in Container Registry (OCIR), optionally of one repository or version, with digests and push times.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param { name: "repositoryName", kind: Kind::Text { max: 255 }, required: false, description: "Only this repository's, e.g. shop/web", default: None, secret: false },

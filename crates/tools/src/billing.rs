@@ -1,7 +1,7 @@
 //! Cost from the Usage API: per compartment, and per service and day.
 
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Risk, ToolSpec};
+use portal_core::tools::{Effect, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -16,6 +16,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "billing",
         description: "Total cost per compartment over the last N days (Usage API). Present as a table sorted by cost, with the currency.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[DAYS],
     },
     ToolSpec {
@@ -23,6 +25,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "billing",
         description: "Daily cost per service over the last N days (Usage API). Summarize the trend and the top services.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[DAYS],
     },
 ];

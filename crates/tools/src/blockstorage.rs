@@ -2,7 +2,7 @@
 //! volumes to instances.
 
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -21,6 +21,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "List boot volumes in a compartment, optionally in one availability domain.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "e.g. Uocm:US-ASHBURN-AD-1", default: None, secret: false },
@@ -32,6 +34,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Back up a block volume (full or incremental). Needs an approval; mention the storage cost.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "volumeId", kind: Kind::Ocid(Some("volume")), required: true, description: "OCID of the volume", default: None, secret: false },
             Param { name: "type", kind: Kind::Enum(&["FULL", "INCREMENTAL"]), required: false, description: "Backup type", default: Some("\"INCREMENTAL\""), secret: false },
@@ -43,6 +47,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Create a block volume in an availability domain. Needs an approval; state the monthly storage cost first.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: true, description: "Availability domain (see listAvailabilityDomains)", default: None, secret: false },
@@ -55,6 +61,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Attach a block volume to an instance in the same availability domain. Needs an approval.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             INSTANCE,
             Param { name: "volumeId", kind: Kind::Ocid(Some("volume")), required: true, description: "OCID of the volume", default: None, secret: false },
@@ -67,6 +75,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "List block volumes in a compartment with size and state.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
     },
 ];

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -25,6 +25,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "The network interfaces of an instance with their private and public IPs and subnets.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
     },
     ToolSpec {
@@ -32,6 +34,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "List the Oracle Cloud Agent plugins of an instance and their status (Run Command needs its plugin RUNNING).",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
     },
     ToolSpec {
@@ -39,6 +43,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Capture and return the recent serial console output of an instance (boot messages, kernel panics). Use it when an instance does not come up.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[INSTANCE],
     },
     ToolSpec {
@@ -46,6 +52,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Start a STOPPED compute instance. Needs an approval. Explain that billing resumes once it runs.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: true,
         params: &[INSTANCE],
     },
     ToolSpec {
@@ -53,6 +61,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Stop a RUNNING compute instance (graceful shutdown). Needs an approval. Warn that its workloads stop.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[INSTANCE],
     },
     ToolSpec {
@@ -60,6 +70,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Reboot a RUNNING compute instance (graceful). Needs an approval.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: false,
         params: &[INSTANCE],
     },
     ToolSpec {
@@ -67,6 +79,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Run a shell script on an instance through the Oracle Cloud Agent (Run Command). Needs an approval. The script is secret: it is never shown, stored or logged outside the call. Returns the command id; read its output with getCommandExecution.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: false,
         params: &[
             INSTANCE,
             Param { name: "script", kind: Kind::Text { max: 65_536 }, required: true, description: "The script to run", default: None, secret: true },
@@ -78,6 +92,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Read the state, exit code and output of a Run Command execution on an instance.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             INSTANCE,
             Param { name: "commandId", kind: Kind::Ocid(Some("instanceagentcommand")), required: true, description: "OCID of the command", default: None, secret: false },
@@ -88,6 +104,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Terminate (permanently delete) a compute instance and, unless preserved, its boot volume. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[
             INSTANCE,
             Param {
@@ -105,6 +123,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "List compute instances in a compartment with their state and shape. Present as a table: Name | State | Shape | Availability domain; point out STOPPED instances.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param {
@@ -123,6 +143,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Get one compute instance's details: state, shape, configuration, image, times.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[Param {
             name: "instanceId",
             kind: Kind::Ocid(Some("instance")),
@@ -137,6 +159,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "List the compute shapes available in a compartment (OCPUs, memory). Use it before proposing a launch.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
     },
     ToolSpec {
@@ -144,6 +168,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "List platform and custom images in a compartment, optionally for one operating system.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param {
@@ -162,6 +188,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Launch a compute instance from an image into a subnet. Needs an approval; check the shape's availability (getResourceAvailability) and state the monthly cost first. Flex shapes take ocpus and memoryInGBs. The userData script is secret: never shown, stored or logged outside the call.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: true, description: "Availability domain (see listAvailabilityDomains); the subnet's when it is AD-specific", default: None, secret: false },

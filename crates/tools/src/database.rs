@@ -2,7 +2,7 @@
 
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -18,6 +18,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "database",
         description: "Start a STOPPED Autonomous Database. Needs an approval; billing resumes.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     },
     ToolSpec {
@@ -25,6 +27,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "database",
         description: "Stop an AVAILABLE Autonomous Database. Needs an approval; connections drop.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     },
     ToolSpec {
@@ -32,6 +36,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "database",
         description: "Delete an Autonomous Database and its data. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     },
     ToolSpec {
@@ -39,6 +45,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "database",
         description: "List Autonomous Databases in a compartment with workload, state and size.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
     },
     ToolSpec {
@@ -46,6 +54,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "database",
         description: "Create an Autonomous Database. Needs an approval; state the monthly cost first (free tier: none). The admin password is secret: never shown, stored or logged outside the call.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
             Param { name: "dbName", kind: Kind::Rule(&rules::DB_NAME), required: true, description: "Database name, unique in the tenancy", default: None, secret: false },

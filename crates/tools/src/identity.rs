@@ -2,7 +2,7 @@
 //! users, groups and policies.
 
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -25,6 +25,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "identity",
         description: "List the compartments under a compartment (the whole tree under the tenancy by default).",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
     },
     ToolSpec {
@@ -32,6 +34,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "identity",
         description: "Create an IAM policy from statements such as `Allow group Developers to read all-resources in compartment Dev`. Needs an approval; show the statements and who they empower first.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             COMPARTMENT,
             Param { name: "name", kind: Kind::Rule(&rules::POLICY_NAME), required: true, description: "Policy name, unique in the tenancy", default: None, secret: false },

@@ -2,7 +2,7 @@
 
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
@@ -18,6 +18,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "limits",
         description: "List a service's limit values (e.g. compute core counts per shape and availability domain).",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "serviceName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Service name from listLimitServices, e.g. compute", default: None, secret: false },
             LIMIT,
@@ -29,6 +31,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "limits",
         description: "How much of a service limit is used and still available (e.g. compute standard-e4-core-count), optionally in one availability domain. Check it before proposing a launch.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "serviceName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Service name, e.g. compute", default: None, secret: false },
             Param { name: "limitName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Limit name from getServiceLimits", default: None, secret: false },

@@ -1,7 +1,7 @@
 //! Load balancing: load balancers, their health and their backend sets'.
 
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
@@ -18,6 +18,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "networking",
         description: "Health of one backend set of a load balancer, with the backends that fail their checks.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "loadBalancerId", kind: Kind::Ocid(Some("loadbalancer")), required: true, description: "OCID of the load balancer", default: None, secret: false },
             Param { name: "backendSetName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },

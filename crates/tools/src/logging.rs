@@ -2,7 +2,7 @@
 
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -16,6 +16,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "logging",
         description: "Search logs with the Logging Search query language over the last hours, e.g. `search \"<compartment OCID>\" | where level = 'ERROR' | sort by datetime desc`.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "query", kind: Kind::Text { max: 2000 }, required: true, description: "Logging Search query", default: None, secret: false },
             Param { name: "hours", kind: Kind::Int { min: 1, max: 336 }, required: false, description: "Window, in hours back from now", default: Some("24"), secret: false },

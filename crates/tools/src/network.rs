@@ -3,7 +3,7 @@
 
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::client::RequestOptions;
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
@@ -19,6 +19,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "networking",
         description: "Get one virtual cloud network: CIDR blocks, DNS label, default route table and security list.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
     },
     list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [COMPARTMENT, VCN_FILTER, LIMIT]),
@@ -31,6 +33,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "networking",
         description: "Create a virtual cloud network. Needs an approval; check the CIDR does not overlap existing VCNs.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
             Param { name: "cidrBlock", kind: Kind::Cidr, required: true, description: "IPv4 CIDR block, e.g. 10.1.0.0/16", default: None, secret: false },
@@ -42,6 +46,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "networking",
         description: "Delete an empty virtual cloud network. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
     },
     ToolSpec {
@@ -49,6 +55,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "networking",
         description: "List virtual cloud networks in a compartment with their CIDR blocks.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
     },
     ToolSpec {
@@ -56,6 +64,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "networking",
         description: "List subnets in a compartment, optionally of one VCN, with CIDRs and whether they are public.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param {
@@ -74,6 +84,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "networking",
         description: "Replace a security list's ingress rules, egress rules, or both (a list given replaces that whole list; one left out stays as it is). Can open the network: needs an approval by someone other than the requester. Read the current rules with listSecurityLists first, keep those still wanted, and point out any rule open to 0.0.0.0/0.",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[
             Param { name: "securityListId", kind: Kind::Ocid(Some("securitylist")), required: true, description: "OCID of the security list", default: None, secret: false },
             Param { name: "ingressSecurityRules", kind: Kind::Array { items: &rules::INGRESS_RULE, min: 0, max: 200 }, required: false, description: "The complete new ingress rules", default: None, secret: false },

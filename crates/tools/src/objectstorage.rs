@@ -2,7 +2,7 @@
 
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{json, Map, Value};
 
@@ -17,6 +17,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "List objects in an Object Storage bucket, optionally under a prefix.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false },
             Param { name: "prefix", kind: Kind::Text { max: 1024 }, required: false, description: "Only names starting with this", default: None, secret: false },
@@ -28,6 +30,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Get one Object Storage bucket: storage tier, public access, versioning, object count and size.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false }],
     },
     ToolSpec {
@@ -35,6 +39,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Create a private Object Storage bucket in a compartment. Needs an approval.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
             Param { name: "name", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false },
@@ -46,6 +52,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "Delete an empty Object Storage bucket. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false }],
     },
     list_tool!("getObjectStorageNamespace", "storage", "Get the tenancy's Object Storage namespace (needed in object URLs).", []),
@@ -54,6 +62,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "storage",
         description: "List Object Storage buckets in a compartment.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
     },
 ];

@@ -2,7 +2,7 @@
 
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
@@ -47,6 +47,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "observability",
         description: "Summarize monitoring metrics with an MQL query over the last hours, e.g. namespace oci_computeagent, query `CpuUtilization[5m].mean()`.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: METRIC_QUERY,
     },
     ToolSpec {
@@ -54,6 +56,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "observability",
         description: "Summarize any monitoring metric with an MQL query over the last hours (the reference portal's name for getMetrics), e.g. namespace oci_autonomous_database, query `CpuUtilization[1h].max()`.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: METRIC_QUERY,
     },
     ToolSpec {
@@ -61,6 +65,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "observability",
         description: "CPU and memory utilization of the compute instances in a compartment over the last hours (5-minute means). Point out instances above 80 %.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param { name: "metric", kind: Kind::Enum(&["CpuUtilization", "MemoryUtilization"]), required: false, description: "Which metric", default: Some("\"CpuUtilization\""), secret: false },

@@ -2,7 +2,7 @@
 //! data ships with the binary (USD, on-demand list prices as recorded by the
 //! reference portal's tables); no network is used.
 
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use serde_json::{json, Map, Value};
 
 use crate::params::list_tool;
@@ -78,6 +78,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "pricing",
         description: "OCI list prices (USD) for compute shapes and storage, from the prices shipped with the portal. Without arguments, the whole list.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "shapeName", kind: Kind::Text { max: 100 }, required: false, description: "e.g. VM.Standard.E5.Flex", default: None, secret: false },
             Param { name: "architecture", kind: Kind::Enum(&["x86", "arm", "gpu"]), required: false, description: "Only this architecture", default: None, secret: false },
@@ -88,6 +90,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "pricing",
         description: "AWS EC2 on-demand list prices (eu-west-1, USD), shipped with the portal.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "instanceType", kind: Kind::Text { max: 50 }, required: false, description: "e.g. m5.large", default: None, secret: false },
             Param { name: "architecture", kind: Kind::Enum(&["x86", "arm"]), required: false, description: "Only this architecture", default: None, secret: false },
@@ -98,6 +102,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "pricing",
         description: "Azure VM pay-as-you-go list prices (USD), shipped with the portal.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[Param { name: "skuName", kind: Kind::Text { max: 50 }, required: false, description: "e.g. Standard_D2s_v3", default: None, secret: false }],
     },
     list_tool!("getOCIFreeTier", "pricing", "OCI's Always Free allowances (compute, storage, database, networking).", []),
@@ -106,6 +112,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "pricing",
         description: "Monthly cost estimate on one provider for a workload (vCPUs, memory, storage, egress), itemised.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "provider", kind: Kind::Enum(&["oci", "azure", "aws"]), required: true, description: "Provider", default: None, secret: false },
             VCPUS,
@@ -122,6 +130,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "pricing",
         description: "Compare the monthly cost of a workload on OCI, Azure and AWS and recommend the cheapest, with reasons. Present as a table per provider.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             VCPUS,
             MEMORY_GB,

@@ -3,7 +3,7 @@
 //! init`. Names are escaped for HCL, DNS labels are valid OCI labels, subnets
 //! are carved from the VCN's CIDR, and the instance uses the generated subnet.
 
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use serde_json::{json, Map, Value};
 
 /// The Terraform tool (category `compute`): offline.
@@ -13,6 +13,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         category: "compute",
         description: "Generate Terraform for OCI (offline): `vcn` (VCN, internet and NAT gateways, public and private subnets), `compute` (one instance), or `web-server` (both, wired together). Returns the files; show main.tf in a code block and list the next steps.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param { name: "mode", kind: Kind::Enum(&["vcn", "compute", "web-server"]), required: false, description: "What to generate", default: Some("\"web-server\""), secret: false },
             Param { name: "name", kind: Kind::Text { max: 100 }, required: true, description: "Base name for resources", default: None, secret: false },

@@ -15,7 +15,7 @@ use axum::Router;
 use portal_core::identity::Principal;
 use portal_core::rbac::AuthMethod;
 use portal_core::service::tools as gateway;
-use portal_core::tools::{Risk, ToolSpec};
+use portal_core::tools::{Effect, ToolSpec};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -57,6 +57,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     );
     Router::new()
         .route_service(PATH, service)
+        .layer(from_fn_with_state(state.clone(), super::mcp_wire::layer))
         .layer(from_fn_with_state(state.clone(), guard))
 }
 
@@ -97,9 +98,29 @@ pub fn document(doc: &mut utoipa::openapi::OpenApi) {
                 .build(),
         )
         .response(
+            "400",
+            ResponseBuilder::new()
+                .description("JSON-RPC parse error (-32700) or invalid request (-32600)")
+                .content("application/json", json())
+                .build(),
+        )
+        .response(
             "401",
             ResponseBuilder::new()
                 .description("AUTH_REQUIRED: no bearer API key (WWW-Authenticate: Bearer)")
+                .build(),
+        )
+        .response(
+            "403",
+            ResponseBuilder::new()
+                .description("A browser Origin that is neither the portal's nor in PORTAL_CORS_ORIGINS (JSON-RPC error)")
+                .content("application/json", json())
+                .build(),
+        )
+        .response(
+            "406",
+            ResponseBuilder::new()
+                .description("An Accept header that allows neither application/json nor text/event-stream (absent Accept or */* is fine)")
                 .build(),
         )
         .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
@@ -163,13 +184,17 @@ fn tool(spec: &ToolSpec) -> Tool {
         Value::Object(o) => o,
         _ => serde_json::Map::new(),
     };
-    let mut t = Tool::new(spec.name, spec.description, Arc::new(schema));
-    t.annotations = Some(
-        ToolAnnotations::new()
-            .read_only(spec.risk == Risk::Read)
-            .destructive(spec.risk == Risk::Danger),
-    );
-    t
+    let title = spec.title();
+    let read_only = spec.effect == Effect::ReadOnly;
+    Tool::new(spec.name, spec.description, Arc::new(schema))
+        .with_title(title.clone())
+        .with_annotations(
+            ToolAnnotations::with_title(title)
+                .read_only(read_only)
+                .destructive(spec.effect == Effect::Destructive)
+                .idempotent(spec.idempotent)
+                .open_world(true),
+        )
 }
 
 fn error_result(message: String, detail: Value) -> CallToolResult {
