@@ -25,6 +25,19 @@ impl Risk {
     }
 }
 
+/// What running a tool does to the cloud; MCP's `readOnlyHint` and
+/// `destructiveHint` are derived from it (and `idempotent`), nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Changes nothing.
+    ReadOnly,
+    /// Only adds or starts something; nothing existing is lost or interrupted.
+    Additive,
+    /// May stop, replace, overwrite or delete what exists (stop, reboot,
+    /// update, terminate, delete, running a script).
+    Destructive,
+}
+
 /// The type of a parameter (or of a list item, or of an object field).
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -136,6 +149,10 @@ pub struct ToolSpec {
     pub description: &'static str,
     /// Risk level.
     pub risk: Risk,
+    /// What it does to the cloud.
+    pub effect: Effect,
+    /// Whether repeating a call with the same arguments has no further effect.
+    pub idempotent: bool,
     /// Parameters.
     pub params: &'static [Param],
 }
@@ -407,7 +424,64 @@ fn redact_fields(fields: &[Param], m: &Map<String, Value>) -> Value {
     )
 }
 
+/// Words that a title spells in capitals.
+const ACRONYMS: &[&str] = &[
+    "oci", "aws", "vcn", "vnic", "ocpu", "ip", "iam", "adb", "id", "url", "cidr",
+];
+
 impl ToolSpec {
+    /// A human title from the camelCase name (`listInstances` → `List
+    /// instances`, `getOCIPricing` → `Get OCI pricing`).
+    pub fn title(&self) -> String {
+        let mut words: Vec<String> = Vec::new();
+        let chars: Vec<char> = self.name.chars().collect();
+        let mut cur = String::new();
+        for (i, &c) in chars.iter().enumerate() {
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            let prev_lower = i > 0 && chars[i - 1].is_lowercase();
+            if c.is_uppercase() && !cur.is_empty() && (prev_lower || next_lower) {
+                words.push(std::mem::take(&mut cur));
+            }
+            cur.push(c);
+        }
+        if !cur.is_empty() {
+            words.push(cur);
+        }
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let lower = w.to_lowercase();
+                let plural = lower.strip_suffix('s').filter(|st| ACRONYMS.contains(st));
+                if ACRONYMS.contains(&lower.as_str()) {
+                    lower.to_uppercase()
+                } else if let Some(stem) = plural {
+                    format!("{}s", stem.to_uppercase())
+                } else if w.chars().all(|c| c.is_uppercase()) && w.len() > 1 {
+                    w.clone()
+                } else if i == 0 {
+                    let mut c = lower.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().chain(c).collect())
+                        .unwrap_or_default()
+                } else {
+                    lower
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// MCP `readOnlyHint`.
+    pub fn read_only(&self) -> bool {
+        self.effect == Effect::ReadOnly
+    }
+
+    /// MCP `destructiveHint`.
+    pub fn destructive(&self) -> bool {
+        self.effect == Effect::Destructive
+    }
+
     /// The arguments' JSON Schema (secret fields marked `writeOnly`).
     pub fn schema(&self) -> Value {
         object_schema(self.params)
@@ -447,6 +521,8 @@ mod tests {
         category: "compute",
         description: "d",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             Param {
                 name: "compartmentId",
@@ -598,6 +674,8 @@ mod tests {
         category: "networking",
         description: "d",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: false,
         params: &[Param {
             name: "rules",
             kind: Kind::Array {

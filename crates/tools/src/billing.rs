@@ -1,30 +1,35 @@
 //! Cost from the Usage API: per compartment, and per service and day.
 
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Risk, ToolSpec};
+use portal_core::tools::{Effect, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::DAYS;
 use crate::rest::{int, items_of, not_here, pick};
 use crate::OciTools;
 
 /// The billing tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(billing, ToolSpec {
         name: "getCostByCompartment",
         category: "billing",
         description: "Total cost per compartment over the last N days (Usage API). Present as a table sorted by cost, with the currency.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[DAYS],
-    },
-    ToolSpec {
+    }),
+    tool!(billing, ToolSpec {
         name: "getUsageCost",
         category: "billing",
         description: "Daily cost per service over the last N days (Usage API). Summarize the trend and the top services.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[DAYS],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -6,10 +6,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{list_tool, COMPARTMENT, INSTANCE, LIMIT};
 use crate::rest::{
     body_of, counted, filters, int, limit, not_here, pick, sleep_ms, state_of, text,
@@ -17,77 +18,95 @@ use crate::rest::{
 use crate::{rules, OciTools};
 
 /// The compute tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT]),
-    list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT]),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(compute, list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(compute, list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(compute, ToolSpec {
         name: "getInstanceVnics",
         category: "compute",
         description: "The network interfaces of an instance with their private and public IPs and subnets.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listInstancePlugins",
         category: "compute",
         description: "List the Oracle Cloud Agent plugins of an instance and their status (Run Command needs its plugin RUNNING).",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "getInstanceConsoleHistory",
         category: "compute",
         description: "Capture and return the recent serial console output of an instance (boot messages, kernel panics). Use it when an instance does not come up.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "startInstance",
         category: "compute",
         description: "Start a STOPPED compute instance. Needs an approval. Explain that billing resumes once it runs.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: true,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "stopInstance",
         category: "compute",
         description: "Stop a RUNNING compute instance (graceful shutdown). Needs an approval. Warn that its workloads stop.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "rebootInstance",
         category: "compute",
         description: "Reboot a RUNNING compute instance (graceful). Needs an approval.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: false,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "runInstanceCommand",
         category: "compute",
         description: "Run a shell script on an instance through the Oracle Cloud Agent (Run Command). Needs an approval. The script is secret: it is never shown, stored or logged outside the call. Returns the command id; read its output with getCommandExecution.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: false,
         params: &[
             INSTANCE,
             Param { name: "script", kind: Kind::Text { max: 65_536 }, required: true, description: "The script to run", default: None, secret: true },
             Param { name: "timeoutSeconds", kind: Kind::Int { min: 1, max: 3600 }, required: false, description: "Time allowed", default: Some("60"), secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "getCommandExecution",
         category: "compute",
         description: "Read the state, exit code and output of a Run Command execution on an instance.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             INSTANCE,
             Param { name: "commandId", kind: Kind::Ocid(Some("instanceagentcommand")), required: true, description: "OCID of the command", default: None, secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "terminateInstance",
         category: "compute",
         description: "Terminate (permanently delete) a compute instance and, unless preserved, its boot volume. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[
             INSTANCE,
             Param {
@@ -99,12 +118,14 @@ pub(crate) const SPECS: &[ToolSpec] = &[
                 secret: false,
             },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listInstances",
         category: "compute",
         description: "List compute instances in a compartment with their state and shape. Present as a table: Name | State | Shape | Availability domain; point out STOPPED instances.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param {
@@ -117,12 +138,14 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             },
             LIMIT,
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "getInstance",
         category: "compute",
         description: "Get one compute instance's details: state, shape, configuration, image, times.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[Param {
             name: "instanceId",
             kind: Kind::Ocid(Some("instance")),
@@ -131,19 +154,23 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             default: None,
             secret: false,
         }],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listShapes",
         category: "compute",
         description: "List the compute shapes available in a compartment (OCPUs, memory). Use it before proposing a launch.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listImages",
         category: "compute",
         description: "List platform and custom images in a compartment, optionally for one operating system.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[
             COMPARTMENT,
             Param {
@@ -156,12 +183,14 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             },
             LIMIT,
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "launchInstance",
         category: "compute",
         description: "Launch a compute instance from an image into a subnet. Needs an approval; check the shape's availability (getResourceAvailability) and state the monthly cost first. Flex shapes take ocpus and memoryInGBs. The userData script is secret: never shown, stored or logged outside the call.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: true, description: "Availability domain (see listAvailabilityDomains); the subnet's when it is AD-specific", default: None, secret: false },
@@ -174,7 +203,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "sshPublicKey", kind: Kind::Rule(&rules::SSH_PUBLIC_KEY), required: false, description: "OpenSSH public key allowed to log in as the image's default user", default: None, secret: false },
             Param { name: "userData", kind: Kind::Text { max: 16_384 }, required: false, description: "cloud-init script run at first boot (sent base64-encoded as metadata user_data)", default: None, secret: true },
         ],
-    },
+    }),
 ];
 
 impl OciTools {

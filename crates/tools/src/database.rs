@@ -2,50 +2,61 @@
 
 use http::Method;
 use portal_core::service::tools::ToolError;
-use portal_core::tools::{Kind, Param, Risk, ToolSpec};
+use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{get_tool, COMPARTMENT, LIMIT};
 use crate::rest::{body_of, limit, not_here, pick, state_of, text};
 use crate::{rules, OciTools};
 
 /// The database tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    get_tool!("getAutonomousDatabase", "database", "Get one Autonomous Database: workload, version, OCPUs, storage, state, connection endpoints.", "autonomousDatabaseId", "autonomousdatabase"),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(database, get_tool!("getAutonomousDatabase", "database", "Get one Autonomous Database: workload, version, OCPUs, storage, state, connection endpoints.", "autonomousDatabaseId", "autonomousdatabase")),
+    tool!(database, ToolSpec {
         name: "startAutonomousDatabase",
         category: "database",
         description: "Start a STOPPED Autonomous Database. Needs an approval; billing resumes.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "stopAutonomousDatabase",
         category: "database",
         description: "Stop an AVAILABLE Autonomous Database. Needs an approval; connections drop.",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "terminateAutonomousDatabase",
         category: "database",
         description: "Delete an Autonomous Database and its data. Irreversible; needs an approval by someone other than the requester.",
         risk: Risk::Danger,
+        effect: Effect::Destructive,
+        idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "listAutonomousDatabases",
         category: "database",
         description: "List Autonomous Databases in a compartment with workload, state and size.",
         risk: Risk::Read,
+        effect: Effect::ReadOnly,
+        idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "createAutonomousDatabase",
         category: "database",
         description: "Create an Autonomous Database. Needs an approval; state the monthly cost first (free tier: none). The admin password is secret: never shown, stored or logged outside the call.",
         risk: Risk::Confirm,
+        effect: Effect::Additive,
+        idempotent: false,
         params: &[
             Param { name: "compartmentId", kind: Kind::Ocid(Some("compartment")), required: true, description: "OCID of the compartment", default: None, secret: false },
             Param { name: "dbName", kind: Kind::Rule(&rules::DB_NAME), required: true, description: "Database name, unique in the tenancy", default: None, secret: false },
@@ -56,7 +67,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "isFreeTier", kind: Kind::Bool, required: false, description: "An Always Free database (fixed small size, no cost)", default: Some("false"), secret: false },
             Param { name: "adminPassword", kind: Kind::Rule(&rules::ADB_PASSWORD), required: true, description: "Password of the ADMIN user", default: None, secret: true },
         ],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -60,6 +60,8 @@ macro_rules! get_tool {
             category: $cat,
             description: $desc,
             risk: portal_core::tools::Risk::Read,
+            effect: portal_core::tools::Effect::ReadOnly,
+            idempotent: true,
             params: &[portal_core::tools::Param {
                 name: $param,
                 kind: portal_core::tools::Kind::Ocid(Some($ty)),
@@ -75,7 +77,7 @@ macro_rules! get_tool {
 /// A read tool with these parameters.
 macro_rules! list_tool {
     ($name:literal, $cat:literal, $desc:literal, [$($p:expr),*]) => {
-        portal_core::tools::ToolSpec { name: $name, category: $cat, description: $desc, risk: portal_core::tools::Risk::Read, params: &[$($p),*] }
+        portal_core::tools::ToolSpec { name: $name, category: $cat, description: $desc, risk: portal_core::tools::Risk::Read, effect: portal_core::tools::Effect::ReadOnly, idempotent: true, params: &[$($p),*] }
     };
 }
 

@@ -338,6 +338,8 @@ mod tests {
             category: "networking",
             description: "",
             risk: portal_core::tools::Risk::Danger,
+            effect: portal_core::tools::Effect::Destructive,
+            idempotent: false,
             params: &[field("rule", INGRESS_RULE, true, "")],
         };
         let spec = SPEC;

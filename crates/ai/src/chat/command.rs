@@ -46,13 +46,15 @@ pub(crate) fn redacted(message: &str, specs: &[ToolSpec]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portal_core::tools::{Kind, Param, Risk};
+    use portal_core::tools::{Effect, Kind, Param, Risk};
 
     const SPEC: ToolSpec = ToolSpec {
         name: "run",
         category: "compute",
         description: "d",
         risk: Risk::Confirm,
+        effect: Effect::Destructive,
+        idempotent: false,
         params: &[
             Param {
                 name: "instanceId",
