@@ -5,14 +5,15 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{list_tool, COMPARTMENT, LIMIT};
 use crate::rest::{filters, limit, not_here};
 use crate::OciTools;
 
 /// The Container Registry tools (category `storage`, as the reference has them).
-pub(crate) const SPECS: &[ToolSpec] = &[
-    list_tool!("listContainerRepos", "storage", "List Container Registry (OCIR) repositories in a compartment with their image count, size and visibility.", [COMPARTMENT, LIMIT]),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(artifacts, list_tool!("listContainerRepos", "storage", "List Container Registry (OCIR) repositories in a compartment with their image count, size and visibility.", [COMPARTMENT, LIMIT])),
+    tool!(artifacts, ToolSpec {
         name: "listContainerImages",
         category: "storage",
         description: "List container images in Container Registry (OCIR), optionally of one repository or version, with digests and push times.",
@@ -25,7 +26,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "imageVersion", kind: Kind::Text { max: 128 }, required: false, description: "Only this version (tag), e.g. 1.2.0", default: None, secret: false },
             LIMIT,
         ],
-    },
+    }),
 ];
 
 impl OciTools {

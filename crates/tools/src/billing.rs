@@ -5,13 +5,14 @@ use portal_core::tools::{Effect, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::DAYS;
 use crate::rest::{int, items_of, not_here, pick};
 use crate::OciTools;
 
 /// The billing tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(billing, ToolSpec {
         name: "getCostByCompartment",
         category: "billing",
         description: "Total cost per compartment over the last N days (Usage API). Present as a table sorted by cost, with the currency.",
@@ -19,8 +20,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[DAYS],
-    },
-    ToolSpec {
+    }),
+    tool!(billing, ToolSpec {
         name: "getUsageCost",
         category: "billing",
         description: "Daily cost per service over the last N days (Usage API). Summarize the trend and the top services.",
@@ -28,7 +29,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[DAYS],
-    },
+    }),
 ];
 
 impl OciTools {

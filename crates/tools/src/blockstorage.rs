@@ -6,17 +6,18 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{get_tool, list_tool, COMPARTMENT, INSTANCE, LIMIT};
 use crate::rest::{created, filters, limit, not_here, pick, text};
 use crate::OciTools;
 
 /// The block storage tools (category `storage`).
-pub(crate) const SPECS: &[ToolSpec] = &[
-    list_tool!("listVolumeBackups", "storage", "List block volume backups in a compartment with size, type and state.", [COMPARTMENT, LIMIT]),
-    get_tool!("getBlockVolume", "storage", "Get one block volume: size, performance, state, backups policy.", "volumeId", "volume"),
-    get_tool!("getBootVolume", "storage", "Get one boot volume: size, image, state.", "bootVolumeId", "bootvolume"),
-    get_tool!("getVolumeBackup", "storage", "Get one volume backup: source volume, size, type, state.", "volumeBackupId", "volumebackup"),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(block_storage, list_tool!("listVolumeBackups", "storage", "List block volume backups in a compartment with size, type and state.", [COMPARTMENT, LIMIT])),
+    tool!(block_storage, get_tool!("getBlockVolume", "storage", "Get one block volume: size, performance, state, backups policy.", "volumeId", "volume")),
+    tool!(block_storage, get_tool!("getBootVolume", "storage", "Get one boot volume: size, image, state.", "bootVolumeId", "bootvolume")),
+    tool!(block_storage, get_tool!("getVolumeBackup", "storage", "Get one volume backup: source volume, size, type, state.", "volumeBackupId", "volumebackup")),
+    tool!(block_storage, ToolSpec {
         name: "listBootVolumes",
         category: "storage",
         description: "List boot volumes in a compartment, optionally in one availability domain.",
@@ -28,8 +29,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "e.g. Uocm:US-ASHBURN-AD-1", default: None, secret: false },
             LIMIT,
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(block_storage, ToolSpec {
         name: "createVolumeBackup",
         category: "storage",
         description: "Back up a block volume (full or incremental). Needs an approval; mention the storage cost.",
@@ -41,8 +42,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "type", kind: Kind::Enum(&["FULL", "INCREMENTAL"]), required: false, description: "Backup type", default: Some("\"INCREMENTAL\""), secret: false },
             Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Backup name", default: None, secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(block_storage, ToolSpec {
         name: "createBlockVolume",
         category: "storage",
         description: "Create a block volume in an availability domain. Needs an approval; state the monthly storage cost first.",
@@ -55,8 +56,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "sizeInGBs", kind: Kind::Int { min: 50, max: 32_768 }, required: false, description: "Size", default: Some("50"), secret: false },
             Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name", default: None, secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(block_storage, ToolSpec {
         name: "attachBlockVolume",
         category: "storage",
         description: "Attach a block volume to an instance in the same availability domain. Needs an approval.",
@@ -69,8 +70,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "type", kind: Kind::Enum(&["paravirtualized", "iscsi"]), required: false, description: "Attachment type", default: Some("\"paravirtualized\""), secret: false },
             Param { name: "readOnly", kind: Kind::Bool, required: false, description: "Attach read-only", default: Some("false"), secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(block_storage, ToolSpec {
         name: "listBlockVolumes",
         category: "storage",
         description: "List block volumes in a compartment with size and state.",
@@ -78,7 +79,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -10,6 +10,7 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{list_tool, COMPARTMENT, INSTANCE, LIMIT};
 use crate::rest::{
     body_of, counted, filters, int, limit, not_here, pick, sleep_ms, state_of, text,
@@ -17,10 +18,10 @@ use crate::rest::{
 use crate::{rules, OciTools};
 
 /// The compute tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT]),
-    list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT]),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(compute, list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(compute, list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(compute, ToolSpec {
         name: "getInstanceVnics",
         category: "compute",
         description: "The network interfaces of an instance with their private and public IPs and subnets.",
@@ -28,8 +29,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listInstancePlugins",
         category: "compute",
         description: "List the Oracle Cloud Agent plugins of an instance and their status (Run Command needs its plugin RUNNING).",
@@ -37,8 +38,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "getInstanceConsoleHistory",
         category: "compute",
         description: "Capture and return the recent serial console output of an instance (boot messages, kernel panics). Use it when an instance does not come up.",
@@ -46,8 +47,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "startInstance",
         category: "compute",
         description: "Start a STOPPED compute instance. Needs an approval. Explain that billing resumes once it runs.",
@@ -55,8 +56,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Additive,
         idempotent: true,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "stopInstance",
         category: "compute",
         description: "Stop a RUNNING compute instance (graceful shutdown). Needs an approval. Warn that its workloads stop.",
@@ -64,8 +65,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Destructive,
         idempotent: true,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "rebootInstance",
         category: "compute",
         description: "Reboot a RUNNING compute instance (graceful). Needs an approval.",
@@ -73,8 +74,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Destructive,
         idempotent: false,
         params: &[INSTANCE],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "runInstanceCommand",
         category: "compute",
         description: "Run a shell script on an instance through the Oracle Cloud Agent (Run Command). Needs an approval. The script is secret: it is never shown, stored or logged outside the call. Returns the command id; read its output with getCommandExecution.",
@@ -86,8 +87,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "script", kind: Kind::Text { max: 65_536 }, required: true, description: "The script to run", default: None, secret: true },
             Param { name: "timeoutSeconds", kind: Kind::Int { min: 1, max: 3600 }, required: false, description: "Time allowed", default: Some("60"), secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "getCommandExecution",
         category: "compute",
         description: "Read the state, exit code and output of a Run Command execution on an instance.",
@@ -98,8 +99,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             INSTANCE,
             Param { name: "commandId", kind: Kind::Ocid(Some("instanceagentcommand")), required: true, description: "OCID of the command", default: None, secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "terminateInstance",
         category: "compute",
         description: "Terminate (permanently delete) a compute instance and, unless preserved, its boot volume. Irreversible; needs an approval by someone other than the requester.",
@@ -117,8 +118,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
                 secret: false,
             },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listInstances",
         category: "compute",
         description: "List compute instances in a compartment with their state and shape. Present as a table: Name | State | Shape | Availability domain; point out STOPPED instances.",
@@ -137,8 +138,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             },
             LIMIT,
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "getInstance",
         category: "compute",
         description: "Get one compute instance's details: state, shape, configuration, image, times.",
@@ -153,8 +154,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             default: None,
             secret: false,
         }],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listShapes",
         category: "compute",
         description: "List the compute shapes available in a compartment (OCPUs, memory). Use it before proposing a launch.",
@@ -162,8 +163,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "listImages",
         category: "compute",
         description: "List platform and custom images in a compartment, optionally for one operating system.",
@@ -182,8 +183,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             },
             LIMIT,
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(compute, ToolSpec {
         name: "launchInstance",
         category: "compute",
         description: "Launch a compute instance from an image into a subnet. Needs an approval; check the shape's availability (getResourceAvailability) and state the monthly cost first. Flex shapes take ocpus and memoryInGBs. The userData script is secret: never shown, stored or logged outside the call.",
@@ -202,7 +203,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "sshPublicKey", kind: Kind::Rule(&rules::SSH_PUBLIC_KEY), required: false, description: "OpenSSH public key allowed to log in as the image's default user", default: None, secret: false },
             Param { name: "userData", kind: Kind::Text { max: 16_384 }, required: false, description: "cloud-init script run at first boot (sent base64-encoded as metadata user_data)", default: None, secret: true },
         ],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -6,14 +6,15 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{get_tool, COMPARTMENT, LIMIT};
 use crate::rest::{body_of, limit, not_here, pick, state_of, text};
 use crate::{rules, OciTools};
 
 /// The database tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    get_tool!("getAutonomousDatabase", "database", "Get one Autonomous Database: workload, version, OCPUs, storage, state, connection endpoints.", "autonomousDatabaseId", "autonomousdatabase"),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(database, get_tool!("getAutonomousDatabase", "database", "Get one Autonomous Database: workload, version, OCPUs, storage, state, connection endpoints.", "autonomousDatabaseId", "autonomousdatabase")),
+    tool!(database, ToolSpec {
         name: "startAutonomousDatabase",
         category: "database",
         description: "Start a STOPPED Autonomous Database. Needs an approval; billing resumes.",
@@ -21,8 +22,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Additive,
         idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "stopAutonomousDatabase",
         category: "database",
         description: "Stop an AVAILABLE Autonomous Database. Needs an approval; connections drop.",
@@ -30,8 +31,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Destructive,
         idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "terminateAutonomousDatabase",
         category: "database",
         description: "Delete an Autonomous Database and its data. Irreversible; needs an approval by someone other than the requester.",
@@ -39,8 +40,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Destructive,
         idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "listAutonomousDatabases",
         category: "database",
         description: "List Autonomous Databases in a compartment with workload, state and size.",
@@ -48,8 +49,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
-    ToolSpec {
+    }),
+    tool!(database, ToolSpec {
         name: "createAutonomousDatabase",
         category: "database",
         description: "Create an Autonomous Database. Needs an approval; state the monthly cost first (free tier: none). The admin password is secret: never shown, stored or logged outside the call.",
@@ -66,7 +67,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "isFreeTier", kind: Kind::Bool, required: false, description: "An Always Free database (fixed small size, no cost)", default: Some("false"), secret: false },
             Param { name: "adminPassword", kind: Kind::Rule(&rules::ADB_PASSWORD), required: true, description: "Password of the ADMIN user", default: None, secret: true },
         ],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -6,21 +6,22 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
 use crate::rest::{array_of, body_of, counted, limit, not_here, pick, text};
 use crate::{rules, OciTools};
 
 /// The identity tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    get_tool!("getCompartment", "identity", "Get one compartment: name, description, parent, state.", "compartmentId", "compartment"),
-    list_tool!("getTenancy", "identity", "Get the tenancy: name, home region, description.", []),
-    list_tool!("listRegionSubscriptions", "identity", "List the regions the tenancy is subscribed to, marking the home region.", []),
-    list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT]),
-    list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT]),
-    list_tool!("listPolicies", "identity", "List IAM policies in a compartment with their statements.", [COMPARTMENT, LIMIT]),
-    list_tool!("listRegions", "identity", "List OCI regions (name and key).", []),
-    list_tool!("listAvailabilityDomains", "identity", "List the tenancy's availability domains in its home region.", []),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(identity, get_tool!("getCompartment", "identity", "Get one compartment: name, description, parent, state.", "compartmentId", "compartment")),
+    tool!(identity, list_tool!("getTenancy", "identity", "Get the tenancy: name, home region, description.", [])),
+    tool!(identity, list_tool!("listRegionSubscriptions", "identity", "List the regions the tenancy is subscribed to, marking the home region.", [])),
+    tool!(identity, list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT])),
+    tool!(identity, list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT])),
+    tool!(identity, list_tool!("listPolicies", "identity", "List IAM policies in a compartment with their statements.", [COMPARTMENT, LIMIT])),
+    tool!(identity, list_tool!("listRegions", "identity", "List OCI regions (name and key).", [])),
+    tool!(identity, list_tool!("listAvailabilityDomains", "identity", "List the tenancy's availability domains in its home region.", [])),
+    tool!(identity, ToolSpec {
         name: "listCompartments",
         category: "identity",
         description: "List the compartments under a compartment (the whole tree under the tenancy by default).",
@@ -28,8 +29,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
-    ToolSpec {
+    }),
+    tool!(identity, ToolSpec {
         name: "createPolicy",
         category: "identity",
         description: "Create an IAM policy from statements such as `Allow group Developers to read all-resources in compartment Dev`. Needs an approval; show the statements and who they empower first.",
@@ -42,7 +43,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "description", kind: Kind::Text { max: 400 }, required: true, description: "What the policy is for", default: None, secret: false },
             Param { name: "statements", kind: Kind::Array { items: &Kind::Rule(&rules::POLICY_STATEMENT), min: 1, max: 50 }, required: true, description: "Policy statements", default: None, secret: false },
         ],
-    },
+    }),
 ];
 
 impl OciTools {

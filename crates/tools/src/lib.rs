@@ -8,10 +8,13 @@
 //! One module per area holds that area's specs and runs them: `compute`,
 //! `network`, `loadbalancer`, `blockstorage`, `objectstorage`, `artifacts`,
 //! `database`, `identity`, `limits`, `search`, `billing`, `observability`,
-//! `logging`, and the offline `pricing` and `terraform`. `params` has the
+//! `logging`, and the offline `pricing` and `terraform`. Each lists its
+//! [`Tool`]s, a spec with the function that runs it; `catalogue` joins them. `params` has the
 //! parameters they share, `rules` OCI's value rules, `rest` the REST plumbing.
 
 mod params;
+
+mod catalogue;
 
 mod artifacts;
 mod billing;
@@ -39,54 +42,10 @@ use portal_core::tools::ToolSpec;
 use portal_oci::client::OciClient;
 use serde_json::{Map, Value};
 
-/// Every area's specs, in catalogue order.
-const AREAS: &[&[ToolSpec]] = &[
-    compute::SPECS,
-    network::SPECS,
-    loadbalancer::SPECS,
-    blockstorage::SPECS,
-    objectstorage::SPECS,
-    artifacts::SPECS,
-    database::SPECS,
-    identity::SPECS,
-    limits::SPECS,
-    search::SPECS,
-    billing::SPECS,
-    observability::SPECS,
-    logging::SPECS,
-    pricing::SPECS,
-    terraform::SPECS,
-];
+pub use catalogue::{Tool, CATALOGUE};
 
-const fn count(areas: &[&[ToolSpec]]) -> usize {
-    let (mut n, mut i) = (0, 0);
-    while i < areas.len() {
-        n += areas[i].len();
-        i += 1;
-    }
-    n
-}
-
-/// The areas' specs as one array (at compile time).
-const fn concat<const N: usize>(areas: &[&[ToolSpec]]) -> [ToolSpec; N] {
-    let mut out = [areas[0][0]; N];
-    let (mut i, mut k) = (0, 0);
-    while i < areas.len() {
-        let mut j = 0;
-        while j < areas[i].len() {
-            out[k] = areas[i][j];
-            k += 1;
-            j += 1;
-        }
-        i += 1;
-    }
-    out
-}
-
-const ALL: [ToolSpec; count(AREAS)] = concat(AREAS);
-
-/// The catalogue.
-pub static TOOLS: &[ToolSpec] = &ALL;
+/// The catalogue's specs.
+pub static TOOLS: &[ToolSpec] = catalogue::SPECS;
 
 /// The catalogue running against one cloud through the signed client.
 pub struct OciTools {
@@ -106,41 +65,6 @@ impl OciTools {
             ancestry: scope::Ancestry::default(),
         }
     }
-
-    /// Runs a tool that calls the cloud, in the module that declares it; the
-    /// error is the cloud's message.
-    async fn call(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
-        let holds = |specs: &[ToolSpec]| specs.iter().any(|s| s.name == name);
-        if holds(compute::SPECS) {
-            self.compute(name, args).await
-        } else if holds(network::SPECS) {
-            self.network(name, args).await
-        } else if holds(loadbalancer::SPECS) {
-            self.load_balancing(name, args).await
-        } else if holds(blockstorage::SPECS) {
-            self.block_storage(name, args).await
-        } else if holds(objectstorage::SPECS) {
-            self.object_storage(name, args).await
-        } else if holds(artifacts::SPECS) {
-            self.artifacts(name, args).await
-        } else if holds(database::SPECS) {
-            self.database(name, args).await
-        } else if holds(identity::SPECS) {
-            self.identity(name, args).await
-        } else if holds(limits::SPECS) {
-            self.limits(name, args).await
-        } else if holds(search::SPECS) {
-            self.search(name, args).await
-        } else if holds(billing::SPECS) {
-            self.billing(name, args).await
-        } else if holds(observability::SPECS) {
-            self.observability(name, args).await
-        } else if holds(logging::SPECS) {
-            self.logging(name, args).await
-        } else {
-            rest::not_here(name)
-        }
-    }
 }
 
 #[async_trait]
@@ -153,6 +77,10 @@ impl ToolRunner for OciTools {
         self.cloud
     }
 
+    fn spec(&self, name: &str) -> Option<&'static ToolSpec> {
+        catalogue::spec(name)
+    }
+
     fn check(&self, name: &str, args: &Map<String, Value>) -> Result<(), String> {
         network::check(name, args)
     }
@@ -162,25 +90,13 @@ impl ToolRunner for OciTools {
     }
 
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError> {
-        match name {
-            "generateTerraform" => terraform::generate(args).map_err(ToolError::Invalid),
-            "getOCIPricing" => pricing::oci_prices(args).map_err(ToolError::NotFound),
-            "getAWSPricing" => pricing::aws_prices(args).map_err(ToolError::NotFound),
-            "getAzurePricing" => pricing::azure_prices(args).map_err(ToolError::NotFound),
-            "getOCIFreeTier" => Ok(pricing::free_tier()),
-            "estimateCloudCost" => Ok(pricing::estimate(args)),
-            "compareCloudCosts" => Ok(pricing::compare(args)),
-            _ if !TOOLS.iter().any(|t| t.name == name) => Err(ToolError::NotFound(format!(
-                "{name} is not in this catalogue"
-            ))),
-            _ => self.call(name, args).await,
-        }
+        let tool = catalogue::find(name)
+            .ok_or_else(|| ToolError::NotFound(format!("{name} is not in this catalogue")))?;
+        tool.run(self, args).await
     }
 
     async fn scope(&self, name: &str, args: &Map<String, Value>) -> Result<Scope, ToolError> {
-        let spec = TOOLS
-            .iter()
-            .find(|t| t.name == name)
+        let spec = catalogue::spec(name)
             .ok_or_else(|| ToolError::NotFound(format!("{name} is not in this catalogue")))?;
         scope::scope(&self.client, &self.ancestry, &self.tenancy, spec, args).await
     }

@@ -6,14 +6,15 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{list_tool, LIMIT};
 use crate::rest::{filters, limit, not_here, text};
 use crate::{rules, OciTools};
 
 /// The limits and quotas tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    list_tool!("listLimitServices", "limits", "List the services that have service limits.", []),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(limits, list_tool!("listLimitServices", "limits", "List the services that have service limits.", [])),
+    tool!(limits, ToolSpec {
         name: "getServiceLimits",
         category: "limits",
         description: "List a service's limit values (e.g. compute core counts per shape and availability domain).",
@@ -24,9 +25,9 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "serviceName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Service name from listLimitServices, e.g. compute", default: None, secret: false },
             LIMIT,
         ],
-    },
-    list_tool!("listQuotas", "limits", "List the tenancy's quota policies and their statements.", [LIMIT]),
-    ToolSpec {
+    }),
+    tool!(limits, list_tool!("listQuotas", "limits", "List the tenancy's quota policies and their statements.", [LIMIT])),
+    tool!(limits, ToolSpec {
         name: "getResourceAvailability",
         category: "limits",
         description: "How much of a service limit is used and still available (e.g. compute standard-e4-core-count), optionally in one availability domain. Check it before proposing a launch.",
@@ -38,7 +39,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "limitName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Limit name from getServiceLimits", default: None, secret: false },
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "For AD-scoped limits", default: None, secret: false },
         ],
-    },
+    }),
 ];
 
 impl OciTools {

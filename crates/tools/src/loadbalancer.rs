@@ -5,15 +5,16 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
 use crate::rest::{limit, not_here, text};
 use crate::{rules, OciTools};
 
 /// The load balancing tools (category `networking`).
-pub(crate) const SPECS: &[ToolSpec] = &[
-    get_tool!("getLoadBalancer", "networking", "Get one load balancer: shape, listeners, backend sets, IPs.", "loadBalancerId", "loadbalancer"),
-    get_tool!("getLoadBalancerHealth", "networking", "Get a load balancer's overall health and its unhealthy backend sets. Lead with anything CRITICAL or WARNING.", "loadBalancerId", "loadbalancer"),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(load_balancing, get_tool!("getLoadBalancer", "networking", "Get one load balancer: shape, listeners, backend sets, IPs.", "loadBalancerId", "loadbalancer")),
+    tool!(load_balancing, get_tool!("getLoadBalancerHealth", "networking", "Get a load balancer's overall health and its unhealthy backend sets. Lead with anything CRITICAL or WARNING.", "loadBalancerId", "loadbalancer")),
+    tool!(load_balancing, ToolSpec {
         name: "getBackendSetHealth",
         category: "networking",
         description: "Health of one backend set of a load balancer, with the backends that fail their checks.",
@@ -24,8 +25,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "loadBalancerId", kind: Kind::Ocid(Some("loadbalancer")), required: true, description: "OCID of the load balancer", default: None, secret: false },
             Param { name: "backendSetName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },
         ],
-    },
-    list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [COMPARTMENT, LIMIT]),
+    }),
+    tool!(load_balancing, list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [COMPARTMENT, LIMIT])),
 ];
 
 impl OciTools {

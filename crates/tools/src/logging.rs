@@ -6,12 +6,13 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::rest::{hours_back, int, items_of, limit, listed, not_here};
 use crate::OciTools;
 
 /// The logging tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(logging, ToolSpec {
         name: "searchLogs",
         category: "logging",
         description: "Search logs with the Logging Search query language over the last hours, e.g. `search \"<compartment OCID>\" | where level = 'ERROR' | sort by datetime desc`.",
@@ -23,7 +24,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "hours", kind: Kind::Int { min: 1, max: 336 }, required: false, description: "Window, in hours back from now", default: Some("24"), secret: false },
             Param { name: "limit", kind: Kind::Int { min: 1, max: 500 }, required: false, description: "Most entries", default: Some("50"), secret: false },
         ],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -8,13 +8,14 @@ use portal_oci::client::RequestOptions;
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT, VCN_FILTER};
 use crate::rest::{created, filters, limit, not_here, pick, text};
 use crate::{rules, OciTools};
 
 /// The networking tools (load balancers are in [`crate::loadbalancer`]).
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(network, ToolSpec {
         name: "getVcn",
         category: "networking",
         description: "Get one virtual cloud network: CIDR blocks, DNS label, default route table and security list.",
@@ -22,13 +23,13 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
-    },
-    list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [COMPARTMENT, VCN_FILTER, LIMIT]),
-    list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
-    list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
-    list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT]),
-    get_tool!("getVnic", "networking", "Get one VNIC: private and public IPs, subnet, MAC address.", "vnicId", "vnic"),
-    ToolSpec {
+    }),
+    tool!(network, list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, get_tool!("getVnic", "networking", "Get one VNIC: private and public IPs, subnet, MAC address.", "vnicId", "vnic")),
+    tool!(network, ToolSpec {
         name: "createVcn",
         category: "networking",
         description: "Create a virtual cloud network. Needs an approval; check the CIDR does not overlap existing VCNs.",
@@ -40,8 +41,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "cidrBlock", kind: Kind::Cidr, required: true, description: "IPv4 CIDR block, e.g. 10.1.0.0/16", default: None, secret: false },
             Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name", default: None, secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(network, ToolSpec {
         name: "deleteVcn",
         category: "networking",
         description: "Delete an empty virtual cloud network. Irreversible; needs an approval by someone other than the requester.",
@@ -49,8 +50,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Destructive,
         idempotent: true,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(network, ToolSpec {
         name: "listVcns",
         category: "networking",
         description: "List virtual cloud networks in a compartment with their CIDR blocks.",
@@ -58,8 +59,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
-    ToolSpec {
+    }),
+    tool!(network, ToolSpec {
         name: "listSubnets",
         category: "networking",
         description: "List subnets in a compartment, optionally of one VCN, with CIDRs and whether they are public.",
@@ -78,8 +79,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             },
             LIMIT,
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(network, ToolSpec {
         name: "updateSecurityListRules",
         category: "networking",
         description: "Replace a security list's ingress rules, egress rules, or both (a list given replaces that whole list; one left out stays as it is). Can open the network: needs an approval by someone other than the requester. Read the current rules with listSecurityLists first, keep those still wanted, and point out any rule open to 0.0.0.0/0.",
@@ -91,7 +92,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "ingressSecurityRules", kind: Kind::Array { items: &rules::INGRESS_RULE, min: 0, max: 200 }, required: false, description: "The complete new ingress rules", default: None, secret: false },
             Param { name: "egressSecurityRules", kind: Kind::Array { items: &rules::EGRESS_RULE, min: 0, max: 200 }, required: false, description: "The complete new egress rules", default: None, secret: false },
         ],
-    },
+    }),
 ];
 
 /// What the schema cannot say: a rules update names at least one list.

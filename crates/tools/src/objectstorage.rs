@@ -6,13 +6,14 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{list_tool, COMPARTMENT, LIMIT};
 use crate::rest::{counted, filters, items_of, limit, not_here, text};
 use crate::{rules, OciTools};
 
 /// The Object Storage tools (category `storage`).
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(object_storage, ToolSpec {
         name: "listObjects",
         category: "storage",
         description: "List objects in an Object Storage bucket, optionally under a prefix.",
@@ -24,8 +25,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "prefix", kind: Kind::Text { max: 1024 }, required: false, description: "Only names starting with this", default: None, secret: false },
             Param { name: "limit", kind: Kind::Int { min: 1, max: 1000 }, required: false, description: "Most objects to return", default: Some("100"), secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(object_storage, ToolSpec {
         name: "getBucket",
         category: "storage",
         description: "Get one Object Storage bucket: storage tier, public access, versioning, object count and size.",
@@ -33,8 +34,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false }],
-    },
-    ToolSpec {
+    }),
+    tool!(object_storage, ToolSpec {
         name: "createBucket",
         category: "storage",
         description: "Create a private Object Storage bucket in a compartment. Needs an approval.",
@@ -46,8 +47,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "name", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false },
             Param { name: "storageTier", kind: Kind::Enum(&["Standard", "Archive"]), required: false, description: "Storage tier", default: Some("\"Standard\""), secret: false },
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(object_storage, ToolSpec {
         name: "deleteBucket",
         category: "storage",
         description: "Delete an empty Object Storage bucket. Irreversible; needs an approval by someone other than the requester.",
@@ -55,9 +56,9 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::Destructive,
         idempotent: true,
         params: &[Param { name: "bucketName", kind: Kind::Rule(&rules::BUCKET_NAME), required: true, description: "Bucket name", default: None, secret: false }],
-    },
-    list_tool!("getObjectStorageNamespace", "storage", "Get the tenancy's Object Storage namespace (needed in object URLs).", []),
-    ToolSpec {
+    }),
+    tool!(object_storage, list_tool!("getObjectStorageNamespace", "storage", "Get the tenancy's Object Storage namespace (needed in object URLs).", [])),
+    tool!(object_storage, ToolSpec {
         name: "listBuckets",
         category: "storage",
         description: "List Object Storage buckets in a compartment.",
@@ -65,7 +66,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[COMPARTMENT, LIMIT],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -6,6 +6,7 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
 use crate::rest::{array_of, counted, hours_back, int, limit, listed, not_here, text};
 use crate::OciTools;
@@ -40,9 +41,9 @@ const METRIC_QUERY: &[Param] = &[
 ];
 
 /// The observability tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    get_tool!("getAlarm", "observability", "Get one alarm: its MQL query, severity, destinations.", "alarmId", "alarm"),
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(observability, get_tool!("getAlarm", "observability", "Get one alarm: its MQL query, severity, destinations.", "alarmId", "alarm")),
+    tool!(observability, ToolSpec {
         name: "getMetrics",
         category: "observability",
         description: "Summarize monitoring metrics with an MQL query over the last hours, e.g. namespace oci_computeagent, query `CpuUtilization[5m].mean()`.",
@@ -50,8 +51,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: METRIC_QUERY,
-    },
-    ToolSpec {
+    }),
+    tool!(observability, ToolSpec {
         name: "summarizeMetrics",
         category: "observability",
         description: "Summarize any monitoring metric with an MQL query over the last hours (the reference portal's name for getMetrics), e.g. namespace oci_autonomous_database, query `CpuUtilization[1h].max()`.",
@@ -59,8 +60,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: METRIC_QUERY,
-    },
-    ToolSpec {
+    }),
+    tool!(observability, ToolSpec {
         name: "getComputeMetrics",
         category: "observability",
         description: "CPU and memory utilization of the compute instances in a compartment over the last hours (5-minute means). Point out instances above 80 %.",
@@ -72,10 +73,10 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "metric", kind: Kind::Enum(&["CpuUtilization", "MemoryUtilization"]), required: false, description: "Which metric", default: Some("\"CpuUtilization\""), secret: false },
             Param { name: "hours", kind: Kind::Int { min: 1, max: 168 }, required: false, description: "Window, in hours", default: Some("1"), secret: false },
         ],
-    },
-    list_tool!("listMetricNamespaces", "observability", "List the metric names and namespaces emitted in a compartment (to write MQL queries).", [COMPARTMENT]),
-    list_tool!("listAlarms", "observability", "List monitoring alarms in a compartment with severity and whether they are enabled.", [COMPARTMENT, LIMIT]),
-    list_tool!("getAlarmStatus", "observability", "Show the current status (FIRING or OK) of the alarms in a compartment. Lead with anything FIRING.", [COMPARTMENT, LIMIT]),
+    }),
+    tool!(observability, list_tool!("listMetricNamespaces", "observability", "List the metric names and namespaces emitted in a compartment (to write MQL queries).", [COMPARTMENT])),
+    tool!(observability, list_tool!("listAlarms", "observability", "List monitoring alarms in a compartment with severity and whether they are enabled.", [COMPARTMENT, LIMIT])),
+    tool!(observability, list_tool!("getAlarmStatus", "observability", "Show the current status (FIRING or OK) of the alarms in a compartment. Lead with anything FIRING.", [COMPARTMENT, LIMIT])),
 ];
 
 impl OciTools {

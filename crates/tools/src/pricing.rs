@@ -2,6 +2,8 @@
 //! data ships with the binary (USD, on-demand list prices as recorded by the
 //! reference portal's tables); no network is used.
 
+use crate::catalogue::Tool;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use serde_json::{json, Map, Value};
 
@@ -72,8 +74,9 @@ const HOURS_PER_MONTH: Param = Param {
 };
 
 /// The pricing tools: offline, from the prices shipped with the binary.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    Tool {
+        spec: ToolSpec {
         name: "getOCIPricing",
         category: "pricing",
         description: "OCI list prices (USD) for compute shapes and storage, from the prices shipped with the portal. Without arguments, the whole list.",
@@ -85,7 +88,10 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "architecture", kind: Kind::Enum(&["x86", "arm", "gpu"]), required: false, description: "Only this architecture", default: None, secret: false },
         ],
     },
-    ToolSpec {
+        run: |_, args| Box::pin(async move { oci_prices(args).map_err(ToolError::NotFound) }),
+    },
+    Tool {
+        spec: ToolSpec {
         name: "getAWSPricing",
         category: "pricing",
         description: "AWS EC2 on-demand list prices (eu-west-1, USD), shipped with the portal.",
@@ -97,7 +103,10 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "architecture", kind: Kind::Enum(&["x86", "arm"]), required: false, description: "Only this architecture", default: None, secret: false },
         ],
     },
-    ToolSpec {
+        run: |_, args| Box::pin(async move { aws_prices(args).map_err(ToolError::NotFound) }),
+    },
+    Tool {
+        spec: ToolSpec {
         name: "getAzurePricing",
         category: "pricing",
         description: "Azure VM pay-as-you-go list prices (USD), shipped with the portal.",
@@ -106,8 +115,14 @@ pub(crate) const SPECS: &[ToolSpec] = &[
         idempotent: true,
         params: &[Param { name: "skuName", kind: Kind::Text { max: 50 }, required: false, description: "e.g. Standard_D2s_v3", default: None, secret: false }],
     },
-    list_tool!("getOCIFreeTier", "pricing", "OCI's Always Free allowances (compute, storage, database, networking).", []),
-    ToolSpec {
+        run: |_, args| Box::pin(async move { azure_prices(args).map_err(ToolError::NotFound) }),
+    },
+    Tool {
+        spec: list_tool!("getOCIFreeTier", "pricing", "OCI's Always Free allowances (compute, storage, database, networking).", []),
+        run: |_, _| Box::pin(async { Ok(free_tier()) }),
+    },
+    Tool {
+        spec: ToolSpec {
         name: "estimateCloudCost",
         category: "pricing",
         description: "Monthly cost estimate on one provider for a workload (vCPUs, memory, storage, egress), itemised.",
@@ -125,7 +140,10 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             HOURS_PER_MONTH,
         ],
     },
-    ToolSpec {
+        run: |_, args| Box::pin(async move { Ok(estimate(args)) }),
+    },
+    Tool {
+        spec: ToolSpec {
         name: "compareCloudCosts",
         category: "pricing",
         description: "Compare the monthly cost of a workload on OCI, Azure and AWS and recommend the cheapest, with reasons. Present as a table per provider.",
@@ -143,6 +161,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             HOURS_PER_MONTH,
             Param { name: "maxBudgetPerMonth", kind: Kind::Int { min: 1, max: 10_000_000 }, required: false, description: "Budget (USD)", default: None, secret: false },
         ],
+    },
+        run: |_, args| Box::pin(async move { Ok(compare(args)) }),
     },
 ];
 

@@ -6,13 +6,14 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
+use crate::catalogue::{tool, Tool};
 use crate::params::LIMIT;
 use crate::rest::{counted, items_of, limit, not_here, text};
 use crate::OciTools;
 
 /// The search tools.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    tool!(search, ToolSpec {
         name: "searchResources",
         category: "search",
         description: "Search resources across the tenancy with OCI's structured query language, e.g. `query instance resources where lifecycleState = 'STOPPED'`.",
@@ -23,8 +24,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "query", kind: Kind::Text { max: 1000 }, required: true, description: "Structured search query", default: None, secret: false },
             LIMIT,
         ],
-    },
-    ToolSpec {
+    }),
+    tool!(search, ToolSpec {
         name: "searchResourcesByName",
         category: "search",
         description: "Find resources anywhere in the tenancy whose name or fields contain some text (free-text search).",
@@ -35,7 +36,7 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "text", kind: Kind::Text { max: 200 }, required: true, description: "Text to look for", default: None, secret: false },
             LIMIT,
         ],
-    },
+    }),
 ];
 
 impl OciTools {

@@ -3,12 +3,15 @@
 //! init`. Names are escaped for HCL, DNS labels are valid OCI labels, subnets
 //! are carved from the VCN's CIDR, and the instance uses the generated subnet.
 
+use crate::catalogue::Tool;
+use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use serde_json::{json, Map, Value};
 
 /// The Terraform tool (category `compute`): offline.
-pub(crate) const SPECS: &[ToolSpec] = &[
-    ToolSpec {
+pub(crate) const TOOLS: &[Tool] = &[
+    Tool {
+        spec: ToolSpec {
         name: "generateTerraform",
         category: "compute",
         description: "Generate Terraform for OCI (offline): `vcn` (VCN, internet and NAT gateways, public and private subnets), `compute` (one instance), or `web-server` (both, wired together). Returns the files; show main.tf in a code block and list the next steps.",
@@ -24,6 +27,8 @@ pub(crate) const SPECS: &[ToolSpec] = &[
             Param { name: "ocpus", kind: Kind::Int { min: 1, max: 64 }, required: false, description: "OCPUs (Flex shapes)", default: Some("1"), secret: false },
             Param { name: "memoryGB", kind: Kind::Int { min: 1, max: 1024 }, required: false, description: "Memory (Flex shapes)", default: Some("16"), secret: false },
         ],
+    },
+        run: |_, args| Box::pin(async move { generate(args).map_err(ToolError::Invalid) }),
     },
 ];
 

@@ -66,6 +66,11 @@ pub enum Scope {
 pub trait ToolRunner: Send + Sync {
     /// Every tool it offers.
     fn specs(&self) -> &'static [ToolSpec];
+    /// The tool with this name. Every execution looks one up, so catalogues
+    /// override this with a map built once; the default scans `specs`.
+    fn spec(&self, name: &str) -> Option<&'static ToolSpec> {
+        self.specs().iter().find(|s| s.name == name)
+    }
     /// Which cloud answers (`emulator`, `oci`), named in every result.
     fn cloud(&self) -> &'static str;
     /// Runs a tool with validated arguments; the error is a message safe to show.
@@ -112,9 +117,7 @@ pub struct Executed {
 /// Looks a tool up by name.
 pub fn find(runner: &dyn ToolRunner, name: &str) -> CoreResult<&'static ToolSpec> {
     runner
-        .specs()
-        .iter()
-        .find(|s| s.name == name)
+        .spec(name)
         .ok_or_else(|| CoreError::NotFound(format!("Unknown tool {name:?}")))
 }
 
