@@ -446,6 +446,53 @@ async fn a_danger_tool_pauses_and_another_replica_resumes_it_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_stop_asked_of_another_replica_stops_the_turn_where_it_runs() {
+    let cloud = shared_cloud().await;
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    let words: Vec<String> = (0..400).map(|_| "story ".to_string()).collect();
+    fake.push(Turn::text(words).delay(Duration::from_millis(50)));
+    let a = replica(&fake, &cloud).spawn().await;
+    let b = replica(&fake, &cloud).same_database_as(&a).spawn().await;
+    let on_a = a.admin().await;
+    let mut res = on_a
+        .post("/api/chat", json!({"message": "tell me a long story"}))
+        .await;
+    let session = res.headers()["x-chat-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut seen = String::new();
+    while !seen.contains("text-delta") {
+        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
+            .await
+            .expect("more of the stream")
+            .expect("body")
+            .expect("not ended yet");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // The stop lands on B; the turn runs on A.
+    let on_b = b.sign_in("admin@acme.test", portal_testkit::PASSWORD).await;
+    let stopped: Value = on_b
+        .post(&format!("/api/chat/{session}/stop"), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stopped, json!({"stopped": true, "outcome": "stopped"}));
+    let rest = tokio::time::timeout(Duration::from_secs(10), res.text())
+        .await
+        .expect("A's stream ends soon after the stop")
+        .expect("body");
+    let evs = portal_testkit::sse::parse_sse(&format!("{seen}{rest}"));
+    assert_eq!(of_type(&evs, "abort").len(), 1, "{:?}", types(&evs));
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "stopped");
+    assert!(
+        fake.wait_for_disconnect(Duration::from_secs(5)).await,
+        "A cancelled its model request"
+    );
+}
+
+#[tokio::test]
 async fn a_refused_approval_is_told_to_the_model() {
     let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
     let app = app_with(&fake, &[]).await;
@@ -474,9 +521,12 @@ async fn a_refused_approval_is_told_to_the_model() {
         .await;
     assert_eq!(decided.status(), 200);
     let rest = follow(&admin, &session, last).await;
-    let err = of_type(&rest, "tool-output-error");
+    // The AI SDK's own chunk for a denial, with why.
+    let err = of_type(&rest, "tool-output-denied");
     assert_eq!(err.len(), 1, "{:?}", types(&rest));
+    assert_eq!(err[0]["toolCallId"], "c1");
     assert!(err[0]["errorText"].as_str().unwrap().contains("rejected"));
+    assert!(of_type(&rest, "tool-output-error").is_empty());
     assert_eq!(text_of(&rest), "Understood, I left it running.");
     let told = fake.requests()[1].body.to_string();
     assert!(told.contains("not during business hours"), "{told}");
