@@ -413,11 +413,9 @@ pub fn document_models(doc: &mut utoipa::openapi::OpenApi, ai: &portal_core::con
         .map(|m| Value::String(m.id))
         .chain([Value::Null])
         .collect();
-    let types = if ids.len() > 1 {
-        SchemaType::from_iter([Type::String, Type::Null])
-    } else {
-        SchemaType::Type(Type::Null)
-    };
+    // `string` stays in the type even when only null is allowed: generators
+    // (openapi-generator) cannot type a property whose only type is `null`.
+    let types = SchemaType::from_iter([Type::String, Type::Null]);
     let model = ObjectBuilder::new()
         .schema_type(types)
         .enum_values(Some(ids))
