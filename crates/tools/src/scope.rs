@@ -195,7 +195,9 @@ async fn compartment_of_ocid(
 /// The compartment it runs in (given, or the tenancy's root by default) always
 /// counts; so do the compartments of the resources it names through
 /// parameters declared as OCIDs (or bucket names), and, for `createPolicy`,
-/// where its statements grant access. Free text never counts.
+/// where its statements grant access. Free text never counts. A list without
+/// a compartment that searches every allowed one (`tenancy::FAN_OUT`) names
+/// none itself: `Allowed` when nothing else is named.
 pub(crate) async fn scope(
     client: &OciClient,
     ancestry: &Ancestry,
