@@ -282,7 +282,8 @@ fn combinations(spec: &portal_core::tools::ToolSpec, inv: &Inventory) -> Vec<Val
             out.push(Value::Object(m));
         }
     }
-    // compartmentId omitted: the call runs in the tenancy's root.
+    // compartmentId omitted: the call runs in the tenancy's root, or a list searches
+    // every allowed compartment (portal_tools::FAN_OUT).
     let mut m = base.clone();
     m.remove("compartmentId");
     out.push(Value::Object(m.clone()));
