@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 
 use crate::services::{
     agent, artifacts, blockstorage, compute, database, identity, limits, loadbalancer, logsearch,
-    monitoring, network, objectstorage, search, usage, Ctx,
+    monitoring, multipart, network, objectstorage, search, usage, Ctx,
 };
 use crate::wire::{ApiError, Reply, Req};
 
@@ -399,6 +399,55 @@ pub static OPERATIONS: &[Operation] = &[
         "DELETE",
         "/n/{namespaceName}/b/{bucketName}/o/{objectName}",
         objectstorage::delete_object,
+    ),
+    op(
+        "ObjectStorageClient.GetNamespaceMetadata",
+        "GET",
+        "/n/{namespaceName}",
+        multipart::get_namespace_metadata,
+    ),
+    op(
+        "ObjectStorageClient.ListPreauthenticatedRequests",
+        "GET",
+        "/n/{namespaceName}/b/{bucketName}/p",
+        multipart::list_preauthenticated_requests,
+    ),
+    op(
+        "ObjectStorageClient.CreateMultipartUpload",
+        "POST",
+        "/n/{namespaceName}/b/{bucketName}/u",
+        multipart::create_multipart_upload,
+    ),
+    op(
+        "ObjectStorageClient.ListMultipartUploads",
+        "GET",
+        "/n/{namespaceName}/b/{bucketName}/u",
+        multipart::list_multipart_uploads,
+    ),
+    Operation {
+        name: "ObjectStorageClient.UploadPart",
+        method: "PUT",
+        path: "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        unsigned_body: true,
+        handler: multipart::upload_part,
+    },
+    op(
+        "ObjectStorageClient.ListMultipartUploadParts",
+        "GET",
+        "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        multipart::list_multipart_upload_parts,
+    ),
+    op(
+        "ObjectStorageClient.CommitMultipartUpload",
+        "POST",
+        "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        multipart::commit_multipart_upload,
+    ),
+    op(
+        "ObjectStorageClient.AbortMultipartUpload",
+        "DELETE",
+        "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        multipart::abort_multipart_upload,
     ),
     // ---- Database (/20160918, database host)
     op(

@@ -151,6 +151,45 @@ pub struct ObjectMeta {
     pub time_modified: Millis,
     /// `Standard`, `InfrequentAccess` or `Archive`.
     pub storage_tier: String,
+    /// `opc-multipart-md5` (`<base64 md5 of the parts' md5s>-<part count>`) of an
+    /// object assembled from a multipart upload; such objects have no `content-md5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart_md5: Option<String>,
+}
+
+/// One uploaded part of a multipart upload; the bytes live in
+/// `objects/uploads/<uploadId>/<partNum>`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UploadPart {
+    /// Size in bytes.
+    pub size: u64,
+    /// Base64 MD5 of the part (`opc-content-md5`).
+    pub md5: String,
+    /// The part's etag (given back in `partsToCommit`).
+    pub etag: String,
+}
+
+/// An in-progress Object Storage multipart upload.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MultipartUpload {
+    /// The bucket's OCID.
+    pub bucket_id: String,
+    /// The bucket's name.
+    pub bucket: String,
+    /// The object being assembled.
+    pub object: String,
+    /// Creation time.
+    pub time_created: Millis,
+    /// Storage tier of the resulting object.
+    pub storage_tier: String,
+    /// `content-type` of the resulting object.
+    pub content_type: String,
+    /// `opc-meta-*` user metadata of the resulting object.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Uploaded parts by part number.
+    #[serde(default)]
+    pub parts: BTreeMap<u32, UploadPart>,
 }
 
 /// One stored log entry (the `logContent` OCI Logging Search returns).
@@ -201,6 +240,9 @@ pub struct State {
     pub resources: BTreeMap<String, BTreeMap<String, Res>>,
     /// bucket OCID → object name → metadata.
     pub objects: BTreeMap<String, BTreeMap<String, ObjectMeta>>,
+    /// In-progress multipart uploads by upload id.
+    #[serde(default)]
+    pub uploads: BTreeMap<String, MultipartUpload>,
     /// Stored audit log entries, oldest first (service logs are derived, see [`crate::logs`]).
     pub logs: Vec<LogRecord>,
     /// Monotonic counter feeding OCID generation.

@@ -497,6 +497,61 @@ async fn every_operation_emits_only_model_fields() {
     )
     .await;
     tour.delete(&format!("/n/{ns}/b/tour-bucket/o/x.txt")).await;
+    tour.get(&format!("/n/{ns}"), &[]).await;
+    tour.get(&format!("/n/{ns}/b/tour-bucket/p"), &[]).await;
+    let up = tour
+        .post(
+            &format!("/n/{ns}/b/tour-bucket/u"),
+            &[],
+            json!({"object": "big.bin", "contentType": "text/plain", "metadata": {"k": "v"}}),
+        )
+        .await;
+    let upload_id = s(&up, "uploadId");
+    tour.get(&format!("/n/{ns}/b/tour-bucket/u"), &[]).await;
+    let part = t
+        .client
+        .send_bytes(
+            Method::PUT,
+            &tour.raw,
+            &format!("/n/{ns}/b/tour-bucket/u/big.bin"),
+            &[("uploadId", &upload_id), ("uploadPartNum", "1")],
+            Some(Bytes::from_static(b"part one")),
+            &RequestOptions::default(),
+        )
+        .await
+        .unwrap();
+    tour.seen
+        .entry("ObjectStorageClient.UploadPart")
+        .or_default()
+        .push(part.body);
+    let parts = tour
+        .get(
+            &format!("/n/{ns}/b/tour-bucket/u/big.bin"),
+            &[("uploadId", &upload_id)],
+        )
+        .await;
+    tour.post(
+        &format!("/n/{ns}/b/tour-bucket/u/big.bin"),
+        &[("uploadId", &upload_id)],
+        json!({"partsToCommit": [{"partNum": 1, "etag": s(&parts[0], "etag")}]}),
+    )
+    .await;
+    let up = tour
+        .post(
+            &format!("/n/{ns}/b/tour-bucket/u"),
+            &[],
+            json!({"object": "abandoned.bin"}),
+        )
+        .await;
+    tour.call(
+        Method::DELETE,
+        &format!("/n/{ns}/b/tour-bucket/u/abandoned.bin"),
+        &[("uploadId", &s(&up, "uploadId"))],
+        None,
+    )
+    .await;
+    tour.delete(&format!("/n/{ns}/b/tour-bucket/o/big.bin"))
+        .await;
     tour.delete(&format!("/n/{ns}/b/tour-bucket")).await;
 
     // Database

@@ -12,6 +12,7 @@ pub(crate) mod limits;
 pub(crate) mod loadbalancer;
 pub(crate) mod logsearch;
 pub(crate) mod monitoring;
+pub(crate) mod multipart;
 pub(crate) mod network;
 pub(crate) mod objectstorage;
 pub(crate) mod search;
