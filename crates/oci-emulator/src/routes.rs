@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 
 use crate::services::{
     agent, artifacts, blockstorage, compute, database, identity, limits, loadbalancer, logsearch,
-    monitoring, multipart, network, objectstorage, search, usage, Ctx,
+    monitoring, multipart, network, objectstorage, search, updates, usage, workrequests, Ctx,
 };
 use crate::wire::{ApiError, Reply, Req};
 
@@ -109,6 +109,12 @@ pub static OPERATIONS: &[Operation] = &[
         compute::terminate_instance,
     ),
     op(
+        "ComputeClient.UpdateInstance",
+        "PUT",
+        "/20160918/instances/{instanceId}",
+        updates::update_instance,
+    ),
+    op(
         "ComputeClient.ListShapes",
         "GET",
         "/20160918/shapes",
@@ -180,6 +186,33 @@ pub static OPERATIONS: &[Operation] = &[
         "/20160918/volumeAttachments/{volumeAttachmentId}",
         compute::detach_volume,
     ),
+    // ---- Work Requests (/20160918, iaas host: oci.work_requests.WorkRequestClient;
+    // Identity's work requests on the identity host share these paths and are
+    // not emulated)
+    op(
+        "WorkRequestClient.ListWorkRequests",
+        "GET",
+        "/20160918/workRequests",
+        workrequests::list_work_requests,
+    ),
+    op(
+        "WorkRequestClient.GetWorkRequest",
+        "GET",
+        "/20160918/workRequests/{workRequestId}",
+        workrequests::get_work_request,
+    ),
+    op(
+        "WorkRequestClient.ListWorkRequestErrors",
+        "GET",
+        "/20160918/workRequests/{workRequestId}/errors",
+        workrequests::list_work_request_errors,
+    ),
+    op(
+        "WorkRequestClient.ListWorkRequestLogs",
+        "GET",
+        "/20160918/workRequests/{workRequestId}/logs",
+        workrequests::list_work_request_logs,
+    ),
     // ---- VirtualNetwork (/20160918, iaas host)
     op(
         "VirtualNetworkClient.ListVcns",
@@ -206,6 +239,12 @@ pub static OPERATIONS: &[Operation] = &[
         network::delete_vcn,
     ),
     op(
+        "VirtualNetworkClient.UpdateVcn",
+        "PUT",
+        "/20160918/vcns/{vcnId}",
+        updates::update_vcn,
+    ),
+    op(
         "VirtualNetworkClient.ListSubnets",
         "GET",
         "/20160918/subnets",
@@ -228,6 +267,12 @@ pub static OPERATIONS: &[Operation] = &[
         "DELETE",
         "/20160918/subnets/{subnetId}",
         network::delete_subnet,
+    ),
+    op(
+        "VirtualNetworkClient.UpdateSubnet",
+        "PUT",
+        "/20160918/subnets/{subnetId}",
+        updates::update_subnet,
     ),
     op(
         "VirtualNetworkClient.ListSecurityLists",
@@ -313,6 +358,12 @@ pub static OPERATIONS: &[Operation] = &[
         "DELETE",
         "/20160918/volumes/{volumeId}",
         blockstorage::delete_volume,
+    ),
+    op(
+        "BlockstorageClient.UpdateVolume",
+        "PUT",
+        "/20160918/volumes/{volumeId}",
+        updates::update_volume,
     ),
     op(
         "BlockstorageClient.ListVolumeBackups",

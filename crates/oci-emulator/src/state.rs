@@ -192,6 +192,42 @@ pub struct MultipartUpload {
     pub parts: BTreeMap<u32, UploadPart>,
 }
 
+/// A resource a work request acts on (`WorkRequestResource`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkRequestResource {
+    /// `CREATED`, `UPDATED`, `DELETED` or `RELATED` once the work request succeeded.
+    pub action_type: String,
+    /// Resource type (`instance`, `volumeAttachment`, ...).
+    pub entity_type: String,
+    /// The resource's OCID.
+    pub identifier: String,
+    /// Path of the resource (`/20160918/instances/<id>`).
+    pub entity_uri: String,
+}
+
+/// A Core Services work request (`oci.work_requests`): its status is derived
+/// from the three timestamps, like lifecycle states.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkRequest {
+    /// OCID.
+    pub id: String,
+    /// `TerminateInstance`, `DetachVolume`, ...
+    pub operation_type: String,
+    /// Compartment of the resource.
+    pub compartment_id: String,
+    /// Affected resources.
+    pub resources: Vec<WorkRequestResource>,
+    /// ACCEPTED from here.
+    pub time_accepted: Millis,
+    /// IN_PROGRESS from here.
+    pub time_started: Millis,
+    /// SUCCEEDED from here.
+    pub time_finished: Millis,
+}
+
+/// Most work requests kept; the oldest are dropped first.
+pub const MAX_WORK_REQUESTS: usize = 2_000;
+
 /// One stored log entry (the `logContent` OCI Logging Search returns).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LogRecord {
@@ -243,6 +279,9 @@ pub struct State {
     /// In-progress multipart uploads by upload id.
     #[serde(default)]
     pub uploads: BTreeMap<String, MultipartUpload>,
+    /// Work requests by OCID.
+    #[serde(default)]
+    pub work_requests: BTreeMap<String, WorkRequest>,
     /// Stored audit log entries, oldest first (service logs are derived, see [`crate::logs`]).
     pub logs: Vec<LogRecord>,
     /// Monotonic counter feeding OCID generation.

@@ -16,7 +16,9 @@ pub(crate) mod multipart;
 pub(crate) mod network;
 pub(crate) mod objectstorage;
 pub(crate) mod search;
+pub(crate) mod updates;
 pub(crate) mod usage;
+pub(crate) mod workrequests;
 
 use std::path::Path;
 
