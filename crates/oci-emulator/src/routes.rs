@@ -32,8 +32,9 @@
 use std::collections::BTreeMap;
 
 use crate::services::{
-    agent, artifacts, blockstorage, compute, database, identity, limits, loadbalancer, logsearch,
-    monitoring, multipart, network, objectstorage, search, updates, usage, workrequests, Ctx,
+    agent, artifacts, blockstorage, compute, database, identity, limits, listings, loadbalancer,
+    logsearch, monitoring, multipart, network, objectstorage, search, updates, usage, workrequests,
+    Ctx,
 };
 use crate::wire::{ApiError, Reply, Req};
 
@@ -137,6 +138,12 @@ pub static OPERATIONS: &[Operation] = &[
         "POST",
         "/20160918/instanceConsoleHistories",
         compute::capture_console_history,
+    ),
+    op(
+        "ComputeClient.ListConsoleHistories",
+        "GET",
+        "/20160918/instanceConsoleHistories",
+        listings::list_console_histories,
     ),
     op(
         "ComputeClient.GetConsoleHistory",
@@ -687,6 +694,12 @@ pub static OPERATIONS: &[Operation] = &[
         "/20180409/resources",
         search::search_resources,
     ),
+    op(
+        "ResourceSearchClient.ListResourceTypes",
+        "GET",
+        "/20180409/resourceTypes",
+        listings::list_resource_types,
+    ),
     // ---- Limits and Quotas (version in the path)
     op(
         "LimitsClient.ListServices",
@@ -699,6 +712,12 @@ pub static OPERATIONS: &[Operation] = &[
         "GET",
         "/20190729/limitValues",
         limits::list_limit_values,
+    ),
+    op(
+        "LimitsClient.ListLimitDefinitions",
+        "GET",
+        "/20190729/limitDefinitions",
+        listings::list_limit_definitions,
     ),
     op(
         "LimitsClient.GetResourceAvailability",

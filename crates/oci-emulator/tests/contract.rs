@@ -424,6 +424,13 @@ async fn every_operation_emits_only_model_fields() {
         &[],
     )
     .await;
+    let hists = tour
+        .get(
+            "/20160918/instanceConsoleHistories",
+            &[("compartmentId", &prod), ("instanceId", &web)],
+        )
+        .await;
+    assert!(!hists.as_array().unwrap().is_empty());
     let vnic_atts = tour
         .get("/20160918/vnicAttachments", &[("compartmentId", &prod)])
         .await;
@@ -695,6 +702,7 @@ async fn every_operation_emits_only_model_fields() {
         json!({"type": "Structured", "query": "query all resources"}),
     )
     .await;
+    tour.get("/20180409/resourceTypes", &[]).await;
 
     // Limits and quotas
     tour.get("/20190729/services", &[("compartmentId", &tenancy)])
@@ -704,6 +712,17 @@ async fn every_operation_emits_only_model_fields() {
         &[("compartmentId", &tenancy), ("serviceName", "compute")],
     )
     .await;
+    let defs = tour
+        .get(
+            "/20190729/limitDefinitions",
+            &[("compartmentId", &tenancy), ("serviceName", "compute")],
+        )
+        .await;
+    assert!(defs
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["serviceName"] == "compute"));
     tour.get(
         "/20190729/services/compute/limits/standard-e4-core-count/resourceAvailability",
         &[("compartmentId", &tenancy), ("availabilityDomain", &ad)],

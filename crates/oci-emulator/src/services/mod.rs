@@ -9,6 +9,7 @@ pub(crate) mod compute;
 pub(crate) mod database;
 pub(crate) mod identity;
 pub(crate) mod limits;
+pub(crate) mod listings;
 pub(crate) mod loadbalancer;
 pub(crate) mod logsearch;
 pub(crate) mod monitoring;
