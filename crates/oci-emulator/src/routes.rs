@@ -462,13 +462,13 @@ pub static OPERATIONS: &[Operation] = &[
         "ObjectStorageClient.GetNamespaceMetadata",
         "GET",
         "/n/{namespaceName}",
-        multipart::get_namespace_metadata,
+        listings::get_namespace_metadata,
     ),
     op(
         "ObjectStorageClient.ListPreauthenticatedRequests",
         "GET",
         "/n/{namespaceName}/b/{bucketName}/p",
-        multipart::list_preauthenticated_requests,
+        listings::list_preauthenticated_requests,
     ),
     op(
         "ObjectStorageClient.CreateMultipartUpload",

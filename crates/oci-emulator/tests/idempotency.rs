@@ -108,7 +108,7 @@ async fn same_token_same_body_replays_and_other_body_conflicts() {
 async fn tokens_are_per_principal_and_expire() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = config(dir.path(), 0);
-    cfg.retry_token_ttl = Duration::from_millis(300);
+    cfg.retry_token_ttl = Duration::from_millis(1500);
     let emu = Emulator::open(cfg).unwrap();
     let (base, _stop) = serve(&emu).await;
     let client = client_for(&emu, &base, 1);
@@ -139,7 +139,7 @@ async fn tokens_are_per_principal_and_expire() {
     assert_eq!(mine_again["id"], mine["id"]);
 
     // After the TTL the token is forgotten: the same request creates again.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1700)).await;
     let later = create_vcn(&client, &body, &token("shared")).await.unwrap();
     assert_ne!(later["id"], mine["id"]);
 }

@@ -258,7 +258,7 @@ async fn vcn_ad(t: &TestEmu, compartment: &str) -> String {
 
 #[tokio::test]
 async fn volume_growth_goes_through_provisioning() {
-    let t = start(150).await;
+    let t = start(1000).await;
     let prod = t.compartment("Production").await;
     let ad = vcn_ad(&t, &prod).await;
     let vol = t
@@ -362,14 +362,24 @@ async fn terminate_and_detach_answer_with_work_requests_that_succeed() {
         .get(C, &format!("/workRequests/{wr_id}"), &[])
         .await
         .unwrap();
-    assert_eq!(first.body["status"], "ACCEPTED");
-    assert_eq!(first.body["percentComplete"], 0.0);
+    // Not done yet (ACCEPTED for the first quarter of the transition, then
+    // IN_PROGRESS; exact timing is checked by the unit tests).
+    let status = first.body["status"].as_str().unwrap();
+    assert!(matches!(status, "ACCEPTED" | "IN_PROGRESS"), "{status}");
+    assert!(first.body["percentComplete"].as_f64().unwrap() < 100.0);
     assert_eq!(first.body["operationType"], "TerminateInstance");
     assert_eq!(first.body["resources"][0]["actionType"], "IN_PROGRESS");
     assert!(first.body.get("timeFinished").is_none());
     let (done, seen) = wait_work_request(&t, &wr_id).await;
-    assert_eq!(seen.first().map(String::as_str), Some("ACCEPTED"));
-    assert!(seen.contains(&"IN_PROGRESS".to_string()), "{seen:?}");
+    // Statuses only move forward.
+    let order = ["ACCEPTED", "IN_PROGRESS", "SUCCEEDED"];
+    let ranks: Vec<usize> = seen
+        .iter()
+        .map(|s| order.iter().position(|o| o == s).unwrap())
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert!(done["timeAccepted"].as_str() <= done["timeStarted"].as_str());
+    assert!(done["timeStarted"].as_str() <= done["timeFinished"].as_str());
     assert_eq!(done["percentComplete"], 100.0);
     assert_eq!(done["compartmentId"], compartment.as_str());
     assert_eq!(done["resources"][0]["actionType"], "DELETED");

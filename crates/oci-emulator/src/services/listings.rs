@@ -1,9 +1,11 @@
-//! List endpoints the official CLI calls that need no model of their own:
-//! console history captures (Compute), limit definitions (Limits) and the
-//! queryable resource types (Resource Search).
+//! Small read endpoints the official CLI calls: console history captures
+//! (Compute), limit definitions (Limits), the queryable resource types (Resource
+//! Search), namespace metadata and the (always empty) pre-authenticated request
+//! list (Object Storage).
 
 use serde_json::{json, Value};
 
+use super::objectstorage::{check_namespace, find_bucket};
 use super::{list_in_compartment, search, Ctx, SORT_TIME_NAME};
 use crate::catalog;
 use crate::state::kind;
@@ -96,4 +98,25 @@ pub(crate) fn list_resource_types(_ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<R
         .map(|(_, _, name)| json!({"name": name, "fields": fields}))
         .collect();
     wire::list_reply(req, items)
+}
+
+/// GET /n/{ns}
+pub(crate) fn get_namespace_metadata(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply, ApiError> {
+    let ns = req.path("namespaceName");
+    check_namespace(ctx, ns)?;
+    let tenancy = ctx.tenancy();
+    Ok(Reply::json(json!({
+        "namespace": ns,
+        "defaultS3CompartmentId": tenancy,
+        "defaultSwiftCompartmentId": tenancy,
+    })))
+}
+
+/// GET /n/{ns}/b/{bucket}/p — the emulator issues no pre-authenticated requests.
+pub(crate) fn list_preauthenticated_requests(
+    ctx: &mut Ctx<'_>,
+    req: &Req<'_>,
+) -> Result<Reply, ApiError> {
+    find_bucket(ctx, req)?;
+    wire::list_reply(req, Vec::new())
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod agent;
 pub(crate) mod artifacts;
+pub(crate) mod assemble;
 pub(crate) mod blockstorage;
 pub(crate) mod compute;
 pub(crate) mod database;

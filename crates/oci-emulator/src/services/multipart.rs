@@ -1,5 +1,4 @@
-//! Object Storage multipart uploads, namespace metadata and the (always empty)
-//! pre-authenticated request list.
+//! Object Storage multipart uploads.
 //!
 //! Parts are written to `objects/uploads/<uploadId>/<partNum>` as they arrive; the
 //! state keeps only their size, MD5 and etag. Commit streams the chosen parts,
@@ -9,7 +8,6 @@
 //! MD5 of the concatenated raw part MD5s, then `-<part count>`, which is what the
 //! OCI CLI's `--verify-checksum` recomputes.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
@@ -18,10 +16,8 @@ use http::StatusCode;
 use md5::Digest;
 use serde_json::{json, Value};
 
-use super::objectstorage::{
-    blob_path, check_namespace, check_object_name, find_bucket, md5_base64, new_etag,
-    to_system_time,
-};
+use super::assemble::assemble;
+use super::objectstorage::{check_object_name, find_bucket, md5_base64, new_etag, to_system_time};
 use super::Ctx;
 use crate::state::{MultipartUpload, ObjectMeta, UploadPart};
 use crate::wire::{self, time_value, ApiError, BodyExt, Reply, Req};
@@ -42,7 +38,7 @@ fn upload_dir(blob_dir: &Path, upload_id: &str) -> PathBuf {
     blob_dir.join("uploads").join(upload_id)
 }
 
-fn part_path(blob_dir: &Path, upload_id: &str, num: u32) -> PathBuf {
+pub(crate) fn part_path(blob_dir: &Path, upload_id: &str, num: u32) -> PathBuf {
     upload_dir(blob_dir, upload_id).join(num.to_string())
 }
 
@@ -81,27 +77,6 @@ fn find_upload<'a>(
         Some(u) if u.bucket_id == bucket_id && u.object == object => Ok((id.to_string(), u)),
         _ => Err(upload_not_found(id)),
     }
-}
-
-/// GET /n/{ns}
-pub(crate) fn get_namespace_metadata(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply, ApiError> {
-    let ns = req.path("namespaceName");
-    check_namespace(ctx, ns)?;
-    let tenancy = ctx.tenancy();
-    Ok(Reply::json(json!({
-        "namespace": ns,
-        "defaultS3CompartmentId": tenancy,
-        "defaultSwiftCompartmentId": tenancy,
-    })))
-}
-
-/// GET /n/{ns}/b/{bucket}/p — the emulator issues no pre-authenticated requests.
-pub(crate) fn list_preauthenticated_requests(
-    ctx: &mut Ctx<'_>,
-    req: &Req<'_>,
-) -> Result<Reply, ApiError> {
-    find_bucket(ctx, req)?;
-    wire::list_reply(req, Vec::new())
 }
 
 /// POST /n/{ns}/b/{bucket}/u
@@ -312,68 +287,6 @@ fn parts_to_commit(
         }
     }
     Ok(nums)
-}
-
-/// Hashes of an assembled blob.
-struct Assembled {
-    sha256: String,
-    md5: String,
-    size: u64,
-}
-
-/// Concatenate the parts into `<blob dir>/<sha256>` with a fixed-size buffer.
-fn assemble(blob_dir: &Path, upload_id: &str, nums: &[u32]) -> std::io::Result<Assembled> {
-    let tmp = blob_dir.join(format!(".assemble.{upload_id}.{}.tmp", fastrand::u64(..)));
-    let result = (|| {
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut out = opts.open(&tmp)?;
-        let mut sha = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        let mut md5 = md5::Md5::new();
-        let mut size = 0u64;
-        let mut buf = vec![0u8; 256 * 1024];
-        for n in nums {
-            let mut part = std::fs::File::open(part_path(blob_dir, upload_id, *n))?;
-            loop {
-                let got = part.read(&mut buf)?;
-                if got == 0 {
-                    break;
-                }
-                let chunk = buf.get(..got).unwrap_or_default();
-                sha.update(chunk);
-                md5.update(chunk);
-                out.write_all(chunk)?;
-                size += got as u64;
-            }
-        }
-        out.sync_all()?;
-        let sha256: String = sha
-            .finish()
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        let dest = blob_path(blob_dir, &sha256);
-        if dest.exists() {
-            std::fs::remove_file(&tmp)?;
-        } else {
-            std::fs::rename(&tmp, &dest)?;
-        }
-        Ok(Assembled {
-            sha256,
-            md5: STANDARD.encode(md5.finalize()),
-            size,
-        })
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// `opc-multipart-md5` of the committed parts.

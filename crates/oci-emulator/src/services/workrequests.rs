@@ -196,3 +196,40 @@ pub(crate) fn list_work_request_logs(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result
     }
     wire::list_reply(req, items)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wr() -> WorkRequest {
+        WorkRequest {
+            id: "wr".into(),
+            operation_type: "TerminateInstance".into(),
+            compartment_id: "c".into(),
+            resources: Vec::new(),
+            time_accepted: 1_000,
+            time_started: 1_100,
+            time_finished: 1_400,
+        }
+    }
+
+    #[test]
+    fn status_and_progress_follow_the_clock() {
+        let w = wr();
+        assert_eq!((status(&w, 1_000), percent(&w, 1_000)), ("ACCEPTED", 0.0));
+        assert_eq!(status(&w, 1_099), "ACCEPTED");
+        assert_eq!(
+            (status(&w, 1_100), percent(&w, 1_100)),
+            ("IN_PROGRESS", 0.0)
+        );
+        assert_eq!(percent(&w, 1_250), 50.0);
+        assert_eq!(
+            (status(&w, 1_400), percent(&w, 1_400)),
+            ("SUCCEEDED", 100.0)
+        );
+        let s = summary(&w, 1_050);
+        assert!(s.get("timeStarted").is_none() && s.get("timeFinished").is_none());
+        let s = summary(&w, 1_500);
+        assert_eq!(s["timeFinished"], "1970-01-01T00:00:01.400Z");
+    }
+}
