@@ -15,7 +15,8 @@ use crate::error::ApiError;
 use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
 use crate::routes::{
-    activity, approvals, audit, auth, chat, compartments, events, health, invitations, keys, mcp,
+    activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
+    keys, mcp,
     ops, org, sessions, setup, tools,
 };
 use crate::state::AppState;
@@ -63,6 +64,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(approvals::review))
         .routes(routes!(chat::chat))
         .routes(routes!(chat::follow))
+        .routes(routes!(chat_sdk::stop))
         .routes(routes!(chat::messages))
         .routes(routes!(chat::models))
 }

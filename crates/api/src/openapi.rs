@@ -16,7 +16,7 @@ use crate::error::ErrorBody;
         title = "OCI Self-Service Portal API",
         description = "Chat with a cloud agent, run gated OCI tools, and manage the portal. \
 Errors always answer `{error, code, requestId}`.",
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecuritySchemes),

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::audit::{AuditHead, AuditRecord, NewAuditEntry};
 use crate::crypto::Keys;
+use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
 use crate::model::*;
 use crate::rbac::Role;
@@ -99,7 +100,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// takes the organisation id (rule 3 of ARCHITECTURE.md), so another tenant's
 /// rows are simply not found. The job queue ([`JobRepo`]) is part of it.
 #[async_trait]
-pub trait Store: JobRepo + Send + Sync + 'static {
+pub trait Store: JobRepo + ChatControl + Send + Sync + 'static {
     /// Which engine this is.
     fn backend(&self) -> Backend;
 

@@ -46,10 +46,11 @@ fn of_type<'a>(evs: &'a [Value], t: &str) -> Vec<&'a Value> {
     evs.iter().filter(|e| e["type"] == t).collect()
 }
 
+/// The portal's reason of the last finish (the wire's `finishReason` is the AI SDK's `other`).
 fn finish_reason(evs: &[Value]) -> String {
     of_type(evs, "finish")
         .last()
-        .map(|f| f["finishReason"].as_str().unwrap_or("").to_string())
+        .map(|f| f["messageMetadata"]["reason"].as_str().unwrap_or("").to_string())
         .expect("a finish part")
 }
 

@@ -4,59 +4,9 @@
 use std::time::Duration;
 
 use portal_fake_llm::{FakeLlm, Protocol, Turn};
+use portal_testkit::sse::{read_sse, Ev};
 use portal_testkit::{Client, TestApp};
 use serde_json::{json, Value};
-
-/// One server-sent event: its id and its data (JSON, or `[DONE]`).
-#[derive(Debug)]
-struct Ev {
-    id: Option<i64>,
-    data: Value,
-    done: bool,
-}
-
-fn parse_sse(text: &str) -> Vec<Ev> {
-    let mut out = Vec::new();
-    for block in text.split("\n\n") {
-        let mut id = None;
-        let mut data = String::new();
-        for line in block.lines() {
-            if let Some(v) = line.strip_prefix("id:") {
-                id = v.trim().parse().ok();
-            } else if let Some(v) = line.strip_prefix("data:") {
-                data.push_str(v.trim_start());
-            }
-        }
-        if data.is_empty() {
-            continue;
-        }
-        let done = data == "[DONE]";
-        out.push(Ev {
-            id,
-            data: if done {
-                Value::Null
-            } else {
-                serde_json::from_str(&data).unwrap_or_else(|e| panic!("{e}: {data}"))
-            },
-            done,
-        });
-    }
-    out
-}
-
-async fn read_sse(res: reqwest::Response) -> Vec<Ev> {
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.headers()["x-vercel-ai-ui-message-stream"],
-        "v1",
-        "AI SDK UI message stream"
-    );
-    let text = tokio::time::timeout(Duration::from_secs(60), res.text())
-        .await
-        .expect("stream ends")
-        .expect("body");
-    parse_sse(&text)
-}
 
 async fn chat(c: &Client, body: Value) -> Vec<Ev> {
     read_sse(c.post("/api/chat", body).await).await
@@ -96,7 +46,15 @@ fn text_of(evs: &[Ev]) -> String {
         .collect()
 }
 
+/// The AI SDK's finish reasons: nothing else validates in its clients.
+const SDK_FINISH_REASONS: [&str; 6] = ["stop", "length", "content-filter", "tool-calls", "error", "other"];
+
+/// The last finish part; every finish carries one of the SDK's reasons.
 fn finish(evs: &[Ev]) -> &Value {
+    for f in of_type(evs, "finish") {
+        let reason = f["finishReason"].as_str().unwrap_or_default();
+        assert!(SDK_FINISH_REASONS.contains(&reason), "{f}");
+    }
     of_type(evs, "finish")
         .last()
         .copied()
@@ -129,10 +87,7 @@ async fn app_with(fake: &FakeLlm, extra: &[(&str, &str)]) -> TestApp {
     };
     let mut b = TestApp::builder()
         .env("PORTAL_CLOUD", "emulator")
-        .env("PORTAL_AI_PROVIDER", provider)
-        .env("PORTAL_AI_BASE_URL", fake.base_url())
-        .env("PORTAL_AI_MODEL", "test-model")
-        .env("PORTAL_AI_API_KEY", "sk-test-not-a-real-key-000000000000");
+        .model(provider, &fake.base_url());
     for (k, v) in extra {
         b = b.env(k, *v);
     }
@@ -210,7 +165,7 @@ async fn without_a_model_chat_says_so_and_runs_tools_directly() {
         .as_str()
         .unwrap()
         .ends_with(&format!("/approvals/{approval}")));
-    assert_eq!(finish(&evs)["finishReason"], "awaiting-approval");
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
     let last = evs.iter().rev().find_map(|e| e.id).unwrap();
 
     // ...and resumes once approved, which a follower sees.
@@ -446,7 +401,7 @@ async fn a_danger_tool_pauses_and_another_replica_resumes_it_exactly_once() {
     let approval = asked[0]["data"]["approvalId"].as_str().unwrap().to_string();
     assert_eq!(asked[0]["data"]["toolName"], "terminateInstance");
     assert_eq!(asked[0]["data"]["toolCallId"], "call-term");
-    assert_eq!(finish(&evs)["finishReason"], "awaiting-approval");
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
     let last = evs.iter().rev().find_map(|e| e.id).unwrap();
     assert_eq!(fake.requests().len(), 1);
 
@@ -491,6 +446,53 @@ async fn a_danger_tool_pauses_and_another_replica_resumes_it_exactly_once() {
 }
 
 #[tokio::test]
+async fn a_stop_asked_of_another_replica_stops_the_turn_where_it_runs() {
+    let cloud = shared_cloud().await;
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    let words: Vec<String> = (0..400).map(|_| "story ".to_string()).collect();
+    fake.push(Turn::text(words).delay(Duration::from_millis(50)));
+    let a = replica(&fake, &cloud).spawn().await;
+    let b = replica(&fake, &cloud).same_database_as(&a).spawn().await;
+    let on_a = a.admin().await;
+    let mut res = on_a
+        .post("/api/chat", json!({"message": "tell me a long story"}))
+        .await;
+    let session = res.headers()["x-chat-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mut seen = String::new();
+    while !seen.contains("text-delta") {
+        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
+            .await
+            .expect("more of the stream")
+            .expect("body")
+            .expect("not ended yet");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    // The stop lands on B; the turn runs on A.
+    let on_b = b.sign_in("admin@acme.test", portal_testkit::PASSWORD).await;
+    let stopped: Value = on_b
+        .post(&format!("/api/chat/{session}/stop"), json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stopped, json!({"stopped": true, "outcome": "stopped"}));
+    let rest = tokio::time::timeout(Duration::from_secs(10), res.text())
+        .await
+        .expect("A's stream ends soon after the stop")
+        .expect("body");
+    let evs = portal_testkit::sse::parse_sse(&format!("{seen}{rest}"));
+    assert_eq!(of_type(&evs, "abort").len(), 1, "{:?}", types(&evs));
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "stopped");
+    assert!(
+        fake.wait_for_disconnect(Duration::from_secs(5)).await,
+        "A cancelled its model request"
+    );
+}
+
+#[tokio::test]
 async fn a_refused_approval_is_told_to_the_model() {
     let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
     let app = app_with(&fake, &[]).await;
@@ -519,9 +521,12 @@ async fn a_refused_approval_is_told_to_the_model() {
         .await;
     assert_eq!(decided.status(), 200);
     let rest = follow(&admin, &session, last).await;
-    let err = of_type(&rest, "tool-output-error");
+    // The AI SDK's own chunk for a denial, with why.
+    let err = of_type(&rest, "tool-output-denied");
     assert_eq!(err.len(), 1, "{:?}", types(&rest));
+    assert_eq!(err[0]["toolCallId"], "c1");
     assert!(err[0]["errorText"].as_str().unwrap().contains("rejected"));
+    assert!(of_type(&rest, "tool-output-error").is_empty());
     assert_eq!(text_of(&rest), "Understood, I left it running.");
     let told = fake.requests()[1].body.to_string();
     assert!(told.contains("not during business hours"), "{told}");
@@ -538,75 +543,13 @@ async fn a_refused_approval_is_told_to_the_model() {
 }
 
 #[tokio::test]
-async fn the_client_disconnecting_cancels_the_provider_request() {
-    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
-    let chunks: Vec<String> = (0..200).map(|_| "story ".to_string()).collect();
-    fake.push(Turn::text(chunks).delay(Duration::from_millis(50)));
-    let app = app_with(&fake, &[]).await;
-    let admin = app.admin().await;
-    // A raw connection, closed mid-stream the way a browser tab closes.
-    let (key, _) = admin
-        .create_key("chat", &["sessions:read", "sessions:write"])
-        .await;
-    let body = json!({"message": "tell me a long story"}).to_string();
-    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    tcp.write_all(
-        format!(
-            "POST /api/chat HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
-            app.addr,
-            body.len()
-        )
-        .as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut seen = String::new();
-    let mut buf = vec![0u8; 4096];
-    while !seen.contains("text-delta") {
-        let n = tcp.read(&mut buf).await.unwrap();
-        assert!(n > 0, "stream ended early: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    let session = seen
-        .lines()
-        .find_map(|l| l.strip_prefix("x-chat-session-id: "))
-        .expect("session header")
-        .trim()
-        .to_string();
-    drop(tcp);
-    assert!(
-        fake.wait_for_disconnect(Duration::from_secs(5)).await,
-        "the provider request was cancelled"
-    );
-    // The cancelled turn frees the session.
-    fake.push(Turn::text(["still here"]));
-    let mut status = 0;
-    for _ in 0..40 {
-        let res = admin
-            .post(
-                "/api/chat",
-                json!({"sessionId": session, "message": "hello again"}),
-            )
-            .await;
-        status = res.status().as_u16();
-        if status == 200 {
-            assert_eq!(text_of(&read_sse(res).await), "still here");
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, 200);
-}
-
-#[tokio::test]
 async fn round_and_time_limits_hold() {
     let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
     fake.set_fallback(Some(Turn::tool_call("listRegions", ["{}"])));
     let app = app_with(&fake, &[("PORTAL_CHAT_MAX_ROUNDS", "2")]).await;
     let admin = app.admin().await;
     let evs = chat(&admin, json!({"message": "loop forever"})).await;
-    assert_eq!(finish(&evs)["finishReason"], "round-limit");
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "round-limit");
     assert!(text_of(&evs).contains("limit of 2 tool rounds"));
     assert_eq!(
         fake.requests().len(),
@@ -622,7 +565,7 @@ async fn round_and_time_limits_hold() {
     let admin = app.admin().await;
     let started = std::time::Instant::now();
     let evs = chat(&admin, json!({"message": "take your time"})).await;
-    assert_eq!(finish(&evs)["finishReason"], "time-limit");
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "time-limit");
     assert!(!of_type(&evs, "error").is_empty());
     assert!(started.elapsed() < Duration::from_secs(4));
 }
@@ -864,7 +807,7 @@ async fn a_running_turn_holds_its_session_and_a_waiting_one_is_superseded() {
         .call_id("c-stop"),
     );
     let evs = chat(&admin, json!({"sessionId": session, "message": "stop it"})).await;
-    assert_eq!(finish(&evs)["finishReason"], "awaiting-approval");
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
     let approval = of_type(&evs, "data-approval-required")[0]["data"]["approvalId"]
         .as_str()
         .unwrap()
@@ -914,7 +857,7 @@ async fn secrets_in_tool_commands_are_never_stored_or_told_to_the_model() {
         "/tool runInstanceCommand {{\"instanceId\": \"{instance}\", \"script\": \"echo {SECRET} > /etc/app.conf\"}}"
     );
     let evs = chat(&admin, json!({"message": message})).await;
-    assert_eq!(finish(&evs)["finishReason"], "awaiting-approval");
+    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
     let session = session_of(&evs);
 
     fake.push(Turn::text(["Nothing ran yet."]));

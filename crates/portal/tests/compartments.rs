@@ -79,10 +79,17 @@ async fn tools_act_only_in_allowed_compartments_and_their_children() {
     assert_eq!(refused["code"], "FORBIDDEN");
     assert!(refused["error"].as_str().unwrap().contains(&development));
 
-    // No compartment means the tenancy root: refused under a policy.
-    let (status, refused) = run(&admin, "listInstances", json!({})).await;
+    // No compartment searches the allowed subtree only (tenancy_search.rs).
+    let (status, listed) = run(&admin, "listInstances", json!({})).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["result"]["searched"]["compartments"], 2, "{listed}");
+    // A tenancy-wide call that cannot be confined is refused under a policy.
+    let (status, refused) = run(&admin, "listImages", json!({})).await;
     assert_eq!(status, 403, "{refused}");
-    assert!(refused["error"].as_str().unwrap().contains("whole tenancy"));
+    assert!(refused["error"]
+        .as_str()
+        .unwrap()
+        .contains("root compartment"));
 
     // Resources are judged by the compartment they live in.
     assert_eq!(

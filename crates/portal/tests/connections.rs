@@ -49,7 +49,7 @@ async fn anonymous_health_streams_cannot_starve_chat() {
         .await
         .unwrap();
     let id = session["session"]["id"].as_str().unwrap().to_string();
-    let path = format!("/api/chat/{id}/stream");
+    let path = format!("/api/chat/{id}/stream?after=0");
     // The finished chat stream gives its slot back as hyper drops the body.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let a = admin.get(&path).await;

@@ -143,7 +143,13 @@ async fn a_new_organisation_acts_in_no_compartment_until_a_platform_admin_assign
             .0,
         403
     );
-    assert_eq!(run(&boss, "listInstances", json!({})).await.0, 403);
+    // Without a compartment: Development's subtree only.
+    let (status, body) = run(&boss, "listInstances", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["searched"]["compartments"], 1, "{body}");
+    for item in body["result"]["items"].as_array().into_iter().flatten() {
+        assert_eq!(item["compartmentId"], development.as_str(), "{item}");
+    }
     // Bad assignments are 400 naming the entry, unknown organisations 404.
     let res = admin
         .put(

@@ -66,7 +66,7 @@ async fn paused_turn(c: &Client) -> (String, String) {
     )
     .await;
     let finish = of_type(&evs, "finish");
-    assert_eq!(finish[0]["finishReason"], "awaiting-approval", "{evs:?}");
+    assert_eq!(finish[0]["messageMetadata"]["reason"], "awaiting-approval", "{evs:?}");
     let approval = of_type(&evs, "data-approval-required")[0]["data"]["approvalId"]
         .as_str()
         .unwrap()
@@ -87,7 +87,12 @@ async fn approve_and_follow(approver: &Client, session: &str, approval: &str) ->
         )
         .await;
     assert_eq!(res.status(), 200);
-    let all = events(approver.get(&format!("/api/chat/{session}/stream")).await).await;
+    let all = events(
+        approver
+            .get(&format!("/api/chat/{session}/stream?after=0"))
+            .await,
+    )
+    .await;
     // The first turn's part ends at its finish; the resumed part follows it.
     let first_finish = all
         .iter()

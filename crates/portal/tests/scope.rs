@@ -81,7 +81,6 @@ async fn an_allowed_ocid_in_free_text_no_longer_opens_the_tenancy_root_over_rest
 
     // Any free-text argument, any tool: the tenancy-wide call is refused.
     for (tool, args) in [
-        ("listInstances", json!({"lifecycleState": "RUNNING"})),
         ("searchResources", json!({"query": w.production})),
         ("searchResourcesByName", json!({"text": w.production})),
         ("searchLogs", json!({"query": w.production})),
@@ -90,13 +89,26 @@ async fn an_allowed_ocid_in_free_text_no_longer_opens_the_tenancy_root_over_rest
             json!({"namespace": "oci_computeagent", "query": w.production}),
         ),
         ("listImages", json!({"operatingSystem": w.production})),
-        (
-            "listContainerImages",
-            json!({"repositoryName": w.production}),
-        ),
     ] {
         let (status, body) = run(&w.op, tool, args).await;
         assert_eq!(status, 403, "{tool}: {body}");
+    }
+    // A list without a compartment searches only the allowed subtree,
+    // whatever its free text says.
+    let (status, body) = run(
+        &w.op,
+        "listContainerImages",
+        json!({"repositoryName": w.production}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["searched"]["compartments"], 2, "{body}");
+    let (status, body) = run(&w.op, "listInstances", json!({"lifecycleState": "RUNNING"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["searched"]["compartments"], 2, "{body}");
+    for item in body["result"]["items"].as_array().into_iter().flatten() {
+        let c = item["compartmentId"].as_str().unwrap_or_default();
+        assert!(c == w.production || c == w.prod_apps, "{item}");
     }
     // The same calls inside the allowed compartment still work.
     let (status, body) = run(

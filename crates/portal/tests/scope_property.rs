@@ -282,7 +282,8 @@ fn combinations(spec: &portal_core::tools::ToolSpec, inv: &Inventory) -> Vec<Val
             out.push(Value::Object(m));
         }
     }
-    // compartmentId omitted: the call runs in the tenancy's root.
+    // compartmentId omitted: the call runs in the tenancy's root, or a list searches
+    // every allowed compartment (portal_tools::FAN_OUT).
     let mut m = base.clone();
     m.remove("compartmentId");
     out.push(Value::Object(m.clone()));
@@ -410,6 +411,7 @@ async fn with_a_policy_set_no_tool_acts_outside_it() {
     admin.assign_compartments(&org, &[&inv.allowed]).await;
     let mut violations = Vec::new();
     let mut executed = BTreeSet::new();
+    let mut fanned = BTreeSet::new();
     let mut calls = 0;
     for spec in portal_tools::TOOLS {
         for args in combinations(spec, &inv) {
@@ -438,6 +440,22 @@ async fn with_a_policy_set_no_tool_acts_outside_it() {
                 executed.insert(spec.name);
             }
             let recs: Vec<Rec> = log.lock().unwrap().drain(..).collect();
+            // A list without a compartment searched the allowed subtree, down to the child.
+            if status == 200
+                && portal_tools::FAN_OUT.contains(&spec.name)
+                && args.get("compartmentId").is_none()
+            {
+                let child = recs.iter().any(|r| {
+                    r.method == "GET"
+                        && r.query
+                            .iter()
+                            .any(|(k, v)| k == "compartmentId" && *v == inv.child)
+                        && !r.path.ends_with("/compartments")
+                });
+                if child && body["result"]["searched"]["compartments"] == 2 {
+                    fanned.insert(spec.name);
+                }
+            }
             for r in &recs {
                 // A refused call's lookups (reads of what it names) act nowhere.
                 if status != 200 && r.method == "GET" {
@@ -460,6 +478,15 @@ async fn with_a_policy_set_no_tool_acts_outside_it() {
         "{} violations:\n{}",
         violations.len(),
         violations.join("\n")
+    );
+    // Every list without a compartment searched the allowed subtree (and only it).
+    let missing: Vec<&&str> = portal_tools::FAN_OUT
+        .iter()
+        .filter(|t| !fanned.contains(*t))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "did not search the allowed subtree: {missing:?}"
     );
     // Not vacuous: most cloud tools really ran inside the allowed subtree.
     assert!(calls > 300, "{calls} calls");

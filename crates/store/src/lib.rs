@@ -6,6 +6,7 @@
 //! build, so PostgreSQL goes through tokio-postgres.
 
 mod chat;
+mod chat_control_sql;
 mod jobs_sql;
 mod migrations;
 mod postgres;

@@ -68,4 +68,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_jobs.sql"),
         postgres: include_str!("../migrations/postgres/0009_jobs.sql"),
     },
+    Migration {
+        version: 10,
+        name: "chat_stop",
+        sqlite: include_str!("../migrations/sqlite/0010_chat_stop.sql"),
+        postgres: include_str!("../migrations/postgres/0010_chat_stop.sql"),
+    },
 ];

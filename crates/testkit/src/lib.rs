@@ -6,6 +6,7 @@
 mod logs;
 mod pg;
 pub mod proxy;
+pub mod sse;
 mod tools;
 
 use std::net::SocketAddr;
@@ -373,6 +374,15 @@ impl Builder {
     pub fn env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_string(), value.into()));
         self
+    }
+
+    /// Points chat at a model provider (`openai`, `anthropic` or `oci`) served at
+    /// `base_url` (a test fake speaking its wire protocol), model `test-model`.
+    pub fn model(self, provider: &str, base_url: &str) -> Self {
+        self.env("PORTAL_AI_PROVIDER", provider)
+            .env("PORTAL_AI_BASE_URL", base_url)
+            .env("PORTAL_AI_MODEL", "test-model")
+            .env("PORTAL_AI_API_KEY", "sk-test-not-a-real-key-000000000000")
     }
 
     /// Adds routes served through the same pipeline (to probe the pipeline itself).

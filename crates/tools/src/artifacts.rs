@@ -6,13 +6,13 @@ use portal_oci::endpoint::Service;
 use serde_json::{Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{list_tool, COMPARTMENT, LIMIT};
+use crate::params::{list_tool, ANY_COMPARTMENT, LIMIT};
 use crate::rest::{filters, limit, not_here};
 use crate::OciTools;
 
 /// The Container Registry tools (category `storage`, as the reference has them).
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(artifacts, list_tool!("listContainerRepos", "storage", "List Container Registry (OCIR) repositories in a compartment with their image count, size and visibility.", [COMPARTMENT, LIMIT])),
+    tool!(artifacts, list_tool!("listContainerRepos", "storage", "List Container Registry (OCIR) repositories in a compartment with their image count, size and visibility.", [ANY_COMPARTMENT, LIMIT])),
     tool!(artifacts, ToolSpec {
         name: "listContainerImages",
         category: "storage",
@@ -21,7 +21,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[
-            COMPARTMENT,
+            ANY_COMPARTMENT,
             Param { name: "repositoryName", kind: Kind::Text { max: 255 }, required: false, description: "Only this repository's, e.g. shop/web", default: None, secret: false },
             Param { name: "imageVersion", kind: Kind::Text { max: 128 }, required: false, description: "Only this version (tag), e.g. 1.2.0", default: None, secret: false },
             LIMIT,

@@ -7,13 +7,13 @@ use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{get_tool, list_tool, COMPARTMENT, INSTANCE, LIMIT};
+use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, INSTANCE, LIMIT};
 use crate::rest::{created, filters, limit, not_here, pick, text};
 use crate::OciTools;
 
 /// The block storage tools (category `storage`).
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(block_storage, list_tool!("listVolumeBackups", "storage", "List block volume backups in a compartment with size, type and state.", [COMPARTMENT, LIMIT])),
+    tool!(block_storage, list_tool!("listVolumeBackups", "storage", "List block volume backups in a compartment with size, type and state.", [ANY_COMPARTMENT, LIMIT])),
     tool!(block_storage, get_tool!("getBlockVolume", "storage", "Get one block volume: size, performance, state, backups policy.", "volumeId", "volume")),
     tool!(block_storage, get_tool!("getBootVolume", "storage", "Get one boot volume: size, image, state.", "bootVolumeId", "bootvolume")),
     tool!(block_storage, get_tool!("getVolumeBackup", "storage", "Get one volume backup: source volume, size, type, state.", "volumeBackupId", "volumebackup")),
@@ -25,7 +25,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[
-            COMPARTMENT,
+            ANY_COMPARTMENT,
             Param { name: "availabilityDomain", kind: Kind::Text { max: 100 }, required: false, description: "e.g. Uocm:US-ASHBURN-AD-1", default: None, secret: false },
             LIMIT,
         ],
@@ -78,7 +78,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         risk: Risk::Read,
         effect: Effect::ReadOnly,
         idempotent: true,
-        params: &[COMPARTMENT, LIMIT],
+        params: &[ANY_COMPARTMENT, LIMIT],
     }),
 ];
 

@@ -11,7 +11,7 @@ use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{list_tool, COMPARTMENT, INSTANCE, LIMIT};
+use crate::params::{list_tool, ANY_COMPARTMENT, COMPARTMENT, INSTANCE, LIMIT};
 use crate::rest::{
     body_of, counted, filters, int, limit, not_here, pick, sleep_ms, state_of, text,
 };
@@ -19,8 +19,8 @@ use crate::{rules, OciTools};
 
 /// The compute tools.
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(compute, list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
-    tool!(compute, list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(compute, list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [ANY_COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(compute, list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [ANY_COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
     tool!(compute, ToolSpec {
         name: "getInstanceVnics",
         category: "compute",
@@ -127,7 +127,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[
-            COMPARTMENT,
+            ANY_COMPARTMENT,
             Param {
                 name: "lifecycleState",
                 kind: Kind::Enum(&["PROVISIONING", "RUNNING", "STARTING", "STOPPING", "STOPPED", "TERMINATING", "TERMINATED"]),

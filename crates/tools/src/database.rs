@@ -7,7 +7,7 @@ use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{get_tool, COMPARTMENT, LIMIT};
+use crate::params::{get_tool, ANY_COMPARTMENT, LIMIT};
 use crate::rest::{body_of, limit, not_here, pick, state_of, text};
 use crate::{rules, OciTools};
 
@@ -48,7 +48,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         risk: Risk::Read,
         effect: Effect::ReadOnly,
         idempotent: true,
-        params: &[COMPARTMENT, LIMIT],
+        params: &[ANY_COMPARTMENT, LIMIT],
     }),
     tool!(database, ToolSpec {
         name: "createAutonomousDatabase",

@@ -7,8 +7,9 @@ use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
+use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, COMPARTMENT, LIMIT};
 use crate::rest::{array_of, body_of, counted, limit, not_here, pick, text};
+use crate::tenancy::COMPARTMENT_FIELDS;
 use crate::{rules, OciTools};
 
 /// The identity tools.
@@ -18,7 +19,7 @@ pub(crate) const TOOLS: &[Tool] = &[
     tool!(identity, list_tool!("listRegionSubscriptions", "identity", "List the regions the tenancy is subscribed to, marking the home region.", [])),
     tool!(identity, list_tool!("listUsers", "identity", "List the tenancy's IAM users.", [LIMIT])),
     tool!(identity, list_tool!("listGroups", "identity", "List the tenancy's IAM groups.", [LIMIT])),
-    tool!(identity, list_tool!("listPolicies", "identity", "List IAM policies in a compartment with their statements.", [COMPARTMENT, LIMIT])),
+    tool!(identity, list_tool!("listPolicies", "identity", "List IAM policies in a compartment with their statements.", [ANY_COMPARTMENT, LIMIT])),
     tool!(identity, list_tool!("listRegions", "identity", "List OCI regions (name and key).", [])),
     tool!(identity, list_tool!("listAvailabilityDomains", "identity", "List the tenancy's availability domains in its home region.", [])),
     tool!(identity, ToolSpec {
@@ -56,6 +57,12 @@ impl OciTools {
         let c = self.compartment(args);
         let tenancy = self.tenancy.as_str();
         match name {
+            "listCompartments" if c != tenancy => {
+                // OCI lists a subtree in one call only from the tenancy.
+                let mut all = self.walk(c).await?;
+                all.truncate(limit(args));
+                Ok(counted(all, COMPARTMENT_FIELDS))
+            }
             "listCompartments" => {
                 let q = [
                     ("compartmentId", c),
@@ -67,13 +74,7 @@ impl OciTools {
                     "/compartments",
                     &q,
                     limit(args),
-                    &[
-                        "id",
-                        "name",
-                        "description",
-                        "compartmentId",
-                        "lifecycleState",
-                    ],
+                    COMPARTMENT_FIELDS,
                 )
                 .await
             }

@@ -34,15 +34,18 @@ mod rest;
 mod rules;
 mod scope;
 mod search;
+mod tenancy;
 mod terraform;
 
 use async_trait::async_trait;
+use portal_core::service::compartments::whole_tenancy;
 use portal_core::service::tools::{Scope, ToolError, ToolRunner};
 use portal_core::tools::ToolSpec;
 use portal_oci::client::OciClient;
 use serde_json::{Map, Value};
 
 pub use catalogue::{Tool, CATALOGUE};
+pub use tenancy::FAN_OUT;
 
 /// The catalogue's specs.
 pub static TOOLS: &[ToolSpec] = catalogue::SPECS;
@@ -93,6 +96,21 @@ impl ToolRunner for OciTools {
         let tool = catalogue::find(name)
             .ok_or_else(|| ToolError::NotFound(format!("{name} is not in this catalogue")))?;
         tool.run(self, args).await
+    }
+
+    async fn run_within(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        allowed: &[String],
+    ) -> Result<Value, ToolError> {
+        if tenancy::fans_out(name, args) {
+            return self.fan_out(name, args, allowed).await;
+        }
+        if tenancy::subtree_listing(name, args) && !whole_tenancy(allowed) {
+            return self.list_allowed_compartments(args, allowed).await;
+        }
+        self.run(name, args).await
     }
 
     async fn scope(&self, name: &str, args: &Map<String, Value>) -> Result<Scope, ToolError> {

@@ -6,7 +6,7 @@ use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
+use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, LIMIT};
 use crate::rest::{limit, not_here, text};
 use crate::{rules, OciTools};
 
@@ -26,7 +26,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "backendSetName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },
         ],
     }),
-    tool!(load_balancing, list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [COMPARTMENT, LIMIT])),
+    tool!(load_balancing, list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [ANY_COMPARTMENT, LIMIT])),
 ];
 
 impl OciTools {

@@ -9,7 +9,7 @@ use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT, VCN_FILTER};
+use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, LIMIT, VCN_FILTER};
 use crate::rest::{created, filters, limit, not_here, pick, text};
 use crate::{rules, OciTools};
 
@@ -24,10 +24,10 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
     }),
-    tool!(network, list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [COMPARTMENT, VCN_FILTER, LIMIT])),
-    tool!(network, list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT])),
-    tool!(network, list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT])),
-    tool!(network, list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(network, list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
     tool!(network, get_tool!("getVnic", "networking", "Get one VNIC: private and public IPs, subnet, MAC address.", "vnicId", "vnic")),
     tool!(network, ToolSpec {
         name: "createVcn",
@@ -58,7 +58,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         risk: Risk::Read,
         effect: Effect::ReadOnly,
         idempotent: true,
-        params: &[COMPARTMENT, LIMIT],
+        params: &[ANY_COMPARTMENT, LIMIT],
     }),
     tool!(network, ToolSpec {
         name: "listSubnets",
@@ -68,7 +68,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         effect: Effect::ReadOnly,
         idempotent: true,
         params: &[
-            COMPARTMENT,
+            ANY_COMPARTMENT,
             Param {
                 name: "vcnId",
                 kind: Kind::Ocid(Some("vcn")),

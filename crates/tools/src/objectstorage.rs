@@ -7,7 +7,7 @@ use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{json, Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{list_tool, COMPARTMENT, LIMIT};
+use crate::params::{list_tool, ANY_COMPARTMENT, LIMIT};
 use crate::rest::{counted, filters, items_of, limit, not_here, text};
 use crate::{rules, OciTools};
 
@@ -65,7 +65,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         risk: Risk::Read,
         effect: Effect::ReadOnly,
         idempotent: true,
-        params: &[COMPARTMENT, LIMIT],
+        params: &[ANY_COMPARTMENT, LIMIT],
     }),
 ];
 

@@ -7,7 +7,7 @@ use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
 use crate::catalogue::{tool, Tool};
-use crate::params::{get_tool, list_tool, COMPARTMENT, LIMIT};
+use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, COMPARTMENT, LIMIT};
 use crate::rest::{array_of, counted, hours_back, int, limit, listed, not_here, text};
 use crate::OciTools;
 
@@ -75,8 +75,8 @@ pub(crate) const TOOLS: &[Tool] = &[
         ],
     }),
     tool!(observability, list_tool!("listMetricNamespaces", "observability", "List the metric names and namespaces emitted in a compartment (to write MQL queries).", [COMPARTMENT])),
-    tool!(observability, list_tool!("listAlarms", "observability", "List monitoring alarms in a compartment with severity and whether they are enabled.", [COMPARTMENT, LIMIT])),
-    tool!(observability, list_tool!("getAlarmStatus", "observability", "Show the current status (FIRING or OK) of the alarms in a compartment. Lead with anything FIRING.", [COMPARTMENT, LIMIT])),
+    tool!(observability, list_tool!("listAlarms", "observability", "List monitoring alarms in a compartment with severity and whether they are enabled.", [ANY_COMPARTMENT, LIMIT])),
+    tool!(observability, list_tool!("getAlarmStatus", "observability", "Show the current status (FIRING or OK) of the alarms in a compartment. Lead with anything FIRING.", [ANY_COMPARTMENT, LIMIT])),
 ];
 
 impl OciTools {

@@ -12,6 +12,18 @@ pub(crate) const COMPARTMENT: Param = Param {
     secret: false,
 };
 
+/// The compartment a list searches; every compartment the organisation may
+/// use when absent (`tenancy::FAN_OUT`).
+pub(crate) const ANY_COMPARTMENT: Param = Param {
+    name: "compartmentId",
+    kind: Kind::Ocid(Some("compartment")),
+    required: false,
+    description:
+        "OCID of the compartment to list (default: every compartment your organisation may use)",
+    default: None,
+    secret: false,
+};
+
 /// How many items a list tool returns at most.
 pub(crate) const LIMIT: Param = Param {
     name: "limit",

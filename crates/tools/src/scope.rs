@@ -15,6 +15,7 @@ use portal_oci::endpoint::{encode_path_param, Service};
 use serde_json::{Map, Value};
 
 use crate::policy::{self, Location};
+use crate::tenancy;
 
 /// Tools that touch no customer compartment: tenancy metadata and offline data.
 const UNBOUND: &[&str] = &[
@@ -194,7 +195,9 @@ async fn compartment_of_ocid(
 /// The compartment it runs in (given, or the tenancy's root by default) always
 /// counts; so do the compartments of the resources it names through
 /// parameters declared as OCIDs (or bucket names), and, for `createPolicy`,
-/// where its statements grant access. Free text never counts.
+/// where its statements grant access. Free text never counts. A list without
+/// a compartment that searches every allowed one (`tenancy::FAN_OUT`) names
+/// none itself: `Allowed` when nothing else is named.
 pub(crate) async fn scope(
     client: &OciClient,
     ancestry: &Ancestry,
@@ -211,8 +214,12 @@ pub(crate) async fn scope(
             list.push(c);
         }
     };
-    // The compartment the call runs in, as `OciTools::compartment` picks it.
-    if spec.params.iter().any(|p| p.name == "compartmentId") {
+    // A list without a compartment searches only what the organisation may
+    // use (`tenancy::fan_out`); otherwise the compartment the call runs in,
+    // as `OciTools::compartment` picks it.
+    let everywhere =
+        tenancy::fans_out(spec.name, args) || tenancy::subtree_listing(spec.name, args);
+    if spec.params.iter().any(|p| p.name == "compartmentId") && !everywhere {
         let c = args
             .get("compartmentId")
             .and_then(Value::as_str)
@@ -252,6 +259,9 @@ pub(crate) async fn scope(
         for c in statement_compartments(client, ancestry, tenancy, own, args).await? {
             add(c, &mut compartments);
         }
+    }
+    if compartments.is_empty() && everywhere {
+        return Ok(Scope::Allowed);
     }
     // Nothing named: the call spans the tenancy (a tenancy-level list, a search).
     if compartments.is_empty() {

@@ -3,6 +3,7 @@
 //! records everything so any replica can replay a session's stream.
 
 mod command;
+mod control;
 mod durable;
 mod memory;
 pub mod parts;
@@ -24,8 +25,9 @@ use portal_core::{CoreError, Store, StoreError};
 use tokio::sync::{mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
+pub use control::{ApprovalAnswer, StopOutcome};
 pub use memory::Meta;
-pub use replay::Followed;
+pub use replay::{FollowFrom, Followed};
 pub use sink::Frame;
 
 use crate::provider::{ModelInfo, Provider, Usage};
@@ -66,12 +68,26 @@ pub struct ChatEngine {
     /// How long one tool may run.
     pub tool_timeout: Duration,
     wake: Notify,
+    /// The turns this replica runs now, by id: how a stop reaches them.
+    running: control::Running,
+}
+
+/// Which session a message goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionRef {
+    /// A new session with an id the portal mints.
+    New,
+    /// A session that must exist and be the principal's (`sessionId`).
+    Existing(String),
+    /// The session with this client-chosen id (the AI SDK's chat `id`),
+    /// created on first use.
+    Client(String),
 }
 
 /// A new message from the user.
 pub struct NewTurn {
-    /// The session to continue; a new one when absent.
-    pub session_id: Option<String>,
+    /// The session.
+    pub session: SessionRef,
     /// The message.
     pub message: String,
     /// The model to use (one of [`ChatEngine::models`]); the default when absent.
@@ -134,6 +150,7 @@ impl ChatEngine {
             replica: format!("replica-{}", uuid()),
             tool_timeout,
             wake: Notify::new(),
+            running: control::Running::default(),
         }
     }
 
@@ -184,28 +201,55 @@ impl ChatEngine {
             None => self.settings.model.clone(),
         };
         let now = now_ms();
-        let session_id = match req.session_id {
-            Some(id) => {
+        let new_session = |id: String| ChatSession {
+            id,
+            org_id: org.id.clone(),
+            principal_id: p.id.clone(),
+            title: None,
+            model: model.clone().unwrap_or_else(|| "none".into()),
+            status: "active".into(),
+            message_count: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        let session_id = match req.session {
+            SessionRef::Existing(id) => {
                 self.store
                     .get_chat_session(&org.id, &p.id, &id)
                     .await?
                     .ok_or_else(|| CoreError::NotFound("Session not found".into()))?
                     .id
             }
-            None => {
-                let s = ChatSession {
-                    id: uuid(),
-                    org_id: org.id.clone(),
-                    principal_id: p.id.clone(),
-                    title: None,
-                    model: model.clone().unwrap_or_else(|| "none".into()),
-                    status: "active".into(),
-                    message_count: 0,
-                    created_at: now,
-                    updated_at: now,
-                };
+            SessionRef::New => {
+                let s = new_session(uuid());
                 self.store.create_chat_session(&s).await?;
                 s.id
+            }
+            SessionRef::Client(id) => {
+                if self
+                    .store
+                    .get_chat_session(&org.id, &p.id, &id)
+                    .await?
+                    .is_none()
+                {
+                    match self.store.create_chat_session(&new_session(id.clone())).await {
+                        Ok(()) => {}
+                        // Created by a racing request of the same principal: use it.
+                        Err(StoreError::Conflict(_))
+                            if self
+                                .store
+                                .get_chat_session(&org.id, &p.id, &id)
+                                .await?
+                                .is_some() => {}
+                        Err(StoreError::Conflict(_)) => {
+                            return Err(CoreError::Conflict(
+                                "body/id: this chat id is taken; choose another".into(),
+                            ))
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                id
             }
         };
         let state = TurnState {
@@ -259,7 +303,8 @@ impl ChatEngine {
         let (tx, rx) = mpsc::channel(256);
         let sink = sink::Sink::open(self.store.clone(), &session_id, &turn.id, Some(tx)).await?;
         let turn_id = turn.id.clone();
-        let runner = Runner::new(self.clone(), turn, state, (*p).clone(), sink);
+        let stop = self.track(&org.id, &turn.id);
+        let runner = Runner::new(self.clone(), turn, state, (*p).clone(), sink, stop);
         tokio::spawn(runner.run_new(message));
         Ok(Started {
             session_id,
@@ -270,7 +315,7 @@ impl ChatEngine {
 
     /// Answers the tool calls a superseded turn left pending, so the conversation the
     /// model sees stays well formed (every call has a result).
-    async fn close_superseded(&self, old: &ChatTurn) -> Result<(), CoreError> {
+    pub(crate) async fn close_superseded(&self, old: &ChatTurn) -> Result<(), CoreError> {
         let Ok(state) = serde_json::from_str::<TurnState>(&old.state) else {
             return Ok(());
         };
@@ -368,7 +413,7 @@ impl ChatEngine {
             Ok(Err(why)) => {
                 let mut sink = sink;
                 let _ = sink.emit(parts::error(&why.to_string())).await;
-                let _ = sink.emit(parts::finish("error", state.usage)).await;
+                let _ = sink.emit(parts::finish(&parts::End::Error, state.usage)).await;
                 let _ = sink.flush().await;
                 turn.status = "failed".into();
                 let _ = self
@@ -382,7 +427,15 @@ impl ChatEngine {
                 return;
             }
         };
-        Runner::new(self.clone(), turn, state, principal, sink)
+        let stop = self.track(&turn.org_id, &turn.id);
+        if let Ok(true) = self
+            .store
+            .chat_turn_stop_requested(&turn.org_id, &turn.id)
+            .await
+        {
+            stop.cancel();
+        }
+        Runner::new(self.clone(), turn, state, principal, sink, stop)
             .run_resumed()
             .await;
     }

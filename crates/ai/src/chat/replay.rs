@@ -25,6 +25,19 @@ pub enum Followed {
     Done,
 }
 
+/// Where following a session's stream starts, and so when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowFrom {
+    /// After this event id, until a turn finishes for good.
+    After(i64),
+    /// The active turn from its first event (the AI SDK's resume): until it
+    /// finishes, or pauses on an approval nobody has decided yet.
+    Active,
+    /// After this event id, until the turn finishes or pauses undecided
+    /// (the answer to approvals given in the chat).
+    Resumed(i64),
+}
+
 /// Events read per query while replaying.
 const PAGE: i64 = 200;
 /// Longest wait for new events before checking again (the store also wakes earlier).
@@ -32,7 +45,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 impl ChatEngine {
     /// Checks that the session is the principal's (another's is "not found").
-    async fn own_session(&self, p: &Principal, session_id: &str) -> Result<String, CoreError> {
+    pub(crate) async fn own_session(&self, p: &Principal, session_id: &str) -> Result<String, CoreError> {
         let org = p.org()?.id.clone();
         self.store
             .get_chat_session(&org, &p.id, session_id)
@@ -59,22 +72,35 @@ impl ChatEngine {
             .await?)
     }
 
-    /// Replays the session's events after `after`, then follows new ones until a
-    /// turn finishes for good, the receiver is dropped, or `shutdown` (`sessions:read`).
+    /// Replays the session's events from `from`, then follows new ones until
+    /// the end `from` implies, the receiver is dropped, or `shutdown`
+    /// (`sessions:read`). `None`: [`FollowFrom::Active`] and no turn is active.
     pub async fn follow(
         self: &Arc<Self>,
         p: &Principal,
         session_id: &str,
-        after: i64,
+        from: FollowFrom,
         shutdown: CancellationToken,
-    ) -> Result<mpsc::Receiver<Followed>, CoreError> {
+    ) -> Result<Option<mpsc::Receiver<Followed>>, CoreError> {
         p.require(Permission::SessionsRead)?;
-        if after < 0 {
-            return Err(CoreError::Validation(
-                "query/after: must be 0 or more".into(),
-            ));
-        }
-        let org = self.own_session(p, session_id).await?;
+        let (org, after, until_pause) = match from {
+            FollowFrom::After(after) | FollowFrom::Resumed(after) if after < 0 => {
+                return Err(CoreError::Validation(
+                    "query/after: must be 0 or more".into(),
+                ))
+            }
+            FollowFrom::After(after) => (self.own_session(p, session_id).await?, after, false),
+            FollowFrom::Resumed(after) => (self.own_session(p, session_id).await?, after, true),
+            FollowFrom::Active => {
+                let (org, turn) = self.active(p, session_id).await?;
+                let Some(turn) = turn else { return Ok(None) };
+                let after = match turn.first_event {
+                    Some(first) => first - 1,
+                    None => self.store.last_chat_event(session_id).await?,
+                };
+                (org, after, true)
+            }
+        };
         let (tx, rx) = mpsc::channel(64);
         let engine = self.clone();
         let session_id = session_id.to_string();
@@ -114,11 +140,15 @@ impl ChatEngine {
                     }
                     continue;
                 }
-                for e in events {
+                let last = events.len() - 1;
+                for (i, e) in events.into_iter().enumerate() {
                     after = e.seq;
-                    ended = serde_json::from_str::<Value>(&e.body)
-                        .map(|v| parts::is_terminal(&v))
-                        .unwrap_or(false);
+                    let part = serde_json::from_str::<Value>(&e.body).unwrap_or(Value::Null);
+                    ended = parts::is_terminal(&part)
+                        || (until_pause
+                            && i == last
+                            && parts::is_pause(&part)
+                            && engine.waits_undecided(&org, &session_id).await);
                     let frame = Frame {
                         id: e.seq,
                         data: e.body,
@@ -129,6 +159,14 @@ impl ChatEngine {
                 }
             }
         });
-        Ok(rx)
+        Ok(Some(rx))
+    }
+
+    /// Whether the session's turn waits for an approval nobody has decided.
+    async fn waits_undecided(&self, org: &str, session_id: &str) -> bool {
+        matches!(
+            self.store.active_chat_turn(org, session_id).await,
+            Ok(Some(t)) if t.status == "awaiting_approval"
+        )
     }
 }

@@ -41,7 +41,6 @@ pub struct Sink {
     buffer: Vec<ChatEvent>,
     oldest: Option<Instant>,
     live: Option<mpsc::Sender<Frame>>,
-    gone: bool,
     /// Set while the database is away: no write before then.
     retry_at: Option<Instant>,
     /// A write failed in a way that may still have committed it.
@@ -65,7 +64,6 @@ impl Sink {
             buffer: Vec::new(),
             oldest: None,
             live,
-            gone: false,
             retry_at: None,
             uncertain: false,
         })
@@ -85,8 +83,8 @@ impl Sink {
                 .await
                 .is_err()
             {
+                // The client went away; the turn goes on and is stored.
                 self.live = None;
-                self.gone = true;
             }
         }
         self.buffer.push(ChatEvent {
@@ -146,19 +144,5 @@ impl Sink {
     /// so it is not kept waiting while the runner tidies up.
     pub fn detach(&mut self) {
         self.live = None;
-    }
-
-    /// Whether a live client was attached and has gone away.
-    pub fn client_gone(&self) -> bool {
-        self.gone || self.live.as_ref().is_some_and(|tx| tx.is_closed())
-    }
-
-    /// Resolves when the attached client goes away; never, for a turn without one.
-    pub async fn closed(&self) {
-        match &self.live {
-            Some(tx) => tx.closed().await,
-            None if self.gone => {}
-            None => std::future::pending().await,
-        }
     }
 }

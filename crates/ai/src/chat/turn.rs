@@ -17,6 +17,8 @@ use serde_json::{json, Map, Value};
 
 use super::memory::{self, Meta};
 use super::sink::Sink;
+use super::control::StopSignal;
+use super::parts::End;
 use super::{command, durable, parts, prompt, ChatEngine};
 use crate::guard::{input, redact};
 use crate::provider::{
@@ -68,9 +70,10 @@ pub(crate) struct PendingCall {
 /// How a step of the turn ended.
 enum Step {
     Continue,
-    Finish(&'static str),
+    Finish(End),
     Paused,
-    Cancelled,
+    /// Stopped on purpose (`POST /api/chat/{id}/stop`); a client going away does not stop a turn.
+    Stopped,
 }
 
 /// Why a turn stopped early.
@@ -107,6 +110,8 @@ pub(crate) struct Runner {
     sink: Sink,
     started: Instant,
     lease_until: i64,
+    /// Cancelled by an explicit stop.
+    stop: StopSignal,
 }
 
 fn seal_context(turn_id: &str, call_id: &str) -> String {
@@ -129,6 +134,7 @@ impl Runner {
         state: TurnState,
         principal: Principal,
         sink: Sink,
+        stop: StopSignal,
     ) -> Self {
         let lease_until = turn.lease_until;
         Self {
@@ -139,6 +145,7 @@ impl Runner {
             sink,
             started: Instant::now(),
             lease_until,
+            stop,
         }
     }
 
@@ -264,9 +271,9 @@ impl Runner {
         self.emit(parts::text_end(&id)).await
     }
 
-    async fn finish(&mut self, reason: &'static str) -> Result<(), Abort> {
+    async fn finish(&mut self, end: &End) -> Result<(), Abort> {
         let usage = self.state.usage;
-        self.emit(parts::finish(reason, usage)).await?;
+        self.emit(parts::finish(end, usage)).await?;
         self.sink.flush().await?;
         Ok(())
     }
@@ -323,7 +330,7 @@ impl Runner {
             .await?;
             let explanation = refusal.explanation.clone();
             self.say(&explanation).await?;
-            return Ok(Step::Finish("content-filter"));
+            return Ok(Step::Finish(End::ContentFilter));
         }
         self.store_message("user", &clean.text, Meta::default())
             .await?;
@@ -346,7 +353,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             self.store_message("assistant", text, Meta::default())
                 .await?;
             self.say(text).await?;
-            return Ok(Step::Finish("stop"));
+            return Ok(Step::Finish(End::Stop));
         }
         self.agent().await
     }
@@ -360,7 +367,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         ))
         .await?;
         match self.run_pending().await? {
-            Step::Continue if self.state.direct => Ok(Step::Finish("stop")),
+            Step::Continue if self.state.direct => Ok(Step::Finish(End::Stop)),
             Step::Continue => self.agent().await,
             other => Ok(other),
         }
@@ -379,7 +386,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             self.store_message("assistant", text, Meta::default())
                 .await?;
             self.say(text).await?;
-            return Ok(Step::Finish("stop"));
+            return Ok(Step::Finish(End::Stop));
         };
         let call_id = format!("direct-{}", super::uuid());
         let call = ToolCall {
@@ -398,7 +405,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         self.store_message("assistant", "", meta).await?;
         self.state.pending = vec![self.pending_of(&call)];
         match self.run_pending().await? {
-            Step::Continue => Ok(Step::Finish("stop")),
+            Step::Continue => Ok(Step::Finish(End::Stop)),
             other => Ok(other),
         }
     }
@@ -438,8 +445,8 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
     /// Runs the calls waiting in the state, in order, until one needs an approval.
     async fn run_pending(&mut self) -> Result<Step, Abort> {
         while let Some(call) = self.state.pending.first().cloned() {
-            if self.sink.client_gone() {
-                return Ok(Step::Cancelled);
+            if self.stop.is_cancelled() {
+                return Ok(Step::Stopped);
             }
             self.renew_if_due().await?;
             let raw = self
@@ -489,6 +496,8 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                         &a.id, &call.id, &call.name, &args, &url,
                     ))
                     .await?;
+                    self.emit(parts::tool_approval_request(&a.id, &call.id))
+                        .await?;
                     if let Some(first) = self.state.pending.first_mut() {
                         first.approval_id = Some(a.id.clone());
                     }
@@ -504,8 +513,12 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                 }
                 Err(e) => {
                     let message = public_message(&e);
-                    self.emit(parts::tool_output_error(&call.id, &message))
-                        .await?;
+                    let part = if self.was_rejected(&call, &e).await {
+                        parts::tool_output_denied(&call.id, &message)
+                    } else {
+                        parts::tool_output_error(&call.id, &message)
+                    };
+                    self.emit(part).await?;
                     self.store_tool_result(&call, &format!("Error: {message}"))
                         .await?;
                 }
@@ -513,6 +526,17 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             self.state.pending.remove(0);
         }
         Ok(Step::Continue)
+    }
+
+    /// Whether a call failed because its approver said no.
+    async fn was_rejected(&self, call: &PendingCall, e: &CoreError) -> bool {
+        let (Some(id), CoreError::Forbidden(_)) = (&call.approval_id, e) else {
+            return false;
+        };
+        matches!(
+            self.engine.store.get_approval(&self.turn.org_id, id).await,
+            Ok(Some(a)) if a.status == "rejected"
+        )
     }
 
     async fn store_tool_result(&self, call: &PendingCall, content: &str) -> Result<(), Abort> {
@@ -585,13 +609,13 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
 
     async fn model_round(&mut self) -> Result<Step, Abort> {
         let Some(provider) = self.engine.provider.clone() else {
-            return Ok(Step::Finish("stop"));
+            return Ok(Step::Finish(End::Stop));
         };
         if self.remaining().is_zero() {
             let secs = self.engine.settings.turn_budget.as_secs();
             self.say(&format!("I stopped here: this turn reached its time budget of {secs} s. Ask me to continue if you want more."))
                 .await?;
-            return Ok(Step::Finish("time-limit"));
+            return Ok(Step::Finish(End::TimeLimit));
         }
         let model = self
             .state
@@ -647,7 +671,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         let deadline = tokio::time::Instant::now() + self.remaining();
         let opened = tokio::select! {
             r = provider.stream(request) => r,
-            _ = self.sink.closed() => return Ok(Step::Cancelled),
+            _ = self.stop.cancelled() => return Ok(Step::Stopped),
             _ = tokio::time::sleep_until(deadline) => return self.out_of_time().await,
         };
         let mut stream = opened.map_err(Abort::Provider)?;
@@ -660,7 +684,10 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         loop {
             let next = tokio::select! {
                 ev = stream.next() => ev,
-                _ = self.sink.closed() => return Ok(Step::Cancelled),
+                _ = self.stop.cancelled() => {
+                    self.keep_partial(&mut redactor, &mut block, &mut text).await?;
+                    return Ok(Step::Stopped);
+                }
                 _ = tokio::time::sleep_until(deadline) => return self.out_of_time().await,
             };
             let Some(ev) = next else {
@@ -749,9 +776,9 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         .await?;
         if calls.is_empty() {
             return Ok(Step::Finish(match finish {
-                FinishReason::Length => "length",
-                FinishReason::ContentFilter => "content-filter",
-                _ => "stop",
+                FinishReason::Length => End::Length,
+                FinishReason::ContentFilter => End::ContentFilter,
+                _ => End::Stop,
             }));
         }
         self.state.rounds += 1;
@@ -764,7 +791,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             let n = self.engine.settings.max_rounds;
             self.say(&format!("I stopped here: this turn reached its limit of {n} tool rounds. Ask me to continue if you want more."))
                 .await?;
-            return Ok(Step::Finish("round-limit"));
+            return Ok(Step::Finish(End::RoundLimit));
         }
         self.state.pending = calls.iter().map(|c| self.pending_of(c)).collect();
         Ok(Step::Continue)
@@ -799,7 +826,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             "This turn ran out of its time budget ({secs} s) and was stopped."
         )))
         .await?;
-        Ok(Step::Finish("time-limit"))
+        Ok(Step::Finish(End::TimeLimit))
     }
 
     /// Summarises the messages before `before` (best effort) and stores the summary.
@@ -866,30 +893,76 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         Some(summary)
     }
 
+    /// A stopped turn: the calls it had not run are answered (so the model's
+    /// view of the conversation stays well formed), then `abort` and the finish.
+    async fn stopped(&mut self) -> Result<(), Abort> {
+        for call in std::mem::take(&mut self.state.pending) {
+            self.store_tool_result(&call, "Not run: the user stopped this turn.")
+                .await?;
+            if call.announced {
+                self.emit(parts::tool_output_error(
+                    &call.id,
+                    "Not run: the user stopped this turn.",
+                ))
+                .await?;
+            }
+        }
+        self.emit(parts::abort("stopped by the user")).await?;
+        self.finish(&End::Stopped).await
+    }
+
+    /// Keeps what the model had said when the turn was stopped mid-answer: the
+    /// open text block is closed, and the text stored as the model's message.
+    async fn keep_partial(
+        &mut self,
+        redactor: &mut redact::StreamRedactor,
+        block: &mut Option<String>,
+        text: &mut String,
+    ) -> Result<(), Abort> {
+        let tail = redactor.finish();
+        self.stream_text(block, text, &tail).await?;
+        if let Some(id) = block.take() {
+            self.emit(parts::text_end(&id)).await?;
+        }
+        self.emit(parts::finish_step()).await?;
+        if !text.is_empty() {
+            let kept = std::mem::take(text);
+            self.store_message("assistant", &kept, Meta::default())
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Ends the run: the final parts, the turn's status, metrics.
     async fn conclude(&mut self, outcome: Result<Step, Abort>) {
         let result = match outcome {
-            Ok(Step::Finish(reason)) => {
+            Ok(Step::Finish(end)) => {
                 self.engine.hooks.rounds(self.state.rounds);
-                match self.finish(reason).await {
+                match self.finish(&end).await {
                     Ok(()) => self.save("done", None).await,
                     Err(e) => Err(e),
                 }
             }
-            Ok(Step::Paused) => self.finish("awaiting-approval").await,
-            Ok(Step::Continue) => match self.finish("stop").await {
+            Ok(Step::Paused) => {
+                let ids = self
+                    .state
+                    .pending
+                    .iter()
+                    .filter_map(|c| c.approval_id.clone())
+                    .take(1)
+                    .collect();
+                self.finish(&End::AwaitingApproval(ids)).await
+            }
+            Ok(Step::Continue) => match self.finish(&End::Stop).await {
                 Ok(()) => self.save("done", None).await,
                 Err(e) => Err(e),
             },
-            Ok(Step::Cancelled) => {
-                tracing::info!(turn = %self.turn.id, "chat client disconnected; turn cancelled");
-                let _ = self
-                    .emit(parts::error(
-                        "The client disconnected; this turn was cancelled.",
-                    ))
-                    .await;
-                let _ = self.finish("cancelled").await;
-                self.save("failed", None).await
+            Ok(Step::Stopped) => {
+                tracing::info!(turn = %self.turn.id, "chat turn stopped on request");
+                match self.stopped().await {
+                    Ok(()) => self.save("done", None).await,
+                    Err(e) => Err(e),
+                }
             }
             Err(Abort::LostLease) => {
                 tracing::warn!(turn = %self.turn.id, "lost the lease on a chat turn; another replica has it");
@@ -898,7 +971,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             Err(Abort::Provider(e)) => {
                 tracing::warn!(turn = %self.turn.id, error = %e, "model provider failed");
                 let _ = self.emit(parts::error(&e.to_string())).await;
-                let _ = self.finish("error").await;
+                let _ = self.finish(&End::Error).await;
                 self.save("failed", None).await
             }
             Err(Abort::Store(e)) => Err(Abort::Store(e)),

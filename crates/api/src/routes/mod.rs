@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod chat;
+pub mod chat_sdk;
 pub mod compartments;
 pub mod events;
 pub mod health;

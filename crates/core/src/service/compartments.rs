@@ -66,7 +66,8 @@ pub async fn check(
         ToolError::Cloud(m) => CoreError::Upstream(m),
     })?;
     match scope {
-        Scope::Unbound => Ok(()),
+        // The runner confines the call to `allowed` itself (`run_within`).
+        Scope::Unbound | Scope::Allowed => Ok(()),
         Scope::Tenancy => Err(CoreError::Forbidden(format!(
             "Your organisation restricts tools to certain compartments, and {name} would act \
              across the whole tenancy; name an allowed compartmentId"

@@ -59,6 +59,11 @@ pub enum Scope {
     Tenancy,
     /// In these compartments, each given with its ancestors, nearest first, up to the root.
     Compartments(Vec<Vec<String>>),
+    /// Only within the compartments the organisation may use, which the runner
+    /// enumerates itself from the assignment it is given (a list without a
+    /// compartment searching every allowed compartment; see
+    /// [`ToolRunner::run_within`]).
+    Allowed,
 }
 
 /// Something that can run tools (the OCI tool catalogue, or a test double).
@@ -75,6 +80,19 @@ pub trait ToolRunner: Send + Sync {
     fn cloud(&self) -> &'static str;
     /// Runs a tool with validated arguments; the error is a message safe to show.
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError>;
+    /// Runs a tool for an organisation assigned `allowed` (compartment or
+    /// tenancy OCIDs, as [`super::compartments::check`] reads them). A call
+    /// whose scope is [`Scope::Allowed`] must act only inside these
+    /// compartments and their sub-compartments; the default ignores the
+    /// assignment (a runner that never answers `Allowed`).
+    async fn run_within(
+        &self,
+        name: &str,
+        args: &Map<String, Value>,
+        _allowed: &[String],
+    ) -> Result<Value, ToolError> {
+        self.run(name, args).await
+    }
     /// Where a call with these validated arguments would act. Runners that cannot
     /// tell answer `Tenancy`, which a compartment policy refuses (fail closed).
     async fn scope(&self, _name: &str, _args: &Map<String, Value>) -> Result<Scope, ToolError> {
@@ -247,7 +265,8 @@ pub async fn execute(
     )
     .await?;
     let start = Instant::now();
-    let outcome = match tokio::time::timeout(timeout, runner.run(name, &args)).await {
+    let run = runner.run_within(name, &args, &org.allowed_compartments);
+    let outcome = match tokio::time::timeout(timeout, run).await {
         Ok(r) => r,
         Err(_) => Err(ToolError::Cloud(format!(
             "{name} did not finish within {} s",

@@ -16,6 +16,7 @@ use tokio_postgres::NoTls;
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
+mod chat_control;
 mod jobs;
 mod listen;
 mod repo;

@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
+mod chat_control;
 mod jobs;
 mod repo;
 
