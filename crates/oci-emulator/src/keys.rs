@@ -1,7 +1,8 @@
 //! The demo user's API key pair and the OCI SDK config file.
 //!
 //! The key is RSA 2048, generated once with aws-lc-rs and kept as PKCS#8 PEM with
-//! mode 0600 so that the official SDKs and the CLI accept the file unchanged.
+//! mode 0600, followed by the `OCI_API_KEY` label line the OCI CLI looks for, so
+//! the official SDKs and the CLI accept the file without warnings.
 
 use std::io::Write;
 use std::path::Path;
@@ -14,6 +15,10 @@ use portal_oci::signer::PrivateKey;
 use portal_oci::verify::PublicKey;
 
 use crate::EmulatorError;
+
+/// The line the OCI CLI expects at the end of an API private key file (it warns
+/// "append an extra line with 'OCI_API_KEY'" otherwise). PEM parsers ignore it.
+pub(crate) const PRIVATE_KEY_LABEL: &str = "OCI_API_KEY";
 
 /// The loaded demo key.
 pub(crate) struct DemoKey {
@@ -56,6 +61,30 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     result
 }
 
+/// `pem` (without any label) followed by the [`PRIVATE_KEY_LABEL`] line.
+fn labelled(pem: &str) -> String {
+    let body = pem.trim_end();
+    let body = body
+        .strip_suffix(PRIVATE_KEY_LABEL)
+        .unwrap_or(body)
+        .trim_end();
+    format!("{body}\n{PRIVATE_KEY_LABEL}\n")
+}
+
+/// True when only the owner may read or write `path` (always true off Unix).
+fn is_private(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
+}
+
 /// Load the key at `path`, generating and writing it first when absent. The
 /// public half is also written next to it (`*_public.pem`) for uploads elsewhere.
 pub(crate) fn load_or_create(path: &Path) -> Result<DemoKey, EmulatorError> {
@@ -64,14 +93,20 @@ pub(crate) fn load_or_create(path: &Path) -> Result<DemoKey, EmulatorError> {
         source,
     };
     let pem = match std::fs::read_to_string(path) {
-        Ok(text) => text,
+        Ok(text) => {
+            // Keys written by older versions: add the label, make the file private.
+            if !text.trim_end().ends_with(PRIVATE_KEY_LABEL) || !is_private(path) {
+                write_private(path, &labelled(&text)).map_err(io)?;
+            }
+            text
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let pair = KeyPair::generate(KeySize::Rsa2048)
                 .map_err(|_| EmulatorError::Key("RSA key generation failed".into()))?;
             let der = AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'static>>::as_der(&pair)
                 .map_err(|_| EmulatorError::Key("cannot encode the key as PKCS#8".into()))?;
             let pem = pem_encode("PRIVATE KEY", der.as_ref());
-            write_private(path, &pem).map_err(io)?;
+            write_private(path, &labelled(&pem)).map_err(io)?;
             pem
         }
         Err(e) => return Err(io(e)),

@@ -23,6 +23,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod faults;
+mod idempotency;
 mod keys;
 pub mod lifecycle;
 pub mod logquery;
@@ -103,16 +104,20 @@ pub struct EmulatorConfig {
     /// Reject requests whose `date` is more than 5 minutes away from now, as OCI
     /// does. Turn off only to replay fixed-date signing vectors.
     pub verify_clock_skew: bool,
+    /// How long a successful POST's `opc-retry-token` is remembered (OCI: 24 h).
+    pub retry_token_ttl: Duration,
 }
 
 impl EmulatorConfig {
-    /// Defaults: 2 s transitions, `us-ashburn-1`, clock-skew check on.
+    /// Defaults: 2 s transitions, `us-ashburn-1`, clock-skew check on, retry
+    /// tokens kept 24 h.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             transition_delay: Duration::from_secs(2),
             region: "us-ashburn-1".to_string(),
             verify_clock_skew: true,
+            retry_token_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -148,6 +153,7 @@ pub(crate) struct Inner {
     pub(crate) shared: shared::SharedState,
     pub(crate) keys: RwLock<HashMap<String, PublicKey>>,
     pub(crate) faults: Mutex<Vec<FaultPlan>>,
+    pub(crate) retry_tokens: Mutex<idempotency::RetryTokens>,
     pub(crate) faults_served: AtomicU64,
     pub(crate) requests_served: AtomicU64,
 }
@@ -222,6 +228,7 @@ impl Emulator {
                 shared,
                 keys: RwLock::new(key_map),
                 faults: Mutex::new(Vec::new()),
+                retry_tokens: Mutex::new(idempotency::RetryTokens::default()),
                 faults_served: AtomicU64::new(0),
                 requests_served: AtomicU64::new(0),
             }),

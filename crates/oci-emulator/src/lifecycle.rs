@@ -77,6 +77,11 @@ impl Lifecycle {
         self.steps.last().is_none_or(|s| s.at <= now)
     }
 
+    /// When the last scheduled step takes effect (`None` without a lifecycle).
+    pub fn settles_at(&self) -> Option<Millis> {
+        self.steps.last().map(|s| s.at)
+    }
+
     /// When the resource entered `state` most recently (settled steps only count
     /// once their time has passed).
     pub fn entered(&self, state: &str, now: Millis) -> Option<Millis> {

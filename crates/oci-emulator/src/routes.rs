@@ -32,8 +32,9 @@
 use std::collections::BTreeMap;
 
 use crate::services::{
-    agent, artifacts, blockstorage, compute, database, identity, limits, loadbalancer, logsearch,
-    monitoring, network, objectstorage, search, usage, Ctx,
+    agent, artifacts, blockstorage, compute, database, identity, limits, listings, loadbalancer,
+    logsearch, monitoring, multipart, network, objectstorage, search, updates, usage, workrequests,
+    Ctx,
 };
 use crate::wire::{ApiError, Reply, Req};
 
@@ -109,6 +110,12 @@ pub static OPERATIONS: &[Operation] = &[
         compute::terminate_instance,
     ),
     op(
+        "ComputeClient.UpdateInstance",
+        "PUT",
+        "/20160918/instances/{instanceId}",
+        updates::update_instance,
+    ),
+    op(
         "ComputeClient.ListShapes",
         "GET",
         "/20160918/shapes",
@@ -131,6 +138,12 @@ pub static OPERATIONS: &[Operation] = &[
         "POST",
         "/20160918/instanceConsoleHistories",
         compute::capture_console_history,
+    ),
+    op(
+        "ComputeClient.ListConsoleHistories",
+        "GET",
+        "/20160918/instanceConsoleHistories",
+        listings::list_console_histories,
     ),
     op(
         "ComputeClient.GetConsoleHistory",
@@ -180,6 +193,33 @@ pub static OPERATIONS: &[Operation] = &[
         "/20160918/volumeAttachments/{volumeAttachmentId}",
         compute::detach_volume,
     ),
+    // ---- Work Requests (/20160918, iaas host: oci.work_requests.WorkRequestClient;
+    // Identity's work requests on the identity host share these paths and are
+    // not emulated)
+    op(
+        "WorkRequestClient.ListWorkRequests",
+        "GET",
+        "/20160918/workRequests",
+        workrequests::list_work_requests,
+    ),
+    op(
+        "WorkRequestClient.GetWorkRequest",
+        "GET",
+        "/20160918/workRequests/{workRequestId}",
+        workrequests::get_work_request,
+    ),
+    op(
+        "WorkRequestClient.ListWorkRequestErrors",
+        "GET",
+        "/20160918/workRequests/{workRequestId}/errors",
+        workrequests::list_work_request_errors,
+    ),
+    op(
+        "WorkRequestClient.ListWorkRequestLogs",
+        "GET",
+        "/20160918/workRequests/{workRequestId}/logs",
+        workrequests::list_work_request_logs,
+    ),
     // ---- VirtualNetwork (/20160918, iaas host)
     op(
         "VirtualNetworkClient.ListVcns",
@@ -206,6 +246,12 @@ pub static OPERATIONS: &[Operation] = &[
         network::delete_vcn,
     ),
     op(
+        "VirtualNetworkClient.UpdateVcn",
+        "PUT",
+        "/20160918/vcns/{vcnId}",
+        updates::update_vcn,
+    ),
+    op(
         "VirtualNetworkClient.ListSubnets",
         "GET",
         "/20160918/subnets",
@@ -228,6 +274,12 @@ pub static OPERATIONS: &[Operation] = &[
         "DELETE",
         "/20160918/subnets/{subnetId}",
         network::delete_subnet,
+    ),
+    op(
+        "VirtualNetworkClient.UpdateSubnet",
+        "PUT",
+        "/20160918/subnets/{subnetId}",
+        updates::update_subnet,
     ),
     op(
         "VirtualNetworkClient.ListSecurityLists",
@@ -315,6 +367,12 @@ pub static OPERATIONS: &[Operation] = &[
         blockstorage::delete_volume,
     ),
     op(
+        "BlockstorageClient.UpdateVolume",
+        "PUT",
+        "/20160918/volumes/{volumeId}",
+        updates::update_volume,
+    ),
+    op(
         "BlockstorageClient.ListVolumeBackups",
         "GET",
         "/20160918/volumeBackups",
@@ -399,6 +457,55 @@ pub static OPERATIONS: &[Operation] = &[
         "DELETE",
         "/n/{namespaceName}/b/{bucketName}/o/{objectName}",
         objectstorage::delete_object,
+    ),
+    op(
+        "ObjectStorageClient.GetNamespaceMetadata",
+        "GET",
+        "/n/{namespaceName}",
+        listings::get_namespace_metadata,
+    ),
+    op(
+        "ObjectStorageClient.ListPreauthenticatedRequests",
+        "GET",
+        "/n/{namespaceName}/b/{bucketName}/p",
+        listings::list_preauthenticated_requests,
+    ),
+    op(
+        "ObjectStorageClient.CreateMultipartUpload",
+        "POST",
+        "/n/{namespaceName}/b/{bucketName}/u",
+        multipart::create_multipart_upload,
+    ),
+    op(
+        "ObjectStorageClient.ListMultipartUploads",
+        "GET",
+        "/n/{namespaceName}/b/{bucketName}/u",
+        multipart::list_multipart_uploads,
+    ),
+    Operation {
+        name: "ObjectStorageClient.UploadPart",
+        method: "PUT",
+        path: "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        unsigned_body: true,
+        handler: multipart::upload_part,
+    },
+    op(
+        "ObjectStorageClient.ListMultipartUploadParts",
+        "GET",
+        "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        multipart::list_multipart_upload_parts,
+    ),
+    op(
+        "ObjectStorageClient.CommitMultipartUpload",
+        "POST",
+        "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        multipart::commit_multipart_upload,
+    ),
+    op(
+        "ObjectStorageClient.AbortMultipartUpload",
+        "DELETE",
+        "/n/{namespaceName}/b/{bucketName}/u/{objectName}",
+        multipart::abort_multipart_upload,
     ),
     // ---- Database (/20160918, database host)
     op(
@@ -587,6 +694,12 @@ pub static OPERATIONS: &[Operation] = &[
         "/20180409/resources",
         search::search_resources,
     ),
+    op(
+        "ResourceSearchClient.ListResourceTypes",
+        "GET",
+        "/20180409/resourceTypes",
+        listings::list_resource_types,
+    ),
     // ---- Limits and Quotas (version in the path)
     op(
         "LimitsClient.ListServices",
@@ -599,6 +712,12 @@ pub static OPERATIONS: &[Operation] = &[
         "GET",
         "/20190729/limitValues",
         limits::list_limit_values,
+    ),
+    op(
+        "LimitsClient.ListLimitDefinitions",
+        "GET",
+        "/20190729/limitDefinitions",
+        listings::list_limit_definitions,
     ),
     op(
         "LimitsClient.GetResourceAvailability",

@@ -15,7 +15,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use crate::routes::{self, Match};
 use crate::services::Ctx;
 use crate::wire::{self, ApiError, Reply, ReplyBody, Req};
-use crate::{auth, faults, Emulator};
+use crate::{auth, faults, idempotency, Emulator};
 
 /// Largest request body accepted (Object Storage puts included).
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
@@ -84,7 +84,7 @@ fn dispatch(emu: &Emulator, parts: &http::request::Parts, body: &Bytes) -> Resul
 
     let matched = routes::match_route(method, path);
     let unsigned_body = matches!(&matched, Match::Found(op, _) if op.unsigned_body);
-    auth::authenticate(
+    let verified = auth::authenticate(
         &inner.keys,
         method,
         path_and_query,
@@ -126,9 +126,29 @@ fn dispatch(emu: &Emulator, parts: &http::request::Parts, body: &Bytes) -> Resul
         }
     }
     let delay = i64::try_from(inner.config.transition_delay.as_millis()).unwrap_or(i64::MAX);
+    let now = wire::now_ms();
+    // Idempotent POSTs: the first reply again for a known token (under the
+    // state lock, so two concurrent retries cannot both run).
+    let claim = idempotency::claim(
+        method,
+        &parts.headers,
+        &verified.key_id,
+        path_and_query,
+        body,
+    )?;
+    let ttl = i64::try_from(inner.config.retry_token_ttl.as_millis()).unwrap_or(i64::MAX);
+    let mut tokens = inner
+        .retry_tokens
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(c) = &claim {
+        if let Some(reply) = tokens.replay(c, now, ttl)? {
+            return Ok(reply);
+        }
+    }
     let mut ctx = Ctx {
         st: &mut st,
-        now: wire::now_ms(),
+        now,
         delay,
         blob_dir: &inner.blob_dir,
         dirty: false,
@@ -141,6 +161,9 @@ fn dispatch(emu: &Emulator, parts: &http::request::Parts, body: &Bytes) -> Resul
             tracing::error!(error = %e, path = %inner.state_path.display(), "cannot persist emulator state");
             ApiError::internal(format!("cannot persist state: {e}"))
         })?;
+    }
+    if let (Some(c), Ok(reply)) = (claim, &result) {
+        tokens.remember(c, reply, now, ttl);
     }
     result
 }

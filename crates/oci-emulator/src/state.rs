@@ -151,7 +151,82 @@ pub struct ObjectMeta {
     pub time_modified: Millis,
     /// `Standard`, `InfrequentAccess` or `Archive`.
     pub storage_tier: String,
+    /// `opc-multipart-md5` (`<base64 md5 of the parts' md5s>-<part count>`) of an
+    /// object assembled from a multipart upload; such objects have no `content-md5`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multipart_md5: Option<String>,
 }
+
+/// One uploaded part of a multipart upload; the bytes live in
+/// `objects/uploads/<uploadId>/<partNum>`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UploadPart {
+    /// Size in bytes.
+    pub size: u64,
+    /// Base64 MD5 of the part (`opc-content-md5`).
+    pub md5: String,
+    /// The part's etag (given back in `partsToCommit`).
+    pub etag: String,
+}
+
+/// An in-progress Object Storage multipart upload.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MultipartUpload {
+    /// The bucket's OCID.
+    pub bucket_id: String,
+    /// The bucket's name.
+    pub bucket: String,
+    /// The object being assembled.
+    pub object: String,
+    /// Creation time.
+    pub time_created: Millis,
+    /// Storage tier of the resulting object.
+    pub storage_tier: String,
+    /// `content-type` of the resulting object.
+    pub content_type: String,
+    /// `opc-meta-*` user metadata of the resulting object.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Uploaded parts by part number.
+    #[serde(default)]
+    pub parts: BTreeMap<u32, UploadPart>,
+}
+
+/// A resource a work request acts on (`WorkRequestResource`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkRequestResource {
+    /// `CREATED`, `UPDATED`, `DELETED` or `RELATED` once the work request succeeded.
+    pub action_type: String,
+    /// Resource type (`instance`, `volumeAttachment`, ...).
+    pub entity_type: String,
+    /// The resource's OCID.
+    pub identifier: String,
+    /// Path of the resource (`/20160918/instances/<id>`).
+    pub entity_uri: String,
+}
+
+/// A Core Services work request (`oci.work_requests`): its status is derived
+/// from the three timestamps, like lifecycle states.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WorkRequest {
+    /// OCID.
+    pub id: String,
+    /// `TerminateInstance`, `DetachVolume`, ...
+    pub operation_type: String,
+    /// Compartment of the resource.
+    pub compartment_id: String,
+    /// Affected resources.
+    pub resources: Vec<WorkRequestResource>,
+    /// ACCEPTED from here.
+    pub time_accepted: Millis,
+    /// IN_PROGRESS from here.
+    pub time_started: Millis,
+    /// SUCCEEDED from here.
+    pub time_finished: Millis,
+}
+
+/// Most work requests kept; the oldest are dropped first.
+pub const MAX_WORK_REQUESTS: usize = 2_000;
 
 /// One stored log entry (the `logContent` OCI Logging Search returns).
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -201,6 +276,12 @@ pub struct State {
     pub resources: BTreeMap<String, BTreeMap<String, Res>>,
     /// bucket OCID → object name → metadata.
     pub objects: BTreeMap<String, BTreeMap<String, ObjectMeta>>,
+    /// In-progress multipart uploads by upload id.
+    #[serde(default)]
+    pub uploads: BTreeMap<String, MultipartUpload>,
+    /// Work requests by OCID.
+    #[serde(default)]
+    pub work_requests: BTreeMap<String, WorkRequest>,
     /// Stored audit log entries, oldest first (service logs are derived, see [`crate::logs`]).
     pub logs: Vec<LogRecord>,
     /// Monotonic counter feeding OCID generation.

@@ -302,8 +302,19 @@ async fn state_and_key_survive_reopen() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+        // The OCI CLI warns about config files others can read, too.
+        let mode = std::fs::metadata(emu.config_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
     assert!(key_pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+    // The label line the OCI CLI looks for ("append an extra line with 'OCI_API_KEY'").
+    assert!(
+        key_pem.ends_with("-----END PRIVATE KEY-----\nOCI_API_KEY\n"),
+        "{key_pem}"
+    );
     let config_text = std::fs::read_to_string(emu.config_path()).unwrap();
     assert!(config_text.contains("[DEFAULT]"));
     assert!(config_text.contains(&format!("tenancy={tenancy}")));
@@ -350,4 +361,53 @@ async fn state_and_key_survive_reopen() {
         .unwrap();
     assert_eq!(got.body["name"], "persisted");
     assert!(dir.path().join("oci-emulator/state.json").exists());
+}
+
+/// A key file written before the label existed (or made world-readable) is
+/// relabelled and made private on the next start, keeping the same key.
+#[tokio::test]
+async fn unlabelled_key_is_relabelled_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let emu = Emulator::open(config(dir.path(), 0)).unwrap();
+    let key_id = emu.demo_key_id().to_string();
+    let key_path = emu.key_path().to_path_buf();
+    let pem = std::fs::read_to_string(&key_path).unwrap();
+    let bare = pem
+        .trim_end()
+        .strip_suffix("OCI_API_KEY")
+        .unwrap()
+        .to_string();
+    std::fs::write(&key_path, &bare).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    drop(emu);
+
+    let again = Emulator::open(config(dir.path(), 0)).unwrap();
+    assert_eq!(again.demo_key_id(), key_id);
+    let text = std::fs::read_to_string(&key_path).unwrap();
+    assert_eq!(text, pem);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The relabelled key still signs requests the emulator accepts.
+    let (base, _stop) = serve(&again).await;
+    let client = client_for(&again, &base, 1);
+    let r = client
+        .send(
+            http::Method::GET,
+            &Service::IDENTITY,
+            "/regions",
+            &[],
+            None,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert!(r.body.as_array().is_some_and(|a| !a.is_empty()));
 }

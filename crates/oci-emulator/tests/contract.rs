@@ -25,7 +25,9 @@ fn subset() -> Value {
             dir.join("../shared/testdata/oci-api-subset.json"),
         ] {
             if let Ok(text) = std::fs::read_to_string(&candidate) {
-                return serde_json::from_str(&text).expect("subset JSON parses");
+                let mut subset: Value = serde_json::from_str(&text).expect("subset JSON parses");
+                merge_supplements(&mut subset);
+                return subset;
             }
         }
     }
@@ -33,6 +35,34 @@ fn subset() -> Value {
         "shared/testdata/oci-api-subset.json not found above {}",
         here.display()
     );
+}
+
+/// Add the clients and models of `tests/data/*-subset.json`: APIs outside the
+/// shared subset, extracted from the same OCI Python SDK by
+/// `tests/python/extract_*.py` (Work Requests).
+fn merge_supplements(subset: &mut Value) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/data exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with("-subset.json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no supplements in {}", dir.display());
+    for file in files {
+        let extra: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for section in ["clients", "models"] {
+            for (k, v) in extra[section].as_object().unwrap() {
+                assert!(
+                    subset[section].get(k).is_none(),
+                    "{} redefines {section}.{k}",
+                    file.display()
+                );
+                subset[section][k] = v.clone();
+            }
+        }
+    }
 }
 
 /// (client, operation) from a `Client.OperationId` name.
@@ -288,6 +318,20 @@ async fn every_operation_emits_only_model_fields() {
     let subnets = tour
         .get("/20160918/subnets", &[("compartmentId", &prod)])
         .await;
+    tour.call(
+        Method::PUT,
+        &format!("/20160918/subnets/{}", s(&subnet, "id")),
+        &[],
+        Some(json!({"displayName": "renamed", "freeformTags": {"k": "v"}, "securityListIds": [vcn["defaultSecurityListId"]]})),
+    )
+    .await;
+    tour.call(
+        Method::PUT,
+        &format!("/20160918/vcns/{}", s(&vcn, "id")),
+        &[],
+        Some(json!({"displayName": "renamed", "definedTags": {"ns": {"k": "v"}}})),
+    )
+    .await;
     tour.delete(&format!("/20160918/subnets/{}", s(&subnet, "id")))
         .await;
     tour.delete(&format!("/20160918/vcns/{}", s(&vcn, "id")))
@@ -356,6 +400,13 @@ async fn every_operation_emits_only_model_fields() {
         None,
     )
     .await;
+    tour.call(
+        Method::PUT,
+        &format!("/20160918/instances/{new_id}"),
+        &[],
+        Some(json!({"displayName": "renamed", "shapeConfig": {"ocpus": 2}})),
+    )
+    .await;
     let hist = tour
         .post(
             "/20160918/instanceConsoleHistories",
@@ -373,6 +424,13 @@ async fn every_operation_emits_only_model_fields() {
         &[],
     )
     .await;
+    let hists = tour
+        .get(
+            "/20160918/instanceConsoleHistories",
+            &[("compartmentId", &prod), ("instanceId", &web)],
+        )
+        .await;
+    assert!(!hists.as_array().unwrap().is_empty());
     let vnic_atts = tour
         .get("/20160918/vnicAttachments", &[("compartmentId", &prod)])
         .await;
@@ -409,6 +467,13 @@ async fn every_operation_emits_only_model_fields() {
         .await;
     tour.get(&format!("/20160918/volumes/{}", s(&vol, "id")), &[])
         .await;
+    tour.call(
+        Method::PUT,
+        &format!("/20160918/volumes/{}", s(&vol, "id")),
+        &[],
+        Some(json!({"sizeInGBs": 60, "vpusPerGB": 20, "displayName": "grown"})),
+    )
+    .await;
     for ty in ["iscsi", "paravirtualized"] {
         let att = tour
             .post(
@@ -442,6 +507,15 @@ async fn every_operation_emits_only_model_fields() {
     tour.delete(&format!("/20160918/volumes/{}", s(&vol, "id")))
         .await;
     tour.delete(&format!("/20160918/instances/{new_id}")).await;
+    let wrs = tour
+        .get("/20160918/workRequests", &[("compartmentId", &prod)])
+        .await;
+    let wr = s(&wrs[0], "id");
+    tour.get(&format!("/20160918/workRequests/{wr}"), &[]).await;
+    tour.get(&format!("/20160918/workRequests/{wr}/errors"), &[])
+        .await;
+    tour.get(&format!("/20160918/workRequests/{wr}/logs"), &[])
+        .await;
 
     // Object storage
     let ns = tour.get("/n/", &[]).await.as_str().unwrap().to_string();
@@ -497,6 +571,61 @@ async fn every_operation_emits_only_model_fields() {
     )
     .await;
     tour.delete(&format!("/n/{ns}/b/tour-bucket/o/x.txt")).await;
+    tour.get(&format!("/n/{ns}"), &[]).await;
+    tour.get(&format!("/n/{ns}/b/tour-bucket/p"), &[]).await;
+    let up = tour
+        .post(
+            &format!("/n/{ns}/b/tour-bucket/u"),
+            &[],
+            json!({"object": "big.bin", "contentType": "text/plain", "metadata": {"k": "v"}}),
+        )
+        .await;
+    let upload_id = s(&up, "uploadId");
+    tour.get(&format!("/n/{ns}/b/tour-bucket/u"), &[]).await;
+    let part = t
+        .client
+        .send_bytes(
+            Method::PUT,
+            &tour.raw,
+            &format!("/n/{ns}/b/tour-bucket/u/big.bin"),
+            &[("uploadId", &upload_id), ("uploadPartNum", "1")],
+            Some(Bytes::from_static(b"part one")),
+            &RequestOptions::default(),
+        )
+        .await
+        .unwrap();
+    tour.seen
+        .entry("ObjectStorageClient.UploadPart")
+        .or_default()
+        .push(part.body);
+    let parts = tour
+        .get(
+            &format!("/n/{ns}/b/tour-bucket/u/big.bin"),
+            &[("uploadId", &upload_id)],
+        )
+        .await;
+    tour.post(
+        &format!("/n/{ns}/b/tour-bucket/u/big.bin"),
+        &[("uploadId", &upload_id)],
+        json!({"partsToCommit": [{"partNum": 1, "etag": s(&parts[0], "etag")}]}),
+    )
+    .await;
+    let up = tour
+        .post(
+            &format!("/n/{ns}/b/tour-bucket/u"),
+            &[],
+            json!({"object": "abandoned.bin"}),
+        )
+        .await;
+    tour.call(
+        Method::DELETE,
+        &format!("/n/{ns}/b/tour-bucket/u/abandoned.bin"),
+        &[("uploadId", &s(&up, "uploadId"))],
+        None,
+    )
+    .await;
+    tour.delete(&format!("/n/{ns}/b/tour-bucket/o/big.bin"))
+        .await;
     tour.delete(&format!("/n/{ns}/b/tour-bucket")).await;
 
     // Database
@@ -573,6 +702,7 @@ async fn every_operation_emits_only_model_fields() {
         json!({"type": "Structured", "query": "query all resources"}),
     )
     .await;
+    tour.get("/20180409/resourceTypes", &[]).await;
 
     // Limits and quotas
     tour.get("/20190729/services", &[("compartmentId", &tenancy)])
@@ -582,6 +712,17 @@ async fn every_operation_emits_only_model_fields() {
         &[("compartmentId", &tenancy), ("serviceName", "compute")],
     )
     .await;
+    let defs = tour
+        .get(
+            "/20190729/limitDefinitions",
+            &[("compartmentId", &tenancy), ("serviceName", "compute")],
+        )
+        .await;
+    assert!(defs
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["serviceName"] == "compute"));
     tour.get(
         "/20190729/services/compute/limits/standard-e4-core-count/resourceAvailability",
         &[("compartmentId", &tenancy), ("availabilityDomain", &ad)],

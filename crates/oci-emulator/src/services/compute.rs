@@ -3,6 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::workrequests::Target;
 use super::{availability_domains, list_in_compartment, Ctx, SORT_TIME_NAME};
 use crate::catalog::{self, ShapeDef};
 use crate::lifecycle::Lifecycle;
@@ -56,7 +57,10 @@ pub(crate) fn get_instance(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply, Ap
 }
 
 /// The shape configuration chosen at launch, validated against the shape.
-fn shape_config(shape: &ShapeDef, body: &Map<String, Value>) -> Result<(f64, f64), ApiError> {
+pub(crate) fn shape_config(
+    shape: &ShapeDef,
+    body: &Map<String, Value>,
+) -> Result<(f64, f64), ApiError> {
     let cfg = body.opt_obj("shapeConfig")?;
     if !shape.flex {
         if cfg.is_some_and(|c| c.contains_key("ocpus") || c.contains_key("memoryInGBs")) {
@@ -464,7 +468,15 @@ pub(crate) fn launch_instance(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply,
         &format!("Instance {display} launched with shape {}", shape.name),
     );
     ctx.dirty = true;
-    Ok(res.reply(ctx.now))
+    let done = res.lc.settles_at().unwrap_or(ctx.now);
+    let target = Target {
+        action: "CREATED",
+        entity_type: "instance",
+        id: res.id(),
+        collection: "/instances",
+    };
+    let wr = ctx.work_request("LaunchInstance", &compartment, &target, done);
+    Ok(res.reply(ctx.now).header("opc-work-request-id", wr))
 }
 
 /// POST /instances/{instanceId}?action=
@@ -526,10 +538,19 @@ pub(crate) fn terminate_instance(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Rep
     let inst = ctx.get(kind::INSTANCE, &id)?;
     check_if_match(req.headers, &inst.render(now))?;
     let state = inst.state(now).unwrap_or("").to_string();
-    if state == "TERMINATING" || state == "TERMINATED" {
-        return Ok(Reply::no_content());
-    }
     let compartment = inst.str("compartmentId").unwrap_or("").to_string();
+    let target = Target {
+        action: "DELETED",
+        entity_type: "instance",
+        id: &id,
+        collection: "/instances",
+    };
+    if state == "TERMINATING" || state == "TERMINATED" {
+        // Repeated terminate: a work request finishing with the first one.
+        let done = inst.lc.settles_at().unwrap_or(now);
+        let wr = ctx.work_request("TerminateInstance", &compartment, &target, done);
+        return Ok(Reply::no_content().header("opc-work-request-id", wr));
+    }
     let res = {
         let inst = ctx.get_mut(kind::INSTANCE, &id)?;
         inst.lc
@@ -543,7 +564,9 @@ pub(crate) fn terminate_instance(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Rep
         &res,
         &format!("Instance terminated (preserveBootVolume={preserve_boot})"),
     );
-    Ok(Reply::no_content())
+    let done = res.lc.settles_at().unwrap_or(now);
+    let wr = ctx.work_request("TerminateInstance", &compartment, &target, done);
+    Ok(Reply::no_content().header("opc-work-request-id", wr))
 }
 
 /// Detach VNICs/volumes of a terminated instance; terminate its boot volume unless preserved.
@@ -1007,6 +1030,15 @@ pub(crate) fn detach_volume(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply, A
     }
     let att = ctx.get_mut(kind::VOLUME_ATTACHMENT, &id)?;
     att.lc.transition(&["DETACHING", "DETACHED"], now, delay);
+    let compartment = att.str("compartmentId").unwrap_or("").to_string();
+    let done = att.lc.settles_at().unwrap_or(now);
     ctx.dirty = true;
-    Ok(Reply::no_content())
+    let target = Target {
+        action: "DELETED",
+        entity_type: "volumeAttachment",
+        id: &id,
+        collection: "/volumeAttachments",
+    };
+    let wr = ctx.work_request("DetachVolume", &compartment, &target, done);
+    Ok(Reply::no_content().header("opc-work-request-id", wr))
 }

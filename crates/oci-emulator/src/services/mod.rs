@@ -4,18 +4,23 @@
 
 pub(crate) mod agent;
 pub(crate) mod artifacts;
+pub(crate) mod assemble;
 pub(crate) mod blockstorage;
 pub(crate) mod compute;
 pub(crate) mod database;
 pub(crate) mod identity;
 pub(crate) mod limits;
+pub(crate) mod listings;
 pub(crate) mod loadbalancer;
 pub(crate) mod logsearch;
 pub(crate) mod monitoring;
+pub(crate) mod multipart;
 pub(crate) mod network;
 pub(crate) mod objectstorage;
 pub(crate) mod search;
+pub(crate) mod updates;
 pub(crate) mod usage;
+pub(crate) mod workrequests;
 
 use std::path::Path;
 

@@ -33,7 +33,7 @@ fn object_not_found(bucket: &str, name: &str) -> ApiError {
     )
 }
 
-fn check_namespace(ctx: &Ctx<'_>, ns: &str) -> Result<(), ApiError> {
+pub(crate) fn check_namespace(ctx: &Ctx<'_>, ns: &str) -> Result<(), ApiError> {
     if ns == ctx.st.meta.namespace {
         Ok(())
     } else {
@@ -46,7 +46,7 @@ fn check_namespace(ctx: &Ctx<'_>, ns: &str) -> Result<(), ApiError> {
 }
 
 /// Find a bucket by namespace and name.
-fn find_bucket<'a>(ctx: &'a Ctx<'_>, req: &Req<'_>) -> Result<&'a Res, ApiError> {
+pub(crate) fn find_bucket<'a>(ctx: &'a Ctx<'_>, req: &Req<'_>) -> Result<&'a Res, ApiError> {
     let ns = req.path("namespaceName");
     let name = req.path("bucketName");
     check_namespace(ctx, ns)?;
@@ -56,7 +56,7 @@ fn find_bucket<'a>(ctx: &'a Ctx<'_>, req: &Req<'_>) -> Result<&'a Res, ApiError>
         .ok_or_else(|| bucket_not_found(ns, name))
 }
 
-fn new_etag() -> String {
+pub(crate) fn new_etag() -> String {
     format!(
         "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
         fastrand::u32(..),
@@ -286,6 +286,16 @@ pub(crate) fn delete_bucket(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply, A
             ),
         ));
     }
+    if ctx.st.uploads.values().any(|u| u.bucket_id == bucket.id()) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "BucketNotEmpty",
+            format!(
+                "Bucket named '{}' has multipart uploads in progress. Commit or abort them first.",
+                bucket.str("name").unwrap_or("")
+            ),
+        ));
+    }
     ctx.st.remove(kind::BUCKET, bucket.id());
     ctx.st.objects.remove(bucket.id());
     let compartment = bucket.str("compartmentId").unwrap_or("").to_string();
@@ -321,7 +331,10 @@ fn object_summary(o: &ObjectMeta, fields: &[&str]) -> Value {
                 m.insert("etag".into(), json!(o.etag));
             }
             "md5" => {
-                m.insert("md5".into(), json!(o.md5));
+                m.insert(
+                    "md5".into(),
+                    json!(o.multipart_md5.as_ref().unwrap_or(&o.md5)),
+                );
             }
             "timeCreated" => {
                 m.insert("timeCreated".into(), time_value(o.time_created));
@@ -411,7 +424,7 @@ pub(crate) fn list_objects(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply, Ap
     Ok(Reply::json(body))
 }
 
-fn blob_path(dir: &Path, sha: &str) -> std::path::PathBuf {
+pub(crate) fn blob_path(dir: &Path, sha: &str) -> std::path::PathBuf {
     dir.join(sha)
 }
 
@@ -456,10 +469,11 @@ pub(crate) fn object_meta(
         time_created: created.unwrap_or(now),
         time_modified: now,
         storage_tier: storage_tier.to_string(),
+        multipart_md5: None,
     })
 }
 
-fn check_object_name(name: &str) -> Result<(), ApiError> {
+pub(crate) fn check_object_name(name: &str) -> Result<(), ApiError> {
     if name.is_empty() || name.len() > 1024 {
         return Err(ApiError::invalid("Object names must be 1-1024 bytes long"));
     }
@@ -557,14 +571,18 @@ pub(crate) fn put_object(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply, ApiE
         ))
 }
 
-fn to_system_time(ms: i64) -> std::time::SystemTime {
+pub(crate) fn to_system_time(ms: i64) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_millis(u64::try_from(ms).unwrap_or(0))
 }
 
 fn object_headers(o: &ObjectMeta) -> Vec<(String, String)> {
+    let md5 = match &o.multipart_md5 {
+        Some(m) => ("opc-multipart-md5".to_string(), m.clone()),
+        None => ("content-md5".to_string(), o.md5.clone()),
+    };
     let mut h = vec![
         ("etag".to_string(), o.etag.clone()),
-        ("content-md5".to_string(), o.md5.clone()),
+        md5,
         (
             "last-modified".to_string(),
             httpdate::fmt_http_date(to_system_time(o.time_modified)),

@@ -9,7 +9,7 @@ use crate::state::{kind, Res};
 use crate::wire::{self, ApiError, BodyExt, Reply, Req};
 
 /// (search type name, state kind, ResourceSummary resourceType).
-const TYPES: &[(&str, &str, &str)] = &[
+pub(crate) const TYPES: &[(&str, &str, &str)] = &[
     ("instance", kind::INSTANCE, "Instance"),
     ("vcn", kind::VCN, "Vcn"),
     ("subnet", kind::SUBNET, "Subnet"),
