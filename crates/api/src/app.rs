@@ -16,8 +16,7 @@ use crate::extract::BodyLimit;
 use crate::middleware::{caller, cors, edge, limits, rate_limit};
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp,
-    ops, org, sessions, setup, tools,
+    keys, mcp, ops, org, sessions, setup, tools,
 };
 use crate::state::AppState;
 

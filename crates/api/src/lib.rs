@@ -4,11 +4,8 @@
 
 pub mod app;
 pub mod auth;
-pub mod chat;
-pub mod cloud;
 pub mod error;
 pub mod extract;
-pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod redact;
@@ -21,5 +18,6 @@ pub mod views;
 
 pub use app::{app, build, routes};
 pub use error::ApiError;
+pub use portal_app::{chat, cloud, metrics};
 pub use server::{serve, serve_router, shutdown_signal};
 pub use state::AppState;

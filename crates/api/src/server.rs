@@ -45,10 +45,7 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
     let grace = state.settings.shutdown_grace;
-    spawn_key_usage_writer(state.clone());
-    spawn_execution_sweeper(state.clone());
-    spawn_job_runner(state.clone());
-    crate::chat::start(&state).map_err(std::io::Error::other)?;
+    state.app.spawn_workers().map_err(std::io::Error::other)?;
     let cap = state.settings.max_connections.clamp(1, MAX_CONNECTIONS_CAP);
     let conns = Arc::new(Semaphore::new(cap));
     // Cancelled at the drain deadline: connections still open are dropped.
@@ -157,72 +154,6 @@ impl Connection {
             tracing::debug!(%peer, error = %e, "connection ended with an error");
         }
     }
-}
-
-/// Finishes tool executions whose outcome was lost (still `running` well past
-/// the tool deadline), at start-up and every minute (see
-/// `portal_core::service::executions`).
-fn spawn_execution_sweeper(state: AppState) {
-    let grace = crate::routes::tools::TOOL_TIMEOUT.as_millis() as i64 + 60_000;
-    tokio::spawn(async move {
-        loop {
-            let ctx = portal_core::service::Ctx {
-                store: state.store.as_ref(),
-                keys: &state.keys,
-                ip: None,
-                user_agent: None,
-                now: portal_core::identity::now_ms(),
-            };
-            match portal_core::service::executions::finish_stale(&ctx, grace).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    finished = n,
-                    "recorded lost tool execution outcomes as unknown"
-                ),
-                Err(e) => tracing::debug!(error = %e, "execution sweep skipped"),
-            }
-            tokio::select! {
-                _ = state.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-            }
-        }
-    });
-}
-
-/// Runs background jobs (`portal_core::jobs`) until shutdown and keeps the
-/// queue's gauges fresh. Only the `noop` kind has a handler so far; workflows,
-/// webhook delivery, indexing and chat resumption become kinds as they move on.
-fn spawn_job_runner(state: AppState) {
-    use portal_core::jobs::{JobKind, JobRunner, NoopHandler, RunnerConfig};
-    let owner = format!(
-        "replica-{}",
-        hex::encode(portal_core::crypto::random_bytes::<8>())
-    );
-    let config = RunnerConfig {
-        poll_interval: state.settings.jobs_poll_interval,
-        ..RunnerConfig::default()
-    };
-    let runner = JobRunner::new(state.store.clone(), owner, config)
-        .handle(JobKind::Noop, Arc::new(NoopHandler))
-        .hooks(Arc::new(state.metrics.jobs.clone()));
-    tokio::spawn(async move { Arc::new(runner).run(state.shutdown.cancelled()).await });
-}
-
-/// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.
-fn spawn_key_usage_writer(state: AppState) {
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = state.shutdown.cancelled() => {
-                    state.key_usage.flush(state.store.as_ref()).await;
-                    return;
-                }
-                _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {
-                    state.key_usage.flush(state.store.as_ref()).await;
-                }
-            }
-        }
-    });
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).

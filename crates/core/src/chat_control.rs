@@ -31,8 +31,12 @@ pub trait ChatControl: Send + Sync {
     ) -> StoreResult<Option<ActiveTurn>>;
     /// Asks an unfinished turn to stop (its runner, on any replica, notices);
     /// false when the turn is finished or not the organisation's.
-    async fn request_chat_turn_stop(&self, org_id: &str, turn_id: &str, now: i64)
-        -> StoreResult<bool>;
+    async fn request_chat_turn_stop(
+        &self,
+        org_id: &str,
+        turn_id: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Whether a stop was asked for this turn.
     async fn chat_turn_stop_requested(&self, org_id: &str, turn_id: &str) -> StoreResult<bool>;
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::audit::{AuditHead, AuditRecord, NewAuditEntry};
-use crate::crypto::Keys;
 use crate::chat_control::ChatControl;
+use crate::crypto::Keys;
 use crate::jobs::JobRepo;
 use crate::model::*;
 use crate::rbac::Role;

@@ -15,6 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use portal_app::App;
 use portal_core::Settings;
 
 /// OCI Self-Service Portal: an AI-driven self-service portal for Oracle Cloud
@@ -309,10 +310,8 @@ fn config_check(settings: &Settings) -> anyhow::Result<()> {
 }
 
 async fn migrate(settings: Settings) -> anyhow::Result<()> {
-    let store = portal_store::open(&settings, true)
-        .await
-        .context("opening the database")?;
-    let version = store.schema_version().await?;
+    let app = App::open_store(settings, true).await?;
+    let version = app.store.schema_version().await?;
     println!("database is at schema version {version}");
     Ok(())
 }
@@ -372,26 +371,15 @@ fn fit_connection_cap(settings: &mut Settings) {
 
 async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     fit_connection_cap(&mut settings);
-    let master = settings.load_or_create_secret_key()?;
-    let store = portal_store::open(&settings, !settings.skip_migrations)
+    let bind = settings.bind;
+    let app = App::open(settings).await?;
+    let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .context("opening the database")?;
-    let listener = tokio::net::TcpListener::bind(settings.bind)
-        .await
-        .with_context(|| format!("binding {}", settings.bind))?;
+        .with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, public_url = %settings.public_url, database = store.backend().as_str(), "portal listening");
-    let state = portal_api::AppState::new(settings, store, &master);
-    if let Some(cloud) = portal_api::cloud::connect(&state.settings, state.shutdown.clone()).await?
-    {
-        tracing::info!(cloud = cloud.mode.as_str(), region = %cloud.region, "cloud connected");
-        let _ = state.cloud.set(cloud);
-    }
-    if let Some(token) = portal_api::routes::setup::prepare(&state).await? {
-        let path = state
-            .settings
-            .data_dir
-            .join(portal_api::routes::setup::TOKEN_FILE);
+    tracing::info!(%addr, public_url = %app.settings.public_url, database = app.store.backend().as_str(), "portal listening");
+    if let Some(token) = app.prepare_setup().await? {
+        let path = app.settings.data_dir.join(portal_app::setup::TOKEN_FILE);
         eprintln!(
             "\nNo admin exists yet. Create the first one with this one-time setup token\n\
              (also in {}):\n\n    {token}\n\n\
@@ -400,39 +388,22 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
              \x20    -d '{{\"email\":\"you@example.com\",\"password\":\"…12+ characters…\",\"name\":\"You\",\"orgName\":\"Acme\"}}'\n\
              or headless: portal admin create-user --help\n",
             path.display(),
-            state.settings.public_url
+            app.settings.public_url
         );
     }
-    portal_api::serve(listener, state, portal_api::shutdown_signal()).await?;
+    portal_api::serve(
+        listener,
+        portal_api::AppState::of(app),
+        portal_api::shutdown_signal(),
+    )
+    .await?;
     tracing::info!("portal stopped");
     Ok(())
 }
 
 /// Opens (and migrates) the database and derives the keys, for CLI commands.
-async fn open(
-    settings: &Settings,
-) -> anyhow::Result<(
-    std::sync::Arc<dyn portal_core::Store>,
-    portal_core::crypto::Keys,
-)> {
-    let master = settings.load_or_create_secret_key()?;
-    let store = portal_store::open(settings, true)
-        .await
-        .context("opening the database")?;
-    Ok((store, portal_core::crypto::Keys::derive(&master)))
-}
-
-fn cli_ctx<'a>(
-    store: &'a dyn portal_core::Store,
-    keys: &'a portal_core::crypto::Keys,
-) -> portal_core::service::Ctx<'a> {
-    portal_core::service::Ctx {
-        store,
-        keys,
-        ip: None,
-        user_agent: Some("portal-cli"),
-        now: portal_core::identity::now_ms(),
-    }
+async fn open(settings: &Settings) -> anyhow::Result<App> {
+    Ok(App::open_store(settings.clone(), true).await?)
 }
 
 async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> {
@@ -456,8 +427,8 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
                 (None, true) => compartments::Choice::All,
                 (None, false) => compartments::Choice::None,
             };
-            let (store, keys) = open(&settings).await?;
-            return compartments::assign(&settings, &cli_ctx(store.as_ref(), &keys), &org, choice)
+            let app = open(&settings).await?;
+            return compartments::assign(&settings, &app.system_ctx("portal-cli"), &org, choice)
                 .await;
         }
     };
@@ -472,7 +443,7 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
         .read_line(&mut password)
         .context("reading the password from standard input")?;
     let password = password.trim_end_matches(['\n', '\r']);
-    let (store, keys) = open(&settings).await?;
+    let app = open(&settings).await?;
     // Only the embedded emulator's first organisation is given compartments here.
     let cloud = match settings.cloud {
         portal_core::CloudMode::Emulator => compartments::cloud(&settings).unwrap_or_else(|e| {
@@ -482,7 +453,7 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
         _ => None,
     };
     let done = portal_core::service::setup::create_user_cli(
-        &cli_ctx(store.as_ref(), &keys),
+        &app.system_ctx("portal-cli"),
         &email,
         &name,
         &org,
@@ -493,12 +464,8 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some(path) = Some(
-        settings
-            .data_dir
-            .join(portal_api::routes::setup::TOKEN_FILE),
-    )
-    .filter(|p| p.exists())
+    if let Some(path) =
+        Some(settings.data_dir.join(portal_app::setup::TOKEN_FILE)).filter(|p| p.exists())
     {
         let _ = std::fs::remove_file(path);
     }
@@ -523,8 +490,8 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
 }
 
 async fn api_key(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<()> {
-    let (store, keys) = open(&settings).await?;
-    let ctx = cli_ctx(store.as_ref(), &keys);
+    let app = open(&settings).await?;
+    let ctx = app.system_ctx("portal-cli");
     match command {
         ApiKeyCommand::Create {
             org,
@@ -559,8 +526,8 @@ async fn api_key(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<(
 
 async fn audit(settings: Settings, command: AuditCommand) -> anyhow::Result<()> {
     let AuditCommand::Verify { org } = command;
-    let (store, keys) = open(&settings).await?;
-    let ctx = cli_ctx(store.as_ref(), &keys);
+    let app = open(&settings).await?;
+    let (store, ctx) = (&app.store, app.system_ctx("portal-cli"));
     let chain = match &org {
         Some(slug) => {
             let o = store
@@ -624,23 +591,17 @@ async fn tools_run(
     api_key: String,
     approval_id: Option<String>,
 ) -> anyhow::Result<()> {
-    let (store, keys) = open(&settings).await?;
+    let app = open(&settings).await?;
     let now = portal_core::identity::now_ms();
-    let principal = portal_core::identity::resolve_api_key(store.as_ref(), api_key.trim(), now)
+    let principal = portal_core::identity::resolve_api_key(app.store.as_ref(), api_key.trim(), now)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .ok_or_else(|| anyhow::anyhow!("the API key is unknown, expired or revoked"))?;
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let cloud = portal_api::cloud::connect(&settings, shutdown.clone())
+    let cloud = app
+        .connect_cloud()
         .await?
         .ok_or_else(|| anyhow::anyhow!("PORTAL_CLOUD=none: no cloud to run tools against"))?;
-    let ctx = portal_core::service::Ctx {
-        store: store.as_ref(),
-        keys: &keys,
-        ip: None,
-        user_agent: Some("portal-cli"),
-        now,
-    };
+    let ctx = app.system_ctx("portal-cli");
     let req = portal_core::service::tools::Request {
         name: &name,
         args: &args,
@@ -653,10 +614,10 @@ async fn tools_run(
         &NoMetrics,
         &principal,
         req,
-        std::time::Duration::from_secs(60),
+        portal_app::TOOL_TIMEOUT,
     )
     .await;
-    shutdown.cancel();
+    app.shutdown.cancel();
     match outcome {
         Ok(done) => {
             println!(

@@ -883,13 +883,8 @@ async fn activity_feed_lists_the_orgs_executions_with_filters() {
         .as_str()
         .unwrap()
         .to_string();
-    let ctx = portal_core::service::Ctx {
-        store: app.state.store.as_ref(),
-        keys: &app.state.keys,
-        ip: None,
-        user_agent: None,
-        now: 0,
-    };
+    let mut ctx = app.state.app.ctx(None, None);
+    ctx.now = 0;
     let base = portal_core::identity::now_ms();
     for (i, (tool, status, org)) in [
         ("listInstances", "success", &org_id),

@@ -50,7 +50,12 @@ fn of_type<'a>(evs: &'a [Value], t: &str) -> Vec<&'a Value> {
 fn finish_reason(evs: &[Value]) -> String {
     of_type(evs, "finish")
         .last()
-        .map(|f| f["messageMetadata"]["reason"].as_str().unwrap_or("").to_string())
+        .map(|f| {
+            f["messageMetadata"]["reason"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .expect("a finish part")
 }
 

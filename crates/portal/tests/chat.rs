@@ -47,7 +47,14 @@ fn text_of(evs: &[Ev]) -> String {
 }
 
 /// The AI SDK's finish reasons: nothing else validates in its clients.
-const SDK_FINISH_REASONS: [&str; 6] = ["stop", "length", "content-filter", "tool-calls", "error", "other"];
+const SDK_FINISH_REASONS: [&str; 6] = [
+    "stop",
+    "length",
+    "content-filter",
+    "tool-calls",
+    "error",
+    "other",
+];
 
 /// The last finish part; every finish carries one of the SDK's reasons.
 fn finish(evs: &[Ev]) -> &Value {
@@ -165,7 +172,10 @@ async fn without_a_model_chat_says_so_and_runs_tools_directly() {
         .as_str()
         .unwrap()
         .ends_with(&format!("/approvals/{approval}")));
-    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
+    assert_eq!(
+        finish(&evs)["messageMetadata"]["reason"],
+        "awaiting-approval"
+    );
     let last = evs.iter().rev().find_map(|e| e.id).unwrap();
 
     // ...and resumes once approved, which a follower sees.
@@ -401,7 +411,10 @@ async fn a_danger_tool_pauses_and_another_replica_resumes_it_exactly_once() {
     let approval = asked[0]["data"]["approvalId"].as_str().unwrap().to_string();
     assert_eq!(asked[0]["data"]["toolName"], "terminateInstance");
     assert_eq!(asked[0]["data"]["toolCallId"], "call-term");
-    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
+    assert_eq!(
+        finish(&evs)["messageMetadata"]["reason"],
+        "awaiting-approval"
+    );
     let last = evs.iter().rev().find_map(|e| e.id).unwrap();
     assert_eq!(fake.requests().len(), 1);
 
@@ -807,7 +820,10 @@ async fn a_running_turn_holds_its_session_and_a_waiting_one_is_superseded() {
         .call_id("c-stop"),
     );
     let evs = chat(&admin, json!({"sessionId": session, "message": "stop it"})).await;
-    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
+    assert_eq!(
+        finish(&evs)["messageMetadata"]["reason"],
+        "awaiting-approval"
+    );
     let approval = of_type(&evs, "data-approval-required")[0]["data"]["approvalId"]
         .as_str()
         .unwrap()
@@ -857,7 +873,10 @@ async fn secrets_in_tool_commands_are_never_stored_or_told_to_the_model() {
         "/tool runInstanceCommand {{\"instanceId\": \"{instance}\", \"script\": \"echo {SECRET} > /etc/app.conf\"}}"
     );
     let evs = chat(&admin, json!({"message": message})).await;
-    assert_eq!(finish(&evs)["messageMetadata"]["reason"], "awaiting-approval");
+    assert_eq!(
+        finish(&evs)["messageMetadata"]["reason"],
+        "awaiting-approval"
+    );
     let session = session_of(&evs);
 
     fake.push(Turn::text(["Nothing ran yet."]));

@@ -62,7 +62,10 @@ fn sdk_answer(chat: &str, tool: &str, call: &str, approval: &str, approved: bool
 }
 
 async fn app() -> TestApp {
-    TestApp::builder().env("PORTAL_CLOUD", "emulator").spawn().await
+    TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await
 }
 
 async fn with_model(fake: &FakeLlm) -> TestApp {
@@ -93,7 +96,10 @@ async fn paused(c: &Client, chat: &str) -> (Vec<Ev>, String, String) {
     let evs = read_sse(
         c.post(
             "/api/chat",
-            sdk_say(chat, &format!("/tool stopInstance {{\"instanceId\": \"{instance}\"}}")),
+            sdk_say(
+                chat,
+                &format!("/tool stopInstance {{\"instanceId\": \"{instance}\"}}"),
+            ),
         )
         .await,
     )
@@ -103,7 +109,11 @@ async fn paused(c: &Client, chat: &str) -> (Vec<Ev>, String, String) {
     let approval = asked[0]["approvalId"].as_str().unwrap().to_string();
     let call = asked[0]["toolCallId"].as_str().unwrap().to_string();
     let data = of_type(&evs, "data-approval-required");
-    assert_eq!(data[0]["data"]["approvalId"], approval.as_str(), "both forms name it");
+    assert_eq!(
+        data[0]["data"]["approvalId"],
+        approval.as_str(),
+        "both forms name it"
+    );
     (evs, approval, call)
 }
 
@@ -112,7 +122,10 @@ async fn the_sdk_default_body_runs_a_turn_in_the_clients_chat() {
     let app = app().await;
     let admin = app.admin().await;
     let res = admin
-        .post("/api/chat", sdk_say("chat-Abc_123", "/tool listCompartments {}"))
+        .post(
+            "/api/chat",
+            sdk_say("chat-Abc_123", "/tool listCompartments {}"),
+        )
         .await;
     assert_eq!(res.headers()["x-chat-session-id"], "chat-Abc_123");
     let evs = read_sse(res).await;
@@ -121,7 +134,12 @@ async fn the_sdk_default_body_runs_a_turn_in_the_clients_chat() {
     assert_eq!(finish(&evs)["finishReason"], "stop");
 
     // The same id continues the same session.
-    let again = read_sse(admin.post("/api/chat", sdk_say("chat-Abc_123", "hello")).await).await;
+    let again = read_sse(
+        admin
+            .post("/api/chat", sdk_say("chat-Abc_123", "hello"))
+            .await,
+    )
+    .await;
     assert_eq!(finish(&again)["finishReason"], "stop");
     let msgs: Value = admin
         .get("/api/sessions/chat-Abc_123/messages")
@@ -134,7 +152,9 @@ async fn the_sdk_default_body_runs_a_turn_in_the_clients_chat() {
 
     // Someone else's chat id is not theirs to use; bad ids and bodies are 400s.
     let other = app.member(&admin, "other@acme.test", "admin").await;
-    let taken = other.post("/api/chat", sdk_say("chat-Abc_123", "mine?")).await;
+    let taken = other
+        .post("/api/chat", sdk_say("chat-Abc_123", "mine?"))
+        .await;
     assert_eq!(taken.status(), 409);
     for bad in [
         sdk_say("../etc", "hi"),
@@ -168,11 +188,17 @@ async fn an_approval_answered_in_the_chat_resumes_the_turn() {
 
     // An answer for another approval, or from someone who may not approve, is refused.
     let wrong = admin
-        .post("/api/chat", sdk_answer("c-approve", "stopInstance", &call, "nope", true))
+        .post(
+            "/api/chat",
+            sdk_answer("c-approve", "stopInstance", &call, "nope", true),
+        )
         .await;
     assert_eq!(wrong.status(), 400);
     let res = admin
-        .post("/api/chat", sdk_answer("c-approve", "stopInstance", &call, &approval, true))
+        .post(
+            "/api/chat",
+            sdk_answer("c-approve", "stopInstance", &call, &approval, true),
+        )
         .await;
     let rest = read_sse(res).await;
     assert_eq!(rest[0].data["type"], "start");
@@ -180,11 +206,17 @@ async fn an_approval_answered_in_the_chat_resumes_the_turn() {
     assert_eq!(out.len(), 1, "{rest:?}");
     assert_eq!(out[0]["toolCallId"], call.as_str());
     assert_eq!(finish(&rest)["messageMetadata"]["reason"], "stop");
-    assert!(of_type(&rest, "tool-input-start").is_empty(), "only the resumed half");
+    assert!(
+        of_type(&rest, "tool-input-start").is_empty(),
+        "only the resumed half"
+    );
 
     // Nothing waits any more; the turn is over, so resuming has nothing to give.
     let again = admin
-        .post("/api/chat", sdk_answer("c-approve", "stopInstance", &call, &approval, true))
+        .post(
+            "/api/chat",
+            sdk_answer("c-approve", "stopInstance", &call, &approval, true),
+        )
         .await;
     assert_eq!(again.status(), 409);
     let idle = admin.get("/api/chat/c-approve/stream").await;
@@ -198,7 +230,12 @@ async fn answering_needs_the_approve_permission() {
     let (key, _) = admin
         .create_key(
             "asker",
-            &["sessions:read", "sessions:write", "tools:read", "tools:execute"],
+            &[
+                "sessions:read",
+                "sessions:write",
+                "tools:read",
+                "tools:execute",
+            ],
         )
         .await;
     let asker = app.with_key(&key);
@@ -207,7 +244,10 @@ async fn answering_needs_the_approve_permission() {
         asker
             .post(
                 "/api/chat",
-                sdk_say("c-asker", &format!("/tool stopInstance {{\"instanceId\": \"{instance}\"}}")),
+                sdk_say(
+                    "c-asker",
+                    &format!("/tool stopInstance {{\"instanceId\": \"{instance}\"}}"),
+                ),
             )
             .await,
     )
@@ -217,7 +257,10 @@ async fn answering_needs_the_approve_permission() {
     let approval = asked[0]["approvalId"].as_str().unwrap();
     let call = asked[0]["toolCallId"].as_str().unwrap();
     let res = asker
-        .post("/api/chat", sdk_answer("c-asker", "stopInstance", call, approval, true))
+        .post(
+            "/api/chat",
+            sdk_answer("c-asker", "stopInstance", call, approval, true),
+        )
         .await;
     assert_eq!(res.status(), 403);
     // Still waiting: someone who may approve can still answer it elsewhere.
@@ -232,7 +275,10 @@ async fn a_denied_approval_is_denied_and_old_clients_see_an_error() {
     let (_, approval, call) = paused(&admin, "c-deny").await;
     let rest = read_sse(
         admin
-            .post("/api/chat", sdk_answer("c-deny", "stopInstance", &call, &approval, false))
+            .post(
+                "/api/chat",
+                sdk_answer("c-deny", "stopInstance", &call, &approval, false),
+            )
             .await,
     )
     .await;
@@ -252,12 +298,17 @@ async fn a_denied_approval_is_denied_and_old_clients_see_an_error() {
     let errors = of_type(&old, "tool-output-error");
     assert_eq!(errors.len(), 1, "{old:?}");
     assert!(
-        errors[0]["errorText"].as_str().unwrap_or_default().contains("rejected"),
+        errors[0]["errorText"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("rejected"),
         "{}",
         errors[0]
     );
     assert_eq!(of_type(&old, "data-approval-required").len(), 1);
-    let bad = admin.get("/api/chat/c-deny/stream?approvalChunks=maybe").await;
+    let bad = admin
+        .get("/api/chat/c-deny/stream?approvalChunks=maybe")
+        .await;
     assert_eq!(bad.status(), 400);
 }
 
@@ -344,7 +395,10 @@ async fn a_client_that_goes_away_does_not_stop_its_turn() {
         .await
         .unwrap();
     let last = msgs["messages"].as_array().and_then(|m| m.last()).cloned();
-    assert_eq!(last.map(|m| m["content"].clone()), Some(json!(words.concat())));
+    assert_eq!(
+        last.map(|m| m["content"].clone()),
+        Some(json!(words.concat()))
+    );
     assert_eq!(admin.get("/api/chat/c-gone/stream").await.status(), 204);
 }
 
@@ -372,7 +426,10 @@ async fn an_explicit_stop_ends_the_turn_and_cancels_the_model_request() {
         .expect("the stream ends soon after the stop")
         .expect("body");
     seen.push_str(&rest);
-    let evs = parse_sse(seen.split_once("\r\n\r\n").map_or(seen.as_str(), |(_, b)| b));
+    let evs = parse_sse(
+        seen.split_once("\r\n\r\n")
+            .map_or(seen.as_str(), |(_, b)| b),
+    );
     assert_eq!(of_type(&evs, "abort").len(), 1, "{evs:?}");
     let f = finish(&evs);
     assert_eq!(f["finishReason"], "other");
@@ -397,6 +454,11 @@ async fn an_explicit_stop_ends_the_turn_and_cancels_the_model_request() {
     assert!(said.starts_with("story story"), "{msgs}");
     assert!(said.len() < 400 * "story ".len(), "stopped before the end");
     fake.push(Turn::text(["still here"]));
-    let next = read_sse(admin.post("/api/chat", sdk_say("c-stop", "hello again")).await).await;
+    let next = read_sse(
+        admin
+            .post("/api/chat", sdk_say("c-stop", "hello again"))
+            .await,
+    )
+    .await;
     assert_eq!(text_of(&next), "still here");
 }

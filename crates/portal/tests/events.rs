@@ -367,13 +367,7 @@ async fn an_outbox_the_database_refuses_does_not_fail_the_tool() {
     app.sql("ALTER TABLE events_away RENAME TO events").await;
     assert!(all_events(&admin).await.is_empty());
     // Nothing is lost for good: the finishing sweep records the run and its event.
-    let ctx = portal_core::service::Ctx {
-        store: app.state.store.as_ref(),
-        keys: &app.state.keys,
-        ip: None,
-        user_agent: None,
-        now: portal_core::identity::now_ms(),
-    };
+    let ctx = app.state.app.ctx(None, None);
     assert_eq!(
         portal_core::service::executions::finish_stale(&ctx, 0)
             .await

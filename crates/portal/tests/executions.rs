@@ -81,13 +81,7 @@ async fn json_of(c: &Client, path: &str) -> Value {
 }
 
 fn ctx(app: &TestApp) -> Ctx<'_> {
-    Ctx {
-        store: app.state.store.as_ref(),
-        keys: &app.state.keys,
-        ip: None,
-        user_agent: None,
-        now: portal_core::identity::now_ms(),
-    }
+    app.state.app.ctx(None, None)
 }
 
 #[tokio::test]

@@ -66,7 +66,10 @@ async fn paused_turn(c: &Client) -> (String, String) {
     )
     .await;
     let finish = of_type(&evs, "finish");
-    assert_eq!(finish[0]["messageMetadata"]["reason"], "awaiting-approval", "{evs:?}");
+    assert_eq!(
+        finish[0]["messageMetadata"]["reason"], "awaiting-approval",
+        "{evs:?}"
+    );
     let approval = of_type(&evs, "data-approval-required")[0]["data"]["approvalId"]
         .as_str()
         .unwrap()

@@ -69,18 +69,30 @@ async fn check_active_turn_and_stop(s: Arc<dyn Store>) {
     s.create_chat_turn(&turn("t2", "o1", "c1", "running"))
         .await
         .unwrap();
-    let fresh = s.active_chat_turn("o1", "c1").await.unwrap().expect("active");
+    let fresh = s
+        .active_chat_turn("o1", "c1")
+        .await
+        .unwrap()
+        .expect("active");
     assert_eq!((fresh.id.as_str(), fresh.first_event), ("t2", None));
     s.append_chat_events(&[event("c1", "t2", 3), event("c1", "t2", 4)])
         .await
         .unwrap();
-    let active = s.active_chat_turn("o1", "c1").await.unwrap().expect("active");
+    let active = s
+        .active_chat_turn("o1", "c1")
+        .await
+        .unwrap()
+        .expect("active");
     assert_eq!(active.id, "t2");
     assert_eq!(active.status, "running");
     assert_eq!(active.state, "{\"turn\":\"t2\"}");
     assert_eq!(active.first_event, Some(3));
     assert!(!active.stop_requested);
-    assert_eq!(s.active_chat_turn("o2", "c1").await.unwrap(), None, "tenancy");
+    assert_eq!(
+        s.active_chat_turn("o2", "c1").await.unwrap(),
+        None,
+        "tenancy"
+    );
 
     // A stop request: only by the turn's organisation, seen by its runner.
     assert!(!s.request_chat_turn_stop("o2", "t2", 5).await.unwrap());

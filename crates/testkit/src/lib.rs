@@ -457,16 +457,10 @@ impl Builder {
         let addr = listener.local_addr().expect("addr");
         let master = settings.load_or_create_secret_key().expect("secret key");
         let secret = String::from_utf8_lossy(master.expose()).into_owned();
-        let state = AppState::new(settings, store, &master);
-        portal_api::routes::setup::prepare(&state)
-            .await
-            .expect("setup token");
-        if let Some(cloud) = portal_api::cloud::connect(&state.settings, state.shutdown.clone())
-            .await
-            .expect("cloud")
-        {
-            let _ = state.cloud.set(cloud);
-        }
+        let app = portal_app::App::new(settings, store, &master);
+        app.prepare_setup().await.expect("setup token");
+        app.connect_cloud().await.expect("cloud");
+        let state = AppState::of(app);
         let routes = match self.extra {
             Some(extra) => portal_api::routes().merge(extra),
             None => portal_api::routes(),

@@ -157,7 +157,12 @@ impl ChatEngine {
         let waiting: Vec<String> = turn
             .as_ref()
             .and_then(|t| serde_json::from_str::<TurnState>(&t.state).ok())
-            .map(|s| s.pending.into_iter().filter_map(|c| c.approval_id).collect())
+            .map(|s| {
+                s.pending
+                    .into_iter()
+                    .filter_map(|c| c.approval_id)
+                    .collect()
+            })
             .unwrap_or_default();
         if waiting.is_empty() {
             return Err(CoreError::Conflict(

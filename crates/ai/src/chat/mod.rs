@@ -232,7 +232,11 @@ impl ChatEngine {
                     .await?
                     .is_none()
                 {
-                    match self.store.create_chat_session(&new_session(id.clone())).await {
+                    match self
+                        .store
+                        .create_chat_session(&new_session(id.clone()))
+                        .await
+                    {
                         Ok(()) => {}
                         // Created by a racing request of the same principal: use it.
                         Err(StoreError::Conflict(_))
@@ -413,7 +417,9 @@ impl ChatEngine {
             Ok(Err(why)) => {
                 let mut sink = sink;
                 let _ = sink.emit(parts::error(&why.to_string())).await;
-                let _ = sink.emit(parts::finish(&parts::End::Error, state.usage)).await;
+                let _ = sink
+                    .emit(parts::finish(&parts::End::Error, state.usage))
+                    .await;
                 let _ = sink.flush().await;
                 turn.status = "failed".into();
                 let _ = self

@@ -200,7 +200,14 @@ mod tests {
 
     #[test]
     fn finish_reasons_are_the_sdks_and_pauses_are_not_terminal() {
-        let sdk = ["stop", "length", "content-filter", "tool-calls", "error", "other"];
+        let sdk = [
+            "stop",
+            "length",
+            "content-filter",
+            "tool-calls",
+            "error",
+            "other",
+        ];
         for end in [
             End::Stop,
             End::Length,
@@ -212,7 +219,10 @@ mod tests {
             End::Stopped,
         ] {
             let part = finish(&end, Usage::default());
-            assert!(sdk.contains(&part["finishReason"].as_str().unwrap_or("")), "{part}");
+            assert!(
+                sdk.contains(&part["finishReason"].as_str().unwrap_or("")),
+                "{part}"
+            );
             assert_eq!(part["messageMetadata"]["reason"], end.reason());
             let paused = matches!(end, End::AwaitingApproval(_));
             assert_eq!(is_pause(&part), paused, "{part}");
@@ -227,11 +237,13 @@ mod tests {
         let req = tool_approval_request("a1", "c1").to_string();
         assert_eq!(without_approval_chunks(&req), None);
         let denied = tool_output_denied("c1", "The request was rejected: no").to_string();
-        let out: Value =
-            serde_json::from_str(&without_approval_chunks(&denied).unwrap()).unwrap();
+        let out: Value = serde_json::from_str(&without_approval_chunks(&denied).unwrap()).unwrap();
         assert_eq!(out["type"], "tool-output-error");
         assert_eq!(out["errorText"], "The request was rejected: no");
         let text = text_delta("t1", "\"type\":\"tool-approval-request\"").to_string();
-        assert_eq!(without_approval_chunks(&text).as_deref(), Some(text.as_str()));
+        assert_eq!(
+            without_approval_chunks(&text).as_deref(),
+            Some(text.as_str())
+        );
     }
 }

@@ -45,7 +45,11 @@ const WAIT: Duration = Duration::from_secs(15);
 
 impl ChatEngine {
     /// Checks that the session is the principal's (another's is "not found").
-    pub(crate) async fn own_session(&self, p: &Principal, session_id: &str) -> Result<String, CoreError> {
+    pub(crate) async fn own_session(
+        &self,
+        p: &Principal,
+        session_id: &str,
+    ) -> Result<String, CoreError> {
         let org = p.org()?.id.clone();
         self.store
             .get_chat_session(&org, &p.id, session_id)

@@ -15,10 +15,10 @@ use portal_core::CoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::memory::{self, Meta};
-use super::sink::Sink;
 use super::control::StopSignal;
+use super::memory::{self, Meta};
 use super::parts::End;
+use super::sink::Sink;
 use super::{command, durable, parts, prompt, ChatEngine};
 use crate::guard::{input, redact};
 use crate::provider::{
@@ -156,6 +156,7 @@ impl Runner {
             ip: self.state.ip,
             user_agent: Some("portal-chat"),
             now: now_ms(),
+            principals: None,
         }
     }
 

@@ -9,9 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use ipnet::IpNet;
-use portal_core::identity::{
-    now_ms, Credential, Principal, Resolution, API_KEY_PREFIX, SESSION_REFRESH_MS, SESSION_TTL_MS,
-};
+use portal_core::identity::{now_ms, Credential, Principal, Resolution, API_KEY_PREFIX};
 use portal_core::rbac::Permission;
 use portal_core::CoreError;
 
@@ -149,21 +147,9 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
                 if let Some(k) = &p.key_id {
                     state.key_usage.note(k, now);
                 }
-                if let (Credential::Session(token), Some(exp)) = (cred, p.session_expires_at) {
-                    if exp - now < SESSION_TTL_MS - SESSION_REFRESH_MS {
-                        let ctx = portal_core::service::Ctx {
-                            store: state.store.as_ref(),
-                            keys: &state.keys,
-                            ip: None,
-                            user_agent: None,
-                            now,
-                        };
-                        if let Ok(Some(new_exp)) =
-                            portal_core::service::auth::refresh_session(&ctx, &p).await
-                        {
-                            refreshed = Some((token.to_string(), new_exp));
-                            state.principals.forget(token);
-                        }
+                if let Credential::Session(token) = cred {
+                    if let Some(new_exp) = state.app.refresh_session(token, &p, now).await {
+                        refreshed = Some((token.to_string(), new_exp));
                     }
                 }
                 (Some(p), AuthState::Verified)

@@ -164,7 +164,6 @@ pub async fn change_password(
         &body.new_password,
     )
     .await?;
-    state.principals.clear();
     Ok(Json(Ok { success: true }))
 }
 

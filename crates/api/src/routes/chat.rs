@@ -20,8 +20,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{perm, Require};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::state::AppState;
 use crate::routes::chat_sdk::{intent, Intent, StreamOptions, Trigger};
+use crate::state::AppState;
 use crate::streams::{Pool, Slot};
 
 pub(crate) fn engine(state: &AppState) -> Result<Arc<ChatEngine>, ApiError> {

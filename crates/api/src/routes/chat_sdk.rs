@@ -158,7 +158,9 @@ fn sdk_intent(b: &ChatBody, messages: &[Value]) -> Result<Intent, ApiError> {
                 answers,
             })
         }
-        _ => Err(invalid("the last message must be the user's, or the assistant's with approval responses")),
+        _ => Err(invalid(
+            "the last message must be the user's, or the assistant's with approval responses",
+        )),
     }
 }
 
@@ -246,8 +248,10 @@ mod tests {
 
     #[test]
     fn the_sdk_default_body_is_a_message_to_a_client_chosen_chat() {
-        let b = body(json!({"id": "abc_DEF-1", "trigger": "submit-message", "messageId": "m1",
-            "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}, {"type": "text", "text": "there"}]}]}));
+        let b = body(
+            json!({"id": "abc_DEF-1", "trigger": "submit-message", "messageId": "m1",
+            "messages": [{"id": "u1", "role": "user", "parts": [{"type": "text", "text": "hi"}, {"type": "text", "text": "there"}]}]}),
+        );
         let Ok(Intent::Say { session, message }) = intent(&b) else {
             panic!("a message")
         };
@@ -263,7 +267,11 @@ mod tests {
                 {"type": "step-start"},
                 {"type": "tool-stopInstance", "toolCallId": "t1", "state": "approval-responded",
                  "approval": {"id": "ap1", "approved": false, "reason": "not now"}}]}]}));
-        let Ok(Intent::Answer { session_id, answers }) = intent(&b) else {
+        let Ok(Intent::Answer {
+            session_id,
+            answers,
+        }) = intent(&b)
+        else {
             panic!("answers")
         };
         assert_eq!(session_id, "c1");
@@ -280,19 +288,43 @@ mod tests {
     #[test]
     fn malformed_sdk_bodies_name_what_is_wrong() {
         for (v, needle) in [
-            (json!({"id": "../x", "messages": [{"role": "user", "parts": []}]}), "body/id"),
-            (json!({"messages": [{"role": "user", "parts": []}]}), "body/id: required"),
+            (
+                json!({"id": "../x", "messages": [{"role": "user", "parts": []}]}),
+                "body/id",
+            ),
+            (
+                json!({"messages": [{"role": "user", "parts": []}]}),
+                "body/id: required",
+            ),
             (json!({"id": "c", "messages": []}), "must not be empty"),
-            (json!({"id": "c", "messages": [{"role": "user"}]}), "parts array"),
-            (json!({"id": "c", "messages": [{"role": "user", "parts": [{"type": "file", "url": "x"}]}]}), "only text parts"),
-            (json!({"id": "c", "messages": [{"role": "assistant", "parts": [{"type": "text", "text": "x"}]}]}), "answers no approval"),
-            (json!({"id": "c", "messages": [{"role": "system", "parts": []}]}), "must be the user's"),
-            (json!({"id": "c", "trigger": "regenerate-message", "messages": [{"role": "user", "parts": []}]}), "regenerate-message"),
+            (
+                json!({"id": "c", "messages": [{"role": "user"}]}),
+                "parts array",
+            ),
+            (
+                json!({"id": "c", "messages": [{"role": "user", "parts": [{"type": "file", "url": "x"}]}]}),
+                "only text parts",
+            ),
+            (
+                json!({"id": "c", "messages": [{"role": "assistant", "parts": [{"type": "text", "text": "x"}]}]}),
+                "answers no approval",
+            ),
+            (
+                json!({"id": "c", "messages": [{"role": "system", "parts": []}]}),
+                "must be the user's",
+            ),
+            (
+                json!({"id": "c", "trigger": "regenerate-message", "messages": [{"role": "user", "parts": []}]}),
+                "regenerate-message",
+            ),
             (json!({"message": "x", "messages": []}), "not both"),
             (json!({"message": "x", "id": "c"}), "go with messages"),
             (json!({}), "body/message: required"),
         ] {
-            let err = intent(&body(v.clone())).err().map(|e| e.to_string()).unwrap_or_default();
+            let err = intent(&body(v.clone()))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(needle), "{v}: {err}");
         }
     }

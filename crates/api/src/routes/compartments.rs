@@ -68,7 +68,6 @@ pub async fn assign(
     .await?;
     // Cached credentials carry the organisation: drop them so every replica
     // sees the change within the cache's lifetime.
-    state.principals.clear();
     Ok(Json(Assigned {
         whole_tenancy: compartments::whole_tenancy(&org.allowed_compartments),
         org_id: org.id,

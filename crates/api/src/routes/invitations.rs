@@ -50,7 +50,6 @@ async fn decide(
 ) -> Result<Json<InvitationView>, ApiError> {
     let inv = invitations::decide(&state.ctx(&r.caller), &r.principal, id, accept).await?;
     // The new membership changes what the user's sessions resolve to.
-    state.principals.clear();
     Ok(Json(InvitationView::new(&inv, "", None)))
 }
 

@@ -141,6 +141,5 @@ pub async fn revoke(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     keys::revoke(&state.ctx(&r.caller), &r.principal, &id).await?;
-    state.principals.clear();
     Ok(no_content())
 }

@@ -172,7 +172,6 @@ pub async fn set_role(
 ) -> Result<Json<RoleSet>, ApiError> {
     members::set_role(&state.ctx(&r.caller), &r.principal, &user_id, b.role).await?;
     // Permissions derive from the role: drop cached principals so it shows at once here.
-    state.principals.clear();
     Ok(Json(RoleSet {
         user_id,
         role: b.role,
@@ -198,7 +197,6 @@ pub async fn remove(
     ApiPath(user_id): ApiPath<String>,
 ) -> Result<axum::response::Response, ApiError> {
     members::remove(&state.ctx(&r.caller), &r.principal, &user_id).await?;
-    state.principals.clear();
     Ok(no_content())
 }
 
@@ -278,7 +276,6 @@ pub async fn settings(
     if let Some(on) = b.four_eyes {
         members::set_four_eyes(&ctx, &r.principal, on).await?;
     }
-    state.principals.clear();
     current(&state, &r).await.map(Json)
 }
 

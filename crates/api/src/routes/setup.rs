@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
-use portal_core::crypto::{constant_time_eq, sha256_hex};
+use portal_app::setup::SetupCheck;
 use portal_core::service::setup;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,37 +16,6 @@ use crate::extract::ApiJson;
 use crate::middleware::caller::Caller;
 use crate::state::AppState;
 use crate::views::{OrgView, UserView};
-
-/// File holding the setup token inside the data dir.
-pub const TOKEN_FILE: &str = "setup-token";
-
-/// At start: when no admin exists, makes a fresh token, writes it (0600) and
-/// returns it for printing; otherwise removes any stale token file.
-pub async fn prepare(state: &AppState) -> Result<Option<String>, portal_core::StoreError> {
-    let path = state.settings.data_dir.join(TOKEN_FILE);
-    if state.store.admin_exists().await? {
-        let _ = std::fs::remove_file(&path);
-        return Ok(None);
-    }
-    let (token, hash) = portal_core::identity::new_token();
-    let _ = std::fs::remove_file(&path);
-    if let Err(e) = portal_core::config::create_private_dir(&state.settings.data_dir)
-        .and_then(|_| portal_core::config::write_private_file(&path, token.as_bytes()))
-    {
-        tracing::warn!(error = %e, path = %path.display(), "could not write the setup token file");
-    }
-    if let Ok(mut slot) = state.setup_token.lock() {
-        *slot = Some(hash);
-    }
-    Ok(Some(token))
-}
-
-fn retire(state: &AppState) {
-    if let Ok(mut slot) = state.setup_token.lock() {
-        *slot = None;
-    }
-    let _ = std::fs::remove_file(state.settings.data_dir.join(TOKEN_FILE));
-}
 
 /// Whether first-run setup is still open.
 #[derive(Serialize, ToSchema)]
@@ -63,7 +32,7 @@ pub struct Status {
 )]
 pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     Ok(Json(Status {
-        setup_required: !state.store.admin_exists().await?,
+        setup_required: state.app.setup_required().await?,
     }))
 }
 
@@ -131,12 +100,12 @@ pub async fn admin(
     {
         Ok(v) => v,
         Err(portal_core::CoreError::Conflict(_)) => {
-            retire(&state);
+            state.app.finish_setup();
             return Err(ApiError::Forbidden("Setup is already complete".into()));
         }
         Err(e) => return Err(e.into()),
     };
-    retire(&state);
+    state.app.finish_setup();
     Ok((
         StatusCode::CREATED,
         Json(SetupDone {
@@ -173,18 +142,10 @@ impl FromRequestParts<AppState> for SetupToken {
         let Some(presented) = presented else {
             return Err(ApiError::AuthRequired);
         };
-        if state.store.admin_exists().await? {
-            retire(state);
-            return Err(ApiError::Forbidden("Setup is already complete".into()));
-        }
-        let expected = state.setup_token.lock().ok().and_then(|s| s.clone());
-        match expected {
-            Some(e)
-                if constant_time_eq(sha256_hex(presented.as_bytes()).as_bytes(), e.as_bytes()) =>
-            {
-                Ok(SetupToken(caller))
-            }
-            _ => Err(ApiError::AuthRequired),
+        match state.app.check_setup_token(presented).await? {
+            SetupCheck::Valid => Ok(SetupToken(caller)),
+            SetupCheck::Wrong => Err(ApiError::AuthRequired),
+            SetupCheck::Complete => Err(ApiError::Forbidden("Setup is already complete".into())),
         }
     }
 }

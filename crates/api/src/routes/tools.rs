@@ -2,7 +2,6 @@
 //! execution goes through the core gateway as the calling principal.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::Json;
@@ -17,7 +16,7 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
 /// How long one tool may run.
-pub const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
+pub use portal_app::TOOL_TIMEOUT;
 
 pub fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, ApiError> {
     state.cloud.get().map(|c| c.tools.clone()).ok_or_else(|| {

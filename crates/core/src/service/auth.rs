@@ -183,6 +183,7 @@ pub async fn change_password(
         .revoke_user_sessions(&user.id, p.session_id.as_deref(), ctx.now)
         .await?;
     let keys_revoked = ctx.store.revoke_user_api_keys(&user.id, ctx.now).await?;
+    ctx.credentials_changed();
     audit::append(
         ctx,
         p.org.as_ref().map(|o| o.id.as_str()),

@@ -176,7 +176,9 @@ pub async fn assign(
         .await?
         .ok_or_else(|| CoreError::NotFound("Organisation not found".into()))?;
     let list = normalise(allowed, tenancy)?;
-    store(ctx, &org, &p.actor(), list).await
+    let assigned = store(ctx, &org, &p.actor(), list).await?;
+    ctx.credentials_changed();
+    Ok(assigned)
 }
 
 /// CLI (an operator on the host): assigns organisation `slug`'s compartments; audited.

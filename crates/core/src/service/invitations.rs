@@ -36,7 +36,9 @@ pub async fn decide(
     accept: bool,
 ) -> CoreResult<Invitation> {
     let user = person(p)?;
-    decide_for(ctx, user, &p.actor(), id, accept).await
+    let decided = decide_for(ctx, user, &p.actor(), id, accept).await?;
+    ctx.credentials_changed();
+    Ok(decided)
 }
 
 async fn decide_for(

@@ -142,6 +142,7 @@ pub async fn revoke(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     if !ctx.store.revoke_api_key(&org.id, id, ctx.now).await? {
         return Err(CoreError::NotFound("API key not found".into()));
     }
+    ctx.credentials_changed();
     audit::append(
         ctx,
         Some(&org.id),

@@ -176,6 +176,7 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
         .set_member_role(&org.id, user_id, role)
         .await
         .map_err(map_member_err)?;
+    ctx.credentials_changed();
     audit::append(
         ctx,
         Some(&org.id),
@@ -200,6 +201,7 @@ pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<(
         .remove_member(&org.id, user_id)
         .await
         .map_err(map_member_err)?;
+    ctx.credentials_changed();
     audit::append(
         ctx,
         Some(&org.id),
@@ -280,6 +282,7 @@ pub async fn set_four_eyes(ctx: &Ctx<'_>, p: &Principal, on: bool) -> CoreResult
     p.require(Permission::AdminOrgs)?;
     let org = p.org()?;
     ctx.store.set_org_four_eyes(&org.id, on).await?;
+    ctx.credentials_changed();
     audit::append(
         ctx,
         Some(&org.id),

@@ -32,4 +32,17 @@ pub struct Ctx<'a> {
     pub user_agent: Option<&'a str>,
     /// Now, in epoch milliseconds.
     pub now: i64,
+    /// The process's cache of resolved principals, cleared when credentials
+    /// or permissions change (`None`: nothing cached, e.g. the CLI).
+    pub principals: Option<&'a crate::identity::PrincipalCache>,
+}
+
+impl Ctx<'_> {
+    /// Credentials or permissions changed (a role, a key, a membership, a
+    /// password, a compartment policy): cached principals are resolved afresh.
+    pub fn credentials_changed(&self) {
+        if let Some(cache) = self.principals {
+            cache.clear();
+        }
+    }
 }

@@ -21,9 +21,17 @@ impl ChatControl for PgStore {
             .map_err(|e| self.map_err(e))?;
         let Some(r) = row else { return Ok(None) };
         let decoded: Result<sql::ActiveRow, _> = (|| {
-            Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+            ))
         })();
-        decoded.map(|r| Some(sql::active(r))).map_err(|e| self.map_err(e))
+        decoded
+            .map(|r| Some(sql::active(r)))
+            .map_err(|e| self.map_err(e))
     }
 
     async fn request_chat_turn_stop(

@@ -17,6 +17,7 @@ const PG_ENV: &str = "PORTAL_TEST_DATABASE_URL";
 pub struct TestDb {
     pub store: Arc<dyn Store>,
     /// The PostgreSQL database's URL (a second replica connects to it).
+    #[allow(dead_code)] // read by some of the test crates that include this module
     pub pg_url: Option<String>,
     _pg: Option<PgDatabase>,
     _dir: Option<tempfile::TempDir>,

@@ -9,7 +9,7 @@ use portal_core::config::AiSettings;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::App;
 
 /// Chat series: tokens, time to first token, tool rounds, guardrail hits.
 #[derive(Clone)]
@@ -123,7 +123,7 @@ impl portal_core::service::tools::GatewayHooks for ToolHooks {
 
 /// Builds the chat engine and starts its resume worker. Fails when the provider
 /// configuration cannot work (e.g. `oci` without a cloud to sign with).
-pub fn start(state: &AppState) -> Result<Arc<ChatEngine>, String> {
+pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
     if let Some(engine) = state.chat.get() {
         return Ok(engine.clone());
     }
@@ -144,7 +144,7 @@ pub fn start(state: &AppState) -> Result<Arc<ChatEngine>, String> {
         )),
         Arc::new(hooks),
         state.settings.public_url.clone(),
-        crate::routes::tools::TOOL_TIMEOUT,
+        crate::TOOL_TIMEOUT,
     ));
     if state.chat.set(engine.clone()).is_err() {
         // Another caller won the race; use theirs (only one worker runs).

@@ -1,0 +1,74 @@
+//! The background workers every replica runs while it serves.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::{App, AppError, TOOL_TIMEOUT};
+
+pub(crate) fn spawn(app: &App) -> Result<(), AppError> {
+    spawn_key_usage_writer(app.clone());
+    spawn_execution_sweeper(app.clone());
+    spawn_job_runner(app.clone());
+    crate::chat::start(app).map_err(AppError::Chat)?;
+    Ok(())
+}
+
+/// Finishes tool executions whose outcome was lost (still `running` well past
+/// the tool deadline), at start-up and every minute (see
+/// `portal_core::service::executions`).
+fn spawn_execution_sweeper(app: App) {
+    let grace = TOOL_TIMEOUT.as_millis() as i64 + 60_000;
+    tokio::spawn(async move {
+        loop {
+            let ctx = app.ctx(None, None);
+            match portal_core::service::executions::finish_stale(&ctx, grace).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    finished = n,
+                    "recorded lost tool execution outcomes as unknown"
+                ),
+                Err(e) => tracing::debug!(error = %e, "execution sweep skipped"),
+            }
+            tokio::select! {
+                _ = app.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+        }
+    });
+}
+
+/// Runs background jobs (`portal_core::jobs`) until shutdown and keeps the
+/// queue's gauges fresh. Only the `noop` kind has a handler so far; workflows,
+/// webhook delivery, indexing and chat resumption become kinds as they move on.
+fn spawn_job_runner(app: App) {
+    use portal_core::jobs::{JobKind, JobRunner, NoopHandler, RunnerConfig};
+    let owner = format!(
+        "replica-{}",
+        hex::encode(portal_core::crypto::random_bytes::<8>())
+    );
+    let config = RunnerConfig {
+        poll_interval: app.settings.jobs_poll_interval,
+        ..RunnerConfig::default()
+    };
+    let runner = JobRunner::new(app.store.clone(), owner, config)
+        .handle(JobKind::Noop, Arc::new(NoopHandler))
+        .hooks(Arc::new(app.metrics.jobs.clone()));
+    tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
+}
+
+/// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.
+fn spawn_key_usage_writer(app: App) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = app.shutdown.cancelled() => {
+                    app.key_usage.flush(app.store.as_ref()).await;
+                    return;
+                }
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                    app.key_usage.flush(app.store.as_ref()).await;
+                }
+            }
+        }
+    });
+}
