@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use portal_fake_llm::{FakeLlm, Protocol, Turn};
-use portal_testkit::sse::{read_sse, Ev};
+use portal_testkit::sse::{finish, of_type, read_sse, read_until, text_of, Ev};
 use portal_testkit::{Client, TestApp};
 use serde_json::{json, Value};
 
@@ -30,42 +30,6 @@ fn types(evs: &[Ev]) -> Vec<String> {
             }
         })
         .collect()
-}
-
-fn of_type<'a>(evs: &'a [Ev], t: &str) -> Vec<&'a Value> {
-    evs.iter()
-        .filter(|e| e.data["type"] == t)
-        .map(|e| &e.data)
-        .collect()
-}
-
-fn text_of(evs: &[Ev]) -> String {
-    of_type(evs, "text-delta")
-        .iter()
-        .map(|d| d["delta"].as_str().unwrap_or_default())
-        .collect()
-}
-
-/// The AI SDK's finish reasons: nothing else validates in its clients.
-const SDK_FINISH_REASONS: [&str; 6] = [
-    "stop",
-    "length",
-    "content-filter",
-    "tool-calls",
-    "error",
-    "other",
-];
-
-/// The last finish part; every finish carries one of the SDK's reasons.
-fn finish(evs: &[Ev]) -> &Value {
-    for f in of_type(evs, "finish") {
-        let reason = f["finishReason"].as_str().unwrap_or_default();
-        assert!(SDK_FINISH_REASONS.contains(&reason), "{f}");
-    }
-    of_type(evs, "finish")
-        .last()
-        .copied()
-        .expect("a finish part")
 }
 
 fn session_of(evs: &[Ev]) -> String {
@@ -474,15 +438,7 @@ async fn a_stop_asked_of_another_replica_stops_the_turn_where_it_runs() {
         .to_str()
         .unwrap()
         .to_string();
-    let mut seen = String::new();
-    while !seen.contains("text-delta") {
-        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
-            .await
-            .expect("more of the stream")
-            .expect("body")
-            .expect("not ended yet");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let seen = read_until(&mut res, "text-delta").await;
     // The stop lands on B; the turn runs on A.
     let on_b = b.sign_in("admin@acme.test", portal_testkit::PASSWORD).await;
     let stopped: Value = on_b

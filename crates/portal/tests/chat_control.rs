@@ -5,42 +5,9 @@
 use std::time::Duration;
 
 use portal_fake_llm::{FakeLlm, Protocol, Turn};
-use portal_testkit::sse::{parse_sse, read_sse, Ev};
+use portal_testkit::sse::{finish, of_type, parse_sse, read_sse, read_until, text_of, Ev};
 use portal_testkit::{Client, TestApp};
 use serde_json::{json, Value};
-
-const SDK_FINISH_REASONS: [&str; 6] = [
-    "stop",
-    "length",
-    "content-filter",
-    "tool-calls",
-    "error",
-    "other",
-];
-
-fn of_type<'a>(evs: &'a [Ev], t: &str) -> Vec<&'a Value> {
-    evs.iter()
-        .filter(|e| e.data["type"] == t)
-        .map(|e| &e.data)
-        .collect()
-}
-
-/// The last finish; every finish has one of the SDK's reasons.
-fn finish(evs: &[Ev]) -> Value {
-    let all = of_type(evs, "finish");
-    for f in &all {
-        let r = f["finishReason"].as_str().unwrap_or_default();
-        assert!(SDK_FINISH_REASONS.contains(&r), "{f}");
-    }
-    all.last().map(|f| (*f).clone()).expect("a finish part")
-}
-
-fn text_of(evs: &[Ev]) -> String {
-    of_type(evs, "text-delta")
-        .iter()
-        .filter_map(|d| d["delta"].as_str())
-        .collect()
-}
 
 fn user(text: &str) -> Value {
     json!({"id": "u1", "role": "user", "parts": [{"type": "text", "text": text}]})
@@ -74,20 +41,6 @@ async fn with_model(fake: &FakeLlm) -> TestApp {
         .model("openai", &fake.base_url())
         .spawn()
         .await
-}
-
-/// Reads a live stream until `needle` shows up; returns what was read.
-async fn read_until(res: &mut reqwest::Response, needle: &str) -> String {
-    let mut seen = String::new();
-    while !seen.contains(needle) {
-        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
-            .await
-            .expect("more of the stream")
-            .expect("body")
-            .unwrap_or_else(|| panic!("stream ended before {needle}: {seen}"));
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    seen
 }
 
 /// Starts a stop-instance turn in chat `chat` and returns (the stream, approval id, call id).

@@ -59,3 +59,53 @@ pub async fn read_sse(res: reqwest::Response) -> Vec<Ev> {
         .expect("body");
     parse_sse(&text)
 }
+
+/// The AI SDK's finish reasons: nothing else validates in its clients.
+pub const SDK_FINISH_REASONS: [&str; 6] = [
+    "stop",
+    "length",
+    "content-filter",
+    "tool-calls",
+    "error",
+    "other",
+];
+
+/// The parts of one type, in order.
+pub fn of_type<'a>(evs: &'a [Ev], t: &str) -> Vec<&'a Value> {
+    evs.iter()
+        .filter(|e| e.data["type"] == t)
+        .map(|e| &e.data)
+        .collect()
+}
+
+/// The streamed text, concatenated.
+pub fn text_of(evs: &[Ev]) -> String {
+    of_type(evs, "text-delta")
+        .iter()
+        .map(|d| d["delta"].as_str().unwrap_or_default())
+        .collect()
+}
+
+/// The last finish part; every finish carries one of the SDK's reasons.
+pub fn finish(evs: &[Ev]) -> &Value {
+    let all = of_type(evs, "finish");
+    for f in &all {
+        let reason = f["finishReason"].as_str().unwrap_or_default();
+        assert!(SDK_FINISH_REASONS.contains(&reason), "{f}");
+    }
+    all.last().copied().expect("a finish part")
+}
+
+/// Reads a live stream until `needle` shows up; returns what was read.
+pub async fn read_until(res: &mut reqwest::Response, needle: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(needle) {
+        let chunk = tokio::time::timeout(Duration::from_secs(30), res.chunk())
+            .await
+            .expect("more of the stream")
+            .expect("body")
+            .unwrap_or_else(|| panic!("stream ended before {needle}: {seen}"));
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
