@@ -121,7 +121,7 @@ impl portal_core::service::tools::GatewayHooks for ToolHooks {
     }
 }
 
-/// Builds the chat engine and starts its resume worker. Fails when the provider
+/// Builds the chat engine (its resumed turns run as jobs). Fails when the provider
 /// configuration cannot work (e.g. `oci` without a cloud to sign with).
 pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
     if let Some(engine) = state.chat.get() {
@@ -154,6 +154,5 @@ pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
             .cloned()
             .ok_or_else(|| "chat engine vanished".to_string());
     }
-    engine.spawn_worker(state.shutdown.clone());
     Ok(engine)
 }

@@ -175,8 +175,9 @@ impl App {
         }
     }
 
-    /// Starts the background workers (key-usage writer, execution sweeper, job
-    /// runner, chat engine and its resume worker) until [`Inner::shutdown`].
+    /// Starts the background workers (key-usage writer, execution sweeper, the
+    /// chat engine and the job runner that resumes its turns) until
+    /// [`Inner::shutdown`].
     pub fn spawn_workers(&self) -> Result<(), AppError> {
         workers::spawn(self)
     }

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use crate::{App, AppError, TOOL_TIMEOUT};
 
+/// Jobs one replica runs at once.
+const JOB_WORKERS: usize = 8;
+
 pub(crate) fn spawn(app: &App) -> Result<(), AppError> {
     spawn_key_usage_writer(app.clone());
     spawn_execution_sweeper(app.clone());
-    spawn_job_runner(app.clone());
-    crate::chat::start(app).map_err(AppError::Chat)?;
+    let chat = crate::chat::start(app).map_err(AppError::Chat)?;
+    spawn_job_runner(app.clone(), &chat);
     Ok(())
 }
 
@@ -38,9 +41,9 @@ fn spawn_execution_sweeper(app: App) {
 }
 
 /// Runs background jobs (`portal_core::jobs`) until shutdown and keeps the
-/// queue's gauges fresh. Only the `noop` kind has a handler so far; workflows,
-/// webhook delivery, indexing and chat resumption become kinds as they move on.
-fn spawn_job_runner(app: App) {
+/// queue's gauges fresh: chat turns to resume or take over, and `noop`.
+/// Workflows, webhook delivery and indexing become kinds as they move on.
+fn spawn_job_runner(app: App, chat: &Arc<portal_ai::chat::ChatEngine>) {
     use portal_core::jobs::{JobKind, JobRunner, NoopHandler, RunnerConfig};
     let owner = format!(
         "replica-{}",
@@ -48,10 +51,13 @@ fn spawn_job_runner(app: App) {
     );
     let config = RunnerConfig {
         poll_interval: app.settings.jobs_poll_interval,
+        // A resumed chat turn holds a worker for as long as it streams.
+        concurrency: JOB_WORKERS,
         ..RunnerConfig::default()
     };
     let runner = JobRunner::new(app.store.clone(), owner, config)
         .handle(JobKind::Noop, Arc::new(NoopHandler))
+        .handle(JobKind::ChatTurn, chat.turn_job_handler())
         .hooks(Arc::new(app.metrics.jobs.clone()));
     tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
 }

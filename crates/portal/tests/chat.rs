@@ -461,6 +461,121 @@ async fn a_stop_asked_of_another_replica_stops_the_turn_where_it_runs() {
     );
 }
 
+/// A `portal serve` process on `port` sharing `app`'s database and cloud, as
+/// another replica; killed (SIGKILL) on drop.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn replica_process(app: &TestApp, fake: &FakeLlm, cloud: &SharedCloud) -> (Process, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = app
+        .command(env!("CARGO_BIN_EXE_portal"))
+        .arg("serve")
+        .env("PORTAL_BIND", format!("127.0.0.1:{port}"))
+        .env("PORTAL_CLOUD", "oci")
+        .env("PORTAL_OCI_CONFIG_FILE", &cloud.config)
+        .env("PORTAL_OCI_ENDPOINT", &cloud.endpoint)
+        .env("PORTAL_AI_PROVIDER", "openai")
+        .env("PORTAL_AI_BASE_URL", fake.base_url())
+        .env("PORTAL_AI_MODEL", "test-model")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let process = Process(child);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..400 {
+        if reqwest::get(format!("{base}/health")).await.is_ok() {
+            return (process, base);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the replica process never came up");
+}
+
+/// The state and attempts of the chat turn's job.
+const TURN_JOB: &str = "SELECT state || ' ' || attempts FROM jobs WHERE kind = 'chat.turn'";
+
+#[tokio::test]
+async fn a_killed_replicas_turn_is_taken_over_after_its_lease() {
+    let cloud = shared_cloud().await;
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    let words: Vec<String> = (0..400).map(|_| "story ".to_string()).collect();
+    fake.push(Turn::text(words).delay(Duration::from_millis(50)));
+    fake.push(Turn::text(["Picked ", "up ", "where ", "it ", "stopped."]));
+    let b = replica(&fake, &cloud).spawn().await;
+    let admin = b.admin().await;
+    let (key, _) = admin
+        .create_key("chatter", &["sessions:read", "sessions:write"])
+        .await;
+    let (mut a, base) = replica_process(&b, &fake, &cloud).await;
+
+    // The turn starts on A, which dies mid-stream without a word.
+    let mut res = reqwest::Client::new()
+        .post(format!("{base}/api/chat"))
+        .bearer_auth(&key)
+        .json(&json!({"message": "tell me a long story"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let session = res.headers()["x-chat-session-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let seen = read_until(&mut res, "text-delta").await;
+    a.0.kill().unwrap();
+    a.0.wait().unwrap();
+    let last = portal_testkit::sse::parse_sse(&seen)
+        .iter()
+        .filter_map(|e| e.id)
+        .max()
+        .unwrap();
+
+    // Its turn's job waits for the lease A no longer renews; B takes nothing yet.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        b.query_strings(TURN_JOB).await,
+        vec!["queued 0".to_string()]
+    );
+    assert_eq!(fake.requests().len(), 1);
+
+    // The lease runs out (moved to now rather than waited for): B's runner
+    // claims the job, takes the turn over and finishes it from what was stored.
+    b.sql("UPDATE jobs SET run_after = 0 WHERE kind = 'chat.turn'")
+        .await;
+    let on_b = b.with_key(&key);
+    let rest = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let evs = follow(&on_b, &session, last).await;
+            if evs.iter().any(|e| e.data["type"] == "finish") {
+                return evs;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("B finishes the turn");
+    assert_eq!(text_of(&rest), "Picked up where it stopped.");
+    assert_eq!(finish(&rest)["finishReason"], "stop");
+    assert_eq!(fake.requests().len(), 2, "asked the model again, once");
+    assert_eq!(b.query_strings(TURN_JOB).await, vec!["done 1".to_string()]);
+    // The session is free for the next message.
+    fake.push(Turn::text(["ok"]));
+    let evs = chat(&on_b, json!({"sessionId": session, "message": "thanks"})).await;
+    assert_eq!(text_of(&evs), "ok");
+}
+
 #[tokio::test]
 async fn a_refused_approval_is_told_to_the_model() {
     let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();

@@ -7,6 +7,7 @@
 
 mod chat;
 mod chat_control_sql;
+mod chat_turn_jobs_sql;
 mod jobs_sql;
 mod migrations;
 mod postgres;

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use portal_core::audit::{self, AuditRecord, NewAuditEntry, Verifier, SYSTEM_CHAIN};
 use portal_core::crypto::Keys;
+use portal_core::jobs::chat_turn::{self, job_id as chat_turn_job_id};
+use portal_core::jobs::{JobKind, JobState};
 use portal_core::model::*;
 use portal_core::rbac::Role;
 use portal_core::{Backend, Secret, Store, StoreError};
@@ -217,6 +219,7 @@ contract! {
         check_chat_turn_wake,
         check_chat_turn_supersede,
         check_chat_turn_claim,
+        check_chat_turn_job_follows_turn,
         check_chat_events,
         check_events,
     ],
@@ -3001,10 +3004,17 @@ async fn check_chat_turn_wake(s: &dyn Store) {
             .is_none(),
         "once"
     );
-    // The replica that paused it no longer holds it: it must be claimed.
+    // The replica that paused it no longer holds it: its job, due now, must
+    // be claimed, and the claimer takes the turn.
     assert!(!s.save_chat_turn(&waiting, "r1", 9_000, 90).await.unwrap());
+    let job = s
+        .claim_job("r9", &[JobKind::ChatTurn], 9_000, 100)
+        .await
+        .unwrap()
+        .expect("the woken turn's job");
+    assert_eq!(job.id, chat_turn_job_id("ta"));
     let claimed = s
-        .claim_chat_turn("r9", 9_000, 100)
+        .take_chat_turn(&o1.id, "ta", "r9", 9_000, 100)
         .await
         .unwrap()
         .expect("claimed");
@@ -3016,6 +3026,19 @@ async fn check_chat_turn_wake(s: &dyn Store) {
         ),
         ("ta", "running", Some("r9"))
     );
+}
+
+/// The turn's job, claimed like any job, and the turn taken by its claimer.
+async fn claim_turn(s: &dyn Store, owner: &str, lease_until: i64, now: i64) -> Option<ChatTurn> {
+    let job = s
+        .claim_job(owner, &[JobKind::ChatTurn], lease_until, now)
+        .await
+        .unwrap()?;
+    let p: chat_turn::Payload = serde_json::from_str(&job.payload).unwrap();
+    assert_eq!(job.id, chat_turn_job_id(&p.turn_id));
+    s.take_chat_turn(&p.org_id, &p.turn_id, owner, lease_until, now)
+        .await
+        .unwrap()
 }
 
 async fn check_chat_turn_claim(s: &dyn Store) {
@@ -3035,13 +3058,22 @@ async fn check_chat_turn_claim(s: &dyn Store) {
     s.create_chat_turn(&chat_turn("wait", &o1.id, "c3", "awaiting_approval"))
         .await
         .unwrap();
-    assert!(s.claim_chat_turn("w1", 900, 500).await.unwrap().is_none());
+    assert!(claim_turn(s, "w1", 900, 500).await.is_none());
     assert!(
-        s.claim_chat_turn("w1", 900, 1_000).await.unwrap().is_none(),
+        claim_turn(s, "w1", 900, 999).await.is_none(),
         "lease holds until its end"
     );
+    // Nothing to take for a turn that waits or ended, even by its job's holder.
+    for id in ["done", "wait"] {
+        assert!(s
+            .take_chat_turn(&o1.id, id, "w1", 900, 500)
+            .await
+            .unwrap()
+            .is_none());
+    }
 
-    // Resumable turns, oldest update first, across organisations.
+    // Resumable turns, oldest first, across organisations; each turn only in
+    // its own organisation.
     let ra = ChatTurn {
         updated_at: 30,
         ..chat_turn("ra", &o1.id, "c4", "resumable")
@@ -3052,11 +3084,12 @@ async fn check_chat_turn_claim(s: &dyn Store) {
     };
     s.create_chat_turn(&ra).await.unwrap();
     s.create_chat_turn(&rb).await.unwrap();
-    let got = s
-        .claim_chat_turn("w1", 900, 500)
+    assert!(s
+        .take_chat_turn(&o1.id, "rb", "w1", 900, 500)
         .await
         .unwrap()
-        .expect("rb");
+        .is_none());
+    let got = claim_turn(s, "w1", 900, 500).await.expect("rb");
     assert_eq!(
         got,
         ChatTurn {
@@ -3068,60 +3101,30 @@ async fn check_chat_turn_claim(s: &dyn Store) {
         }
     );
     assert_eq!(s.get_chat_turn(&o2.id, "rb").await.unwrap(), Some(got));
-    assert_eq!(
-        s.claim_chat_turn("w2", 900, 500)
-            .await
-            .unwrap()
-            .expect("ra")
-            .id,
-        "ra"
-    );
-    assert!(s.claim_chat_turn("w3", 900, 500).await.unwrap().is_none());
+    assert_eq!(claim_turn(s, "w2", 900, 500).await.expect("ra").id, "ra");
+    assert!(claim_turn(s, "w3", 900, 500).await.is_none());
 
-    // Lapsed leases (dead replicas) are claimable again, oldest first (ties by id).
-    let got = s
-        .claim_chat_turn("w4", 2_000, 1_001)
-        .await
-        .unwrap()
-        .expect("live");
-    assert_eq!(
-        (got.id.as_str(), got.lease_owner.as_deref(), got.lease_until),
-        ("live", Some("w4"), 2_000)
-    );
-    assert_eq!(
-        s.claim_chat_turn("w4", 2_000, 1_001)
-            .await
-            .unwrap()
-            .expect("ra")
-            .id,
-        "ra"
-    );
-    assert_eq!(
-        s.claim_chat_turn("w4", 2_000, 1_001)
-            .await
-            .unwrap()
-            .expect("rb")
-            .id,
-        "rb"
-    );
-    assert!(s
-        .claim_chat_turn("w4", 2_000, 1_001)
-        .await
-        .unwrap()
-        .is_none());
+    // Lapsed leases (dead replicas) are claimable again: the running turn whose
+    // lease ran out, and the jobs whose runners' leases ran out.
+    let mut lapsed = Vec::new();
+    while let Some(t) = claim_turn(s, "w4", 2_000, 1_001).await {
+        assert_eq!(
+            (t.status.as_str(), t.lease_owner.as_deref(), t.lease_until),
+            ("running", Some("w4"), 2_000)
+        );
+        lapsed.push(t.id);
+    }
+    lapsed.sort();
+    assert_eq!(lapsed, ["live", "ra", "rb"]);
     // The replica that lost the lease is fenced; the new holder is not.
     let live = s.get_chat_turn(&o1.id, "live").await.unwrap().unwrap();
     assert!(!s.save_chat_turn(&live, "r1", 3_000, 1_100).await.unwrap());
     assert!(!s.save_chat_turn(&ra, "w2", 3_000, 1_100).await.unwrap());
     assert!(s.save_chat_turn(&live, "w4", 3_000, 1_100).await.unwrap());
-    // A renewed lease holds again.
-    assert!(
-        s.claim_chat_turn("w5", 9_000, 2_500)
-            .await
-            .unwrap()
-            .map(|t| t.id)
-            != Some("live".into())
-    );
+    // A renewed job lease holds again.
+    let job = s.get_job(&chat_turn_job_id("live")).await.unwrap().unwrap();
+    assert!(s.renew_job(&job.lease(), 9_000, 1_100).await.unwrap());
+    assert!(claim_turn(s, "w5", 9_000, 2_500).await.map(|t| t.id) != Some("live".into()));
     assert_eq!(
         s.get_chat_turn(&o1.id, "live")
             .await
@@ -3130,6 +3133,99 @@ async fn check_chat_turn_claim(s: &dyn Store) {
             .lease_owner
             .as_deref(),
         Some("w4")
+    );
+}
+
+/// A turn's job follows the turn in the same write: it waits for the lease
+/// while the turn runs, moves with each renewal, settles when the turn pauses
+/// or ends, and is due at once, with fresh attempts, when its approval is decided.
+async fn check_chat_turn_job_follows_turn(s: &dyn Store) {
+    let o = mk_org(s, "o1").await;
+    mk_chat(s, "c1", &o.id).await;
+    let t = chat_turn("t1", &o.id, "c1", "running");
+    s.create_chat_turn(&t).await.unwrap();
+    let id = chat_turn_job_id("t1");
+    let job = s.get_job(&id).await.unwrap().expect("queued with the turn");
+    assert_eq!(
+        (job.kind, job.state, job.run_after, job.attempts),
+        (JobKind::ChatTurn, JobState::Queued, 1_000, 0)
+    );
+    // A renewal moves it.
+    assert!(s.save_chat_turn(&t, "r1", 5_000, 700).await.unwrap());
+    assert_eq!(s.get_job(&id).await.unwrap().unwrap().run_after, 5_000);
+    // A fenced save moves nothing.
+    assert!(!s.save_chat_turn(&t, "r2", 9_000, 800).await.unwrap());
+    assert_eq!(s.get_job(&id).await.unwrap().unwrap().run_after, 5_000);
+    // Paused: nothing to take over, however long it waits.
+    let paused = ChatTurn {
+        status: "awaiting_approval".into(),
+        approval_id: Some("ap-1".into()),
+        ..t.clone()
+    };
+    assert!(s.save_chat_turn(&paused, "r1", 5_000, 900).await.unwrap());
+    assert_eq!(s.get_job(&id).await.unwrap().unwrap().state, JobState::Done);
+    assert!(s
+        .claim_job("w", &[JobKind::ChatTurn], 99_000, 90_000)
+        .await
+        .unwrap()
+        .is_none());
+    // Decided: due now, attempts reset.
+    s.wake_chat_turn(&o.id, "ap-1", 1_200)
+        .await
+        .unwrap()
+        .expect("woken");
+    let job = s.get_job(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.run_after, job.attempts),
+        (JobState::Queued, 1_200, 0)
+    );
+    let claimed = s
+        .claim_job("w", &[JobKind::ChatTurn], 9_000, 1_200)
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(claimed.id, id);
+    let taken = s
+        .take_chat_turn(&o.id, "t1", "w#1", 9_000, 1_200)
+        .await
+        .unwrap()
+        .expect("taken");
+    // Renewals of a turn run under its job leave the claimed job alone.
+    assert!(s.save_chat_turn(&taken, "w#1", 9_500, 1_300).await.unwrap());
+    let job = s.get_job(&id).await.unwrap().unwrap();
+    assert_eq!((job.state, job.run_after), (JobState::Running, 1_200));
+    // Ended while the job's runner holds it: the runner records the end.
+    let done = ChatTurn {
+        status: "done".into(),
+        ..taken.clone()
+    };
+    assert!(s.save_chat_turn(&done, "w#1", 0, 1_400).await.unwrap());
+    assert!(s.complete_job(&claimed.lease(), 1_400).await.unwrap());
+    assert_eq!(s.get_job(&id).await.unwrap().unwrap().state, JobState::Done);
+
+    // A superseded turn's job stays settled.
+    mk_chat(s, "c2", &o.id).await;
+    let w = ChatTurn {
+        approval_id: Some("ap-2".into()),
+        ..chat_turn("t2", &o.id, "c2", "running")
+    };
+    s.create_chat_turn(&w).await.unwrap();
+    let w = ChatTurn {
+        status: "awaiting_approval".into(),
+        ..w
+    };
+    assert!(s.save_chat_turn(&w, "r1", 1_000, 100).await.unwrap());
+    s.supersede_chat_turn(&o.id, "c2", 200)
+        .await
+        .unwrap()
+        .expect("superseded");
+    assert_eq!(
+        s.get_job(&chat_turn_job_id("t2"))
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        JobState::Done
     );
 }
 
@@ -3163,10 +3259,7 @@ async fn check_chat_turn_claim_concurrent(db: &TestDb) {
             let store = db.store.clone();
             tasks.spawn(async move {
                 let owner = format!("w{w}");
-                let got = store
-                    .claim_chat_turn(&owner, 100_000, 100)
-                    .await
-                    .expect("claim");
+                let got = claim_turn(store.as_ref(), &owner, 100_000, 100).await;
                 (owner, got)
             });
         }
@@ -3195,11 +3288,7 @@ async fn check_chat_turn_claim_concurrent(db: &TestDb) {
                 "the stored owner is the one told"
             );
         }
-        assert!(s
-            .claim_chat_turn("late", 100_000, 100)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(claim_turn(s, "late", 100_000, 100).await.is_none());
     }
 }
 

@@ -123,6 +123,34 @@ impl TestApp {
         }
     }
 
+    /// The first column of each row `sql` returns, as text (a test's look at
+    /// stored state it has no API for).
+    pub async fn query_strings(&self, sql: &str) -> Vec<String> {
+        match &self.db {
+            DbHandle::Sqlite(path) => {
+                let c = rusqlite::Connection::open(path).expect("open sqlite");
+                c.busy_timeout(std::time::Duration::from_secs(5))
+                    .expect("busy timeout");
+                let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                let rows = st
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.map(|r| r.expect("row")).collect()
+            }
+            DbHandle::Postgres(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect");
+                tokio::spawn(conn);
+                let rows = client
+                    .query(sql, &[])
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.iter().map(|r| r.get::<_, String>(0)).collect()
+            }
+        }
+    }
+
     /// The tables (of the public schema, or every SQLite table) whose rows
     /// contain `needle` anywhere, to prove a secret was never stored. On SQLite
     /// the raw bytes of the database file and its `-wal`/`-shm` are searched

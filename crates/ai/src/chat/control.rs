@@ -200,7 +200,6 @@ impl ChatEngine {
                 Err(e) => return Err(e),
             }
         }
-        self.wake();
         Ok(after)
     }
 }

@@ -1,6 +1,7 @@
 //! The chat service: starts turns for `POST /api/chat`, resumes turns paused on
-//! an approval (under a lease, on whichever replica claims them first), and
-//! records everything so any replica can replay a session's stream.
+//! an approval or orphaned by a dead replica (as jobs of the job runner, on
+//! whichever replica claims them), and records everything so any replica can
+//! replay a session's stream.
 
 mod command;
 mod control;
@@ -9,6 +10,7 @@ mod memory;
 pub mod parts;
 mod prompt;
 mod replay;
+mod resume;
 mod sink;
 mod turn;
 
@@ -17,13 +19,12 @@ use std::time::Duration;
 
 use portal_core::config::AiSettings;
 use portal_core::crypto::Keys;
-use portal_core::identity::{now_ms, resume_principal, Principal, PrincipalSnapshot};
+use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
 use portal_core::model::{ChatSession, ChatTurn};
 use portal_core::rbac::Permission;
 use portal_core::service::tools::{GatewayHooks, ToolRunner};
 use portal_core::{CoreError, Store, StoreError};
-use tokio::sync::{mpsc, Notify};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::mpsc;
 
 pub use control::{ApprovalAnswer, StopOutcome};
 pub use memory::Meta;
@@ -67,7 +68,6 @@ pub struct ChatEngine {
     pub replica: String,
     /// How long one tool may run.
     pub tool_timeout: Duration,
-    wake: Notify,
     /// The turns this replica runs now, by id: how a stop reaches them.
     running: control::Running,
 }
@@ -149,7 +149,6 @@ impl ChatEngine {
             public_url,
             replica: format!("replica-{}", uuid()),
             tool_timeout,
-            wake: Notify::new(),
             running: control::Running::default(),
         }
     }
@@ -157,11 +156,6 @@ impl ChatEngine {
     /// The models callers may pick (empty when none is configured).
     pub fn models(&self) -> Vec<ModelInfo> {
         crate::provider::models(&self.settings)
-    }
-
-    /// Tells this replica's worker that a turn may have become resumable.
-    pub fn wake(&self) {
-        self.wake.notify_one();
     }
 
     /// Starts a turn for `p`: checks the request, creates the session if needed,
@@ -349,100 +343,5 @@ impl ChatEngine {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Resumes turns whose approval was decided, and turns whose replica died,
-    /// until `shutdown`. Every replica runs one; the lease makes each turn run once.
-    pub fn spawn_worker(self: &Arc<Self>, shutdown: CancellationToken) {
-        let engine = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let claimed = engine
-                    .store
-                    .claim_chat_turn(
-                        &engine.replica,
-                        now_ms() + LEASE.as_millis() as i64,
-                        now_ms(),
-                    )
-                    .await;
-                match claimed {
-                    Ok(Some(turn)) => {
-                        tokio::spawn(engine.clone().resume(turn));
-                        continue;
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::debug!(error = %e, "could not look for resumable chat turns")
-                    }
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = engine.wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                }
-            }
-        });
-    }
-
-    async fn resume(self: Arc<Self>, mut turn: ChatTurn) {
-        let state: TurnState = match serde_json::from_str(&turn.state) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(turn = %turn.id, error = %e, "unreadable chat turn state; failing it");
-                turn.status = "failed".into();
-                let _ = self
-                    .store
-                    .save_chat_turn(&turn, &self.replica, 0, now_ms())
-                    .await;
-                return;
-            }
-        };
-        let sink =
-            match sink::Sink::open(self.store.clone(), &turn.session_id, &turn.id, None).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(turn = %turn.id, error = %e, "cannot resume chat turn now");
-                    return;
-                }
-            };
-        let principal = match resume_principal(
-            self.store.as_ref(),
-            &turn.org_id,
-            &state.principal,
-            now_ms(),
-        )
-        .await
-        {
-            Ok(Ok(p)) => p,
-            Ok(Err(why)) => {
-                let mut sink = sink;
-                let _ = sink.emit(parts::error(&why.to_string())).await;
-                let _ = sink
-                    .emit(parts::finish(&parts::End::Error, state.usage))
-                    .await;
-                let _ = sink.flush().await;
-                turn.status = "failed".into();
-                let _ = self
-                    .store
-                    .save_chat_turn(&turn, &self.replica, 0, now_ms())
-                    .await;
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(turn = %turn.id, error = %e, "cannot resume chat turn now");
-                return;
-            }
-        };
-        let stop = self.track(&turn.org_id, &turn.id);
-        if let Ok(true) = self
-            .store
-            .chat_turn_stop_requested(&turn.org_id, &turn.id)
-            .await
-        {
-            stop.cancel();
-        }
-        Runner::new(self.clone(), turn, state, principal, sink, stop)
-            .run_resumed()
-            .await;
     }
 }

@@ -109,6 +109,8 @@ pub(crate) struct Runner {
     principal: Principal,
     sink: Sink,
     started: Instant,
+    /// Who holds the turn's lease: this replica, or one attempt of its job.
+    owner: String,
     lease_until: i64,
     /// Cancelled by an explicit stop.
     stop: StopSignal,
@@ -137,6 +139,10 @@ impl Runner {
         stop: StopSignal,
     ) -> Self {
         let lease_until = turn.lease_until;
+        let owner = turn
+            .lease_owner
+            .clone()
+            .unwrap_or_else(|| engine.replica.clone());
         Self {
             engine,
             turn,
@@ -144,6 +150,7 @@ impl Runner {
             principal,
             sink,
             started: Instant::now(),
+            owner,
             lease_until,
             stop,
         }
@@ -210,7 +217,7 @@ impl Runner {
         } else {
             now + LEASE.as_millis() as i64
         };
-        let owner = self.engine.replica.clone();
+        let owner = self.owner.clone();
         let saved = match self
             .engine
             .store

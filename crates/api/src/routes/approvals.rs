@@ -303,9 +303,5 @@ pub async fn decide(
         d.reason.as_deref(),
     )
     .await?;
-    // A chat turn waiting for this decision may resume now; tell this replica's worker.
-    if let Some(chat) = state.chat.get() {
-        chat.wake();
-    }
     Ok(Json(ApprovalView::from(&a)))
 }

@@ -7,6 +7,7 @@
 //! due now ([`JobRunner::run_pending`], deterministic, for tests) or until
 //! shutdown ([`JobRunner::run`]).
 
+pub mod chat_turn;
 mod model;
 mod runner;
 
@@ -74,9 +75,9 @@ pub trait JobRepo: Send + Sync {
     /// lapsed lease) has been waiting at `now`; zero when none is.
     async fn oldest_runnable_age(&self, now: i64) -> StoreResult<Duration>;
 
-    /// Notified when any replica enqueues a job (PostgreSQL LISTEN/NOTIFY),
-    /// so runners need not poll often; `None` where polling is all there is
-    /// (SQLite: one process, woken through [`JobRunner::waker`]).
+    /// Notified when a write makes a job due now — any replica's, through
+    /// PostgreSQL LISTEN/NOTIFY; this process's on SQLite, which has one — so
+    /// runners need not poll often; `None` where polling is all there is.
     fn job_signal(&self) -> Option<Arc<Notify>> {
         None
     }

@@ -7,22 +7,26 @@ use std::time::Duration;
 ///
 /// Stored as the stable text of [`JobKind::as_str`]; the enum maps to text
 /// only at the store boundary. Workflows (`workflow.step`), webhook delivery
-/// (`webhook.deliver`), search indexing (`search.index`) and chat-turn
-/// resumption (`chat.resume`) become kinds here when they move onto the runner.
+/// (`webhook.deliver`) and search indexing (`search.index`) become kinds here
+/// when they move onto the runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum JobKind {
     /// Does nothing: exercises the machinery (tests, smoke checks).
     Noop,
+    /// Runs a chat turn that is not running anywhere: one whose approval was
+    /// decided, or whose replica died (see [`crate::jobs::chat_turn`]).
+    ChatTurn,
 }
 
 impl JobKind {
     /// Every kind, for metrics that must show zeros from start-up.
-    pub const ALL: &'static [JobKind] = &[JobKind::Noop];
+    pub const ALL: &'static [JobKind] = &[JobKind::Noop, JobKind::ChatTurn];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Noop => "noop",
+            JobKind::ChatTurn => "chat.turn",
         }
     }
 

@@ -19,9 +19,10 @@ use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
-use super::listen::CHANNEL;
+use super::listen::{CHANNEL, JOBS_CHANNEL};
 use super::PgStore;
 use crate::chat::{check_status, distinct, is_finished, wait_for_events};
+use crate::chat_turn_jobs_sql::{self as turn_jobs, Follow, POSTGRES as TURN_JOBS};
 use crate::{compartments, compartments_column};
 
 const USER_COLS: &str =
@@ -327,6 +328,42 @@ impl PgStore {
     }
 
     /// Runs one write statement; returns the number of rows it touched.
+    /// Keeps the turn's job in step with the turn `t` just written in `tx`.
+    async fn follow_turn(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        t: &ChatTurn,
+        lease_until: i64,
+        now: i64,
+    ) -> StoreResult<()> {
+        let (job, payload) = turn_jobs::job_of(&t.org_id, &t.id);
+        let max = turn_jobs::MAX_ATTEMPTS;
+        let m = |e| self.map_err(e);
+        match Follow::of(&t.status) {
+            Follow::Watch => tx
+                .execute(
+                    &TURN_JOBS.watch,
+                    &[&job, &payload, &lease_until, &max, &now],
+                )
+                .await
+                .map_err(m)?,
+            Follow::Wake => {
+                tx.execute(&TURN_JOBS.wake, &[&job, &payload, &now, &max])
+                    .await
+                    .map_err(m)?;
+                // Delivered at commit: every replica's runner looks for the job.
+                tx.execute("SELECT pg_notify($1, 'chat.turn')", &[&JOBS_CHANNEL])
+                    .await
+                    .map_err(m)?
+            }
+            Follow::Settle => tx
+                .execute(&TURN_JOBS.settle, &[&job, &now])
+                .await
+                .map_err(m)?,
+        };
+        Ok(())
+    }
+
     async fn exec(
         &self,
         sql: &str,
@@ -1256,8 +1293,10 @@ impl Store for PgStore {
         // Inserted only when the session belongs to the turn's organisation; the
         // partial unique index refuses a second unfinished turn, even from a
         // concurrent transaction on another replica.
-        let n = self
-            .exec(
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        let n = tx
+            .execute(
                 &format!(
                     "INSERT INTO chat_turns ({TURN_COLS}) \
                      SELECT $1::TEXT, $2::TEXT, $3::TEXT, $4::TEXT, $5::TEXT, $6::TEXT, $7::TEXT, $8::TEXT, \
@@ -1278,12 +1317,14 @@ impl Store for PgStore {
                     &t.updated_at,
                 ],
             )
-            .await?;
+            .await
+            .map_err(|e| self.map_err(e))?;
         if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
+            return Err(StoreError::NotFound);
         }
+        self.follow_turn(&tx, t, t.lease_until, t.updated_at)
+            .await?;
+        tx.commit().await.map_err(|e| self.map_err(e))
     }
 
     async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>> {
@@ -1311,8 +1352,10 @@ impl Store for PgStore {
         } else {
             (Some(owner), lease_until)
         };
-        let n = self
-            .exec(
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        let n = tx
+            .execute(
                 "UPDATE chat_turns SET status = $4, approval_id = $5, state = $6, lease_owner = $7, lease_until = $8, \
                  updated_at = $9 WHERE id = $1 AND org_id = $2 AND lease_owner = $3 AND status NOT IN ('done', 'failed')",
                 &[
@@ -1327,8 +1370,14 @@ impl Store for PgStore {
                     &now,
                 ],
             )
-            .await?;
-        Ok(n == 1)
+            .await
+            .map_err(|e| self.map_err(e))?;
+        if n != 1 {
+            return Ok(false);
+        }
+        self.follow_turn(&tx, t, lease_until, now).await?;
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok(true)
     }
 
     async fn wake_chat_turn(
@@ -1351,24 +1400,22 @@ impl Store for PgStore {
             .await
     }
 
-    async fn claim_chat_turn(
+    async fn take_chat_turn(
         &self,
+        org_id: &str,
+        turn_id: &str,
         owner: &str,
         lease_until: i64,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        // SKIP LOCKED lets concurrent claimers pass over a turn another one is
-        // taking; a row updated meanwhile is re-checked against the conditions.
         let conn = self.conn().await?;
         let row = conn
             .query_opt(
                 &format!(
-                    "UPDATE chat_turns SET status = 'running', lease_owner = $1, lease_until = $2, updated_at = $3 \
-                     WHERE id = (SELECT id FROM chat_turns WHERE status IN ('running', 'resumable') \
-                     AND (status = 'resumable' OR lease_until < $3) ORDER BY updated_at, id COLLATE \"C\" LIMIT 1 \
-                     FOR UPDATE SKIP LOCKED) RETURNING {TURN_COLS}"
+                    "UPDATE chat_turns SET status = 'running', lease_owner = $3, lease_until = $4, updated_at = $5 \
+                     WHERE org_id = $1 AND id = $2 AND status IN ('running', 'resumable') RETURNING {TURN_COLS}"
                 ),
-                &[&owner, &lease_until, &now],
+                &[&org_id, &turn_id, &owner, &lease_until, &now],
             )
             .await
             .map_err(|e| self.map_err(e))?;
@@ -2031,9 +2078,10 @@ impl PgStore {
         status: &'static str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        let conn = self.conn().await?;
-        let rows = conn
-            .query(
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        let row = tx
+            .query_opt(
                 &format!(
                     "UPDATE chat_turns SET status = $4, lease_owner = NULL, lease_until = 0, updated_at = $3 \
                      WHERE org_id = $1 AND {column} = $2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
@@ -2042,6 +2090,11 @@ impl PgStore {
             )
             .await
             .map_err(|e| self.map_err(e))?;
-        rows.first().map(turn).transpose()
+        let Some(t) = row.map(|r| turn(&r)).transpose()? else {
+            return Ok(None);
+        };
+        self.follow_turn(&tx, &t, 0, now).await?;
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok(Some(t))
     }
 }

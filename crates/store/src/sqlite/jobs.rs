@@ -42,23 +42,28 @@ fn kinds_json(kinds: &[JobKind]) -> StoreResult<String> {
 #[async_trait]
 impl JobRepo for SqliteStore {
     async fn enqueue(&self, job: &NewJob, now: i64) -> StoreResult<Job> {
-        self.write(|tx| {
-            tx.prepare_cached(&SQL.enqueue)
-                .db()?
-                .query_row(
-                    params![
-                        job.id,
-                        job.kind.as_str(),
-                        job.payload,
-                        job.run_after,
-                        job.max_attempts.max(1),
-                        now
-                    ],
-                    job_row,
-                )
-                .db()
-        })
-        .await
+        let stored = self
+            .write(|tx| {
+                tx.prepare_cached(&SQL.enqueue)
+                    .db()?
+                    .query_row(
+                        params![
+                            job.id,
+                            job.kind.as_str(),
+                            job.payload,
+                            job.run_after,
+                            job.max_attempts.max(1),
+                            now
+                        ],
+                        job_row,
+                    )
+                    .db()
+            })
+            .await?;
+        if stored.run_after <= now {
+            self.jobs_wake.notify_one();
+        }
+        Ok(stored)
     }
 
     async fn get_job(&self, id: &str) -> StoreResult<Option<Job>> {
@@ -192,5 +197,9 @@ impl JobRepo for SqliteStore {
         Ok(Duration::from_millis(
             due.map_or(0, |t| now.saturating_sub(t).max(0)) as u64,
         ))
+    }
+
+    fn job_signal(&self) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        Some(self.jobs_wake.clone())
     }
 }

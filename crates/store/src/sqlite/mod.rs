@@ -31,6 +31,9 @@ pub struct SqliteStore {
     pub(crate) availability: Availability,
     /// Followers of chat event streams, woken by this process's appends.
     pub(crate) chat_waiters: Waiters,
+    /// This process's job runners, woken when a write makes a job due now
+    /// (SQLite has one process, so no cross-replica signal is needed).
+    pub(crate) jobs_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Maps rusqlite errors into the storage contract's errors (`.db()?`).
@@ -128,6 +131,7 @@ impl SqliteStore {
             max_readers: max_readers.max(1),
             availability: Availability::default(),
             chat_waiters: Waiters::default(),
+            jobs_wake: Default::default(),
         })
     }
 

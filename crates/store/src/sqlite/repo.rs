@@ -13,6 +13,7 @@ use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Db, SqliteStore};
 use crate::chat::{check_status, distinct, is_finished, wait_for_events};
+use crate::chat_turn_jobs_sql::{self as turn_jobs, Follow, SQLITE as TURN_JOBS};
 use crate::{compartments, compartments_column};
 
 const USER_COLS: &str =
@@ -1139,12 +1140,13 @@ impl Store for SqliteStore {
                 )
                 .db()?;
             if n == 0 {
-                Err(StoreError::NotFound)
-            } else {
-                Ok(())
+                return Err(StoreError::NotFound);
             }
+            follow_turn(tx, t, t.lease_until, t.updated_at)
         })
-        .await
+        .await?;
+        self.woke(&t.status);
+        Ok(())
     }
 
     async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>> {
@@ -1169,7 +1171,7 @@ impl Store for SqliteStore {
         } else {
             (Some(owner), lease_until)
         };
-        self.write(|tx| {
+        let saved = self.write(|tx| {
             let n = tx
                 .execute(
                     "UPDATE chat_turns SET status = ?4, approval_id = ?5, state = ?6, lease_owner = ?7, lease_until = ?8, updated_at = ?9 \
@@ -1177,9 +1179,16 @@ impl Store for SqliteStore {
                     params![t.id, t.org_id, owner, t.status, t.approval_id, t.state, lease_owner, lease_until, now],
                 )
                 .db()?;
+            if n == 1 {
+                follow_turn(tx, t, lease_until, now)?;
+            }
             Ok(n == 1)
         })
-        .await
+        .await?;
+        if saved {
+            self.woke(&t.status);
+        }
+        Ok(saved)
     }
 
     async fn wake_chat_turn(
@@ -1202,22 +1211,21 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn claim_chat_turn(
+    async fn take_chat_turn(
         &self,
+        org_id: &str,
+        turn_id: &str,
         owner: &str,
         lease_until: i64,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        // The single writer makes the pick and the update atomic.
         self.write(|tx| {
             tx.prepare_cached(&format!(
-                "UPDATE chat_turns SET status = 'running', lease_owner = ?1, lease_until = ?2, updated_at = ?3 \
-                 WHERE id = (SELECT id FROM chat_turns WHERE status IN ('running', 'resumable') \
-                 AND (status = 'resumable' OR lease_until < ?3) ORDER BY updated_at, id LIMIT 1) \
-                 RETURNING {TURN_COLS}"
+                "UPDATE chat_turns SET status = 'running', lease_owner = ?3, lease_until = ?4, updated_at = ?5 \
+                 WHERE org_id = ?1 AND id = ?2 AND status IN ('running', 'resumable') RETURNING {TURN_COLS}"
             ))
             .db()?
-            .query_row(params![owner, lease_until, now], turn)
+            .query_row(params![org_id, turn_id, owner, lease_until, now], turn)
             .optional()
             .db()
         })
@@ -1769,23 +1777,72 @@ impl SqliteStore {
         status: &'static str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
-        self.write(|tx| {
-            tx.query_row(
-                &format!(
-                    "UPDATE chat_turns SET status = ?4, lease_owner = NULL, lease_until = 0, updated_at = ?3 \
-                     WHERE org_id = ?1 AND {column} = ?2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
-                ),
-                params![org_id, value, now, status],
-                turn,
-            )
-            .optional()
-            .db()
-        })
-        .await
+        let ended = self
+            .write(|tx| {
+                let Some(t) = tx
+                    .query_row(
+                        &format!(
+                            "UPDATE chat_turns SET status = ?4, lease_owner = NULL, lease_until = 0, updated_at = ?3 \
+                             WHERE org_id = ?1 AND {column} = ?2 AND status = 'awaiting_approval' RETURNING {TURN_COLS}"
+                        ),
+                        params![org_id, value, now, status],
+                        turn,
+                    )
+                    .optional()
+                    .db()?
+                else {
+                    return Ok(None);
+                };
+                follow_turn(tx, &t, 0, now)?;
+                Ok(Some(t))
+            })
+            .await?;
+        if ended.is_some() {
+            self.woke(status);
+        }
+        Ok(ended)
     }
 }
 
+/// Keeps the turn's job in step with the turn `t` just written (same transaction).
+fn follow_turn(
+    tx: &rusqlite::Transaction<'_>,
+    t: &ChatTurn,
+    lease_until: i64,
+    now: i64,
+) -> StoreResult<()> {
+    let (job, payload) = turn_jobs::job_of(&t.org_id, &t.id);
+    let max = turn_jobs::MAX_ATTEMPTS;
+    match Follow::of(&t.status) {
+        Follow::Watch => tx.prepare_cached(&TURN_JOBS.watch).db()?.execute(params![
+            job,
+            payload,
+            lease_until,
+            max,
+            now
+        ]),
+        Follow::Wake => tx
+            .prepare_cached(&TURN_JOBS.wake)
+            .db()?
+            .execute(params![job, payload, now, max]),
+        Follow::Settle => tx
+            .prepare_cached(&TURN_JOBS.settle)
+            .db()?
+            .execute(params![job, now]),
+    }
+    .db()?;
+    Ok(())
+}
+
 impl SqliteStore {
+    /// Wakes this process's job runners after a committed write that left a
+    /// turn in `status`, when that made its job due now.
+    fn woke(&self, status: &str) {
+        if Follow::of(status) == Follow::Wake {
+            self.jobs_wake.notify_one();
+        }
+    }
+
     /// One row or none, read with a cached statement on a reader connection.
     async fn read_opt<T, P: rusqlite::Params + Send>(
         &self,
