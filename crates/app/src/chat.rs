@@ -133,8 +133,7 @@ pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
     let hooks =
         ChatMetrics::register(&state.metrics, &state.settings.ai).map_err(|e| e.to_string())?;
     let engine = Arc::new(ChatEngine::new(
-        state.store.clone(),
-        state.keys.clone(),
+        state.contexts.clone(),
         state.settings.ai.clone(),
         provider,
         cloud.map(|c| c.tools.clone()),

@@ -16,8 +16,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use portal_core::crypto::Keys;
-use portal_core::identity::{now_ms, KeyUsage, PrincipalCache, CACHE_TTL};
-use portal_core::service::Ctx;
+use portal_core::identity::{KeyUsage, PrincipalCache, CACHE_TTL};
+use portal_core::service::{Contexts, Ctx};
 use portal_core::throttle::SignInThrottle;
 use portal_core::{Secret, Settings, Store};
 use tokio_util::sync::CancellationToken;
@@ -60,7 +60,9 @@ pub struct Inner {
     /// Metrics registry and series.
     pub metrics: Metrics,
     /// Resolved credentials, briefly.
-    pub principals: PrincipalCache,
+    pub principals: Arc<PrincipalCache>,
+    /// The makings of every service context (the only place they are made).
+    pub contexts: Contexts,
     /// Failed sign-in memory.
     pub throttle: SignInThrottle,
     /// API key uses waiting to be written.
@@ -80,12 +82,16 @@ pub struct Inner {
 impl App {
     /// An application over an opened store; the cloud is not connected yet.
     pub fn new(settings: Settings, store: Arc<dyn Store>, master: &Secret<Vec<u8>>) -> Self {
+        let keys = Keys::derive(master);
+        let principals = Arc::new(PrincipalCache::new(CACHE_TTL, 10_000));
+        let contexts = Contexts::new(store.clone(), keys.clone(), principals.clone());
         Self(Arc::new(Inner {
             settings: Arc::new(settings),
             store,
-            keys: Keys::derive(master),
+            keys,
             metrics: Metrics::new(),
-            principals: PrincipalCache::new(CACHE_TTL, 10_000),
+            principals,
+            contexts,
             throttle: SignInThrottle::default(),
             key_usage: KeyUsage::default(),
             setup: SetupToken::default(),
@@ -130,14 +136,7 @@ impl App {
 
     /// The service context for a request from `ip` with `user_agent`.
     pub fn ctx<'a>(&'a self, ip: Option<IpAddr>, user_agent: Option<&'a str>) -> Ctx<'a> {
-        Ctx {
-            store: self.store.as_ref(),
-            keys: &self.keys,
-            ip,
-            user_agent,
-            now: now_ms(),
-            principals: Some(&self.principals),
-        }
+        self.contexts.ctx(ip, user_agent)
     }
 
     /// The service context of the process itself (workers, the CLI).

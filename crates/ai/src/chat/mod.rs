@@ -23,6 +23,7 @@ use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
 use portal_core::model::{ChatSession, ChatTurn};
 use portal_core::rbac::Permission;
 use portal_core::service::tools::{GatewayHooks, ToolRunner};
+use portal_core::service::Contexts;
 use portal_core::{CoreError, Store, StoreError};
 use tokio::sync::mpsc;
 
@@ -52,6 +53,8 @@ pub struct ChatEngine {
     pub store: Arc<dyn Store>,
     /// Keys (sealing pending tool arguments, audit MACs).
     pub keys: Keys,
+    /// Where the turns' service contexts come from (the app's).
+    pub contexts: Contexts,
     /// Chat configuration.
     pub settings: AiSettings,
     /// The model, when one is configured.
@@ -128,8 +131,7 @@ impl ChatEngine {
     /// An engine; `replica` must be unique per process (it owns leases).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
-        store: Arc<dyn Store>,
-        keys: Keys,
+        contexts: Contexts,
         settings: AiSettings,
         provider: Option<Arc<dyn Provider>>,
         tools: Option<Arc<dyn ToolRunner>>,
@@ -139,8 +141,9 @@ impl ChatEngine {
         tool_timeout: Duration,
     ) -> Self {
         Self {
-            store,
-            keys,
+            store: contexts.store().clone(),
+            keys: contexts.keys().clone(),
+            contexts,
             settings,
             provider,
             tools,

@@ -157,14 +157,7 @@ impl Runner {
     }
 
     fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            store: self.engine.store.as_ref(),
-            keys: &self.engine.keys,
-            ip: self.state.ip,
-            user_agent: Some("portal-chat"),
-            now: now_ms(),
-            principals: None,
-        }
+        self.engine.contexts.ctx(self.state.ip, Some("portal-chat"))
     }
 
     fn used(&self) -> Duration {

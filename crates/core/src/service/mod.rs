@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod chat;
 pub mod compartments;
+mod contexts;
 pub mod events;
 pub mod executions;
 pub mod invitations;
@@ -18,6 +19,8 @@ pub mod tools;
 
 use crate::crypto::Keys;
 use crate::store::Store;
+
+pub use contexts::Contexts;
 
 /// What every service call needs besides its arguments.
 #[derive(Clone, Copy)]
