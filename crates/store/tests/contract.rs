@@ -13,6 +13,7 @@ use portal_core::audit::{self, AuditRecord, NewAuditEntry, Verifier, SYSTEM_CHAI
 use portal_core::crypto::Keys;
 use portal_core::model::*;
 use portal_core::rbac::Role;
+use portal_core::store::ChatEventRepo;
 use portal_core::{Backend, Secret, Store, StoreError};
 use portal_store::{PgStore, SqliteStore};
 use tokio_postgres::NoTls;

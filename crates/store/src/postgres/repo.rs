@@ -15,7 +15,8 @@ use portal_core::crypto::Keys;
 use portal_core::model::*;
 use portal_core::rbac::Role;
 use portal_core::store::StoreResult;
-use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
+use portal_core::store::*;
+use portal_core::{Availability, Backend, PoolStats, StoreError};
 use tokio_postgres::types::FromSql;
 use tokio_postgres::Row;
 
@@ -338,7 +339,7 @@ impl PgStore {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl StoreInfo for PgStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
     }
@@ -375,7 +376,10 @@ impl Store for PgStore {
             .map_err(|e| self.map_err(e))?;
         col(&row, 0)
     }
+}
 
+#[async_trait]
+impl UserRepo for PgStore {
     async fn create_user(&self, u: NewUser, now: i64) -> StoreResult<User> {
         let id = uuid::Uuid::new_v4().to_string();
         self.exec(
@@ -457,7 +461,10 @@ impl Store for PgStore {
             Ok(())
         }
     }
+}
 
+#[async_trait]
+impl OrgRepo for PgStore {
     async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org> {
         self.exec(
             "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
@@ -539,6 +546,88 @@ impl Store for PgStore {
         }
     }
 
+    async fn admin_exists(&self) -> StoreResult<bool> {
+        let conn = self.conn().await?;
+        let row = conn
+            .query_one(ADMIN_EXISTS, &[])
+            .await
+            .map_err(|e| self.map_err(e))?;
+        col(&row, 0)
+    }
+
+    async fn bootstrap_admin(
+        &self,
+        u: NewUser,
+        org_id: &str,
+        slug: &str,
+        org_name: &str,
+        now: i64,
+    ) -> StoreResult<(User, Org)> {
+        // Cheap answer for the common case (setup already done) without taking locks.
+        if self.admin_exists().await? {
+            return Err(StoreError::Conflict("an admin already exists".into()));
+        }
+        let user_id = uuid::Uuid::new_v4().to_string();
+        let mut conn = self.conn().await?;
+        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
+        // SQLite's single writer makes the re-check and the inserts atomic; here,
+        // hold off every other write to users and memberships (and other
+        // bootstraps) until this transaction ends, so the re-check stays true.
+        tx.batch_execute("LOCK TABLE users, org_members IN SHARE ROW EXCLUSIVE MODE")
+            .await
+            .map_err(|e| self.map_err(e))?;
+        let exists: bool = col(
+            &tx.query_one(ADMIN_EXISTS, &[])
+                .await
+                .map_err(|e| self.map_err(e))?,
+            0,
+        )?;
+        if exists {
+            return Err(StoreError::Conflict("an admin already exists".into()));
+        }
+        tx.execute(
+            "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, TRUE, $5, $5)",
+            &[&user_id, &u.email, &u.name, &u.password_hash, &now],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        tx.execute(
+            "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
+            &[&org_id, &slug, &org_name, &now],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        tx.execute(
+            "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES ($1, $2, 'admin', $3, $3)",
+            &[&org_id, &user_id, &now],
+        )
+        .await
+        .map_err(|e| self.map_err(e))?;
+        tx.commit().await.map_err(|e| self.map_err(e))?;
+        Ok((
+            User {
+                id: user_id,
+                email: u.email,
+                name: u.name,
+                platform_admin: true,
+                must_change_password: false,
+                created_at: now,
+            },
+            Org {
+                id: org_id.into(),
+                slug: slug.into(),
+                name: org_name.into(),
+                four_eyes: true,
+                allowed_compartments: Vec::new(),
+                created_at: now,
+            },
+        ))
+    }
+}
+
+#[async_trait]
+impl MemberRepo for PgStore {
     async fn add_member(
         &self,
         org_id: &str,
@@ -653,7 +742,10 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl InvitationRepo for PgStore {
     async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()> {
         let mut conn = self.conn().await?;
         let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
@@ -748,86 +840,10 @@ impl Store for PgStore {
         tx.commit().await.map_err(|e| self.map_err(e))?;
         Ok(inv)
     }
+}
 
-    async fn admin_exists(&self) -> StoreResult<bool> {
-        let conn = self.conn().await?;
-        let row = conn
-            .query_one(ADMIN_EXISTS, &[])
-            .await
-            .map_err(|e| self.map_err(e))?;
-        col(&row, 0)
-    }
-
-    async fn bootstrap_admin(
-        &self,
-        u: NewUser,
-        org_id: &str,
-        slug: &str,
-        org_name: &str,
-        now: i64,
-    ) -> StoreResult<(User, Org)> {
-        // Cheap answer for the common case (setup already done) without taking locks.
-        if self.admin_exists().await? {
-            return Err(StoreError::Conflict("an admin already exists".into()));
-        }
-        let user_id = uuid::Uuid::new_v4().to_string();
-        let mut conn = self.conn().await?;
-        let tx = conn.transaction().await.map_err(|e| self.map_err(e))?;
-        // SQLite's single writer makes the re-check and the inserts atomic; here,
-        // hold off every other write to users and memberships (and other
-        // bootstraps) until this transaction ends, so the re-check stays true.
-        tx.batch_execute("LOCK TABLE users, org_members IN SHARE ROW EXCLUSIVE MODE")
-            .await
-            .map_err(|e| self.map_err(e))?;
-        let exists: bool = col(
-            &tx.query_one(ADMIN_EXISTS, &[])
-                .await
-                .map_err(|e| self.map_err(e))?,
-            0,
-        )?;
-        if exists {
-            return Err(StoreError::Conflict("an admin already exists".into()));
-        }
-        tx.execute(
-            "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, TRUE, $5, $5)",
-            &[&user_id, &u.email, &u.name, &u.password_hash, &now],
-        )
-        .await
-        .map_err(|e| self.map_err(e))?;
-        tx.execute(
-            "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
-            &[&org_id, &slug, &org_name, &now],
-        )
-        .await
-        .map_err(|e| self.map_err(e))?;
-        tx.execute(
-            "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES ($1, $2, 'admin', $3, $3)",
-            &[&org_id, &user_id, &now],
-        )
-        .await
-        .map_err(|e| self.map_err(e))?;
-        tx.commit().await.map_err(|e| self.map_err(e))?;
-        Ok((
-            User {
-                id: user_id,
-                email: u.email,
-                name: u.name,
-                platform_admin: true,
-                must_change_password: false,
-                created_at: now,
-            },
-            Org {
-                id: org_id.into(),
-                slug: slug.into(),
-                name: org_name.into(),
-                four_eyes: true,
-                allowed_compartments: Vec::new(),
-                created_at: now,
-            },
-        ))
-    }
-
+#[async_trait]
+impl AuthSessionRepo for PgStore {
     async fn create_auth_session(&self, s: NewAuthSession) -> StoreResult<()> {
         self.exec(
             "INSERT INTO auth_sessions (id, token_hash, user_id, active_org_id, created_at, expires_at, last_seen_at, ip, user_agent) \
@@ -925,7 +941,10 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl ApiKeyRepo for PgStore {
     async fn create_api_key(&self, k: NewApiKey) -> StoreResult<ApiKey> {
         let perms = serde_json::to_string(&k.permissions).unwrap_or_else(|_| "[]".into());
         self.exec(
@@ -1042,7 +1061,10 @@ impl Store for PgStore {
         }
         tx.commit().await.map_err(|e| self.map_err(e))
     }
+}
 
+#[async_trait]
+impl ChatRepo for PgStore {
     async fn create_chat_session(&self, s: &ChatSession) -> StoreResult<()> {
         self.exec(
             "INSERT INTO chat_sessions (id, org_id, principal_id, title, model, status, created_at, updated_at) \
@@ -1251,6 +1273,24 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
+    async fn delete_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<bool> {
+        let n = self
+            .exec(
+                "DELETE FROM chat_sessions WHERE org_id = $1 AND principal_id = $2 AND id = $3",
+                &[&org_id, &principal_id, &id],
+            )
+            .await?;
+        Ok(n > 0)
+    }
+}
+
+#[async_trait]
+impl ChatTurnRepo for PgStore {
     async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()> {
         check_status(&t.status)?;
         // Inserted only when the session belongs to the turn's organisation; the
@@ -1374,7 +1414,10 @@ impl Store for PgStore {
             .map_err(|e| self.map_err(e))?;
         row.map(|r| turn(&r)).transpose()
     }
+}
 
+#[async_trait]
+impl ChatEventRepo for PgStore {
     async fn append_chat_events(&self, events: &[ChatEvent]) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
@@ -1459,22 +1502,10 @@ impl Store for PgStore {
         )
         .await
     }
+}
 
-    async fn delete_chat_session(
-        &self,
-        org_id: &str,
-        principal_id: &str,
-        id: &str,
-    ) -> StoreResult<bool> {
-        let n = self
-            .exec(
-                "DELETE FROM chat_sessions WHERE org_id = $1 AND principal_id = $2 AND id = $3",
-                &[&org_id, &principal_id, &id],
-            )
-            .await?;
-        Ok(n > 0)
-    }
-
+#[async_trait]
+impl ActivityRepo for PgStore {
     async fn record_activity(&self, a: &Activity) -> StoreResult<()> {
         self.exec(
             &format!(
@@ -1499,6 +1530,50 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
+        let filter = "org_id = $1 AND ($2::TEXT IS NULL OR tool_name = $2) AND ($3::TEXT IS NULL OR principal_id = $3) \
+                      AND ($4::TEXT IS NULL OR status = $4) AND ($5::BIGINT IS NULL OR created_at >= $5) \
+                      AND ($6::BIGINT IS NULL OR created_at < $6)";
+        let (limit, offset) = page_bounds(f.limit, f.offset);
+        let conn = self.conn().await?;
+        let total: i64 = col(
+            &conn
+                .query_one(
+                    &format!("SELECT COUNT(*) FROM tool_executions WHERE {filter}"),
+                    &[&org_id, &f.tool, &f.principal, &f.status, &f.from, &f.to],
+                )
+                .await
+                .map_err(|e| self.map_err(e))?,
+            0,
+        )?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {ACTIVITY_COLS} FROM tool_executions WHERE {filter} \
+                     ORDER BY created_at DESC, id COLLATE \"C\" LIMIT $7 OFFSET $8"
+                ),
+                &[
+                    &org_id,
+                    &f.tool,
+                    &f.principal,
+                    &f.status,
+                    &f.from,
+                    &f.to,
+                    &limit,
+                    &offset,
+                ],
+            )
+            .await
+            .map_err(|e| self.map_err(e))?;
+        Ok(Page {
+            items: all(&rows, activity)?,
+            total,
+        })
+    }
+}
+
+#[async_trait]
+impl ExecutionRepo for PgStore {
     async fn finish_execution(
         &self,
         a: &Activity,
@@ -1547,48 +1622,10 @@ impl Store for PgStore {
             .map_err(|e| self.map_err(e))?;
         all(&rows, activity)
     }
+}
 
-    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
-        let filter = "org_id = $1 AND ($2::TEXT IS NULL OR tool_name = $2) AND ($3::TEXT IS NULL OR principal_id = $3) \
-                      AND ($4::TEXT IS NULL OR status = $4) AND ($5::BIGINT IS NULL OR created_at >= $5) \
-                      AND ($6::BIGINT IS NULL OR created_at < $6)";
-        let (limit, offset) = page_bounds(f.limit, f.offset);
-        let conn = self.conn().await?;
-        let total: i64 = col(
-            &conn
-                .query_one(
-                    &format!("SELECT COUNT(*) FROM tool_executions WHERE {filter}"),
-                    &[&org_id, &f.tool, &f.principal, &f.status, &f.from, &f.to],
-                )
-                .await
-                .map_err(|e| self.map_err(e))?,
-            0,
-        )?;
-        let rows = conn
-            .query(
-                &format!(
-                    "SELECT {ACTIVITY_COLS} FROM tool_executions WHERE {filter} \
-                     ORDER BY created_at DESC, id COLLATE \"C\" LIMIT $7 OFFSET $8"
-                ),
-                &[
-                    &org_id,
-                    &f.tool,
-                    &f.principal,
-                    &f.status,
-                    &f.from,
-                    &f.to,
-                    &limit,
-                    &offset,
-                ],
-            )
-            .await
-            .map_err(|e| self.map_err(e))?;
-        Ok(Page {
-            items: all(&rows, activity)?,
-            total,
-        })
-    }
-
+#[async_trait]
+impl ApprovalRepo for PgStore {
     async fn open_approval(
         &self,
         org_id: &str,
@@ -1785,7 +1822,10 @@ impl Store for PgStore {
             .map_err(|e| self.map_err(e))?;
         col(&row, 0)
     }
+}
 
+#[async_trait]
+impl EventRepo for PgStore {
     async fn append_event(
         &self,
         org_id: &str,
@@ -1861,7 +1901,10 @@ impl Store for PgStore {
         )
         .await
     }
+}
 
+#[async_trait]
+impl AuditRepo for PgStore {
     async fn append_audit(&self, keys: &Keys, e: &NewAuditEntry) -> StoreResult<AuditRecord> {
         let chain = e.chain();
         let mut conn = self.conn().await?;

@@ -214,7 +214,7 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portal_core::Store;
+    use portal_core::store::StoreInfo;
 
     #[tokio::test]
     async fn migrates_once_and_pings() {

@@ -8,7 +8,8 @@ use portal_core::crypto::Keys;
 use portal_core::model::*;
 use portal_core::rbac::Role;
 use portal_core::store::StoreResult;
-use portal_core::{Availability, Backend, PoolStats, Store, StoreError};
+use portal_core::store::*;
+use portal_core::{Availability, Backend, PoolStats, StoreError};
 use rusqlite::{params, OptionalExtension, Row};
 
 use super::{Db, SqliteStore};
@@ -272,7 +273,7 @@ fn action_pattern(action: &str) -> (String, bool) {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl StoreInfo for SqliteStore {
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
@@ -309,7 +310,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl UserRepo for SqliteStore {
     async fn create_user(&self, u: NewUser, now: i64) -> StoreResult<User> {
         let id = uuid::Uuid::new_v4().to_string();
         self.write(|tx| {
@@ -396,7 +400,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl OrgRepo for SqliteStore {
     async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org> {
         self.write(|tx| {
             tx.execute(
@@ -490,6 +497,62 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn admin_exists(&self) -> StoreResult<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') OR EXISTS(SELECT 1 FROM users WHERE platform_admin = 1)",
+                [],
+                |r| r.get(0),
+            )
+            .db()
+        })
+        .await
+    }
+
+    async fn bootstrap_admin(
+        &self,
+        u: NewUser,
+        org_id: &str,
+        slug: &str,
+        org_name: &str,
+        now: i64,
+    ) -> StoreResult<(User, Org)> {
+        let user_id = uuid::Uuid::new_v4().to_string();
+        self.write(|tx| {
+            let exists: bool = tx
+                .query_row(
+                    "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') OR EXISTS(SELECT 1 FROM users WHERE platform_admin = 1)",
+                    [],
+                    |r| r.get(0),
+                )
+                .db()?;
+            if exists {
+                return Err(StoreError::Conflict("an admin already exists".into()));
+            }
+            tx.execute(
+                "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
+                params![user_id, u.email, u.name, u.password_hash, now],
+            )
+            .db()?;
+            tx.execute("INSERT INTO organizations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)", params![org_id, slug, org_name, now])
+                .db()?;
+            tx.execute(
+                "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES (?1, ?2, 'admin', ?3, ?3)",
+                params![org_id, user_id, now],
+            )
+            .db()?;
+            Ok((
+                User { id: user_id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: true, must_change_password: false, created_at: now },
+                Org { id: org_id.into(), slug: slug.into(), name: org_name.into(), four_eyes: true,
+                allowed_compartments: Vec::new(), created_at: now },
+            ))
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl MemberRepo for SqliteStore {
     async fn add_member(
         &self,
         org_id: &str,
@@ -612,7 +675,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl InvitationRepo for SqliteStore {
     async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
@@ -701,60 +767,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn admin_exists(&self) -> StoreResult<bool> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') OR EXISTS(SELECT 1 FROM users WHERE platform_admin = 1)",
-                [],
-                |r| r.get(0),
-            )
-            .db()
-        })
-        .await
-    }
-
-    async fn bootstrap_admin(
-        &self,
-        u: NewUser,
-        org_id: &str,
-        slug: &str,
-        org_name: &str,
-        now: i64,
-    ) -> StoreResult<(User, Org)> {
-        let user_id = uuid::Uuid::new_v4().to_string();
-        self.write(|tx| {
-            let exists: bool = tx
-                .query_row(
-                    "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') OR EXISTS(SELECT 1 FROM users WHERE platform_admin = 1)",
-                    [],
-                    |r| r.get(0),
-                )
-                .db()?;
-            if exists {
-                return Err(StoreError::Conflict("an admin already exists".into()));
-            }
-            tx.execute(
-                "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 1, ?5, ?5)",
-                params![user_id, u.email, u.name, u.password_hash, now],
-            )
-            .db()?;
-            tx.execute("INSERT INTO organizations (id, slug, name, created_at) VALUES (?1, ?2, ?3, ?4)", params![org_id, slug, org_name, now])
-                .db()?;
-            tx.execute(
-                "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) VALUES (?1, ?2, 'admin', ?3, ?3)",
-                params![org_id, user_id, now],
-            )
-            .db()?;
-            Ok((
-                User { id: user_id.clone(), email: u.email.clone(), name: u.name.clone(), platform_admin: true, must_change_password: false, created_at: now },
-                Org { id: org_id.into(), slug: slug.into(), name: org_name.into(), four_eyes: true,
-                allowed_compartments: Vec::new(), created_at: now },
-            ))
-        })
-        .await
-    }
-
+#[async_trait]
+impl AuthSessionRepo for SqliteStore {
     async fn create_auth_session(&self, s: NewAuthSession) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
@@ -848,7 +864,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ApiKeyRepo for SqliteStore {
     async fn create_api_key(&self, k: NewApiKey) -> StoreResult<ApiKey> {
         let perms = serde_json::to_string(&k.permissions).unwrap_or_else(|_| "[]".into());
         self.write(|tx| {
@@ -949,7 +968,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ChatRepo for SqliteStore {
     async fn create_chat_session(&self, s: &ChatSession) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
@@ -1122,6 +1144,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn delete_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM chat_sessions WHERE org_id = ?1 AND principal_id = ?2 AND id = ?3",
+                    params![org_id, principal_id, id],
+                )
+                .db()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ChatTurnRepo for SqliteStore {
     async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()> {
         check_status(&t.status)?;
         self.write(|tx| {
@@ -1223,7 +1266,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ChatEventRepo for SqliteStore {
     async fn append_chat_events(&self, events: &[ChatEvent]) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
@@ -1300,25 +1346,10 @@ impl Store for SqliteStore {
         )
         .await
     }
+}
 
-    async fn delete_chat_session(
-        &self,
-        org_id: &str,
-        principal_id: &str,
-        id: &str,
-    ) -> StoreResult<bool> {
-        self.write(|tx| {
-            let n = tx
-                .execute(
-                    "DELETE FROM chat_sessions WHERE org_id = ?1 AND principal_id = ?2 AND id = ?3",
-                    params![org_id, principal_id, id],
-                )
-                .db()?;
-            Ok(n > 0)
-        })
-        .await
-    }
-
+#[async_trait]
+impl ActivityRepo for SqliteStore {
     async fn record_activity(&self, a: &Activity) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute(
@@ -1334,6 +1365,30 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
+        let filter = "org_id = ?1 AND (?2 IS NULL OR tool_name = ?2) AND (?3 IS NULL OR principal_id = ?3) \
+                      AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)";
+        self.read(|c| {
+            let p = params![org_id, f.tool, f.principal, f.status, f.from, f.to];
+            let total: i64 = c.prepare_cached(&format!("SELECT COUNT(*) FROM tool_executions WHERE {filter}")).db()?.query_row(p, |r| r.get(0)).db()?;
+            let mut st = c
+                .prepare_cached(&format!(
+                    "SELECT {ACTIVITY_COLS} FROM tool_executions WHERE {filter} ORDER BY created_at DESC, id LIMIT ?7 OFFSET ?8"
+                ))
+                .db()?;
+            let items = st
+                .query_map(params![org_id, f.tool, f.principal, f.status, f.from, f.to, f.limit, f.offset], activity)
+                .db()?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .db()?;
+            Ok(Page { items, total })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ExecutionRepo for SqliteStore {
     async fn finish_execution(
         &self,
         a: &Activity,
@@ -1375,28 +1430,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
-        let filter = "org_id = ?1 AND (?2 IS NULL OR tool_name = ?2) AND (?3 IS NULL OR principal_id = ?3) \
-                      AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR created_at >= ?5) AND (?6 IS NULL OR created_at < ?6)";
-        self.read(|c| {
-            let p = params![org_id, f.tool, f.principal, f.status, f.from, f.to];
-            let total: i64 = c.prepare_cached(&format!("SELECT COUNT(*) FROM tool_executions WHERE {filter}")).db()?.query_row(p, |r| r.get(0)).db()?;
-            let mut st = c
-                .prepare_cached(&format!(
-                    "SELECT {ACTIVITY_COLS} FROM tool_executions WHERE {filter} ORDER BY created_at DESC, id LIMIT ?7 OFFSET ?8"
-                ))
-                .db()?;
-            let items = st
-                .query_map(params![org_id, f.tool, f.principal, f.status, f.from, f.to, f.limit, f.offset], activity)
-                .db()?
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .db()?;
-            Ok(Page { items, total })
-        })
-        .await
-    }
-
+#[async_trait]
+impl ApprovalRepo for SqliteStore {
     async fn open_approval(
         &self,
         org_id: &str,
@@ -1572,7 +1609,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl EventRepo for SqliteStore {
     async fn append_event(
         &self,
         org_id: &str,
@@ -1643,7 +1683,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl AuditRepo for SqliteStore {
     async fn append_audit(&self, keys: &Keys, e: &NewAuditEntry) -> StoreResult<AuditRecord> {
         let chain = e.chain();
         self.write(|tx| {
