@@ -74,4 +74,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_chat_stop.sql"),
         postgres: include_str!("../migrations/postgres/0010_chat_stop.sql"),
     },
+    Migration {
+        version: 11,
+        name: "named_constraints",
+        sqlite: include_str!("../migrations/sqlite/0011_named_constraints.sql"),
+        postgres: include_str!("../migrations/postgres/0011_named_constraints.sql"),
+    },
 ];

@@ -12,6 +12,7 @@ mod auth_sessions;
 mod chat;
 mod chat_events;
 mod chat_turns;
+mod constraint;
 mod events;
 mod executions;
 mod instance;
@@ -28,6 +29,7 @@ pub use auth_sessions::AuthSessionRepo;
 pub use chat::ChatRepo;
 pub use chat_events::ChatEventRepo;
 pub use chat_turns::ChatTurnRepo;
+pub use constraint::Constraint;
 pub use events::EventRepo;
 pub use executions::ExecutionRepo;
 pub use instance::StoreInfo;
@@ -75,7 +77,8 @@ pub enum StoreError {
     /// The database cannot be reached right now; callers answer 503 and retry later.
     #[error("database unavailable")]
     Unavailable,
-    /// A uniqueness or foreign-key constraint refused the write.
+    /// A uniqueness or foreign-key constraint refused the write; the detail is
+    /// the [`Constraint`]'s name when it is a named one.
     #[error("conflict: {0}")]
     Conflict(String),
     /// The row does not exist (or belongs to another tenant).
