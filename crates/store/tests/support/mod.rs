@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test crate uses a part of the support code
 //! A migrated, empty store per test on each backend: SQLite in a temporary
 //! folder always, PostgreSQL in a throwaway database when
 //! `PORTAL_TEST_DATABASE_URL` is set (otherwise the PostgreSQL variant is
@@ -7,11 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod contract;
+
 use portal_core::Store;
 use portal_store::{PgStore, SqliteStore};
-use tokio_postgres::NoTls;
 
-const PG_ENV: &str = "PORTAL_TEST_DATABASE_URL";
+use portal_test_db::PG_ENV;
 
 /// The store plus whatever keeps its database alive; the store drops first.
 pub struct TestDb {
@@ -55,71 +57,18 @@ impl TestDb {
     }
 }
 
-/// Replaces the database name in a connection URL.
-fn with_db(url: &str, db: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let base = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    format!("{base}/{db}{query}")
-}
-
-async fn admin(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("{PG_ENV} is set but PostgreSQL is not reachable: {e}"));
-    tokio::spawn(conn);
-    client
-}
-
-/// A throwaway PostgreSQL database, dropped (forcefully) with this value.
+/// A throwaway PostgreSQL database (from `portal-test-db`), dropped with this value.
 struct PgDatabase {
-    admin_url: String,
-    name: String,
     url: String,
+    _db: portal_test_db::ThrowawayDb,
 }
 
 impl PgDatabase {
     async fn create(admin_url: &str) -> Self {
-        let name = format!("portal_jobs_test_{}", uuid::Uuid::new_v4().simple());
-        admin(admin_url)
-            .await
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create test database");
+        let db = portal_test_db::ThrowawayDb::empty(admin_url, "portal_store_test").await;
         Self {
-            admin_url: admin_url.to_string(),
-            url: with_db(admin_url, &name),
-            name,
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop may run while the test's runtime shuts down: use a private one.
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?;
-            rt.block_on(async move {
-                admin(&admin_url)
-                    .await
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .map_err(|e| e.to_string())
-            })
-        })
-        .join();
-        if !matches!(done, Ok(Ok(()))) {
-            eprintln!("could not drop test database {}", self.name);
+            url: db.url().to_string(),
+            _db: db,
         }
     }
 }
