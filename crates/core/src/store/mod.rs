@@ -125,56 +125,38 @@ impl Availability {
 /// Shorthand for repository results.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The whole storage contract: every aggregate's repository. Every method
-/// that reads organisation data takes the organisation id (rule 5 of
-/// ARCHITECTURE.md), so another tenant's rows are simply not found.
-///
-/// Implemented for every type implementing all the parts, so a backend only
-/// implements the per-aggregate traits.
-pub trait Store:
-    StoreInfo
-    + UserRepo
-    + OrgRepo
-    + MemberRepo
-    + InvitationRepo
-    + AuthSessionRepo
-    + ApiKeyRepo
-    + ChatRepo
-    + ChatTurnRepo
-    + ChatEventRepo
-    + ActivityRepo
-    + ExecutionRepo
-    + ApprovalRepo
-    + EventRepo
-    + AuditRepo
-    + JobRepo
-    + ChatControl
-    + Send
-    + Sync
-    + 'static
-{
+/// Declares [`Store`] over its parts and implements it for every type that
+/// implements them all (the parts are listed once).
+macro_rules! store_of {
+    ($($part:ident),+ $(,)?) => {
+        /// The whole storage contract: every aggregate's repository. Every
+        /// method that reads organisation data takes the organisation id (rule
+        /// 5 of ARCHITECTURE.md), so another tenant's rows are simply not found.
+        ///
+        /// Implemented for every type implementing all the parts, so a backend
+        /// only implements the per-aggregate traits.
+        pub trait Store: $($part +)+ Send + Sync + 'static {}
+
+        impl<T> Store for T where T: $($part +)+ Send + Sync + 'static {}
+    };
 }
 
-impl<T> Store for T where
-    T: StoreInfo
-        + UserRepo
-        + OrgRepo
-        + MemberRepo
-        + InvitationRepo
-        + AuthSessionRepo
-        + ApiKeyRepo
-        + ChatRepo
-        + ChatTurnRepo
-        + ChatEventRepo
-        + ActivityRepo
-        + ExecutionRepo
-        + ApprovalRepo
-        + EventRepo
-        + AuditRepo
-        + JobRepo
-        + ChatControl
-        + Send
-        + Sync
-        + 'static
-{
-}
+store_of!(
+    StoreInfo,
+    UserRepo,
+    OrgRepo,
+    MemberRepo,
+    InvitationRepo,
+    AuthSessionRepo,
+    ApiKeyRepo,
+    ChatRepo,
+    ChatTurnRepo,
+    ChatEventRepo,
+    ActivityRepo,
+    ExecutionRepo,
+    ApprovalRepo,
+    EventRepo,
+    AuditRepo,
+    JobRepo,
+    ChatControl,
+);

@@ -40,14 +40,21 @@ impl PgConn<'_> {
         map_pg(e, &self.inner.availability)
     }
 
-    async fn query(&self, sql: &Sql, args: &[Arg<'_>]) -> StoreResult<Vec<tokio_postgres::Row>> {
-        let client = self.client()?;
-        let st = client
+    /// The statement, prepared once per connection.
+    async fn prepared(&self, sql: &Sql) -> StoreResult<tokio_postgres::Statement> {
+        self.client()?
             .prepare_cached(sql.get(Dialect::Postgres))
             .await
-            .map_err(|e| self.err(e))?;
+            .map_err(|e| self.err(e))
+    }
+
+    async fn query(&self, sql: &Sql, args: &[Arg<'_>]) -> StoreResult<Vec<tokio_postgres::Row>> {
+        let st = self.prepared(sql).await?;
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::pg).collect();
-        client.query(&st, &params).await.map_err(|e| self.err(e))
+        self.client()?
+            .query(&st, &params)
+            .await
+            .map_err(|e| self.err(e))
     }
 }
 
@@ -76,13 +83,12 @@ impl Drop for PgConn<'_> {
 
 impl Exec for PgConn<'_> {
     async fn execute(&mut self, sql: &Sql, args: &[Arg<'_>]) -> StoreResult<u64> {
-        let client = self.client()?;
-        let st = client
-            .prepare_cached(sql.get(Dialect::Postgres))
-            .await
-            .map_err(|e| self.err(e))?;
+        let st = self.prepared(sql).await?;
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::pg).collect();
-        client.execute(&st, &params).await.map_err(|e| self.err(e))
+        self.client()?
+            .execute(&st, &params)
+            .await
+            .map_err(|e| self.err(e))
     }
 
     async fn rows<T: Send>(

@@ -39,7 +39,7 @@ enum Kind<'a> {
 }
 
 impl SqliteConn<'_> {
-    fn conn(&self) -> &Connection {
+    pub(super) fn conn(&self) -> &Connection {
         match &self.kind {
             Kind::Read { conn, .. } => conn.as_ref().expect("reader present until drop"),
             Kind::Write { conn, .. } => conn,

@@ -146,21 +146,8 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _permit = self
-            .reader_slots
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Unavailable)?;
-        let pooled = self.readers.lock().ok().and_then(|mut v| v.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => open_conn(&self.path)?,
-        };
-        let result = f(&conn);
-        if let Ok(mut v) = self.readers.lock() {
-            v.push(conn);
-        }
-        result
+        let conn = crate::sql::Db::reader(self).await?;
+        f(conn.conn())
     }
 
     /// Runs `f` inside an immediate transaction on the writer connection; commits on `Ok`.

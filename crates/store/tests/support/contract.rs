@@ -35,6 +35,8 @@ pub enum Raw {
 pub struct TestDb {
     pub store: Arc<dyn Store>,
     pub raw: Raw,
+    /// The PostgreSQL database's URL (a second replica connects to it).
+    pub pg_url: Option<String>,
     pub _pg: Option<PgDatabase>,
     pub _dir: Option<tempfile::TempDir>,
 }
@@ -48,6 +50,7 @@ impl TestDb {
         Self {
             store: Arc::new(store),
             raw: Raw::Sqlite(path),
+            pg_url: None,
             _pg: None,
             _dir: Some(dir),
         }
@@ -64,6 +67,7 @@ impl TestDb {
         Some(Self {
             store: Arc::new(store),
             raw: Raw::Postgres(db.url.clone()),
+            pg_url: Some(db.url.clone()),
             _pg: Some(db),
             _dir: None,
         })
