@@ -6,11 +6,9 @@
 //! build, so PostgreSQL goes through tokio-postgres.
 
 mod chat;
-mod chat_control_sql;
-mod chat_turn_jobs_sql;
-mod jobs_sql;
 mod migrations;
 mod postgres;
+mod sql;
 mod sqlite;
 
 use std::sync::Arc;
@@ -18,8 +16,14 @@ use std::sync::Arc;
 use portal_core::{DatabaseKind, Settings, Store, StoreError};
 
 pub use migrations::{Migration, MIGRATIONS};
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use postgres::Postgres;
+pub use sql::SqlStore;
+pub use sqlite::Sqlite;
+
+/// The SQLite store: the embedded default.
+pub type SqliteStore = SqlStore<Sqlite>;
+/// The PostgreSQL store: the production database.
+pub type PgStore = SqlStore<Postgres>;
 
 /// Opens the configured database and, unless `migrate` is false, applies pending migrations.
 pub async fn open(settings: &Settings, migrate: bool) -> Result<Arc<dyn Store>, StoreError> {

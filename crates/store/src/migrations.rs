@@ -76,8 +76,14 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 11,
+        name: "named_constraints",
+        sqlite: include_str!("../migrations/sqlite/0011_named_constraints.sql"),
+        postgres: include_str!("../migrations/postgres/0011_named_constraints.sql"),
+    },
+    Migration {
+        version: 12,
         name: "chat_turn_jobs",
-        sqlite: include_str!("../migrations/sqlite/0011_chat_turn_jobs.sql"),
-        postgres: include_str!("../migrations/postgres/0011_chat_turn_jobs.sql"),
+        sqlite: include_str!("../migrations/sqlite/0012_chat_turn_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0012_chat_turn_jobs.sql"),
     },
 ];

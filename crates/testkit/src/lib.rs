@@ -23,7 +23,7 @@ pub use pg::PgTestDb;
 pub use tools::{compartment_id, run_tool};
 
 /// The environment variable selecting PostgreSQL for tests.
-pub const PG_ENV: &str = "PORTAL_TEST_DATABASE_URL";
+pub use portal_test_db::PG_ENV;
 
 /// True when the tests run against PostgreSQL.
 pub fn on_postgres() -> bool {

@@ -65,11 +65,11 @@ async fn store_key(
             expires_at,
         })
         .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                CoreError::Conflict(format!("name: a key named {name:?} already exists"))
+        .map_err(|e| match crate::store::Constraint::of(&e) {
+            Some(crate::store::Constraint::ApiKeyName) => {
+                CoreError::Conflict(format!("name: an API key named `{name}` already exists"))
             }
-            other => other.into(),
+            _ => e.into(),
         })?;
     audit::append(
         ctx,

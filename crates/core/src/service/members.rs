@@ -244,11 +244,11 @@ pub async fn create_org(
         .store
         .create_org(&uuid_v4(), &slug, &name, ctx.now)
         .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                CoreError::Conflict(format!("slug: {slug:?} is taken"))
-            }
-            other => other.into(),
+        .map_err(|e| match crate::store::Constraint::of(&e) {
+            Some(crate::store::Constraint::OrgSlug) => CoreError::Conflict(format!(
+                "slug: an organization with slug `{slug}` already exists"
+            )),
+            _ => e.into(),
         })?;
     ctx.store
         .add_member(&org.id, &user.id, Role::Admin, ctx.now)

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use deadpool_postgres::{
     Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
 };
+use portal_core::store::Constraint;
 use portal_core::{Availability, StoreError};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
@@ -16,16 +17,14 @@ use tokio_postgres::NoTls;
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
-mod chat_control;
-mod jobs;
+mod db;
 mod listen;
-mod repo;
 
 /// Arbitrary constant naming the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x706f_7274_616c;
 
-/// The PostgreSQL implementation of [`Store`].
-pub struct PgStore {
+/// The PostgreSQL backend of [`SqlStore`](crate::SqlStore): [`crate::PgStore`].
+pub struct Postgres {
     inner: Arc<Inner>,
 }
 
@@ -60,7 +59,11 @@ fn map_pg(e: tokio_postgres::Error, availability: &Availability) -> StoreError {
     }
     match e.code() {
         Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::FOREIGN_KEY_VIOLATION => {
-            StoreError::Conflict(e.to_string())
+            let named = e
+                .as_db_error()
+                .and_then(|d| d.constraint())
+                .and_then(Constraint::from_name);
+            StoreError::Conflict(named.map_or_else(|| e.to_string(), |c| c.name().into()))
         }
         _ => StoreError::Other(e.to_string()),
     }
@@ -105,9 +108,15 @@ fn is_connection_io(kind: std::io::ErrorKind) -> bool {
     )
 }
 
-impl PgStore {
+impl crate::PgStore {
     /// Builds the pool (connections open lazily) and starts the availability monitor.
     pub fn connect(url: &str, max: usize, check_interval: Duration) -> Result<Self, StoreError> {
+        Postgres::connect(url, max, check_interval).map(crate::SqlStore)
+    }
+}
+
+impl Postgres {
+    fn connect(url: &str, max: usize, check_interval: Duration) -> Result<Self, StoreError> {
         let mut cfg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
             StoreError::Other(format!("invalid PostgreSQL URL: {e}"))
         })?;
@@ -154,7 +163,7 @@ impl PgStore {
     /// True while this store's chat-event listener is connected and LISTENing
     /// (it starts with the first [`Store::wait_chat_events`] or job runner).
     ///
-    /// [`Store::wait_chat_events`]: portal_core::Store::wait_chat_events
+    /// [`Store::wait_chat_events`]: portal_core::store::ChatEventRepo::wait_chat_events
     pub fn chat_listener_ready(&self) -> bool {
         self.inner.listening.load(Ordering::Acquire)
     }

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use portal_core::config::{create_private_dir, make_private};
+use portal_core::store::Constraint;
 use portal_core::{Availability, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::Semaphore;
@@ -17,14 +18,12 @@ use tokio::sync::Semaphore;
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
-mod chat_control;
-mod jobs;
-mod repo;
+mod db;
 
-/// The SQLite implementation of [`Store`].
-pub struct SqliteStore {
-    path: PathBuf,
-    writer: tokio::sync::Mutex<Connection>,
+/// The SQLite backend of [`SqlStore`](crate::SqlStore): [`crate::SqliteStore`].
+pub struct Sqlite {
+    pub(crate) path: PathBuf,
+    pub(crate) writer: tokio::sync::Mutex<Connection>,
     pub(crate) readers: Mutex<Vec<Connection>>,
     pub(crate) reader_slots: Semaphore,
     pub(crate) max_readers: usize,
@@ -47,12 +46,17 @@ impl<T> Db<T> for rusqlite::Result<T> {
     }
 }
 
-fn other(e: rusqlite::Error) -> StoreError {
+pub(crate) fn other(e: rusqlite::Error) -> StoreError {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _)
+        rusqlite::Error::SqliteFailure(f, detail)
             if f.code == rusqlite::ErrorCode::ConstraintViolation =>
         {
-            StoreError::Conflict(e.to_string())
+            // "UNIQUE constraint failed: api_keys.org_id, api_keys.name"
+            let named = detail
+                .as_deref()
+                .and_then(|d| d.strip_prefix("UNIQUE constraint failed: "))
+                .and_then(|cols| Constraint::ALL.into_iter().find(|c| c.columns() == cols));
+            StoreError::Conflict(named.map_or_else(|| e.to_string(), |c| c.name().into()))
         }
         rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
         _ => StoreError::Other(e.to_string()),
@@ -99,7 +103,7 @@ fn private_files(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn open_conn(path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -111,9 +115,15 @@ fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-impl SqliteStore {
+impl crate::SqliteStore {
     /// Opens (creating if needed) the database file and its parent folder.
     pub async fn open(path: &Path, max_readers: usize) -> Result<Self, StoreError> {
+        Sqlite::open(path, max_readers).await.map(crate::SqlStore)
+    }
+}
+
+impl Sqlite {
+    async fn open(path: &Path, max_readers: usize) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             create_private_dir(parent)
                 .map_err(|e| StoreError::Other(format!("{}: {e}", parent.display())))?;
@@ -140,21 +150,8 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let _permit = self
-            .reader_slots
-            .acquire()
-            .await
-            .map_err(|_| StoreError::Unavailable)?;
-        let pooled = self.readers.lock().ok().and_then(|mut v| v.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => open_conn(&self.path)?,
-        };
-        let result = f(&conn);
-        if let Ok(mut v) = self.readers.lock() {
-            v.push(conn);
-        }
-        result
+        let conn = crate::sql::Db::reader(self).await?;
+        f(conn.conn())
     }
 
     /// Runs `f` inside an immediate transaction on the writer connection; commits on `Ok`.
@@ -218,12 +215,12 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portal_core::Store;
+    use portal_core::store::StoreInfo;
 
     #[tokio::test]
     async fn migrates_once_and_pings() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("sub/portal.db"), 4)
+        let store = crate::SqliteStore::open(&dir.path().join("sub/portal.db"), 4)
             .await
             .unwrap();
         let all: Vec<i64> = crate::MIGRATIONS.iter().map(|m| m.version).collect();
@@ -246,7 +243,7 @@ mod tests {
     #[tokio::test]
     async fn constraint_violation_is_conflict() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("p.db"), 2)
+        let store = crate::SqliteStore::open(&dir.path().join("p.db"), 2)
             .await
             .unwrap();
         store.migrate().await.unwrap();

@@ -1,0 +1,67 @@
+//! Approvals bound to an organisation, requester, tool and exact arguments.
+
+use super::StoreResult;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// Approvals bound to an organisation, requester, tool and exact arguments.
+#[async_trait]
+pub trait ApprovalRepo: Send + Sync {
+    /// The newest pending or approved, unexpired approval for this exact binding.
+    async fn open_approval(
+        &self,
+        org_id: &str,
+        requester: &str,
+        tool: &str,
+        args_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<Approval>>;
+    /// Stores a pending approval (marking stale pending ones of the same binding
+    /// expired); when another identical request won the race, returns that one.
+    async fn create_approval(&self, a: &Approval, now: i64) -> StoreResult<Approval>;
+    /// An approval of the organisation.
+    async fn get_approval(&self, org_id: &str, id: &str) -> StoreResult<Option<Approval>>;
+    /// The newest approval the requester asked for under `tool_call_id`.
+    async fn approval_by_tool_call(
+        &self,
+        org_id: &str,
+        requester: &str,
+        tool_call_id: &str,
+    ) -> StoreResult<Option<Approval>>;
+    /// Records a decision on a pending, unexpired approval; false otherwise.
+    async fn decide_approval(
+        &self,
+        org_id: &str,
+        id: &str,
+        approved: bool,
+        by: &str,
+        reason: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Spends an approved, unexpired approval of `requester` exactly once; false otherwise.
+    async fn consume_approval(
+        &self,
+        org_id: &str,
+        id: &str,
+        requester: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// The organisation's pending, unexpired approvals, newest first, one page
+    /// (`total` counts them all, so nothing is silently cut off).
+    async fn list_pending_approvals(
+        &self,
+        org_id: &str,
+        now: i64,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<Approval>>;
+    /// How many pending, unexpired approvals this requester has in the organisation.
+    async fn count_pending_approvals_of(
+        &self,
+        org_id: &str,
+        requester: &str,
+        now: i64,
+    ) -> StoreResult<i64>;
+    /// Pending, unexpired approvals across the instance (a gauge).
+    async fn count_pending_approvals(&self, now: i64) -> StoreResult<i64>;
+}

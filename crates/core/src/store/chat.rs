@@ -1,0 +1,69 @@
+//! Chat sessions and their messages (tenancy: every read names the org).
+
+use super::StoreResult;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// Chat sessions and their messages (tenancy: every read names the org).
+#[async_trait]
+pub trait ChatRepo: Send + Sync {
+    /// Creates a chat session.
+    async fn create_chat_session(&self, s: &ChatSession) -> StoreResult<()>;
+    /// The principal's sessions in the organisation, newest first.
+    async fn list_chat_sessions(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Page<ChatSession>>;
+    /// One of the principal's sessions.
+    async fn get_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<ChatSession>>;
+    /// Renames a session; false when not found.
+    async fn rename_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+        title: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Deletes a session and its messages; false when not found.
+    async fn delete_chat_session(
+        &self,
+        org_id: &str,
+        principal_id: &str,
+        id: &str,
+    ) -> StoreResult<bool>;
+    /// Appends messages to a session, assigning each the next `seq` (the given `seq`
+    /// is ignored), and bumps the session's `updated_at`. Returns them as stored.
+    /// `NotFound` when the session is not in the organisation.
+    async fn append_chat_messages(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        messages: &[ChatMessage],
+        now: i64,
+    ) -> StoreResult<Vec<ChatMessage>>;
+    /// A session's messages with `seq > after`, oldest first, at most `limit`.
+    async fn list_chat_messages(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ChatMessage>>;
+    /// Sets a session's title when it has none; false when it already had one.
+    async fn set_chat_title_if_unset(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        title: &str,
+        now: i64,
+    ) -> StoreResult<bool>;
+}

@@ -1,0 +1,29 @@
+//! Invitations to join an organisation.
+
+use super::StoreResult;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// Invitations to join an organisation.
+#[async_trait]
+pub trait InvitationRepo: Send + Sync {
+    /// Stores a pending invitation; first marks the pair's lapsed pending ones
+    /// expired. `Conflict` when one is still pending.
+    async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()>;
+    /// The user's pending, unexpired invitations, with their organisations, newest first.
+    async fn user_invitations(
+        &self,
+        user_id: &str,
+        now: i64,
+    ) -> StoreResult<Vec<(Invitation, Org)>>;
+    /// Accepts or declines the user's pending, unexpired invitation; accepting
+    /// adds the membership (never used yet: `last_active_at` NULL) in the same
+    /// transaction. `NotFound` when there is no such invitation for this user.
+    async fn decide_invitation(
+        &self,
+        id: &str,
+        user_id: &str,
+        accept: bool,
+        now: i64,
+    ) -> StoreResult<Invitation>;
+}

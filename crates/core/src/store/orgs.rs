@@ -1,0 +1,35 @@
+//! Organisations, their settings (compartment policy, four-eyes) and first-run setup.
+
+use super::StoreResult;
+use crate::model::*;
+use async_trait::async_trait;
+
+/// Organisations, their settings (compartment policy, four-eyes) and first-run setup.
+#[async_trait]
+pub trait OrgRepo: Send + Sync {
+    /// Creates an organisation; `Conflict` when the slug is taken.
+    async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org>;
+    /// An organisation by slug.
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>>;
+    /// An organisation by id.
+    async fn org_by_id(&self, id: &str) -> StoreResult<Option<Org>>;
+    /// Every organisation (platform admins).
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
+    /// Sets the organisation's compartment policy (empty: no restriction).
+    async fn set_org_compartments(&self, org_id: &str, allowed: &[String]) -> StoreResult<()>;
+    /// Turns four-eyes approval of `danger` tools on or off.
+    async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()>;
+    /// True once any organisation admin or platform admin exists.
+    async fn admin_exists(&self) -> StoreResult<bool>;
+    /// First-run setup in one transaction: re-checks that no admin exists
+    /// (`Conflict` otherwise), creates the user (platform admin) and the
+    /// organisation, and makes the user its admin.
+    async fn bootstrap_admin(
+        &self,
+        user: NewUser,
+        org_id: &str,
+        slug: &str,
+        org_name: &str,
+        now: i64,
+    ) -> StoreResult<(User, Org)>;
+}

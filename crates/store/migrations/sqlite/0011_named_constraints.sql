@@ -1,0 +1,5 @@
+-- PostgreSQL names its uniqueness rules here (users_email_unique,
+-- organizations_slug_unique, api_keys_name_unique, org_members_member_unique,
+-- chat_sessions_id_unique). SQLite reports a violation by its columns, not by
+-- a constraint name, so its rules stay as they are and the store maps the
+-- columns (portal_core::store::Constraint::columns): nothing to change.

@@ -1,0 +1,140 @@
+//! Organisations, their settings and first-run setup: statements and repository.
+
+use async_trait::async_trait;
+use portal_core::model::*;
+use portal_core::store::{OrgRepo, StoreResult};
+use portal_core::StoreError;
+
+use super::decode::{self, org, org_cols};
+use super::{touched, Db, Exec, Lock, Sql, SqlStore};
+use crate::{args, compartments_column};
+
+pub(crate) static INSERT: Sql =
+    Sql::new("INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)");
+static BY_SLUG: Sql = Sql::new(concat!(
+    "SELECT ",
+    org_cols!(),
+    " FROM organizations o WHERE o.slug = $1"
+));
+static BY_ID: Sql = Sql::new(concat!(
+    "SELECT ",
+    org_cols!(),
+    " FROM organizations o WHERE o.id = $1"
+));
+static LIST: Sql = Sql::new(concat!(
+    "SELECT ",
+    org_cols!(),
+    " FROM organizations o ORDER BY o.slug{C}"
+));
+static SET_COMPARTMENTS: Sql =
+    Sql::new("UPDATE organizations SET allowed_compartments = $2 WHERE id = $1");
+static SET_FOUR_EYES: Sql = Sql::new("UPDATE organizations SET four_eyes = $2 WHERE id = $1");
+/// True once any organisation admin or platform admin exists.
+static ADMIN_EXISTS: Sql = Sql::new(
+    "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') \
+     OR EXISTS(SELECT 1 FROM users WHERE platform_admin)",
+);
+static INSERT_SETUP_ADMIN: Sql = Sql::new(
+    "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, TRUE, $5, $5)",
+);
+static INSERT_SETUP_MEMBER: Sql = Sql::new(
+    "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) \
+     VALUES ($1, $2, 'admin', $3, $3)",
+);
+
+fn new_org(id: &str, slug: &str, name: &str, now: i64) -> Org {
+    Org {
+        id: id.into(),
+        slug: slug.into(),
+        name: name.into(),
+        four_eyes: true,
+        allowed_compartments: Vec::new(),
+        created_at: now,
+    }
+}
+
+#[async_trait]
+impl<B: Db> OrgRepo for SqlStore<B> {
+    async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org> {
+        let mut w = self.0.writer().await?;
+        w.execute(&INSERT, &args![id, slug, name, now]).await?;
+        w.commit().await?;
+        Ok(new_org(id, slug, name, now))
+    }
+
+    async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>> {
+        let mut c = self.0.reader().await?;
+        c.opt(&BY_SLUG, &args![slug], |r| org(r, 0)).await
+    }
+
+    async fn org_by_id(&self, id: &str) -> StoreResult<Option<Org>> {
+        let mut c = self.0.reader().await?;
+        c.opt(&BY_ID, &args![id], |r| org(r, 0)).await
+    }
+
+    async fn list_orgs(&self) -> StoreResult<Vec<Org>> {
+        let mut c = self.0.reader().await?;
+        c.rows(&LIST, &[], |r| org(r, 0)).await
+    }
+
+    async fn set_org_compartments(&self, org_id: &str, allowed: &[String]) -> StoreResult<()> {
+        let value = compartments_column(allowed);
+        let mut w = self.0.writer().await?;
+        touched(w.execute(&SET_COMPARTMENTS, &args![org_id, value]).await?)?;
+        w.commit().await
+    }
+
+    async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()> {
+        let mut w = self.0.writer().await?;
+        touched(w.execute(&SET_FOUR_EYES, &args![org_id, on]).await?)?;
+        w.commit().await
+    }
+
+    async fn admin_exists(&self) -> StoreResult<bool> {
+        let mut c = self.0.reader().await?;
+        c.one(&ADMIN_EXISTS, &[], decode::flag).await
+    }
+
+    async fn bootstrap_admin(
+        &self,
+        u: NewUser,
+        org_id: &str,
+        slug: &str,
+        org_name: &str,
+        now: i64,
+    ) -> StoreResult<(User, Org)> {
+        let taken = || StoreError::Conflict("an admin already exists".into());
+        // Cheap answer for the common case (setup already done) without taking locks.
+        if self.admin_exists().await? {
+            return Err(taken());
+        }
+        let user_id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.0.begin().await?;
+        tx.lock(Lock::Setup).await?;
+        if tx.one(&ADMIN_EXISTS, &[], decode::flag).await? {
+            return Err(taken());
+        }
+        tx.execute(
+            &INSERT_SETUP_ADMIN,
+            &args![user_id, u.email, u.name, u.password_hash, now],
+        )
+        .await?;
+        tx.execute(&INSERT, &args![org_id, slug, org_name, now])
+            .await?;
+        tx.execute(&INSERT_SETUP_MEMBER, &args![org_id, user_id, now])
+            .await?;
+        tx.commit().await?;
+        Ok((
+            User {
+                id: user_id,
+                email: u.email,
+                name: u.name,
+                platform_admin: true,
+                must_change_password: false,
+                created_at: now,
+            },
+            new_org(org_id, slug, org_name, now),
+        ))
+    }
+}
