@@ -47,7 +47,7 @@ fn spawn_job_runner(app: App) {
         hex::encode(portal_core::crypto::random_bytes::<8>())
     );
     let config = RunnerConfig {
-        poll_interval: app.settings.jobs_poll_interval,
+        poll_interval: app.settings.jobs.poll_interval,
         ..RunnerConfig::default()
     };
     let runner = JobRunner::new(app.store.clone(), owner, config)
