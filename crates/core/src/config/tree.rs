@@ -269,6 +269,20 @@ impl<'de> de::Deserializer<'de> for Leaf {
         visitor.visit_some(self)
     }
 
+    /// Text settings take a TOML number or flag as written, as they always have.
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.raw {
+            Raw::Toml(toml::Value::Integer(i)) => visitor.visit_string(i.to_string()),
+            Raw::Toml(toml::Value::Float(f)) => visitor.visit_string(f.to_string()),
+            Raw::Toml(toml::Value::Boolean(b)) => visitor.visit_string(b.to_string()),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        self.deserialize_string(visitor)
+    }
+
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
         _name: &'static str,
@@ -306,7 +320,7 @@ impl<'de> de::Deserializer<'de> for Leaf {
     }
 
     serde::forward_to_deserialize_any! {
-        i128 u128 char str string bytes byte_buf unit unit_struct tuple tuple_struct map struct
+        i128 u128 char bytes byte_buf unit unit_struct tuple tuple_struct map struct
         identifier ignored_any
     }
 }

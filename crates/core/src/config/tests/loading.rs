@@ -305,3 +305,11 @@ fn errors_name_the_key_or_variable_the_user_wrote() {
         .to_string();
     assert!(err.contains("unknown setting \"http.bnd\""), "{err}");
 }
+
+#[test]
+fn a_text_setting_takes_a_toml_number_as_written() {
+    let (_dir, path) = toml_file("oci_profile = 2024\n[ai]\nmodel = 7\n");
+    let s = Settings::load(Some(&path), env(&[])).unwrap();
+    assert_eq!(s.cloud.oci_profile, "2024");
+    assert_eq!(s.ai.model.as_deref(), Some("7"));
+}
