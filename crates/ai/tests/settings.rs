@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use portal_ai::provider::oci::{OciConfig, OciProvider};
 use portal_ai::provider::{from_settings, models, ModelInfo, SetupError};
-use portal_core::config::{AiProviderKind, AiSettings};
+use portal_core::config::{AiProviderKind, AiSettings, ChatSettings};
 use portal_core::Secret;
 
 fn settings(provider: AiProviderKind) -> AiSettings {
@@ -18,11 +18,13 @@ fn settings(provider: AiProviderKind) -> AiSettings {
         extra_models: vec!["model-b".into(), "model-a".into(), " ".into()],
         oci_compartment: None,
         timeout: Duration::from_secs(30),
-        max_rounds: 8,
-        turn_budget: Duration::from_secs(300),
-        max_input_chars: 8000,
-        max_output_tokens: 2048,
-        history_messages: 40,
+        chat: ChatSettings {
+            max_rounds: 8,
+            turn_budget: Duration::from_secs(300),
+            max_input_chars: 8000,
+            max_output_tokens: 2048,
+            history_messages: 40,
+        },
     }
 }
 

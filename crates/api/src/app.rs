@@ -92,7 +92,7 @@ pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
     );
     let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .layer(from_fn_with_state(state.clone(), docs_guard));
-    let limit = state.settings.body_limit_bytes;
+    let limit = state.settings.limits.body_limit_bytes;
     router
         .merge(docs)
         .merge(mcp::router(&state))

@@ -117,8 +117,9 @@ fn origin_of(v: &str) -> Option<String> {
 
 /// Whether a browser `Origin` header value is the portal itself or a configured origin.
 pub fn origin_allowed(state: &AppState, value: &str) -> bool {
-    origin_of(value)
-        .is_some_and(|o| o == state.settings.public_url || state.settings.cors_origins.contains(&o))
+    origin_of(value).is_some_and(|o| {
+        o == state.settings.http.public_url || state.settings.http.cors_origins.contains(&o)
+    })
 }
 
 /// Refuses state-changing requests authenticated by cookie whose Origin (or
@@ -145,7 +146,7 @@ pub fn check_csrf_headers(
             .and_then(origin_of),
     };
     let ok = origin.is_some_and(|o| {
-        o == state.settings.public_url || state.settings.cors_origins.contains(&o)
+        o == state.settings.http.public_url || state.settings.http.cors_origins.contains(&o)
     });
     if ok {
         Ok(())

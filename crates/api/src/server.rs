@@ -44,15 +44,19 @@ pub async fn serve_router(
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
-    let grace = state.settings.shutdown_grace;
+    let grace = state.settings.http.shutdown_grace;
     state.app.spawn_workers().map_err(std::io::Error::other)?;
-    let cap = state.settings.max_connections.clamp(1, MAX_CONNECTIONS_CAP);
+    let cap = state
+        .settings
+        .limits
+        .max_connections
+        .clamp(1, MAX_CONNECTIONS_CAP);
     let conns = Arc::new(Semaphore::new(cap));
     // Cancelled at the drain deadline: connections still open are dropped.
     let force = CancellationToken::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(state.settings.header_read_timeout)
+        .header_read_timeout(state.settings.http.header_read_timeout)
         .keep_alive(true);
     tokio::pin!(signal);
     loop {

@@ -38,20 +38,24 @@ impl AppState {
     /// The HTTP state around an application.
     pub fn of(app: App) -> Self {
         let settings = &app.settings;
-        let limiter = RateLimiter::new(settings.rate_limit_api, settings.rate_limit_chat, 100_000);
+        let limiter = RateLimiter::new(
+            settings.limits.rate_limit_api,
+            settings.limits.rate_limit_chat,
+            100_000,
+        );
         // Credentialed CORS for any local port is an explicit development opt-in:
         // same-origin browser use needs no CORS at all.
         let cors = CorsPolicy::new(
-            settings.cors_origins.clone(),
-            settings.dev_cors_localhost && !settings.is_production(),
+            settings.http.cors_origins.clone(),
+            settings.http.dev_cors_localhost && !settings.is_production(),
         );
-        let proxies = TrustedProxies(Arc::new(settings.trusted_proxies.clone()));
-        let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
+        let proxies = TrustedProxies(Arc::new(settings.http.trusted_proxies.clone()));
+        let in_flight = Arc::new(Semaphore::new(settings.limits.max_in_flight));
         let streams = crate::streams::StreamLimits::new(
-            settings.max_streams,
-            settings.max_health_streams,
-            settings.streams_per_principal,
-            settings.streams_per_ip,
+            settings.limits.max_streams,
+            settings.limits.max_health_streams,
+            settings.limits.streams_per_principal,
+            settings.limits.streams_per_ip,
         );
         Self(Arc::new(Inner {
             app,

@@ -142,7 +142,7 @@ pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
             state.metrics.tool_duration.clone(),
         )),
         Arc::new(hooks),
-        state.settings.public_url.clone(),
+        state.settings.http.public_url.clone(),
         crate::TOOL_TIMEOUT,
     ));
     if state.chat.set(engine.clone()).is_err() {

@@ -74,7 +74,7 @@ pub async fn connect(
     settings: &Settings,
     shutdown: CancellationToken,
 ) -> Result<Option<Arc<Cloud>>, CloudError> {
-    match settings.cloud {
+    match settings.cloud.mode {
         CloudMode::None => Ok(None),
         CloudMode::Emulator => {
             let data_dir = settings.data_dir.clone();
@@ -116,13 +116,14 @@ pub async fn connect(
         }
         CloudMode::Oci => {
             let path = settings
+                .cloud
                 .oci_config_file
                 .clone()
                 .unwrap_or_else(portal_oci::config::default_config_path);
-            let config = portal_oci::config::load_config(&path, &settings.oci_profile)
+            let config = portal_oci::config::load_config(&path, &settings.cloud.oci_profile)
                 .map_err(|e| CloudError(format!("PORTAL_OCI_CONFIG_FILE: {e}")))?;
             let client =
-                OciClient::from_config(&config, options(settings.oci_endpoint.as_deref())?)
+                OciClient::from_config(&config, options(settings.cloud.oci_endpoint.as_deref())?)
                     .map_err(|e| CloudError(format!("PORTAL_OCI_CONFIG_FILE: {e}")))?;
             Ok(Some(Arc::new(Cloud {
                 mode: CloudMode::Oci,
@@ -130,7 +131,7 @@ pub async fn connect(
                 client,
                 tenancy: config.tenancy.clone(),
                 region: config.region.clone(),
-                endpoint: settings.oci_endpoint.clone(),
+                endpoint: settings.cloud.oci_endpoint.clone(),
                 last_check: std::sync::Mutex::new(None),
                 refreshing: tokio::sync::Mutex::new(()),
             })))

@@ -105,7 +105,7 @@ impl App {
     /// Opens everything the configuration names: the master secret, the
     /// database (migrated unless `skip_migrations`) and the cloud.
     pub async fn open(settings: Settings) -> Result<Self, AppError> {
-        let migrate = !settings.skip_migrations;
+        let migrate = !settings.database.skip_migrations;
         let app = Self::open_store(settings, migrate).await?;
         app.connect_cloud().await?;
         Ok(app)

@@ -50,7 +50,7 @@ fn spawn_job_runner(app: App, chat: &Arc<portal_ai::chat::ChatEngine>) {
         hex::encode(portal_core::crypto::random_bytes::<8>())
     );
     let config = RunnerConfig {
-        poll_interval: app.settings.jobs_poll_interval,
+        poll_interval: app.settings.jobs.poll_interval,
         // A resumed chat turn holds a worker for as long as it streams.
         concurrency: JOB_WORKERS,
         ..RunnerConfig::default()

@@ -32,6 +32,19 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
+/// Serialises as `[REDACTED]`, so a config dump derived with serde cannot leak it.
+impl<T> serde::Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[REDACTED]")
+    }
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Secret)
+    }
+}
+
 impl<T> From<T> for Secret<T> {
     fn from(value: T) -> Self {
         Self(value)
@@ -48,5 +61,13 @@ mod tests {
         assert_eq!(format!("{s:?}"), "[REDACTED]");
         assert_eq!(format!("{s}"), "[REDACTED]");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn serialises_redacted_and_deserialises_the_value() {
+        let s = Secret::new("hunter2".to_string());
+        assert_eq!(serde_json::to_string(&s).unwrap(), "\"[REDACTED]\"");
+        let back: Secret<String> = serde_json::from_str("\"hunter2\"").unwrap();
+        assert_eq!(back.expose(), "hunter2");
     }
 }

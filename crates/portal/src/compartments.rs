@@ -9,7 +9,7 @@ use portal_core::{CloudMode, Settings};
 /// For the emulator, its config file (written whenever it starts) names the
 /// tenancy; only a never-started emulator is opened (and seeded) here.
 pub fn cloud(settings: &Settings) -> anyhow::Result<Option<(CloudMode, String)>> {
-    let (path, profile) = match settings.cloud {
+    let (path, profile) = match settings.cloud.mode {
         CloudMode::None => return Ok(None),
         CloudMode::Emulator => {
             let path = settings.data_dir.join("oci-emulator").join("config");
@@ -23,15 +23,16 @@ pub fn cloud(settings: &Settings) -> anyhow::Result<Option<(CloudMode, String)>>
         }
         CloudMode::Oci => (
             settings
+                .cloud
                 .oci_config_file
                 .clone()
                 .unwrap_or_else(portal_oci::config::default_config_path),
-            settings.oci_profile.clone(),
+            settings.cloud.oci_profile.clone(),
         ),
     };
     let config = portal_oci::config::load_config(&path, &profile)
         .with_context(|| format!("reading the tenancy from {}", path.display()))?;
-    Ok(Some((settings.cloud, config.tenancy)))
+    Ok(Some((settings.cloud.mode, config.tenancy)))
 }
 
 /// What to assign: the given OCIDs, the whole tenancy, or nothing.

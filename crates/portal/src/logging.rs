@@ -17,13 +17,13 @@ pub enum Sink {
 
 /// Installs the global subscriber; keep the guard alive to flush on exit.
 pub fn init(settings: &Settings, sink: Sink) -> anyhow::Result<WorkerGuard> {
-    let mut directives = settings.log_filter.clone();
+    let mut directives = settings.log.filter.clone();
     if !directives.contains("tokio_postgres") {
         // The driver reports server NOTICEs (e.g. "already exists, skipping") at info.
         directives.push_str(",tokio_postgres=warn");
     }
     let filter = EnvFilter::try_new(&directives).map_err(|e| {
-        anyhow::anyhow!("PORTAL_LOG: invalid filter {:?}: {e}", settings.log_filter)
+        anyhow::anyhow!("PORTAL_LOG: invalid filter {:?}: {e}", settings.log.filter)
     })?;
     let (writer, guard) = match sink {
         Sink::Stdout => tracing_appender::non_blocking(std::io::stdout()),
@@ -32,7 +32,7 @@ pub fn init(settings: &Settings, sink: Sink) -> anyhow::Result<WorkerGuard> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
-    match settings.log_format {
+    match settings.log.format {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)

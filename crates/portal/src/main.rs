@@ -358,26 +358,26 @@ fn fit_connection_cap(settings: &mut Settings) {
     };
     let room =
         usize::try_from(limit.saturating_sub(RESERVED_DESCRIPTORS).max(16)).unwrap_or(usize::MAX);
-    if settings.max_connections > room {
+    if settings.limits.max_connections > room {
         tracing::warn!(
-            configured = settings.max_connections,
+            configured = settings.limits.max_connections,
             effective = room,
             nofile = limit,
             "PORTAL_MAX_CONNECTIONS lowered to fit the open-file limit"
         );
-        settings.max_connections = room;
+        settings.limits.max_connections = room;
     }
 }
 
 async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     fit_connection_cap(&mut settings);
-    let bind = settings.bind;
+    let bind = settings.http.bind;
     let app = App::open(settings).await?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, public_url = %app.settings.public_url, database = app.store.backend().as_str(), "portal listening");
+    tracing::info!(%addr, public_url = %app.settings.http.public_url, database = app.store.backend().as_str(), "portal listening");
     if let Some(token) = app.prepare_setup().await? {
         let path = app.settings.data_dir.join(portal_app::setup::TOKEN_FILE);
         eprintln!(
@@ -388,7 +388,7 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
              \x20    -d '{{\"email\":\"you@example.com\",\"password\":\"…12+ characters…\",\"name\":\"You\",\"orgName\":\"Acme\"}}'\n\
              or headless: portal admin create-user --help\n",
             path.display(),
-            app.settings.public_url
+            app.settings.http.public_url
         );
     }
     portal_api::serve(
@@ -445,7 +445,7 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
     let password = password.trim_end_matches(['\n', '\r']);
     let app = open(&settings).await?;
     // Only the embedded emulator's first organisation is given compartments here.
-    let cloud = match settings.cloud {
+    let cloud = match settings.cloud.mode {
         portal_core::CloudMode::Emulator => compartments::cloud(&settings).unwrap_or_else(|e| {
             eprintln!("warning: {e:#}; the organisation gets no cloud compartments");
             None
@@ -629,7 +629,7 @@ async fn tools_run(
             Ok(())
         }
         Err(portal_core::CoreError::ApprovalRequired(a)) => {
-            eprintln!("{name} needs an approval: approvalId {} (approvers decide at {}); run again once it is granted", a.id, portal_core::service::approvals::approve_url(&settings.public_url, &a.id));
+            eprintln!("{name} needs an approval: approvalId {} (approvers decide at {}); run again once it is granted", a.id, portal_core::service::approvals::approve_url(&settings.http.public_url, &a.id));
             std::process::exit(3);
         }
         Err(e) => anyhow::bail!("{e}"),

@@ -44,7 +44,10 @@ async fn approve_then_run_exactly_once() {
     let approval = body["approvalId"].as_str().unwrap().to_string();
     assert_eq!(
         body["approveUrl"],
-        format!("{}/approvals/{approval}", app.state.settings.public_url)
+        format!(
+            "{}/approvals/{approval}",
+            app.state.settings.http.public_url
+        )
     );
 
     // Asking again reuses the pending approval.

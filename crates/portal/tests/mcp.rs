@@ -209,7 +209,10 @@ async fn calls_go_through_the_gateway_with_approvals() {
     let detail = first.structured_content.clone().expect("structured");
     assert_eq!(detail["code"], "APPROVAL_REQUIRED");
     let approval = detail["approvalId"].as_str().unwrap().to_string();
-    let approve_url = format!("{}/approvals/{approval}", app.state.settings.public_url);
+    let approve_url = format!(
+        "{}/approvals/{approval}",
+        app.state.settings.http.public_url
+    );
     assert_eq!(detail["approveUrl"], approve_url.as_str());
     assert!(text(&first).contains(&approval) && text(&first).contains(&approve_url));
 
@@ -391,7 +394,7 @@ async fn json_rpc_errors_have_their_codes_and_browsers_need_our_origin() {
     assert_eq!(b["error"]["code"], -32600);
     let (s, _) = send(list, Some("null".into()), true).await;
     assert_eq!(s, 403);
-    let ours = app.state.settings.public_url.clone();
+    let ours = app.state.settings.http.public_url.clone();
     let (s, b) = send(list, Some(ours), true).await;
     assert_eq!(s, 200, "{b}");
     assert!(b["result"]["tools"].is_array());

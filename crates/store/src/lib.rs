@@ -27,9 +27,9 @@ pub type PgStore = SqlStore<Postgres>;
 
 /// Opens the configured database and, unless `migrate` is false, applies pending migrations.
 pub async fn open(settings: &Settings, migrate: bool) -> Result<Arc<dyn Store>, StoreError> {
-    match &settings.database {
+    match &settings.database.url {
         DatabaseKind::Sqlite(path) => {
-            let store = SqliteStore::open(path, settings.db_pool_max).await?;
+            let store = SqliteStore::open(path, settings.database.pool_max).await?;
             if migrate {
                 store.migrate().await?;
             }
@@ -38,8 +38,8 @@ pub async fn open(settings: &Settings, migrate: bool) -> Result<Arc<dyn Store>, 
         DatabaseKind::Postgres(url) => {
             let store = PgStore::connect(
                 url.expose(),
-                settings.db_pool_max,
-                settings.db_check_interval,
+                settings.database.pool_max,
+                settings.database.check_interval,
             )?;
             if migrate {
                 store.migrate().await?;

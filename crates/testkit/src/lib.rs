@@ -337,7 +337,7 @@ impl TestApp {
         Client {
             base: self.url.clone(),
             http: self.client.clone(),
-            auth: Auth::Cookie(cookie, self.state.settings.public_url.clone()),
+            auth: Auth::Cookie(cookie, self.state.settings.http.public_url.clone()),
             who: body,
         }
     }
@@ -476,9 +476,10 @@ impl Builder {
         };
         env.extend(self.env);
         let settings = Settings::load(None, env).expect("test settings");
-        let store: Arc<dyn Store> = portal_store::open(&settings, !settings.skip_migrations)
-            .await
-            .expect("open test database");
+        let store: Arc<dyn Store> =
+            portal_store::open(&settings, !settings.database.skip_migrations)
+                .await
+                .expect("open test database");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

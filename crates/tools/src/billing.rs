@@ -3,16 +3,16 @@
 use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::catalogue::{tool, Tool};
+use crate::catalogue::{tool, Args, Outcome, Tool};
 use crate::params::DAYS;
-use crate::rest::{int, items_of, not_here, pick};
+use crate::rest::{int, items_of, pick};
 use crate::OciTools;
 
 /// The billing tools.
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(billing, ToolSpec {
+    tool!(get_cost_by_compartment, ToolSpec {
         name: "getCostByCompartment",
         category: "billing",
         description: "Total cost per compartment over the last N days (Usage API). Present as a table sorted by cost, with the currency.",
@@ -21,7 +21,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[DAYS],
     }),
-    tool!(billing, ToolSpec {
+    tool!(get_usage_cost, ToolSpec {
         name: "getUsageCost",
         category: "billing",
         description: "Daily cost per service over the last N days (Usage API). Summarize the trend and the top services.",
@@ -33,40 +33,36 @@ pub(crate) const TOOLS: &[Tool] = &[
 ];
 
 impl OciTools {
-    /// Runs one of the billing tools.
-    pub(crate) async fn billing(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
-        let days = int(args, "days", 30);
-        let (granularity, group_by, fields): (&str, &str, &[&str]) = match name {
-            "getCostByCompartment" => (
-                "TOTAL",
-                "compartmentName",
-                &["compartmentName", "computedAmount", "currency"],
-            ),
-            "getUsageCost" => (
-                "DAILY",
-                "service",
-                &["timeUsageStarted", "service", "computedAmount", "currency"],
-            ),
-            other => return not_here(other),
-        };
-        let (mut l, from, to) = self.usage(days, granularity, group_by).await?;
-        if name == "getCostByCompartment" {
-            l.sort_by(|a, b| {
-                let f = |v: &Value| {
-                    v.get("computedAmount")
-                        .and_then(Value::as_f64)
-                        .unwrap_or(0.0)
-                };
-                f(b).total_cmp(&f(a))
-            });
-        }
-        let n = l.len();
-        let items: Vec<Value> = l.iter().map(|i| pick(i, fields)).collect();
-        Ok(json!({"items": items, "count": n, "from": from, "to": to}))
+    pub(crate) async fn get_cost_by_compartment(&self, args: &Args) -> Outcome {
+        let (mut l, from, to) = self
+            .usage(int(args, "days", 30), "TOTAL", "compartmentName")
+            .await?;
+        l.sort_by(|a, b| {
+            let f = |v: &Value| {
+                v.get("computedAmount")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0)
+            };
+            f(b).total_cmp(&f(a))
+        });
+        Ok(cost(
+            l,
+            &["compartmentName", "computedAmount", "currency"],
+            from,
+            to,
+        ))
+    }
+
+    pub(crate) async fn get_usage_cost(&self, args: &Args) -> Outcome {
+        let (l, from, to) = self
+            .usage(int(args, "days", 30), "DAILY", "service")
+            .await?;
+        Ok(cost(
+            l,
+            &["timeUsageStarted", "service", "computedAmount", "currency"],
+            from,
+            to,
+        ))
     }
 
     /// Cost over the last `days` from the Usage API: `(items, from, to)`.
@@ -90,4 +86,11 @@ impl OciTools {
         let res = self.post(&Service::USAGE_API, "/usage", Some(body)).await?;
         Ok((items_of(&res, "items"), fmt(start), fmt(today)))
     }
+}
+
+/// A cost tool's result: the items cut to `fields`, their count and the window.
+fn cost(l: Vec<Value>, fields: &[&str], from: String, to: String) -> Value {
+    let n = l.len();
+    let items: Vec<Value> = l.iter().map(|i| pick(i, fields)).collect();
+    json!({"items": items, "count": n, "from": from, "to": to})
 }

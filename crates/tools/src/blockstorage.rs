@@ -1,23 +1,22 @@
 //! Block storage: block volumes, boot volumes, backups, and attaching
 //! volumes to instances.
 
-use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::catalogue::{tool, Tool};
+use crate::catalogue::{tool, Args, Outcome, Tool};
 use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, INSTANCE, LIMIT};
-use crate::rest::{created, filters, limit, not_here, pick, text};
+use crate::rest::{created, pick, text};
 use crate::OciTools;
 
 /// The block storage tools (category `storage`).
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(block_storage, list_tool!("listVolumeBackups", "storage", "List block volume backups in a compartment with size, type and state.", [ANY_COMPARTMENT, LIMIT])),
-    tool!(block_storage, get_tool!("getBlockVolume", "storage", "Get one block volume: size, performance, state, backups policy.", "volumeId", "volume")),
-    tool!(block_storage, get_tool!("getBootVolume", "storage", "Get one boot volume: size, image, state.", "bootVolumeId", "bootvolume")),
-    tool!(block_storage, get_tool!("getVolumeBackup", "storage", "Get one volume backup: source volume, size, type, state.", "volumeBackupId", "volumebackup")),
-    tool!(block_storage, ToolSpec {
+    tool!(list_volume_backups, list_tool!("listVolumeBackups", "storage", "List block volume backups in a compartment with size, type and state.", [ANY_COMPARTMENT, LIMIT])),
+    tool!(get_block_volume, get_tool!("getBlockVolume", "storage", "Get one block volume: size, performance, state, backups policy.", "volumeId", "volume")),
+    tool!(get_boot_volume, get_tool!("getBootVolume", "storage", "Get one boot volume: size, image, state.", "bootVolumeId", "bootvolume")),
+    tool!(get_volume_backup, get_tool!("getVolumeBackup", "storage", "Get one volume backup: source volume, size, type, state.", "volumeBackupId", "volumebackup")),
+    tool!(list_boot_volumes, ToolSpec {
         name: "listBootVolumes",
         category: "storage",
         description: "List boot volumes in a compartment, optionally in one availability domain.",
@@ -30,7 +29,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             LIMIT,
         ],
     }),
-    tool!(block_storage, ToolSpec {
+    tool!(create_volume_backup, ToolSpec {
         name: "createVolumeBackup",
         category: "storage",
         description: "Back up a block volume (full or incremental). Needs an approval; mention the storage cost.",
@@ -43,7 +42,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Backup name", default: None, secret: false },
         ],
     }),
-    tool!(block_storage, ToolSpec {
+    tool!(create_block_volume, ToolSpec {
         name: "createBlockVolume",
         category: "storage",
         description: "Create a block volume in an availability domain. Needs an approval; state the monthly storage cost first.",
@@ -57,7 +56,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name", default: None, secret: false },
         ],
     }),
-    tool!(block_storage, ToolSpec {
+    tool!(attach_block_volume, ToolSpec {
         name: "attachBlockVolume",
         category: "storage",
         description: "Attach a block volume to an instance in the same availability domain. Needs an approval.",
@@ -71,7 +70,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "readOnly", kind: Kind::Bool, required: false, description: "Attach read-only", default: Some("false"), secret: false },
         ],
     }),
-    tool!(block_storage, ToolSpec {
+    tool!(list_block_volumes, ToolSpec {
         name: "listBlockVolumes",
         category: "storage",
         description: "List block volumes in a compartment with size and state.",
@@ -83,125 +82,124 @@ pub(crate) const TOOLS: &[Tool] = &[
 ];
 
 impl OciTools {
-    /// Runs one of the block storage tools.
-    pub(crate) async fn block_storage(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
-        let c = self.compartment(args);
-        match name {
-            "listBlockVolumes" => {
-                self.list_projected(
-                    &Service::BLOCKSTORAGE,
-                    "/volumes",
-                    &[("compartmentId", c)],
-                    limit(args),
-                    &[
-                        "id",
-                        "displayName",
-                        "sizeInGBs",
-                        "lifecycleState",
-                        "availabilityDomain",
-                    ],
-                )
-                .await
-            }
-            "listBootVolumes" => {
-                let mut q = vec![("compartmentId", c)];
-                q.extend(filters(
-                    args,
-                    &[("availabilityDomain", "availabilityDomain")],
-                ));
-                self.list_projected(
-                    &Service::BLOCKSTORAGE,
-                    "/bootVolumes",
-                    &q,
-                    limit(args),
-                    &[
-                        "id",
-                        "displayName",
-                        "sizeInGBs",
-                        "imageId",
-                        "lifecycleState",
-                        "availabilityDomain",
-                    ],
-                )
-                .await
-            }
-            "listVolumeBackups" => {
-                self.list_projected(
-                    &Service::BLOCKSTORAGE,
-                    "/volumeBackups",
-                    &[("compartmentId", c)],
-                    limit(args),
-                    &[
-                        "id",
-                        "displayName",
-                        "volumeId",
-                        "sizeInGBs",
-                        "type",
-                        "lifecycleState",
-                        "timeCreated",
-                    ],
-                )
-                .await
-            }
-            "getBlockVolume" | "getBootVolume" | "getVolumeBackup" => {
-                let (param, path) = match name {
-                    "getBlockVolume" => ("volumeId", "/volumes"),
-                    "getBootVolume" => ("bootVolumeId", "/bootVolumes"),
-                    _ => ("volumeBackupId", "/volumeBackups"),
-                };
-                self.get(
-                    &Service::BLOCKSTORAGE,
-                    &format!("{path}/{}", text(args, param)),
-                )
-                .await
-            }
-            "createBlockVolume" => {
-                let mut b = json!({
-                    "compartmentId": args.get("compartmentId"),
-                    "availabilityDomain": args.get("availabilityDomain"),
-                    "sizeInGBs": args.get("sizeInGBs"),
-                });
-                if let Some(n) = args.get("displayName") {
-                    b["displayName"] = n.clone();
-                }
-                let res = self
-                    .post(&Service::BLOCKSTORAGE, "/volumes", Some(b))
-                    .await?;
-                Ok(created(&res))
-            }
-            "attachBlockVolume" => {
-                let b = json!({
-                    "instanceId": args.get("instanceId"),
-                    "volumeId": args.get("volumeId"),
-                    "type": args.get("type"),
-                    "isReadOnly": args.get("readOnly"),
-                });
-                let res = self
-                    .post(&Service::COMPUTE, "/volumeAttachments", Some(b))
-                    .await?;
-                Ok(created(&res))
-            }
-            "createVolumeBackup" => {
-                let mut body = json!({
-                    "volumeId": args.get("volumeId").cloned().unwrap_or(Value::Null),
-                    "type": args.get("type").cloned().unwrap_or(json!("INCREMENTAL")),
-                });
-                if let Some(n) = args.get("displayName") {
-                    body["displayName"] = n.clone();
-                }
-                let res = self
-                    .post(&Service::BLOCKSTORAGE, "/volumeBackups", Some(body))
-                    .await?;
-                Ok(pick(
-                    &res,
-                    &["id", "displayName", "volumeId", "type", "lifecycleState"],
-                ))
-            }
-            other => not_here(other),
+    pub(crate) async fn list_block_volumes(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::BLOCKSTORAGE,
+            "/volumes",
+            args,
+            &[],
+            &[
+                "id",
+                "displayName",
+                "sizeInGBs",
+                "lifecycleState",
+                "availabilityDomain",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_boot_volumes(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::BLOCKSTORAGE,
+            "/bootVolumes",
+            args,
+            &[("availabilityDomain", "availabilityDomain")],
+            &[
+                "id",
+                "displayName",
+                "sizeInGBs",
+                "imageId",
+                "lifecycleState",
+                "availabilityDomain",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_volume_backups(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::BLOCKSTORAGE,
+            "/volumeBackups",
+            args,
+            &[],
+            &[
+                "id",
+                "displayName",
+                "volumeId",
+                "sizeInGBs",
+                "type",
+                "lifecycleState",
+                "timeCreated",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn get_block_volume(&self, args: &Args) -> Outcome {
+        self.get_storage(args, "volumeId", "/volumes").await
+    }
+
+    pub(crate) async fn get_boot_volume(&self, args: &Args) -> Outcome {
+        self.get_storage(args, "bootVolumeId", "/bootVolumes").await
+    }
+
+    pub(crate) async fn get_volume_backup(&self, args: &Args) -> Outcome {
+        self.get_storage(args, "volumeBackupId", "/volumeBackups")
+            .await
+    }
+
+    /// GET one block storage resource by the OCID in `param`.
+    async fn get_storage(&self, args: &Args, param: &str, path: &str) -> Outcome {
+        self.get(
+            &Service::BLOCKSTORAGE,
+            &format!("{path}/{}", text(args, param)),
+        )
+        .await
+    }
+
+    pub(crate) async fn create_block_volume(&self, args: &Args) -> Outcome {
+        let mut b = json!({
+            "compartmentId": args.get("compartmentId"),
+            "availabilityDomain": args.get("availabilityDomain"),
+            "sizeInGBs": args.get("sizeInGBs"),
+        });
+        if let Some(n) = args.get("displayName") {
+            b["displayName"] = n.clone();
         }
+        let res = self
+            .post(&Service::BLOCKSTORAGE, "/volumes", Some(b))
+            .await?;
+        Ok(created(&res))
+    }
+
+    pub(crate) async fn attach_block_volume(&self, args: &Args) -> Outcome {
+        let b = json!({
+            "instanceId": args.get("instanceId"),
+            "volumeId": args.get("volumeId"),
+            "type": args.get("type"),
+            "isReadOnly": args.get("readOnly"),
+        });
+        let res = self
+            .post(&Service::COMPUTE, "/volumeAttachments", Some(b))
+            .await?;
+        Ok(created(&res))
+    }
+
+    pub(crate) async fn create_volume_backup(&self, args: &Args) -> Outcome {
+        let mut body = json!({
+            "volumeId": args.get("volumeId").cloned().unwrap_or(Value::Null),
+            "type": args.get("type").cloned().unwrap_or(json!("INCREMENTAL")),
+        });
+        if let Some(n) = args.get("displayName") {
+            body["displayName"] = n.clone();
+        }
+        let res = self
+            .post(&Service::BLOCKSTORAGE, "/volumeBackups", Some(body))
+            .await?;
+        Ok(pick(
+            &res,
+            &["id", "displayName", "volumeId", "type", "lifecycleState"],
+        ))
     }
 }

@@ -13,6 +13,12 @@ use serde_json::{Map, Value};
 
 use crate::OciTools;
 
+/// A tool's validated arguments.
+pub(crate) type Args = Map<String, Value>;
+
+/// What a tool call gives back.
+pub(crate) type Outcome = Result<Value, ToolError>;
+
 /// A running tool call, borrowing the catalogue and the arguments.
 pub type BoxFuture<'a> = Pin<Box<dyn Future<Output = Result<Value, ToolError>> + Send + 'a>>;
 
@@ -35,16 +41,15 @@ impl Tool {
     }
 }
 
-/// A cloud tool run by its area's method on [`OciTools`], which receives the
-/// tool's own name: `tool!(compute, ToolSpec { .. })`.
+/// A cloud tool and the [`OciTools`] method that is its implementation (one
+/// method per tool, no dispatch on the name): `tool!(list_instances, ToolSpec { .. })`.
 macro_rules! tool {
-    ($area:ident, $spec:expr) => {{
-        const SPEC: portal_core::tools::ToolSpec = $spec;
+    ($run:ident, $spec:expr) => {
         $crate::catalogue::Tool {
-            spec: SPEC,
-            run: |t, args| Box::pin(t.$area(SPEC.name, args)),
+            spec: $spec,
+            run: |t, args| Box::pin(t.$run(args)),
         }
-    }};
+    };
 }
 pub(crate) use tool;
 

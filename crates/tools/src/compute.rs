@@ -10,18 +10,16 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
-use crate::catalogue::{tool, Tool};
+use crate::catalogue::{tool, Args, Outcome, Tool};
 use crate::params::{list_tool, ANY_COMPARTMENT, COMPARTMENT, INSTANCE, LIMIT};
-use crate::rest::{
-    body_of, counted, filters, int, limit, not_here, pick, sleep_ms, state_of, text,
-};
+use crate::rest::{body_of, counted, int, pick, sleep_ms, state_of, text};
 use crate::{rules, OciTools};
 
 /// The compute tools.
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(compute, list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [ANY_COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
-    tool!(compute, list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [ANY_COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
-    tool!(compute, ToolSpec {
+    tool!(list_volume_attachments, list_tool!("listVolumeAttachments", "compute", "List block volume attachments in a compartment, optionally of one instance.", [ANY_COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(list_vnic_attachments, list_tool!("listVnicAttachments", "compute", "List VNIC attachments in a compartment, optionally of one instance (use getVnic for IPs).", [ANY_COMPARTMENT, Param { name: "instanceId", kind: Kind::Ocid(Some("instance")), required: false, description: "Only this instance's", default: None, secret: false }, LIMIT])),
+    tool!(get_instance_vnics, ToolSpec {
         name: "getInstanceVnics",
         category: "compute",
         description: "The network interfaces of an instance with their private and public IPs and subnets.",
@@ -30,7 +28,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
     }),
-    tool!(compute, ToolSpec {
+    tool!(list_instance_plugins, ToolSpec {
         name: "listInstancePlugins",
         category: "compute",
         description: "List the Oracle Cloud Agent plugins of an instance and their status (Run Command needs its plugin RUNNING).",
@@ -39,7 +37,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[COMPARTMENT, INSTANCE],
     }),
-    tool!(compute, ToolSpec {
+    tool!(get_instance_console_history, ToolSpec {
         name: "getInstanceConsoleHistory",
         category: "compute",
         description: "Capture and return the recent serial console output of an instance (boot messages, kernel panics). Use it when an instance does not come up.",
@@ -48,7 +46,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[INSTANCE],
     }),
-    tool!(compute, ToolSpec {
+    tool!(start_instance, ToolSpec {
         name: "startInstance",
         category: "compute",
         description: "Start a STOPPED compute instance. Needs an approval. Explain that billing resumes once it runs.",
@@ -57,7 +55,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[INSTANCE],
     }),
-    tool!(compute, ToolSpec {
+    tool!(stop_instance, ToolSpec {
         name: "stopInstance",
         category: "compute",
         description: "Stop a RUNNING compute instance (graceful shutdown). Needs an approval. Warn that its workloads stop.",
@@ -66,7 +64,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[INSTANCE],
     }),
-    tool!(compute, ToolSpec {
+    tool!(reboot_instance, ToolSpec {
         name: "rebootInstance",
         category: "compute",
         description: "Reboot a RUNNING compute instance (graceful). Needs an approval.",
@@ -75,7 +73,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: false,
         params: &[INSTANCE],
     }),
-    tool!(compute, ToolSpec {
+    tool!(run_instance_command, ToolSpec {
         name: "runInstanceCommand",
         category: "compute",
         description: "Run a shell script on an instance through the Oracle Cloud Agent (Run Command). Needs an approval. The script is secret: it is never shown, stored or logged outside the call. Returns the command id; read its output with getCommandExecution.",
@@ -88,7 +86,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "timeoutSeconds", kind: Kind::Int { min: 1, max: 3600 }, required: false, description: "Time allowed", default: Some("60"), secret: false },
         ],
     }),
-    tool!(compute, ToolSpec {
+    tool!(get_command_execution, ToolSpec {
         name: "getCommandExecution",
         category: "compute",
         description: "Read the state, exit code and output of a Run Command execution on an instance.",
@@ -100,7 +98,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "commandId", kind: Kind::Ocid(Some("instanceagentcommand")), required: true, description: "OCID of the command", default: None, secret: false },
         ],
     }),
-    tool!(compute, ToolSpec {
+    tool!(terminate_instance, ToolSpec {
         name: "terminateInstance",
         category: "compute",
         description: "Terminate (permanently delete) a compute instance and, unless preserved, its boot volume. Irreversible; needs an approval by someone other than the requester.",
@@ -119,7 +117,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             },
         ],
     }),
-    tool!(compute, ToolSpec {
+    tool!(list_instances, ToolSpec {
         name: "listInstances",
         category: "compute",
         description: "List compute instances in a compartment with their state and shape. Present as a table: Name | State | Shape | Availability domain; point out STOPPED instances.",
@@ -139,7 +137,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             LIMIT,
         ],
     }),
-    tool!(compute, ToolSpec {
+    tool!(get_instance, ToolSpec {
         name: "getInstance",
         category: "compute",
         description: "Get one compute instance's details: state, shape, configuration, image, times.",
@@ -155,7 +153,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             secret: false,
         }],
     }),
-    tool!(compute, ToolSpec {
+    tool!(list_shapes, ToolSpec {
         name: "listShapes",
         category: "compute",
         description: "List the compute shapes available in a compartment (OCPUs, memory). Use it before proposing a launch.",
@@ -164,7 +162,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[COMPARTMENT, LIMIT],
     }),
-    tool!(compute, ToolSpec {
+    tool!(list_images, ToolSpec {
         name: "listImages",
         category: "compute",
         description: "List platform and custom images in a compartment, optionally for one operating system.",
@@ -184,7 +182,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             LIMIT,
         ],
     }),
-    tool!(compute, ToolSpec {
+    tool!(launch_instance, ToolSpec {
         name: "launchInstance",
         category: "compute",
         description: "Launch a compute instance from an image into a subnet. Needs an approval; check the shape's availability (getResourceAvailability) and state the monthly cost first. Flex shapes take ocpus and memoryInGBs. The userData script is secret: never shown, stored or logged outside the call.",
@@ -207,226 +205,246 @@ pub(crate) const TOOLS: &[Tool] = &[
 ];
 
 impl OciTools {
-    /// Runs one of the compute tools.
-    pub(crate) async fn compute(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
+    pub(crate) async fn list_instances(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::COMPUTE,
+            "/instances",
+            args,
+            &[("lifecycleState", "lifecycleState")],
+            &[
+                "id",
+                "displayName",
+                "lifecycleState",
+                "shape",
+                "availabilityDomain",
+                "timeCreated",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn get_instance(&self, args: &Args) -> Outcome {
+        let id = text(args, "instanceId");
+        let mut instance = self
+            .get(&Service::COMPUTE, &format!("/instances/{id}"))
+            .await?;
+        // The launch script may hold secrets (it is a writeOnly argument of
+        // launchInstance); reading an instance back does not reveal it.
+        if let Some(ud) = instance.pointer_mut("/metadata/user_data") {
+            *ud = Value::String(portal_core::tools::REDACTED.into());
+        }
+        Ok(instance)
+    }
+
+    pub(crate) async fn list_shapes(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::COMPUTE,
+            "/shapes",
+            args,
+            &[],
+            &["shape", "ocpus", "memoryInGBs", "processorDescription"],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_images(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::COMPUTE,
+            "/images",
+            args,
+            &[("operatingSystem", "operatingSystem")],
+            &[
+                "id",
+                "displayName",
+                "operatingSystem",
+                "operatingSystemVersion",
+                "lifecycleState",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn start_instance(&self, args: &Args) -> Outcome {
+        self.instance_action(args, "START").await
+    }
+
+    pub(crate) async fn stop_instance(&self, args: &Args) -> Outcome {
+        self.instance_action(args, "SOFTSTOP").await
+    }
+
+    pub(crate) async fn reboot_instance(&self, args: &Args) -> Outcome {
+        self.instance_action(args, "SOFTRESET").await
+    }
+
+    /// Sends a power action to an instance.
+    async fn instance_action(&self, args: &Args, action: &str) -> Outcome {
+        let id = text(args, "instanceId");
+        let res = self
+            .send(
+                Method::POST,
+                &Service::COMPUTE,
+                &format!("/instances/{id}"),
+                &[("action", action)],
+                None,
+            )
+            .await?;
+        Ok(
+            json!({"id": id, "action": action, "lifecycleState": res.body.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
+        )
+    }
+
+    pub(crate) async fn run_instance_command(&self, args: &Args) -> Outcome {
+        let id = text(args, "instanceId");
+        let instance = self
+            .get(&Service::COMPUTE, &format!("/instances/{id}"))
+            .await?;
+        let compartment = instance
+            .get("compartmentId")
+            .and_then(Value::as_str)
+            .ok_or("the instance has no compartment")?;
+        let body = json!({
+            "compartmentId": compartment,
+            "executionTimeOutInSeconds": int(args, "timeoutSeconds", 60),
+            "displayName": "portal run command",
+            "target": {"instanceId": id},
+            "content": {"source": {"sourceType": "TEXT", "text": text(args, "script")}, "output": {"outputType": "TEXT"}},
+        });
+        let res = self
+            .post(
+                &Service::INSTANCE_AGENT,
+                "/instanceAgentCommands",
+                Some(body),
+            )
+            .await?;
+        Ok(json!({"commandId": res.get("id").cloned().unwrap_or(Value::Null), "instanceId": id}))
+    }
+
+    pub(crate) async fn get_command_execution(&self, args: &Args) -> Outcome {
+        let id = text(args, "instanceId");
+        let res = self
+            .send(
+                Method::GET,
+                &Service::INSTANCE_AGENT,
+                &format!("/instanceAgentCommands/{}/status", text(args, "commandId")),
+                &[("instanceId", id)],
+                None,
+            )
+            .await?;
+        let b = res.body;
+        Ok(json!({
+            "lifecycleState": b.get("lifecycleState").cloned().unwrap_or(Value::Null),
+            "deliveryState": b.get("deliveryState").cloned().unwrap_or(Value::Null),
+            "exitCode": b.pointer("/content/exitCode").cloned().unwrap_or(Value::Null),
+            "output": b.pointer("/content/text").cloned().unwrap_or(Value::Null),
+        }))
+    }
+
+    pub(crate) async fn terminate_instance(&self, args: &Args) -> Outcome {
+        let id = text(args, "instanceId");
+        let preserve = if args
+            .get("preserveBootVolume")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+        {
+            "true"
+        } else {
+            "false"
+        };
+        let path = format!("/instances/{id}");
+        self.send(
+            Method::DELETE,
+            &Service::COMPUTE,
+            &path,
+            &[("preserveBootVolume", preserve)],
+            None,
+        )
+        .await?;
+        let now = self.get(&Service::COMPUTE, &path).await?;
+        Ok(state_of(id, &now))
+    }
+
+    pub(crate) async fn list_volume_attachments(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::COMPUTE,
+            "/volumeAttachments",
+            args,
+            &[("instanceId", "instanceId")],
+            &[
+                "id",
+                "instanceId",
+                "volumeId",
+                "attachmentType",
+                "lifecycleState",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_vnic_attachments(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::COMPUTE,
+            "/vnicAttachments",
+            args,
+            &[("instanceId", "instanceId")],
+            &["id", "instanceId", "vnicId", "subnetId", "lifecycleState"],
+        )
+        .await
+    }
+
+    pub(crate) async fn get_instance_vnics(&self, args: &Args) -> Outcome {
         let c = self.compartment(args);
         let id = text(args, "instanceId");
-        match name {
-            "listInstances" => {
-                let mut q = vec![("compartmentId", c)];
-                q.extend(filters(args, &[("lifecycleState", "lifecycleState")]));
-                self.list_projected(
-                    &Service::COMPUTE,
-                    "/instances",
-                    &q,
-                    limit(args),
-                    &[
-                        "id",
-                        "displayName",
-                        "lifecycleState",
-                        "shape",
-                        "availabilityDomain",
-                        "timeCreated",
-                    ],
-                )
-                .await
+        let attachments = self
+            .list(
+                &Service::COMPUTE,
+                "/vnicAttachments",
+                &[("compartmentId", c), ("instanceId", id)],
+                100,
+            )
+            .await?;
+        let mut vnics = Vec::new();
+        for a in attachments {
+            if let Some(v) = a.get("vnicId").and_then(Value::as_str) {
+                vnics.push(
+                    self.get(&Service::VIRTUAL_NETWORK, &format!("/vnics/{v}"))
+                        .await?,
+                );
             }
-            "getInstance" => {
-                let mut instance = self
-                    .get(&Service::COMPUTE, &format!("/instances/{id}"))
-                    .await?;
-                // The launch script may hold secrets (it is a writeOnly argument of
-                // launchInstance); reading an instance back does not reveal it.
-                if let Some(ud) = instance.pointer_mut("/metadata/user_data") {
-                    *ud = Value::String(portal_core::tools::REDACTED.into());
-                }
-                Ok(instance)
-            }
-            "listShapes" => {
-                self.list_projected(
-                    &Service::COMPUTE,
-                    "/shapes",
-                    &[("compartmentId", c)],
-                    limit(args),
-                    &["shape", "ocpus", "memoryInGBs", "processorDescription"],
-                )
-                .await
-            }
-            "listImages" => {
-                let mut q = vec![("compartmentId", c)];
-                q.extend(filters(args, &[("operatingSystem", "operatingSystem")]));
-                self.list_projected(
-                    &Service::COMPUTE,
-                    "/images",
-                    &q,
-                    limit(args),
-                    &[
-                        "id",
-                        "displayName",
-                        "operatingSystem",
-                        "operatingSystemVersion",
-                        "lifecycleState",
-                    ],
-                )
-                .await
-            }
-            "startInstance" | "stopInstance" | "rebootInstance" => {
-                let action = match name {
-                    "startInstance" => "START",
-                    "stopInstance" => "SOFTSTOP",
-                    _ => "SOFTRESET",
-                };
-                let res = self
-                    .send(
-                        Method::POST,
-                        &Service::COMPUTE,
-                        &format!("/instances/{id}"),
-                        &[("action", action)],
-                        None,
-                    )
-                    .await?;
-                Ok(
-                    json!({"id": id, "action": action, "lifecycleState": res.body.get("lifecycleState").cloned().unwrap_or(Value::Null)}),
-                )
-            }
-            "runInstanceCommand" => {
-                let instance = self
-                    .get(&Service::COMPUTE, &format!("/instances/{id}"))
-                    .await?;
-                let compartment = instance
-                    .get("compartmentId")
-                    .and_then(Value::as_str)
-                    .ok_or("the instance has no compartment")?;
-                let body = json!({
-                    "compartmentId": compartment,
-                    "executionTimeOutInSeconds": int(args, "timeoutSeconds", 60),
-                    "displayName": "portal run command",
-                    "target": {"instanceId": id},
-                    "content": {"source": {"sourceType": "TEXT", "text": text(args, "script")}, "output": {"outputType": "TEXT"}},
-                });
-                let res = self
-                    .post(
-                        &Service::INSTANCE_AGENT,
-                        "/instanceAgentCommands",
-                        Some(body),
-                    )
-                    .await?;
-                Ok(
-                    json!({"commandId": res.get("id").cloned().unwrap_or(Value::Null), "instanceId": id}),
-                )
-            }
-            "getCommandExecution" => {
-                let res = self
-                    .send(
-                        Method::GET,
-                        &Service::INSTANCE_AGENT,
-                        &format!("/instanceAgentCommands/{}/status", text(args, "commandId")),
-                        &[("instanceId", id)],
-                        None,
-                    )
-                    .await?;
-                let b = res.body;
-                Ok(json!({
-                    "lifecycleState": b.get("lifecycleState").cloned().unwrap_or(Value::Null),
-                    "deliveryState": b.get("deliveryState").cloned().unwrap_or(Value::Null),
-                    "exitCode": b.pointer("/content/exitCode").cloned().unwrap_or(Value::Null),
-                    "output": b.pointer("/content/text").cloned().unwrap_or(Value::Null),
-                }))
-            }
-            "terminateInstance" => {
-                let preserve = if args
-                    .get("preserveBootVolume")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false)
-                {
-                    "true"
-                } else {
-                    "false"
-                };
-                let path = format!("/instances/{id}");
-                self.send(
-                    Method::DELETE,
-                    &Service::COMPUTE,
-                    &path,
-                    &[("preserveBootVolume", preserve)],
-                    None,
-                )
-                .await?;
-                let now = self.get(&Service::COMPUTE, &path).await?;
-                Ok(state_of(id, &now))
-            }
-            "listVolumeAttachments" | "listVnicAttachments" => {
-                let (path, fields): (&str, &[&str]) = if name == "listVolumeAttachments" {
-                    (
-                        "/volumeAttachments",
-                        &[
-                            "id",
-                            "instanceId",
-                            "volumeId",
-                            "attachmentType",
-                            "lifecycleState",
-                        ],
-                    )
-                } else {
-                    (
-                        "/vnicAttachments",
-                        &["id", "instanceId", "vnicId", "subnetId", "lifecycleState"],
-                    )
-                };
-                let mut q = vec![("compartmentId", c)];
-                q.extend(filters(args, &[("instanceId", "instanceId")]));
-                self.list_projected(&Service::COMPUTE, path, &q, limit(args), fields)
-                    .await
-            }
-            "getInstanceVnics" => {
-                let attachments = self
-                    .list(
-                        &Service::COMPUTE,
-                        "/vnicAttachments",
-                        &[("compartmentId", c), ("instanceId", id)],
-                        100,
-                    )
-                    .await?;
-                let mut vnics = Vec::new();
-                for a in attachments {
-                    if let Some(v) = a.get("vnicId").and_then(Value::as_str) {
-                        vnics.push(
-                            self.get(&Service::VIRTUAL_NETWORK, &format!("/vnics/{v}"))
-                                .await?,
-                        );
-                    }
-                }
-                Ok(counted(
-                    vnics,
-                    &[
-                        "id",
-                        "displayName",
-                        "privateIp",
-                        "publicIp",
-                        "subnetId",
-                        "isPrimary",
-                        "macAddress",
-                    ],
-                ))
-            }
-            "listInstancePlugins" => {
-                self.list_projected(
-                    &Service::INSTANCE_AGENT,
-                    &format!("/instanceagents/{id}/plugins"),
-                    &[("compartmentId", c)],
-                    1000,
-                    &["name", "status", "message", "timeLastUpdatedUtc"],
-                )
-                .await
-            }
-            "getInstanceConsoleHistory" => self.console_history(id).await,
-            "launchInstance" => self.launch(args).await,
-            other => not_here(other),
         }
+        Ok(counted(
+            vnics,
+            &[
+                "id",
+                "displayName",
+                "privateIp",
+                "publicIp",
+                "subnetId",
+                "isPrimary",
+                "macAddress",
+            ],
+        ))
+    }
+
+    pub(crate) async fn list_instance_plugins(&self, args: &Args) -> Outcome {
+        let c = self.compartment(args);
+        let id = text(args, "instanceId");
+        self.list_projected(
+            &Service::INSTANCE_AGENT,
+            &format!("/instanceagents/{id}/plugins"),
+            &[("compartmentId", c)],
+            1000,
+            &["name", "status", "message", "timeLastUpdatedUtc"],
+        )
+        .await
+    }
+
+    pub(crate) async fn get_instance_console_history(&self, args: &Args) -> Outcome {
+        let id = text(args, "instanceId");
+        self.console_history(id).await
+    }
+
+    pub(crate) async fn launch_instance(&self, args: &Args) -> Outcome {
+        self.launch(args).await
     }
 
     /// Captures an instance's serial console and returns its recent output.
@@ -473,7 +491,7 @@ impl OciTools {
 
     /// LaunchInstance from an image into a subnet, with the shape
     /// configuration, SSH key and cloud-init script given.
-    async fn launch(&self, args: &Map<String, Value>) -> Result<Value, ToolError> {
+    async fn launch(&self, args: &Args) -> Outcome {
         let mut body = body_of(
             args,
             &[

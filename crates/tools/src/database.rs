@@ -1,20 +1,19 @@
 //! Autonomous Databases: listing, creating, starting, stopping, terminating.
 
 use http::Method;
-use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::catalogue::{tool, Tool};
+use crate::catalogue::{tool, Args, Outcome, Tool};
 use crate::params::{get_tool, ANY_COMPARTMENT, LIMIT};
-use crate::rest::{body_of, limit, not_here, pick, state_of, text};
+use crate::rest::{body_of, limit, pick, state_of, text};
 use crate::{rules, OciTools};
 
 /// The database tools.
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(database, get_tool!("getAutonomousDatabase", "database", "Get one Autonomous Database: workload, version, OCPUs, storage, state, connection endpoints.", "autonomousDatabaseId", "autonomousdatabase")),
-    tool!(database, ToolSpec {
+    tool!(get_autonomous_database, get_tool!("getAutonomousDatabase", "database", "Get one Autonomous Database: workload, version, OCPUs, storage, state, connection endpoints.", "autonomousDatabaseId", "autonomousdatabase")),
+    tool!(start_autonomous_database, ToolSpec {
         name: "startAutonomousDatabase",
         category: "database",
         description: "Start a STOPPED Autonomous Database. Needs an approval; billing resumes.",
@@ -23,7 +22,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     }),
-    tool!(database, ToolSpec {
+    tool!(stop_autonomous_database, ToolSpec {
         name: "stopAutonomousDatabase",
         category: "database",
         description: "Stop an AVAILABLE Autonomous Database. Needs an approval; connections drop.",
@@ -32,7 +31,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     }),
-    tool!(database, ToolSpec {
+    tool!(terminate_autonomous_database, ToolSpec {
         name: "terminateAutonomousDatabase",
         category: "database",
         description: "Delete an Autonomous Database and its data. Irreversible; needs an approval by someone other than the requester.",
@@ -41,7 +40,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[Param { name: "autonomousDatabaseId", kind: Kind::Ocid(Some("autonomousdatabase")), required: true, description: "OCID of the database", default: None, secret: false }],
     }),
-    tool!(database, ToolSpec {
+    tool!(list_autonomous_databases, ToolSpec {
         name: "listAutonomousDatabases",
         category: "database",
         description: "List Autonomous Databases in a compartment with workload, state and size.",
@@ -50,7 +49,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[ANY_COMPARTMENT, LIMIT],
     }),
-    tool!(database, ToolSpec {
+    tool!(create_autonomous_database, ToolSpec {
         name: "createAutonomousDatabase",
         category: "database",
         description: "Create an Autonomous Database. Needs an approval; state the monthly cost first (free tier: none). The admin password is secret: never shown, stored or logged outside the call.",
@@ -71,91 +70,95 @@ pub(crate) const TOOLS: &[Tool] = &[
 ];
 
 impl OciTools {
-    /// Runs one of the database tools.
-    pub(crate) async fn database(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
+    pub(crate) async fn list_autonomous_databases(&self, args: &Args) -> Outcome {
+        self.list_projected(
+            &Service::DATABASE,
+            "/autonomousDatabases",
+            &[("compartmentId", self.compartment(args))],
+            limit(args),
+            &[
+                "id",
+                "displayName",
+                "dbWorkload",
+                "lifecycleState",
+                "cpuCoreCount",
+                "dataStorageSizeInTBs",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn get_autonomous_database(&self, args: &Args) -> Outcome {
         let id = text(args, "autonomousDatabaseId");
         let path = format!("/autonomousDatabases/{id}");
-        match name {
-            "listAutonomousDatabases" => {
-                self.list_projected(
-                    &Service::DATABASE,
-                    "/autonomousDatabases",
-                    &[("compartmentId", self.compartment(args))],
-                    limit(args),
-                    &[
-                        "id",
-                        "displayName",
-                        "dbWorkload",
-                        "lifecycleState",
-                        "cpuCoreCount",
-                        "dataStorageSizeInTBs",
-                    ],
-                )
-                .await
-            }
-            "getAutonomousDatabase" => self.get(&Service::DATABASE, &path).await,
-            "startAutonomousDatabase" | "stopAutonomousDatabase" => {
-                let action = if name == "startAutonomousDatabase" {
-                    "start"
-                } else {
-                    "stop"
-                };
-                let res = self
-                    .post(
-                        &Service::DATABASE,
-                        &format!("{path}/actions/{action}"),
-                        None,
-                    )
-                    .await?;
-                Ok(state_of(id, &res))
-            }
-            "terminateAutonomousDatabase" => {
-                self.send(Method::DELETE, &Service::DATABASE, &path, &[], None)
-                    .await?;
-                let now = self.get(&Service::DATABASE, &path).await?;
-                Ok(state_of(id, &now))
-            }
-            "createAutonomousDatabase" => {
-                let mut body = body_of(
-                    args,
-                    &[
-                        "compartmentId",
-                        "dbName",
-                        "displayName",
-                        "dbWorkload",
-                        "cpuCoreCount",
-                        "dataStorageSizeInTBs",
-                        "isFreeTier",
-                        "adminPassword",
-                    ],
-                );
-                body.insert("source".into(), json!("NONE"));
-                let res = self
-                    .post(
-                        &Service::DATABASE,
-                        "/autonomousDatabases",
-                        Some(Value::Object(body)),
-                    )
-                    .await?;
-                Ok(pick(
-                    &res,
-                    &[
-                        "id",
-                        "displayName",
-                        "dbName",
-                        "dbWorkload",
-                        "lifecycleState",
-                        "cpuCoreCount",
-                        "dataStorageSizeInTBs",
-                        "isFreeTier",
-                    ],
-                ))
-            }
-            other => not_here(other),
-        }
+        self.get(&Service::DATABASE, &path).await
+    }
+
+    pub(crate) async fn start_autonomous_database(&self, args: &Args) -> Outcome {
+        self.autonomous_database_action(args, "start").await
+    }
+
+    pub(crate) async fn stop_autonomous_database(&self, args: &Args) -> Outcome {
+        self.autonomous_database_action(args, "stop").await
+    }
+
+    /// Starts or stops an Autonomous Database; its state afterwards.
+    async fn autonomous_database_action(&self, args: &Args, action: &str) -> Outcome {
+        let id = text(args, "autonomousDatabaseId");
+        let path = format!("/autonomousDatabases/{id}");
+        let res = self
+            .post(
+                &Service::DATABASE,
+                &format!("{path}/actions/{action}"),
+                None,
+            )
+            .await?;
+        Ok(state_of(id, &res))
+    }
+
+    pub(crate) async fn terminate_autonomous_database(&self, args: &Args) -> Outcome {
+        let id = text(args, "autonomousDatabaseId");
+        let path = format!("/autonomousDatabases/{id}");
+        self.send(Method::DELETE, &Service::DATABASE, &path, &[], None)
+            .await?;
+        let now = self.get(&Service::DATABASE, &path).await?;
+        Ok(state_of(id, &now))
+    }
+
+    pub(crate) async fn create_autonomous_database(&self, args: &Args) -> Outcome {
+        let mut body = body_of(
+            args,
+            &[
+                "compartmentId",
+                "dbName",
+                "displayName",
+                "dbWorkload",
+                "cpuCoreCount",
+                "dataStorageSizeInTBs",
+                "isFreeTier",
+                "adminPassword",
+            ],
+        );
+        body.insert("source".into(), json!("NONE"));
+        let res = self
+            .post(
+                &Service::DATABASE,
+                "/autonomousDatabases",
+                Some(Value::Object(body)),
+            )
+            .await?;
+        Ok(pick(
+            &res,
+            &[
+                "id",
+                "displayName",
+                "dbName",
+                "dbWorkload",
+                "lifecycleState",
+                "cpuCoreCount",
+                "dataStorageSizeInTBs",
+                "isFreeTier",
+            ],
+        ))
     }
 }

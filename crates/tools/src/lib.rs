@@ -5,12 +5,14 @@
 //! Tools that change the cloud declare `confirm` or `danger` risk; the gateway
 //! only runs them with a granted approval.
 //!
-//! One module per area holds that area's specs and runs them: `compute`,
-//! `network`, `loadbalancer`, `blockstorage`, `objectstorage`, `artifacts`,
-//! `database`, `identity`, `limits`, `search`, `billing`, `observability`,
-//! `logging`, and the offline `pricing` and `terraform`. Each lists its
-//! [`Tool`]s, a spec with the function that runs it; `catalogue` joins them. `params` has the
-//! parameters they share, `rules` OCI's value rules, `rest` the REST plumbing.
+//! One module per area holds that area's tools: `compute`, `network`,
+//! `loadbalancer`, `blockstorage`, `objectstorage`, `artifacts`, `database`,
+//! `identity`, `limits`, `search`, `billing`, `observability`, `logging`, and
+//! the offline `pricing` and `terraform`. Each lists its [`Tool`]s, every one a
+//! spec together with the function that implements it (no dispatch on names, so
+//! a spec cannot exist without its implementation); `catalogue` joins them.
+//! `params` has the parameters they share, `rules` OCI's value rules, `rest`
+//! the REST plumbing.
 
 mod params;
 

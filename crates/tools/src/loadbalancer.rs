@@ -3,18 +3,17 @@
 use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::{encode_path_param, Service};
-use serde_json::{Map, Value};
 
-use crate::catalogue::{tool, Tool};
+use crate::catalogue::{tool, Args, Outcome, Tool};
 use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, LIMIT};
-use crate::rest::{limit, not_here, text};
+use crate::rest::{limit, text};
 use crate::{rules, OciTools};
 
 /// The load balancing tools (category `networking`).
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(load_balancing, get_tool!("getLoadBalancer", "networking", "Get one load balancer: shape, listeners, backend sets, IPs.", "loadBalancerId", "loadbalancer")),
-    tool!(load_balancing, get_tool!("getLoadBalancerHealth", "networking", "Get a load balancer's overall health and its unhealthy backend sets. Lead with anything CRITICAL or WARNING.", "loadBalancerId", "loadbalancer")),
-    tool!(load_balancing, ToolSpec {
+    tool!(get_load_balancer, get_tool!("getLoadBalancer", "networking", "Get one load balancer: shape, listeners, backend sets, IPs.", "loadBalancerId", "loadbalancer")),
+    tool!(get_load_balancer_health, get_tool!("getLoadBalancerHealth", "networking", "Get a load balancer's overall health and its unhealthy backend sets. Lead with anything CRITICAL or WARNING.", "loadBalancerId", "loadbalancer")),
+    tool!(get_backend_set_health, ToolSpec {
         name: "getBackendSetHealth",
         category: "networking",
         description: "Health of one backend set of a load balancer, with the backends that fail their checks.",
@@ -26,50 +25,47 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "backendSetName", kind: Kind::Rule(&rules::PATH_NAME), required: true, description: "Backend set name (see getLoadBalancer)", default: None, secret: false },
         ],
     }),
-    tool!(load_balancing, list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [ANY_COMPARTMENT, LIMIT])),
+    tool!(list_load_balancers, list_tool!("listLoadBalancers", "networking", "List load balancers in a compartment with shape, IPs and state.", [ANY_COMPARTMENT, LIMIT])),
 ];
 
 impl OciTools {
-    /// Runs one of the load balancing tools.
-    pub(crate) async fn load_balancing(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
+    pub(crate) async fn list_load_balancers(&self, args: &Args) -> Outcome {
+        self.list_projected(
+            &Service::LOAD_BALANCER,
+            "/loadBalancers",
+            &[("compartmentId", self.compartment(args))],
+            limit(args),
+            &[
+                "id",
+                "displayName",
+                "shapeName",
+                "ipAddresses",
+                "isPrivate",
+                "lifecycleState",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn get_load_balancer(&self, args: &Args) -> Outcome {
         let lb = format!("/loadBalancers/{}", text(args, "loadBalancerId"));
-        match name {
-            "listLoadBalancers" => {
-                self.list_projected(
-                    &Service::LOAD_BALANCER,
-                    "/loadBalancers",
-                    &[("compartmentId", self.compartment(args))],
-                    limit(args),
-                    &[
-                        "id",
-                        "displayName",
-                        "shapeName",
-                        "ipAddresses",
-                        "isPrivate",
-                        "lifecycleState",
-                    ],
-                )
-                .await
-            }
-            "getLoadBalancer" => self.get(&Service::LOAD_BALANCER, &lb).await,
-            "getLoadBalancerHealth" => {
-                self.get(&Service::LOAD_BALANCER, &format!("{lb}/health"))
-                    .await
-            }
-            "getBackendSetHealth" => {
-                let set = encode_path_param(text(args, "backendSetName"), true)
-                    .map_err(|e| ToolError::Invalid(e.to_string()))?;
-                self.get(
-                    &Service::LOAD_BALANCER,
-                    &format!("{lb}/backendSets/{set}/health"),
-                )
-                .await
-            }
-            other => not_here(other),
-        }
+        self.get(&Service::LOAD_BALANCER, &lb).await
+    }
+
+    pub(crate) async fn get_load_balancer_health(&self, args: &Args) -> Outcome {
+        let lb = format!("/loadBalancers/{}", text(args, "loadBalancerId"));
+        self.get(&Service::LOAD_BALANCER, &format!("{lb}/health"))
+            .await
+    }
+
+    pub(crate) async fn get_backend_set_health(&self, args: &Args) -> Outcome {
+        let lb = format!("/loadBalancers/{}", text(args, "loadBalancerId"));
+        let set = encode_path_param(text(args, "backendSetName"), true)
+            .map_err(|e| ToolError::Invalid(e.to_string()))?;
+        self.get(
+            &Service::LOAD_BALANCER,
+            &format!("{lb}/backendSets/{set}/health"),
+        )
+        .await
     }
 }

@@ -1,18 +1,17 @@
 //! Logging Search over the tenancy's logs.
 
 use http::Method;
-use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::catalogue::{tool, Tool};
-use crate::rest::{hours_back, int, items_of, limit, listed, not_here};
+use crate::catalogue::{tool, Args, Outcome, Tool};
+use crate::rest::{hours_back, int, items_of, limit, listed};
 use crate::OciTools;
 
 /// The logging tools.
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(logging, ToolSpec {
+    tool!(search_logs, ToolSpec {
         name: "searchLogs",
         category: "logging",
         description: "Search logs with the Logging Search query language over the last hours, e.g. `search \"<compartment OCID>\" | where level = 'ERROR' | sort by datetime desc`.",
@@ -28,15 +27,7 @@ pub(crate) const TOOLS: &[Tool] = &[
 ];
 
 impl OciTools {
-    /// Runs one of the logging tools.
-    pub(crate) async fn logging(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
-        if name != "searchLogs" {
-            return not_here(name);
-        }
+    pub(crate) async fn search_logs(&self, args: &Args) -> Outcome {
         let (start, end) = hours_back(int(args, "hours", 24));
         let body = json!({
             "timeStart": start,

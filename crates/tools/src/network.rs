@@ -2,20 +2,19 @@
 //! gateways and VNICs.
 
 use http::Method;
-use portal_core::service::tools::ToolError;
 use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::client::RequestOptions;
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
-use crate::catalogue::{tool, Tool};
+use crate::catalogue::{tool, Args, Outcome, Tool};
 use crate::params::{get_tool, list_tool, ANY_COMPARTMENT, LIMIT, VCN_FILTER};
-use crate::rest::{created, filters, limit, not_here, pick, text};
+use crate::rest::{created, pick, text};
 use crate::{rules, OciTools};
 
 /// The networking tools (load balancers are in [`crate::loadbalancer`]).
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(network, ToolSpec {
+    tool!(get_vcn, ToolSpec {
         name: "getVcn",
         category: "networking",
         description: "Get one virtual cloud network: CIDR blocks, DNS label, default route table and security list.",
@@ -24,12 +23,12 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
     }),
-    tool!(network, list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
-    tool!(network, list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
-    tool!(network, list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
-    tool!(network, list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
-    tool!(network, get_tool!("getVnic", "networking", "Get one VNIC: private and public IPs, subnet, MAC address.", "vnicId", "vnic")),
-    tool!(network, ToolSpec {
+    tool!(list_security_lists, list_tool!("listSecurityLists", "networking", "List security lists (ingress and egress rules) in a compartment, optionally of one VCN. Flag rules open to 0.0.0.0/0.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(list_route_tables, list_tool!("listRouteTables", "networking", "List route tables and their rules in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(list_internet_gateways, list_tool!("listInternetGateways", "networking", "List internet gateways in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(list_nat_gateways, list_tool!("listNatGateways", "networking", "List NAT gateways in a compartment, optionally of one VCN.", [ANY_COMPARTMENT, VCN_FILTER, LIMIT])),
+    tool!(get_vnic, get_tool!("getVnic", "networking", "Get one VNIC: private and public IPs, subnet, MAC address.", "vnicId", "vnic")),
+    tool!(create_vcn, ToolSpec {
         name: "createVcn",
         category: "networking",
         description: "Create a virtual cloud network. Needs an approval; check the CIDR does not overlap existing VCNs.",
@@ -42,7 +41,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             Param { name: "displayName", kind: Kind::Text { max: 255 }, required: false, description: "Name", default: None, secret: false },
         ],
     }),
-    tool!(network, ToolSpec {
+    tool!(delete_vcn, ToolSpec {
         name: "deleteVcn",
         category: "networking",
         description: "Delete an empty virtual cloud network. Irreversible; needs an approval by someone other than the requester.",
@@ -51,7 +50,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[Param { name: "vcnId", kind: Kind::Ocid(Some("vcn")), required: true, description: "OCID of the VCN", default: None, secret: false }],
     }),
-    tool!(network, ToolSpec {
+    tool!(list_vcns, ToolSpec {
         name: "listVcns",
         category: "networking",
         description: "List virtual cloud networks in a compartment with their CIDR blocks.",
@@ -60,7 +59,7 @@ pub(crate) const TOOLS: &[Tool] = &[
         idempotent: true,
         params: &[ANY_COMPARTMENT, LIMIT],
     }),
-    tool!(network, ToolSpec {
+    tool!(list_subnets, ToolSpec {
         name: "listSubnets",
         category: "networking",
         description: "List subnets in a compartment, optionally of one VCN, with CIDRs and whether they are public.",
@@ -80,7 +79,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             LIMIT,
         ],
     }),
-    tool!(network, ToolSpec {
+    tool!(update_security_list_rules, ToolSpec {
         name: "updateSecurityListRules",
         category: "networking",
         description: "Replace a security list's ingress rules, egress rules, or both (a list given replaces that whole list; one left out stays as it is). Can open the network: needs an approval by someone other than the requester. Read the current rules with listSecurityLists first, keep those still wanted, and point out any rule open to 0.0.0.0/0.",
@@ -107,116 +106,136 @@ pub(crate) fn check(name: &str, args: &Map<String, Value>) -> Result<(), String>
 }
 
 impl OciTools {
-    /// Runs one of the networking tools.
-    pub(crate) async fn network(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
-        let c = self.compartment(args);
+    pub(crate) async fn list_vcns(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::VIRTUAL_NETWORK,
+            "/vcns",
+            args,
+            &[],
+            &["id", "displayName", "cidrBlocks", "lifecycleState"],
+        )
+        .await
+    }
+
+    pub(crate) async fn get_vcn(&self, args: &Args) -> Outcome {
         let vcn = text(args, "vcnId");
-        match name {
-            "listVcns" => {
-                self.list_projected(
-                    &Service::VIRTUAL_NETWORK,
-                    "/vcns",
-                    &[("compartmentId", c)],
-                    limit(args),
-                    &["id", "displayName", "cidrBlocks", "lifecycleState"],
-                )
-                .await
-            }
-            "getVcn" => {
-                self.get(&Service::VIRTUAL_NETWORK, &format!("/vcns/{vcn}"))
-                    .await
-            }
-            "getVnic" => {
-                self.get(
-                    &Service::VIRTUAL_NETWORK,
-                    &format!("/vnics/{}", text(args, "vnicId")),
-                )
-                .await
-            }
-            "createVcn" => {
-                let mut b = json!({"compartmentId": args.get("compartmentId"), "cidrBlocks": [args.get("cidrBlock")]});
-                if let Some(n) = args.get("displayName") {
-                    b["displayName"] = n.clone();
-                }
-                let res = self
-                    .post(&Service::VIRTUAL_NETWORK, "/vcns", Some(b))
-                    .await?;
-                Ok(created(&res))
-            }
-            "deleteVcn" => {
-                let path = format!("/vcns/{vcn}");
-                self.send(Method::DELETE, &Service::VIRTUAL_NETWORK, &path, &[], None)
-                    .await?;
-                let now = self.get(&Service::VIRTUAL_NETWORK, &path).await.ok();
-                Ok(
-                    json!({"id": vcn, "lifecycleState": now.and_then(|v| v.get("lifecycleState").cloned()).unwrap_or(json!("TERMINATED"))}),
-                )
-            }
-            "listSubnets"
-            | "listSecurityLists"
-            | "listRouteTables"
-            | "listInternetGateways"
-            | "listNatGateways" => {
-                let (path, fields): (&str, &[&str]) = match name {
-                    "listSubnets" => (
-                        "/subnets",
-                        &[
-                            "id",
-                            "displayName",
-                            "cidrBlock",
-                            "vcnId",
-                            "prohibitPublicIpOnVnic",
-                            "lifecycleState",
-                        ],
-                    ),
-                    "listSecurityLists" => (
-                        "/securityLists",
-                        &[
-                            "id",
-                            "displayName",
-                            "vcnId",
-                            "ingressSecurityRules",
-                            "egressSecurityRules",
-                        ],
-                    ),
-                    "listRouteTables" => (
-                        "/routeTables",
-                        &["id", "displayName", "vcnId", "routeRules"],
-                    ),
-                    "listInternetGateways" => (
-                        "/internetGateways",
-                        &["id", "displayName", "vcnId", "isEnabled", "lifecycleState"],
-                    ),
-                    _ => (
-                        "/natGateways",
-                        &[
-                            "id",
-                            "displayName",
-                            "vcnId",
-                            "natIp",
-                            "blockTraffic",
-                            "lifecycleState",
-                        ],
-                    ),
-                };
-                let mut q = vec![("compartmentId", c)];
-                q.extend(filters(args, &[("vcnId", "vcnId")]));
-                self.list_projected(&Service::VIRTUAL_NETWORK, path, &q, limit(args), fields)
-                    .await
-            }
-            "updateSecurityListRules" => self.update_security_list(args).await,
-            other => not_here(other),
+        self.get(&Service::VIRTUAL_NETWORK, &format!("/vcns/{vcn}"))
+            .await
+    }
+
+    pub(crate) async fn get_vnic(&self, args: &Args) -> Outcome {
+        self.get(
+            &Service::VIRTUAL_NETWORK,
+            &format!("/vnics/{}", text(args, "vnicId")),
+        )
+        .await
+    }
+
+    pub(crate) async fn create_vcn(&self, args: &Args) -> Outcome {
+        let mut b = json!({"compartmentId": args.get("compartmentId"), "cidrBlocks": [args.get("cidrBlock")]});
+        if let Some(n) = args.get("displayName") {
+            b["displayName"] = n.clone();
         }
+        let res = self
+            .post(&Service::VIRTUAL_NETWORK, "/vcns", Some(b))
+            .await?;
+        Ok(created(&res))
+    }
+
+    pub(crate) async fn delete_vcn(&self, args: &Args) -> Outcome {
+        let vcn = text(args, "vcnId");
+        let path = format!("/vcns/{vcn}");
+        self.send(Method::DELETE, &Service::VIRTUAL_NETWORK, &path, &[], None)
+            .await?;
+        let now = self.get(&Service::VIRTUAL_NETWORK, &path).await.ok();
+        Ok(
+            json!({"id": vcn, "lifecycleState": now.and_then(|v| v.get("lifecycleState").cloned()).unwrap_or(json!("TERMINATED"))}),
+        )
+    }
+
+    pub(crate) async fn list_subnets(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::VIRTUAL_NETWORK,
+            "/subnets",
+            args,
+            &[("vcnId", "vcnId")],
+            &[
+                "id",
+                "displayName",
+                "cidrBlock",
+                "vcnId",
+                "prohibitPublicIpOnVnic",
+                "lifecycleState",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_security_lists(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::VIRTUAL_NETWORK,
+            "/securityLists",
+            args,
+            &[("vcnId", "vcnId")],
+            &[
+                "id",
+                "displayName",
+                "vcnId",
+                "ingressSecurityRules",
+                "egressSecurityRules",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_route_tables(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::VIRTUAL_NETWORK,
+            "/routeTables",
+            args,
+            &[("vcnId", "vcnId")],
+            &["id", "displayName", "vcnId", "routeRules"],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_internet_gateways(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::VIRTUAL_NETWORK,
+            "/internetGateways",
+            args,
+            &[("vcnId", "vcnId")],
+            &["id", "displayName", "vcnId", "isEnabled", "lifecycleState"],
+        )
+        .await
+    }
+
+    pub(crate) async fn list_nat_gateways(&self, args: &Args) -> Outcome {
+        self.list_in_compartment(
+            &Service::VIRTUAL_NETWORK,
+            "/natGateways",
+            args,
+            &[("vcnId", "vcnId")],
+            &[
+                "id",
+                "displayName",
+                "vcnId",
+                "natIp",
+                "blockTraffic",
+                "lifecycleState",
+            ],
+        )
+        .await
+    }
+
+    pub(crate) async fn update_security_list_rules(&self, args: &Args) -> Outcome {
+        self.update_security_list(args).await
     }
 
     /// UpdateSecurityList with the rule lists given, each typed as CIDR
     /// rules, against the version read (if-match): a concurrent change is
     /// refused, not overwritten.
-    async fn update_security_list(&self, args: &Map<String, Value>) -> Result<Value, ToolError> {
+    async fn update_security_list(&self, args: &Args) -> Outcome {
         let path = format!("/securityLists/{}", text(args, "securityListId"));
         let current = self
             .send(Method::GET, &Service::VIRTUAL_NETWORK, &path, &[], None)

@@ -51,6 +51,23 @@ impl OciTools {
         ))
     }
 
+    /// A compartment's resources at `path` (the `compartmentId` argument, else
+    /// the tenancy), filtered by the `(query key, argument)` pairs given, cut to
+    /// `limit` items of `fields`: the shape of most list tools.
+    pub(crate) async fn list_in_compartment(
+        &self,
+        service: &Service,
+        path: &str,
+        args: &Map<String, Value>,
+        by: &[(&str, &str)],
+        fields: &[&str],
+    ) -> Result<Value, ToolError> {
+        let mut q = vec![("compartmentId", self.compartment(args))];
+        q.extend(filters(args, by));
+        self.list_projected(service, path, &q, limit(args), fields)
+            .await
+    }
+
     /// One signed call; the error is the cloud's message.
     pub(crate) async fn send(
         &self,
@@ -208,11 +225,6 @@ pub(crate) fn body_of(args: &Map<String, Value>, fields: &[&str]) -> Map<String,
 /// `{id, lifecycleState}` of a resource a tool acted on.
 pub(crate) fn state_of(id: &str, body: &Value) -> Value {
     json!({"id": id, "lifecycleState": body.get("lifecycleState").cloned().unwrap_or(Value::Null)})
-}
-
-/// The error for a name a module does not hold.
-pub(crate) fn not_here(name: &str) -> Result<Value, ToolError> {
-    Err(format!("{name} is not implemented by this catalogue").into())
 }
 
 /// `{id, displayName, lifecycleState}` of a resource a tool created.

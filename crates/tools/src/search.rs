@@ -6,14 +6,14 @@ use portal_core::tools::{Effect, Kind, Param, Risk, ToolSpec};
 use portal_oci::endpoint::Service;
 use serde_json::{json, Map, Value};
 
-use crate::catalogue::{tool, Tool};
+use crate::catalogue::{tool, Args, Outcome, Tool};
 use crate::params::LIMIT;
-use crate::rest::{counted, items_of, limit, not_here, text};
+use crate::rest::{counted, items_of, limit, text};
 use crate::OciTools;
 
 /// The search tools.
 pub(crate) const TOOLS: &[Tool] = &[
-    tool!(search, ToolSpec {
+    tool!(search_resources, ToolSpec {
         name: "searchResources",
         category: "search",
         description: "Search resources across the tenancy with OCI's structured query language, e.g. `query instance resources where lifecycleState = 'STOPPED'`.",
@@ -25,7 +25,7 @@ pub(crate) const TOOLS: &[Tool] = &[
             LIMIT,
         ],
     }),
-    tool!(search, ToolSpec {
+    tool!(search_resources_by_name, ToolSpec {
         name: "searchResourcesByName",
         category: "search",
         description: "Find resources anywhere in the tenancy whose name or fields contain some text (free-text search).",
@@ -40,17 +40,24 @@ pub(crate) const TOOLS: &[Tool] = &[
 ];
 
 impl OciTools {
-    /// Runs one of the search tools.
-    pub(crate) async fn search(
-        &self,
-        name: &str,
-        args: &Map<String, Value>,
-    ) -> Result<Value, ToolError> {
-        let body = match name {
-            "searchResources" => json!({"type": "Structured", "query": text(args, "query")}),
-            "searchResourcesByName" => json!({"type": "FreeText", "text": text(args, "text")}),
-            other => return not_here(other),
-        };
+    pub(crate) async fn search_resources(&self, args: &Args) -> Outcome {
+        self.search(
+            args,
+            json!({"type": "Structured", "query": text(args, "query")}),
+        )
+        .await
+    }
+
+    pub(crate) async fn search_resources_by_name(&self, args: &Args) -> Outcome {
+        self.search(
+            args,
+            json!({"type": "FreeText", "text": text(args, "text")}),
+        )
+        .await
+    }
+
+    /// Runs one Resource Search query.
+    async fn search(&self, args: &Map<String, Value>, body: Value) -> Result<Value, ToolError> {
         let limit_text = limit(args).min(1000).to_string();
         let res = self
             .send(

@@ -176,7 +176,7 @@ impl ChatEngine {
                 "body/message: must not be empty".into(),
             ));
         }
-        let max = self.settings.max_input_chars;
+        let max = self.settings.chat.max_input_chars;
         if message.chars().count() > max {
             return Err(CoreError::Validation(format!(
                 "body/message: longer than {max} characters"

@@ -165,7 +165,11 @@ impl Runner {
     }
 
     fn remaining(&self) -> Duration {
-        self.engine.settings.turn_budget.saturating_sub(self.used())
+        self.engine
+            .settings
+            .chat
+            .turn_budget
+            .saturating_sub(self.used())
     }
 
     async fn emit(&mut self, part: Value) -> Result<(), Abort> {
@@ -307,7 +311,7 @@ impl Runner {
         // a `/tool` command's secret arguments redacted by the tool's spec (M4).
         let specs = self.engine.tools.as_ref().map(|t| t.specs()).unwrap_or(&[]);
         let clean = redact::redact(&command::redacted(message, specs));
-        if let Err(refusal) = input::check(message, self.engine.settings.max_input_chars) {
+        if let Err(refusal) = input::check(message, self.engine.settings.chat.max_input_chars) {
             self.engine.hooks.guardrail(refusal.category.as_str());
             let meta = Meta {
                 refused: true,
@@ -613,7 +617,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             return Ok(Step::Finish(End::Stop));
         };
         if self.remaining().is_zero() {
-            let secs = self.engine.settings.turn_budget.as_secs();
+            let secs = self.engine.settings.chat.turn_budget.as_secs();
             self.say(&format!("I stopped here: this turn reached its time budget of {secs} s. Ask me to continue if you want more."))
                 .await?;
             return Ok(Step::Finish(End::TimeLimit));
@@ -624,7 +628,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             .clone()
             .or_else(|| self.engine.settings.model.clone())
             .unwrap_or_default();
-        let window = self.engine.settings.history_messages;
+        let window = self.engine.settings.chat.history_messages;
         let session = self
             .engine
             .store
@@ -663,7 +667,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             system: prompt::system(cloud, history.summary.as_deref()),
             messages: history.messages,
             tools: self.tool_defs(),
-            max_tokens: self.engine.settings.max_output_tokens,
+            max_tokens: self.engine.settings.chat.max_output_tokens,
         };
         self.emit(parts::start_step()).await?;
         // Followers on other replicas see everything up to here while the model thinks.
@@ -783,13 +787,13 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             }));
         }
         self.state.rounds += 1;
-        if self.state.rounds > self.engine.settings.max_rounds {
+        if self.state.rounds > self.engine.settings.chat.max_rounds {
             for c in &calls {
                 let p = self.pending_of(c);
                 self.store_tool_result(&p, "Not run: this turn reached its limit of tool rounds.")
                     .await?;
             }
-            let n = self.engine.settings.max_rounds;
+            let n = self.engine.settings.chat.max_rounds;
             self.say(&format!("I stopped here: this turn reached its limit of {n} tool rounds. Ask me to continue if you want more."))
                 .await?;
             return Ok(Step::Finish(End::RoundLimit));
@@ -822,7 +826,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
     }
 
     async fn out_of_time(&mut self) -> Result<Step, Abort> {
-        let secs = self.engine.settings.turn_budget.as_secs();
+        let secs = self.engine.settings.chat.turn_budget.as_secs();
         self.emit(parts::error(&format!(
             "This turn ran out of its time budget ({secs} s) and was stopped."
         )))

@@ -15,7 +15,7 @@ use crate::state::AppState;
 /// head is bounded (streaming bodies are not: they hold their own slot and end
 /// at shutdown's drain deadline).
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let limit = state.settings.body_limit_bytes;
+    let limit = state.settings.limits.body_limit_bytes;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -28,7 +28,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         state.metrics.shed.with_label_values(&["overload"]).inc();
         return ApiError::Overloaded.into_response();
     };
-    match tokio::time::timeout(state.settings.request_timeout, next.run(req)).await {
+    match tokio::time::timeout(state.settings.http.request_timeout, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
             state.metrics.shed.with_label_values(&["timeout"]).inc();

@@ -39,7 +39,7 @@ fn sse(
     let mut res = Sse::new(stream)
         .keep_alive(
             KeepAlive::new()
-                .interval(state.settings.sse_heartbeat)
+                .interval(state.settings.http.sse_heartbeat)
                 .text("heartbeat"),
         )
         .into_response();

@@ -192,7 +192,7 @@ pub async fn health_stream(
         .and_then(|c| c.principal.as_ref())
         .map(|p| p.id.as_str());
     let slot = Slot::take(&state, Pool::Health, principal, ip)?;
-    let heartbeat = state.settings.sse_heartbeat;
+    let heartbeat = state.settings.http.sse_heartbeat;
     let stream = async_stream(state, slot, detailed);
     let mut res = Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(heartbeat).text("heartbeat"))

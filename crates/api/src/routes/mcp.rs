@@ -42,7 +42,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_sse_keep_alive(None)
-        .with_max_request_body_bytes(state.settings.body_limit_bytes)
+        .with_max_request_body_bytes(state.settings.limits.body_limit_bytes)
         // Host checks guard unauthenticated local servers against DNS rebinding; this
         // endpoint needs a bearer key, which a rebinding page cannot attach.
         .disable_allowed_hosts();

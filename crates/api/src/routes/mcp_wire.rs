@@ -77,7 +77,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         )
         .into_response();
     }
-    let limit = state.settings.body_limit_bytes;
+    let limit = state.settings.limits.body_limit_bytes;
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => return ApiError::PayloadTooLarge(limit).into_response(),

@@ -25,7 +25,7 @@ pub enum OpsAccess {
 /// True when `headers` carry `Authorization: Bearer <PORTAL_METRICS_TOKEN>`.
 /// Compared as SHA-256 digests in constant time (lengths never leak).
 pub fn has_metrics_token(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(expected) = &state.settings.metrics_token else {
+    let Some(expected) = &state.settings.http.metrics_token else {
         return false;
     };
     headers
@@ -80,7 +80,7 @@ pub async fn metrics(
     caller: Option<axum::Extension<Caller>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let open = state.settings.metrics_token.is_none() && !state.settings.is_production();
+    let open = state.settings.http.metrics_token.is_none() && !state.settings.is_production();
     if !open {
         match access(&state, caller.as_ref().map(|c| &c.0), &headers) {
             OpsAccess::Operator => {}

@@ -154,7 +154,7 @@ pub fn absolute(state: &AppState, e: ApiError) -> ApiError {
             tool_call_id,
             approve_url,
         } => ApiError::ApprovalRequired {
-            approve_url: format!("{}{approve_url}", state.settings.public_url),
+            approve_url: format!("{}{approve_url}", state.settings.http.public_url),
             approval_id,
             tool_call_id,
         },
