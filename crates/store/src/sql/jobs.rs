@@ -31,11 +31,11 @@ static ENQUEUE: Sql = Sql::new(concat!(
 static GET: Sql = Sql::new(concat!("SELECT ", job_cols!(), " FROM jobs WHERE id = $1"));
 
 /// Lapsed jobs without attempts left die instead of running again.
-static REAP: Sql = Sql::new(concat!(
+static REAP: Sql = Sql::new(
     "UPDATE jobs SET state = 'dead', last_error = $2, lease_owner = NULL, \
     lease_until = NULL, updated_at = $1 \
-    WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts AND kind {ANY $3}"
-));
+    WHERE state = 'running' AND lease_until < $1 AND attempts >= max_attempts AND kind {ANY $3}",
+);
 
 static CLAIM: Sql = Sql::new(concat!(
     "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
@@ -74,16 +74,14 @@ static FAIL: Sql = Sql::new(concat!("UPDATE jobs SET \
     run_after = COALESCE($5::BIGINT, run_after), last_error = $4, lease_owner = NULL, \
     lease_until = NULL, updated_at = $6 WHERE ", fence!(), " RETURNING state"));
 
-static COUNTS: Sql = Sql::new(concat!(
-    "SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state"
-));
+static COUNTS: Sql = Sql::new("SELECT kind, state, COUNT(*) FROM jobs GROUP BY kind, state");
 
-static OLDEST: Sql = Sql::new(concat!(
+static OLDEST: Sql = Sql::new(
     "SELECT MIN(t) FROM (\
     SELECT MIN(run_after) AS t FROM jobs WHERE state = 'queued' AND run_after <= $1 \
     UNION ALL SELECT MIN(lease_until) AS t FROM jobs WHERE state = 'running' AND lease_until < $1\
-    ) AS due"
-));
+    ) AS due",
+);
 
 /// A stored kind; unknown names (a newer replica's) are an error here, since
 /// only known kinds are ever claimed or returned.

@@ -46,7 +46,7 @@ impl SqliteConn<'_> {
         }
     }
 
-    fn run<T>(
+    fn run(
         &self,
         sql: &Sql,
         args: &[Arg<'_>],
@@ -109,7 +109,7 @@ impl Exec for SqliteConn<'_> {
         f: Decode<T>,
     ) -> impl Future<Output = StoreResult<Vec<T>>> + Send {
         let mut out = Vec::new();
-        let r = self.run::<T>(sql, args, |r| {
+        let r = self.run(sql, args, |r| {
             out.push(f(r)?);
             Ok(true)
         });
@@ -123,7 +123,7 @@ impl Exec for SqliteConn<'_> {
         f: Decode<T>,
     ) -> impl Future<Output = StoreResult<Option<T>>> + Send {
         let mut out = None;
-        let r = self.run::<T>(sql, args, |r| {
+        let r = self.run(sql, args, |r| {
             out = Some(f(r)?);
             Ok(false)
         });
