@@ -391,12 +391,9 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
             app.settings.public_url
         );
     }
-    portal_api::serve(
-        listener,
-        portal_api::AppState::of(app),
-        portal_api::shutdown_signal(),
-    )
-    .await?;
+    let state = portal_http::AppState::of(app);
+    let router = portal_http::pipeline(state.clone(), portal_api::router(&state), None);
+    portal_http::serve_router(listener, state, router, portal_http::shutdown_signal()).await?;
     tracing::info!("portal stopped");
     Ok(())
 }
@@ -572,7 +569,7 @@ async fn oci_emulator(
         emulator.config_path().display()
     );
     emulator
-        .serve(listener, portal_api::shutdown_signal())
+        .serve(listener, portal_http::shutdown_signal())
         .await
         .context("serving the OCI emulator")?;
     Ok(())

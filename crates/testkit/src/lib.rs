@@ -465,9 +465,10 @@ impl Builder {
             Some(extra) => portal_api::routes().merge(extra),
             None => portal_api::routes(),
         };
-        let app = portal_api::build(state.clone(), routes);
+        let router = portal_api::app::with_routes(&state, routes);
+        let app = portal_http::pipeline(state.clone(), router, None);
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(portal_api::serve_router(
+        let server = tokio::spawn(portal_http::serve_router(
             listener,
             state.clone(),
             app,
