@@ -465,8 +465,9 @@ impl Builder {
             Some(extra) => portal_api::routes().merge(extra),
             None => portal_api::routes(),
         };
-        let router = portal_api::app::with_routes(&state, routes);
-        let app = portal_http::pipeline(state.clone(), router, None);
+        // The server's composition: the API and the web UI in one pipeline.
+        let router = portal_api::app::with_routes(&state, routes).merge(portal_web::router());
+        let app = portal_http::pipeline(state.clone(), router, Some(portal_web::error_page));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(portal_http::serve_router(
             listener,
