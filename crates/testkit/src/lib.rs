@@ -8,6 +8,7 @@ mod pg;
 pub mod proxy;
 pub mod sse;
 mod tools;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
