@@ -126,6 +126,17 @@ async fn the_gate_sends_visitors_to_sign_in_and_back_only_to_local_paths() {
     );
     let res = app.get("/approvals/abc?x=1").await;
     assert_eq!(location(&res), "/login?next=/approvals/abc%3Fx%3D1");
+    for path in ["/approvals", "/logout"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(location(&res), format!("/login?next={path}"));
+    }
+    // Posting without a session is refused (as a page), whatever the form says.
+    for path in ["/logout", "/approvals/abc"] {
+        let (status, body) =
+            page(post_anon(&app, path, &[("csrf", "x"), ("decision", "approve")]).await).await;
+        assert_eq!(status, 401, "{path}: {body}");
+    }
 
     let (status, body) = page(app.get("/login?next=https://evil.example/").await).await;
     assert_eq!(status, 200);

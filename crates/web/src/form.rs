@@ -56,3 +56,23 @@ pub fn pretty_json(text: &str) -> String {
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| text.to_string())
 }
+
+/// Redacted arguments (JSON object text) as a short list of `name: value`.
+pub fn args_list(text: &str) -> maud::Markup {
+    let parsed = serde_json::from_str::<serde_json::Value>(text).ok();
+    let Some(serde_json::Value::Object(map)) = parsed else {
+        return maud::html! { code { (text) } };
+    };
+    maud::html! {
+        @if map.is_empty() {
+            span.muted { "none" }
+        } @else {
+            dl.args {
+                @for (k, v) in &map {
+                    dt { (k) }
+                    dd { code { @match v { serde_json::Value::String(s) => (s), other => (other.to_string()) } } }
+                }
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod errors;
 pub mod form;
 pub mod pages;
+pub mod people;
 pub mod shell;
 pub mod visit;
 

@@ -97,7 +97,7 @@ impl Shell<'_> {
                                 @if let Some(nav) = &self.nav {
                                     span {
                                         (nav.name)
-                                        @if let Some((org, role)) = nav.org { " · " (org) " (" (role) ")" }
+                                        @if let Some((org, role)) = nav.org { span.org { " · " (org) " (" (role) ")" } }
                                     }
                                     form method="post" action="/logout" {
                                         input type="hidden" name="csrf" value=(nav.csrf);

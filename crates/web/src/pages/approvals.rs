@@ -13,7 +13,8 @@ use portal_core::service::approvals;
 use portal_http::{AppState, HttpError};
 use serde::Deserialize;
 
-use crate::form::{pretty_json, when, PageForm};
+use crate::form::{args_list, pretty_json, when, PageForm};
+use crate::people::People;
 use crate::shell::Section;
 use crate::visit::{see_other, Member, PageError};
 
@@ -32,31 +33,22 @@ pub fn status(s: &str) -> Markup {
     html! { span class={ "badge " (s) } { (s) } }
 }
 
-/// The requester as the viewer reads it.
-pub fn who(m: &Member, principal: &str) -> String {
-    if principal == m.principal.id {
-        "you".into()
-    } else {
-        principal.to_string()
-    }
-}
-
 /// The pending table (also used on the home page).
-pub fn pending_table(m: &Member, items: &[Approval]) -> Markup {
+pub fn pending_table(people: &People, items: &[Approval]) -> Markup {
     html! {
         div.table-wrap {
-            table {
+            table.stack {
                 caption.muted { "Waiting for a decision" }
                 thead { tr { th scope="col" { "Tool" } th scope="col" { "Risk" } th scope="col" { "Requested by" } th scope="col" { "Arguments" } th scope="col" { "Expires" } th scope="col" { "Review" } } }
                 tbody {
                     @for a in items {
                         tr {
-                            td { code { (a.tool_name) } }
-                            td { (risk(&a.risk)) }
-                            td { (who(m, &a.requester)) }
-                            td { code { (a.args_redacted) } }
-                            td { time datetime=(when(a.expires_at)) data-expires=(a.expires_at) { (when(a.expires_at)) } }
-                            td { a href={ "/approvals/" (a.id) } { "Review" span.sr-only { " " (a.tool_name) } } }
+                            td data-label="Tool" { code { (a.tool_name) } }
+                            td data-label="Risk" { (risk(&a.risk)) }
+                            td data-label="Requested by" { (people.show(&a.requester)) }
+                            td.args data-label="Arguments" { (args_list(&a.args_redacted)) }
+                            td data-label="Expires" { time datetime=(when(a.expires_at)) data-expires=(a.expires_at) { (when(a.expires_at)) } }
+                            td data-label="" { a href={ "/approvals/" (a.id) } { "Review" span.sr-only { " " (a.tool_name) } } }
                         }
                     }
                 }
@@ -81,6 +73,7 @@ pub async fn list(State(state): State<AppState>, m: Member) -> Result<Response, 
     let ctx = state.ctx(&m.caller);
     let pending = approvals::pending(&ctx, &m.principal, PENDING_PAGE, 0).await?;
     let decided = approvals::decided(&ctx, &m.principal, HISTORY).await?;
+    let people = People::load(&ctx, &m).await?;
     let body = html! {
         h1 { "Approvals" }
         section.card aria-labelledby="pending-h" {
@@ -88,7 +81,7 @@ pub async fn list(State(state): State<AppState>, m: Member) -> Result<Response, 
             @if pending.items.is_empty() {
                 p.muted #no-pending { "Nothing is waiting for a decision." }
             } @else {
-                (pending_table(&m, &pending.items))
+                (pending_table(&people, &pending.items))
             }
         }
         section.card aria-labelledby="history-h" {
@@ -97,16 +90,16 @@ pub async fn list(State(state): State<AppState>, m: Member) -> Result<Response, 
                 p.muted { "No decisions yet." }
             } @else {
                 div.table-wrap {
-                    table {
+                    table.stack {
                         thead { tr { th scope="col" { "Tool" } th scope="col" { "Decision" } th scope="col" { "By" } th scope="col" { "When" } th scope="col" { "Reason" } } }
                         tbody {
                             @for a in &decided {
                                 tr {
-                                    td { a href={ "/approvals/" (a.id) } { code { (a.tool_name) } } }
-                                    td { (status(&a.status)) }
-                                    td { (a.decided_by.as_deref().map(|d| who(&m, d)).unwrap_or_default()) }
-                                    td { (a.decided_at.map(when).unwrap_or_default()) }
-                                    td { (a.reason.as_deref().unwrap_or("")) }
+                                    td data-label="Tool" { a href={ "/approvals/" (a.id) } { code { (a.tool_name) } } }
+                                    td data-label="Decision" { (status(&a.status)) }
+                                    td data-label="By" { (a.decided_by.as_deref().map(|d| people.show(d)).unwrap_or_default()) }
+                                    td data-label="When" { (a.decided_at.map(when).unwrap_or_default()) }
+                                    td data-label="Reason" { (a.reason.as_deref().unwrap_or("")) }
                                 }
                             }
                         }
@@ -129,6 +122,7 @@ pub async fn detail(
     }
     let ctx = state.ctx(&m.caller);
     let (a, full) = approvals::review(&ctx, &m.principal, &id).await?;
+    let people = People::load(&ctx, &m).await?;
     let blocker = if a.status == "pending" {
         approvals::decision_blocker(&ctx, &m.principal, &a).await?
     } else {
@@ -145,13 +139,13 @@ pub async fn detail(
             dl.facts {
                 dt { "Status" } dd #approval-status { (status(&a.status)) }
                 dt { "Risk" } dd { (risk(&a.risk)) }
-                dt { "Requested by" } dd { (who(&m, &a.requester)) }
+                dt { "Requested by" } dd { (people.show(&a.requester)) }
                 dt { "Requested" } dd { (when(a.created_at)) }
                 @if a.status == "pending" {
                     dt { "Expires" } dd { time datetime=(when(a.expires_at)) data-expires=(a.expires_at) { (when(a.expires_at)) } }
                 }
                 @if let Some(by) = &a.decided_by {
-                    dt { "Decided by" } dd { (who(&m, by)) }
+                    dt { "Decided by" } dd { (people.show(by)) }
                 }
                 @if let Some(at) = a.decided_at {
                     dt { "Decided" } dd { (when(at)) }

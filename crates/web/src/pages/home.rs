@@ -9,8 +9,9 @@ use portal_core::rbac::Permission;
 use portal_core::service::{activity, approvals};
 use portal_http::AppState;
 
-use super::approvals::{pending_table, risk, status, who};
+use super::approvals::{pending_table, risk, status};
 use crate::form::when;
+use crate::people::People;
 use crate::shell::Section;
 use crate::visit::{Member, PageError};
 
@@ -40,6 +41,7 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
     } else {
         None
     };
+    let people = People::load(&ctx, &m).await?;
     let name = p.user.as_ref().map(|u| u.name.as_str()).unwrap_or("there");
     let body = html! {
         h1 { "Hello, " (name) }
@@ -49,7 +51,7 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
                 @if page.items.is_empty() {
                     p.muted { "Nothing is waiting for you." }
                 } @else {
-                    (pending_table(&m, &page.items))
+                    (pending_table(&people, &page.items))
                     p { a href="/approvals" { "All approvals" } }
                 }
             }
@@ -62,16 +64,16 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
                         p.muted { "No tool has run yet." }
                     } @else {
                         div.table-wrap {
-                            table {
+                            table.stack {
                                 thead { tr { th scope="col" { "Tool" } th scope="col" { "Risk" } th scope="col" { "Outcome" } th scope="col" { "By" } th scope="col" { "When" } } }
                                 tbody {
                                     @for a in items {
                                         tr {
-                                            td { code { (a.tool_name) } }
-                                            td { (risk(&a.risk)) }
-                                            td { (status(&a.status)) }
-                                            td { (who(&m, &a.principal_id)) }
-                                            td { (when(a.created_at)) }
+                                            td data-label="Tool" { code { (a.tool_name) } }
+                                            td data-label="Risk" { (risk(&a.risk)) }
+                                            td data-label="Outcome" { (status(&a.status)) }
+                                            td data-label="By" { (people.show(&a.principal_id)) }
+                                            td data-label="When" { (when(a.created_at)) }
                                         }
                                     }
                                 }
