@@ -42,7 +42,7 @@ const chrome = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank',
-], { stdio: ['ignore', 'ignore', 'pipe'] });
+], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
 const endpoint = await new Promise((resolve, reject) => {
   let seen = '';
   const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${seen}`)), 30000);
@@ -88,6 +88,14 @@ async function axe(page, label) {
     check(bad.length === 0, `axe ${label} (${scheme}): 0 serious/critical violations${detail ? ` — ${detail}` : ''}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/** At phone width nothing may scroll sideways. */
+async function fits(page, label) {
+  const { scroll, inner } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
+  }));
+  check(scroll <= inner, `${label} fits ${inner} px without sideways scrolling (${scroll} px)`);
 }
 
 async function shot(page, name) {
@@ -179,6 +187,7 @@ await axe(viewer, '403 page');
 await viewer.goto('/approvals');
 check(await viewer.locator('#no-approve').isVisible(), 'the viewer is told why there is nothing to approve');
 check(await viewer.getByRole('button', { name: 'Approve' }).count() === 0, 'the viewer sees no approve controls');
+await fits(viewer, 'viewer /approvals');
 await shot(viewer, '3-viewer-approvals-375px');
 const csrf = await viewer.locator('input[name="csrf"]').first().inputValue();
 const forged = await viewer.request.post(`/approvals/${pendingId}`, {
@@ -197,16 +206,25 @@ await axe(viewer, '404 page');
 await shot(viewer, '4-not-found-375px');
 await admin.setViewportSize({ width: 375, height: 740 });
 await admin.goto('/');
+await fits(admin, 'home');
 await shot(admin, '4-home-375px');
 await admin.emulateMedia({ colorScheme: 'dark' });
 await admin.goto('/approvals');
+await fits(admin, '/approvals');
 await shot(admin, '4-approvals-dark');
+await admin.goto(`/approvals/${pendingId}`);
+await fits(admin, '/approvals/{id}');
 
-await browser.close();
+// Close Chromium itself (not just the connection), then its whole process group.
 const exited = new Promise((resolve) => chrome.once('exit', resolve));
-chrome.kill();
-await exited;
-rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+await (await browser.newBrowserCDPSession()).send('Browser.close').catch(() => {});
+await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+try { process.kill(-chrome.pid, 'SIGKILL'); } catch { /* already gone */ }
+try {
+  rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+} catch (e) {
+  console.error(`warning: could not remove the Chromium profile ${profile}: ${e.message}`);
+}
 console.log(`${passed} passed, ${failed} failed`);
 if (failed > 0) {
   console.error(`FAILED:\n  ${problems.join('\n  ')}`);

@@ -3,19 +3,8 @@
 //! organisation's approval 404, and the home page's panels.
 
 use portal_testkit::web::{csrf_of, page};
-use portal_testkit::{Client, TestApp};
+use portal_testkit::{with_operator as setup, Client, TestApp};
 use serde_json::{json, Value};
-
-async fn setup() -> (TestApp, Client, Client, String) {
-    let app = TestApp::builder()
-        .env("PORTAL_CLOUD", "emulator")
-        .spawn()
-        .await;
-    let admin = app.admin().await;
-    let op = app.member(&admin, "op@acme.test", "operator").await;
-    let instance = admin.running_instance().await;
-    (app, admin, op, instance)
-}
 
 /// Asks for `tool` through the REST API; returns the approval it needs.
 async fn ask(c: &Client, tool: &str, args: Value) -> String {
@@ -211,13 +200,7 @@ async fn another_organisations_approval_is_not_found() {
         .post("/api/admin/orgs", json!({"name": "Beta", "slug": "beta"}))
         .await;
     assert_eq!(res.status(), 201);
-    let res = admin
-        .post(
-            "/api/auth/organization/set-active",
-            json!({"organizationSlug": "beta"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    admin.set_active("beta").await;
     let boss = app.member(&admin, "boss@beta.test", "admin").await;
     let (status, body) = boss.page(&format!("/approvals/{id}")).await;
     assert_eq!(status, 404, "{body}");

@@ -70,6 +70,19 @@ pub struct Builder {
     share: Option<(DbHandle, Option<std::sync::Arc<PgTestDb>>)>,
 }
 
+/// The approval fixture: the app on the embedded emulator, its admin, an
+/// operator (`op@acme.test`) and a RUNNING instance of the demo tenancy.
+pub async fn with_operator() -> (TestApp, Client, Client, String) {
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let instance = admin.running_instance().await;
+    (app, admin, op, instance)
+}
+
 impl TestApp {
     /// Starts the app with test defaults.
     pub async fn spawn() -> Self {
@@ -589,6 +602,17 @@ impl Client {
             body["key"].as_str().expect("key").to_string(),
             body["apiKey"]["id"].as_str().expect("id").to_string(),
         )
+    }
+
+    /// Switches the session's active organisation (by slug).
+    pub async fn set_active(&self, slug: &str) {
+        let res = self
+            .post(
+                "/api/auth/organization/set-active",
+                serde_json::json!({ "organizationSlug": slug }),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "switch to {slug}");
     }
 
     /// The id of a RUNNING instance of the demo tenancy, found through the tools.
