@@ -226,12 +226,6 @@ async fn status_of_in(app: &TestApp, id: &str) -> String {
     let admin = app
         .sign_in("admin@acme.test", portal_testkit::PASSWORD)
         .await;
-    let res = admin
-        .post(
-            "/api/auth/organization/set-active",
-            json!({"organizationSlug": "acme"}),
-        )
-        .await;
-    assert_eq!(res.status(), 200);
+    admin.set_active("acme").await;
     status_of(&admin, id).await
 }
