@@ -198,6 +198,11 @@ const still = await (await adminApi.get(`/api/tools/approve/${pendingId}`)).json
 check(still.status === 'pending', 'the approval is still pending');
 
 // (4) The remaining pages.
+await viewer.goto('/activity');
+check(await viewer.getByRole('heading', { name: 'Activity' }).isVisible(), 'the viewer reads the activity feed');
+await fits(viewer, '/activity');
+await axe(viewer, '/activity');
+await shot(viewer, '4-activity-375px');
 await viewer.goto('/logout');
 await axe(viewer, '/logout');
 await viewer.goto('/no/such/page');

@@ -229,3 +229,42 @@ async fn status_of_in(app: &TestApp, id: &str) -> String {
     admin.set_active("acme").await;
     status_of(&admin, id).await
 }
+
+#[tokio::test]
+async fn the_activity_page_lists_and_filters_the_organisations_runs() {
+    let (app, admin, op, instance) = setup().await;
+    let viewer = app.member(&admin, "vi@acme.test", "viewer").await;
+    let res = op
+        .post(
+            "/api/v1/tools/getInstance/execute",
+            json!({"args": {"instanceId": instance}}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    // Every role reads the feed (tools:read); names, not ids.
+    let (status, body) = viewer.page("/activity").await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("getInstance") && body.contains(&instance),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#"<td data-label="By">op@acme.test</td>"#),
+        "{body}"
+    );
+    let (_, only) = viewer
+        .page("/activity?tool=getInstance&status=success")
+        .await;
+    assert!(only.contains("getInstance"));
+    assert!(!only.contains("listCompartments"), "{only}");
+    let (_, none) = viewer.page("/activity?status=error").await;
+    assert!(none.contains(r#"id="no-activity""#), "{none}");
+    // A status the feed does not know: 400 naming it, as a page.
+    let (status, body) = viewer.page("/activity?status=bogus").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("status: must be one of"), "{body}");
+    // Anonymous visitors are sent to sign in.
+    let res = app.get("/activity").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login?next=/activity");
+}

@@ -13,8 +13,10 @@ use crate::shell::{Section, Shell};
 
 /// Paths the web UI serves (errors there are always pages).
 fn is_page(path: &str) -> bool {
-    matches!(path, "/" | "/login" | "/logout" | "/setup" | "/approvals")
-        || path.starts_with("/approvals/")
+    matches!(
+        path,
+        "/" | "/login" | "/logout" | "/setup" | "/approvals" | "/activity"
+    ) || path.starts_with("/approvals/")
         || path.starts_with(crate::assets::PREFIX)
 }
 

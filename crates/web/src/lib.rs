@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/setup", get(pages::setup::page).post(pages::setup::submit))
         .route("/approvals", get(pages::approvals::list))
+        .route("/activity", get(pages::activity::page))
         .route(
             "/approvals/{id}",
             get(pages::approvals::detail).post(pages::approvals::decide),

@@ -31,6 +31,8 @@ pub enum Section {
     Home,
     /// `/approvals`.
     Approvals,
+    /// `/activity`.
+    Activity,
     /// Pages outside the navigation (sign-in, errors).
     None,
 }
@@ -88,6 +90,7 @@ impl Shell<'_> {
                                         @if nav.approvals {
                                             li { a href="/approvals" aria-current=[self.current(Section::Approvals)] { "Approvals" } }
                                         }
+                                        li { a href="/activity" aria-current=[self.current(Section::Activity)] { "Activity" } }
                                         li { a href="/api/docs/" { "API docs" } }
                                     }
                                 }

@@ -86,6 +86,7 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
                 h2 #links-h { "Quick links" }
                 ul.links {
                     li { a href="/approvals" { "Approvals" } " — pending requests and decisions" }
+                    li { a href="/activity" { "Activity" } " — every tool run in the organisation" }
                     li { a href="/api/docs/" { "API documentation" } " — every endpoint, try it in the browser" }
                     li { a href="/health" { "Health" } " — the portal's checks" }
                 }

@@ -1,5 +1,6 @@
 //! The pages, one module per area.
 
+pub mod activity;
 pub mod approvals;
 pub mod home;
 pub mod login;
