@@ -4,8 +4,8 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use maud::html;
-use portal_core::model::ActivityFilter;
+use maud::{html, Markup};
+use portal_core::model::{Activity, ActivityFilter};
 use portal_core::rbac::Permission;
 use portal_core::service::activity;
 use portal_http::{AppState, HttpError};
@@ -29,6 +29,40 @@ pub struct Filters {
     status: String,
     #[serde(default)]
     page: u32,
+}
+
+/// A table of tool runs; `full` adds their arguments and durations.
+pub fn runs_table(people: &People, items: &[Activity], full: bool) -> Markup {
+    html! {
+        div.table-wrap {
+            table.stack {
+                thead {
+                    tr {
+                        th scope="col" { "Tool" } th scope="col" { "Risk" } th scope="col" { "Outcome" } th scope="col" { "By" }
+                        @if full { th scope="col" { "Arguments" } }
+                        th scope="col" { "When" }
+                        @if full { th scope="col" { "Took" } }
+                    }
+                }
+                tbody {
+                    @for a in items {
+                        tr {
+                            td data-label="Tool" { code { (a.tool_name) } }
+                            td data-label="Risk" { (risk(&a.risk)) }
+                            td data-label="Outcome" {
+                                (status(&a.status))
+                                @if let (true, Some(e)) = (full, &a.error) { " " span.muted { (e) } }
+                            }
+                            td data-label="By" { (people.show(&a.principal_id)) }
+                            @if full { td.args data-label="Arguments" { (args_list(&a.args)) } }
+                            td data-label="When" { (when(a.created_at)) }
+                            @if full { td data-label="Took" { @if let Some(ms) = a.duration_ms { (ms) " ms" } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// `GET /activity`.
@@ -86,27 +120,7 @@ pub async fn page(
             @if found.items.is_empty() {
                 p.muted #no-activity { "Nothing matches." }
             } @else {
-                div.table-wrap {
-                    table.stack {
-                        thead { tr { th scope="col" { "Tool" } th scope="col" { "Risk" } th scope="col" { "Outcome" } th scope="col" { "By" } th scope="col" { "Arguments" } th scope="col" { "When" } th scope="col" { "Took" } } }
-                        tbody {
-                            @for a in &found.items {
-                                tr {
-                                    td data-label="Tool" { code { (a.tool_name) } }
-                                    td data-label="Risk" { (risk(&a.risk)) }
-                                    td data-label="Outcome" {
-                                        (status(&a.status))
-                                        @if let Some(e) = &a.error { " " span.muted { (e) } }
-                                    }
-                                    td data-label="By" { (people.show(&a.principal_id)) }
-                                    td.args data-label="Arguments" { (args_list(&a.args)) }
-                                    td data-label="When" { (when(a.created_at)) }
-                                    td data-label="Took" { @if let Some(ms) = a.duration_ms { (ms) " ms" } }
-                                }
-                            }
-                        }
-                    }
-                }
+                (runs_table(&people, &found.items, true))
                 nav.actions aria-label="Pages" {
                     @if q.page > 0 { a.button.secondary href=(link(q.page - 1)) rel="prev" { "Newer" } }
                     @if shown_to < found.total { a.button.secondary href=(link(q.page + 1)) rel="next" { "Older" } }

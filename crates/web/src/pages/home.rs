@@ -9,8 +9,8 @@ use portal_core::rbac::Permission;
 use portal_core::service::{activity, approvals};
 use portal_http::AppState;
 
-use super::approvals::{pending_table, risk, status};
-use crate::form::when;
+use super::activity::runs_table;
+use super::approvals::pending_table;
 use crate::people::People;
 use crate::shell::Section;
 use crate::visit::{Member, PageError};
@@ -63,22 +63,7 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
                     @if items.is_empty() {
                         p.muted { "No tool has run yet." }
                     } @else {
-                        div.table-wrap {
-                            table.stack {
-                                thead { tr { th scope="col" { "Tool" } th scope="col" { "Risk" } th scope="col" { "Outcome" } th scope="col" { "By" } th scope="col" { "When" } } }
-                                tbody {
-                                    @for a in items {
-                                        tr {
-                                            td data-label="Tool" { code { (a.tool_name) } }
-                                            td data-label="Risk" { (risk(&a.risk)) }
-                                            td data-label="Outcome" { (status(&a.status)) }
-                                            td data-label="By" { (people.show(&a.principal_id)) }
-                                            td data-label="When" { (when(a.created_at)) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                        (runs_table(&people, items, false))
                     }
                 }
             }
