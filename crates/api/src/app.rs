@@ -1,5 +1,5 @@
-//! Assembles the application: feature routers merged in one place, the docs,
-//! the fallbacks, and the middleware pipeline around all of it.
+//! The API's router: feature routes merged in one place, the OpenAPI document,
+//! the docs UI and MCP (the pipeline and fallbacks are `portal_http::pipeline`'s).
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue};
@@ -72,19 +72,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
     with_routes(state, routes())
 }
 
-/// The API alone in the full pipeline (JSON errors everywhere).
-pub fn app(state: AppState) -> Router {
-    build(state, routes())
-}
-
-/// Wraps a set of routes in the full pipeline. `app` uses it with the real
-/// routes; tests may add routes to exercise the pipeline itself.
-pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
-    let router = with_routes(&state, routes);
-    portal_http::pipeline(state, router, None)
-}
-
-/// The given routes with the OpenAPI document, the docs UI and MCP.
+/// The given routes with the OpenAPI document, the docs UI and MCP (tests add
+/// probe routes; the server merges the result with the web UI's).
 pub fn with_routes(state: &AppState, routes: OpenApiRouter<AppState>) -> Router<AppState> {
     let (router, mut doc) = routes.split_for_parts();
     mcp::document(&mut doc);

@@ -11,7 +11,7 @@ pub mod routes;
 pub mod time;
 pub mod views;
 
-pub use app::{app, build, router, routes};
+pub use app::{router, routes, with_routes};
 pub use error::ApiError;
 pub use portal_app::{chat, cloud, metrics};
 pub use portal_http::{auth, middleware, redact, state, streams};
