@@ -1,19 +1,17 @@
-//! Assembles the application: feature routers merged in one place, the docs,
-//! the fallbacks, and the middleware pipeline around all of it.
+//! The API's router: feature routes merged in one place, the OpenAPI document,
+//! the docs UI and MCP (the pipeline and fallbacks are `portal_http::pipeline`'s).
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderValue, Method, Uri};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Router};
-use tower::ServiceBuilder;
+use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
-use crate::extract::BodyLimit;
-use crate::middleware::{caller, cors, edge, limits, rate_limit};
+use crate::middleware::caller;
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
     keys, mcp, ops, org, sessions, setup, tools,
@@ -68,14 +66,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(chat::models))
 }
 
-/// The production application.
-pub fn app(state: AppState) -> Router {
-    build(state, routes())
+/// The API's production router (routes, docs and MCP), without the pipeline:
+/// the server merges it with the web UI's and wraps both in [`portal_http::pipeline`].
+pub fn router(state: &AppState) -> Router<AppState> {
+    with_routes(state, routes())
 }
 
-/// Wraps a set of routes in the full pipeline. `app` uses it with the real
-/// routes; tests may add routes to exercise the pipeline itself.
-pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
+/// The given routes with the OpenAPI document, the docs UI and MCP (tests add
+/// probe routes; the server merges the result with the web UI's).
+pub fn with_routes(state: &AppState, routes: OpenApiRouter<AppState>) -> Router<AppState> {
     let (router, mut doc) = routes.split_for_parts();
     mcp::document(&mut doc);
     crate::openapi::finish(&mut doc);
@@ -92,31 +91,7 @@ pub fn build(state: AppState, routes: OpenApiRouter<AppState>) -> Router {
     );
     let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .layer(from_fn_with_state(state.clone(), docs_guard));
-    let limit = state.settings.limits.body_limit_bytes;
-    router
-        .merge(docs)
-        .merge(mcp::router(&state))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(
-            ServiceBuilder::new()
-                .layer(from_fn_with_state(state.clone(), edge::layer))
-                .layer(from_fn_with_state(state.clone(), cors::layer))
-                .layer(from_fn_with_state(state.clone(), caller::layer))
-                .layer(from_fn_with_state(state.clone(), rate_limit::layer))
-                .layer(from_fn_with_state(state.clone(), limits::layer))
-                .layer(DefaultBodyLimit::max(limit))
-                .layer(Extension(BodyLimit(limit))),
-        )
-        .with_state(state)
-}
-
-async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::NotFound(format!("No route for {method} {}", uri.path()))
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+    router.merge(docs).merge(mcp::router(state))
 }
 
 /// The documentation UI: its own CSP (Swagger UI sets inline styles and uses

@@ -90,10 +90,7 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// The configured body limit, put in request extensions by the app so
-/// rejections can quote it.
-#[derive(Clone, Copy)]
-pub struct BodyLimit(pub usize);
+pub use portal_http::BodyLimit;
 
 fn source_text(e: &dyn std::error::Error) -> String {
     let mut msg = e.to_string();

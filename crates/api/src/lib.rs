@@ -1,23 +1,19 @@
-//! HTTP adapters of the portal: the axum application, its middleware pipeline,
-//! error model, OpenAPI document and streaming endpoints. Business rules live in
-//! `portal-core`; handlers here parse, call, and map.
+//! The JSON API of the portal: its routes, OpenAPI document, streaming
+//! endpoints and MCP server, as adapters over the application. Business rules
+//! live in `portal-core`; the shared HTTP plumbing (state, guards, middleware,
+//! the error type) in `portal-http`, re-exported here under its old paths.
 
 pub mod app;
-pub mod auth;
 pub mod error;
 pub mod extract;
-pub mod middleware;
 pub mod openapi;
-pub mod redact;
 pub mod routes;
-pub mod server;
-pub mod state;
-pub mod streams;
 pub mod time;
 pub mod views;
 
-pub use app::{app, build, routes};
+pub use app::{router, routes, with_routes};
 pub use error::ApiError;
 pub use portal_app::{chat, cloud, metrics};
-pub use server::{serve, serve_router, shutdown_signal};
+pub use portal_http::{auth, middleware, redact, state, streams};
+pub use portal_http::{serve_router, shutdown_signal};
 pub use state::AppState;

@@ -381,22 +381,22 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     if let Some(token) = app.prepare_setup().await? {
         let path = app.settings.data_dir.join(portal_app::setup::TOKEN_FILE);
         eprintln!(
-            "\nNo admin exists yet. Create the first one with this one-time setup token\n\
-             (also in {}):\n\n    {token}\n\n\
+            "\nNo admin exists yet. Open this link to create the first one (it carries a one-time\n\
+             setup token, also in {}):\n\n    {}/setup?token={token}\n\n\
+             or with curl:\n\n\
              curl -X POST {}/api/setup/admin -H 'Authorization: Bearer {token}' \\\n\
              \x20    -H 'Content-Type: application/json' \\\n\
              \x20    -d '{{\"email\":\"you@example.com\",\"password\":\"…12+ characters…\",\"name\":\"You\",\"orgName\":\"Acme\"}}'\n\
              or headless: portal admin create-user --help\n",
             path.display(),
+            app.settings.http.public_url,
             app.settings.http.public_url
         );
     }
-    portal_api::serve(
-        listener,
-        portal_api::AppState::of(app),
-        portal_api::shutdown_signal(),
-    )
-    .await?;
+    let state = portal_http::AppState::of(app);
+    let routes = portal_api::router(&state).merge(portal_web::router());
+    let router = portal_http::pipeline(state.clone(), routes, Some(portal_web::error_page));
+    portal_http::serve_router(listener, state, router, portal_http::shutdown_signal()).await?;
     tracing::info!("portal stopped");
     Ok(())
 }
@@ -572,7 +572,7 @@ async fn oci_emulator(
         emulator.config_path().display()
     );
     emulator
-        .serve(listener, portal_api::shutdown_signal())
+        .serve(listener, portal_http::shutdown_signal())
         .await
         .context("serving the OCI emulator")?;
     Ok(())

@@ -4,19 +4,8 @@
 //! (M11), a service key counts as its creator (L10), and one requester cannot
 //! flood the approvers' list (L16).
 
-use portal_testkit::{Client, TestApp};
+use portal_testkit::{with_operator as setup, Client};
 use serde_json::{json, Value};
-
-async fn setup() -> (TestApp, Client, Client, String) {
-    let app = TestApp::builder()
-        .env("PORTAL_CLOUD", "emulator")
-        .spawn()
-        .await;
-    let admin = app.admin().await;
-    let op = app.member(&admin, "op@acme.test", "operator").await;
-    let instance = admin.running_instance().await;
-    (app, admin, op, instance)
-}
 
 async fn call(c: &Client, body: Value) -> (u16, Value) {
     let res = c.post("/api/tools/execute", body).await;

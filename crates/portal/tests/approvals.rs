@@ -2,19 +2,8 @@
 //! the organisation, the requester, the tool and the exact arguments —
 //! single-use, expiring, four-eyes for danger — from any entry point.
 
-use portal_testkit::{Client, TestApp};
+use portal_testkit::{with_operator as setup, Client, TestApp};
 use serde_json::{json, Value};
-
-async fn setup() -> (TestApp, Client, Client, String) {
-    let app = TestApp::builder()
-        .env("PORTAL_CLOUD", "emulator")
-        .spawn()
-        .await;
-    let admin = app.admin().await;
-    let op = app.member(&admin, "op@acme.test", "operator").await;
-    let instance = admin.running_instance().await;
-    (app, admin, op, instance)
-}
 
 async fn call(c: &Client, body: Value) -> (u16, Value) {
     let res = c.post("/api/tools/execute", body).await;

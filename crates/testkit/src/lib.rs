@@ -8,6 +8,7 @@ mod pg;
 pub mod proxy;
 pub mod sse;
 mod tools;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,6 +68,19 @@ pub struct Builder {
     extra: Option<OpenApiRouter<AppState>>,
     pg_via: Option<UrlRewrite>,
     share: Option<(DbHandle, Option<std::sync::Arc<PgTestDb>>)>,
+}
+
+/// The approval fixture: the app on the embedded emulator, its admin, an
+/// operator (`op@acme.test`) and a RUNNING instance of the demo tenancy.
+pub async fn with_operator() -> (TestApp, Client, Client, String) {
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let instance = admin.running_instance().await;
+    (app, admin, op, instance)
 }
 
 impl TestApp {
@@ -494,9 +508,11 @@ impl Builder {
             Some(extra) => portal_api::routes().merge(extra),
             None => portal_api::routes(),
         };
-        let app = portal_api::build(state.clone(), routes);
+        // The server's composition: the API and the web UI in one pipeline.
+        let router = portal_api::app::with_routes(&state, routes).merge(portal_web::router());
+        let app = portal_http::pipeline(state.clone(), router, Some(portal_web::error_page));
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(portal_api::serve_router(
+        let server = tokio::spawn(portal_http::serve_router(
             listener,
             state.clone(),
             app,
@@ -615,6 +631,17 @@ impl Client {
             body["key"].as_str().expect("key").to_string(),
             body["apiKey"]["id"].as_str().expect("id").to_string(),
         )
+    }
+
+    /// Switches the session's active organisation (by slug).
+    pub async fn set_active(&self, slug: &str) {
+        let res = self
+            .post(
+                "/api/auth/organization/set-active",
+                serde_json::json!({ "organizationSlug": slug }),
+            )
+            .await;
+        assert_eq!(res.status(), 200, "switch to {slug}");
     }
 
     /// The id of a RUNNING instance of the demo tenancy, found through the tools.

@@ -25,7 +25,7 @@ impl Write for Sink {
 pub(crate) fn init() {
     INIT.call_once(|| {
         let filter = tracing_subscriber::EnvFilter::new(
-            "portal_api=trace,portal_store=debug,portal_core=debug,warn",
+            "portal_api=trace,portal_http=trace,portal_web=trace,portal_store=debug,portal_core=debug,warn",
         );
         let _ = tracing_subscriber::fmt()
             .with_env_filter(filter)

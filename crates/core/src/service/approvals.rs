@@ -438,3 +438,58 @@ pub async fn review(
     }
     Ok((a, full))
 }
+
+/// Why `p` may not decide `a` (the four-eyes rule, a missing permission), or
+/// `None` when it may: pages show decision controls only to those who may use
+/// them, and explain the rule when it blocks.
+pub async fn decision_blocker(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    a: &Approval,
+) -> CoreResult<Option<String>> {
+    let org = p.org()?;
+    match check_may_decide(ctx, p, &org.id, a).await {
+        Ok(()) => Ok(None),
+        Err(CoreError::Forbidden(why)) => Ok(Some(why)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The organisation's most recent decisions (approved or rejected), newest
+/// first (`tools:approve`), read from its audit ledger, each with the
+/// approval's current state.
+pub async fn decided(ctx: &Ctx<'_>, p: &Principal, limit: i64) -> CoreResult<Vec<Approval>> {
+    p.require(Permission::ToolsApprove)?;
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(CoreError::Validation(format!(
+            "limit: must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let org = p.org()?;
+    let chain = crate::audit::org_chain(&org.id);
+    let mut records = Vec::new();
+    for action in ["approval.approved", "approval.rejected"] {
+        let f = crate::model::AuditFilter {
+            action: Some(action.into()),
+            actor: None,
+            from: None,
+            to: None,
+            limit,
+            offset: 0,
+        };
+        records.extend(ctx.store.list_audit(&chain, &f).await?.items);
+    }
+    records.sort_by_key(|r| std::cmp::Reverse(r.seq));
+    let mut out = Vec::new();
+    for r in records.into_iter().take(limit as usize) {
+        let id = serde_json::from_str::<Value>(&r.detail)
+            .ok()
+            .and_then(|d| d.get("approvalId")?.as_str().map(str::to_owned));
+        if let Some(id) = id {
+            if let Some(a) = ctx.store.get_approval(&org.id, &id).await? {
+                out.push(a);
+            }
+        }
+    }
+    Ok(out)
+}

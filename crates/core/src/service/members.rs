@@ -316,3 +316,22 @@ pub async fn list_orgs(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Org>> {
     }
     Ok(ctx.store.list_orgs().await?)
 }
+
+/// Display names of the principals of the caller's organisation — members
+/// (`user:<id>` → their name) and API keys (`key:<id>` → `key <name>`) — so
+/// pages can say who asked and who decided. Any member may read them: it is
+/// what the organisation's own approvals and activity already name.
+pub async fn display_names(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+) -> CoreResult<std::collections::HashMap<String, String>> {
+    let org = p.org()?;
+    let mut names = std::collections::HashMap::new();
+    for m in ctx.store.list_members(&org.id).await? {
+        names.insert(format!("user:{}", m.user.id), m.user.name);
+    }
+    for k in ctx.store.list_api_keys(&org.id).await? {
+        names.insert(format!("key:{}", k.id), format!("key {}", k.name));
+    }
+    Ok(names)
+}

@@ -8,7 +8,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::state::AppState;
 
 /// Which origins may call with credentials.
@@ -64,7 +64,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if is_preflight {
         if !allowed {
-            let mut res = ApiError::Forbidden("Origin not allowed".into()).into_response();
+            let mut res = HttpError::Forbidden("Origin not allowed".into()).into_response();
             res.headers_mut()
                 .insert(header::VARY, HeaderValue::from_static("Origin"));
             return res;

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::state::AppState;
 
 /// Which pool a stream draws from.
@@ -46,11 +46,11 @@ pub enum Refusal {
     CallerCap,
 }
 
-impl From<Refusal> for ApiError {
+impl From<Refusal> for HttpError {
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::PoolFull => ApiError::Overloaded,
-            Refusal::CallerCap => ApiError::RateLimited(1),
+            Refusal::PoolFull => HttpError::Overloaded,
+            Refusal::CallerCap => HttpError::RateLimited(1),
         }
     }
 }
@@ -150,14 +150,14 @@ impl Slot {
         pool: Pool,
         principal: Option<&str>,
         ip: IpAddr,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<Self, HttpError> {
         let lease = state.streams.acquire(pool, principal, ip).map_err(|r| {
             let reason = match r {
                 Refusal::PoolFull => "streams",
                 Refusal::CallerCap => "stream_cap",
             };
             state.metrics.shed.with_label_values(&[reason]).inc();
-            ApiError::from(r)
+            HttpError::from(r)
         })?;
         state.metrics.streams_open.inc();
         Ok(Slot {

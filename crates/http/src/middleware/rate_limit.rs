@@ -12,7 +12,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::middleware::caller::Caller;
 use crate::state::AppState;
 
@@ -189,7 +189,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
                     Class::Chat => "chat",
                 }])
                 .inc();
-            let mut res = ApiError::RateLimited(d.retry_after).into_response();
+            let mut res = HttpError::RateLimited(d.retry_after).into_response();
             decorate(&mut res, &d);
             res
         }

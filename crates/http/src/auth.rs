@@ -11,7 +11,7 @@ use axum::http::{header, Method};
 use portal_core::identity::Principal;
 use portal_core::rbac::{AuthMethod, Permission};
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::middleware::caller::{AuthState, Caller};
 use crate::state::AppState;
 
@@ -124,7 +124,7 @@ pub fn origin_allowed(state: &AppState, value: &str) -> bool {
 
 /// Refuses state-changing requests authenticated by cookie whose Origin (or
 /// Referer) is not the portal itself or a configured origin.
-pub fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
+pub fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), HttpError> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
@@ -137,7 +137,7 @@ pub fn check_csrf(state: &AppState, parts: &Parts) -> Result<(), ApiError> {
 pub fn check_csrf_headers(
     state: &AppState,
     headers: &axum::http::HeaderMap,
-) -> Result<(), ApiError> {
+) -> Result<(), HttpError> {
     let origin = match headers.get(header::ORIGIN) {
         Some(v) => v.to_str().ok().and_then(origin_of),
         None => headers
@@ -151,7 +151,7 @@ pub fn check_csrf_headers(
     if ok {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
+        Err(HttpError::Forbidden(
             "Cross-site request refused: Origin does not match the portal".into(),
         ))
     }
@@ -159,21 +159,21 @@ pub fn check_csrf_headers(
 
 /// The caller as resolved by the caller layer: 401 when anonymous or the
 /// credentials are bad, 503 when they could not be checked.
-pub fn authenticated(parts: &Parts) -> Result<(Arc<Principal>, Caller), ApiError> {
+pub fn authenticated(parts: &Parts) -> Result<(Arc<Principal>, Caller), HttpError> {
     let caller = parts
         .extensions
         .get::<Caller>()
         .cloned()
-        .ok_or(ApiError::AuthRequired)?;
+        .ok_or(HttpError::AuthRequired)?;
     match (caller.auth, &caller.principal) {
-        (AuthState::Unavailable, _) => Err(ApiError::DatabaseUnavailable),
+        (AuthState::Unavailable, _) => Err(HttpError::DatabaseUnavailable),
         (AuthState::Verified, Some(p)) => Ok((p.clone(), caller)),
-        _ => Err(ApiError::AuthRequired),
+        _ => Err(HttpError::AuthRequired),
     }
 }
 
 impl<P: Perm> FromRequestParts<AppState> for Require<P> {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -188,12 +188,12 @@ impl<P: Perm> FromRequestParts<AppState> for Require<P> {
                 .is_some_and(|u| u.must_change_password)
                 && !PASSWORD_CHANGE_ROUTES.contains(&parts.uri.path())
             {
-                return Err(ApiError::PasswordChangeRequired);
+                return Err(HttpError::PasswordChangeRequired);
             }
         }
         if let Some(p) = P::PERM {
             if !principal.can(p) {
-                return Err(ApiError::Forbidden(format!("Permission {p} is required")));
+                return Err(HttpError::Forbidden(format!("Permission {p} is required")));
             }
         }
         Ok(Require {
@@ -208,7 +208,7 @@ impl<P: Perm> FromRequestParts<AppState> for Require<P> {
 pub struct AnyCaller(pub Caller);
 
 impl FromRequestParts<AppState> for AnyCaller {
-    type Rejection = ApiError;
+    type Rejection = HttpError;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -219,7 +219,7 @@ impl FromRequestParts<AppState> for AnyCaller {
             .get::<Caller>()
             .cloned()
             .map(AnyCaller)
-            .ok_or(ApiError::AuthRequired)
+            .ok_or(HttpError::AuthRequired)
     }
 }
 

@@ -26,17 +26,8 @@ use crate::state::AppState;
 /// Largest connection cap honoured (the drain waits for this many permits).
 const MAX_CONNECTIONS_CAP: usize = 1 << 20;
 
-/// Serves the production app on `listener` until `signal` resolves, then drains.
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    signal: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = crate::app::app(state.clone());
-    serve_router(listener, state, app, signal).await
-}
-
-/// Serves any router built with [`crate::app::build`] (tests add probe routes).
+/// Serves a router wrapped by [`crate::pipeline`] on `listener` until
+/// `signal` resolves, then drains.
 pub async fn serve_router(
     listener: TcpListener,
     state: AppState,

@@ -5,7 +5,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 use crate::state::AppState;
 
 /// Middleware, the inner guards as one layer: a declared body over the limit
@@ -22,17 +22,17 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return ApiError::PayloadTooLarge(limit).into_response();
+        return HttpError::PayloadTooLarge(limit).into_response();
     }
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
         state.metrics.shed.with_label_values(&["overload"]).inc();
-        return ApiError::Overloaded.into_response();
+        return HttpError::Overloaded.into_response();
     };
     match tokio::time::timeout(state.settings.http.request_timeout, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
             state.metrics.shed.with_label_values(&["timeout"]).inc();
-            ApiError::Timeout.into_response()
+            HttpError::Timeout.into_response()
         }
     }
 }

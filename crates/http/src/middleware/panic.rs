@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 use axum::response::{IntoResponse, Response};
 use futures_util::FutureExt;
 
-use crate::error::ApiError;
+use crate::error::HttpError;
 
 /// Runs `fut`, turning an unwinding panic into a logged 500.
 pub async fn catch(fut: impl std::future::Future<Output = Response>) -> Response {
@@ -17,7 +17,7 @@ pub async fn catch(fut: impl std::future::Future<Output = Response>) -> Response
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".into());
-            ApiError::Internal(format!("handler panicked: {what}")).into_response()
+            HttpError::Internal(format!("handler panicked: {what}")).into_response()
         }
     }
 }

@@ -1,0 +1,91 @@
+//! Error pages in the product's style, rendered from the one error type by the
+//! pipeline's hook ([`portal_http::ErrorPages`]): every error of a page route,
+//! and any other non-API error a browser asked for as HTML, becomes a page with
+//! the status, a plain explanation and the request id. The API keeps its JSON.
+
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use maud::html;
+use portal_http::pipeline::PageRequest;
+use portal_http::ErrorInfo;
+
+use crate::shell::{Section, Shell};
+
+/// Paths the web UI serves (errors there are always pages).
+fn is_page(path: &str) -> bool {
+    matches!(
+        path,
+        "/" | "/login" | "/logout" | "/setup" | "/approvals" | "/activity"
+    ) || path.starts_with("/approvals/")
+        || path.starts_with(crate::assets::PREFIX)
+}
+
+/// Paths of the JSON API and the probes (never pages).
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/health" || path == "/healthz"
+}
+
+fn accepts_html(req: &PageRequest<'_>) -> bool {
+    req.headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// The hook: a page for page routes and for browsers elsewhere outside the API.
+pub fn error_page(req: &PageRequest<'_>, info: &ErrorInfo) -> Option<Response> {
+    if is_api(req.path) || !(is_page(req.path) || accepts_html(req)) {
+        return None;
+    }
+    Some(render(req.nonce.get(), info))
+}
+
+/// What a status means, in the product's words.
+fn explain(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("Something in the request is not right", "Check what you entered and try again."),
+        401 => ("Please sign in", "This page needs you to be signed in."),
+        403 => ("You can't do that here", "Your role in this organisation does not allow it, or the request did not come from this portal."),
+        404 => ("Page not found", "There is nothing here, or it belongs to another organisation."),
+        405 => ("Not allowed", "This page does not accept that kind of request."),
+        409 => ("Already changed", "Someone or something changed this in the meantime. Reload to see where it stands."),
+        413 => ("Too large", "What you sent is larger than the portal accepts."),
+        429 => ("Too many requests", "Slow down a little; you can try again shortly."),
+        503 => ("Temporarily unavailable", "The portal cannot reach what it needs right now. It will recover on its own; try again in a few seconds."),
+        s if s >= 500 => ("Something went wrong on our side", "It has been logged. If it keeps happening, quote the request id below."),
+        _ => ("That did not work", "Try again, or go back home."),
+    }
+}
+
+/// The error page itself.
+pub fn render(nonce: &str, info: &ErrorInfo) -> Response {
+    let (title, text) = explain(info.status);
+    // Internals are never in the message (see `HttpError`); for 5xx the generic
+    // text says enough.
+    let detail = (info.status.as_u16() < 500).then_some(info.message.as_str());
+    let body = html! {
+        div.card role="alert" {
+            p.error-code { (info.status.as_u16()) }
+            h1 { (title) }
+            p { (text) }
+            @if let Some(d) = detail { p.muted { (d) } }
+            @if let Some(id) = &info.request_id {
+                p.muted { "Request id: " code { (id) } }
+            }
+            div.actions {
+                a.button href="/" { "Go home" }
+                @if info.status == StatusCode::UNAUTHORIZED {
+                    a.button.secondary href="/login" { "Sign in" }
+                }
+            }
+        }
+    };
+    let shell = Shell {
+        title,
+        nonce,
+        nav: None,
+        section: Section::None,
+        narrow: true,
+    };
+    shell.render(info.status, body)
+}

@@ -1,0 +1,39 @@
+//! The web UI: server-rendered pages (maud: templates are Rust, checked by the
+//! compiler, escaped by default, with no template files or build step) over
+//! the application and the shared HTTP plumbing, and their embedded assets.
+//! Pages call core services with the context the app gives, as the signed-in
+//! principal; they never reach the store or the JSON API.
+
+pub mod assets;
+pub mod errors;
+pub mod form;
+pub mod pages;
+pub mod people;
+pub mod shell;
+pub mod visit;
+
+use axum::routing::get;
+use axum::Router;
+use portal_http::AppState;
+
+pub use errors::error_page;
+
+/// The pages and assets, to merge with the API's routes inside [`portal_http::pipeline`]
+/// (with [`error_page`] as its error pages).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home::page))
+        .route("/login", get(pages::login::page).post(pages::login::submit))
+        .route(
+            "/logout",
+            get(pages::login::confirm).post(pages::login::sign_out),
+        )
+        .route("/setup", get(pages::setup::page).post(pages::setup::submit))
+        .route("/approvals", get(pages::approvals::list))
+        .route("/activity", get(pages::activity::page))
+        .route(
+            "/approvals/{id}",
+            get(pages::approvals::detail).post(pages::approvals::decide),
+        )
+        .route("/assets/{file}", get(assets::serve))
+}

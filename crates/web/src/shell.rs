@@ -1,0 +1,138 @@
+//! The page shell every page shares: head (stylesheet, modules, the nonce'd
+//! theme script), header with navigation and sign-out, and the response with
+//! its strict Content-Security-Policy.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use crate::assets;
+
+/// The brand shown in the header and titles.
+pub const BRAND: &str = "OCI Self-Service Portal";
+
+/// Applies a stored theme choice before first paint (the only inline script; it
+/// carries the response's nonce).
+const THEME_BOOT: &str = "try{var t=localStorage.getItem('portal-theme');if(t==='light'||t==='dark')document.documentElement.dataset.theme=t}catch(e){}";
+
+/// The pages' CSP: scripts only from the portal or with this response's nonce,
+/// styles only from the portal, nothing framed, no base or foreign form targets.
+pub fn csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+}
+
+/// The navigation sections.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// `/`.
+    Home,
+    /// `/approvals`.
+    Approvals,
+    /// `/activity`.
+    Activity,
+    /// Pages outside the navigation (sign-in, errors).
+    None,
+}
+
+/// The signed-in user as the header shows them.
+pub struct Nav<'a> {
+    /// Display name.
+    pub name: &'a str,
+    /// Active organisation and role, if any.
+    pub org: Option<(&'a str, &'a str)>,
+    /// The session's form token (for sign-out).
+    pub csrf: &'a str,
+    /// Whether to show the approvals link.
+    pub approvals: bool,
+}
+
+/// One page: title, nonce, who is signed in, and where in the navigation it is.
+pub struct Shell<'a> {
+    /// Page title (before the brand).
+    pub title: &'a str,
+    /// This response's CSP nonce.
+    pub nonce: &'a str,
+    /// The signed-in user, if any.
+    pub nav: Option<Nav<'a>>,
+    /// Highlighted section.
+    pub section: Section,
+    /// A narrow single-column page (forms).
+    pub narrow: bool,
+}
+
+impl Shell<'_> {
+    /// The page as a response with `status`.
+    pub fn render(&self, status: StatusCode, body: Markup) -> Response {
+        let doc = html! {
+            (DOCTYPE)
+            html lang="en" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    meta name="color-scheme" content="light dark";
+                    title { (self.title) " · " (BRAND) }
+                    script nonce=(self.nonce) { (PreEscaped(THEME_BOOT)) }
+                    link rel="stylesheet" href=(assets::url("app.css"));
+                    script type="module" src=(assets::url("app.js")) nonce=(self.nonce) {}
+                }
+                body {
+                    a.skip href="#main" { "Skip to content" }
+                    header.top {
+                        div.bar {
+                            a.brand href="/" { "OCI " span { "Self-Service" } " Portal" }
+                            @if let Some(nav) = &self.nav {
+                                nav aria-label="Main" {
+                                    ul.nav {
+                                        li { a href="/" aria-current=[self.current(Section::Home)] { "Home" } }
+                                        @if nav.approvals {
+                                            li { a href="/approvals" aria-current=[self.current(Section::Approvals)] { "Approvals" } }
+                                        }
+                                        li { a href="/activity" aria-current=[self.current(Section::Activity)] { "Activity" } }
+                                        li { a href="/api/docs/" { "API docs" } }
+                                    }
+                                }
+                            }
+                            div.who {
+                                button #theme-toggle .secondary type="button" hidden { "Theme" }
+                                @if let Some(nav) = &self.nav {
+                                    span {
+                                        (nav.name)
+                                        @if let Some((org, role)) = nav.org { span.org { " · " (org) " (" (role) ")" } }
+                                    }
+                                    form method="post" action="/logout" {
+                                        input type="hidden" name="csrf" value=(nav.csrf);
+                                        button.secondary type="submit" { "Sign out" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    main #main .narrow[self.narrow] { (body) }
+                    footer { (BRAND) }
+                }
+            }
+        };
+        page_response(status, self.nonce, doc.into_string())
+    }
+
+    fn current(&self, s: Section) -> Option<&'static str> {
+        (self.section == s).then_some("page")
+    }
+}
+
+/// An HTML response with the pages' CSP for `nonce`.
+pub fn page_response(status: StatusCode, nonce: &str, body: String) -> Response {
+    let mut res = (status, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp(nonce)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}
