@@ -9,12 +9,13 @@ mod support;
 use support::contract::*;
 
 use portal_core::jobs::chat_turn::{self, job_id as chat_turn_job_id};
-use portal_core::jobs::{JobKind, JobState};
+use portal_core::jobs::{Failure, JobKind, JobState};
 
 contract! {
     store: [
         check_chat_turn_claim,
         check_chat_turn_job_follows_turn,
+        check_a_turn_given_up_on_frees_its_session,
     ],
     db: [
         check_chat_turn_claim_concurrent,
@@ -283,4 +284,41 @@ async fn check_chat_turn_claim_concurrent(db: &TestDb) {
         }
         assert!(claim_turn(s, "late", 100_000, 100).await.is_none());
     }
+}
+
+/// A turn whose job died (every attempt to run it failed) no longer holds its
+/// session: the next message supersedes it. A turn with a live job does.
+async fn check_a_turn_given_up_on_frees_its_session(s: &dyn Store) {
+    let o = mk_org(s, "o1").await;
+    mk_chat(s, "c1", &o.id).await;
+    s.create_chat_turn(&chat_turn("t1", &o.id, "c1", "running"))
+        .await
+        .unwrap();
+    assert!(
+        s.supersede_chat_turn(&o.id, "c1", 500)
+            .await
+            .unwrap()
+            .is_none(),
+        "running, its job alive"
+    );
+    let job = s
+        .claim_job("w", &[JobKind::ChatTurn], 2_000, 1_001)
+        .await
+        .unwrap()
+        .expect("lapsed");
+    assert_eq!(
+        s.fail_job(&job.lease(), "broken", Failure::Permanent, 1_100)
+            .await
+            .unwrap(),
+        Some(JobState::Dead)
+    );
+    let ended = s
+        .supersede_chat_turn(&o.id, "c1", 1_200)
+        .await
+        .unwrap()
+        .expect("given up on");
+    assert_eq!((ended.id.as_str(), ended.status.as_str()), ("t1", "failed"));
+    s.create_chat_turn(&chat_turn("t2", &o.id, "c1", "running"))
+        .await
+        .expect("the session takes a new turn");
 }

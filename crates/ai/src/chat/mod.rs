@@ -280,8 +280,9 @@ impl ChatEngine {
         };
         let mut created = self.store.create_chat_turn(&turn).await;
         if matches!(created, Err(StoreError::Conflict(_))) {
-            // A turn waiting for an approval does not hold the session hostage: a new
-            // message ends it (a later decision then wakes nothing).
+            // A turn waiting for an approval, or one the job queue gave up on, does
+            // not hold the session hostage: a new message ends it (a later decision
+            // then wakes nothing).
             if let Some(old) = self
                 .store
                 .supersede_chat_turn(&org.id, &session_id, now)

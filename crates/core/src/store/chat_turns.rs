@@ -36,8 +36,9 @@ pub trait ChatTurnRepo: Send + Sync {
         approval_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>>;
-    /// Ends the session's turn that waits for an approval (the user moved on):
-    /// sets it `failed` and returns it, or `None` when no turn of the session waits.
+    /// Ends the session's turn that waits for an approval (the user moved on),
+    /// or that the job queue gave up on (its `chat.turn` job is dead): sets it
+    /// `failed` and returns it, or `None` when the session has no such turn.
     /// Atomic against [`ChatTurnRepo::wake_chat_turn`]: a decided approval wins or loses whole.
     async fn supersede_chat_turn(
         &self,

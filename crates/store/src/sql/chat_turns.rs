@@ -38,9 +38,13 @@ static WAKE: Sql = Sql::new(concat!(
      WHERE org_id = $1 AND approval_id = $2 AND status = 'awaiting_approval' RETURNING ",
     turn_cols!()
 ));
+/// A supersede also ends a turn the job queue gave up on (its job is dead:
+/// every attempt to run it failed), so its session takes new messages.
 static SUPERSEDE: Sql = Sql::new(concat!(
     "UPDATE chat_turns SET status = $4, lease_owner = NULL, lease_until = 0, updated_at = $3 \
-     WHERE org_id = $1 AND session_id = $2 AND status = 'awaiting_approval' RETURNING ",
+     WHERE org_id = $1 AND session_id = $2 AND (status = 'awaiting_approval' \
+     OR (status IN ('running', 'resumable') AND EXISTS (SELECT 1 FROM jobs \
+     WHERE jobs.id = 'chat-turn-' || chat_turns.id AND jobs.state = 'dead'))) RETURNING ",
     turn_cols!()
 ));
 /// The holder of the turn's job takes the turn, whoever held its lease.
