@@ -15,6 +15,6 @@ pub mod state;
 pub mod streams;
 
 pub use error::{ErrorInfo, HttpError};
-pub use pipeline::{pipeline, BodyLimit, ErrorPages};
+pub use pipeline::{json_only, pipeline, BodyLimit, ErrorPages};
 pub use server::{serve_router, shutdown_signal};
 pub use state::AppState;

@@ -66,10 +66,17 @@ async fn method_not_allowed() -> HttpError {
     HttpError::MethodNotAllowed
 }
 
+/// Paths whose errors are JSON whatever the client accepts: the API and the
+/// health probes (never rendered as pages).
+pub fn json_only(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path == "/health" || path == "/healthz"
+}
+
 /// Middleware: an error response (anything carrying [`ErrorInfo`], including
 /// a panic caught here) is offered to `pages`, which may answer with a page.
 async fn error_pages(pages: Option<ErrorPages>, req: Request, next: Next) -> Response {
-    let Some(pages) = pages else {
+    // The API and the probes always answer JSON: they pay for none of this.
+    let Some(pages) = pages.filter(|_| !json_only(req.uri().path())) else {
         return next.run(req).await;
     };
     let path = req.uri().path().to_owned();

@@ -20,11 +20,6 @@ fn is_page(path: &str) -> bool {
         || path.starts_with(crate::assets::PREFIX)
 }
 
-/// Paths of the JSON API and the probes (never pages).
-fn is_api(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path == "/health" || path == "/healthz"
-}
-
 fn accepts_html(req: &PageRequest<'_>) -> bool {
     req.headers
         .get(header::ACCEPT)
@@ -34,7 +29,7 @@ fn accepts_html(req: &PageRequest<'_>) -> bool {
 
 /// The hook: a page for page routes and for browsers elsewhere outside the API.
 pub fn error_page(req: &PageRequest<'_>, info: &ErrorInfo) -> Option<Response> {
-    if is_api(req.path) || !(is_page(req.path) || accepts_html(req)) {
+    if portal_http::json_only(req.path) || !(is_page(req.path) || accepts_html(req)) {
         return None;
     }
     Some(render(req.nonce.get(), info))
