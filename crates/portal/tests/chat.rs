@@ -569,7 +569,16 @@ async fn a_killed_replicas_turn_is_taken_over_after_its_lease() {
     assert_eq!(text_of(&rest), "Picked up where it stopped.");
     assert_eq!(finish(&rest)["finishReason"], "stop");
     assert_eq!(fake.requests().len(), 2, "asked the model again, once");
-    assert_eq!(b.query_strings(TURN_JOB).await, vec!["done 1".to_string()]);
+    // The runner records the job's end just after the turn's last event.
+    let mut job = b.query_strings(TURN_JOB).await;
+    for _ in 0..100 {
+        if job != ["running 1"] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        job = b.query_strings(TURN_JOB).await;
+    }
+    assert_eq!(job, vec!["done 1".to_string()]);
     // The session is free for the next message.
     fake.push(Turn::text(["ok"]));
     let evs = chat(&on_b, json!({"sessionId": session, "message": "thanks"})).await;
