@@ -37,7 +37,8 @@ pub struct Payload {
 impl Payload {
     /// The payload's stored text.
     pub fn to_text(&self) -> String {
-        serde_json::json!({ "orgId": self.org_id, "turnId": self.turn_id }).to_string()
+        // Two strings: serialising them cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
     }
 }
 
