@@ -18,6 +18,7 @@ pub mod model;
 pub mod rbac;
 pub mod secret;
 pub mod service;
+pub mod status;
 pub mod store;
 pub mod throttle;
 pub mod tools;

@@ -54,7 +54,7 @@ async fn check_execution_finish(s: &dyn Store) {
         "only those started before the cut-off"
     );
     let done = Activity {
-        status: "success".into(),
+        status: ExecutionStatus::Success,
         duration_ms: Some(42),
         ..run.clone()
     };
@@ -75,7 +75,7 @@ async fn check_execution_finish(s: &dyn Store) {
     };
     let wrong_org = Activity {
         id: "r1".into(),
-        status: "error".into(),
+        status: ExecutionStatus::Error,
         ..wrong_org
     };
     assert!(

@@ -291,7 +291,7 @@ async fn check_tool_runs_and_their_records(db: &TestDb) {
     s.record_activity(&run, &started(&k)).await.unwrap();
 
     let done = Activity {
-        status: "success".into(),
+        status: ExecutionStatus::Success,
         duration_ms: Some(42),
         ..run.clone()
     };
@@ -334,11 +334,11 @@ fn approval(id: &str, org: &str, now: i64) -> Approval {
         org_id: org.into(),
         requester: "user:a".into(),
         tool_name: "stopInstance".into(),
-        risk: "write".into(),
+        risk: Risk::Confirm,
         args_hash: "hash-of-the-arguments".into(),
         args_redacted: "{}".into(),
         tool_call_id: None,
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         decided_by: None,
         reason: None,
         created_at: now,

@@ -13,7 +13,7 @@ use super::{events, Ctx};
 use crate::crypto::Keys;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
-use crate::model::{Approval, Org, Page};
+use crate::model::{Approval, ApprovalStatus, Org, Page};
 use crate::rbac::Permission;
 use crate::tools::{Risk, ToolSpec};
 
@@ -108,8 +108,8 @@ pub async fn authorize(
             ));
         }
         let live = a.expires_at > ctx.now;
-        match a.status.as_str() {
-            "approved" if live => {
+        match a.status {
+            ApprovalStatus::Approved if live => {
                 return if ctx
                     .store
                     .consume_approval(&org.id, &a.id, &p.id, ctx.now)
@@ -120,13 +120,15 @@ pub async fn authorize(
                     Err(CoreError::Conflict("This approval was already used".into()))
                 };
             }
-            "pending" if live => return Err(CoreError::ApprovalRequired(Box::new(a))),
-            "consumed" => {
+            ApprovalStatus::Pending if live => {
+                return Err(CoreError::ApprovalRequired(Box::new(a)))
+            }
+            ApprovalStatus::Consumed => {
                 return Err(CoreError::Conflict(
                     "This approval was already used; request a new one".into(),
                 ))
             }
-            "rejected" => {
+            ApprovalStatus::Rejected => {
                 let why = a
                     .reason
                     .as_deref()
@@ -166,11 +168,11 @@ pub async fn authorize(
         org_id: org.id.clone(),
         requester: p.id.clone(),
         tool_name: spec.name.to_string(),
-        risk: spec.risk.as_str().to_string(),
+        risk: spec.risk,
         args_hash: hash.to_string(),
         args_redacted: redacted.to_string(),
         tool_call_id: tool_call_id.map(str::to_owned),
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         decided_by: None,
         reason: None,
         created_at: ctx.now,
@@ -266,7 +268,7 @@ async fn check_may_decide(
     a: &Approval,
 ) -> CoreResult<()> {
     p.require(Permission::ToolsApprove)?;
-    let danger = a.risk == Risk::Danger.as_str();
+    let danger = a.risk == Risk::Danger;
     if danger {
         p.require(Permission::ToolsDanger)?;
     }
@@ -427,7 +429,10 @@ pub async fn review(
     let requester = people(ctx, &org.id, &a.requester).await?;
     let viewer = people(ctx, &org.id, &p.id).await?;
     let own = requester.ids.iter().any(|r| viewer.ids.contains(r));
-    if own || a.status != "pending" || check_may_decide(ctx, p, &org.id, &a).await.is_err() {
+    if own
+        || a.status != ApprovalStatus::Pending
+        || check_may_decide(ctx, p, &org.id, &a).await.is_err()
+    {
         return Ok((a, None));
     }
     let full = ctx

@@ -12,12 +12,7 @@ use serde_json::{json, Value};
 
 use super::{events, Ctx};
 use crate::error::CoreResult;
-use crate::model::Activity;
-
-/// Status of a record whose tool is running (or whose outcome is not written yet).
-pub const RUNNING: &str = "running";
-/// Status the sweep gives a run whose outcome was never written.
-pub const UNKNOWN: &str = "unknown";
+use crate::model::{Activity, ExecutionStatus};
 
 /// Attempts to write an outcome before leaving it to the sweep, and the first pause.
 const ATTEMPTS: u32 = 6;
@@ -97,7 +92,7 @@ pub async fn finish_stale(ctx: &Ctx<'_>, older_than_ms: i64) -> CoreResult<usize
         }
         let mut progressed = false;
         for mut a in stale {
-            a.status = UNKNOWN.to_string();
+            a.status = ExecutionStatus::Unknown;
             a.error = Some(
                 "The portal lost the outcome of this run (interrupted); check the resource".into(),
             );
@@ -117,7 +112,7 @@ pub async fn finish_stale(ctx: &Ctx<'_>, older_than_ms: i64) -> CoreResult<usize
                 "system:sweep",
                 "tool.execute",
                 Some(&a.tool_name),
-                UNKNOWN,
+                ExecutionStatus::Unknown.as_str(),
                 json!({"executionId": a.id, "principal": a.principal_id}),
             );
             if ctx.store.finish_execution(&a, &j).await? {
