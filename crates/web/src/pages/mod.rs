@@ -2,6 +2,9 @@
 
 pub mod activity;
 pub mod approvals;
+pub mod chat;
+mod chat_markdown;
+mod chat_messages;
 pub mod home;
 pub mod login;
 pub mod setup;
