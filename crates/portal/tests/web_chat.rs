@@ -17,6 +17,15 @@ async fn say(c: &Client, body: Value) -> (String, Vec<Ev>) {
     (session, evs)
 }
 
+/// An HTML fragment (no page shell, so no scripts): status and body.
+async fn fragment(c: &Client, path: &str) -> (u16, String) {
+    let res = c.get(path).await;
+    let status = res.status().as_u16();
+    let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    (status, res.text().await.unwrap())
+}
+
 fn location(res: &reqwest::Response) -> String {
     res.headers()["location"].to_str().unwrap().to_string()
 }
@@ -173,4 +182,75 @@ async fn a_turn_waiting_for_an_approval_is_left_to_the_page_to_follow() {
     );
     assert!(body.contains("/tool stopInstance"), "{body}");
     assert!(!body.contains("tool-card"), "{body}");
+}
+
+#[tokio::test]
+async fn the_inline_approval_card_shows_controls_only_to_who_may_decide() {
+    let (app, admin, op, instance) = with_operator().await;
+    let ask = format!(r#"/tool stopInstance {{"instanceId": "{instance}"}}"#);
+    let (_, evs) = say(&op, json!({"message": ask})).await;
+    let required = evs
+        .iter()
+        .find(|e| e.data["type"] == "data-approval-required")
+        .expect("the stream names the approval");
+    let id = required.data["data"]["approvalId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let card = format!("/approvals/{id}/card");
+
+    // An approver: risk, redacted arguments, the link, and the decision form
+    // posting to the approval page's own form (with this session's token).
+    let (status, html) = fragment(&admin, &card).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"class="approval-card""#) && html.contains("Waiting for approval"));
+    assert!(
+        html.contains(&instance) && html.contains(r#"class="badge confirm""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(r#"action="/approvals/{id}""#)),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!("/approvals/{id}\" data-copy")),
+        "{html}"
+    );
+    let token = csrf_of(&html);
+    let res = admin
+        .post_form(
+            &format!("/approvals/{id}"),
+            &[("csrf", &token), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, decided) = fragment(&admin, &card).await;
+    assert!(
+        !decided.contains("<form") && !decided.contains("Waiting for approval"),
+        "{decided}"
+    );
+
+    // Someone who cannot approve: waiting, the link, no form.
+    let (_, evs) = say(
+        &op,
+        json!({"message": format!(r#"/tool stopInstance {{"instanceId": "{instance}"}}"#)}),
+    )
+    .await;
+    let again = evs
+        .iter()
+        .find(|e| e.data["type"] == "data-approval-required")
+        .map(|e| e.data["data"]["approvalId"].as_str().unwrap().to_string())
+        .expect("a second approval");
+    let viewer = app.member(&admin, "viewer@acme.test", "viewer").await;
+    let (status, html) = fragment(&viewer, &format!("/approvals/{again}/card")).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Waiting for approval") && html.contains("cannot approve"),
+        "{html}"
+    );
+    assert!(!html.contains("<form"), "{html}");
+
+    // An unknown approval is not found.
+    let (status, _) = fragment(&admin, "/approvals/nope/card").await;
+    assert_eq!(status, 404);
 }

@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
             "/approvals/{id}",
             get(pages::approvals::detail).post(pages::approvals::decide),
         )
+        .route("/approvals/{id}/card", get(pages::chat_approval::fragment))
         .route("/chat", get(pages::chat::index))
         .route("/chat/{id}", get(pages::chat::session))
         .route("/chat/{id}/rename", post(pages::chat::rename))

@@ -108,8 +108,9 @@ fn session_controls(m: &Member, s: &ChatSession) -> Markup {
 
 fn composer(m: &Member, prompt: &str) -> Markup {
     html! {
+        // Outside the composer: the palette holds a form of its own.
+        div.palette #tool-palette hidden {}
         form.composer #composer {
-            div.palette #tool-palette hidden {}
             label for="prompt" { "Message" }
             textarea #prompt name="message" rows="2" maxlength="32000" aria-describedby="composer-hint"
                 placeholder="Ask about your cloud, or type /tool to run one" { (prompt) }

@@ -1,12 +1,13 @@
 //! Stored chat text as HTML: markdown parsed by pulldown-cmark (tables,
-//! strikethrough), then cleaned by ammonia, so raw HTML a model or a user
-//! wrote, `javascript:` links, event handlers and inline styles never reach
-//! the page. Streamed text gets the same treatment in the browser (marked,
-//! then DOMPurify).
+//! strikethrough), raw HTML in it shown as the text it is, and the result
+//! cleaned by ammonia, so markup a model or a user wrote, `javascript:` links,
+//! event handlers and inline styles never reach the page. Streamed text gets
+//! the same treatment in the browser (marked with raw HTML as text, then
+//! DOMPurify).
 
 use std::sync::OnceLock;
 
-use pulldown_cmark::{html, Options, Parser};
+use pulldown_cmark::{html, Event, Options, Parser};
 
 fn cleaner() -> &'static ammonia::Builder<'static> {
     static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
@@ -22,7 +23,11 @@ fn cleaner() -> &'static ammonia::Builder<'static> {
 pub fn render(text: &str) -> String {
     let opts = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
     let mut out = String::with_capacity(text.len() + text.len() / 2);
-    html::push_html(&mut out, Parser::new_ext(text, opts));
+    let events = Parser::new_ext(text, opts).map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        e => e,
+    });
+    html::push_html(&mut out, events);
     cleaner().clean(&out).to_string()
 }
 
@@ -51,11 +56,22 @@ mod tests {
     #[test]
     fn scripts_handlers_and_bad_links_are_removed() {
         let html = render(
-            "hi <script>alert(1)</script><img src=x onerror=alert(2)> [a](javascript:alert(3)) <a href=\"https://example.com\" onclick=\"x()\">b</a> <iframe src=\"https://evil\"></iframe>",
+            "hi <script>alert(1)</script><img src=x onerror=alert(2)> [a](javascript:alert(3)) [b](https://example.com) <a href=\"https://x\" onclick=\"x()\">c</a>\n\n<iframe src=\"https://evil\"></iframe>\n",
         );
-        for bad in ["<script", "onerror", "javascript:", "onclick", "<iframe"] {
+        for bad in [
+            "<script",
+            "<img",
+            "href=\"javascript",
+            "<a href=\"https://x",
+            "<iframe",
+        ] {
             assert!(!html.contains(bad), "{bad} in {html}");
         }
+        // Raw HTML is shown as the text it is.
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
         assert!(html.contains(r#"href="https://example.com""#), "{html}");
         assert!(html.contains("noopener"), "{html}");
     }
