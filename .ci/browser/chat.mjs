@@ -82,6 +82,10 @@ export async function chatJourneys({ base, context, axe, shot, fits, api, member
   check((await link.inputValue()).endsWith(`/approvals/${approvalId}`), 'a copyable link to /approvals/{id}');
   await axe(op, '/chat/{id} (waiting for approval)');
   await shot(op, 'chat-b-waiting');
+  // Reopened while it waits, the page picks the turn up from its stream.
+  await op.reload();
+  await stopCard.locator('.approval-card').waitFor({ timeout: 20000 });
+  check(await op.locator('.tool-card', { hasText: 'stopInstance' }).count() === 1, 'reopened: the waiting call shows once, from the stream');
   const before = navigations;
 
   await adminPage.goto('/approvals');
@@ -98,6 +102,16 @@ export async function chatJourneys({ base, context, axe, shot, fits, api, member
   check(await stopCard.locator('.approval-card').count() === 0 && await stopCard.locator('.tool-result').count() === 1, 'the result replaces the approval card');
   check(navigations === before, 'without a reload');
   await shot(op, 'chat-b-resumed');
+
+  // (d) Esc stops a turn that waits for an approval: the call is not run.
+  await prompt.fill(`/tool stopInstance ${JSON.stringify({ instanceId: running?.id ?? 'none' })}`);
+  await prompt.press('Enter');
+  const ended = op.locator('.tool-card', { hasText: 'stopInstance' }).last();
+  await ended.locator('.approval-card').waitFor({ timeout: 20000 });
+  await op.keyboard.press('Escape');
+  await op.locator('#chat-status', { hasText: 'Stopped' }).waitFor({ timeout: 10000 }).catch(() => {});
+  check(await ended.getAttribute('data-state') === 'failed' && (await ended.locator('.tool-state').innerText()) === 'not run', 'Esc stops the waiting turn: the call is not run');
+  check(await op.locator('#stop').isHidden() && await op.locator('#send').isEnabled(), 'the composer is ready again');
 
   // (c) The scripted model: markdown streams, a tool call runs, the answer goes on.
   await op.getByRole('link', { name: 'New chat' }).click();

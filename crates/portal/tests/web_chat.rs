@@ -79,6 +79,15 @@ async fn the_chat_page_lists_renders_searches_renames_and_deletes_sessions() {
         "{body}"
     );
 
+    // The home page's ask box links here with the question filled in.
+    let (_, asked) = op
+        .page("/chat?prompt=which%20%3Cb%3Einstances%3C/b%3E%3F")
+        .await;
+    assert!(
+        asked.contains("which &lt;b&gt;instances&lt;/b&gt;?</textarea>"),
+        "{asked}"
+    );
+
     // Search by title, either case; nothing matching says so.
     let (_, found) = op.page("/chat?q=LISTinst").await;
     assert!(found.contains(&format!(r#"href="/chat/{listed}""#)));
