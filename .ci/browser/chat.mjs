@@ -111,7 +111,23 @@ export async function chatJourneys({ base, context, axe, shot, fits, api, member
   await op.keyboard.press('Escape');
   await op.locator('#chat-status', { hasText: 'Stopped' }).waitFor({ timeout: 10000 }).catch(() => {});
   check(await ended.getAttribute('data-state') === 'failed' && (await ended.locator('.tool-state').innerText()) === 'not run', 'Esc stops the waiting turn: the call is not run');
+  check(await ended.locator('.approval-card').count() === 0, 'its approval controls are gone');
   check(await op.locator('#stop').isHidden() && await op.locator('#send').isEnabled(), 'the composer is ready again');
+
+  // Readable results beyond tables: cost as a chart, Terraform with copy and download.
+  await prompt.fill('/tool getUsageCost {"days": 7}');
+  await prompt.press('Enter');
+  const costCard = op.locator('.tool-card', { hasText: 'getUsageCost' }).last();
+  await costCard.locator('[data-state="done"], .tool-result').first().waitFor({ timeout: 20000 });
+  check(await costCard.locator('svg.cost-chart[role="img"] rect.chart-bar').count() > 0, 'a cost tool draws its cost by service');
+  await prompt.fill('/tool generateTerraform {"name": "demo"}');
+  await prompt.press('Enter');
+  const tfCard = op.locator('.tool-card', { hasText: 'generateTerraform' }).last();
+  await tfCard.locator('.tool-result').waitFor({ timeout: 20000 });
+  check(await tfCard.locator('a[download="main.tf"]').count() === 1 && await tfCard.getByRole('button', { name: 'Copy' }).count() >= 3,
+    'Terraform comes with copy and download per file');
+  await axe(op, '/chat/{id} (cost chart, Terraform)');
+  await shot(op, 'chat-d-cost-terraform');
 
   // (c) The scripted model: markdown streams, a tool call runs, the answer goes on.
   await op.getByRole('link', { name: 'New chat' }).click();

@@ -79,15 +79,65 @@ function table(rows) {
       el('tbody', {}, ...rows.map((r) => el('tr', {}, ...cols.map((c) => el('td', { text: r[c] ?? '' })))))));
 }
 
+/** Generated files (Terraform): each with Copy and Download, then the next steps. */
+function files(value) {
+  const out = [];
+  for (const [name, text] of Object.entries(value.files)) {
+    if (typeof text !== 'string') continue;
+    const copy = el('button', { type: 'button', class: 'secondary', text: 'Copy' });
+    copy.addEventListener('click', async () => {
+      try { await navigator.clipboard.writeText(text); copy.textContent = 'Copied'; } catch { copy.textContent = 'Copy failed'; }
+    });
+    const download = el('a', { class: 'button secondary', download: name, text: 'Download',
+      href: URL.createObjectURL(new Blob([text], { type: 'text/plain' })) });
+    out.push(el('div', { class: 'file' }, el('div', { class: 'file-head' }, el('code', { text: name }), copy, download),
+      el('pre', { tabindex: 0, 'aria-label': name }, el('code', { text }))));
+  }
+  if (Array.isArray(value.nextSteps)) out.push(el('ol', {}, ...value.nextSteps.map((s) => el('li', { text: String(s) }))));
+  return out;
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  e.append(...children);
+  return e;
+}
+
+/** Cost rows (`service`, `computedAmount`): the total per service as bars. */
+function costChart(rows) {
+  const totals = new Map();
+  for (const r of rows) {
+    const amount = Number(r.computedAmount);
+    if (r.service && Number.isFinite(amount)) totals.set(r.service, (totals.get(r.service) ?? 0) + amount);
+  }
+  if (totals.size === 0) return null;
+  const bars = [...totals].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  const max = Math.max(...bars.map(([, v]) => v), 1e-9);
+  const currency = rows.find((r) => r.currency)?.currency ?? '';
+  const h = 22;
+  const chart = svg('svg', { viewBox: `0 0 400 ${bars.length * h}`, class: 'cost-chart', role: 'img',
+    'aria-label': `Cost by service: ${bars.map(([s, v]) => `${s} ${v.toFixed(2)} ${currency}`).join(', ')}` },
+  ...bars.map(([service, v], i) => svg('g', {},
+    svg('text', { x: 0, y: i * h + 15, class: 'chart-label' }, service),
+    svg('rect', { x: 150, y: i * h + 4, height: h - 8, width: Math.max(1, (v / max) * 170), class: 'chart-bar', rx: 2 }),
+    svg('text', { x: 152 + (v / max) * 170 + 4, y: i * h + 15, class: 'chart-value' }, v.toFixed(2)))));
+  return el('figure', { class: 'chart' }, chart, el('figcaption', { class: 'muted', text: `Cost by service${currency ? ` (${currency})` : ''}` }));
+}
+
 /** A tool's output (`{cloud, result}` from the chat, or a bare value) for reading. */
 export function result(output) {
   const value = output && typeof output === 'object' && 'result' in output ? output.result : output;
-  const rows = listOf(value);
   const json = el('pre', { class: 'result-raw' }, el('code', { text: JSON.stringify(value, null, 2) }));
+  const raw = el('details', {}, el('summary', { text: 'JSON' }), json);
+  if (value && typeof value === 'object' && value.files && typeof value.files === 'object') {
+    return el('div', { class: 'tool-result' }, ...files(value), raw);
+  }
+  const rows = listOf(value);
   if (rows === null) return el('div', { class: 'tool-result' }, json);
   if (rows.length === 0) return el('div', { class: 'tool-result' }, el('p', { class: 'muted', text: 'No items.' }));
-  return el('div', { class: 'tool-result' }, table(rows),
-    el('details', {}, el('summary', { text: 'JSON' }), json));
+  return el('div', { class: 'tool-result' }, costChart(rows), table(rows), raw);
 }
 
 /** Server-rendered cards carry their result as JSON text: read it the same way. */

@@ -296,7 +296,12 @@ async function stop() {
   if (outcome === 'ended' || outcome === 'idle') {
     stream?.abort();
     paused = false;
-    for (const c of cards.values()) if (c.node.dataset.state === 'approval') setState(c, 'failed', 'not run');
+    for (const c of cards.values()) {
+      if (c.node.dataset.state !== 'approval') continue;
+      c.node.querySelector('.approval-card')?.remove();
+      c.node.append(el('p', { class: 'tool-error', text: 'Not run: the turn was stopped before a decision.' }));
+      setState(c, 'failed', 'not run');
+    }
     busy(false);
     status('Stopped');
   }
