@@ -114,6 +114,18 @@ export async function chatJourneys({ base, context, axe, shot, fits, api, member
   check(await ended.locator('.approval-card').count() === 0, 'its approval controls are gone');
   check(await op.locator('#stop').isHidden() && await op.locator('#send').isEnabled(), 'the composer is ready again');
 
+  // An approver decides on the card itself: N (card focused) rejects, and the turn goes on.
+  await prompt.fill(`/tool stopInstance ${JSON.stringify({ instanceId: running?.id ?? 'none' })}`);
+  await prompt.press('Enter');
+  const inline = op.locator('.tool-card', { hasText: 'stopInstance' }).last();
+  await inline.locator('.approval-card form.decide').waitFor({ timeout: 20000 });
+  await inline.locator('.approval-card').focus();
+  await op.keyboard.press('n');
+  await op.locator('.tool-card[data-state="failed"]', { hasText: 'stopInstance' }).last().waitFor({ timeout: 20000 }).catch(() => {});
+  check(await inline.getAttribute('data-state') === 'failed' && (await inline.locator('.tool-state').innerText()) === 'rejected',
+    'N on a focused approval card rejects it, live');
+  await op.locator('#chat-status', { hasText: 'Ready' }).waitFor({ timeout: 10000 }).catch(() => {});
+
   // Readable results beyond tables: cost as a chart, Terraform with copy and download.
   await prompt.fill('/tool getUsageCost {"days": 7}');
   await prompt.press('Enter');
