@@ -47,6 +47,12 @@ function bubble(role, id) {
 
 let current = null; // the assistant bubble of the turn being read
 
+/** The bubble parts go to (a stream picked up mid-turn starts one). */
+function into() {
+  current ??= bubble('assistant');
+  return current;
+}
+
 function notice(text, kind = 'error') {
   const n = el('p', { class: `notice ${kind}`, role: 'alert', text });
   (current ?? log).append(n);
@@ -67,7 +73,7 @@ function card(id, name) {
         el('span', { class: 'tool-state badge', text: 'pending' }), el('span', { class: 'tool-time' })));
     c = { node, started: 0 };
     cards.set(id, c);
-    current.append(node);
+    into().append(node);
   }
   return c;
 }
@@ -153,7 +159,7 @@ function part(p, firstText) {
     }
     case 'text-start': {
       const node = el('div', { class: 'body md streaming' });
-      current.append(node);
+      into().append(node);
       texts.set(p.id, { node, text: '', queued: false });
       break;
     }

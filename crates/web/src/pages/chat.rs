@@ -168,7 +168,6 @@ async fn render(
             data-follow=[active.as_ref().map(|a| a.status.as_str())]
             data-write=[p.can(Permission::SessionsWrite).then_some("1")]
             data-tools=[p.can(Permission::ToolsRead).then_some("1")]
-            data-csrf=(m.csrf)
         {
             (sidebar(m, &sessions, current.map(|s| s.id.as_str()), q_text))
             section.chat-main aria-labelledby="chat-h" {
