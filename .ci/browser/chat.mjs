@@ -5,7 +5,9 @@
 //     open page shows the result without a reload;
 // (c) the scripted fake model (.ci/browser/model-script.json) streams markdown
 //     and a tool call: the card's states and the rendered markdown are checked,
-//     live and after a reload; axe-core on the chat page.
+//     live and after a reload; axe-core on the chat page;
+// (d) around them: a page reopened while its turn waits, Esc and Stop, N on a
+//     focused approval card, cost charts and Terraform files.
 
 /** Records every state the tool cards of `page` pass through, in order. */
 async function watchCards(page) {
@@ -169,6 +171,17 @@ export async function chatJourneys({ base, context, axe, shot, fits, api, member
   await op.setViewportSize({ width: 375, height: 740 });
   await fits(op, '/chat/{id}');
   await shot(op, 'chat-c-model-375px');
+
+  // Stop cancels a turn while the model streams.
+  await prompt.fill('Tell me a long story');
+  await prompt.press('Enter');
+  const story = op.locator('article.msg.assistant').last();
+  await story.locator('.body.md.streaming', { hasText: 'Once upon a time' }).waitFor({ timeout: 20000 });
+  await op.getByRole('button', { name: 'Stop' }).click();
+  await story.locator('.notice', { hasText: 'Stopped.' }).waitFor({ timeout: 10000 }).catch(() => {});
+  check(await story.locator('.notice', { hasText: 'Stopped.' }).count() === 1, 'Stop cancels the streaming answer');
+  check(!(await story.innerText()).includes('that is the end'), 'the answer did not run to its end');
+  check(await op.locator('#send').isEnabled() && await op.locator('#stop').isHidden(), 'ready for the next message');
   await opCtx.close();
   void base;
 }
