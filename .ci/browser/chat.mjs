@@ -25,7 +25,16 @@ async function watchCards(page) {
 
 const states = (page) => page.evaluate(() => window.cardStates);
 
-export async function chatJourneys({ base, context, axe, shot, fits, api, member, check, adminPage, adminApi }) {
+/** The journeys; a step that throws fails the run but lets the caller close Chromium. */
+export async function chatJourneys(h) {
+  try {
+    await journeys(h);
+  } catch (e) {
+    h.check(false, `chat journeys ran to the end (${e.message.split('\n')[0]})`);
+  }
+}
+
+async function journeys({ context, axe, shot, fits, member, check, adminPage, adminApi }) {
   const opApi = await member(adminApi, 'chat-op@example.com', 'operator');
   const opCtx = await context('chat operator');
   const op = await opCtx.newPage();
@@ -183,5 +192,4 @@ export async function chatJourneys({ base, context, axe, shot, fits, api, member
   check(!(await story.innerText()).includes('that is the end'), 'the answer did not run to its end');
   check(await op.locator('#send').isEnabled() && await op.locator('#stop').isHidden(), 'ready for the next message');
   await opCtx.close();
-  void base;
 }

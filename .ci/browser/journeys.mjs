@@ -223,7 +223,7 @@ await admin.goto(`/approvals/${pendingId}`);
 await fits(admin, '/approvals/{id}');
 
 // (5) Chat: the /tool palette, an approval decided elsewhere, the scripted model (chat.mjs).
-await chatJourneys({ base, context, axe, shot, fits, api, member, check, adminPage: admin, adminApi });
+await chatJourneys({ context, axe, shot, fits, member, check, adminPage: admin, adminApi });
 
 // Close Chromium itself (not just the connection), then its whole process group.
 const exited = new Promise((resolve) => chrome.once('exit', resolve));
