@@ -37,8 +37,8 @@ fn card(m: &Member, a: &Approval, people: &People, blocker: Option<&str>, url: &
             aria-label={ "Approval for " (a.tool_name) }
         {
             p {
-                @if pending { strong.waiting { "Waiting for approval" } } @else { "Approval: " (status(&a.status)) }
-                " · risk " (risk(&a.risk)) " · asked by " (people.show(&a.requester))
+                @if pending { strong.waiting { "Waiting for approval" } } @else { "Approval: " (status(a.status)) }
+                " · risk " (risk(a.risk)) " · asked by " (people.show(&a.requester))
             }
             (args_list(&a.args_redacted))
             @if pending {
