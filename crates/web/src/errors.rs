@@ -17,6 +17,7 @@ fn is_page(path: &str) -> bool {
         path,
         "/" | "/login" | "/logout" | "/setup" | "/approvals" | "/activity"
     ) || path.starts_with("/approvals/")
+        || crate::pages::is_admin_page(path)
         || path.starts_with(crate::assets::PREFIX)
 }
 

@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod errors;
+pub mod fields;
 pub mod form;
 pub mod pages;
 pub mod people;
@@ -36,4 +37,5 @@ pub fn router() -> Router<AppState> {
             get(pages::approvals::detail).post(pages::approvals::decide),
         )
         .route("/assets/{file}", get(assets::serve))
+        .merge(pages::admin_routes())
 }
