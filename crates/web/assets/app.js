@@ -1,6 +1,8 @@
 // The pages' small enhancements; every page works without them.
 import { initTheme } from './theme.js';
 import { initCountdowns } from './countdown.js';
+import { initCopy } from './copy.js';
 
 initTheme();
 initCountdowns();
+initCopy();

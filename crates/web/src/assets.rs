@@ -35,6 +35,11 @@ const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../assets/countdown.js"),
     ),
     (
+        "copy.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/copy.js"),
+    ),
+    (
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/app.js"),

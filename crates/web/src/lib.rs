@@ -8,6 +8,7 @@ pub mod assets;
 pub mod errors;
 pub mod fields;
 pub mod form;
+pub mod gateway;
 pub mod pages;
 pub mod people;
 pub mod shell;

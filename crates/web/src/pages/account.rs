@@ -150,6 +150,11 @@ async fn render(
         auth::my_sessions(&state.ctx(&m.caller), &m.principal).await?
     };
     let user = m.principal.user.as_ref();
+    let switch = if must_change(m) {
+        html! {}
+    } else {
+        super::admin::switcher(state, m, "/").await?
+    };
     let body = html! {
         h1 { "My account" }
         @match done {
@@ -170,6 +175,7 @@ async fn render(
                 }
             }
         }
+        (switch)
         (password_form(m, problem))
         @if !must_change(m) { (sessions_card(m, &sessions)) }
     };

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod admin;
 pub mod approvals;
 pub mod home;
 pub mod login;
@@ -17,6 +18,32 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{id}/revoke", post(account::revoke))
+        .route("/admin", get(admin::index))
+        .route("/org/switch", post(admin::switch))
+        .route(
+            "/admin/members",
+            get(admin::members::page).post(admin::members::add),
+        )
+        .route("/admin/members/{id}/role", post(admin::members::set_role))
+        .route("/admin/members/{id}/remove", post(admin::members::remove))
+        .route(
+            "/admin/keys",
+            get(admin::keys::page).post(admin::keys::create),
+        )
+        .route("/admin/keys/{id}/revoke", post(admin::keys::revoke))
+        .route("/admin/settings", get(admin::settings::page))
+        .route(
+            "/admin/settings/four-eyes",
+            post(admin::settings::four_eyes),
+        )
+        .route(
+            "/admin/settings/compartments",
+            post(admin::settings::assign),
+        )
+        .route(
+            "/admin/orgs",
+            get(admin::orgs::page).post(admin::orgs::create),
+        )
 }
 
 /// These pages' paths: each prefix and what is below it (their errors are always pages).
