@@ -2,7 +2,9 @@
 import { initTheme } from './theme.js';
 import { initCountdowns } from './countdown.js';
 import { initCopy } from './copy.js';
+import { initRetry } from './retry.js';
 
 initTheme();
 initCountdowns();
 initCopy();
+initRetry();

@@ -40,6 +40,11 @@ const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../assets/copy.js"),
     ),
     (
+        "retry.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/retry.js"),
+    ),
+    (
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/app.js"),

@@ -4,6 +4,7 @@ pub mod account;
 pub mod activity;
 pub mod admin;
 pub mod approvals;
+pub mod audit;
 pub mod home;
 pub mod login;
 pub mod setup;
@@ -18,6 +19,7 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{id}/revoke", post(account::revoke))
+        .route("/audit", get(audit::page))
         .route("/admin", get(admin::index))
         .route("/org/switch", post(admin::switch))
         .route(
