@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use portal_http::AppState;
 
-/// The account, admin, audit and tools pages (one merge into the crate's router).
+/// The account, admin and audit pages (one merge into the crate's router).
 pub fn admin_routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(account::page))
@@ -49,7 +49,7 @@ pub fn admin_routes() -> Router<AppState> {
 }
 
 /// These pages' paths: each prefix and what is below it (their errors are always pages).
-pub const ADMIN_PREFIXES: &[&str] = &["/account", "/admin", "/audit", "/tools", "/org"];
+pub const ADMIN_PREFIXES: &[&str] = &["/account", "/admin", "/audit", "/org"];
 
 /// Whether `path` is one of these pages.
 pub fn is_admin_page(path: &str) -> bool {
