@@ -220,6 +220,10 @@ await shot(admin, '4-approvals-dark');
 await admin.goto(`/approvals/${pendingId}`);
 await fits(admin, '/approvals/{id}');
 
+// (5) and (6): the admin console and the audit ledger (admin.mjs).
+const { adminJourneys } = await import('./admin.mjs');
+await adminJourneys({ admin, viewer, base, check, axe, fits, shot });
+
 // Close Chromium itself (not just the connection), then its whole process group.
 const exited = new Promise((resolve) => chrome.once('exit', resolve));
 await (await browser.newBrowserCDPSession()).send('Browser.close').catch(() => {});
