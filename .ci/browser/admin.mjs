@@ -2,7 +2,8 @@
 // in on `admin`) and a viewer (signed in on `viewer`) exist:
 // (5) the admin creates an API key (shown once) and revokes it, and changes a
 // member's role; the viewer sees no admin, approve or run controls and gets
-// 403 when posting anyway; (6) audit verify shows intact. axe-core on each page.
+// 403 when posting anyway; the tools catalogue and a run from the generated
+// form; (6) audit verify shows intact. axe-core on each page.
 export async function adminJourneys({ admin, viewer, base, check, axe, fits, shot }) {
   // (5) API key: created with ticked permissions, shown once, revoked.
   await admin.setViewportSize({ width: 1280, height: 800 });
@@ -55,6 +56,15 @@ export async function adminJourneys({ admin, viewer, base, check, axe, fits, sho
   check(await viewer.getByRole('link', { name: 'Admin' }).count() === 0, 'the viewer has no admin link');
   check(await viewer.getByRole('link', { name: 'Audit' }).count() === 0, 'the viewer has no audit link');
   check(await viewer.getByRole('button', { name: /Approve|Run/ }).count() === 0, 'the viewer sees no approve or run controls');
+  await viewer.goto('/tools/listInstances');
+  check(await viewer.locator('#cannot-run').isVisible(), 'the viewer is told it cannot run tools');
+  check(await viewer.getByRole('button', { name: /^Run/ }).count() === 0, 'the viewer sees no run button');
+  await axe(viewer, '/tools/{name} (viewer)');
+  const forgedRun = await viewer.request.post('/tools/listInstances', {
+    form: { csrf: await viewer.locator('input[name="csrf"]').first().inputValue(), op: 'run' },
+    headers: { Origin: base }, maxRedirects: 0,
+  });
+  check(forgedRun.status() === 403, `a forged run POST by the viewer gets 403 (${forgedRun.status()})`);
   await viewer.goto('/admin/keys');
   check(await viewer.getByRole('heading', { name: "You can't do that here" }).isVisible(), 'the viewer is refused the keys page (403)');
   await viewer.goto('/account');
@@ -70,6 +80,29 @@ export async function adminJourneys({ admin, viewer, base, check, axe, fits, sho
   });
   check(forgedRole.status() === 403, `a forged role POST by the viewer gets 403 (${forgedRole.status()})`);
   await shot(viewer, '5-viewer-account-375px');
+
+  // Tools: the catalogue's search, and a run from the generated form.
+  await admin.setViewportSize({ width: 1280, height: 800 });
+  await admin.goto('/tools');
+  await axe(admin, '/tools');
+  await admin.getByLabel('Name or description').fill('instance');
+  await admin.getByLabel('Risk').selectOption('read');
+  await admin.getByRole('button', { name: 'Search' }).click();
+  await admin.getByRole('link', { name: 'listInstances' }).click();
+  await admin.waitForURL((u) => u.pathname === '/tools/listInstances');
+  await axe(admin, '/tools/listInstances');
+  await admin.getByLabel('limit').fill('100000');
+  await admin.getByRole('button', { name: 'Run listInstances' }).click();
+  check(await admin.locator('#f-args-limit-error').isVisible(), 'the server\'s message shows on the limit field');
+  await admin.getByLabel('limit').fill('5');
+  await admin.getByRole('button', { name: 'Run listInstances' }).click();
+  check(await admin.locator('#result').isVisible(), 'the run shows its result');
+  await axe(admin, '/tools/listInstances (result)');
+  await shot(admin, '5-tool-run');
+  await admin.goto('/tools/updateSecurityListRules');
+  await admin.getByRole('button', { name: 'Add an item to ingressSecurityRules' }).click();
+  check(await admin.locator('[name="args/ingressSecurityRules/1/protocol"]').count() === 1, 'a list gets another slot');
+  await axe(admin, '/tools/{name} (nested form)');
 
   // (6) Audit: verify shows intact.
   await admin.goto('/audit');

@@ -11,6 +11,7 @@ pub mod form;
 pub mod gateway;
 pub mod pages;
 pub mod people;
+pub mod schema_form;
 pub mod shell;
 pub mod visit;
 

@@ -33,6 +33,8 @@ pub enum Section {
     Approvals,
     /// `/activity`.
     Activity,
+    /// `/tools`.
+    Tools,
     /// `/admin/…`.
     Admin,
     /// `/audit`.
@@ -57,6 +59,8 @@ pub struct Nav<'a> {
     pub admin: bool,
     /// Whether to show the audit link (`admin:audit`).
     pub audit: bool,
+    /// Whether to show the tools link (`tools:read`).
+    pub tools: bool,
 }
 
 /// One page: title, nonce, who is signed in, and where in the navigation it is.
@@ -101,6 +105,7 @@ impl Shell<'_> {
                                             li { a href="/approvals" aria-current=[self.current(Section::Approvals)] { "Approvals" } }
                                         }
                                         li { a href="/activity" aria-current=[self.current(Section::Activity)] { "Activity" } }
+                                        @if nav.tools { li { a href="/tools" aria-current=[self.current(Section::Tools)] { "Tools" } } }
                                         @if nav.audit { li { a href="/audit" aria-current=[self.current(Section::Audit)] { "Audit" } } }
                                         @if nav.admin { li { a href="/admin" aria-current=[self.current(Section::Admin)] { "Admin" } } }
                                         li { a href="/api/docs/" { "API docs" } }

@@ -249,6 +249,7 @@ impl Member {
                     || p.can(Permission::AdminOrgs)
                     || p.is_platform_admin(),
                 audit: p.can(Permission::AdminAudit),
+                tools: p.can(Permission::ToolsRead),
             }),
             section,
             narrow: false,

@@ -8,18 +8,21 @@ pub mod audit;
 pub mod home;
 pub mod login;
 pub mod setup;
+pub mod tools;
 
 use axum::routing::{get, post};
 use axum::Router;
 use portal_http::AppState;
 
-/// The account, admin and audit pages (one merge into the crate's router).
+/// The account, admin, audit and tools pages (one merge into the crate's router).
 pub fn admin_routes() -> Router<AppState> {
     Router::new()
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{id}/revoke", post(account::revoke))
         .route("/audit", get(audit::page))
+        .route("/tools", get(tools::catalogue))
+        .route("/tools/{name}", get(tools::playground).post(tools::run))
         .route("/admin", get(admin::index))
         .route("/org/switch", post(admin::switch))
         .route(
@@ -49,7 +52,7 @@ pub fn admin_routes() -> Router<AppState> {
 }
 
 /// These pages' paths: each prefix and what is below it (their errors are always pages).
-pub const ADMIN_PREFIXES: &[&str] = &["/account", "/admin", "/audit", "/org"];
+pub const ADMIN_PREFIXES: &[&str] = &["/account", "/admin", "/audit", "/org", "/tools"];
 
 /// Whether `path` is one of these pages.
 pub fn is_admin_page(path: &str) -> bool {
