@@ -191,3 +191,95 @@ async fn my_sessions_show_this_browser_and_sign_out_the_others() {
         .unwrap();
     assert_eq!(audit["total"], 1, "{audit}");
 }
+
+#[tokio::test]
+async fn an_invited_member_accepts_on_the_account_page_and_can_switch() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let viewer = app.member(&admin, "viewer@acme.test", "viewer").await;
+    let other = app.member(&admin, "other@acme.test", "viewer").await;
+    let res = admin
+        .post("/api/admin/orgs", json!({"name": "Beta", "slug": "beta"}))
+        .await;
+    assert_eq!(res.status(), 201);
+    admin.set_active("beta").await;
+    for email in ["viewer@acme.test", "other@acme.test"] {
+        let res = admin
+            .post(
+                "/api/org/members",
+                json!({"email": email, "role": "operator"}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+    }
+    let (_, body) = viewer.page("/account").await;
+    assert!(
+        body.contains(r#"id="invitations""#) && body.contains("Beta"),
+        "{body}"
+    );
+    assert!(
+        !body.contains(r#"action="/org/switch""#),
+        "one organisation: no switcher"
+    );
+    let token = csrf_of(&body);
+    let marker = r#"action="/account/invitations/"#;
+    let at = body.find(marker).unwrap();
+    let id = body[at + marker.len()..]
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    // Someone else's invitation: not found.
+    let (_, obody) = other.page("/account").await;
+    let (status, _) = page(
+        other
+            .post_form(
+                &format!("/account/invitations/{id}/accept"),
+                &[("csrf", &csrf_of(&obody))],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let res = viewer
+        .post_form(
+            &format!("/account/invitations/{id}/accept"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/account?done=joined".into())
+    );
+    let (_, body) = viewer.page("/account?done=joined").await;
+    assert!(!body.contains(r#"id="invitations""#));
+    assert!(
+        body.contains(r#"action="/org/switch""#) && body.contains("Beta (operator)"),
+        "{body}"
+    );
+    // Declining works for the other one.
+    let res = other
+        .post_form(
+            &format!(
+                "/account/invitations/{}/decline",
+                other_invitation(&other).await
+            ),
+            &[("csrf", &csrf_of(&obody))],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        other
+            .get("/api/invitations")
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["invitations"],
+        json!([])
+    );
+}
+
+async fn other_invitation(c: &Client) -> String {
+    let v: Value = c.get("/api/invitations").await.json().await.unwrap();
+    v["invitations"][0]["id"].as_str().unwrap().to_string()
+}

@@ -150,16 +150,21 @@ async fn render(
         auth::my_sessions(&state.ctx(&m.caller), &m.principal).await?
     };
     let user = m.principal.user.as_ref();
-    let switch = if must_change(m) {
-        html! {}
+    let (switch, invited) = if must_change(m) {
+        (html! {}, html! {})
     } else {
-        super::admin::switcher(state, m, "/").await?
+        (
+            super::admin::switcher(state, m, "/").await?,
+            super::invitations::card(state, m).await?,
+        )
     };
     let body = html! {
         h1 { "My account" }
         @match done {
             "password" => { div.notice.ok role="status" #done { "Your password is changed. Your other browsers are signed out." } }
             "revoked" => { div.notice.ok role="status" #done { "That browser is signed out." } }
+            "joined" => { div.notice.ok role="status" #done { "You joined the organisation; switch to it below." } }
+            "declined" => { div.notice.ok role="status" #done { "The invitation is declined." } }
             _ => {}
         }
         @if let Some(u) = user {
@@ -175,6 +180,7 @@ async fn render(
                 }
             }
         }
+        (invited)
         (switch)
         (password_form(m, problem))
         @if !must_change(m) { (sessions_card(m, &sessions)) }

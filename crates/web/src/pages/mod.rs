@@ -6,6 +6,7 @@ pub mod admin;
 pub mod approvals;
 pub mod audit;
 pub mod home;
+pub mod invitations;
 pub mod login;
 pub mod setup;
 pub mod tools;
@@ -20,6 +21,10 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/account", get(account::page))
         .route("/account/password", post(account::change_password))
         .route("/account/sessions/{id}/revoke", post(account::revoke))
+        .route(
+            "/account/invitations/{id}/{answer}",
+            post(invitations::decide),
+        )
         .route("/audit", get(audit::page))
         .route("/tools", get(tools::catalogue))
         .route("/tools/{name}", get(tools::playground).post(tools::run))
