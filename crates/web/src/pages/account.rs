@@ -113,7 +113,7 @@ fn sessions_card(m: &Member, sessions: &[SessionInfo]) -> Markup {
                         @for s in sessions {
                             @let this = current == Some(s.id.as_str());
                             tr {
-                                td data-label="Browser" { (browser(s.user_agent.as_deref())) @if this { " " span.badge.approved { "this browser" } } }
+                                td data-label="Browser" { span { (browser(s.user_agent.as_deref())) @if this { " " span.badge.approved { "this browser" } } } }
                                 td data-label="Address" { (s.ip.as_deref().unwrap_or("-")) }
                                 td data-label="Signed in" { (when(s.created_at)) }
                                 td data-label="Last used" { (when(s.last_seen_at)) }
