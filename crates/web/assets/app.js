@@ -8,3 +8,5 @@ initTheme();
 initCountdowns();
 initCopy();
 initRetry();
+// The chat page streams: its module loads only there.
+if (document.getElementById('chat')) import('./chat.js');

@@ -183,7 +183,7 @@ fn approval_card(a: &Approval) -> Markup {
     html! {
         section.card #approval role="status" aria-labelledby="approval-h" {
             h2 #approval-h { "Waiting for approval" }
-            p { "This " (risk(&a.risk)) " call needs an approval before it runs. An approver decides at "
+            p { "This " (risk(a.risk)) " call needs an approval before it runs. An approver decides at "
                 a href={ "/approvals/" (encode(&a.id)) } #approval-link { "/approvals/" (a.id) } "." }
             @if a.four_eyes { p { "Four-eyes: someone other than you must approve it." } }
             p.muted { "Once it is approved, run it here with the same arguments; it runs once." }
