@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { chromium, request } from 'playwright-core';
 import { chatJourneys } from './chat.mjs';
+import { adminJourneys } from './admin.mjs';
 
 const [base, dataDir, shots] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
@@ -224,6 +225,9 @@ await fits(admin, '/approvals/{id}');
 
 // (5) Chat: the /tool palette, an approval decided elsewhere, the scripted model (chat.mjs).
 await chatJourneys({ context, axe, shot, fits, member, check, adminPage: admin, adminApi });
+
+// (5) and (6): the admin console and the audit ledger (admin.mjs).
+await adminJourneys({ admin, viewer, base, check, axe, fits, shot });
 
 // Close Chromium itself (not just the connection), then its whole process group.
 const exited = new Promise((resolve) => chrome.once('exit', resolve));

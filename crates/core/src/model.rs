@@ -84,6 +84,23 @@ pub struct AuthSession {
     pub revoked_at: Option<i64>,
 }
 
+/// One of a user's live browser sessions, as "my sessions" lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Session id.
+    pub id: String,
+    /// Signed in at.
+    pub created_at: i64,
+    /// Last used (the last refresh of its expiry).
+    pub last_seen_at: i64,
+    /// Expiry.
+    pub expires_at: i64,
+    /// Client address at sign-in.
+    pub ip: Option<String>,
+    /// Client user agent at sign-in.
+    pub user_agent: Option<String>,
+}
+
 /// Fields for a new session.
 #[derive(Debug, Clone)]
 pub struct NewAuthSession {

@@ -79,6 +79,52 @@ async fn check_auth_sessions(s: &dyn Store) {
             .as_deref(),
         Some("o2")
     );
+    // The user's live sessions, newest first; another user's are not theirs to revoke.
+    let mut later = new_session("s5", &u.id, None);
+    later.created_at = 1_200;
+    s.create_auth_session(later).await.unwrap();
+    s.create_auth_session(new_session("t0", &other.id, None))
+        .await
+        .unwrap();
+    let mine = s.list_user_sessions(&u.id, 1_500).await.unwrap();
+    let ids: Vec<&str> = mine.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["s5", "s1", "s2"],
+        "s1 extended, s2 not yet expired at 1500"
+    );
+    assert_eq!(mine[1].ip.as_deref(), Some("198.51.100.7"));
+    assert_eq!(mine[1].user_agent.as_deref(), Some("test-agent"));
+    assert_eq!(mine[1].last_seen_at, 1_500, "the extension counts as use");
+    let at_3000: Vec<String> = s
+        .list_user_sessions(&u.id, 3_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(at_3000, ["s1"], "expired sessions are not listed");
+    assert!(!s.revoke_user_session(&other.id, "s5", 1_600).await.unwrap());
+    assert!(s.revoke_user_session(&u.id, "s5", 1_600).await.unwrap());
+    assert!(
+        !s.revoke_user_session(&u.id, "s5", 1_700).await.unwrap(),
+        "once"
+    );
+    assert_eq!(
+        s.auth_session_by_hash("token-hash-s5")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(1_600)
+    );
+    assert!(!s
+        .list_user_sessions(&u.id, 1_650)
+        .await
+        .unwrap()
+        .iter()
+        .any(|x| x.id == "s5"));
+
     // Unknown sessions: no-ops.
     s.extend_auth_session("nope", 1, 1).await.unwrap();
     s.revoke_auth_session("nope", 1).await.unwrap();

@@ -35,6 +35,16 @@ const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../assets/countdown.js"),
     ),
     (
+        "copy.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/copy.js"),
+    ),
+    (
+        "retry.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/retry.js"),
+    ),
+    (
         "purify.min.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/vendor/purify.min.js"),

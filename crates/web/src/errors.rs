@@ -17,6 +17,7 @@ fn is_page(path: &str) -> bool {
         path,
         "/" | "/login" | "/logout" | "/setup" | "/approvals" | "/activity"
     ) || path.starts_with("/approvals/")
+        || crate::pages::is_admin_page(path)
         || path == "/chat"
         || path.starts_with("/chat/")
         || path.starts_with(crate::assets::PREFIX)
@@ -54,6 +55,9 @@ fn explain(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
+/// Seconds before a "temporarily unavailable" page reloads itself (as the reference's 30 s).
+const RETRY_SECS: u32 = 30;
+
 /// The error page itself.
 pub fn render(nonce: &str, info: &ErrorInfo) -> Response {
     let (title, text) = explain(info.status);
@@ -66,10 +70,17 @@ pub fn render(nonce: &str, info: &ErrorInfo) -> Response {
             h1 { (title) }
             p { (text) }
             @if let Some(d) = detail { p.muted { (d) } }
+            @if info.status == StatusCode::SERVICE_UNAVAILABLE {
+                p #auto-retry { "Trying again in " span data-retry=(RETRY_SECS) { (RETRY_SECS) } " seconds." }
+            }
             @if let Some(id) = &info.request_id {
                 p.muted { "Request id: " code { (id) } }
             }
             div.actions {
+                @if info.status == StatusCode::SERVICE_UNAVAILABLE {
+                    // An empty href is this page: the same request again.
+                    a.button href="" #retry-now { "Retry now" }
+                }
                 a.button href="/" { "Go home" }
                 @if info.status == StatusCode::UNAUTHORIZED {
                     a.button.secondary href="/login" { "Sign in" }
@@ -85,4 +96,40 @@ pub fn render(nonce: &str, info: &ErrorInfo) -> Response {
         narrow: true,
     };
     shell.render(info.status, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(status: StatusCode) -> ErrorInfo {
+        ErrorInfo {
+            status,
+            code: "X",
+            message: "internal detail".into(),
+            request_id: Some("req-123".into()),
+        }
+    }
+
+    async fn text(res: Response) -> String {
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn unavailable_pages_retry_themselves_and_500s_show_only_the_request_id() {
+        let body = text(render("n0nce", &info(StatusCode::SERVICE_UNAVAILABLE))).await;
+        assert!(
+            body.contains(r#"data-retry="30""#) && body.contains(r#"id="retry-now""#),
+            "{body}"
+        );
+        assert!(body.contains("req-123") && !body.contains("internal detail"));
+        let body = text(render("n0nce", &info(StatusCode::INTERNAL_SERVER_ERROR))).await;
+        assert!(body.contains("req-123") && !body.contains("internal detail"));
+        assert!(!body.contains("data-retry"));
+        let body = text(render("n0nce", &info(StatusCode::FORBIDDEN))).await;
+        assert!(body.contains("You can't do that here") && body.contains("internal detail"));
+    }
 }

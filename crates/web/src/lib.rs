@@ -6,9 +6,12 @@
 
 pub mod assets;
 pub mod errors;
+pub mod fields;
 pub mod form;
+pub mod gateway;
 pub mod pages;
 pub mod people;
+pub mod schema_form;
 pub mod shell;
 pub mod visit;
 
@@ -41,4 +44,5 @@ pub fn router() -> Router<AppState> {
         .route("/chat/{id}/rename", post(pages::chat::rename))
         .route("/chat/{id}/delete", post(pages::chat::delete))
         .route("/assets/{file}", get(assets::serve))
+        .merge(pages::admin_routes())
 }

@@ -35,6 +35,14 @@ pub enum Section {
     Chat,
     /// `/activity`.
     Activity,
+    /// `/tools`.
+    Tools,
+    /// `/admin/…`.
+    Admin,
+    /// `/audit`.
+    Audit,
+    /// `/account`.
+    Account,
     /// Pages outside the navigation (sign-in, errors).
     None,
 }
@@ -49,6 +57,12 @@ pub struct Nav<'a> {
     pub csrf: &'a str,
     /// Whether to show the approvals link.
     pub approvals: bool,
+    /// Whether to show the admin link (members, keys, settings, organisations).
+    pub admin: bool,
+    /// Whether to show the audit link (`admin:audit`).
+    pub audit: bool,
+    /// Whether to show the tools link (`tools:read`).
+    pub tools: bool,
 }
 
 /// One page: title, nonce, who is signed in, and where in the navigation it is.
@@ -94,6 +108,9 @@ impl Shell<'_> {
                                             li { a href="/approvals" aria-current=[self.current(Section::Approvals)] { "Approvals" } }
                                         }
                                         li { a href="/activity" aria-current=[self.current(Section::Activity)] { "Activity" } }
+                                        @if nav.tools { li { a href="/tools" aria-current=[self.current(Section::Tools)] { "Tools" } } }
+                                        @if nav.audit { li { a href="/audit" aria-current=[self.current(Section::Audit)] { "Audit" } } }
+                                        @if nav.admin { li { a href="/admin" aria-current=[self.current(Section::Admin)] { "Admin" } } }
                                         li { a href="/api/docs/" { "API docs" } }
                                     }
                                 }
@@ -101,7 +118,7 @@ impl Shell<'_> {
                             div.who {
                                 button #theme-toggle .secondary type="button" hidden { "Theme" }
                                 @if let Some(nav) = &self.nav {
-                                    span {
+                                    a.account href="/account" aria-current=[self.current(Section::Account)] {
                                         (nav.name)
                                         @if let Some((org, role)) = nav.org { span.org { " · " (org) " (" (role) ")" } }
                                     }

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portal_core::crypto::{constant_time_eq, sha256_hex};
 use portal_core::identity::Principal;
-use portal_core::rbac::AuthMethod;
+use portal_core::rbac::{AuthMethod, Permission};
 use portal_core::CoreError;
 use portal_http::auth::{check_csrf, session_cookie_name};
 use portal_http::middleware::caller::{cookie, AuthState, Caller};
@@ -195,7 +195,12 @@ impl FromRequestParts<AppState> for Member {
             .user
             .as_ref()
             .is_some_and(|u| u.must_change_password)
+            && !crate::pages::account::open_before_password_change(parts.uri.path())
         {
+            // A one-time password is replaced before anything else: pages lead there.
+            if parts.method == Method::GET || parts.method == Method::HEAD {
+                return Err(PageError::Redirect("/account".into()));
+            }
             return Err(HttpError::PasswordChangeRequired.into());
         }
         Ok(Member {
@@ -240,6 +245,11 @@ impl Member {
                 org,
                 csrf: &self.csrf,
                 approvals: true,
+                admin: p.can(Permission::AdminUsers)
+                    || p.can(Permission::AdminOrgs)
+                    || p.is_platform_admin(),
+                audit: p.can(Permission::AdminAudit),
+                tools: p.can(Permission::ToolsRead),
             }),
             section,
             narrow: false,

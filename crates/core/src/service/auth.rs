@@ -8,7 +8,7 @@ use crate::error::{CoreError, CoreResult};
 use crate::identity::{
     active_membership, new_token, Principal, SESSION_REFRESH_MS, SESSION_TTL_MS,
 };
-use crate::model::{NewAuthSession, Org};
+use crate::model::{NewAuthSession, Org, SessionInfo};
 use crate::rbac::{AuthMethod, Role};
 use crate::throttle::SignInThrottle;
 use crate::validate;
@@ -225,6 +225,38 @@ pub async fn set_active_org(
         .touch_membership(&org.id, &user.id, ctx.now)
         .await?;
     Ok((org, role))
+}
+
+/// The caller's live browser sessions (any signed-in person, for themselves).
+pub async fn my_sessions(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<SessionInfo>> {
+    let user = p.user.as_ref().ok_or(CoreError::Unauthenticated)?;
+    Ok(ctx.store.list_user_sessions(&user.id, ctx.now).await?)
+}
+
+/// Signs out one of the caller's own sessions (another device); audited. Someone
+/// else's session, or one already over, is "not found".
+pub async fn revoke_my_session(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
+    let user = p.user.as_ref().ok_or(CoreError::Unauthenticated)?;
+    if p.method != AuthMethod::Session {
+        return Err(CoreError::Forbidden(
+            "Sessions are managed from a browser session".into(),
+        ));
+    }
+    if !ctx.store.revoke_user_session(&user.id, id, ctx.now).await? {
+        return Err(CoreError::NotFound("Session not found".into()));
+    }
+    ctx.credentials_changed();
+    audit::append(
+        ctx,
+        p.org.as_ref().map(|o| o.id.as_str()),
+        &p.actor(),
+        "auth.session_revoked",
+        Some(&format!("session:{id}")),
+        "success",
+        json!({}),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Extends a session that is used, at most once a day; returns the new expiry.

@@ -314,6 +314,15 @@ pub async fn current_org(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Org> {
         .ok_or_else(|| CoreError::NotFound("Organisation not found".into()))
 }
 
+/// The organisations the caller belongs to, with their role in each (browser
+/// sessions: what the organisation switcher offers).
+pub async fn my_orgs(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<(Org, Role)>> {
+    match (&p.user, &p.session_id) {
+        (Some(u), Some(_)) => Ok(ctx.store.user_orgs(&u.id).await?),
+        _ => Ok(Vec::new()),
+    }
+}
+
 /// Every organisation (platform admins only).
 pub async fn list_orgs(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<Org>> {
     if !p.is_platform_admin() {

@@ -29,6 +29,14 @@ static REVOKE_USER: Sql = Sql::new(
 static ACTIVE: Sql = Sql::new(
     "SELECT EXISTS(SELECT 1 FROM auth_sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2)",
 );
+static LIST_USER: Sql = Sql::new(
+    "SELECT id, created_at, last_seen_at, expires_at, ip, user_agent FROM auth_sessions \
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id LIMIT 100",
+);
+static REVOKE_OWN: Sql = Sql::new(
+    "UPDATE auth_sessions SET revoked_at = $3 \
+     WHERE user_id = $1 AND id = $2 AND revoked_at IS NULL AND expires_at > $3",
+);
 static SET_ORG: Sql = Sql::new("UPDATE auth_sessions SET active_org_id = $2 WHERE id = $1");
 
 #[async_trait]
@@ -92,6 +100,28 @@ impl<B: Db> AuthSessionRepo for SqlStore<B> {
     async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool> {
         let mut c = self.0.reader().await?;
         c.one(&ACTIVE, &args![id, now], decode::flag).await
+    }
+
+    async fn list_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>> {
+        let mut c = self.0.reader().await?;
+        c.rows(&LIST_USER, &args![user_id, now], |r| {
+            Ok(SessionInfo {
+                id: r.text(0)?,
+                created_at: r.int(1)?,
+                last_seen_at: r.int(2)?,
+                expires_at: r.int(3)?,
+                ip: r.opt_text(4)?,
+                user_agent: r.opt_text(5)?,
+            })
+        })
+        .await
+    }
+
+    async fn revoke_user_session(&self, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
+        let mut w = self.0.writer().await?;
+        let n = w.execute(&REVOKE_OWN, &args![user_id, id, now]).await?;
+        w.commit().await?;
+        Ok(n > 0)
     }
 
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {

@@ -32,8 +32,9 @@ pub struct SignIn {
 /// A form holding only the session's token.
 #[derive(Deserialize)]
 pub struct TokenOnly {
+    /// The session's form token.
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 fn form(next: &str, email: &str, problem: Option<&str>) -> Markup {

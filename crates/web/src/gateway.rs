@@ -1,0 +1,48 @@
+//! Tool runs from pages: through the one gateway, as the signed-in principal
+//! (ARCHITECTURE.md rule 2), exactly as the API's `run_tool` does.
+
+use std::sync::Arc;
+
+use portal_core::service::tools::{self, Executed, ToolRunner};
+use portal_core::CoreResult;
+use portal_http::{AppState, HttpError};
+use serde_json::Value;
+
+use crate::visit::{Member, PageError};
+
+/// The configured cloud's tools, or a 404 page when there is none.
+pub fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, PageError> {
+    state.cloud.get().map(|c| c.tools.clone()).ok_or_else(|| {
+        HttpError::NotFound(
+            "No cloud is configured (PORTAL_CLOUD=none): tools are unavailable".into(),
+        )
+        .into()
+    })
+}
+
+/// Runs `name` with `args` for the page's member (an approval to spend optional).
+pub async fn run(
+    state: &AppState,
+    m: &Member,
+    runner: &dyn ToolRunner,
+    name: &str,
+    args: &Value,
+    approval_id: Option<&str>,
+) -> CoreResult<Executed> {
+    let ctx = state.ctx(&m.caller);
+    let req = tools::Request {
+        name,
+        args,
+        tool_call_id: None,
+        approval_id,
+    };
+    tools::execute(
+        &ctx,
+        runner,
+        &state.metrics,
+        &m.principal,
+        req,
+        portal_app::TOOL_TIMEOUT,
+    )
+    .await
+}

@@ -1,0 +1,103 @@
+//! The admin console of the active organisation: members, API keys, settings,
+//! and (platform admins) every organisation; plus the organisation switcher.
+//! Each page needs its own permission and shows only the controls the
+//! principal may use; the core services refuse anything else (403).
+
+pub mod keys;
+pub mod members;
+pub mod orgs;
+pub mod settings;
+
+use axum::extract::State;
+use axum::response::Response;
+use maud::{html, Markup};
+use portal_core::identity::Principal;
+use portal_core::rbac::Permission;
+use portal_core::service::{auth, members as svc};
+use portal_http::{AppState, HttpError};
+use serde::Deserialize;
+
+use crate::form::PageForm;
+use crate::visit::{safe_next, see_other, Member, PageError};
+
+/// The console's pages, in order: path, title, whether `p` may see it.
+fn tabs(p: &Principal) -> [(&'static str, &'static str, bool); 4] {
+    [
+        ("/admin/members", "Members", p.can(Permission::AdminUsers)),
+        ("/admin/keys", "API keys", p.can(Permission::AdminAll)),
+        ("/admin/settings", "Settings", p.can(Permission::AdminOrgs)),
+        ("/admin/orgs", "Organisations", p.is_platform_admin()),
+    ]
+}
+
+/// The console's own navigation, `current` marked.
+pub fn subnav(p: &Principal, current: &str) -> Markup {
+    html! {
+        nav.subnav aria-label="Admin" {
+            ul.nav {
+                @for (href, title, shown) in tabs(p) {
+                    @if shown {
+                        li { a href=(href) aria-current=[(href == current).then_some("page")] { (title) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /admin`: the first page the principal may use.
+pub async fn index(m: Member) -> Result<Response, PageError> {
+    match tabs(&m.principal).iter().find(|t| t.2) {
+        Some((href, _, _)) => Ok(see_other(href)),
+        None => Err(HttpError::Forbidden(
+            "The admin console needs admin:users, admin:orgs or a platform admin".into(),
+        )
+        .into()),
+    }
+}
+
+/// The switcher's form.
+#[derive(Deserialize)]
+pub struct Switch {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    org: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The organisation switcher (shown when the user belongs to more than one).
+pub async fn switcher(state: &AppState, m: &Member, next: &str) -> Result<Markup, PageError> {
+    let orgs = svc::my_orgs(&state.ctx(&m.caller), &m.principal).await?;
+    let active = m.principal.org.as_ref().map(|o| o.id.as_str());
+    Ok(html! {
+        @if orgs.len() > 1 {
+            form.card.switcher method="post" action="/org/switch" {
+                input type="hidden" name="csrf" value=(m.csrf);
+                input type="hidden" name="next" value=(next);
+                div.field {
+                    label for="switch-org" { "Organisation" }
+                    select #switch-org name="org" {
+                        @for (o, r) in &orgs {
+                            option value=(o.id) selected[active == Some(o.id.as_str())] { (o.name) " (" (r.as_str()) ")" }
+                        }
+                    }
+                }
+                button.secondary type="submit" { "Switch" }
+            }
+        }
+    })
+}
+
+/// `POST /org/switch`: the session works in another of the user's organisations.
+pub async fn switch(
+    State(state): State<AppState>,
+    m: Member,
+    PageForm(f): PageForm<Switch>,
+) -> Result<Response, PageError> {
+    m.check_form(&f.csrf)?;
+    auth::set_active_org(&state.ctx(&m.caller), &m.principal, &f.org).await?;
+    state.principals.forget(&m.session_token);
+    Ok(see_other(&safe_next(f.next.as_deref())))
+}
