@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod journal;
 pub mod model;
 pub mod rbac;
+pub mod search;
 pub mod secret;
 pub mod service;
 pub mod status;

@@ -14,6 +14,7 @@ pub mod executions;
 pub mod invitations;
 pub mod keys;
 pub mod members;
+pub mod search;
 pub mod setup;
 pub mod tools;
 

@@ -19,6 +19,7 @@ mod instance;
 mod invitations;
 mod members;
 mod orgs;
+mod search;
 mod users;
 
 pub use activity::ActivityRepo;
@@ -36,6 +37,7 @@ pub use instance::StoreInfo;
 pub use invitations::InvitationRepo;
 pub use members::MemberRepo;
 pub use orgs::OrgRepo;
+pub use search::SearchRepo;
 pub use users::UserRepo;
 
 use crate::chat_control::ChatControl;
@@ -159,4 +161,5 @@ store_of!(
     AuditRepo,
     JobRepo,
     ChatControl,
+    SearchRepo,
 );

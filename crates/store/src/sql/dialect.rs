@@ -63,6 +63,29 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// The full-text match expression requiring every term, each as a word
+    /// or a word's prefix: FTS5's query syntax (`"disk"* AND "full"*`) or a
+    /// `tsquery` (`disk:* & full:*`). Terms are letters and digits only
+    /// ([`portal_core::search::terms`]); quotes are escaped all the same.
+    pub(crate) fn fulltext_query(self, terms: &[String]) -> String {
+        let parts: Vec<String> = match self {
+            Dialect::Sqlite => terms
+                .iter()
+                .map(|t| format!("\"{}\"*", t.replace('"', "\"\"")))
+                .collect(),
+            Dialect::Postgres => terms
+                .iter()
+                .map(|t| format!("'{}':*", t.replace('\'', "''")))
+                .collect(),
+        };
+        parts.join(match self {
+            Dialect::Sqlite => " AND ",
+            Dialect::Postgres => " & ",
+        })
+    }
+}
+
 /// One statement: its source text and its rendering per dialect (made once).
 pub(crate) struct Sql {
     src: Cow<'static, str>,
@@ -213,6 +236,15 @@ mod tests {
             "a\\%b\\_c\\\\%"
         );
         assert_eq!(Dialect::Postgres.page(-1, -5), (None, 0));
+        let terms = ["disk".to_string(), "fu\"l'l".to_string()];
+        assert_eq!(
+            Dialect::Sqlite.fulltext_query(&terms),
+            r#""disk"* AND "fu""l'l"*"#
+        );
+        assert_eq!(
+            Dialect::Postgres.fulltext_query(&terms),
+            r#"'disk':* & 'fu"l''l':*"#
+        );
         assert_eq!(Dialect::Sqlite.page(-1, -5), (Some(-1), -5));
     }
 }

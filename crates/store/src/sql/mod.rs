@@ -27,6 +27,7 @@ mod journal;
 pub(crate) mod locks;
 mod members;
 mod orgs;
+mod search;
 mod users;
 
 use std::future::Future;

@@ -10,6 +10,7 @@ pub(crate) trait Row {
     fn int(&self, i: usize) -> StoreResult<i64>;
     fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
     fn flag(&self, i: usize) -> StoreResult<bool>;
+    fn real(&self, i: usize) -> StoreResult<f64>;
 }
 
 /// Decodes one row into a value.
@@ -33,6 +34,9 @@ impl Row for rusqlite::Row<'_> {
         self.get(i).map_err(|e| sqlite_err(i, e))
     }
     fn flag(&self, i: usize) -> StoreResult<bool> {
+        self.get(i).map_err(|e| sqlite_err(i, e))
+    }
+    fn real(&self, i: usize) -> StoreResult<f64> {
         self.get(i).map_err(|e| sqlite_err(i, e))
     }
 }
@@ -61,6 +65,9 @@ impl Row for tokio_postgres::Row {
         pg(self, i)
     }
     fn flag(&self, i: usize) -> StoreResult<bool> {
+        pg(self, i)
+    }
+    fn real(&self, i: usize) -> StoreResult<f64> {
         pg(self, i)
     }
 }

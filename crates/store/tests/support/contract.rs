@@ -385,3 +385,19 @@ pub fn seqs_of<T>(items: &[T], seq: impl Fn(&T) -> i64) -> Vec<i64> {
 pub fn event_ids(events: &[Event]) -> Vec<i64> {
     events.iter().map(|e| e.id).collect()
 }
+
+/// A `SELECT COUNT(*) …` run behind the store's back.
+pub async fn raw_count(db: &TestDb, sql: &str) -> i64 {
+    match &db.raw {
+        Raw::Sqlite(path) => {
+            let c = rusqlite::Connection::open(path).expect("open sqlite");
+            c.query_row(sql, [], |r| r.get(0)).expect("count")
+        }
+        Raw::Postgres(url) => pg_client(url)
+            .await
+            .query_one(sql, &[])
+            .await
+            .expect("count")
+            .get(0),
+    }
+}
