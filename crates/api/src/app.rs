@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp, ops, org, sessions, setup, tools,
+    keys, mcp, ops, org, search, sessions, setup, tools,
 };
 use crate::state::AppState;
 
@@ -49,6 +49,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(keys::revoke))
         .routes(routes!(sessions::list, sessions::create))
         .routes(routes!(sessions::get, sessions::rename, sessions::delete))
+        .routes(routes!(search::search))
         .routes(routes!(activity::list))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))

@@ -82,7 +82,7 @@ pub struct EventList {
 }
 
 /// Parses an optional integer query parameter, naming it when malformed.
-fn int(field: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn int(field: &str, raw: Option<&str>) -> Result<Option<i64>, ApiError> {
     raw.map(|s| {
         s.trim()
             .parse::<i64>()
