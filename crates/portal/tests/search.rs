@@ -277,3 +277,31 @@ async fn the_search_route_is_in_the_openapi_document() {
         assert!(result[field].is_object(), "{field} in {result}");
     }
 }
+
+#[tokio::test]
+async fn the_chat_sidebar_finds_messages_across_chats() {
+    let app = app().await;
+    let admin = app.admin().await;
+    let s1 = say(&admin, None, "why is the <i>quota</i> exceeded").await;
+    let _s2 = say(&admin, None, "nothing to see here").await;
+    let (_, body) = search(&admin, "q=quota").await;
+    let id = results(&body)[0]["messageId"].as_str().unwrap().to_string();
+
+    let (status, html) = admin.page(&format!("/chat/{s1}?q=QUOTA")).await;
+    assert_eq!(status, 200);
+    // Linked to the message in its conversation, matches marked, stored text escaped.
+    assert!(
+        html.contains(&format!("href=\"/chat/{s1}#message-{id}\"")),
+        "{html}"
+    );
+    assert!(html.contains(&format!("id=\"message-{id}\"")), "{html}");
+    assert!(html.contains("<mark>quota</mark>"), "{html}");
+    assert!(html.contains("&lt;i&gt;"), "{html}");
+    assert!(!html.contains("<i>quota"), "{html}");
+    // Nothing found, or a search of symbols only: no message list, no error.
+    for q in ["zzzz", "%2A%22"] {
+        let (status, html) = admin.page(&format!("/chat?q={q}")).await;
+        assert_eq!(status, 200);
+        assert!(!html.contains("message-hits"), "{q}: {html}");
+    }
+}

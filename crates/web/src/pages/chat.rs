@@ -1,5 +1,6 @@
 //! Chat (`/chat`, `/chat/{sessionId}`): the caller's sessions (new, rename,
-//! delete, search) beside one conversation rendered from its stored messages.
+//! delete, search by title and, through the search service, by message text
+//! across all chats) beside one conversation rendered from its stored messages.
 //! The page's module (`chat.js`) sends turns to `POST /api/chat` and renders
 //! them as they stream; a turn still running or waiting for an approval when
 //! the page is rendered is followed live (`GET /api/chat/{id}/stream`).
@@ -13,7 +14,9 @@ use maud::{html, Markup};
 use portal_ai::chat::ChatEngine;
 use portal_core::model::ChatSession;
 use portal_core::rbac::Permission;
+use portal_core::search::SearchHit;
 use portal_core::service::chat;
+use portal_core::service::search::{self, SearchInput};
 use portal_http::{AppState, HttpError};
 use serde::Deserialize;
 
@@ -53,7 +56,39 @@ fn matches(s: &ChatSession, q: &str) -> bool {
     q.is_empty() || title(s).to_lowercase().contains(&q.to_lowercase())
 }
 
-fn sidebar(m: &Member, sessions: &[ChatSession], current: Option<&str>, q: &str) -> Markup {
+/// Messages of all the caller's chats matching the search, each linking to
+/// the message in its conversation (tool results show inside their call's
+/// card, which has no anchor, so they are left out here).
+fn message_hits(hits: &[SearchHit]) -> Markup {
+    let shown: Vec<&SearchHit> = hits.iter().filter(|h| h.role != "tool").collect();
+    html! {
+        @if !shown.is_empty() {
+            h3 #message-hits-h { "Messages" }
+            ul.message-hits #message-hits aria-labelledby="message-hits-h" {
+                @for h in shown {
+                    li {
+                        a href={ "/chat/" (h.session_id) "#message-" (h.message_id) } {
+                            span.session-when { (if h.role == "user" { "You" } else { "Assistant" }) " · " (when(h.created_at)) }
+                            span.snippet {
+                                @for part in &h.snippet {
+                                    @if part.mark { mark { (part.text) } } @else { (part.text) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sidebar(
+    m: &Member,
+    sessions: &[ChatSession],
+    current: Option<&str>,
+    q: &str,
+    hits: &[SearchHit],
+) -> Markup {
     let here = current.map_or("/chat".to_string(), |id| format!("/chat/{id}"));
     let shown: Vec<&ChatSession> = sessions.iter().filter(|s| matches(s, q)).collect();
     html! {
@@ -68,7 +103,7 @@ fn sidebar(m: &Member, sessions: &[ChatSession], current: Option<&str>, q: &str)
                 label for="chat-search" { "Search chats" }
                 input #chat-search type="search" name="q" value=(q) autocomplete="off";
             }
-            @if shown.is_empty() {
+            @if shown.is_empty() && hits.is_empty() {
                 p.muted #no-sessions { @if q.is_empty() { "No chats yet." } @else { "No chat matches." } }
             }
             ul.session-list #session-list {
@@ -81,6 +116,7 @@ fn sidebar(m: &Member, sessions: &[ChatSession], current: Option<&str>, q: &str)
                     }
                 }
             }
+            (message_hits(hits))
         }
     }
 }
@@ -161,6 +197,20 @@ async fn render(
         &messages[..]
     };
     let q_text = q.q.trim();
+    // A search of symbols only finds nothing rather than failing the page.
+    let hits = if q_text.is_empty() {
+        Vec::new()
+    } else {
+        let input = SearchInput {
+            q: q_text,
+            ..Default::default()
+        };
+        match search::messages(&ctx, p, &input).await {
+            Ok(found) => found.hits,
+            Err(portal_core::CoreError::Validation(_)) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        }
+    };
     let heading = current.map_or("New chat", title);
     let body = html! {
         div.chat #chat
@@ -169,7 +219,7 @@ async fn render(
             data-write=[p.can(Permission::SessionsWrite).then_some("1")]
             data-tools=[p.can(Permission::ToolsRead).then_some("1")]
         {
-            (sidebar(m, &sessions, current.map(|s| s.id.as_str()), q_text))
+            (sidebar(m, &sessions, current.map(|s| s.id.as_str()), q_text, &hits))
             section.chat-main aria-labelledby="chat-h" {
                 div.chat-head {
                     h1 #chat-h { (heading) }

@@ -69,10 +69,10 @@ fn tool_card(id: &str, name: &str, args: &str, result: Option<&str>) -> Markup {
     }
 }
 
-/// A message bubble.
-fn bubble(role: &str, who: &str, body: Markup) -> Markup {
+/// A message bubble, anchored as `#message-{id}` (search results link there).
+fn bubble(id: &str, role: &str, who: &str, body: Markup) -> Markup {
     html! {
-        article class={ "msg " (role) } {
+        article class={ "msg " (role) } id={ "message-" (id) } {
             h2.who { (who) }
             (body)
         }
@@ -91,9 +91,9 @@ pub fn conversation(messages: &[ChatMessage]) -> Markup {
     html! {
         @for (m, meta) in messages.iter().zip(&metas) {
             @match m.role.as_str() {
-                "user" => { (bubble("user", "You", html! { div.body.plain { (m.content) } })) }
+                "user" => { (bubble(&m.id, "user", "You", html! { div.body.plain { (m.content) } })) }
                 "assistant" => {
-                    (bubble("assistant", "Assistant", html! {
+                    (bubble(&m.id, "assistant", "Assistant", html! {
                         @if !m.content.trim().is_empty() {
                             div.body.md { (PreEscaped(render(&m.content))) }
                         }
