@@ -14,6 +14,7 @@ pub mod health;
 pub mod identity;
 pub mod jobs;
 pub mod model;
+pub mod outbound;
 pub mod rbac;
 pub mod secret;
 pub mod service;
@@ -21,6 +22,7 @@ pub mod store;
 pub mod throttle;
 pub mod tools;
 pub mod validate;
+pub mod webhooks;
 
 pub use config::{CloudMode, ConfigError, DatabaseKind, Environment, LogFormat, Settings};
 pub use error::{CoreError, CoreResult};

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod members;
 pub mod setup;
 pub mod tools;
+pub mod webhooks;
 
 use crate::crypto::Keys;
 use crate::store::Store;

@@ -20,6 +20,7 @@ mod invitations;
 mod members;
 mod orgs;
 mod users;
+mod webhooks;
 
 pub use activity::ActivityRepo;
 pub use api_keys::ApiKeyRepo;
@@ -37,6 +38,7 @@ pub use invitations::InvitationRepo;
 pub use members::MemberRepo;
 pub use orgs::OrgRepo;
 pub use users::UserRepo;
+pub use webhooks::{AttemptWrite, DeliveryFilter, WebhookRepo};
 
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
@@ -159,4 +161,5 @@ store_of!(
     AuditRepo,
     JobRepo,
     ChatControl,
+    WebhookRepo,
 );

@@ -27,6 +27,7 @@ pub(crate) mod locks;
 mod members;
 mod orgs;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::ops::Deref;
