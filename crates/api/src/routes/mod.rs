@@ -19,3 +19,5 @@ pub mod org;
 pub mod sessions;
 pub mod setup;
 pub mod tools;
+pub mod webhook_views;
+pub mod webhooks;
