@@ -383,7 +383,8 @@ pub async fn send_test(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<i64
         org_id: org.id.clone(),
         webhook_id: w.id.clone(),
         event_id: None,
-        redelivery: ctx.now,
+        // An original (redeliveries get a distinct number; NULL events never collide).
+        redelivery: 0,
         msg_id: new_msg_id(),
         kind: WEBHOOK_TEST.into(),
         body: body_of(WEBHOOK_TEST, ctx.now, data),

@@ -5,7 +5,7 @@
 //! rows; only heads get jobs, so a subscription has one attempt in flight at a
 //! time (its order holds, and a slow receiver holds one worker, not all).
 //!
-//! A job names its delivery and attempt (its id is `webhook-<delivery>-<n>`,
+//! A job names its delivery and attempt (its id is `webhook-<delivery>-<n>-<due>`,
 //! so replicas racing to queue it make one job); a stale job (the attempt
 //! already recorded) does nothing. A replica dying mid-attempt lets the job's
 //! lease lapse; another runs it, with the same `webhook-id`.
@@ -81,6 +81,9 @@ pub fn rfc3339(ms: i64) -> String {
 struct Payload {
     delivery_id: i64,
     attempt: i64,
+    /// When the attempt came due: an auto-disable restarts the count, so the
+    /// attempt number alone would name a job of the earlier round.
+    due: i64,
 }
 
 /// Observers of deliveries (metrics).
@@ -183,13 +186,14 @@ impl Deliverer {
         let payload = Payload {
             delivery_id: d.id,
             attempt: d.attempts,
+            due: d.next_attempt_at,
         };
         let mut job = NewJob::new(
             JobKind::WebhookDeliver,
             serde_json::to_string(&payload).unwrap_or_default(),
             now,
         );
-        job.id = format!("webhook-{}-{}", d.id, d.attempts);
+        job.id = format!("webhook-{}-{}-{}", d.id, d.attempts, d.next_attempt_at);
         match self.store.enqueue(&job, now).await {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict(_)) => Ok(false),
@@ -202,12 +206,13 @@ impl Deliverer {
         &self,
         delivery_id: i64,
         attempt: i64,
+        due: i64,
         now: impl Fn() -> i64,
     ) -> StoreResult<AttemptOutcome> {
         let Some(d) = self.store.delivery_by_id(delivery_id).await? else {
             return Ok(AttemptOutcome::Skipped);
         };
-        if d.state != DeliveryState::Pending || d.attempts != attempt {
+        if d.state != DeliveryState::Pending || d.attempts != attempt || d.next_attempt_at != due {
             return Ok(AttemptOutcome::Skipped);
         }
         let Some(w) = self.store.get_webhook(&d.org_id, &d.webhook_id).await? else {
@@ -289,6 +294,8 @@ impl Deliverer {
             success,
             disable,
         };
+        // A new round's due time differs from every earlier one (the job id has it).
+        let restart = now.max(d.next_attempt_at + 1);
         match schedule::judge(&result) {
             Verdict::Delivered => base(
                 attempt("delivered", None),
@@ -312,7 +319,7 @@ impl Deliverer {
                 attempt("disabled", None),
                 DeliveryState::Pending,
                 0,
-                now,
+                restart,
                 false,
                 Some("the receiver answered 410 Gone".into()),
             ),
@@ -333,7 +340,7 @@ impl Deliverer {
                         attempt("disabled", None),
                         DeliveryState::Pending,
                         0,
-                        now,
+                        restart,
                         false,
                         Some(format!(
                             "every attempt failed since {} ({n} attempts)",
@@ -408,7 +415,7 @@ impl JobHandler for DeliverHandler {
         let p: Payload = serde_json::from_str(&job.payload)
             .map_err(|e| JobError::Permanent(format!("bad webhook job payload: {e}")))?;
         self.0
-            .attempt(p.delivery_id, p.attempt, crate::identity::now_ms)
+            .attempt(p.delivery_id, p.attempt, p.due, crate::identity::now_ms)
             .await
             .map(|_| ())
             .map_err(|e| JobError::Retry(e.to_string()))
