@@ -146,6 +146,11 @@ impl Receiver {
 
 /// A portal that may call the loopback receiver, with fast pumps and a short schedule.
 pub async fn portal(schedule_ms: &str, timeout_ms: &str) -> TestApp {
+    builder(schedule_ms, timeout_ms).spawn().await
+}
+
+/// [`portal`]'s settings, to add to (a second replica).
+pub fn builder(schedule_ms: &str, timeout_ms: &str) -> portal_testkit::Builder {
     TestApp::builder()
         .env("PORTAL_CLOUD", "emulator")
         .env("PORTAL_OUTBOUND_ALLOW", "127.0.0.1")
@@ -154,8 +159,6 @@ pub async fn portal(schedule_ms: &str, timeout_ms: &str) -> TestApp {
         .env("PORTAL_WEBHOOKS_POLL_INTERVAL_MS", "50")
         .env("PORTAL_JOBS_POLL_INTERVAL_MS", "50")
         .env("PORTAL_WEBHOOKS_RETRY_SCHEDULE_MS", schedule_ms)
-        .spawn()
-        .await
 }
 
 /// Creates a subscription; its id and secret.
