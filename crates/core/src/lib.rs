@@ -13,6 +13,7 @@ pub mod hashing;
 pub mod health;
 pub mod identity;
 pub mod jobs;
+pub mod journal;
 pub mod model;
 pub mod outbound;
 pub mod rbac;

@@ -9,7 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
-use super::{audit, events, Ctx};
+use super::{events, Ctx};
 use crate::crypto::Keys;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
@@ -180,34 +180,30 @@ pub async fn authorize(
         four_eyes: b.four_eyes,
         args_sealed,
     };
-    let stored = ctx.store.create_approval(&fresh, ctx.now).await?;
-    if stored.id == fresh.id {
-        audit::append(
-            ctx,
-            Some(&org.id),
-            &p.actor(),
-            "approval.requested",
-            Some(spec.name),
-            "success",
-            json!({"approvalId": stored.id, "risk": stored.risk, "args": redacted, "fourEyes": stored.four_eyes}),
-        )
-        .await?;
-        // Only a fresh request is news: a repeated call reuses the pending one.
-        events::emit(
-            ctx,
-            &org.id,
-            events::APPROVAL_REQUESTED,
-            json!({
-                "approvalId": stored.id,
-                "tool": stored.tool_name,
-                "requester": stored.requester,
-                "risk": stored.risk,
-                "args": redacted,
-                "expiresAt": stored.expires_at,
-            }),
-        )
-        .await;
-    }
+    // Only a fresh request is news: a repeated call reuses the pending one
+    // (and the store then writes none of this).
+    let mut j = ctx.journal();
+    j.audit(
+        Some(&org.id),
+        &p.actor(),
+        "approval.requested",
+        Some(spec.name),
+        "success",
+        json!({"approvalId": fresh.id, "risk": fresh.risk, "args": redacted, "fourEyes": fresh.four_eyes}),
+    )
+    .event(
+        &org.id,
+        events::APPROVAL_REQUESTED,
+        &json!({
+            "approvalId": fresh.id,
+            "tool": fresh.tool_name,
+            "requester": fresh.requester,
+            "risk": fresh.risk,
+            "args": redacted,
+            "expiresAt": fresh.expires_at,
+        }),
+    );
+    let stored = ctx.store.create_approval(&fresh, ctx.now, &j).await?;
     Err(CoreError::ApprovalRequired(Box::new(stored)))
 }
 
@@ -356,17 +352,8 @@ pub async fn decide(
     let reason = reason
         .map(|r| crate::validate::text("reason", r, 500))
         .transpose()?;
-    if !ctx
-        .store
-        .decide_approval(&org.id, &a.id, approved, &p.id, reason.as_deref(), ctx.now)
-        .await?
-    {
-        return Err(CoreError::Conflict(
-            "This approval is no longer pending (decided or expired)".into(),
-        ));
-    }
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         &p.actor(),
         if approved {
@@ -378,20 +365,34 @@ pub async fn decide(
         "success",
         json!({"approvalId": a.id, "requester": a.requester, "risk": a.risk, "reason": reason}),
     )
-    .await?;
-    events::emit(
-        ctx,
+    .event(
         &org.id,
         events::APPROVAL_DECIDED,
-        json!({
+        &json!({
             "approvalId": a.id,
             "tool": a.tool_name,
             "decision": if approved { "approved" } else { "rejected" },
             "decidedBy": p.id,
             "reason": reason,
         }),
-    )
-    .await;
+    );
+    if !ctx
+        .store
+        .decide_approval(
+            &org.id,
+            &a.id,
+            approved,
+            &p.id,
+            reason.as_deref(),
+            ctx.now,
+            &j,
+        )
+        .await?
+    {
+        return Err(CoreError::Conflict(
+            "This approval is no longer pending (decided or expired)".into(),
+        ));
+    }
     let decided = ctx
         .store
         .get_approval(&org.id, &a.id)
