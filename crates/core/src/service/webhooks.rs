@@ -6,9 +6,10 @@
 use serde_json::json;
 
 use super::auth::uuid_v4;
-use super::{audit, Ctx};
+use super::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
+use crate::journal::Journal;
 use crate::model::Org;
 use crate::outbound::OutboundPolicy;
 use crate::rbac::Permission;
@@ -86,30 +87,31 @@ fn description(raw: &str) -> CoreResult<String> {
 }
 
 async fn find(ctx: &Ctx<'_>, org: &Org, id: &str) -> CoreResult<Webhook> {
-    ctx.store
-        .get_webhook(&org.id, id)
-        .await?
-        .ok_or_else(|| CoreError::NotFound("webhook not found".into()))
+    ctx.store.get_webhook(&org.id, id).await?.ok_or_else(gone)
 }
 
-async fn record(
-    ctx: &Ctx<'_>,
+/// The journal of a change to `w`: its audit entry, written with the change.
+fn journal<'a>(
+    ctx: &Ctx<'a>,
     p: &Principal,
     w: &Webhook,
     action: &str,
     detail: serde_json::Value,
-) -> CoreResult<()> {
-    audit::append(
-        ctx,
+) -> Journal<'a> {
+    let mut j = ctx.journal();
+    j.audit(
         Some(&w.org_id),
         &p.actor(),
         action,
         Some(&format!("webhook:{}", w.id)),
         "success",
         detail,
-    )
-    .await?;
-    Ok(())
+    );
+    j
+}
+
+fn gone() -> CoreError {
+    CoreError::NotFound("webhook not found".into())
 }
 
 /// Creates a subscription (active unless a status is given) with a fresh secret.
@@ -150,15 +152,14 @@ pub async fn create(
         created_at: ctx.now,
         updated_at: ctx.now,
     };
-    ctx.store.create_webhook(&w).await?;
-    record(
+    let j = journal(
         ctx,
         p,
         &w,
         "webhook.created",
         json!({"url": w.url, "eventTypes": w.filter.patterns(), "status": w.status.as_str()}),
-    )
-    .await?;
+    );
+    ctx.store.create_webhook(&w, &j).await?;
     Ok(WithSecret { secret, webhook: w })
 }
 
@@ -201,18 +202,17 @@ pub async fn update(
         w.status = s;
     }
     w.updated_at = ctx.now;
-    if !ctx.store.update_webhook(&w).await? {
-        return Err(CoreError::NotFound("webhook not found".into()));
-    }
-    record(
+    let j = journal(
         ctx,
         p,
         &w,
         "webhook.updated",
         json!({"url": w.url, "eventTypes": w.filter.patterns(), "status": w.status.as_str(),
                "description": w.description}),
-    )
-    .await?;
+    );
+    if !ctx.store.update_webhook(&w, &j).await? {
+        return Err(gone());
+    }
     Ok(w)
 }
 
@@ -220,10 +220,11 @@ pub async fn update(
 pub async fn delete(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     let org = org(p)?;
     let w = find(ctx, org, id).await?;
-    if !ctx.store.delete_webhook(&org.id, id).await? {
-        return Err(CoreError::NotFound("webhook not found".into()));
+    let j = journal(ctx, p, &w, "webhook.deleted", json!({"url": w.url}));
+    if !ctx.store.delete_webhook(&org.id, id, &j).await? {
+        return Err(gone());
     }
-    record(ctx, p, &w, "webhook.deleted", json!({"url": w.url})).await
+    Ok(())
 }
 
 /// A new signing secret; the old one keeps signing for `grace_secs`
@@ -250,17 +251,16 @@ pub async fn rotate(
     ));
     w.previous_expires_at = Some(ctx.now + grace * 1000);
     w.updated_at = ctx.now;
-    if !ctx.store.update_webhook(&w).await? {
-        return Err(CoreError::NotFound("webhook not found".into()));
-    }
-    record(
+    let j = journal(
         ctx,
         p,
         &w,
         "webhook.secret_rotated",
         json!({"graceSeconds": grace}),
-    )
-    .await?;
+    );
+    if !ctx.store.update_webhook(&w, &j).await? {
+        return Err(gone());
+    }
     Ok(WithSecret { secret, webhook: w })
 }
 
@@ -333,16 +333,20 @@ pub async fn redeliver(
         .get_delivery(&org.id, id, delivery_id)
         .await?
         .ok_or_else(|| CoreError::NotFound("delivery not found".into()))?;
-    let new_id = ctx.store.queue_delivery(&again(&d, ctx.now, 0)).await?;
-    record(
+    let j = journal(
         ctx,
         p,
         &w,
         "webhook.redelivered",
         json!({"deliveryId": d.id, "msgId": d.msg_id}),
-    )
-    .await?;
-    Ok(new_id)
+    );
+    let ids = ctx
+        .store
+        .queue_extra_deliveries(&[again(&d, ctx.now, 0)], &j)
+        .await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| CoreError::Upstream("no delivery queued".into()))
 }
 
 /// Sends again every delivery queued since `since` (ms), oldest first; how many.
@@ -358,20 +362,19 @@ pub async fn redeliver_since(
         .store
         .deliveries_since(&org.id, id, since, MAX_REDELIVER)
         .await?;
-    for (n, d) in all.iter().enumerate() {
-        ctx.store
-            .queue_delivery(&again(d, ctx.now, n as i64))
-            .await?;
-    }
-    record(
+    let copies: Vec<NewDelivery> = all
+        .iter()
+        .enumerate()
+        .map(|(n, d)| again(d, ctx.now, n as i64))
+        .collect();
+    let j = journal(
         ctx,
         p,
         &w,
         "webhook.redelivered",
-        json!({"since": since, "count": all.len()}),
-    )
-    .await?;
-    Ok(all.len())
+        json!({"since": since, "count": copies.len()}),
+    );
+    Ok(ctx.store.queue_extra_deliveries(&copies, &j).await?.len())
 }
 
 /// Queues a `webhook.test` message to this subscription (whatever its filter).
@@ -390,7 +393,9 @@ pub async fn send_test(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<i64
         body: body_of(WEBHOOK_TEST, ctx.now, data),
         created_at: ctx.now,
     };
-    let new_id = ctx.store.queue_delivery(&d).await?;
-    record(ctx, p, &w, "webhook.tested", json!({"deliveryId": new_id})).await?;
-    Ok(new_id)
+    let j = journal(ctx, p, &w, "webhook.tested", json!({"msgId": d.msg_id}));
+    let ids = ctx.store.queue_extra_deliveries(&[d], &j).await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| CoreError::Upstream("no delivery queued".into()))
 }

@@ -1,6 +1,7 @@
 //! Webhook subscriptions, their queued deliveries and the log of attempts.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::webhooks::{Attempt, Delivery, DeliveryState, NewDelivery, Webhook};
 use async_trait::async_trait;
 
@@ -40,17 +41,19 @@ pub struct DeliveryFilter {
 /// cross-organisation by nature and say so.
 #[async_trait]
 pub trait WebhookRepo: Send + Sync {
-    /// Stores a subscription.
-    async fn create_webhook(&self, w: &Webhook) -> StoreResult<()>;
+    /// Stores a subscription with its journal (the audit entry).
+    async fn create_webhook(&self, w: &Webhook, j: &Journal<'_>) -> StoreResult<()>;
     /// The organisation's subscriptions, newest first.
     async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>>;
     /// One subscription of the organisation.
     async fn get_webhook(&self, org_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
     /// Writes a subscription's changeable fields (URL, description, filter,
-    /// status, secrets, failure state); false when there is no such row.
-    async fn update_webhook(&self, w: &Webhook) -> StoreResult<bool>;
-    /// Deletes a subscription with its deliveries and log; false when absent.
-    async fn delete_webhook(&self, org_id: &str, id: &str) -> StoreResult<bool>;
+    /// status, secrets, failure state) with its journal; false (and nothing
+    /// written) when there is no such row.
+    async fn update_webhook(&self, w: &Webhook, j: &Journal<'_>) -> StoreResult<bool>;
+    /// Deletes a subscription with its deliveries and log, and writes the
+    /// journal; false (nothing written) when absent.
+    async fn delete_webhook(&self, org_id: &str, id: &str, j: &Journal<'_>) -> StoreResult<bool>;
     /// Every organisation's subscriptions of these organisations (the fan-out).
     async fn webhooks_of_orgs(&self, org_ids: &[&str]) -> StoreResult<Vec<Webhook>>;
 
@@ -63,8 +66,13 @@ pub trait WebhookRepo: Send + Sync {
         event_ids: &[i64],
         now: i64,
     ) -> StoreResult<u64>;
-    /// Queues one delivery (a test message or a redelivery); its id.
-    async fn queue_delivery(&self, d: &NewDelivery) -> StoreResult<i64>;
+    /// Queues deliveries (test messages, redeliveries) with the journal, in
+    /// one transaction; their ids, in order.
+    async fn queue_extra_deliveries(
+        &self,
+        ds: &[NewDelivery],
+        j: &Journal<'_>,
+    ) -> StoreResult<Vec<i64>>;
     /// The head of every active subscription's queue (its oldest pending
     /// delivery) that is due by `now`, at most `limit` (cross-organisation).
     async fn due_delivery_heads(&self, now: i64, limit: i64) -> StoreResult<Vec<Delivery>>;
@@ -79,8 +87,9 @@ pub trait WebhookRepo: Send + Sync {
         webhook_id: &str,
         id: i64,
     ) -> StoreResult<Option<Delivery>>;
-    /// Records an attempt (see [`AttemptWrite`]); false when fenced.
-    async fn record_attempt(&self, w: &AttemptWrite) -> StoreResult<bool>;
+    /// Records an attempt (see [`AttemptWrite`]) with its journal (the audit
+    /// entry and event of a disabling); false (nothing written) when fenced.
+    async fn record_attempt(&self, w: &AttemptWrite, j: &Journal<'_>) -> StoreResult<bool>;
     /// A subscription's deliveries, newest first.
     async fn list_deliveries(
         &self,

@@ -21,6 +21,7 @@ use super::signing::{sign_all, SigningKey};
 use super::{Attempt, Delivery, DeliveryState, NewDelivery, SendResult, Sender, Webhook};
 use crate::crypto::Keys;
 use crate::jobs::{Job, JobError, JobHandler, JobKind, NewJob};
+use crate::journal::Journal;
 use crate::model::Event;
 use crate::store::{AttemptWrite, Store, StoreError, StoreResult};
 
@@ -237,14 +238,15 @@ impl Deliverer {
         let latency = clock.elapsed();
         let write = self.judge(&d, &w, result, started, latency, now());
         let outcome = write.attempt.outcome.clone();
-        if !self.store.record_attempt(&write).await? {
+        let mut journal = Journal::new(&self.keys, None, now());
+        if let Some(reason) = &write.disable {
+            disabled(&mut journal, &w, reason);
+        }
+        if !self.store.record_attempt(&write, &journal).await? {
             return Ok(AttemptOutcome::Skipped);
         }
         if let Some(h) = &self.hooks {
             h.attempted(&outcome, latency);
-        }
-        if let Some(reason) = &write.disable {
-            disabled(self.store.as_ref(), &self.keys, &w, reason, now()).await;
         }
         // The next in line goes out now rather than at the next pump pass.
         if write.state != DeliveryState::Pending {
@@ -379,31 +381,19 @@ fn fan_out(e: &Event, w: &Webhook, now: i64) -> NewDelivery {
     }
 }
 
-/// The portal disabled `w`: audit record and `webhook.disabled` event.
-async fn disabled(store: &dyn Store, keys: &Keys, w: &Webhook, reason: &str, now: i64) {
-    let ctx = crate::service::Ctx {
-        store,
-        keys,
-        ip: None,
-        user_agent: None,
-        now,
-        principals: None,
-    };
+/// The portal disabled `w`: its audit entry and `webhook.disabled` event,
+/// written with the attempt that disabled it.
+fn disabled(j: &mut Journal<'_>, w: &Webhook, reason: &str) {
     let detail = serde_json::json!({"webhookId": w.id, "url": w.url, "reason": reason});
-    if let Err(e) = crate::service::audit::append(
-        &ctx,
+    j.audit(
         Some(&w.org_id),
         "system:webhooks",
-        "webhook.disabled",
+        super::WEBHOOK_DISABLED,
         Some(&format!("webhook:{}", w.id)),
         "success",
         detail.clone(),
     )
-    .await
-    {
-        tracing::error!(error = %e, webhook = %w.id, "could not audit a webhook's disabling");
-    }
-    crate::service::events::emit(&ctx, &w.org_id, super::WEBHOOK_DISABLED, detail).await;
+    .event(&w.org_id, super::WEBHOOK_DISABLED, &detail);
 }
 
 /// The handler of [`JobKind::WebhookDeliver`].

@@ -2,13 +2,14 @@
 //! and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::store::{AttemptWrite, DeliveryFilter, StoreResult, WebhookRepo};
 use portal_core::webhooks::{
     Attempt, Delivery, DeliveryState, EventFilter, NewDelivery, Webhook, WebhookStatus,
 };
 use portal_core::StoreError;
 
-use super::{decode, Arg, Db, Exec, Row, Sql, SqlStore};
+use super::{decode, journal, Arg, Db, Exec, Row, Sql, SqlStore};
 use crate::args;
 
 macro_rules! webhook_cols {
@@ -216,8 +217,8 @@ async fn queue<E: Exec>(c: &mut E, d: &NewDelivery, sql: &Sql) -> StoreResult<u6
 
 #[async_trait]
 impl<B: Db> WebhookRepo for SqlStore<B> {
-    async fn create_webhook(&self, w: &Webhook) -> StoreResult<()> {
-        let mut c = self.0.writer().await?;
+    async fn create_webhook(&self, w: &Webhook, j: &Journal<'_>) -> StoreResult<()> {
+        let mut c = self.0.begin().await?;
         c.execute(
             &INSERT,
             &args![
@@ -238,6 +239,7 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
             ],
         )
         .await?;
+        journal::write(&mut c, j).await?;
         c.commit().await
     }
 
@@ -251,8 +253,8 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
         c.opt(&GET, &args![org_id, id], webhook).await
     }
 
-    async fn update_webhook(&self, w: &Webhook) -> StoreResult<bool> {
-        let mut c = self.0.writer().await?;
+    async fn update_webhook(&self, w: &Webhook, j: &Journal<'_>) -> StoreResult<bool> {
+        let mut c = self.0.begin().await?;
         let n = c
             .execute(
                 &UPDATE,
@@ -272,15 +274,13 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
                 ],
             )
             .await?;
-        c.commit().await?;
-        Ok(n > 0)
+        journal::commit_touched(c, n, j).await
     }
 
-    async fn delete_webhook(&self, org_id: &str, id: &str) -> StoreResult<bool> {
-        let mut c = self.0.writer().await?;
+    async fn delete_webhook(&self, org_id: &str, id: &str, j: &Journal<'_>) -> StoreResult<bool> {
+        let mut c = self.0.begin().await?;
         let n = c.execute(&DELETE, &args![org_id, id]).await?;
-        c.commit().await?;
-        Ok(n > 0)
+        journal::commit_touched(c, n, j).await
     }
 
     async fn webhooks_of_orgs(&self, org_ids: &[&str]) -> StoreResult<Vec<Webhook>> {
@@ -309,26 +309,35 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
         Ok(n)
     }
 
-    async fn queue_delivery(&self, d: &NewDelivery) -> StoreResult<i64> {
-        let mut c = self.0.writer().await?;
-        let id = c
-            .one(
-                &QUEUE_ONE,
-                &args![
-                    d.org_id,
-                    d.webhook_id,
-                    d.event_id,
-                    d.redelivery,
-                    d.msg_id,
-                    d.kind,
-                    d.body,
-                    d.created_at
-                ],
-                decode::int,
-            )
-            .await?;
+    async fn queue_extra_deliveries(
+        &self,
+        ds: &[NewDelivery],
+        j: &Journal<'_>,
+    ) -> StoreResult<Vec<i64>> {
+        let mut c = self.0.begin().await?;
+        let mut ids = Vec::with_capacity(ds.len());
+        for d in ds {
+            let id = c
+                .one(
+                    &QUEUE_ONE,
+                    &args![
+                        d.org_id,
+                        d.webhook_id,
+                        d.event_id,
+                        d.redelivery,
+                        d.msg_id,
+                        d.kind,
+                        d.body,
+                        d.created_at
+                    ],
+                    decode::int,
+                )
+                .await?;
+            ids.push(id);
+        }
+        journal::write(&mut c, j).await?;
         c.commit().await?;
-        Ok(id)
+        Ok(ids)
     }
 
     async fn due_delivery_heads(&self, now: i64, limit: i64) -> StoreResult<Vec<Delivery>> {
@@ -358,7 +367,7 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
             .await
     }
 
-    async fn record_attempt(&self, w: &AttemptWrite) -> StoreResult<bool> {
+    async fn record_attempt(&self, w: &AttemptWrite, j: &Journal<'_>) -> StoreResult<bool> {
         let a = &w.attempt;
         let delivered_at = (w.state == DeliveryState::Delivered).then_some(a.at);
         let mut tx = self.0.begin().await?;
@@ -404,6 +413,7 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
             tx.execute(&DISABLE, &args![webhook_id, reason, a.at])
                 .await?;
         }
+        journal::write(&mut tx, j).await?;
         tx.commit().await?;
         Ok(true)
     }
