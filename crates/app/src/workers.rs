@@ -43,8 +43,8 @@ fn spawn_execution_sweeper(app: App) {
 }
 
 /// Runs background jobs (`portal_core::jobs`) until shutdown and keeps the
-/// queue's gauges fresh: chat turns to resume or take over, and `noop`.
-/// Workflows, webhook delivery and indexing become kinds as they move on.
+/// queue's gauges fresh: chat turns to resume or take over, webhook delivery
+/// attempts, and `noop`. Workflows and indexing become kinds as they move on.
 fn spawn_job_runner(
     app: App,
     chat: &Arc<portal_ai::chat::ChatEngine>,
