@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp, ops, org, search, sessions, setup, tools,
+    keys, mcp, ops, org, search, sessions, setup, tools, webhooks,
 };
 use crate::state::AppState;
 
@@ -65,6 +65,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(chat_sdk::stop))
         .routes(routes!(chat::messages))
         .routes(routes!(chat::models))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(
+            webhooks::get_one,
+            webhooks::update,
+            webhooks::delete
+        ))
+        .routes(routes!(webhooks::rotate))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::delivery))
+        .routes(routes!(webhooks::redeliver))
+        .routes(routes!(webhooks::redeliver_since))
 }
 
 /// The API's production router (routes, docs and MCP), without the pipeline:
@@ -78,6 +90,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
 pub fn with_routes(state: &AppState, routes: OpenApiRouter<AppState>) -> Router<AppState> {
     let (router, mut doc) = routes.split_for_parts();
     mcp::document(&mut doc);
+    webhooks::alias(&mut doc);
     crate::openapi::finish(&mut doc);
     chat::document_models(&mut doc, &state.settings.ai);
     crate::openapi::require_one_of(
@@ -92,7 +105,10 @@ pub fn with_routes(state: &AppState, routes: OpenApiRouter<AppState>) -> Router<
     );
     let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .layer(from_fn_with_state(state.clone(), docs_guard));
-    router.merge(docs).merge(mcp::router(state))
+    router
+        .merge(docs)
+        .merge(mcp::router(state))
+        .merge(webhooks::alias_router())
 }
 
 /// The documentation UI: its own CSP (Swagger UI sets inline styles and uses

@@ -34,6 +34,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "events", description = "Outbox events (tool runs, approvals), polled by id until webhooks deliver them"),
         (name = "chat", description = "Chat with the cloud agent (AI SDK UI message streams)"),
         (name = "mcp", description = "Model Context Protocol endpoint for MCP clients"),
+        (name = "webhooks", description = "Webhook subscriptions, signed delivery (Standard Webhooks) and the delivery log"),
     )
 )]
 pub struct ApiDoc;

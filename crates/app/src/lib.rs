@@ -8,6 +8,7 @@ pub mod chat;
 pub mod cloud;
 pub mod metrics;
 pub mod setup;
+pub mod webhooks;
 mod workers;
 
 use std::net::IpAddr;
@@ -43,6 +44,9 @@ pub enum AppError {
     /// The chat engine's configuration cannot work.
     #[error("{0}")]
     Chat(String),
+    /// Webhook delivery could not be set up.
+    #[error("webhooks: {0}")]
+    Webhooks(String),
 }
 
 /// Cheap-to-clone handle on the application.

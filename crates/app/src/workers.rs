@@ -12,7 +12,9 @@ pub(crate) fn spawn(app: &App) -> Result<(), AppError> {
     spawn_key_usage_writer(app.clone());
     spawn_execution_sweeper(app.clone());
     let chat = crate::chat::start(app).map_err(AppError::Chat)?;
-    spawn_job_runner(app.clone(), &chat);
+    let deliverer = crate::webhooks::deliverer(app)?;
+    crate::webhooks::spawn_pump(app.clone(), deliverer.clone());
+    spawn_job_runner(app.clone(), &chat, deliverer);
     Ok(())
 }
 
@@ -41,9 +43,13 @@ fn spawn_execution_sweeper(app: App) {
 }
 
 /// Runs background jobs (`portal_core::jobs`) until shutdown and keeps the
-/// queue's gauges fresh: chat turns to resume or take over, and `noop`.
-/// Workflows, webhook delivery and indexing become kinds as they move on.
-fn spawn_job_runner(app: App, chat: &Arc<portal_ai::chat::ChatEngine>) {
+/// queue's gauges fresh: chat turns to resume or take over, webhook delivery
+/// attempts, and `noop`. Workflows and indexing become kinds as they move on.
+fn spawn_job_runner(
+    app: App,
+    chat: &Arc<portal_ai::chat::ChatEngine>,
+    webhooks: Arc<portal_core::webhooks::delivery::Deliverer>,
+) {
     use portal_core::jobs::{JobKind, JobRunner, NoopHandler, RunnerConfig};
     let owner = format!(
         "replica-{}",
@@ -58,6 +64,10 @@ fn spawn_job_runner(app: App, chat: &Arc<portal_ai::chat::ChatEngine>) {
     let runner = JobRunner::new(app.store.clone(), owner, config)
         .handle(JobKind::Noop, Arc::new(NoopHandler))
         .handle(JobKind::ChatTurn, chat.turn_job_handler())
+        .handle(
+            JobKind::WebhookDeliver,
+            Arc::new(portal_core::webhooks::delivery::DeliverHandler(webhooks)),
+        )
         .hooks(Arc::new(app.metrics.jobs.clone()));
     tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
 }

@@ -15,6 +15,7 @@ pub mod identity;
 pub mod jobs;
 pub mod journal;
 pub mod model;
+pub mod outbound;
 pub mod rbac;
 pub mod search;
 pub mod secret;
@@ -24,6 +25,7 @@ pub mod store;
 pub mod throttle;
 pub mod tools;
 pub mod validate;
+pub mod webhooks;
 
 pub use config::{CloudMode, ConfigError, DatabaseKind, Environment, LogFormat, Settings};
 pub use error::{CoreError, CoreResult};

@@ -33,12 +33,14 @@ pub enum Permission {
     AdminOrgs,
     /// Read and verify the audit ledger.
     AdminAudit,
+    /// Manage the organisation's webhook subscriptions and read their delivery log.
+    AdminWebhooks,
     /// Everything in the organisation (for sessions it satisfies every org-level check).
     AdminAll,
 }
 
 /// Every permission, in wire order.
-pub const ALL_PERMISSIONS: [Permission; 13] = [
+pub const ALL_PERMISSIONS: [Permission; 14] = [
     Permission::ToolsRead,
     Permission::ToolsExecute,
     Permission::ToolsApprove,
@@ -51,6 +53,7 @@ pub const ALL_PERMISSIONS: [Permission; 13] = [
     Permission::AdminUsers,
     Permission::AdminOrgs,
     Permission::AdminAudit,
+    Permission::AdminWebhooks,
     Permission::AdminAll,
 ];
 
@@ -70,6 +73,7 @@ impl Permission {
             Permission::AdminUsers => "admin:users",
             Permission::AdminOrgs => "admin:orgs",
             Permission::AdminAudit => "admin:audit",
+            Permission::AdminWebhooks => "admin:webhooks",
             Permission::AdminAll => "admin:all",
         }
     }
@@ -241,7 +245,13 @@ mod tests {
             .permissions()
             .contains(Permission::ToolsDanger));
         assert!(Role::Admin.permissions().contains(Permission::ToolsDanger));
-        assert_eq!(Role::Admin.permissions().iter().count(), 13);
+        assert_eq!(Role::Admin.permissions().iter().count(), 14);
+        assert!(Role::Admin
+            .permissions()
+            .contains(Permission::AdminWebhooks));
+        assert!(!Role::Operator
+            .permissions()
+            .contains(Permission::AdminWebhooks));
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub mod perm {
         SessionsWrite => Some(Permission::SessionsWrite),
         AdminUsers => Some(Permission::AdminUsers),
         AdminAudit => Some(Permission::AdminAudit),
+        AdminWebhooks => Some(Permission::AdminWebhooks),
         AdminOrgs => Some(Permission::AdminOrgs),
         AdminAll => Some(Permission::AdminAll),
     }

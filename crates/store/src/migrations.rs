@@ -87,6 +87,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0012_chat_turn_jobs.sql"),
     },
     Migration {
+        version: 14,
+        name: "webhooks",
+        sqlite: include_str!("../migrations/sqlite/0014_webhooks.sql"),
+        postgres: include_str!("../migrations/postgres/0014_webhooks.sql"),
+    },
+    Migration {
         version: 16,
         name: "search",
         sqlite: include_str!("../migrations/sqlite/0016_search.sql"),

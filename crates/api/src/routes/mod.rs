@@ -20,3 +20,5 @@ pub mod search;
 pub mod sessions;
 pub mod setup;
 pub mod tools;
+pub mod webhook_views;
+pub mod webhooks;

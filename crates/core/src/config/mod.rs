@@ -20,7 +20,9 @@ mod layers;
 mod limits;
 mod log;
 mod names;
+mod outbound;
 mod tree;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -42,6 +44,8 @@ pub use http::HttpSettings;
 pub use jobs::JobSettings;
 pub use limits::LimitSettings;
 pub use log::{LogFormat, LogSettings};
+pub use outbound::OutboundSettings;
+pub use webhooks::WebhookSettings;
 
 use layers::Layers;
 use names::{Concern, Name};
@@ -86,6 +90,14 @@ const CONCERNS: &[Concern] = &[
     Concern {
         key: "ai.chat",
         names: chat::NAMES,
+    },
+    Concern {
+        key: "outbound",
+        names: outbound::NAMES,
+    },
+    Concern {
+        key: "webhooks",
+        names: webhooks::NAMES,
     },
 ];
 
@@ -156,6 +168,10 @@ pub struct Settings {
     pub jobs: JobSettings,
     /// The chat model provider and the limits of a chat turn.
     pub ai: AiSettings,
+    /// Calls to destinations admins or users chose (the SSRF guard).
+    pub outbound: OutboundSettings,
+    /// Webhook delivery.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Settings {
@@ -171,6 +187,8 @@ impl Default for Settings {
             log: LogSettings::default(),
             jobs: JobSettings::default(),
             ai: AiSettings::default(),
+            outbound: OutboundSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -240,6 +258,18 @@ impl Settings {
                 "http.dev_cors_localhost",
                 "is a development convenience and cannot be used in production",
             );
+        }
+        if prod && self.outbound.allow_http {
+            return fail(
+                "outbound.allow_http",
+                "is a development convenience and cannot be used in production",
+            );
+        }
+        if self.outbound.timeout.as_millis() < 10 {
+            return fail("outbound.timeout_ms", "must be at least 10");
+        }
+        if self.webhooks.poll_interval.as_millis() < 10 {
+            return fail("webhooks.poll_interval_ms", "must be at least 10");
         }
         if self.jobs.poll_interval.as_millis() < 10 {
             return fail("jobs.poll_interval_ms", "must be at least 10");

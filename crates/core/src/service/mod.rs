@@ -17,6 +17,7 @@ pub mod members;
 pub mod search;
 pub mod setup;
 pub mod tools;
+pub mod webhooks;
 
 use crate::crypto::Keys;
 use crate::store::Store;

@@ -21,6 +21,7 @@ mod members;
 mod orgs;
 mod search;
 mod users;
+mod webhooks;
 
 pub use activity::ActivityRepo;
 pub use api_keys::ApiKeyRepo;
@@ -39,6 +40,7 @@ pub use members::MemberRepo;
 pub use orgs::OrgRepo;
 pub use search::SearchRepo;
 pub use users::UserRepo;
+pub use webhooks::{AttemptWrite, DeliveryFilter, WebhookRepo};
 
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
@@ -162,4 +164,5 @@ store_of!(
     JobRepo,
     ChatControl,
     SearchRepo,
+    WebhookRepo,
 );

@@ -36,17 +36,6 @@ static TOUCH: Sql = Sql::new(
     "UPDATE api_keys SET last_used_at = {GREATEST}(COALESCE(last_used_at, 0), $2) WHERE id = $1",
 );
 
-/// Commits a revocation that touched `n` keys with its journal; when it
-/// touched none, rolls back and records nothing.
-async fn journaled<E: Exec>(mut tx: E, n: u64, j: &Journal<'_>) -> StoreResult<bool> {
-    if n == 0 {
-        return Ok(false);
-    }
-    journal::write(&mut tx, j).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
 #[async_trait]
 impl<B: Db> ApiKeyRepo for SqlStore<B> {
     async fn create_api_key(&self, k: NewApiKey, j: &Journal<'_>) -> StoreResult<ApiKey> {
@@ -104,7 +93,7 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
     ) -> StoreResult<bool> {
         let mut tx = self.0.begin().await?;
         let n = tx.execute(&REVOKE, &args![org_id, id, now]).await?;
-        journaled(tx, n, j).await
+        journal::commit_touched(tx, n, j).await
     }
 
     async fn revoke_api_key_by_name(
@@ -118,7 +107,7 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
         let n = tx
             .execute(&REVOKE_BY_NAME, &args![org_id, name, now])
             .await?;
-        journaled(tx, n, j).await
+        journal::commit_touched(tx, n, j).await
     }
 
     async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64> {

@@ -23,7 +23,7 @@ static UNDELIVERED: Sql = Sql::new(concat!(
     outbox_cols!(),
     " FROM events WHERE delivered_at IS NULL ORDER BY id LIMIT $1"
 ));
-static DELIVERED: Sql =
+pub(crate) static DELIVERED: Sql =
     Sql::new("UPDATE events SET delivered_at = $2 WHERE id {ANY $1} AND delivered_at IS NULL");
 
 #[async_trait]

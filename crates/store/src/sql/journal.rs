@@ -43,3 +43,19 @@ pub(crate) async fn write<E: Exec>(tx: &mut E, j: &Journal<'_>) -> StoreResult<(
     }
     Ok(())
 }
+
+/// Commits a change that touched `n` rows with its journal; when it touched
+/// none, rolls back and records nothing (a revocation or update of a row that
+/// is not there).
+pub(crate) async fn commit_touched<E: Exec>(
+    mut tx: E,
+    n: u64,
+    j: &Journal<'_>,
+) -> StoreResult<bool> {
+    if n == 0 {
+        return Ok(false);
+    }
+    write(&mut tx, j).await?;
+    tx.commit().await?;
+    Ok(true)
+}

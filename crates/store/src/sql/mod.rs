@@ -29,6 +29,7 @@ mod members;
 mod orgs;
 mod search;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::ops::Deref;

@@ -3,6 +3,7 @@
 
 mod loading;
 mod names;
+mod outbound;
 
 use std::fs;
 use std::path::PathBuf;

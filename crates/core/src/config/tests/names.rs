@@ -139,6 +139,8 @@ fn nested_keys_follow_the_readme_rule() {
             "log" => &["log_"],
             "ai" => &["ai_"],
             "ai.chat" => &["chat_"],
+            "outbound" => &["outbound_"],
+            "webhooks" => &["webhooks_"],
             _ => &[],
         };
         let derived = prefixes
