@@ -58,8 +58,19 @@ fn spawn_job_runner(app: App, chat: &Arc<portal_ai::chat::ChatEngine>) {
     let runner = JobRunner::new(app.store.clone(), owner, config)
         .handle(JobKind::Noop, Arc::new(NoopHandler))
         .handle(JobKind::ChatTurn, chat.turn_job_handler())
+        .handle(JobKind::WorkflowStep, workflow_executor(&app))
         .hooks(Arc::new(app.metrics.jobs.clone()));
     tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
+}
+
+/// The handler of workflow steps: tools through the gateway of the connected cloud.
+fn workflow_executor(app: &App) -> Arc<portal_core::workflows::Executor> {
+    Arc::new(portal_core::workflows::Executor::new(
+        app.contexts.clone(),
+        app.cloud.get().map(|c| c.tools.clone()),
+        crate::chat::tool_hooks(app),
+        TOOL_TIMEOUT,
+    ))
 }
 
 /// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.

@@ -21,6 +21,7 @@ pub mod store;
 pub mod throttle;
 pub mod tools;
 pub mod validate;
+pub mod workflows;
 
 pub use config::{CloudMode, ConfigError, DatabaseKind, Environment, LogFormat, Settings};
 pub use error::{CoreError, CoreResult};

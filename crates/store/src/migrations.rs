@@ -86,4 +86,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_chat_turn_jobs.sql"),
         postgres: include_str!("../migrations/postgres/0012_chat_turn_jobs.sql"),
     },
+    Migration {
+        version: 15,
+        name: "workflows",
+        sqlite: include_str!("../migrations/sqlite/0015_workflows.sql"),
+        postgres: include_str!("../migrations/postgres/0015_workflows.sql"),
+    },
 ];

@@ -16,17 +16,20 @@ pub enum JobKind {
     /// Runs a chat turn that is not running anywhere: one whose approval was
     /// decided, or whose replica died (see [`crate::jobs::chat_turn`]).
     ChatTurn,
+    /// Runs one step of a workflow run (see [`crate::workflows::executor`]).
+    WorkflowStep,
 }
 
 impl JobKind {
     /// Every kind, for metrics that must show zeros from start-up.
-    pub const ALL: &'static [JobKind] = &[JobKind::Noop, JobKind::ChatTurn];
+    pub const ALL: &'static [JobKind] = &[JobKind::Noop, JobKind::ChatTurn, JobKind::WorkflowStep];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Noop => "noop",
             JobKind::ChatTurn => "chat.turn",
+            JobKind::WorkflowStep => "workflow.step",
         }
     }
 

@@ -20,6 +20,8 @@ mod invitations;
 mod members;
 mod orgs;
 mod users;
+mod workflow_runs;
+mod workflows;
 
 pub use activity::ActivityRepo;
 pub use api_keys::ApiKeyRepo;
@@ -37,6 +39,8 @@ pub use invitations::InvitationRepo;
 pub use members::MemberRepo;
 pub use orgs::OrgRepo;
 pub use users::UserRepo;
+pub use workflow_runs::WorkflowRunRepo;
+pub use workflows::WorkflowRepo;
 
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
@@ -159,4 +163,6 @@ store_of!(
     AuditRepo,
     JobRepo,
     ChatControl,
+    WorkflowRepo,
+    WorkflowRunRepo,
 );

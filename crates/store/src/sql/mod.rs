@@ -27,6 +27,8 @@ pub(crate) mod locks;
 mod members;
 mod orgs;
 mod users;
+mod workflow_runs;
+mod workflows;
 
 use std::future::Future;
 use std::ops::Deref;
