@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp, ops, org, sessions, setup, tools,
+    keys, mcp, ops, org, sessions, setup, tools, workflow_runs, workflows,
 };
 use crate::state::AppState;
 
@@ -64,6 +64,26 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(chat_sdk::stop))
         .routes(routes!(chat::messages))
         .routes(routes!(chat::models))
+        .routes(routes!(workflows::list, workflows::create))
+        .routes(routes!(workflows::validate))
+        .routes(routes!(
+            workflows::get,
+            workflows::update,
+            workflows::delete
+        ))
+        .routes(routes!(workflows::export))
+        .routes(routes!(workflows::publish))
+        .routes(routes!(workflows::archive))
+        .routes(routes!(workflows::versions))
+        .routes(routes!(workflow_runs::start))
+        .routes(routes!(workflow_runs::list_of))
+        .routes(routes!(workflow_runs::list))
+        .routes(routes!(workflow_runs::get))
+        .routes(routes!(workflow_runs::cancel))
+        .routes(routes!(workflow_runs::retry))
+        .routes(routes!(workflow_runs::approve))
+        .routes(routes!(workflow_runs::reject))
+        .routes(routes!(workflow_runs::stream))
 }
 
 /// The API's production router (routes, docs and MCP), without the pipeline:
@@ -91,7 +111,8 @@ pub fn with_routes(state: &AppState, routes: OpenApiRouter<AppState>) -> Router<
     );
     let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .layer(from_fn_with_state(state.clone(), docs_guard));
-    router.merge(docs).merge(mcp::router(state))
+    let aliases = workflows::alias(router.clone(), state);
+    router.merge(aliases).merge(docs).merge(mcp::router(state))
 }
 
 /// The documentation UI: its own CSP (Swagger UI sets inline styles and uses

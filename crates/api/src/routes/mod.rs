@@ -19,3 +19,5 @@ pub mod org;
 pub mod sessions;
 pub mod setup;
 pub mod tools;
+pub mod workflow_runs;
+pub mod workflows;
