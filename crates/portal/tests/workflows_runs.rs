@@ -317,3 +317,23 @@ async fn a_tool_needing_approval_parks_the_run_until_decided() {
     );
     assert_eq!(stops_recorded(&app, "success").await, 1);
 }
+
+#[tokio::test]
+async fn a_run_stops_at_its_step_budget() {
+    let (_app, admin, op, tenancy) = setup().await;
+    let mut def = check_and_approve("{{ input.compartment }}", "fail", None);
+    def["maxSteps"] = json!(2);
+    let id = publish(&admin, def).await;
+    let run_id = start(&op, &id, json!({"compartment": tenancy})).await;
+    let failed = wait_for(&op, &run_id, "failed").await;
+    assert!(
+        failed["run"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("budget of 2 steps"),
+        "{failed:#}"
+    );
+    assert_eq!(failed["run"]["stepsUsed"], 2);
+    assert_eq!(step(&failed, "list")["status"], "completed");
+    assert_eq!(step(&failed, "any")["status"], "pending", "never ran");
+}

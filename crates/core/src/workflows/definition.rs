@@ -22,6 +22,9 @@ pub struct Definition {
     /// JSON Schema (a subset: type, required, properties, enum) a run's input must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_schema: Option<Value>,
+    /// Most steps one run may execute (default 100; a retry counts its steps too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<u32>,
     /// The steps.
     pub nodes: Vec<Node>,
     /// Which step follows which.

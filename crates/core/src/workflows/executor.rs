@@ -237,9 +237,9 @@ impl Executor {
             Ok(a) => a,
             Err(e) => return Ok((Acted::Failed(format!("arguments: {e}")), None)),
         };
-        let redacted = gateway::find(tools.as_ref(), &t.tool_name)
-            .ok()
-            .and_then(|spec| spec.validate(&args).ok().map(|a| spec.redact(&a)));
+        let spec = gateway::find(tools.as_ref(), &t.tool_name).ok();
+        let redacted = spec.and_then(|spec| spec.validate(&args).ok().map(|a| spec.redact(&a)));
+        let mutating = spec.is_some_and(|s| !s.read_only());
         // Binds any approval the gateway asks for to this very step attempt.
         let call_id = format!("wf-{}-{}-{}", sj.run_id, sj.node_id, sj.attempt);
         let req = gateway::Request {
@@ -248,16 +248,22 @@ impl Executor {
             tool_call_id: Some(&call_id),
             approval_id: None,
         };
-        let acted = match gateway::execute(
+        // Deterministic per step attempt: a repeat after a crash changes the cloud once.
+        let token = crate::crypto::sha256_hex(call_id.as_bytes())[..48].to_string();
+        let run = gateway::execute(
             ctx,
             tools.as_ref(),
             self.hooks.as_ref(),
             p,
             req,
             self.timeout,
-        )
-        .await
-        {
+        );
+        // Only calls that change the cloud carry one (OCI's reads take no retry token).
+        let outcome = match mutating {
+            true => gateway::with_retry_token(token, run).await,
+            false => run.await,
+        };
+        let acted = match outcome {
             Ok(done) => Acted::Done(json!({
                 "executionId": done.id, "tool": done.spec.name, "result": done.result,
             })),

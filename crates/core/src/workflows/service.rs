@@ -18,7 +18,7 @@ use crate::rbac::{Permission, Role};
 use crate::service::tools::ToolRunner;
 use crate::service::{audit, Ctx};
 
-/// Steps a run may execute unless the definition's owner says otherwise.
+/// Steps a run may execute unless its definition says otherwise (`maxSteps`).
 pub const DEFAULT_MAX_STEPS: i64 = 100;
 /// Largest page.
 pub const MAX_PAGE: i64 = 100;
@@ -291,7 +291,7 @@ pub async fn start(
         started_by: p.id.clone(),
         principal: PrincipalSnapshot::of(p),
         steps_used: 0,
-        max_steps: DEFAULT_MAX_STEPS,
+        max_steps: v.definition.max_steps.map_or(DEFAULT_MAX_STEPS, i64::from),
         event_seq: 0,
         rev: 0,
         created_at: ctx.now,

@@ -175,3 +175,22 @@ fn approvals_inside_parallel_branches_are_refused() {
     });
     assert!(has(&f, Some("par"), "data/branches/0"), "{f:?}");
 }
+
+#[tokio::test]
+async fn retry_tokens_are_scoped_to_one_call_and_repeat_in_sequence() {
+    use crate::service::tools::{next_retry_token, with_retry_token};
+    assert_eq!(next_retry_token(), None, "no token outside a tokened call");
+    let seq = || async { (next_retry_token(), next_retry_token(), next_retry_token()) };
+    let first = with_retry_token("tok".into(), seq()).await;
+    assert_eq!(
+        first,
+        (
+            Some("tok".into()),
+            Some("tok-2".into()),
+            Some("tok-3".into())
+        )
+    );
+    // The same call repeated (a step re-run after a crash) sends the same tokens.
+    assert_eq!(with_retry_token("tok".into(), seq()).await, first);
+    assert_eq!(next_retry_token(), None);
+}

@@ -35,6 +35,8 @@ impl std::fmt::Display for Issue {
 
 /// Most nodes a definition may have.
 pub const MAX_NODES: usize = 200;
+/// Largest step budget of a run.
+pub const MAX_STEPS: u32 = 10_000;
 /// Longest approval timeout (7 days).
 pub const MAX_TIMEOUT_MINUTES: u32 = 7 * 24 * 60;
 
@@ -87,6 +89,9 @@ pub fn check(d: &Definition, tools: Catalogue<'_>) -> Vec<Issue> {
     }
     if d.input_schema.as_ref().is_some_and(|s| !s.is_object()) {
         f.top("inputSchema", "must be a JSON Schema object");
+    }
+    if d.max_steps.is_some_and(|m| !(1..=MAX_STEPS).contains(&m)) {
+        f.top("maxSteps", format!("must be between 1 and {MAX_STEPS}"));
     }
     if d.nodes.len() > MAX_NODES {
         f.top("nodes", format!("at most {MAX_NODES} nodes"));
