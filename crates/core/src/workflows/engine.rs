@@ -267,6 +267,33 @@ impl<'a> Change<'a> {
         self.finish_if_done();
     }
 
+    /// Records the outcome of a step that was executing when its run ended
+    /// (cancelled meanwhile): the record is kept, nothing follows.
+    pub fn settle_after_end(&mut self, node: &str, output: Option<Value>, error: Option<&str>) {
+        let now = self.now;
+        let failed = error.is_some();
+        let (out, err) = (output.clone(), error.map(str::to_owned));
+        self.update(node, |s| {
+            s.status = if failed {
+                StepStatus::Failed
+            } else {
+                StepStatus::Completed
+            };
+            s.output = out;
+            s.error = err;
+            s.finished_at = Some(now);
+        });
+        let kind = if failed {
+            "step.failed"
+        } else {
+            "step.completed"
+        };
+        self.event(
+            kind,
+            json!({"nodeId": node, "output": output, "error": error, "afterRunEnded": true}),
+        );
+    }
+
     /// The step failed: so does the run.
     pub fn fail_step(&mut self, node: &str, error: &str) {
         let now = self.now;

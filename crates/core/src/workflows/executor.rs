@@ -154,11 +154,21 @@ impl Executor {
             let running = c
                 .step(&sj.node_id)
                 .is_some_and(|s| s.attempt == sj.attempt && s.status == StepStatus::Running);
-            if !running || c.run().status.is_terminal() {
+            if !running {
                 return Ok(());
             }
             if let Some(i) = &input {
                 c.set_input(&sj.node_id, i.clone());
+            }
+            if c.run().status.is_terminal() {
+                match &acted {
+                    Acted::Done(out) => c.settle_after_end(&sj.node_id, Some(out.clone()), None),
+                    Acted::Failed(e) => c.settle_after_end(&sj.node_id, None, Some(e)),
+                    Acted::Park { .. } => {
+                        c.settle_after_end(&sj.node_id, None, Some("The run ended"))
+                    }
+                }
+                return Ok(());
             }
             match &acted {
                 Acted::Done(out) => c.complete(&sj.node_id, out.clone()),
@@ -171,7 +181,24 @@ impl Executor {
             }
             Ok(())
         })
-        .await
+        .await?;
+        // An approver may have decided between the gateway's request and the
+        // park: the wake then found no waiting step, so wake it now.
+        if let Acted::Park {
+            approval_id: Some(id),
+            ..
+        } = &acted
+        {
+            let decided = ctx
+                .store
+                .get_approval(&sj.org_id, id)
+                .await?
+                .is_some_and(|a| a.status != "pending");
+            if decided {
+                wake(ctx, &sj.org_id, id).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Acts on one node; the result and the input to record.
