@@ -337,3 +337,65 @@ async fn a_run_stops_at_its_step_budget() {
     assert_eq!(step(&failed, "list")["status"], "completed");
     assert_eq!(step(&failed, "any")["status"], "pending", "never ran");
 }
+
+#[tokio::test]
+async fn a_step_whose_runner_died_mid_step_is_taken_over_and_the_run_ends_once() {
+    let (app, admin, op, tenancy) = setup().await;
+    let id = publish(
+        &admin,
+        check_and_approve("{{ input.compartment }}", "fail", None),
+    )
+    .await;
+    let run_id = start(&op, &id, json!({"compartment": tenancy})).await;
+    wait_for(&op, &run_id, "suspended").await;
+    // The state a replica leaves when it dies inside the output step: the
+    // approval decided, the output step running, its job claimed under a lease
+    // that has lapsed (as the step's own transaction wrote them, nothing more).
+    let approved = r#"{"approved":true,"decidedBy":"user:x","reason":null}"#;
+    app.sql(&format!(
+        "UPDATE workflow_steps SET status = 'completed', output = '{approved}' \
+           WHERE run_id = '{run_id}' AND node_id = 'ok'; \
+         INSERT INTO workflow_steps (run_id, org_id, node_id, node_type, status, attempt, \
+           started_at, created_at, updated_at) SELECT id, org_id, 'out', 'output', 'running', 1, 1, 1, 1 \
+           FROM workflow_runs WHERE id = '{run_id}'; \
+         UPDATE workflow_runs SET status = 'running', rev = rev + 1 WHERE id = '{run_id}'; \
+         INSERT INTO jobs (id, kind, payload, state, run_after, attempts, max_attempts, \
+           lease_owner, lease_until, created_at, updated_at) SELECT 'wf-{run_id}-out-1', \
+           'workflow.step', REPLACE(payload, '\"nodeId\":\"in\"', '\"nodeId\":\"out\"'), 'running', 1, 1, 5, 'replica-dead', 1, 1, 1 \
+           FROM jobs WHERE id = 'wf-{run_id}-in-1'"
+    ))
+    .await;
+    let done = wait_for(&op, &run_id, "completed").await;
+    assert_eq!(step(&done, "out")["status"], "completed");
+    assert!(done["run"]["output"]["count"].is_number(), "{done:#}");
+    let job = app
+        .query_strings(&format!(
+            "SELECT state || ' ' || attempts FROM jobs WHERE id = 'wf-{run_id}-out-1'"
+        ))
+        .await;
+    let mut job = job;
+    for _ in 0..100 {
+        if job == ["done 2"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        job = app
+            .query_strings(&format!(
+                "SELECT state || ' ' || attempts FROM jobs WHERE id = 'wf-{run_id}-out-1'"
+            ))
+            .await;
+    }
+    assert_eq!(job, ["done 2"], "taken over once");
+    let ends = app
+        .query_strings(&format!(
+            "SELECT kind FROM workflow_run_events WHERE run_id = '{run_id}' AND kind = 'run.completed'"
+        ))
+        .await;
+    assert_eq!(ends.len(), 1, "the run ended exactly once");
+    let outbox = app
+        .query_strings(&format!(
+            "SELECT kind FROM events WHERE kind = 'workflow.run.completed' AND payload LIKE '%{run_id}%'"
+        ))
+        .await;
+    assert_eq!(outbox.len(), 1);
+}
