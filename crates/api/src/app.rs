@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp, ops, org, sessions, setup, tools, workflow_runs, workflows,
+    keys, mcp, ops, org, sessions, setup, tools, workflow_runs, workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -83,7 +83,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workflow_runs::retry))
         .routes(routes!(workflow_runs::approve))
         .routes(routes!(workflow_runs::reject))
-        .routes(routes!(workflow_runs::stream))
+        .routes(routes!(workflow_stream::stream))
 }
 
 /// The API's production router (routes, docs and MCP), without the pipeline:

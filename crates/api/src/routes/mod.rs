@@ -20,4 +20,5 @@ pub mod sessions;
 pub mod setup;
 pub mod tools;
 pub mod workflow_runs;
+pub mod workflow_stream;
 pub mod workflows;

@@ -9,9 +9,11 @@ pub mod executor;
 pub mod expr;
 pub mod graph;
 pub mod model;
+pub mod run_control;
 pub mod runs;
 pub mod schema;
 pub mod service;
+pub mod step_job;
 pub mod validate;
 
 pub use definition::Definition;
