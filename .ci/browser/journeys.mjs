@@ -3,7 +3,8 @@
 // that needs approval over the REST API, an admin approves it at /approvals and
 // sees it decided; (3) a viewer sees no approve controls and a forged POST gets
 // 403; (4) axe-core finds no serious or critical violation on any page, in the
-// light and the dark theme. Any CSP violation fails the run. Screenshots of
+// light and the dark theme; (5) chat (chat.mjs, against the scripted model the
+// run script starts). Any CSP violation fails the run. Screenshots of
 // each journey's end state go to the shots directory.
 //
 // usage: node journeys.mjs BASE_URL DATA_DIR SHOTS_DIR
@@ -13,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { chromium, request } from 'playwright-core';
+import { chatJourneys } from './chat.mjs';
 
 const [base, dataDir, shots] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
@@ -219,6 +221,9 @@ await fits(admin, '/approvals');
 await shot(admin, '4-approvals-dark');
 await admin.goto(`/approvals/${pendingId}`);
 await fits(admin, '/approvals/{id}');
+
+// (5) Chat: the /tool palette, an approval decided elsewhere, the scripted model (chat.mjs).
+await chatJourneys({ context, axe, shot, fits, member, check, adminPage: admin, adminApi });
 
 // Close Chromium itself (not just the connection), then its whole process group.
 const exited = new Promise((resolve) => chrome.once('exit', resolve));

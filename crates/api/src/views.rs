@@ -286,9 +286,9 @@ pub struct ActivityView {
     /// Tool category.
     pub category: String,
     /// `read`, `confirm` or `danger`.
-    pub risk: String,
+    pub risk: &'static str,
     /// `success`, `error`, `denied`, `pending`, `running` (outcome not written yet) or `unknown` (outcome lost, recorded by the sweep).
-    pub status: String,
+    pub status: &'static str,
     /// Who ran it.
     pub principal_id: String,
     /// Arguments, secrets redacted.
@@ -310,8 +310,8 @@ impl From<&Activity> for ActivityView {
             id: a.id.clone(),
             tool_name: a.tool_name.clone(),
             category: a.category.clone(),
-            risk: a.risk.clone(),
-            status: a.status.clone(),
+            risk: a.risk.as_str(),
+            status: a.status.as_str(),
             principal_id: a.principal_id.clone(),
             args: serde_json::from_str(&a.args).unwrap_or(serde_json::Value::Null),
             error: a.error.clone(),

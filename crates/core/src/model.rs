@@ -3,6 +3,8 @@
 //! ordered numerically); adapters format them as RFC 3339.
 
 use crate::rbac::Role;
+pub use crate::status::{ApprovalStatus, ExecutionStatus, TurnStatus};
+pub use crate::tools::Risk;
 
 /// A person who can sign in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,8 +212,8 @@ pub struct ChatTurn {
     pub session_id: String,
     /// The principal the turn acts as.
     pub principal_id: String,
-    /// `running`, `awaiting_approval`, `resumable`, `done` or `failed`.
-    pub status: String,
+    /// Where the turn is.
+    pub status: TurnStatus,
     /// The approval the turn waits for.
     pub approval_id: Option<String>,
     /// The runner's state as JSON (model, pending tool call, rounds and time used).
@@ -263,10 +265,10 @@ pub struct Activity {
     pub tool_name: String,
     /// Tool category.
     pub category: String,
-    /// `read`, `confirm` or `danger`.
-    pub risk: String,
-    /// `success`, `error`, `denied`, `pending`, `running` (outcome not written yet) or `unknown`.
-    pub status: String,
+    /// What the tool risks.
+    pub risk: Risk,
+    /// The run's outcome (`Running` while its outcome is not written yet).
+    pub status: ExecutionStatus,
     /// Arguments with secrets redacted (JSON).
     pub args: String,
     /// Error message, if any.
@@ -326,16 +328,16 @@ pub struct Approval {
     pub requester: String,
     /// Tool.
     pub tool_name: String,
-    /// `confirm` or `danger`.
-    pub risk: String,
+    /// What the tool risks (`confirm` or `danger`).
+    pub risk: Risk,
     /// SHA-256 (hex) of the canonical validated arguments.
     pub args_hash: String,
     /// Arguments with secrets redacted (JSON), for approvers.
     pub args_redacted: String,
     /// The caller's id for the call, when it gave one.
     pub tool_call_id: Option<String>,
-    /// `pending`, `approved`, `rejected`, `consumed` or `expired`.
-    pub status: String,
+    /// Where the approval is in its life.
+    pub status: ApprovalStatus,
     /// Who decided.
     pub decided_by: Option<String>,
     /// Why (optional).

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 /// How dangerous running a tool is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Risk {
     /// Reads only; runs at once.
     Read,
@@ -22,6 +22,37 @@ impl Risk {
             Risk::Confirm => "confirm",
             Risk::Danger => "danger",
         }
+    }
+
+    /// The risk of a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Risk::Read, Risk::Confirm, Risk::Danger]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Risk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for Risk {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<&str> for Risk {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl serde::Serialize for Risk {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 

@@ -383,3 +383,87 @@ async fn an_outbox_the_database_refuses_does_not_fail_the_tool() {
         vec!["tool.executed", "tool.executed"]
     );
 }
+
+#[tokio::test]
+async fn member_and_api_key_changes_reach_the_outbox_without_secrets() {
+    let (app, admin) = setup().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    let path = format!("/api/org/members/{}", op.user_id());
+    assert_eq!(
+        admin.patch(&path, json!({"role": "viewer"})).await.status(),
+        200
+    );
+    let (secret, key_id) = admin.create_key("ci", &["tools:read"]).await;
+    assert_eq!(
+        admin
+            .delete(&format!("/api/api-keys/{key_id}"))
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(admin.delete(&path).await.status(), 204);
+    // A refused change (the key is gone already) is no news.
+    assert_eq!(
+        admin
+            .delete(&format!("/api/api-keys/{key_id}"))
+            .await
+            .status(),
+        404
+    );
+
+    let events = all_events(&admin).await;
+    assert_eq!(
+        kinds(&events),
+        vec![
+            "member.role_changed",
+            "api_key.created",
+            "api_key.revoked",
+            "member.removed"
+        ]
+    );
+    let actor = format!("user:{}", admin.user_id());
+    assert_eq!(events[0]["payload"]["userId"], op.user_id());
+    assert_eq!(
+        (&events[0]["payload"]["from"], &events[0]["payload"]["to"]),
+        (&json!("operator"), &json!("viewer"))
+    );
+    assert_eq!(events[1]["payload"]["keyId"], key_id);
+    assert_eq!(events[1]["payload"]["permissions"], json!(["tools:read"]));
+    assert_eq!(events[2]["payload"]["target"], format!("key:{key_id}"));
+    assert_eq!(events[3]["payload"]["userId"], op.user_id());
+    assert!(events
+        .iter()
+        .all(|e| e["payload"]["actor"] == actor.as_str()));
+    let text = serde_json::to_string(&events).unwrap();
+    assert!(
+        !text.contains(&secret),
+        "the key's secret never reaches an event"
+    );
+
+    // Each event has its audit entry beside it, in the same order.
+    let audit: Value = admin
+        .get("/api/audit?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut actions: Vec<String> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .filter(|a| a.starts_with("member.") || a.starts_with("api_key."))
+        .collect();
+    actions.reverse();
+    assert_eq!(
+        actions,
+        vec![
+            "member.invited",
+            "member.joined",
+            "member.role_changed",
+            "api_key.created",
+            "api_key.revoked",
+            "member.removed"
+        ]
+    );
+}

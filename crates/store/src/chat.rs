@@ -1,5 +1,4 @@
-//! Pieces of the chat storage shared by both backends: turn status checks and
-//! the in-process wake-up of tasks following a session's event stream.
+//! Pieces of the chat storage shared by both backends: the in-process wake-up of tasks following a session's event stream.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -7,28 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use portal_core::store::StoreResult;
-use portal_core::StoreError;
 use tokio::sync::Notify;
 use tokio::time::Instant;
-
-/// Turn statuses that hold the session's single unfinished-turn slot.
-pub(crate) const UNFINISHED: [&str; 3] = ["running", "awaiting_approval", "resumable"];
-
-/// Refuses a turn status outside the contract's list.
-pub(crate) fn check_status(status: &str) -> StoreResult<()> {
-    if UNFINISHED.contains(&status) || is_finished(status) {
-        Ok(())
-    } else {
-        Err(StoreError::Other(format!(
-            "invalid chat turn status {status:?}"
-        )))
-    }
-}
-
-/// True for `done` and `failed`: the turn is over and holds no lease.
-pub(crate) fn is_finished(status: &str) -> bool {
-    matches!(status, "done" | "failed")
-}
 
 /// Distinct session ids, in first-seen order.
 pub(crate) fn distinct<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
@@ -149,18 +128,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statuses() {
-        for s in [
-            "running",
-            "awaiting_approval",
-            "resumable",
-            "done",
-            "failed",
-        ] {
-            assert!(check_status(s).is_ok(), "{s}");
-        }
-        assert!(matches!(check_status("Done"), Err(StoreError::Other(_))));
-        assert!(is_finished("failed") && !is_finished("resumable"));
+    fn distinct_ids_keep_their_first_seen_order() {
         assert_eq!(distinct(["a", "b", "a", "c", "b"]), vec!["a", "b", "c"]);
     }
 

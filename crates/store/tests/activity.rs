@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -30,7 +31,7 @@ async fn check_execution_finish(s: &dyn Store) {
         None,
         None,
     );
-    s.record_activity(&run).await.unwrap();
+    s.record_activity(&run, Journal::NONE).await.unwrap();
     let late = act(
         "r2",
         &other.id,
@@ -41,7 +42,7 @@ async fn check_execution_finish(s: &dyn Store) {
         None,
         None,
     );
-    s.record_activity(&late).await.unwrap();
+    s.record_activity(&late, Journal::NONE).await.unwrap();
     assert_eq!(
         s.stale_executions(400, 10)
             .await
@@ -53,16 +54,17 @@ async fn check_execution_finish(s: &dyn Store) {
         "only those started before the cut-off"
     );
     let done = Activity {
-        status: "success".into(),
+        status: ExecutionStatus::Success,
         duration_ms: Some(42),
         ..run.clone()
     };
+    let k = keys();
     assert!(s
-        .finish_execution(&done, "tool.executed", r#"{"executionId":"r1"}"#, 150)
+        .finish_execution(&done, &outcome(&k, &done, 150))
         .await
         .unwrap());
     assert!(
-        !s.finish_execution(&done, "tool.executed", r#"{"executionId":"r1"}"#, 160)
+        !s.finish_execution(&done, &outcome(&k, &done, 160))
             .await
             .unwrap(),
         "finished once"
@@ -73,11 +75,11 @@ async fn check_execution_finish(s: &dyn Store) {
     };
     let wrong_org = Activity {
         id: "r1".into(),
-        status: "error".into(),
+        status: ExecutionStatus::Error,
         ..wrong_org
     };
     assert!(
-        !s.finish_execution(&wrong_org, "tool.executed", "{}", 170)
+        !s.finish_execution(&wrong_org, &outcome(&k, &wrong_org, 170))
             .await
             .unwrap(),
         "tenancy"
@@ -92,6 +94,17 @@ async fn check_execution_finish(s: &dyn Store) {
     );
     assert!(s.stale_executions(400, 10).await.unwrap().is_empty());
     assert!(s.list_events(&other.id, 0, 10).await.unwrap().is_empty());
+}
+
+/// The journal the gateway writes with an outcome: its event.
+fn outcome<'k>(k: &'k portal_core::crypto::Keys, a: &Activity, now: i64) -> Journal<'k> {
+    let mut j = Journal::new(k, None, now);
+    j.event(
+        &a.org_id,
+        "tool.executed",
+        &serde_json::json!({"executionId": a.id}),
+    );
+    j
 }
 
 async fn check_activity(s: &dyn Store) {
@@ -150,7 +163,7 @@ async fn check_activity(s: &dyn Store) {
         ),
     ];
     for a in &rows {
-        s.record_activity(a).await.unwrap();
+        s.record_activity(a, Journal::NONE).await.unwrap();
     }
     let foreign = act(
         "z1",
@@ -162,19 +175,13 @@ async fn check_activity(s: &dyn Store) {
         None,
         None,
     );
-    s.record_activity(&foreign).await.unwrap();
-    assert_conflict(s.record_activity(&rows[0]).await);
+    s.record_activity(&foreign, Journal::NONE).await.unwrap();
+    assert_conflict(s.record_activity(&rows[0], Journal::NONE).await);
     assert_conflict(
-        s.record_activity(&act(
-            "z9",
-            "no-such-org",
-            "user:a",
-            "t",
-            "success",
-            1,
-            None,
-            None,
-        ))
+        s.record_activity(
+            &act("z9", "no-such-org", "user:a", "t", "success", 1, None, None),
+            Journal::NONE,
+        )
         .await,
     );
 

@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -21,7 +22,7 @@ async fn check_api_keys(s: &dyn Store) {
     let o2 = mk_org(s, "o2").await;
 
     let k1 = s
-        .create_api_key(new_key("k1", &o1.id, "ci", Some(&u.id), 100))
+        .create_api_key(new_key("k1", &o1.id, "ci", Some(&u.id), 100), Journal::NONE)
         .await
         .unwrap();
     assert_eq!(
@@ -48,22 +49,22 @@ async fn check_api_keys(s: &dyn Store) {
 
     // Name unique per organisation only; hash and id unique everywhere.
     assert_conflict(
-        s.create_api_key(new_key("k1b", &o1.id, "ci", None, 100))
+        s.create_api_key(new_key("k1b", &o1.id, "ci", None, 100), Journal::NONE)
             .await,
     );
     let k2 = s
-        .create_api_key(new_key("k2", &o2.id, "ci", None, 100))
+        .create_api_key(new_key("k2", &o2.id, "ci", None, 100), Journal::NONE)
         .await
         .unwrap();
     let mut dup_hash = new_key("k9", &o1.id, "other", None, 100);
     dup_hash.key_hash = "key-hash-k1".into();
-    assert_conflict(s.create_api_key(dup_hash).await);
+    assert_conflict(s.create_api_key(dup_hash, Journal::NONE).await);
     assert_conflict(
-        s.create_api_key(new_key("k1", &o2.id, "fresh", None, 100))
+        s.create_api_key(new_key("k1", &o2.id, "fresh", None, 100), Journal::NONE)
             .await,
     );
     assert_conflict(
-        s.create_api_key(new_key("k8", "no-such-org", "x", None, 100))
+        s.create_api_key(new_key("k8", "no-such-org", "x", None, 100), Journal::NONE)
             .await,
     );
 
@@ -71,13 +72,13 @@ async fn check_api_keys(s: &dyn Store) {
     let mut svc = new_key("k3", &o1.id, "svc", None, 300);
     svc.permissions = vec![];
     svc.expires_at = None;
-    let k3 = s.create_api_key(svc).await.unwrap();
+    let k3 = s.create_api_key(svc, Journal::NONE).await.unwrap();
     assert_eq!(
         s.api_key_by_hash("key-hash-k3").await.unwrap(),
         Some(k3.clone())
     );
     let k4 = s
-        .create_api_key(new_key("k4", &o1.id, "alpha", None, 100))
+        .create_api_key(new_key("k4", &o1.id, "alpha", None, 100), Journal::NONE)
         .await
         .unwrap();
 
@@ -90,7 +91,10 @@ async fn check_api_keys(s: &dyn Store) {
     assert!(s.list_api_keys("no-such-org").await.unwrap().is_empty());
 
     // Revocation by id only within the key's organisation.
-    assert!(!s.revoke_api_key(&o2.id, "k1", 500).await.unwrap());
+    assert!(!s
+        .revoke_api_key(&o2.id, "k1", 500, Journal::NONE)
+        .await
+        .unwrap());
     assert!(s
         .api_key_by_hash("key-hash-k1")
         .await
@@ -98,9 +102,18 @@ async fn check_api_keys(s: &dyn Store) {
         .unwrap()
         .revoked_at
         .is_none());
-    assert!(s.revoke_api_key(&o1.id, "k1", 500).await.unwrap());
-    assert!(!s.revoke_api_key(&o1.id, "k1", 600).await.unwrap());
-    assert!(!s.revoke_api_key(&o1.id, "nope", 600).await.unwrap());
+    assert!(s
+        .revoke_api_key(&o1.id, "k1", 500, Journal::NONE)
+        .await
+        .unwrap());
+    assert!(!s
+        .revoke_api_key(&o1.id, "k1", 600, Journal::NONE)
+        .await
+        .unwrap());
+    assert!(!s
+        .revoke_api_key(&o1.id, "nope", 600, Journal::NONE)
+        .await
+        .unwrap());
     assert_eq!(
         s.api_key_by_hash("key-hash-k1")
             .await
@@ -111,21 +124,30 @@ async fn check_api_keys(s: &dyn Store) {
     );
 
     // By name, likewise.
-    assert!(!s.revoke_api_key_by_name(&o1.id, "ci", 700).await.unwrap());
     assert!(!s
-        .revoke_api_key_by_name(&o2.id, "alpha", 700)
+        .revoke_api_key_by_name(&o1.id, "ci", 700, Journal::NONE)
         .await
         .unwrap());
-    assert!(!s.revoke_api_key_by_name(&o1.id, "nope", 700).await.unwrap());
+    assert!(!s
+        .revoke_api_key_by_name(&o2.id, "alpha", 700, Journal::NONE)
+        .await
+        .unwrap());
+    assert!(!s
+        .revoke_api_key_by_name(&o1.id, "nope", 700, Journal::NONE)
+        .await
+        .unwrap());
     assert!(s
-        .revoke_api_key_by_name(&o1.id, "alpha", 700)
+        .revoke_api_key_by_name(&o1.id, "alpha", 700, Journal::NONE)
         .await
         .unwrap());
     assert!(!s
-        .revoke_api_key_by_name(&o1.id, "alpha", 800)
+        .revoke_api_key_by_name(&o1.id, "alpha", 800, Journal::NONE)
         .await
         .unwrap());
-    assert!(s.revoke_api_key_by_name(&o2.id, "ci", 800).await.unwrap());
+    assert!(s
+        .revoke_api_key_by_name(&o2.id, "ci", 800, Journal::NONE)
+        .await
+        .unwrap());
     assert_eq!(
         s.api_key_by_hash("key-hash-k2")
             .await
@@ -169,17 +191,17 @@ async fn check_api_keys(s: &dyn Store) {
 
     // A revoked key's name stays taken (the constraint covers every row).
     assert_conflict(
-        s.create_api_key(new_key("k5", &o1.id, "ci", None, 900))
+        s.create_api_key(new_key("k5", &o1.id, "ci", None, 900), Journal::NONE)
             .await,
     );
 }
 
 async fn check_api_key_touch(s: &dyn Store) {
     let o = mk_org(s, "o").await;
-    s.create_api_key(new_key("k1", &o.id, "one", None, 1))
+    s.create_api_key(new_key("k1", &o.id, "one", None, 1), Journal::NONE)
         .await
         .unwrap();
-    s.create_api_key(new_key("k2", &o.id, "two", None, 1))
+    s.create_api_key(new_key("k2", &o.id, "two", None, 1), Journal::NONE)
         .await
         .unwrap();
     let used =

@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -21,11 +22,11 @@ async fn check_approvals(s: &dyn Store) {
         org_id: o.id.clone(),
         requester: "user:u1".into(),
         tool_name: "stopInstance".into(),
-        risk: "confirm".into(),
+        risk: Risk::Confirm,
         args_hash: "h1".into(),
         args_redacted: "{}".into(),
         tool_call_id: Some("tc1".into()),
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         decided_by: None,
         reason: None,
         created_at: 1_000,
@@ -35,7 +36,13 @@ async fn check_approvals(s: &dyn Store) {
         four_eyes: true,
         args_sealed: Some("sealed-hex".into()),
     };
-    assert_eq!(s.create_approval(&a, 1_000).await.unwrap().id, "a1");
+    assert_eq!(
+        s.create_approval(&a, 1_000, Journal::NONE)
+            .await
+            .unwrap()
+            .id,
+        "a1"
+    );
     let stored = s.get_approval(&o.id, "a1").await.unwrap().unwrap();
     assert_eq!(
         (stored.four_eyes, stored.args_sealed.as_deref()),
@@ -47,7 +54,13 @@ async fn check_approvals(s: &dyn Store) {
         id: "a2".into(),
         ..a.clone()
     };
-    assert_eq!(s.create_approval(&dup, 1_000).await.unwrap().id, "a1");
+    assert_eq!(
+        s.create_approval(&dup, 1_000, Journal::NONE)
+            .await
+            .unwrap()
+            .id,
+        "a1"
+    );
     assert_eq!(
         s.open_approval(&o.id, "user:u1", "stopInstance", "h1", 1_500)
             .await
@@ -118,15 +131,31 @@ async fn check_approvals(s: &dyn Store) {
         .await
         .unwrap());
     assert!(!s
-        .decide_approval("other-org", "a1", true, "user:boss", None, 1_500)
+        .decide_approval(
+            "other-org",
+            "a1",
+            true,
+            "user:boss",
+            None,
+            1_500,
+            Journal::NONE
+        )
         .await
         .unwrap());
     assert!(s
-        .decide_approval(&o.id, "a1", true, "user:boss", Some("ok"), 1_500)
+        .decide_approval(
+            &o.id,
+            "a1",
+            true,
+            "user:boss",
+            Some("ok"),
+            1_500,
+            Journal::NONE
+        )
         .await
         .unwrap());
     assert!(
-        !s.decide_approval(&o.id, "a1", false, "user:boss", None, 1_500)
+        !s.decide_approval(&o.id, "a1", false, "user:boss", None, 1_500, Journal::NONE)
             .await
             .unwrap(),
         "decided once"
@@ -159,20 +188,26 @@ async fn check_approvals(s: &dyn Store) {
         args_hash: "h3".into(),
         ..a.clone()
     };
-    s.create_approval(&b, 1_000).await.unwrap();
+    s.create_approval(&b, 1_000, Journal::NONE).await.unwrap();
     let c = portal_core::model::Approval {
         id: "c1".into(),
         created_at: 3_000,
         expires_at: 4_000,
         ..b.clone()
     };
-    assert_eq!(s.create_approval(&c, 3_000).await.unwrap().id, "c1");
+    assert_eq!(
+        s.create_approval(&c, 3_000, Journal::NONE)
+            .await
+            .unwrap()
+            .id,
+        "c1"
+    );
     assert_eq!(
         s.get_approval(&o.id, "b1").await.unwrap().unwrap().status,
         "expired"
     );
     assert!(!s
-        .decide_approval(&o.id, "b1", true, "user:boss", None, 3_000)
+        .decide_approval(&o.id, "b1", true, "user:boss", None, 3_000, Journal::NONE)
         .await
         .unwrap());
 }

@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Arc;
 
-use portal_core::model::{ChatEvent, ChatSession, ChatTurn};
+use portal_core::model::{ChatEvent, ChatSession, ChatTurn, TurnStatus};
 use portal_core::Store;
 
 async fn setup(s: &dyn Store, org: &str, session: &str) {
@@ -32,7 +32,7 @@ fn turn(id: &str, org: &str, session: &str, status: &str) -> ChatTurn {
         org_id: org.into(),
         session_id: session.into(),
         principal_id: "user:alice".into(),
-        status: status.into(),
+        status: TurnStatus::parse(status).expect("a turn status"),
         approval_id: None,
         state: format!("{{\"turn\":\"{id}\"}}"),
         lease_owner: Some("r1".into()),
@@ -63,7 +63,7 @@ async fn check_active_turn_and_stop(s: Arc<dyn Store>) {
     s.append_chat_events(&[event("c1", "t1", 1), event("c1", "t1", 2)])
         .await
         .unwrap();
-    old.status = "done".into();
+    old.status = TurnStatus::Done;
     assert!(s.save_chat_turn(&old, "r1", 0, 4).await.unwrap());
     assert_eq!(s.active_chat_turn("o1", "c1").await.unwrap(), None);
     s.create_chat_turn(&turn("t2", "o1", "c1", "running"))

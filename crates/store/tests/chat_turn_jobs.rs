@@ -87,7 +87,7 @@ async fn check_chat_turn_claim(s: &dyn Store) {
     assert_eq!(
         got,
         ChatTurn {
-            status: "running".into(),
+            status: TurnStatus::Running,
             lease_owner: Some("w1".into()),
             lease_until: 900,
             updated_at: 500,
@@ -152,7 +152,7 @@ async fn check_chat_turn_job_follows_turn(s: &dyn Store) {
     assert_eq!(s.get_job(&id).await.unwrap().unwrap().run_after, 5_000);
     // Paused: nothing to take over, however long it waits.
     let paused = ChatTurn {
-        status: "awaiting_approval".into(),
+        status: TurnStatus::AwaitingApproval,
         approval_id: Some("ap-1".into()),
         ..t.clone()
     };
@@ -190,7 +190,7 @@ async fn check_chat_turn_job_follows_turn(s: &dyn Store) {
     assert_eq!((job.state, job.run_after), (JobState::Running, 1_200));
     // Ended while the job's runner holds it: the runner records the end.
     let done = ChatTurn {
-        status: "done".into(),
+        status: TurnStatus::Done,
         ..taken.clone()
     };
     assert!(s.save_chat_turn(&done, "w#1", 0, 1_400).await.unwrap());
@@ -205,7 +205,7 @@ async fn check_chat_turn_job_follows_turn(s: &dyn Store) {
     };
     s.create_chat_turn(&w).await.unwrap();
     let w = ChatTurn {
-        status: "awaiting_approval".into(),
+        status: TurnStatus::AwaitingApproval,
         ..w
     };
     assert!(s.save_chat_turn(&w, "r1", 1_000, 100).await.unwrap());

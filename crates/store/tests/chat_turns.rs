@@ -15,7 +15,27 @@ contract! {
         check_chat_turn_wake,
         check_chat_turn_supersede,
     ],
-    db: [],
+    db: [check_no_turn_holds_an_unknown_status],
+}
+
+async fn check_no_turn_holds_an_unknown_status(db: &TestDb) {
+    let s = db.store();
+    let o = mk_org(s, "o1").await;
+    mk_chat(s, "c1", &o.id).await;
+    s.create_chat_turn(&chat_turn("t1", &o.id, "c1", "running"))
+        .await
+        .unwrap();
+    let sql = "UPDATE chat_turns SET status = 'paused' WHERE id = 't1'";
+    let refused = match &db.raw {
+        Raw::Sqlite(path) => rusqlite::Connection::open(path)
+            .unwrap()
+            .execute(sql, [])
+            .is_err(),
+        Raw::Postgres(url) => pg_client(url).await.execute(sql, &[]).await.is_err(),
+    };
+    assert!(refused, "the schema refuses an unknown turn status");
+    let t = s.get_chat_turn(&o.id, "t1").await.unwrap().unwrap();
+    assert_eq!(t.status, TurnStatus::Running);
 }
 
 async fn check_chat_turns(s: &dyn Store) {
@@ -68,7 +88,7 @@ async fn check_chat_turns(s: &dyn Store) {
 
     // Saving is fenced by the lease owner, and scoped to the organisation.
     let paused = ChatTurn {
-        status: "awaiting_approval".into(),
+        status: TurnStatus::AwaitingApproval,
         approval_id: Some("ap-1".into()),
         state: r#"{"pending":"tc1"}"#.into(),
         lease_owner: Some("whatever the caller says".into()),
@@ -102,24 +122,14 @@ async fn check_chat_turns(s: &dyn Store) {
             ..paused.clone()
         }
     );
-    assert!(matches!(
-        s.save_chat_turn(
-            &ChatTurn {
-                status: "paused".into(),
-                ..paused.clone()
-            },
-            "r1",
-            2_000,
-            55
-        )
-        .await,
-        Err(StoreError::Other(_))
-    ));
+    // A status outside the contract cannot be saved: `TurnStatus` has no such
+    // value, and the schema refuses one written behind the store's back
+    // (`check_no_turn_holds_an_unknown_status`).
 
     // Finishing releases the lease; a finished turn is never saved again, and
     // frees the session for the next turn.
     let done = ChatTurn {
-        status: "done".into(),
+        status: TurnStatus::Done,
         approval_id: None,
         ..paused.clone()
     };
@@ -143,7 +153,7 @@ async fn check_chat_turns(s: &dyn Store) {
         .await
         .unwrap();
     let failed = ChatTurn {
-        status: "failed".into(),
+        status: TurnStatus::Failed,
         ..chat_turn("t4", &o1.id, "c1", "running")
     };
     assert!(s.save_chat_turn(&failed, "r1", 3_000, 80).await.unwrap());
@@ -227,7 +237,7 @@ async fn check_chat_turn_wake(s: &dyn Store) {
         .unwrap()
         .expect("woken");
     let expected = ChatTurn {
-        status: "resumable".into(),
+        status: TurnStatus::Resumable,
         lease_owner: None,
         lease_until: 0,
         updated_at: 77,

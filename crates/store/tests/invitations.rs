@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -20,7 +21,7 @@ async fn check_invitations(s: &dyn Store) {
     let home = s.create_org("oh", "home", "Home", 1).await.unwrap();
     let o = s.create_org("oi", "inviting", "Inviting", 1).await.unwrap();
     let o2 = s.create_org("oj", "another", "Another", 1).await.unwrap();
-    s.add_member(&home.id, &u.id, Role::Viewer, 100)
+    s.add_member(&home.id, &u.id, Role::Viewer, 100, Journal::NONE)
         .await
         .unwrap();
 

@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -24,17 +25,25 @@ async fn check_membership(s: &dyn Store) {
     let o2 = mk_org(s, "o2").await;
 
     assert!(!s.admin_exists().await.unwrap());
-    s.add_member(&o1.id, &a.id, Role::Admin, 100).await.unwrap();
+    s.add_member(&o1.id, &a.id, Role::Admin, 100, Journal::NONE)
+        .await
+        .unwrap();
     assert!(s.admin_exists().await.unwrap());
-    assert_conflict(s.add_member(&o1.id, &a.id, Role::Viewer, 100).await);
-    // Unknown organisation or user: the foreign key refuses.
-    assert_conflict(s.add_member("no-such-org", &a.id, Role::Viewer, 100).await);
     assert_conflict(
-        s.add_member(&o1.id, "no-such-user", Role::Viewer, 100)
+        s.add_member(&o1.id, &a.id, Role::Viewer, 100, Journal::NONE)
+            .await,
+    );
+    // Unknown organisation or user: the foreign key refuses.
+    assert_conflict(
+        s.add_member("no-such-org", &a.id, Role::Viewer, 100, Journal::NONE)
+            .await,
+    );
+    assert_conflict(
+        s.add_member(&o1.id, "no-such-user", Role::Viewer, 100, Journal::NONE)
             .await,
     );
 
-    s.add_member(&o1.id, &b.id, Role::Viewer, 110)
+    s.add_member(&o1.id, &b.id, Role::Viewer, 110, Journal::NONE)
         .await
         .unwrap();
     assert_eq!(
@@ -67,48 +76,72 @@ async fn check_membership(s: &dyn Store) {
     assert!(s.list_members(&o2.id).await.unwrap().is_empty());
 
     // Role changes.
-    s.set_member_role(&o1.id, &b.id, Role::Operator)
+    s.set_member_role(&o1.id, &b.id, Role::Operator, Journal::NONE)
         .await
         .unwrap();
     assert_eq!(
         s.member_role(&o1.id, &b.id).await.unwrap(),
         Some(Role::Operator)
     );
-    assert_not_found(s.set_member_role(&o1.id, &c.id, Role::Viewer).await);
-    assert_not_found(s.set_member_role("no-such-org", &a.id, Role::Viewer).await);
+    assert_not_found(
+        s.set_member_role(&o1.id, &c.id, Role::Viewer, Journal::NONE)
+            .await,
+    );
+    assert_not_found(
+        s.set_member_role("no-such-org", &a.id, Role::Viewer, Journal::NONE)
+            .await,
+    );
 
     // The last admin can neither be demoted nor removed ...
-    assert_conflict(s.set_member_role(&o1.id, &a.id, Role::Operator).await);
-    assert_conflict(s.set_member_role(&o1.id, &a.id, Role::Viewer).await);
-    assert_conflict(s.remove_member(&o1.id, &a.id).await);
+    assert_conflict(
+        s.set_member_role(&o1.id, &a.id, Role::Operator, Journal::NONE)
+            .await,
+    );
+    assert_conflict(
+        s.set_member_role(&o1.id, &a.id, Role::Viewer, Journal::NONE)
+            .await,
+    );
+    assert_conflict(s.remove_member(&o1.id, &a.id, Journal::NONE).await);
     assert_eq!(
         s.member_role(&o1.id, &a.id).await.unwrap(),
         Some(Role::Admin)
     );
     // ... but may be "changed" to admin again.
-    s.set_member_role(&o1.id, &a.id, Role::Admin).await.unwrap();
+    s.set_member_role(&o1.id, &a.id, Role::Admin, Journal::NONE)
+        .await
+        .unwrap();
     // An admin of another organisation does not count.
-    s.add_member(&o2.id, &c.id, Role::Admin, 120).await.unwrap();
-    assert_conflict(s.set_member_role(&o1.id, &a.id, Role::Viewer).await);
+    s.add_member(&o2.id, &c.id, Role::Admin, 120, Journal::NONE)
+        .await
+        .unwrap();
+    assert_conflict(
+        s.set_member_role(&o1.id, &a.id, Role::Viewer, Journal::NONE)
+            .await,
+    );
 
-    assert_not_found(s.remove_member(&o1.id, &c.id).await);
-    assert_not_found(s.remove_member("no-such-org", &c.id).await);
+    assert_not_found(s.remove_member(&o1.id, &c.id, Journal::NONE).await);
+    assert_not_found(s.remove_member("no-such-org", &c.id, Journal::NONE).await);
 
     // With a second admin, the first may step down; then the second is the last one.
-    s.set_member_role(&o1.id, &b.id, Role::Admin).await.unwrap();
-    s.set_member_role(&o1.id, &a.id, Role::Viewer)
+    s.set_member_role(&o1.id, &b.id, Role::Admin, Journal::NONE)
         .await
         .unwrap();
-    assert_conflict(s.set_member_role(&o1.id, &b.id, Role::Operator).await);
-    assert_conflict(s.remove_member(&o1.id, &b.id).await);
-    s.remove_member(&o1.id, &a.id).await.unwrap();
+    s.set_member_role(&o1.id, &a.id, Role::Viewer, Journal::NONE)
+        .await
+        .unwrap();
+    assert_conflict(
+        s.set_member_role(&o1.id, &b.id, Role::Operator, Journal::NONE)
+            .await,
+    );
+    assert_conflict(s.remove_member(&o1.id, &b.id, Journal::NONE).await);
+    s.remove_member(&o1.id, &a.id, Journal::NONE).await.unwrap();
     assert_eq!(s.member_role(&o1.id, &a.id).await.unwrap(), None);
-    assert_not_found(s.remove_member(&o1.id, &a.id).await);
+    assert_not_found(s.remove_member(&o1.id, &a.id, Journal::NONE).await);
     // Removing a non-admin member is always fine.
-    s.add_member(&o1.id, &c.id, Role::Operator, 130)
+    s.add_member(&o1.id, &c.id, Role::Operator, 130, Journal::NONE)
         .await
         .unwrap();
-    s.remove_member(&o1.id, &c.id).await.unwrap();
+    s.remove_member(&o1.id, &c.id, Journal::NONE).await.unwrap();
     let left: Vec<_> = s
         .list_members(&o1.id)
         .await
@@ -125,12 +158,16 @@ async fn check_user_orgs_order(s: &dyn Store) {
     let x = s.create_org("ox", "x-org", "X", 1).await.unwrap();
     let y = s.create_org("oy", "y-org", "Y", 1).await.unwrap();
     let z = s.create_org("oz", "z-org", "Z", 1).await.unwrap();
-    s.add_member(&x.id, &u.id, Role::Viewer, 100).await.unwrap();
-    s.add_member(&y.id, &u.id, Role::Admin, 300).await.unwrap();
-    s.add_member(&z.id, &u.id, Role::Operator, 200)
+    s.add_member(&x.id, &u.id, Role::Viewer, 100, Journal::NONE)
         .await
         .unwrap();
-    s.add_member(&x.id, &other.id, Role::Admin, 999)
+    s.add_member(&y.id, &u.id, Role::Admin, 300, Journal::NONE)
+        .await
+        .unwrap();
+    s.add_member(&z.id, &u.id, Role::Operator, 200, Journal::NONE)
+        .await
+        .unwrap();
+    s.add_member(&x.id, &other.id, Role::Admin, 999, Journal::NONE)
         .await
         .unwrap();
     assert!(s.user_orgs("nobody").await.unwrap().is_empty());
@@ -182,17 +219,25 @@ async fn check_concurrent_demotions_keep_an_admin(db: &TestDb) {
         let a = mk_user(s, &format!("a{round}@example.test")).await;
         let b = mk_user(s, &format!("b{round}@example.test")).await;
         let o = mk_org(s, &format!("o{round}")).await;
-        s.add_member(&o.id, &a.id, Role::Admin, 1).await.unwrap();
-        s.add_member(&o.id, &b.id, Role::Admin, 1).await.unwrap();
+        s.add_member(&o.id, &a.id, Role::Admin, 1, Journal::NONE)
+            .await
+            .unwrap();
+        s.add_member(&o.id, &b.id, Role::Admin, 1, Journal::NONE)
+            .await
+            .unwrap();
         let (s1, s2) = (db.store.clone(), db.store.clone());
         let (oa, ob) = (o.id.clone(), o.id.clone());
         let (ua, ub) = (a.id.clone(), b.id.clone());
-        let t1 = tokio::spawn(async move { s1.set_member_role(&oa, &ua, Role::Viewer).await });
+        let t1 = tokio::spawn(async move {
+            s1.set_member_role(&oa, &ua, Role::Viewer, Journal::NONE)
+                .await
+        });
         let t2 = tokio::spawn(async move {
             if round % 2 == 0 {
-                s2.set_member_role(&ob, &ub, Role::Operator).await
+                s2.set_member_role(&ob, &ub, Role::Operator, Journal::NONE)
+                    .await
             } else {
-                s2.remove_member(&ob, &ub).await
+                s2.remove_member(&ob, &ub, Journal::NONE).await
             }
         });
         let (r1, r2) = (t1.await.unwrap(), t2.await.unwrap());

@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -56,17 +57,23 @@ async fn check_orgs(s: &dyn Store) {
     assert_eq!(slugs, ["a-c", "ab", "acme", "b"]);
 
     // Four-eyes.
-    s.set_org_four_eyes("o-1", false).await.unwrap();
+    s.set_org_four_eyes("o-1", false, Journal::NONE)
+        .await
+        .unwrap();
     assert!(!s.org_by_id("o-1").await.unwrap().unwrap().four_eyes);
-    s.set_org_four_eyes("o-1", true).await.unwrap();
+    s.set_org_four_eyes("o-1", true, Journal::NONE)
+        .await
+        .unwrap();
     assert!(s.org_by_slug("acme").await.unwrap().unwrap().four_eyes);
-    assert_not_found(s.set_org_four_eyes("nope", false).await);
+    assert_not_found(s.set_org_four_eyes("nope", false, Journal::NONE).await);
     // The compartment policy round-trips, and clearing it means no restriction.
     let allowed = vec![
         "ocid1.compartment.oc1..aaaa".to_string(),
         "ocid1.compartment.oc1..bbbb".to_string(),
     ];
-    s.set_org_compartments("o-1", &allowed).await.unwrap();
+    s.set_org_compartments("o-1", &allowed, Journal::NONE)
+        .await
+        .unwrap();
     assert_eq!(
         s.org_by_id("o-1")
             .await
@@ -75,7 +82,9 @@ async fn check_orgs(s: &dyn Store) {
             .allowed_compartments,
         allowed
     );
-    s.set_org_compartments("o-1", &[]).await.unwrap();
+    s.set_org_compartments("o-1", &[], Journal::NONE)
+        .await
+        .unwrap();
     assert!(s
         .org_by_slug("acme")
         .await
@@ -83,14 +92,19 @@ async fn check_orgs(s: &dyn Store) {
         .unwrap()
         .allowed_compartments
         .is_empty());
-    assert_not_found(s.set_org_compartments("nope", &allowed).await);
+    assert_not_found(
+        s.set_org_compartments("nope", &allowed, Journal::NONE)
+            .await,
+    );
 }
 
 async fn check_admin_exists_platform_admin(s: &dyn Store) {
     assert!(!s.admin_exists().await.unwrap());
     let u = mk_user(s, "p@example.test").await;
     let o = mk_org(s, "o").await;
-    s.add_member(&o.id, &u.id, Role::Operator, 1).await.unwrap();
+    s.add_member(&o.id, &u.id, Role::Operator, 1, Journal::NONE)
+        .await
+        .unwrap();
     assert!(!s.admin_exists().await.unwrap());
     s.set_platform_admin(&u.id, true, 2).await.unwrap();
     assert!(s.admin_exists().await.unwrap());
@@ -185,7 +199,7 @@ async fn check_bootstrap_after_other_admin(s: &dyn Store) {
     assert!(!s.admin_exists().await.unwrap());
 
     // An organisation admin created another way.
-    s.add_member(&taken.id, &cli.id, Role::Admin, 6)
+    s.add_member(&taken.id, &cli.id, Role::Admin, 6, Journal::NONE)
         .await
         .unwrap();
     assert_conflict(

@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -139,7 +140,7 @@ async fn check_credential_revocation(s: &dyn Store) {
         new_key("rk3", &o1.id, "theirs", Some(&other.id), 100),
         new_key("rk4", &o1.id, "service", None, 100),
     ] {
-        s.create_api_key(k).await.unwrap();
+        s.create_api_key(k, Journal::NONE).await.unwrap();
     }
     assert_eq!(s.revoke_user_api_keys(&u.id, 700).await.unwrap(), 2);
     assert_eq!(s.revoke_user_api_keys(&u.id, 800).await.unwrap(), 0);

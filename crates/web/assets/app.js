@@ -4,3 +4,5 @@ import { initCountdowns } from './countdown.js';
 
 initTheme();
 initCountdowns();
+// The chat page streams: its module loads only there.
+if (document.getElementById('chat')) import('./chat.js');

@@ -35,6 +35,31 @@ const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../assets/countdown.js"),
     ),
     (
+        "purify.min.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/vendor/purify.min.js"),
+    ),
+    (
+        "marked.esm.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/vendor/marked.esm.js"),
+    ),
+    (
+        "chat-render.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/chat-render.js"),
+    ),
+    (
+        "chat-tools.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/chat-tools.js"),
+    ),
+    (
+        "chat.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/chat.js"),
+    ),
+    (
         "app.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/app.js"),
@@ -123,5 +148,34 @@ mod tests {
         assert!(app.body.contains(&format!("'./{}'", theme.hashed)));
         assert!(!app.body.contains("'./theme.js'"));
         assert_eq!(url("app.css"), format!("/assets/{}", all()[0].hashed));
+    }
+
+    #[test]
+    fn the_chat_page_loads_under_60_kb_compressed() {
+        use std::io::Write;
+        let chat = [
+            "app.css",
+            "theme.js",
+            "countdown.js",
+            "app.js",
+            "chat.js",
+            "chat-render.js",
+            "chat-tools.js",
+            "marked.esm.js",
+            "purify.min.js",
+        ];
+        let mut total = 0;
+        for name in chat {
+            let a = all().iter().find(|a| a.name == name).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(a.body.as_bytes()).unwrap();
+            total += gz.finish().unwrap().len();
+        }
+        assert!(total < 60 * 1024, "{total} bytes compressed");
+        // Every module the chat imports is there under its hashed name.
+        let chat = all().iter().find(|a| a.name == "chat.js").unwrap();
+        let app = all().iter().find(|a| a.name == "app.js").unwrap();
+        assert!(app.body.contains(&format!("'./{}'", chat.hashed)));
+        assert!(!chat.body.contains("'./chat-render.js'"));
     }
 }

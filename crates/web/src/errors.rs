@@ -17,6 +17,8 @@ fn is_page(path: &str) -> bool {
         path,
         "/" | "/login" | "/logout" | "/setup" | "/approvals" | "/activity"
     ) || path.starts_with("/approvals/")
+        || path == "/chat"
+        || path.starts_with("/chat/")
         || path.starts_with(crate::assets::PREFIX)
 }
 

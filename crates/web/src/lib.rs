@@ -12,7 +12,7 @@ pub mod people;
 pub mod shell;
 pub mod visit;
 
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use portal_http::AppState;
 
@@ -35,5 +35,10 @@ pub fn router() -> Router<AppState> {
             "/approvals/{id}",
             get(pages::approvals::detail).post(pages::approvals::decide),
         )
+        .route("/approvals/{id}/card", get(pages::chat_approval::fragment))
+        .route("/chat", get(pages::chat::index))
+        .route("/chat/{id}", get(pages::chat::session))
+        .route("/chat/{id}/rename", post(pages::chat::rename))
+        .route("/chat/{id}/delete", post(pages::chat::delete))
         .route("/assets/{file}", get(assets::serve))
 }

@@ -31,6 +31,8 @@ pub enum Section {
     Home,
     /// `/approvals`.
     Approvals,
+    /// `/chat`.
+    Chat,
     /// `/activity`.
     Activity,
     /// Pages outside the navigation (sign-in, errors).
@@ -87,6 +89,7 @@ impl Shell<'_> {
                                 nav aria-label="Main" {
                                     ul.nav {
                                         li { a href="/" aria-current=[self.current(Section::Home)] { "Home" } }
+                                        li { a href="/chat" aria-current=[self.current(Section::Chat)] { "Chat" } }
                                         @if nav.approvals {
                                             li { a href="/approvals" aria-current=[self.current(Section::Approvals)] { "Approvals" } }
                                         }

@@ -105,6 +105,17 @@ impl ChatEngine {
         Ok((org, turn))
     }
 
+    /// Whether the session has an unfinished turn (`sessions:read`): how a page
+    /// showing the stored conversation knows to follow the rest live.
+    pub async fn active_turn(
+        &self,
+        p: &Principal,
+        session_id: &str,
+    ) -> Result<Option<ActiveTurn>, CoreError> {
+        p.require(Permission::SessionsRead)?;
+        Ok(self.active(p, session_id).await?.1)
+    }
+
     /// Stops the session's turn (`sessions:write`): a running one on whichever
     /// replica runs it, a waiting one at once.
     pub async fn stop(&self, p: &Principal, session_id: &str) -> Result<StopOutcome, CoreError> {

@@ -20,7 +20,7 @@ use std::time::Duration;
 use portal_core::config::AiSettings;
 use portal_core::crypto::Keys;
 use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
-use portal_core::model::{ChatSession, ChatTurn};
+use portal_core::model::{ChatSession, ChatTurn, TurnStatus};
 use portal_core::rbac::Permission;
 use portal_core::service::tools::{GatewayHooks, ToolRunner};
 use portal_core::service::Contexts;
@@ -270,7 +270,7 @@ impl ChatEngine {
             org_id: org.id.clone(),
             session_id: session_id.clone(),
             principal_id: p.id.clone(),
-            status: "running".into(),
+            status: TurnStatus::Running,
             approval_id: None,
             state: serde_json::to_string(&state).map_err(|e| CoreError::Internal(e.to_string()))?,
             lease_owner: Some(self.replica.clone()),

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use portal_core::identity::{now_ms, resume_principal};
 use portal_core::jobs::chat_turn::Payload;
 use portal_core::jobs::{Job, JobError, JobHandler};
-use portal_core::model::ChatTurn;
+use portal_core::model::{ChatTurn, TurnStatus};
 
 use super::turn::{Runner, TurnState, LEASE};
 use super::{parts, sink, ChatEngine};
@@ -60,7 +60,7 @@ impl ChatEngine {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(turn = %turn.id, error = %e, "unreadable chat turn state; failing it");
-                turn.status = "failed".into();
+                turn.status = TurnStatus::Failed;
                 let _ = self.store.save_chat_turn(&turn, &owner, 0, now_ms()).await;
                 return Err(JobError::Permanent(format!(
                     "unreadable chat turn state: {e}"
@@ -90,7 +90,7 @@ impl ChatEngine {
                     .emit(parts::finish(&parts::End::Error, state.usage))
                     .await;
                 let _ = sink.flush().await;
-                turn.status = "failed".into();
+                turn.status = TurnStatus::Failed;
                 let _ = self.store.save_chat_turn(&turn, &owner, 0, now_ms()).await;
                 return Ok(());
             }

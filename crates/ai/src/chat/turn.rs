@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
-use portal_core::model::{ChatMessage, ChatTurn};
+use portal_core::model::{ChatMessage, ChatTurn, TurnStatus};
 use portal_core::service::tools as gateway;
 use portal_core::service::{audit, Ctx};
 use portal_core::tools::REDACTED;
@@ -179,7 +179,7 @@ impl Runner {
 
     /// Saves status and state under our lease; `LostLease` when another replica has it.
     /// Retried for a while when the database is away.
-    async fn save(&mut self, status: &str, approval_id: Option<String>) -> Result<(), Abort> {
+    async fn save(&mut self, status: TurnStatus, approval_id: Option<String>) -> Result<(), Abort> {
         self.save_within(status, approval_id, durable::RETRY_FOR)
             .await
     }
@@ -187,7 +187,7 @@ impl Runner {
     /// [`Self::save`], retrying for up to `within`.
     async fn save_within(
         &mut self,
-        status: &str,
+        status: TurnStatus,
         approval_id: Option<String>,
         within: Duration,
     ) -> Result<(), Abort> {
@@ -201,14 +201,18 @@ impl Runner {
         }
     }
 
-    async fn save_once(&mut self, status: &str, approval_id: Option<String>) -> Result<(), Abort> {
+    async fn save_once(
+        &mut self,
+        status: TurnStatus,
+        approval_id: Option<String>,
+    ) -> Result<(), Abort> {
         let now = now_ms();
         let mut state = self.state.clone();
         state.used_ms = self.used().as_millis() as u64;
-        self.turn.status = status.to_string();
+        self.turn.status = status;
         self.turn.approval_id = approval_id;
         self.turn.state = serde_json::to_string(&state).map_err(|e| Abort::Store(e.to_string()))?;
-        let terminal = matches!(status, "done" | "failed");
+        let terminal = status.is_finished();
         let until = if terminal {
             0
         } else {
@@ -234,7 +238,7 @@ impl Runner {
     async fn renew_if_due(&mut self) -> Result<(), Abort> {
         if self.lease_until - now_ms() < RENEW_BEFORE.as_millis() as i64 {
             let approval = self.turn.approval_id.clone();
-            self.save("running", approval).await?;
+            self.save(TurnStatus::Running, approval).await?;
         }
         Ok(())
     }
@@ -513,7 +517,8 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                         ))
                         .await?;
                     }
-                    self.save("awaiting_approval", Some(a.id.clone())).await?;
+                    self.save(TurnStatus::AwaitingApproval, Some(a.id.clone()))
+                        .await?;
                     return Ok(Step::Paused);
                 }
                 Err(e) => {
@@ -944,7 +949,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             Ok(Step::Finish(end)) => {
                 self.engine.hooks.rounds(self.state.rounds);
                 match self.finish(&end).await {
-                    Ok(()) => self.save("done", None).await,
+                    Ok(()) => self.save(TurnStatus::Done, None).await,
                     Err(e) => Err(e),
                 }
             }
@@ -959,13 +964,13 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                 self.finish(&End::AwaitingApproval(ids)).await
             }
             Ok(Step::Continue) => match self.finish(&End::Stop).await {
-                Ok(()) => self.save("done", None).await,
+                Ok(()) => self.save(TurnStatus::Done, None).await,
                 Err(e) => Err(e),
             },
             Ok(Step::Stopped) => {
                 tracing::info!(turn = %self.turn.id, "chat turn stopped on request");
                 match self.stopped().await {
-                    Ok(()) => self.save("done", None).await,
+                    Ok(()) => self.save(TurnStatus::Done, None).await,
                     Err(e) => Err(e),
                 }
             }
@@ -977,7 +982,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                 tracing::warn!(turn = %self.turn.id, error = %e, "model provider failed");
                 let _ = self.emit(parts::error(&e.to_string())).await;
                 let _ = self.finish(&End::Error).await;
-                self.save("failed", None).await
+                self.save(TurnStatus::Failed, None).await
             }
             Err(Abort::Store(e)) => Err(Abort::Store(e)),
             Err(Abort::Unavailable) => Err(Abort::Store("database unavailable".into())),
@@ -997,7 +1002,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             // replica has claimed the turn meanwhile.
             let left = self.lease_until - now_ms() - durable::LEASE_MARGIN.as_millis() as i64;
             let within = Duration::from_millis(left.max(0) as u64).min(durable::RELEASE_FOR);
-            if let Err(e) = self.save_within("failed", None, within).await {
+            if let Err(e) = self.save_within(TurnStatus::Failed, None, within).await {
                 tracing::warn!(turn = %self.turn.id, error = ?e, "could not record the end of a chat turn");
             }
         } else if let Err(e) = result {

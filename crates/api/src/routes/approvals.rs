@@ -123,7 +123,7 @@ pub struct ApprovalView {
     /// Tool.
     pub tool_name: String,
     /// `confirm` or `danger`.
-    pub risk: String,
+    pub risk: &'static str,
     /// Who asked.
     pub requester: String,
     /// Arguments, secrets redacted.
@@ -135,7 +135,7 @@ pub struct ApprovalView {
     /// The caller's id for the call.
     pub tool_call_id: Option<String>,
     /// `pending`, `approved`, `rejected`, `consumed` or `expired`.
-    pub status: String,
+    pub status: &'static str,
     /// Who decided.
     pub decided_by: Option<String>,
     /// Why.
@@ -151,12 +151,12 @@ impl From<&Approval> for ApprovalView {
         Self {
             id: a.id.clone(),
             tool_name: a.tool_name.clone(),
-            risk: a.risk.clone(),
+            risk: a.risk.as_str(),
             requester: a.requester.clone(),
             args: serde_json::from_str(&a.args_redacted).unwrap_or(serde_json::Value::Null),
             four_eyes: a.four_eyes,
             tool_call_id: a.tool_call_id.clone(),
-            status: a.status.clone(),
+            status: a.status.as_str(),
             decided_by: a.decided_by.clone(),
             reason: a.reason.clone(),
             created_at: ts(a.created_at),

@@ -7,9 +7,14 @@ use crate::identity::Principal;
 use crate::model::{Activity, ActivityFilter, Page};
 use crate::rbac::Permission;
 
-/// Records a tool execution (arguments already redacted by the caller).
+/// Records a tool execution (arguments already redacted by the caller) that
+/// leaves no other record (imports, tests); the gateway records its runs with
+/// their audit entries through `executions`.
 pub async fn record(ctx: &Ctx<'_>, a: &Activity) -> CoreResult<()> {
-    Ok(ctx.store.record_activity(a).await?)
+    Ok(ctx
+        .store
+        .record_activity(a, crate::journal::Journal::NONE)
+        .await?)
 }
 
 /// Allowed status filter values.

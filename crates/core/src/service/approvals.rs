@@ -9,11 +9,11 @@
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
-use super::{audit, events, Ctx};
+use super::{events, Ctx};
 use crate::crypto::Keys;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
-use crate::model::{Approval, Org, Page};
+use crate::model::{Approval, ApprovalStatus, Org, Page};
 use crate::rbac::Permission;
 use crate::tools::{Risk, ToolSpec};
 
@@ -108,8 +108,8 @@ pub async fn authorize(
             ));
         }
         let live = a.expires_at > ctx.now;
-        match a.status.as_str() {
-            "approved" if live => {
+        match a.status {
+            ApprovalStatus::Approved if live => {
                 return if ctx
                     .store
                     .consume_approval(&org.id, &a.id, &p.id, ctx.now)
@@ -120,13 +120,15 @@ pub async fn authorize(
                     Err(CoreError::Conflict("This approval was already used".into()))
                 };
             }
-            "pending" if live => return Err(CoreError::ApprovalRequired(Box::new(a))),
-            "consumed" => {
+            ApprovalStatus::Pending if live => {
+                return Err(CoreError::ApprovalRequired(Box::new(a)))
+            }
+            ApprovalStatus::Consumed => {
                 return Err(CoreError::Conflict(
                     "This approval was already used; request a new one".into(),
                 ))
             }
-            "rejected" => {
+            ApprovalStatus::Rejected => {
                 let why = a
                     .reason
                     .as_deref()
@@ -166,11 +168,11 @@ pub async fn authorize(
         org_id: org.id.clone(),
         requester: p.id.clone(),
         tool_name: spec.name.to_string(),
-        risk: spec.risk.as_str().to_string(),
+        risk: spec.risk,
         args_hash: hash.to_string(),
         args_redacted: redacted.to_string(),
         tool_call_id: tool_call_id.map(str::to_owned),
-        status: "pending".into(),
+        status: ApprovalStatus::Pending,
         decided_by: None,
         reason: None,
         created_at: ctx.now,
@@ -180,34 +182,30 @@ pub async fn authorize(
         four_eyes: b.four_eyes,
         args_sealed,
     };
-    let stored = ctx.store.create_approval(&fresh, ctx.now).await?;
-    if stored.id == fresh.id {
-        audit::append(
-            ctx,
-            Some(&org.id),
-            &p.actor(),
-            "approval.requested",
-            Some(spec.name),
-            "success",
-            json!({"approvalId": stored.id, "risk": stored.risk, "args": redacted, "fourEyes": stored.four_eyes}),
-        )
-        .await?;
-        // Only a fresh request is news: a repeated call reuses the pending one.
-        events::emit(
-            ctx,
-            &org.id,
-            events::APPROVAL_REQUESTED,
-            json!({
-                "approvalId": stored.id,
-                "tool": stored.tool_name,
-                "requester": stored.requester,
-                "risk": stored.risk,
-                "args": redacted,
-                "expiresAt": stored.expires_at,
-            }),
-        )
-        .await;
-    }
+    // Only a fresh request is news: a repeated call reuses the pending one
+    // (and the store then writes none of this).
+    let mut j = ctx.journal();
+    j.audit(
+        Some(&org.id),
+        &p.actor(),
+        "approval.requested",
+        Some(spec.name),
+        "success",
+        json!({"approvalId": fresh.id, "risk": fresh.risk, "args": redacted, "fourEyes": fresh.four_eyes}),
+    )
+    .event(
+        &org.id,
+        events::APPROVAL_REQUESTED,
+        &json!({
+            "approvalId": fresh.id,
+            "tool": fresh.tool_name,
+            "requester": fresh.requester,
+            "risk": fresh.risk,
+            "args": redacted,
+            "expiresAt": fresh.expires_at,
+        }),
+    );
+    let stored = ctx.store.create_approval(&fresh, ctx.now, &j).await?;
     Err(CoreError::ApprovalRequired(Box::new(stored)))
 }
 
@@ -270,7 +268,7 @@ async fn check_may_decide(
     a: &Approval,
 ) -> CoreResult<()> {
     p.require(Permission::ToolsApprove)?;
-    let danger = a.risk == Risk::Danger.as_str();
+    let danger = a.risk == Risk::Danger;
     if danger {
         p.require(Permission::ToolsDanger)?;
     }
@@ -356,17 +354,8 @@ pub async fn decide(
     let reason = reason
         .map(|r| crate::validate::text("reason", r, 500))
         .transpose()?;
-    if !ctx
-        .store
-        .decide_approval(&org.id, &a.id, approved, &p.id, reason.as_deref(), ctx.now)
-        .await?
-    {
-        return Err(CoreError::Conflict(
-            "This approval is no longer pending (decided or expired)".into(),
-        ));
-    }
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         &p.actor(),
         if approved {
@@ -378,20 +367,34 @@ pub async fn decide(
         "success",
         json!({"approvalId": a.id, "requester": a.requester, "risk": a.risk, "reason": reason}),
     )
-    .await?;
-    events::emit(
-        ctx,
+    .event(
         &org.id,
         events::APPROVAL_DECIDED,
-        json!({
+        &json!({
             "approvalId": a.id,
             "tool": a.tool_name,
             "decision": if approved { "approved" } else { "rejected" },
             "decidedBy": p.id,
             "reason": reason,
         }),
-    )
-    .await;
+    );
+    if !ctx
+        .store
+        .decide_approval(
+            &org.id,
+            &a.id,
+            approved,
+            &p.id,
+            reason.as_deref(),
+            ctx.now,
+            &j,
+        )
+        .await?
+    {
+        return Err(CoreError::Conflict(
+            "This approval is no longer pending (decided or expired)".into(),
+        ));
+    }
     let decided = ctx
         .store
         .get_approval(&org.id, &a.id)
@@ -430,7 +433,10 @@ pub async fn review(
     let requester = people(ctx, &org.id, &a.requester).await?;
     let viewer = people(ctx, &org.id, &p.id).await?;
     let own = requester.ids.iter().any(|r| viewer.ids.contains(r));
-    if own || a.status != "pending" || check_may_decide(ctx, p, &org.id, &a).await.is_err() {
+    if own
+        || a.status != ApprovalStatus::Pending
+        || check_may_decide(ctx, p, &org.id, &a).await.is_err()
+    {
         return Ok((a, None));
     }
     let full = ctx

@@ -11,7 +11,7 @@
 use serde_json::{json, Map, Value};
 
 use super::tools::{Scope, ToolError, ToolRunner};
-use super::{audit, Ctx};
+use super::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::model::Org;
@@ -125,10 +125,9 @@ fn normalise(allowed: &[String], tenancy: Option<&str>) -> CoreResult<Vec<String
 
 /// Stores an assignment and audits it in the organisation's chain and the system chain.
 async fn store(ctx: &Ctx<'_>, org: &Org, actor: &str, list: Vec<String>) -> CoreResult<Org> {
-    ctx.store.set_org_compartments(&org.id, &list).await?;
     let detail = json!({"allowedCompartments": list, "wholeTenancy": whole_tenancy(&list)});
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         actor,
         "org.compartments_assigned",
@@ -136,17 +135,15 @@ async fn store(ctx: &Ctx<'_>, org: &Org, actor: &str, list: Vec<String>) -> Core
         "success",
         detail.clone(),
     )
-    .await?;
-    audit::append(
-        ctx,
+    .audit(
         None,
         actor,
         "org.compartments_assigned",
         Some(&format!("org:{}", org.id)),
         "success",
         detail,
-    )
-    .await?;
+    );
+    ctx.store.set_org_compartments(&org.id, &list, &j).await?;
     Ok(Org {
         allowed_compartments: list,
         ..org.clone()

@@ -18,6 +18,17 @@ pub const APPROVAL_REQUESTED: &str = "approval.requested";
 /// An approver approved or rejected a request.
 pub const APPROVAL_DECIDED: &str = "approval.decided";
 
+/// A person was invited to the organisation.
+pub const MEMBER_INVITED: &str = "member.invited";
+/// A member's role changed.
+pub const MEMBER_ROLE_CHANGED: &str = "member.role_changed";
+/// A member left or was removed.
+pub const MEMBER_REMOVED: &str = "member.removed";
+/// An API key was created.
+pub const API_KEY_CREATED: &str = "api_key.created";
+/// An API key was revoked.
+pub const API_KEY_REVOKED: &str = "api_key.revoked";
+
 /// Appends an event to the outbox, retrying a few times with backoff (~0.7 s)
 /// through a short database hiccup. A final refusal is logged, not returned:
 /// emitting comes after the action and its audit record (which fails closed)

@@ -4,9 +4,10 @@
 use serde_json::json;
 
 use super::auth::uuid_v4;
-use super::{audit, Ctx};
+use super::{events, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::{new_api_key, Principal};
+use crate::journal::Journal;
 use crate::model::{ApiKey, NewApiKey, Org};
 use crate::rbac::{AuthMethod, Permission, PermissionSet};
 use crate::validate;
@@ -50,38 +51,61 @@ async fn store_key(
 ) -> CoreResult<Created> {
     let name = validate::text("name", name, 100)?;
     let (key, key_hash, prefix) = new_api_key();
-    let record = ctx
-        .store
-        .create_api_key(NewApiKey {
-            id: uuid_v4(),
-            org_id: org.id.clone(),
-            name: name.clone(),
-            key_hash,
-            prefix,
-            permissions: perms.names().into_iter().map(str::to_owned).collect(),
-            owner_user_id: owner,
-            created_by: created_by.to_string(),
-            created_at: ctx.now,
-            expires_at,
-        })
-        .await
-        .map_err(|e| match crate::store::Constraint::of(&e) {
-            Some(crate::store::Constraint::ApiKeyName) => {
-                CoreError::Conflict(format!("name: an API key named `{name}` already exists"))
-            }
-            _ => e.into(),
-        })?;
-    audit::append(
-        ctx,
+    let new = NewApiKey {
+        id: uuid_v4(),
+        org_id: org.id.clone(),
+        name: name.clone(),
+        key_hash,
+        prefix,
+        permissions: perms.names().into_iter().map(str::to_owned).collect(),
+        owner_user_id: owner,
+        created_by: created_by.to_string(),
+        created_at: ctx.now,
+        expires_at,
+    };
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         created_by,
         "api_key.created",
-        Some(&format!("key:{}", record.id)),
+        Some(&format!("key:{}", new.id)),
         "success",
-        json!({"name": record.name, "permissions": record.permissions, "owner": record.owner_user_id, "expiresAt": record.expires_at}),
+        json!({"name": new.name, "permissions": new.permissions, "owner": new.owner_user_id, "expiresAt": new.expires_at}),
     )
-    .await?;
+    .event(
+        &org.id,
+        events::API_KEY_CREATED,
+        &json!({"keyId": new.id, "name": new.name, "permissions": new.permissions, "owner": new.owner_user_id, "expiresAt": new.expires_at, "actor": created_by}),
+    );
+    let record =
+        ctx.store.create_api_key(new, &j).await.map_err(
+            |e| match crate::store::Constraint::of(&e) {
+                Some(crate::store::Constraint::ApiKeyName) => {
+                    CoreError::Conflict(format!("name: an API key named `{name}` already exists"))
+                }
+                _ => e.into(),
+            },
+        )?;
     Ok(Created { key, record })
+}
+
+/// The journal of a revocation: its audit entry and `api_key.revoked` event.
+fn revocation<'a>(ctx: &Ctx<'a>, org: &Org, actor: &str, target: &str) -> Journal<'a> {
+    let mut j = ctx.journal();
+    j.audit(
+        Some(&org.id),
+        actor,
+        "api_key.revoked",
+        Some(target),
+        "success",
+        json!({}),
+    )
+    .event(
+        &org.id,
+        events::API_KEY_REVOKED,
+        &json!({"target": target, "actor": actor}),
+    );
+    j
 }
 
 /// Creates a key owned by the calling admin. Keys cannot create keys, and a
@@ -139,20 +163,11 @@ pub async fn revoke(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     }
     p.require(Permission::AdminAll)?;
     let org = p.org()?;
-    if !ctx.store.revoke_api_key(&org.id, id, ctx.now).await? {
+    let j = revocation(ctx, org, &p.actor(), &format!("key:{id}"));
+    if !ctx.store.revoke_api_key(&org.id, id, ctx.now, &j).await? {
         return Err(CoreError::NotFound("API key not found".into()));
     }
     ctx.credentials_changed();
-    audit::append(
-        ctx,
-        Some(&org.id),
-        &p.actor(),
-        "api_key.revoked",
-        Some(&format!("key:{id}")),
-        "success",
-        json!({}),
-    )
-    .await?;
     Ok(())
 }
 
@@ -220,24 +235,15 @@ pub async fn revoke_cli(ctx: &Ctx<'_>, slug: &str, name: &str) -> CoreResult<()>
         .org_by_slug(slug)
         .await?
         .ok_or_else(|| CoreError::NotFound(format!("organization {slug:?} not found")))?;
+    let j = revocation(ctx, &org, "system:cli", name);
     if !ctx
         .store
-        .revoke_api_key_by_name(&org.id, name, ctx.now)
+        .revoke_api_key_by_name(&org.id, name, ctx.now, &j)
         .await?
     {
         return Err(CoreError::NotFound(format!(
             "no live key named {name:?} in {slug}"
         )));
     }
-    audit::append(
-        ctx,
-        Some(&org.id),
-        "system:cli",
-        "api_key.revoked",
-        Some(name),
-        "success",
-        json!({}),
-    )
-    .await?;
     Ok(())
 }

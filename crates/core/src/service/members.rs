@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::auth::{hash_password_blocking, uuid_v4};
-use super::{audit, Ctx};
+use super::{audit, events, Ctx};
 use crate::crypto::random_bytes;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
@@ -172,21 +172,26 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
     // Both the role taken away and the role given must be within the caller's own.
     require_can_grant(p, before)?;
     require_can_grant(p, role)?;
-    ctx.store
-        .set_member_role(&org.id, user_id, role)
-        .await
-        .map_err(map_member_err)?;
-    ctx.credentials_changed();
-    audit::append(
-        ctx,
+    let target = format!("user:{user_id}");
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         &p.actor(),
         "member.role_changed",
-        Some(&format!("user:{user_id}")),
+        Some(&target),
         "success",
         json!({"from": before.as_str(), "to": role.as_str()}),
     )
-    .await?;
+    .event(
+        &org.id,
+        events::MEMBER_ROLE_CHANGED,
+        &json!({"userId": user_id, "from": before.as_str(), "to": role.as_str(), "actor": p.actor()}),
+    );
+    ctx.store
+        .set_member_role(&org.id, user_id, role, &j)
+        .await
+        .map_err(map_member_err)?;
+    ctx.credentials_changed();
     Ok(())
 }
 
@@ -197,13 +202,8 @@ pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<(
     if let Some(role) = ctx.store.member_role(&org.id, user_id).await? {
         require_can_grant(p, role)?;
     }
-    ctx.store
-        .remove_member(&org.id, user_id)
-        .await
-        .map_err(map_member_err)?;
-    ctx.credentials_changed();
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         &p.actor(),
         "member.removed",
@@ -211,7 +211,16 @@ pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<(
         "success",
         json!({}),
     )
-    .await?;
+    .event(
+        &org.id,
+        events::MEMBER_REMOVED,
+        &json!({"userId": user_id, "actor": p.actor()}),
+    );
+    ctx.store
+        .remove_member(&org.id, user_id, &j)
+        .await
+        .map_err(map_member_err)?;
+    ctx.credentials_changed();
     Ok(())
 }
 
@@ -250,11 +259,10 @@ pub async fn create_org(
             )),
             _ => e.into(),
         })?;
-    ctx.store
-        .add_member(&org.id, &user.id, Role::Admin, ctx.now)
-        .await?;
-    audit::append(
-        ctx,
+    // The platform's chain records the creation, the new organisation's chain
+    // starts with it; both with the creator's membership.
+    let mut j = ctx.journal();
+    j.audit(
         None,
         &p.actor(),
         "org.created",
@@ -262,17 +270,17 @@ pub async fn create_org(
         "success",
         json!({"slug": org.slug}),
     )
-    .await?;
-    audit::append(
-        ctx,
+    .audit(
         Some(&org.id),
         &p.actor(),
         "org.created",
         None,
         "success",
         json!({"slug": org.slug}),
-    )
-    .await?;
+    );
+    ctx.store
+        .add_member(&org.id, &user.id, Role::Admin, ctx.now, &j)
+        .await?;
     Ok(org)
 }
 
@@ -281,18 +289,17 @@ pub async fn create_org(
 pub async fn set_four_eyes(ctx: &Ctx<'_>, p: &Principal, on: bool) -> CoreResult<()> {
     p.require(Permission::AdminOrgs)?;
     let org = p.org()?;
-    ctx.store.set_org_four_eyes(&org.id, on).await?;
-    ctx.credentials_changed();
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         &p.actor(),
         "org.settings_changed",
         None,
         "success",
         json!({"fourEyes": on}),
-    )
-    .await?;
+    );
+    ctx.store.set_org_four_eyes(&org.id, on, &j).await?;
+    ctx.credentials_changed();
     Ok(())
 }
 

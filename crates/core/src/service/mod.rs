@@ -40,7 +40,13 @@ pub struct Ctx<'a> {
     pub principals: Option<&'a crate::identity::PrincipalCache>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// An empty journal for a change made in this context: its entries carry
+    /// this context's keys, client address and time.
+    pub fn journal(&self) -> crate::journal::Journal<'a> {
+        crate::journal::Journal::new(self.keys, self.ip, self.now)
+    }
+
     /// Credentials or permissions changed (a role, a key, a membership, a
     /// password, a compartment policy): cached principals are resolved afresh.
     pub fn credentials_changed(&self) {

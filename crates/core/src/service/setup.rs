@@ -5,6 +5,7 @@ use serde_json::json;
 use super::auth::{hash_password_blocking, uuid_v4};
 use super::{audit, compartments, Ctx};
 use crate::error::{CoreError, CoreResult};
+use crate::journal::Journal;
 use crate::model::{NewUser, Org, User};
 use crate::rbac::Role;
 use crate::store::StoreError;
@@ -141,10 +142,14 @@ pub async fn create_user_cli(
     }
     match ctx.store.member_role(&org.id, &user.id).await? {
         Some(r) if r == role => {}
-        Some(_) => ctx.store.set_member_role(&org.id, &user.id, role).await?,
+        Some(_) => {
+            ctx.store
+                .set_member_role(&org.id, &user.id, role, Journal::NONE)
+                .await?
+        }
         None => {
             ctx.store
-                .add_member(&org.id, &user.id, role, ctx.now)
+                .add_member(&org.id, &user.id, role, ctx.now, Journal::NONE)
                 .await?
         }
     }

@@ -14,7 +14,7 @@ use super::auth::uuid_v4;
 use super::{approvals, audit, executions, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
-use crate::model::Activity;
+use crate::model::{Activity, ExecutionStatus};
 use crate::rbac::Permission;
 use crate::tools::{Risk, ToolSpec};
 
@@ -278,8 +278,8 @@ pub async fn execute(
         principal_id: p.id.clone(),
         tool_name: name.to_string(),
         category: spec.category.to_string(),
-        risk: spec.risk.as_str().to_string(),
-        status: executions::RUNNING.to_string(),
+        risk: spec.risk,
+        status: ExecutionStatus::Running,
         args: redacted.to_string(),
         error: None,
         duration_ms: None,
@@ -305,10 +305,10 @@ pub async fn execute(
     let elapsed = start.elapsed();
     let duration_ms = elapsed.as_millis() as i64;
     let (status, error) = match &outcome {
-        Ok(_) => ("success", None),
-        Err(e) => ("error", Some(e.message().to_string())),
+        Ok(_) => (ExecutionStatus::Success, None),
+        Err(e) => (ExecutionStatus::Error, Some(e.message().to_string())),
     };
-    record.status = status.to_string();
+    record.status = status;
     record.error = error.clone();
     record.duration_ms = Some(duration_ms);
     let mut payload = json!({
@@ -326,7 +326,7 @@ pub async fn execute(
         obj.insert("error".into(), Value::String(e.clone()));
     }
     executions::finish(ctx, &p.actor(), &record, &payload).await;
-    hooks.executed(name, status, elapsed.as_secs_f64());
+    hooks.executed(name, status.as_str(), elapsed.as_secs_f64());
     match outcome {
         Ok(result) => Ok(Executed {
             spec,

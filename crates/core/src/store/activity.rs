@@ -1,14 +1,16 @@
 //! The activity feed of tool executions.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use async_trait::async_trait;
 
 /// The activity feed of tool executions.
 #[async_trait]
 pub trait ActivityRepo: Send + Sync {
-    /// Records a tool execution (the gateway records it `running` before the run).
-    async fn record_activity(&self, a: &Activity) -> StoreResult<()>;
+    /// Records a tool execution with its journal (the gateway records it
+    /// `running`, with its `started` audit entry, before the run).
+    async fn record_activity(&self, a: &Activity, j: &Journal<'_>) -> StoreResult<()>;
     /// The organisation's tool executions, newest first.
     async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>>;
 }

@@ -1,6 +1,7 @@
 //! Approvals bound to an organisation, requester, tool and exact arguments.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -17,8 +18,14 @@ pub trait ApprovalRepo: Send + Sync {
         now: i64,
     ) -> StoreResult<Option<Approval>>;
     /// Stores a pending approval (marking stale pending ones of the same binding
-    /// expired); when another identical request won the race, returns that one.
-    async fn create_approval(&self, a: &Approval, now: i64) -> StoreResult<Approval>;
+    /// expired), with its journal; when another identical request won the race,
+    /// returns that one and writes no journal.
+    async fn create_approval(
+        &self,
+        a: &Approval,
+        now: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<Approval>;
     /// An approval of the organisation.
     async fn get_approval(&self, org_id: &str, id: &str) -> StoreResult<Option<Approval>>;
     /// The newest approval the requester asked for under `tool_call_id`.
@@ -28,7 +35,9 @@ pub trait ApprovalRepo: Send + Sync {
         requester: &str,
         tool_call_id: &str,
     ) -> StoreResult<Option<Approval>>;
-    /// Records a decision on a pending, unexpired approval; false otherwise.
+    /// Records a decision on a pending, unexpired approval, with its journal;
+    /// false (and no journal) otherwise.
+    #[allow(clippy::too_many_arguments)]
     async fn decide_approval(
         &self,
         org_id: &str,
@@ -37,6 +46,7 @@ pub trait ApprovalRepo: Send + Sync {
         by: &str,
         reason: Option<&str>,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<bool>;
     /// Spends an approved, unexpired approval of `requester` exactly once; false otherwise.
     async fn consume_approval(

@@ -1,6 +1,7 @@
 //! Membership of users in organisations, with the last-admin guard.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use crate::rbac::Role;
 use async_trait::async_trait;
@@ -8,19 +9,26 @@ use async_trait::async_trait;
 /// Membership of users in organisations, with the last-admin guard.
 #[async_trait]
 pub trait MemberRepo: Send + Sync {
-    /// Adds a member; `Conflict` when already a member.
+    /// Adds a member, with its journal; `Conflict` when already a member.
     async fn add_member(
         &self,
         org_id: &str,
         user_id: &str,
         role: Role,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<()>;
-    /// Changes a member's role; `NotFound` when not a member; `Conflict` when it
+    /// Changes a member's role, with its journal; `NotFound` when not a member; `Conflict` when it
     /// would leave the organisation without an admin.
-    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()>;
-    /// Removes a member; `NotFound` when not a member; `Conflict` for the last admin.
-    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    async fn set_member_role(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        j: &Journal<'_>,
+    ) -> StoreResult<()>;
+    /// Removes a member, with its journal; `NotFound` when not a member; `Conflict` for the last admin.
+    async fn remove_member(&self, org_id: &str, user_id: &str, j: &Journal<'_>) -> StoreResult<()>;
     /// The user's role in the organisation.
     async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>>;
     /// The organisation's members.

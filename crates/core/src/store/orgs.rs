@@ -1,6 +1,7 @@
 //! Organisations, their settings (compartment policy, four-eyes) and first-run setup.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -15,10 +16,15 @@ pub trait OrgRepo: Send + Sync {
     async fn org_by_id(&self, id: &str) -> StoreResult<Option<Org>>;
     /// Every organisation (platform admins).
     async fn list_orgs(&self) -> StoreResult<Vec<Org>>;
-    /// Sets the organisation's compartment policy (empty: no restriction).
-    async fn set_org_compartments(&self, org_id: &str, allowed: &[String]) -> StoreResult<()>;
-    /// Turns four-eyes approval of `danger` tools on or off.
-    async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()>;
+    /// Sets the organisation's compartment policy (empty: no restriction), with its journal.
+    async fn set_org_compartments(
+        &self,
+        org_id: &str,
+        allowed: &[String],
+        j: &Journal<'_>,
+    ) -> StoreResult<()>;
+    /// Turns four-eyes approval of `danger` tools on or off, with its journal.
+    async fn set_org_four_eyes(&self, org_id: &str, on: bool, j: &Journal<'_>) -> StoreResult<()>;
     /// True once any organisation admin or platform admin exists.
     async fn admin_exists(&self) -> StoreResult<bool>;
     /// First-run setup in one transaction: re-checks that no admin exists

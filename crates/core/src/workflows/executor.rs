@@ -193,7 +193,7 @@ impl Executor {
                 .store
                 .get_approval(&sj.org_id, id)
                 .await?
-                .is_some_and(|a| a.status != "pending");
+                .is_some_and(|a| a.status != crate::status::ApprovalStatus::Pending);
             if decided {
                 wake(ctx, &sj.org_id, id).await?;
             }

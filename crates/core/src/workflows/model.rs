@@ -2,70 +2,40 @@
 //! runs, steps and run events, with their states as enums (text only at the
 //! store boundary).
 
-use serde::Serialize;
 use serde_json::Value;
 
 use super::definition::Definition;
 use crate::identity::PrincipalSnapshot;
 use crate::jobs::NewJob;
+use crate::status::text_enum;
 
-macro_rules! text_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-        #[serde(rename_all = "lowercase")]
-        pub enum $name { $($(#[$vm])* $v),+ }
-
-        impl $name {
-            /// Every value.
-            pub const ALL: &'static [$name] = &[$($name::$v),+];
-
-            /// The stored name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$v => $s),+ }
-            }
-
-            /// The value of a stored name.
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s)
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
+text_enum! {
+    /// Where a definition is in its life.
+    pub enum WorkflowStatus {
+        /// Being edited; not runnable until published.
+        Draft = "draft",
+        /// Has a frozen version that runs.
+        Published = "published",
+        /// Kept for its history; runs no more.
+        Archived = "archived",
+    }
 }
 
-text_enum!(
-    /// Where a definition is in its life.
-    WorkflowStatus {
-        /// Being edited; not runnable until published.
-        Draft => "draft",
-        /// Has a frozen version that runs.
-        Published => "published",
-        /// Kept for its history; runs no more.
-        Archived => "archived",
-    }
-);
-
-text_enum!(
+text_enum! {
     /// Where a run is.
-    RunStatus {
+    pub enum RunStatus {
         /// Steps are queued or running.
-        Running => "running",
+        Running = "running",
         /// Waiting for a person (an approval step or a tool's approval); holds no worker.
-        Suspended => "suspended",
+        Suspended = "suspended",
         /// Finished.
-        Completed => "completed",
+        Completed = "completed",
         /// Stopped by a failed step, a rejection, a budget or a revoked starter.
-        Failed => "failed",
+        Failed = "failed",
         /// Stopped by someone.
-        Cancelled => "cancelled",
+        Cancelled = "cancelled",
     }
-);
+}
 
 impl RunStatus {
     /// True once the run will do nothing more (unless retried).
@@ -77,23 +47,23 @@ impl RunStatus {
     }
 }
 
-text_enum!(
+text_enum! {
     /// Where a step is.
-    StepStatus {
+    pub enum StepStatus {
         /// Its job is queued.
-        Pending => "pending",
+        Pending = "pending",
         /// A worker is executing it.
-        Running => "running",
+        Running = "running",
         /// Parked for an approval.
-        Waiting => "waiting",
+        Waiting = "waiting",
         /// Done, with an output.
-        Completed => "completed",
+        Completed = "completed",
         /// Done, with an error.
-        Failed => "failed",
+        Failed = "failed",
         /// Not on the path the run took.
-        Skipped => "skipped",
+        Skipped = "skipped",
     }
-);
+}
 
 impl StepStatus {
     /// True when the step will not change any more (in this attempt).

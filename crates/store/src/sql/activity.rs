@@ -1,11 +1,12 @@
 //! The activity feed of tool executions: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{ActivityRepo, StoreResult};
 
 use super::decode::{self, activity, activity_cols};
-use super::{Db, Exec, Sql, SqlStore};
+use super::{journal, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 static INSERT: Sql = Sql::new(concat!(
@@ -30,8 +31,8 @@ static LIST: Sql = Sql::new(concat!(
 
 #[async_trait]
 impl<B: Db> ActivityRepo for SqlStore<B> {
-    async fn record_activity(&self, a: &Activity) -> StoreResult<()> {
-        let mut w = self.0.writer().await?;
+    async fn record_activity(&self, a: &Activity, j: &Journal<'_>) -> StoreResult<()> {
+        let mut w = self.0.begin().await?;
         w.execute(
             &INSERT,
             &args![
@@ -50,6 +51,7 @@ impl<B: Db> ActivityRepo for SqlStore<B> {
             ],
         )
         .await?;
+        journal::write(&mut w, j).await?;
         w.commit().await
     }
 

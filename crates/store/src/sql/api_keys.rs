@@ -1,11 +1,12 @@
 //! API keys: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{ApiKeyRepo, StoreResult};
 
 use super::decode::{api_key, key_cols};
-use super::{Db, Exec, Sql, SqlStore};
+use super::{journal, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 static INSERT: Sql = Sql::new(concat!(
@@ -35,11 +36,22 @@ static TOUCH: Sql = Sql::new(
     "UPDATE api_keys SET last_used_at = {GREATEST}(COALESCE(last_used_at, 0), $2) WHERE id = $1",
 );
 
+/// Commits a revocation that touched `n` keys with its journal; when it
+/// touched none, rolls back and records nothing.
+async fn journaled<E: Exec>(mut tx: E, n: u64, j: &Journal<'_>) -> StoreResult<bool> {
+    if n == 0 {
+        return Ok(false);
+    }
+    journal::write(&mut tx, j).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 #[async_trait]
 impl<B: Db> ApiKeyRepo for SqlStore<B> {
-    async fn create_api_key(&self, k: NewApiKey) -> StoreResult<ApiKey> {
+    async fn create_api_key(&self, k: NewApiKey, j: &Journal<'_>) -> StoreResult<ApiKey> {
         let perms = serde_json::to_string(&k.permissions).unwrap_or_else(|_| "[]".into());
-        let mut w = self.0.writer().await?;
+        let mut w = self.0.begin().await?;
         w.execute(
             &INSERT,
             &args![
@@ -56,6 +68,7 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
             ],
         )
         .await?;
+        journal::write(&mut w, j).await?;
         w.commit().await?;
         Ok(ApiKey {
             id: k.id,
@@ -82,11 +95,16 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
         c.opt(&BY_HASH, &args![key_hash], api_key).await
     }
 
-    async fn revoke_api_key(&self, org_id: &str, id: &str, now: i64) -> StoreResult<bool> {
-        let mut w = self.0.writer().await?;
-        let n = w.execute(&REVOKE, &args![org_id, id, now]).await?;
-        w.commit().await?;
-        Ok(n > 0)
+    async fn revoke_api_key(
+        &self,
+        org_id: &str,
+        id: &str,
+        now: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.0.begin().await?;
+        let n = tx.execute(&REVOKE, &args![org_id, id, now]).await?;
+        journaled(tx, n, j).await
     }
 
     async fn revoke_api_key_by_name(
@@ -94,13 +112,13 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
         org_id: &str,
         name: &str,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<bool> {
-        let mut w = self.0.writer().await?;
-        let n = w
+        let mut tx = self.0.begin().await?;
+        let n = tx
             .execute(&REVOKE_BY_NAME, &args![org_id, name, now])
             .await?;
-        w.commit().await?;
-        Ok(n > 0)
+        journaled(tx, n, j).await
     }
 
     async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64> {

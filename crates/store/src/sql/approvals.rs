@@ -1,11 +1,12 @@
 //! Approvals: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{ApprovalRepo, StoreResult};
 
 use super::decode::{self, approval, approval_cols};
-use super::{Db, Exec, Sql, SqlStore};
+use super::{journal, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 static OPEN: Sql = Sql::new(concat!(
@@ -84,7 +85,12 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
         .await
     }
 
-    async fn create_approval(&self, a: &Approval, now: i64) -> StoreResult<Approval> {
+    async fn create_approval(
+        &self,
+        a: &Approval,
+        now: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<Approval> {
         let mut tx = self.0.begin().await?;
         tx.execute(
             &EXPIRE_LAPSED,
@@ -116,6 +122,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
             )
             .await?;
         let result = if inserted == 1 {
+            journal::write(&mut tx, j).await?;
             a.clone()
         } else {
             tx.one(
@@ -157,14 +164,19 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
         by: &str,
         reason: Option<&str>,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<bool> {
         let status = if approved { "approved" } else { "rejected" };
-        let mut w = self.0.writer().await?;
-        let n = w
+        let mut tx = self.0.begin().await?;
+        let n = tx
             .execute(&DECIDE, &args![org_id, id, status, by, reason, now])
             .await?;
-        w.commit().await?;
-        Ok(n == 1)
+        if n != 1 {
+            return Ok(false);
+        }
+        journal::write(&mut tx, j).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn consume_approval(

@@ -19,6 +19,23 @@ pub(crate) trait IntoArg {
     fn arg(&self) -> Arg<'_>;
 }
 
+/// Domain enums bind as their stable text.
+macro_rules! text_args {
+    ($($t:ty),*) => {
+        $(impl IntoArg for $t {
+            fn arg(&self) -> Arg<'_> {
+                Arg::Text(self.as_str())
+            }
+        })*
+    };
+}
+text_args!(
+    portal_core::model::ApprovalStatus,
+    portal_core::model::ExecutionStatus,
+    portal_core::model::TurnStatus,
+    portal_core::model::Risk
+);
+
 impl IntoArg for str {
     fn arg(&self) -> Arg<'_> {
         Arg::Text(self)

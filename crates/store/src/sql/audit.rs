@@ -50,63 +50,73 @@ static AFTER: Sql = Sql::new(concat!(
 ));
 static HEAD: Sql = Sql::new("SELECT chain, seq, mac, head_mac FROM audit_heads WHERE chain = $1");
 
+/// Appends `e` to its chain inside `tx`, which holds the chain's lock (one
+/// appender per chain at a time, released at commit or rollback). Under READ
+/// COMMITTED the head read takes a fresh snapshot, so it sees the previous
+/// appender's committed head; UNIQUE (chain, seq) backs this up.
+pub(crate) async fn append_locked<E: Exec>(
+    tx: &mut E,
+    keys: &Keys,
+    e: &NewAuditEntry,
+) -> StoreResult<AuditRecord> {
+    let chain = e.chain();
+    let prev = tx
+        .opt(&HEAD_LINK, &args![chain], |r| Ok((r.int(0)?, r.text(1)?)))
+        .await?;
+    let (seq, prev_mac, mac, detail) = audit::seal(
+        keys,
+        e,
+        &chain,
+        prev.as_ref().map(|(s, m)| (*s, m.as_str())),
+    );
+    let id = tx
+        .one(
+            &INSERT,
+            &args![
+                chain,
+                seq,
+                e.org_id,
+                e.actor,
+                e.action,
+                e.target,
+                e.outcome,
+                detail,
+                e.ip,
+                e.created_at,
+                prev_mac,
+                mac
+            ],
+            decode::int,
+        )
+        .await?;
+    let head = audit::head_mac(keys, &chain, seq, &mac);
+    tx.execute(&MOVE_HEAD, &args![chain, seq, mac, head])
+        .await?;
+    Ok(AuditRecord {
+        id,
+        chain,
+        seq,
+        org_id: e.org_id.clone(),
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        target: e.target.clone(),
+        outcome: e.outcome.clone(),
+        detail,
+        ip: e.ip.clone(),
+        created_at: e.created_at,
+        prev_mac,
+        mac,
+    })
+}
+
 #[async_trait]
 impl<B: Db> AuditRepo for SqlStore<B> {
     async fn append_audit(&self, keys: &Keys, e: &NewAuditEntry) -> StoreResult<AuditRecord> {
-        let chain = e.chain();
         let mut tx = self.0.begin().await?;
-        // One appender per chain at a time (released at commit or rollback). Under
-        // READ COMMITTED the head read below takes a fresh snapshot, so it sees
-        // the previous appender's committed head. UNIQUE (chain, seq) backs this up.
-        tx.lock(Lock::AuditChain(&chain)).await?;
-        let prev = tx
-            .opt(&HEAD_LINK, &args![chain], |r| Ok((r.int(0)?, r.text(1)?)))
-            .await?;
-        let (seq, prev_mac, mac, detail) = audit::seal(
-            keys,
-            e,
-            &chain,
-            prev.as_ref().map(|(s, m)| (*s, m.as_str())),
-        );
-        let id = tx
-            .one(
-                &INSERT,
-                &args![
-                    chain,
-                    seq,
-                    e.org_id,
-                    e.actor,
-                    e.action,
-                    e.target,
-                    e.outcome,
-                    detail,
-                    e.ip,
-                    e.created_at,
-                    prev_mac,
-                    mac
-                ],
-                decode::int,
-            )
-            .await?;
-        let head = audit::head_mac(keys, &chain, seq, &mac);
-        tx.execute(&MOVE_HEAD, &args![chain, seq, mac, head])
-            .await?;
+        tx.lock(Lock::AuditChain(&e.chain())).await?;
+        let record = append_locked(&mut tx, keys, e).await?;
         tx.commit().await?;
-        Ok(AuditRecord {
-            id,
-            chain,
-            seq,
-            org_id: e.org_id.clone(),
-            actor: e.actor.clone(),
-            action: e.action.clone(),
-            target: e.target.clone(),
-            outcome: e.outcome.clone(),
-            detail,
-            ip: e.ip.clone(),
-            created_at: e.created_at,
-            prev_mac,
-            mac,
-        })
+        Ok(record)
     }
 
     async fn list_audit(&self, chain: &str, f: &AuditFilter) -> StoreResult<Page<AuditRecord>> {

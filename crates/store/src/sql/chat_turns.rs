@@ -11,7 +11,6 @@ use portal_core::store::{ChatTurnRepo, StoreResult};
 use super::decode::{turn, turn_cols};
 use super::{touched, Db, Exec, Sql, SqlStore};
 use crate::args;
-use crate::chat::{check_status, is_finished};
 
 /// Inserted only when the session belongs to the turn's organisation.
 static CREATE: Sql = Sql::new(concat!(
@@ -88,11 +87,11 @@ enum Follow {
 }
 
 impl Follow {
-    fn of(status: &str) -> Self {
+    fn of(status: TurnStatus) -> Self {
         match status {
-            "running" => Follow::Watch,
-            "resumable" => Follow::Wake,
-            _ => Follow::Settle,
+            TurnStatus::Running => Follow::Watch,
+            TurnStatus::Resumable => Follow::Wake,
+            TurnStatus::AwaitingApproval | TurnStatus::Done | TurnStatus::Failed => Follow::Settle,
         }
     }
 }
@@ -106,7 +105,7 @@ async fn follow(w: &mut impl Exec, t: &ChatTurn, lease_until: i64, now: i64) -> 
     }
     .to_text();
     let max = chat_turn::MAX_ATTEMPTS;
-    match Follow::of(&t.status) {
+    match Follow::of(t.status) {
         Follow::Watch => {
             w.execute(&JOB_WATCH, &args![job, payload, lease_until, max, now])
                 .await?;
@@ -126,7 +125,6 @@ async fn follow(w: &mut impl Exec, t: &ChatTurn, lease_until: i64, now: i64) -> 
 #[async_trait]
 impl<B: Db> ChatTurnRepo for SqlStore<B> {
     async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()> {
-        check_status(&t.status)?;
         let mut w = self.0.begin().await?;
         let n = w
             .execute(
@@ -163,8 +161,7 @@ impl<B: Db> ChatTurnRepo for SqlStore<B> {
         lease_until: i64,
         now: i64,
     ) -> StoreResult<bool> {
-        check_status(&t.status)?;
-        let (lease_owner, lease_until) = if is_finished(&t.status) {
+        let (lease_owner, lease_until) = if t.status.is_finished() {
             (None, 0)
         } else {
             (Some(owner), lease_until)
@@ -255,9 +252,13 @@ mod tests {
 
     #[test]
     fn a_turn_s_status_says_what_its_job_does() {
-        assert_eq!(Follow::of("running"), Follow::Watch);
-        assert_eq!(Follow::of("resumable"), Follow::Wake);
-        for paused_or_ended in ["awaiting_approval", "done", "failed"] {
+        assert_eq!(Follow::of(TurnStatus::Running), Follow::Watch);
+        assert_eq!(Follow::of(TurnStatus::Resumable), Follow::Wake);
+        for paused_or_ended in [
+            TurnStatus::AwaitingApproval,
+            TurnStatus::Done,
+            TurnStatus::Failed,
+        ] {
             assert_eq!(Follow::of(paused_or_ended), Follow::Settle);
         }
         assert!(!JOB_WAKE.get(Dialect::Sqlite).contains('$'));

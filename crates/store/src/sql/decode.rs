@@ -102,6 +102,12 @@ pub(crate) fn user(r: &dyn Row, at: usize) -> StoreResult<User> {
     })
 }
 
+/// A column holding one of a domain enum's stable texts.
+pub(crate) fn state<T>(r: &dyn Row, at: usize, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+    let text = r.text(at)?;
+    parse(&text).ok_or_else(|| StoreError::Other(format!("unknown state {text:?} in column {at}")))
+}
+
 pub(crate) fn role(r: &dyn Row, at: usize) -> StoreResult<Role> {
     r.text(at)?.parse().map_err(StoreError::Other)
 }
@@ -182,7 +188,7 @@ pub(crate) fn turn(r: &dyn Row) -> StoreResult<ChatTurn> {
         org_id: r.text(1)?,
         session_id: r.text(2)?,
         principal_id: r.text(3)?,
-        status: r.text(4)?,
+        status: state(r, 4, TurnStatus::parse)?,
         approval_id: r.opt_text(5)?,
         state: r.text(6)?,
         lease_owner: r.opt_text(7)?,
@@ -220,8 +226,8 @@ pub(crate) fn activity(r: &dyn Row) -> StoreResult<Activity> {
         principal_id: r.text(2)?,
         tool_name: r.text(3)?,
         category: r.text(4)?,
-        risk: r.text(5)?,
-        status: r.text(6)?,
+        risk: state(r, 5, Risk::parse)?,
+        status: state(r, 6, ExecutionStatus::parse)?,
         args: r.text(7)?,
         error: r.opt_text(8)?,
         duration_ms: r.opt_int(9)?,
@@ -236,11 +242,11 @@ pub(crate) fn approval(r: &dyn Row) -> StoreResult<Approval> {
         org_id: r.text(1)?,
         requester: r.text(2)?,
         tool_name: r.text(3)?,
-        risk: r.text(4)?,
+        risk: state(r, 4, Risk::parse)?,
         args_hash: r.text(5)?,
         args_redacted: r.text(6)?,
         tool_call_id: r.opt_text(7)?,
-        status: r.text(8)?,
+        status: state(r, 8, ApprovalStatus::parse)?,
         decided_by: r.opt_text(9)?,
         reason: r.opt_text(10)?,
         created_at: r.int(11)?,

@@ -2,11 +2,12 @@
 //! ones: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{ExecutionRepo, StoreResult};
 
 use super::decode::{activity, activity_cols};
-use super::{events, Db, Exec, Lock, Sql, SqlStore};
+use super::{journal, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 static FINISH: Sql = Sql::new(
@@ -22,13 +23,7 @@ static STALE: Sql = Sql::new(concat!(
 
 #[async_trait]
 impl<B: Db> ExecutionRepo for SqlStore<B> {
-    async fn finish_execution(
-        &self,
-        a: &Activity,
-        event_kind: &str,
-        payload_json: &str,
-        now: i64,
-    ) -> StoreResult<bool> {
+    async fn finish_execution(&self, a: &Activity, j: &Journal<'_>) -> StoreResult<bool> {
         let mut tx = self.0.begin().await?;
         let n = tx
             .execute(
@@ -39,13 +34,7 @@ impl<B: Db> ExecutionRepo for SqlStore<B> {
         if n == 0 {
             return Ok(false);
         }
-        // The same ordering lock as `append_event`: ids become visible in order.
-        tx.lock(Lock::Events).await?;
-        tx.execute(
-            &events::INSERT,
-            &args![a.org_id, event_kind, payload_json, now],
-        )
-        .await?;
+        journal::write(&mut tx, j).await?;
         tx.commit().await?;
         Ok(true)
     }

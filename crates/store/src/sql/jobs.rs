@@ -135,26 +135,32 @@ fn kinds_arg(kinds: &[JobKind]) -> Arg<'static> {
     Arg::Texts(kind_names(kinds))
 }
 
+/// Inserts a queued job on `w` and wakes runners (at commit, inside a transaction).
+pub(crate) async fn insert<E: Exec>(w: &mut E, job_: &NewJob, now: i64) -> StoreResult<Job> {
+    let stored = w
+        .one(
+            &ENQUEUE,
+            &args![
+                job_.id,
+                job_.kind.as_str(),
+                job_.payload,
+                job_.run_after,
+                job_.max_attempts.max(1),
+                now
+            ],
+            job,
+        )
+        .await?;
+    w.notify_jobs(job_.kind.as_str()).await;
+    Ok(stored)
+}
+
 #[async_trait]
 impl<B: Db> JobRepo for SqlStore<B> {
     async fn enqueue(&self, job_: &NewJob, now: i64) -> StoreResult<Job> {
         let mut w = self.0.writer().await?;
-        let stored = w
-            .one(
-                &ENQUEUE,
-                &args![
-                    job_.id,
-                    job_.kind.as_str(),
-                    job_.payload,
-                    job_.run_after,
-                    job_.max_attempts.max(1),
-                    now
-                ],
-                job,
-            )
-            .await?;
         // PostgreSQL's write is autocommit: the insert is visible already.
-        w.notify_jobs(job_.kind.as_str()).await;
+        let stored = insert(&mut w, job_, now).await?;
         w.commit().await?;
         Ok(stored)
     }

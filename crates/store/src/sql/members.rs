@@ -1,13 +1,14 @@
 //! Membership of users in organisations: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::rbac::Role;
 use portal_core::store::{MemberRepo, StoreResult};
 use portal_core::StoreError;
 
 use super::decode::{self, org, org_cols, role, user, user_cols};
-use super::{Db, Exec, Lock, Sql, SqlStore};
+use super::{journal, Db, Exec, Lock, Sql, SqlStore};
 use crate::args;
 
 const LAST_ADMIN: &str = "the organisation's last admin cannot be removed or demoted";
@@ -72,25 +73,35 @@ impl<B: Db> MemberRepo for SqlStore<B> {
         user_id: &str,
         role: Role,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<()> {
-        let mut w = self.0.writer().await?;
-        w.execute(&INSERT, &args![org_id, user_id, role.as_str(), now])
+        let mut tx = self.0.begin().await?;
+        tx.execute(&INSERT, &args![org_id, user_id, role.as_str(), now])
             .await?;
-        w.commit().await
+        journal::write(&mut tx, j).await?;
+        tx.commit().await
     }
 
-    async fn set_member_role(&self, org_id: &str, user_id: &str, role: Role) -> StoreResult<()> {
+    async fn set_member_role(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        j: &Journal<'_>,
+    ) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
         guard_last_admin(&mut tx, org_id, user_id, role != Role::Admin).await?;
         tx.execute(&SET_ROLE, &args![org_id, user_id, role.as_str()])
             .await?;
+        journal::write(&mut tx, j).await?;
         tx.commit().await
     }
 
-    async fn remove_member(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
+    async fn remove_member(&self, org_id: &str, user_id: &str, j: &Journal<'_>) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
         guard_last_admin(&mut tx, org_id, user_id, true).await?;
         tx.execute(&DELETE, &args![org_id, user_id]).await?;
+        journal::write(&mut tx, j).await?;
         tx.commit().await
     }
 

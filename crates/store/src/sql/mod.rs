@@ -23,6 +23,7 @@ mod events;
 mod executions;
 mod invitations;
 mod jobs;
+mod journal;
 pub(crate) mod locks;
 mod members;
 mod orgs;

@@ -1,12 +1,13 @@
 //! Organisations, their settings and first-run setup: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{OrgRepo, StoreResult};
 use portal_core::StoreError;
 
 use super::decode::{self, org, org_cols};
-use super::{touched, Db, Exec, Lock, Sql, SqlStore};
+use super::{journal, touched, Db, Exec, Lock, Sql, SqlStore};
 use crate::{args, compartments_column};
 
 pub(crate) static INSERT: Sql =
@@ -78,17 +79,24 @@ impl<B: Db> OrgRepo for SqlStore<B> {
         c.rows(&LIST, &[], |r| org(r, 0)).await
     }
 
-    async fn set_org_compartments(&self, org_id: &str, allowed: &[String]) -> StoreResult<()> {
+    async fn set_org_compartments(
+        &self,
+        org_id: &str,
+        allowed: &[String],
+        j: &Journal<'_>,
+    ) -> StoreResult<()> {
         let value = compartments_column(allowed);
-        let mut w = self.0.writer().await?;
-        touched(w.execute(&SET_COMPARTMENTS, &args![org_id, value]).await?)?;
-        w.commit().await
+        let mut tx = self.0.begin().await?;
+        touched(tx.execute(&SET_COMPARTMENTS, &args![org_id, value]).await?)?;
+        journal::write(&mut tx, j).await?;
+        tx.commit().await
     }
 
-    async fn set_org_four_eyes(&self, org_id: &str, on: bool) -> StoreResult<()> {
-        let mut w = self.0.writer().await?;
-        touched(w.execute(&SET_FOUR_EYES, &args![org_id, on]).await?)?;
-        w.commit().await
+    async fn set_org_four_eyes(&self, org_id: &str, on: bool, j: &Journal<'_>) -> StoreResult<()> {
+        let mut tx = self.0.begin().await?;
+        touched(tx.execute(&SET_FOUR_EYES, &args![org_id, on]).await?)?;
+        journal::write(&mut tx, j).await?;
+        tx.commit().await
     }
 
     async fn admin_exists(&self) -> StoreResult<bool> {

@@ -48,9 +48,9 @@ pub fn runs_table(people: &People, items: &[Activity], full: bool) -> Markup {
                     @for a in items {
                         tr {
                             td data-label="Tool" { code { (a.tool_name) } }
-                            td data-label="Risk" { (risk(&a.risk)) }
+                            td data-label="Risk" { (risk(a.risk)) }
                             td data-label="Outcome" {
-                                (status(&a.status))
+                                (status(a.status))
                                 @if let (true, Some(e)) = (full, &a.error) { " " span.muted { (e) } }
                             }
                             td data-label="By" { (people.show(&a.principal_id)) }

@@ -24,12 +24,14 @@ const PENDING_PAGE: i64 = 50;
 const HISTORY: i64 = 20;
 
 /// A risk badge.
-pub fn risk(r: &str) -> Markup {
+pub fn risk(r: impl AsRef<str>) -> Markup {
+    let r = r.as_ref();
     html! { span class={ "badge " (r) } { (r) } }
 }
 
 /// A status badge.
-pub fn status(s: &str) -> Markup {
+pub fn status(s: impl AsRef<str>) -> Markup {
+    let s = s.as_ref();
     html! { span class={ "badge " (s) } { (s) } }
 }
 
@@ -44,7 +46,7 @@ pub fn pending_table(people: &People, items: &[Approval]) -> Markup {
                     @for a in items {
                         tr {
                             td data-label="Tool" { code { (a.tool_name) } }
-                            td data-label="Risk" { (risk(&a.risk)) }
+                            td data-label="Risk" { (risk(a.risk)) }
                             td data-label="Requested by" { (people.show(&a.requester)) }
                             td.args data-label="Arguments" { (args_list(&a.args_redacted)) }
                             td data-label="Expires" { time datetime=(when(a.expires_at)) data-expires=(a.expires_at) { (when(a.expires_at)) } }
@@ -96,7 +98,7 @@ pub async fn list(State(state): State<AppState>, m: Member) -> Result<Response, 
                             @for a in &decided {
                                 tr {
                                     td data-label="Tool" { a href={ "/approvals/" (a.id) } { code { (a.tool_name) } } }
-                                    td data-label="Decision" { (status(&a.status)) }
+                                    td data-label="Decision" { (status(a.status)) }
                                     td data-label="By" { (a.decided_by.as_deref().map(|d| people.show(d)).unwrap_or_default()) }
                                     td data-label="When" { (a.decided_at.map(when).unwrap_or_default()) }
                                     td data-label="Reason" { (a.reason.as_deref().unwrap_or("")) }
@@ -137,8 +139,8 @@ pub async fn detail(
         h1 { "Approve " code { (a.tool_name) } "?" }
         div.card {
             dl.facts {
-                dt { "Status" } dd #approval-status { (status(&a.status)) }
-                dt { "Risk" } dd { (risk(&a.risk)) }
+                dt { "Status" } dd #approval-status { (status(a.status)) }
+                dt { "Risk" } dd { (risk(a.risk)) }
                 dt { "Requested by" } dd { (people.show(&a.requester)) }
                 dt { "Requested" } dd { (when(a.created_at)) }
                 @if a.status == "pending" {

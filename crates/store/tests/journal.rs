@@ -1,0 +1,523 @@
+//! The unit of work, checked identically on every backend (harness:
+//! `support/contract.rs`): a change and its journal (audit entries, outbox
+//! events, jobs) commit together or not at all. A failure is injected between
+//! the change and its records with a trigger that refuses inserts into one
+//! record table — the real database refusing, not a stub — and then removed.
+
+mod support;
+
+use portal_core::jobs::{JobKind, NewJob};
+use portal_core::journal::Journal;
+use serde_json::json;
+use support::contract::*;
+
+contract! {
+    store: [],
+    db: [
+        check_member_changes_and_their_records,
+        check_api_keys_and_their_records,
+        check_tool_runs_and_their_records,
+        check_approvals_and_their_records,
+        check_org_settings_and_their_records,
+        check_follow_up_jobs_commit_with_the_change,
+    ],
+}
+
+/// A record table whose inserts fail while the returned guard's fault is in place.
+const TABLES: [&str; 3] = ["audit_log", "events", "jobs"];
+
+/// Makes every insert into `table` fail (until [`heal`]).
+async fn break_table(db: &TestDb, table: &str) {
+    assert!(TABLES.contains(&table));
+    match &db.raw {
+        Raw::Sqlite(path) => {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.busy_timeout(Duration::from_secs(5)).unwrap();
+            c.execute_batch(&format!(
+                "CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} \
+                 BEGIN SELECT RAISE(ABORT, 'injected fault'); END;"
+            ))
+            .unwrap();
+        }
+        Raw::Postgres(url) => {
+            pg_client(url)
+                .await
+                .batch_execute(&format!(
+                    "CREATE OR REPLACE FUNCTION injected_fault() RETURNS trigger \
+                     LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected fault'; END $$; \
+                     CREATE TRIGGER fault_{table} BEFORE INSERT ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION injected_fault();"
+                ))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Removes the fault of [`break_table`].
+async fn heal(db: &TestDb, table: &str) {
+    match &db.raw {
+        Raw::Sqlite(path) => {
+            let c = rusqlite::Connection::open(path).unwrap();
+            c.busy_timeout(Duration::from_secs(5)).unwrap();
+            c.execute_batch(&format!("DROP TRIGGER fault_{table};"))
+                .unwrap();
+        }
+        Raw::Postgres(url) => {
+            pg_client(url)
+                .await
+                .batch_execute(&format!("DROP TRIGGER fault_{table} ON {table};"))
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The organisation's audit actions, oldest first.
+async fn actions(s: &dyn Store, org: &str) -> Vec<String> {
+    let page = s
+        .list_audit(&audit::org_chain(org), &audit_filter(100))
+        .await
+        .unwrap();
+    page.items.into_iter().rev().map(|r| r.action).collect()
+}
+
+/// The organisation's outbox event kinds, oldest first.
+async fn event_kinds(s: &dyn Store, org: &str) -> Vec<String> {
+    let events = s.list_events(org, 0, 100).await.unwrap();
+    events.into_iter().map(|e| e.kind).collect()
+}
+
+/// The organisation's chain still verifies (a refused append moved no head).
+async fn assert_chain_intact(s: &dyn Store, k: &Keys, org: &str) {
+    let (_, v) = verify_chain(s, k, &audit::org_chain(org), 50).await;
+    assert!(v.valid, "chain of {org} broken: {v:?}");
+}
+
+/// The organisation's audit actions and event kinds are both `want`, and its
+/// chain verifies.
+async fn assert_records(s: &dyn Store, k: &Keys, org: &str, want: &[&str]) {
+    assert_eq!(actions(s, org).await, want);
+    assert_eq!(event_kinds(s, org).await, want);
+    assert_chain_intact(s, k, org).await;
+}
+
+/// A journal with one audit entry and one event, like a service writes.
+fn records<'k>(k: &'k Keys, org: &str, action: &str) -> Journal<'k> {
+    let mut j = Journal::new(k, None, 5_000);
+    j.audit(Some(org), "user:admin", action, None, "success", json!({}))
+        .event(org, action, &json!({"what": action}));
+    j
+}
+
+async fn check_member_changes_and_their_records(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    let a = mk_user(s, "a@x.test").await;
+    let b = mk_user(s, "b@x.test").await;
+    s.add_member(&o.id, &a.id, Role::Admin, 1_000, Journal::NONE)
+        .await
+        .unwrap();
+
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .add_member(
+                &o.id,
+                &b.id,
+                Role::Operator,
+                2_000,
+                &records(&k, &o.id, "member.added"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert_eq!(s.member_role(&o.id, &b.id).await.unwrap(), None, "{table}");
+        heal(db, table).await;
+    }
+    assert!(actions(s, &o.id).await.is_empty());
+    assert!(event_kinds(s, &o.id).await.is_empty());
+    s.add_member(
+        &o.id,
+        &b.id,
+        Role::Operator,
+        2_000,
+        &records(&k, &o.id, "member.added"),
+    )
+    .await
+    .unwrap();
+
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .set_member_role(
+                &o.id,
+                &b.id,
+                Role::Viewer,
+                &records(&k, &o.id, "member.role_changed"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert_eq!(
+            s.member_role(&o.id, &b.id).await.unwrap(),
+            Some(Role::Operator),
+            "{table}: the change went with its records"
+        );
+        let r = s
+            .remove_member(&o.id, &b.id, &records(&k, &o.id, "member.removed"))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(s.member_role(&o.id, &b.id).await.unwrap().is_some());
+        heal(db, table).await;
+    }
+    assert_eq!(actions(s, &o.id).await, ["member.added"]);
+    assert_eq!(event_kinds(s, &o.id).await, ["member.added"]);
+
+    s.set_member_role(
+        &o.id,
+        &b.id,
+        Role::Viewer,
+        &records(&k, &o.id, "member.role_changed"),
+    )
+    .await
+    .unwrap();
+    s.remove_member(&o.id, &b.id, &records(&k, &o.id, "member.removed"))
+        .await
+        .unwrap();
+    assert_eq!(s.member_role(&o.id, &b.id).await.unwrap(), None);
+    let want = ["member.added", "member.role_changed", "member.removed"];
+    assert_records(s, &k, &o.id, &want).await;
+
+    // A refused change (the last admin) writes none of its records either.
+    assert_conflict(
+        s.remove_member(&o.id, &a.id, &records(&k, &o.id, "member.removed"))
+            .await,
+    );
+    assert_eq!(actions(s, &o.id).await, want);
+    assert_eq!(event_kinds(s, &o.id).await, want);
+}
+
+async fn check_api_keys_and_their_records(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .create_api_key(
+                new_key("k1", &o.id, "ci", None, 1_000),
+                &records(&k, &o.id, "api_key.created"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(s.list_api_keys(&o.id).await.unwrap().is_empty(), "{table}");
+        heal(db, table).await;
+    }
+    s.create_api_key(
+        new_key("k1", &o.id, "ci", None, 1_000),
+        &records(&k, &o.id, "api_key.created"),
+    )
+    .await
+    .unwrap();
+
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let by_id = s
+            .revoke_api_key(&o.id, "k1", 2_000, &records(&k, &o.id, "api_key.revoked"))
+            .await;
+        assert!(by_id.is_err(), "{table} refused: {by_id:?}");
+        let by_name = s
+            .revoke_api_key_by_name(&o.id, "ci", 2_000, &records(&k, &o.id, "api_key.revoked"))
+            .await;
+        assert!(by_name.is_err(), "{table} refused: {by_name:?}");
+        let keys_now = s.list_api_keys(&o.id).await.unwrap();
+        assert_eq!(keys_now[0].revoked_at, None, "{table}: still live");
+        heal(db, table).await;
+    }
+    // No such live key: nothing revoked, nothing recorded.
+    assert!(!s
+        .revoke_api_key(&o.id, "nope", 2_000, &records(&k, &o.id, "api_key.revoked"))
+        .await
+        .unwrap());
+    assert!(s
+        .revoke_api_key(&o.id, "k1", 2_000, &records(&k, &o.id, "api_key.revoked"))
+        .await
+        .unwrap());
+    assert!(!s
+        .revoke_api_key_by_name(&o.id, "ci", 3_000, &records(&k, &o.id, "api_key.revoked"))
+        .await
+        .unwrap());
+    let want = ["api_key.created", "api_key.revoked"];
+    assert_records(s, &k, &o.id, &want).await;
+}
+
+async fn check_tool_runs_and_their_records(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    let run = act(
+        "r1",
+        &o.id,
+        "user:a",
+        "stopInstance",
+        "running",
+        1_000,
+        None,
+        None,
+    );
+    let started = |k| {
+        let mut j = Journal::new(k, None, 1_000);
+        j.audit(
+            Some("o1"),
+            "user:a",
+            "tool.execute",
+            None,
+            "started",
+            json!({}),
+        );
+        j
+    };
+    break_table(db, "audit_log").await;
+    assert!(s.record_activity(&run, &started(&k)).await.is_err());
+    heal(db, "audit_log").await;
+    assert_eq!(
+        s.list_activity(&o.id, &activity_filter(10))
+            .await
+            .unwrap()
+            .total,
+        0,
+        "a run whose start cannot be audited is not recorded (and does not run)"
+    );
+    s.record_activity(&run, &started(&k)).await.unwrap();
+
+    let done = Activity {
+        status: ExecutionStatus::Success,
+        duration_ms: Some(42),
+        ..run.clone()
+    };
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .finish_execution(&done, &records(&k, &o.id, "tool.executed"))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        let page = s.list_activity(&o.id, &activity_filter(10)).await.unwrap();
+        assert_eq!(
+            page.items[0].status, "running",
+            "{table}: outcome not half-written"
+        );
+        assert_eq!(
+            s.stale_executions(2_000, 10).await.unwrap().len(),
+            1,
+            "{table}: left to the sweep"
+        );
+        heal(db, table).await;
+    }
+    assert!(s
+        .finish_execution(&done, &records(&k, &o.id, "tool.executed"))
+        .await
+        .unwrap());
+    assert_eq!(actions(s, &o.id).await, ["tool.execute", "tool.executed"]);
+    assert_eq!(event_kinds(s, &o.id).await, ["tool.executed"]);
+    // Finished once: a second outcome writes no second set of records.
+    assert!(!s
+        .finish_execution(&done, &records(&k, &o.id, "tool.executed"))
+        .await
+        .unwrap());
+    assert_eq!(event_kinds(s, &o.id).await, ["tool.executed"]);
+    assert_chain_intact(s, &k, &o.id).await;
+}
+
+fn approval(id: &str, org: &str, now: i64) -> Approval {
+    Approval {
+        id: id.into(),
+        org_id: org.into(),
+        requester: "user:a".into(),
+        tool_name: "stopInstance".into(),
+        risk: Risk::Confirm,
+        args_hash: "hash-of-the-arguments".into(),
+        args_redacted: "{}".into(),
+        tool_call_id: None,
+        status: ApprovalStatus::Pending,
+        decided_by: None,
+        reason: None,
+        created_at: now,
+        expires_at: now + 60_000,
+        decided_at: None,
+        consumed_at: None,
+        four_eyes: false,
+        args_sealed: None,
+    }
+}
+
+async fn check_approvals_and_their_records(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .create_approval(
+                &approval("ap1", &o.id, 1_000),
+                1_000,
+                &records(&k, &o.id, "approval.requested"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(
+            s.get_approval(&o.id, "ap1").await.unwrap().is_none(),
+            "{table}"
+        );
+        heal(db, table).await;
+    }
+    s.create_approval(
+        &approval("ap1", &o.id, 1_000),
+        1_000,
+        &records(&k, &o.id, "approval.requested"),
+    )
+    .await
+    .unwrap();
+    // The same binding again reuses the pending request and records nothing.
+    let again = s
+        .create_approval(
+            &approval("ap2", &o.id, 1_100),
+            1_100,
+            &records(&k, &o.id, "approval.requested"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.id, "ap1");
+
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .decide_approval(
+                &o.id,
+                "ap1",
+                true,
+                "user:b",
+                None,
+                1_200,
+                &records(&k, &o.id, "approval.approved"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        let a = s.get_approval(&o.id, "ap1").await.unwrap().unwrap();
+        assert_eq!(
+            a.status, "pending",
+            "{table}: the decision went with its records"
+        );
+        heal(db, table).await;
+    }
+    assert!(s
+        .decide_approval(
+            &o.id,
+            "ap1",
+            true,
+            "user:b",
+            None,
+            1_200,
+            &records(&k, &o.id, "approval.approved")
+        )
+        .await
+        .unwrap());
+    assert!(!s
+        .decide_approval(
+            &o.id,
+            "ap1",
+            false,
+            "user:b",
+            None,
+            1_300,
+            &records(&k, &o.id, "approval.rejected")
+        )
+        .await
+        .unwrap());
+    let want = ["approval.requested", "approval.approved"];
+    assert_records(s, &k, &o.id, &want).await;
+}
+
+async fn check_org_settings_and_their_records(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    let tenancy = vec!["ocid1.tenancy.oc1..aaaa".to_string()];
+    // Settings changes write to two chains (the org's and the system's).
+    let both = |k| {
+        let mut j = Journal::new(k, None, 2_000);
+        j.audit(
+            Some("o1"),
+            "user:admin",
+            "org.settings_changed",
+            None,
+            "success",
+            json!({}),
+        )
+        .audit(
+            None,
+            "user:admin",
+            "org.settings_changed",
+            Some("org:o1"),
+            "success",
+            json!({}),
+        );
+        j
+    };
+    break_table(db, "audit_log").await;
+    assert!(s.set_org_four_eyes(&o.id, false, &both(&k)).await.is_err());
+    assert!(s
+        .set_org_compartments(&o.id, &tenancy, &both(&k))
+        .await
+        .is_err());
+    heal(db, "audit_log").await;
+    let now = s.org_by_id(&o.id).await.unwrap().unwrap();
+    assert!(now.four_eyes);
+    assert!(now.allowed_compartments.is_empty());
+
+    s.set_org_four_eyes(&o.id, false, &both(&k)).await.unwrap();
+    s.set_org_compartments(&o.id, &tenancy, &both(&k))
+        .await
+        .unwrap();
+    let now = s.org_by_id(&o.id).await.unwrap().unwrap();
+    assert!(!now.four_eyes);
+    assert_eq!(now.allowed_compartments, tenancy);
+    assert_eq!(actions(s, &o.id).await.len(), 2);
+    let (system, v) = verify_chain(s, &k, SYSTEM_CHAIN, 50).await;
+    assert!(v.valid);
+    assert_eq!(system.len(), 2);
+    assert_chain_intact(s, &k, &o.id).await;
+}
+
+async fn check_follow_up_jobs_commit_with_the_change(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    let with_job = |k, id: &str| {
+        let mut j = records(k, "o1", "org.settings_changed");
+        let mut job = NewJob::new(JobKind::Noop, "{}", 2_000);
+        job.id = id.to_string();
+        j.job(job);
+        j
+    };
+    break_table(db, "jobs").await;
+    assert!(s
+        .set_org_four_eyes(&o.id, false, &with_job(&k, "j1"))
+        .await
+        .is_err());
+    heal(db, "jobs").await;
+    assert!(s.get_job("j1").await.unwrap().is_none());
+    assert!(s.org_by_id(&o.id).await.unwrap().unwrap().four_eyes);
+    assert!(actions(s, &o.id).await.is_empty(), "nor its audit entry");
+    assert!(event_kinds(s, &o.id).await.is_empty(), "nor its event");
+
+    s.set_org_four_eyes(&o.id, false, &with_job(&k, "j2"))
+        .await
+        .unwrap();
+    let job = s
+        .get_job("j2")
+        .await
+        .unwrap()
+        .expect("enqueued with the change");
+    assert_eq!(job.kind, JobKind::Noop);
+    assert_eq!(actions(s, &o.id).await, ["org.settings_changed"]);
+}
