@@ -14,7 +14,8 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp, ops, org, search, sessions, setup, tools, webhooks,
+    keys, mcp, ops, org, search, sessions, setup, tools, webhooks, workflow_runs,
+    workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -77,6 +78,26 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(webhooks::delivery))
         .routes(routes!(webhooks::redeliver))
         .routes(routes!(webhooks::redeliver_since))
+        .routes(routes!(workflows::list, workflows::create))
+        .routes(routes!(workflows::validate))
+        .routes(routes!(
+            workflows::get,
+            workflows::update,
+            workflows::delete
+        ))
+        .routes(routes!(workflows::export))
+        .routes(routes!(workflows::publish))
+        .routes(routes!(workflows::archive))
+        .routes(routes!(workflows::versions))
+        .routes(routes!(workflow_runs::start))
+        .routes(routes!(workflow_runs::list_of))
+        .routes(routes!(workflow_runs::list))
+        .routes(routes!(workflow_runs::get))
+        .routes(routes!(workflow_runs::cancel))
+        .routes(routes!(workflow_runs::retry))
+        .routes(routes!(workflow_runs::approve))
+        .routes(routes!(workflow_runs::reject))
+        .routes(routes!(workflow_stream::stream))
 }
 
 /// The API's production router (routes, docs and MCP), without the pipeline:
@@ -105,7 +126,9 @@ pub fn with_routes(state: &AppState, routes: OpenApiRouter<AppState>) -> Router<
     );
     let docs: Router<AppState> = Router::from(SwaggerUi::new(DOCS_PATH).url(OPENAPI_PATH, doc))
         .layer(from_fn_with_state(state.clone(), docs_guard));
+    let aliases = workflows::alias(router.clone(), state);
     router
+        .merge(aliases)
         .merge(docs)
         .merge(mcp::router(state))
         .merge(webhooks::alias_router())

@@ -33,6 +33,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "tools", description = "Cloud tools, run through the gateway"),
         (name = "events", description = "Outbox events (tool runs, approvals), polled by id until webhooks deliver them"),
         (name = "chat", description = "Chat with the cloud agent (AI SDK UI message streams)"),
+        (name = "workflows", description = "Workflow definitions and their durable runs (also under /api/workflows)"),
         (name = "mcp", description = "Model Context Protocol endpoint for MCP clients"),
         (name = "webhooks", description = "Webhook subscriptions, signed delivery (Standard Webhooks) and the delivery log"),
     )

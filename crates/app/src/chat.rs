@@ -111,8 +111,16 @@ impl ChatHooks for ChatMetrics {
     }
 }
 
-/// Tool metrics for executions started by chat turns (the same series as the API's).
-struct ToolHooks(IntCounterVec, HistogramVec);
+/// Tool metrics for executions started by chat turns and workflow steps (the same series as the API's).
+pub(crate) struct ToolHooks(IntCounterVec, HistogramVec);
+
+/// The gateway hooks of background tool runs.
+pub(crate) fn tool_hooks(state: &App) -> Arc<ToolHooks> {
+    Arc::new(ToolHooks(
+        state.metrics.tool_executions.clone(),
+        state.metrics.tool_duration.clone(),
+    ))
+}
 
 impl portal_core::service::tools::GatewayHooks for ToolHooks {
     fn executed(&self, tool: &str, status: &str, seconds: f64) {
@@ -137,10 +145,7 @@ pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
         state.settings.ai.clone(),
         provider,
         cloud.map(|c| c.tools.clone()),
-        Arc::new(ToolHooks(
-            state.metrics.tool_executions.clone(),
-            state.metrics.tool_duration.clone(),
-        )),
+        tool_hooks(state),
         Arc::new(hooks),
         state.settings.http.public_url.clone(),
         crate::TOOL_TIMEOUT,

@@ -68,8 +68,19 @@ fn spawn_job_runner(
             JobKind::WebhookDeliver,
             Arc::new(portal_core::webhooks::delivery::DeliverHandler(webhooks)),
         )
+        .handle(JobKind::WorkflowStep, workflow_executor(&app))
         .hooks(Arc::new(app.metrics.jobs.clone()));
     tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
+}
+
+/// The handler of workflow steps: tools through the gateway of the connected cloud.
+fn workflow_executor(app: &App) -> Arc<portal_core::workflows::Executor> {
+    Arc::new(portal_core::workflows::Executor::new(
+        app.contexts.clone(),
+        app.cloud.get().map(|c| c.tools.clone()),
+        crate::chat::tool_hooks(app),
+        TOOL_TIMEOUT,
+    ))
 }
 
 /// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.

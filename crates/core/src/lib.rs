@@ -26,6 +26,7 @@ pub mod throttle;
 pub mod tools;
 pub mod validate;
 pub mod webhooks;
+pub mod workflows;
 
 pub use config::{CloudMode, ConfigError, DatabaseKind, Environment, LogFormat, Settings};
 pub use error::{CoreError, CoreResult};

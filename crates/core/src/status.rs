@@ -63,6 +63,9 @@ macro_rules! text_enum {
     };
 }
 
+/// Shared with the other modules' state enums (workflows).
+pub(crate) use text_enum;
+
 text_enum! {
     /// Where an approval is in its life: asked, then decided, then (if approved)
     /// spent by exactly one run — or lapsed.

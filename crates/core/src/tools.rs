@@ -536,6 +536,37 @@ impl ToolSpec {
         )
     }
 
+    /// Checks arguments known before a run (a workflow's tool step), where the
+    /// names in `dynamic` get their values only at run time: unknown names,
+    /// missing required ones and every static value are refused as
+    /// [`ToolSpec::validate`] would, naming the field.
+    pub fn validate_static(
+        &self,
+        given: &Map<String, Value>,
+        dynamic: &[&str],
+    ) -> Result<(), String> {
+        let fixed: Map<String, Value> = given
+            .iter()
+            .filter(|(k, _)| !dynamic.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let Some(k) = dynamic
+            .iter()
+            .find(|k| !self.params.iter().any(|p| p.name == **k))
+        {
+            return Err(format!("args/{k}: unknown argument for {}", self.name));
+        }
+        // The templated fields are checked at run time, by `validate`.
+        let rest: Vec<Param> = self
+            .params
+            .iter()
+            .filter(|p| !dynamic.contains(&p.name))
+            .copied()
+            .collect();
+        let unknown = format!("unknown argument for {}", self.name);
+        check_fields(&rest, &fixed, "args", &unknown).map(|_| ())
+    }
+
     /// The arguments with secret values (at any depth) replaced, for anything
     /// that is stored or shown.
     pub fn redact(&self, args: &Map<String, Value>) -> Value {

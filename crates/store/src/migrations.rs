@@ -93,6 +93,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_webhooks.sql"),
     },
     Migration {
+        version: 15,
+        name: "workflows",
+        sqlite: include_str!("../migrations/sqlite/0015_workflows.sql"),
+        postgres: include_str!("../migrations/postgres/0015_workflows.sql"),
+    },
+    Migration {
         version: 16,
         name: "search",
         sqlite: include_str!("../migrations/sqlite/0016_search.sql"),

@@ -98,6 +98,18 @@ impl OciTools {
         body: Option<Value>,
         opts: &RequestOptions,
     ) -> Result<OciResponse, ToolError> {
+        // A repeatable call (a workflow step) makes its POSTs idempotent at the cloud.
+        let tokened;
+        let opts = match method == Method::POST && opts.retry_token.is_none() {
+            true => match portal_core::service::tools::next_retry_token() {
+                Some(t) => {
+                    tokened = opts.clone().retry_token(t);
+                    &tokened
+                }
+                None => opts,
+            },
+            false => opts,
+        };
         self.client
             .send(method, service, path, query, body, opts)
             .await

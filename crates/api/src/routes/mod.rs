@@ -22,3 +22,6 @@ pub mod setup;
 pub mod tools;
 pub mod webhook_views;
 pub mod webhooks;
+pub mod workflow_runs;
+pub mod workflow_stream;
+pub mod workflows;

@@ -18,12 +18,18 @@ pub enum JobKind {
     ChatTurn,
     /// One attempt of one webhook delivery (see [`crate::webhooks::delivery`]).
     WebhookDeliver,
+    /// Runs one step of a workflow run (see [`crate::workflows::executor`]).
+    WorkflowStep,
 }
 
 impl JobKind {
     /// Every kind, for metrics that must show zeros from start-up.
-    pub const ALL: &'static [JobKind] =
-        &[JobKind::Noop, JobKind::ChatTurn, JobKind::WebhookDeliver];
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::Noop,
+        JobKind::ChatTurn,
+        JobKind::WebhookDeliver,
+        JobKind::WorkflowStep,
+    ];
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -31,6 +37,7 @@ impl JobKind {
             JobKind::Noop => "noop",
             JobKind::ChatTurn => "chat.turn",
             JobKind::WebhookDeliver => "webhook.deliver",
+            JobKind::WorkflowStep => "workflow.step",
         }
     }
 

@@ -404,6 +404,10 @@ pub async fn decide(
     if let Err(e) = ctx.store.wake_chat_turn(&org.id, &a.id, ctx.now).await {
         tracing::error!(error = %e, approval = %a.id, "could not wake the chat turn waiting for this approval");
     }
+    // So can a workflow step whose tool asked for it.
+    if let Err(e) = crate::workflows::executor::wake(ctx, &org.id, &a.id).await {
+        tracing::error!(error = %e, approval = %a.id, "could not wake the workflow step waiting for this approval");
+    }
     Ok(decided)
 }
 

@@ -18,6 +18,35 @@ use crate::model::{Activity, ExecutionStatus};
 use crate::rbac::Permission;
 use crate::tools::{Risk, ToolSpec};
 
+tokio::task_local! {
+    /// The idempotency token of the tool call running in this task, if its
+    /// caller has one (a workflow step attempt): runners send it as
+    /// `opc-retry-token` on requests that create or change something, so a
+    /// call repeated after a crash changes the cloud once.
+    static RETRY_TOKEN: (String, std::sync::atomic::AtomicU32);
+}
+
+/// Runs `f` (a gateway execution) with `token` as its retry token.
+pub async fn with_retry_token<F: std::future::Future>(token: String, f: F) -> F::Output {
+    RETRY_TOKEN
+        .scope((token, std::sync::atomic::AtomicU32::new(0)), f)
+        .await
+}
+
+/// The retry token for the next changing request of the current tool call:
+/// the token itself for the first, then `<token>-2`, `<token>-3`, … (the
+/// same sequence when the call is repeated); `None` outside a tokened call.
+pub fn next_retry_token() -> Option<String> {
+    RETRY_TOKEN
+        .try_with(
+            |(token, n)| match n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) {
+                0 => token.clone(),
+                k => format!("{token}-{}", k + 1),
+            },
+        )
+        .ok()
+}
+
 /// Why a tool run failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ToolError {

@@ -22,6 +22,8 @@ mod orgs;
 mod search;
 mod users;
 mod webhooks;
+mod workflow_runs;
+mod workflows;
 
 pub use activity::ActivityRepo;
 pub use api_keys::ApiKeyRepo;
@@ -41,6 +43,8 @@ pub use orgs::OrgRepo;
 pub use search::SearchRepo;
 pub use users::UserRepo;
 pub use webhooks::{AttemptWrite, DeliveryFilter, WebhookRepo};
+pub use workflow_runs::WorkflowRunRepo;
+pub use workflows::WorkflowRepo;
 
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
@@ -165,4 +169,6 @@ store_of!(
     ChatControl,
     SearchRepo,
     WebhookRepo,
+    WorkflowRepo,
+    WorkflowRunRepo,
 );

@@ -30,6 +30,8 @@ mod orgs;
 mod search;
 mod users;
 mod webhooks;
+mod workflow_runs;
+mod workflows;
 
 use std::future::Future;
 use std::ops::Deref;
