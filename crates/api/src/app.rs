@@ -14,8 +14,8 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp, ops, org, search, sessions, setup, tools, webhooks, workflow_runs,
-    workflow_stream, workflows,
+    keys, mcp, ops, org, search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream,
+    workflows,
 };
 use crate::state::AppState;
 
