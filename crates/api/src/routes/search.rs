@@ -21,21 +21,27 @@ use crate::views::{parse_ts, ts};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Query {
-    /// Words to find; every word must occur, as a word or a word's start.
-    #[param(max_length = 500)]
-    pub q: Option<String>,
+    /// Words to find (at least one letter or digit); every word must occur,
+    /// as a word or a word's start.
+    #[param(max_length = 500, pattern = "[A-Za-z0-9]")]
+    pub q: String,
     /// Only messages of this kind.
     #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<MessageKind>, inline)]
     pub kind: Option<String>,
     /// Only this session.
     #[serde(rename = "sessionId")]
-    #[param(rename = "sessionId")]
+    #[param(
+        rename = "sessionId",
+        min_length = 1,
+        max_length = 100,
+        pattern = "\\S"
+    )]
     pub session_id: Option<String>,
     /// From (RFC 3339, inclusive).
     #[param(format = DateTime)]
     pub from: Option<String>,
-    /// Until (RFC 3339, exclusive).
+    /// Until (RFC 3339, exclusive); a range that ends before it starts matches nothing.
     #[param(format = DateTime)]
     pub to: Option<String>,
     /// At most this many results, 1–100 (default 20).
@@ -132,7 +138,7 @@ pub async fn search(
     ApiQuery(q): ApiQuery<Query>,
 ) -> Result<Json<SearchResults>, ApiError> {
     let input = SearchInput {
-        q: q.q.as_deref().unwrap_or(""),
+        q: &q.q,
         kind: q.kind.as_deref(),
         session_id: q.session_id.as_deref(),
         from: q.from.as_deref().map(|s| parse_ts("from", s)).transpose()?,

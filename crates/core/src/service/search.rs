@@ -86,11 +86,6 @@ pub fn query(input: &SearchInput<'_>) -> CoreResult<SearchQuery> {
             t => Ok(t.to_string()),
         })
         .transpose()?;
-    if let (Some(from), Some(to)) = (input.from, input.to) {
-        if to <= from {
-            return Err(bad("to", "must be after from"));
-        }
-    }
     Ok(SearchQuery {
         terms,
         kind,
@@ -166,11 +161,14 @@ mod tests {
             ..ok.clone()
         })
         .starts_with("limit:"));
-        assert!(err(SearchInput {
+        // An empty or inverted range is not an error: it matches nothing
+        // (like the other list filters), so the query stands as given.
+        let empty = query(&SearchInput {
             from: Some(5),
             to: Some(5),
             ..ok.clone()
         })
-        .starts_with("to:"));
+        .expect("an empty range is a valid query");
+        assert_eq!((empty.from, empty.to), (Some(5), Some(5)));
     }
 }
