@@ -130,9 +130,13 @@ async function journeys({ context, axe, shot, fits, member, check, adminPage, ad
   await prompt.press('Enter');
   const inline = op.locator('.tool-card', { hasText: 'stopInstance' }).last();
   await inline.locator('.approval-card form.decide').waitFor({ timeout: 20000 });
-  await inline.locator('.approval-card').focus();
-  await op.keyboard.press('n');
-  await op.locator('.tool-card[data-state="failed"]', { hasText: 'stopInstance' }).last().waitFor({ timeout: 20000 }).catch(() => {});
+  // Focus the card first (the key belongs to the card, not the page), and wait on this
+  // card itself: the earlier, stopped stopInstance card is already "failed".
+  const card = inline.locator('.approval-card');
+  await card.focus();
+  await op.waitForFunction(() => document.activeElement?.classList.contains('approval-card'), null, { timeout: 5000 }).catch(() => {});
+  await card.press('n');
+  await inline.locator('.tool-state', { hasText: 'rejected' }).waitFor({ timeout: 20000 }).catch(() => {});
   check(await inline.getAttribute('data-state') === 'failed' && (await inline.locator('.tool-state').innerText()) === 'rejected',
     'N on a focused approval card rejects it, live');
   await op.locator('#chat-status', { hasText: 'Ready' }).waitFor({ timeout: 10000 }).catch(() => {});

@@ -283,6 +283,19 @@ impl PrincipalCache {
         }
     }
 
+    /// Forgets whatever is cached for browser session `session_id` (signed out,
+    /// switched organisation): the session's own token is not known to core.
+    pub fn forget_session(&self, session_id: &str) {
+        for s in &self.shards {
+            if let Ok(mut m) = s.lock() {
+                m.retain(|_, (v, _)| match v {
+                    Cached::Found(p) => p.session_id.as_deref() != Some(session_id),
+                    Cached::Invalid => true,
+                });
+            }
+        }
+    }
+
     /// Forgets every entry (role changes, key revocations by id).
     pub fn clear(&self) {
         for s in &self.shards {

@@ -10,6 +10,7 @@ use support::contract::*;
 contract! {
     store: [
         check_approvals,
+        check_decided_history,
     ],
     db: [
     ],
@@ -210,4 +211,82 @@ async fn check_approvals(s: &dyn Store) {
         .decide_approval(&o.id, "b1", true, "user:boss", None, 3_000, Journal::NONE)
         .await
         .unwrap());
+}
+
+async fn check_decided_history(s: &dyn Store) {
+    let o = mk_org(s, "dh").await;
+    let other = mk_org(s, "dx").await;
+    let base = portal_core::model::Approval {
+        id: String::new(),
+        org_id: o.id.clone(),
+        requester: "user:u1".into(),
+        tool_name: "stopInstance".into(),
+        risk: Risk::Confirm,
+        args_hash: String::new(),
+        args_redacted: "{}".into(),
+        tool_call_id: None,
+        status: ApprovalStatus::Pending,
+        decided_by: None,
+        reason: None,
+        created_at: 1_000,
+        expires_at: 9_000,
+        decided_at: None,
+        consumed_at: None,
+        four_eyes: false,
+        args_sealed: None,
+    };
+    for (id, org) in [
+        ("d1", &o.id),
+        ("d2", &o.id),
+        ("d3", &o.id),
+        ("d4", &o.id),
+        ("x1", &other.id),
+    ] {
+        let a = portal_core::model::Approval {
+            id: id.into(),
+            org_id: org.clone(),
+            args_hash: format!("h-{id}"),
+            ..base.clone()
+        };
+        s.create_approval(&a, 1_000, Journal::NONE).await.unwrap();
+    }
+    assert!(
+        s.list_decided_approvals(&o.id, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing decided yet"
+    );
+    // d1 approved then spent, d3 rejected later, d2 approved last; d4 stays pending;
+    // the other organisation's decision never shows.
+    for (org, id, approve, at) in [
+        (&o.id, "d1", true, 2_000),
+        (&o.id, "d3", false, 3_000),
+        (&other.id, "x1", true, 3_500),
+        (&o.id, "d2", true, 4_000),
+    ] {
+        assert!(s
+            .decide_approval(org, id, approve, "user:boss", None, at, Journal::NONE)
+            .await
+            .unwrap());
+    }
+    assert!(s
+        .consume_approval(&o.id, "d1", "user:u1", 2_500)
+        .await
+        .unwrap());
+    let ids =
+        |v: Vec<portal_core::model::Approval>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_decided_approvals(&o.id, 10).await.unwrap()),
+        ["d2", "d3", "d1"],
+        "most recently decided first, spent ones included, pending and other orgs' excluded"
+    );
+    assert_eq!(
+        ids(s.list_decided_approvals(&o.id, 2).await.unwrap()),
+        ["d2", "d3"]
+    );
+    assert_eq!(
+        ids(s.list_decided_approvals(&other.id, 10).await.unwrap()),
+        ["x1"]
+    );
 }

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use portal_core::identity::{now_ms, resolve_session};
 use portal_core::service::auth;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,18 +36,14 @@ pub struct SignIn {
 
 async fn view_of(
     state: &AppState,
+    caller: &crate::middleware::caller::Caller,
     p: &portal_core::identity::Principal,
 ) -> Result<SessionView, ApiError> {
-    let orgs = match &p.user {
-        Some(u) if p.session_id.is_some() => state
-            .store
-            .user_orgs(&u.id)
-            .await?
-            .iter()
-            .map(|(o, r)| OrgView::new(o, Some(*r)))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let orgs = auth::session_orgs(&state.ctx(caller), p)
+        .await?
+        .iter()
+        .map(|(o, r)| OrgView::new(o, Some(*r)))
+        .collect();
     Ok(SessionView::new(p, orgs))
 }
 
@@ -73,10 +68,8 @@ pub async fn sign_in(
     }
     let ctx = state.ctx(&caller);
     let signed = auth::sign_in(&ctx, &state.throttle, &body.email, &body.password).await?;
-    let p = resolve_session(state.store.as_ref(), &signed.token, now_ms())
-        .await?
-        .ok_or(ApiError::AuthRequired)?;
-    let view = view_of(&state, &p).await?;
+    let p = auth::session_principal(&ctx, &signed.token).await?;
+    let view = view_of(&state, &caller, &p).await?;
     let cookie = session_cookie(&state, &signed.token, signed.expires_at, ctx.now);
     Ok(([(header::SET_COOKIE, cookie)], Json(view)).into_response())
 }
@@ -94,12 +87,8 @@ pub async fn sign_in(
 pub async fn sign_out(
     State(state): State<AppState>,
     r: Require<perm::Authenticated>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     auth::sign_out(&state.ctx(&r.caller), &r.principal).await?;
-    if let Some(token) = cookie(&headers, session_cookie_name(&state)) {
-        state.principals.forget(token);
-    }
     Ok((
         [(header::SET_COOKIE, clear_session_cookie(&state))],
         Json(Ok { success: true }),
@@ -127,7 +116,7 @@ pub async fn get_session(
     State(state): State<AppState>,
     r: Require<perm::Authenticated>,
 ) -> Result<Json<SessionView>, ApiError> {
-    Ok(Json(view_of(&state, &r.principal).await?))
+    Ok(Json(view_of(&state, &r.caller, &r.principal).await?))
 }
 
 /// Current and new password.
@@ -199,13 +188,11 @@ pub async fn set_active(
         .ok_or_else(|| {
             ApiError::Validation("body: organizationId or organizationSlug is required".into())
         })?;
-    auth::set_active_org(&state.ctx(&r.caller), &r.principal, &org_ref).await?;
+    let ctx = state.ctx(&r.caller);
+    auth::set_active_org(&ctx, &r.principal, &org_ref).await?;
     let token = cookie(&headers, session_cookie_name(&state)).ok_or(ApiError::AuthRequired)?;
-    state.principals.forget(token);
-    let p = resolve_session(state.store.as_ref(), token, now_ms())
-        .await?
-        .ok_or(ApiError::AuthRequired)?;
-    Ok(Json(view_of(&state, &p).await?))
+    let p = auth::session_principal(&ctx, token).await?;
+    Ok(Json(view_of(&state, &r.caller, &p).await?))
 }
 
 /// `204 No Content`.

@@ -56,7 +56,7 @@ impl From<&Event> for EventView {
         Self {
             id: e.id,
             kind: e.kind.clone(),
-            // Stored by `events::emit` from a JSON value, so it parses; should a row
+            // Written through the journal from a JSON value, so it parses; should a row
             // have been written otherwise, show it as text rather than fail the page.
             payload: serde_json::from_str(&e.payload)
                 .unwrap_or_else(|_| Value::String(e.payload.clone())),

@@ -466,8 +466,7 @@ pub async fn decision_blocker(
 }
 
 /// The organisation's most recent decisions (approved or rejected), newest
-/// first (`tools:approve`), read from its audit ledger, each with the
-/// approval's current state.
+/// first (`tools:approve`), each in its current state.
 pub async fn decided(ctx: &Ctx<'_>, p: &Principal, limit: i64) -> CoreResult<Vec<Approval>> {
     p.require(Permission::ToolsApprove)?;
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -476,30 +475,5 @@ pub async fn decided(ctx: &Ctx<'_>, p: &Principal, limit: i64) -> CoreResult<Vec
         )));
     }
     let org = p.org()?;
-    let chain = crate::audit::org_chain(&org.id);
-    let mut records = Vec::new();
-    for action in ["approval.approved", "approval.rejected"] {
-        let f = crate::model::AuditFilter {
-            action: Some(action.into()),
-            actor: None,
-            from: None,
-            to: None,
-            limit,
-            offset: 0,
-        };
-        records.extend(ctx.store.list_audit(&chain, &f).await?.items);
-    }
-    records.sort_by_key(|r| std::cmp::Reverse(r.seq));
-    let mut out = Vec::new();
-    for r in records.into_iter().take(limit as usize) {
-        let id = serde_json::from_str::<Value>(&r.detail)
-            .ok()
-            .and_then(|d| d.get("approvalId")?.as_str().map(str::to_owned));
-        if let Some(id) = id {
-            if let Some(a) = ctx.store.get_approval(&org.id, &id).await? {
-                out.push(a);
-            }
-        }
-    }
-    Ok(out)
+    Ok(ctx.store.list_decided_approvals(&org.id, limit).await?)
 }

@@ -142,6 +142,7 @@ pub async fn sign_out(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<()> {
         ));
     };
     ctx.store.revoke_auth_session(sid, ctx.now).await?;
+    ctx.session_changed(p);
     audit::append_best_effort(
         ctx,
         p.org.as_ref().map(|o| o.id.as_str()),
@@ -221,10 +222,28 @@ pub async fn set_active_org(
         .await?
         .ok_or_else(not_found)?;
     ctx.store.set_session_org(sid, &org.id).await?;
+    ctx.session_changed(p);
     ctx.store
         .touch_membership(&org.id, &user.id, ctx.now)
         .await?;
     Ok((org, role))
+}
+
+/// The principal a browser session token stands for now (after a sign-in or an
+/// organisation switch); unauthenticated when it is unknown, over or revoked.
+pub async fn session_principal(ctx: &Ctx<'_>, token: &str) -> CoreResult<Principal> {
+    crate::identity::resolve_session(ctx.store, token, ctx.now)
+        .await?
+        .ok_or(CoreError::Unauthenticated)
+}
+
+/// The organisations a signed-in person belongs to, with their role in each
+/// (empty for API keys and service callers, which act in one organisation).
+pub async fn session_orgs(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Vec<(Org, Role)>> {
+    match &p.user {
+        Some(u) if p.session_id.is_some() => Ok(ctx.store.user_orgs(&u.id).await?),
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// The caller's live browser sessions (any signed-in person, for themselves).

@@ -281,6 +281,7 @@ pub async fn create_org(
     ctx.store
         .add_member(&org.id, &user.id, Role::Admin, ctx.now, &j)
         .await?;
+    ctx.session_changed(p);
     Ok(org)
 }
 

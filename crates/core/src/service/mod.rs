@@ -49,6 +49,14 @@ impl<'a> Ctx<'a> {
         crate::journal::Journal::new(self.keys, self.ip, self.now)
     }
 
+    /// The caller's browser session changed (signed out, switched
+    /// organisation, created one): its cached principal is resolved afresh.
+    pub fn session_changed(&self, p: &crate::identity::Principal) {
+        if let (Some(cache), Some(sid)) = (self.principals, p.session_id.as_deref()) {
+            cache.forget_session(sid);
+        }
+    }
+
     /// Credentials or permissions changed (a role, a key, a membership, a
     /// password, a compartment policy): cached principals are resolved afresh.
     pub fn credentials_changed(&self) {

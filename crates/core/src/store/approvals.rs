@@ -65,6 +65,9 @@ pub trait ApprovalRepo: Send + Sync {
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<Approval>>;
+    /// The organisation's approved or rejected approvals (whether spent since or
+    /// not), most recently decided first.
+    async fn list_decided_approvals(&self, org_id: &str, limit: i64) -> StoreResult<Vec<Approval>>;
     /// How many pending, unexpired approvals this requester has in the organisation.
     async fn count_pending_approvals_of(
         &self,

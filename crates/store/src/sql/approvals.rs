@@ -59,6 +59,12 @@ static LIST_PENDING: Sql = Sql::new(concat!(
     " FROM approvals WHERE org_id = $1 AND status = 'pending' AND expires_at > $2 \
      ORDER BY created_at DESC, id{C} LIMIT $3 OFFSET $4"
 ));
+static LIST_DECIDED: Sql = Sql::new(concat!(
+    "SELECT ",
+    approval_cols!(),
+    " FROM approvals WHERE org_id = $1 AND decided_at IS NOT NULL \
+     ORDER BY decided_at DESC, id{C} DESC LIMIT $2"
+));
 static COUNT_PENDING_OF: Sql = Sql::new(
     "SELECT COUNT(*) FROM approvals WHERE org_id = $1 AND requester = $2 \
      AND status = 'pending' AND expires_at > $3",
@@ -210,6 +216,12 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
             .rows(&LIST_PENDING, &args![org_id, now, limit, offset], approval)
             .await?;
         Ok(Page { items, total })
+    }
+
+    async fn list_decided_approvals(&self, org_id: &str, limit: i64) -> StoreResult<Vec<Approval>> {
+        let (limit, _) = B::DIALECT.page(limit, 0);
+        let mut c = self.0.reader().await?;
+        c.rows(&LIST_DECIDED, &args![org_id, limit], approval).await
     }
 
     async fn count_pending_approvals_of(

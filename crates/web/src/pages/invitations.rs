@@ -54,7 +54,6 @@ pub async fn decide(
         _ => return Err(HttpError::NotFound("No such answer".into()).into()),
     };
     invitations::decide(&state.ctx(&m.caller), &m.principal, &id, accept).await?;
-    state.principals.forget(&m.session_token);
     Ok(see_other(if accept {
         "/account?done=joined"
     } else {

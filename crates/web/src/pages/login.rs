@@ -172,7 +172,6 @@ pub async fn sign_out(
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;
     auth::sign_out(&state.ctx(&m.caller), &m.principal).await?;
-    state.principals.forget(&m.session_token);
     let mut res = see_other("/login");
     if let Ok(v) = HeaderValue::from_str(&clear_session_cookie(&state)) {
         res.headers_mut().insert(header::SET_COOKIE, v);

@@ -98,6 +98,5 @@ pub async fn switch(
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;
     auth::set_active_org(&state.ctx(&m.caller), &m.principal, &f.org).await?;
-    state.principals.forget(&m.session_token);
     Ok(see_other(&safe_next(f.next.as_deref())))
 }

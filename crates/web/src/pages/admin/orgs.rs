@@ -116,7 +116,6 @@ pub async fn create(
     let slug = Some(f.slug.trim()).filter(|s| !s.is_empty());
     match members::create_org(&state.ctx(&m.caller), &m.principal, slug, &f.name).await {
         Ok(org) => {
-            state.principals.forget(&m.session_token);
             let out = Outcome {
                 created: Some(org.name),
                 ..Outcome::default()
