@@ -1,5 +1,6 @@
 //! `portal`: the OCI Self-Service Portal in one binary.
 
+mod backup;
 mod cli_input;
 mod compartments;
 mod logging;
@@ -60,6 +61,21 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Copy the SQLite database into a new file while the portal keeps serving
+    /// (SQLite's online backup API: one consistent snapshot). For PostgreSQL
+    /// use pg_dump (the README's "Backups" shows the commands).
+    Backup {
+        /// The new backup file (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with a backup, then apply pending
+    /// migrations. Refuses a backup from a newer schema. Stop the portal first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
     },
     /// List and run cloud tools (through the same gateway as the API).
     Tools {
@@ -277,6 +293,12 @@ fn main() -> ExitCode {
         Command::Audit { command } => {
             run(settings, logging::Sink::Stderr, move |s| audit(s, command))
         }
+        Command::Backup { to } => run(settings, logging::Sink::Stderr, move |s| {
+            backup::backup(s, to)
+        }),
+        Command::Restore { from } => run(settings, logging::Sink::Stderr, move |s| {
+            backup::restore(s, from)
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
