@@ -90,7 +90,7 @@ def main():
     passed = len(used) - len(missing)
     for n in sorted(used):
         print(("ok  " if n in have else "FAIL") + f" {n} ({', '.join(sorted(used[n]))})")
-    print(f"metric names: {passed} passed, {len(missing)} failed")
+    print(f"{passed} passed, {len(missing)} failed")
     sys.exit(1 if missing or len(used) < 10 else 0)
 
 

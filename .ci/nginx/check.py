@@ -189,5 +189,5 @@ for line in open(A.log):
 check(ips.get(probe) == "127.0.0.2", "through nginx the portal logs the client's address, not the spoofed one", ips)
 check(ips.get(direct) == "127.0.0.2", "a client reaching the portal directly cannot spoof X-Forwarded-For", ips)
 
-print(f"nginx: {passed} passed, {failed} failed")
+print(f"{passed} passed, {failed} failed")
 raise SystemExit(1 if failed else 0)

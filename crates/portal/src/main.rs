@@ -3,6 +3,7 @@
 mod backup;
 mod cli_input;
 mod compartments;
+mod healthcheck;
 mod logging;
 
 /// mimalloc: request handling allocates many small, short-lived buffers on
@@ -76,6 +77,13 @@ enum Command {
         /// The backup file.
         #[arg(long)]
         from: PathBuf,
+    },
+    /// Ask the running portal's /healthz (on PORTAL_BIND, or --addr); exits 0
+    /// only when it answers 200. For container health checks.
+    Healthz {
+        /// Address to ask instead of the configured bind address.
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
     /// List and run cloud tools (through the same gateway as the API).
     Tools {
@@ -292,6 +300,9 @@ fn main() -> ExitCode {
         }),
         Command::Audit { command } => {
             run(settings, logging::Sink::Stderr, move |s| audit(s, command))
+        }
+        Command::Healthz { addr } => {
+            healthcheck::check(addr.unwrap_or_else(|| healthcheck::target(settings.http.bind)))
         }
         Command::Backup { to } => run(settings, logging::Sink::Stderr, move |s| {
             backup::backup(s, to)
