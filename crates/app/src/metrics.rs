@@ -30,6 +30,8 @@ pub struct Metrics {
     pub streams_open: IntGauge,
     /// Pending, unexpired approvals (refreshed at each scrape).
     pub approvals_pending: IntGauge,
+    /// Age of the oldest pending approval, 0 when none (refreshed at each scrape).
+    pub approvals_oldest_age: Gauge,
     /// Tool executions by tool and status.
     pub tool_executions: IntCounterVec,
     /// Tool execution time by tool.
@@ -106,6 +108,10 @@ impl Metrics {
             "approvals_pending",
             "Pending, unexpired tool approvals.",
         ));
+        let approvals_oldest_age = must(Gauge::new(
+            "approvals_oldest_pending_age_seconds",
+            "How long the oldest pending, unexpired approval has waited (0 when none).",
+        ));
         let tool_executions = must(IntCounterVec::new(
             Opts::new(
                 "tool_executions_total",
@@ -132,6 +138,7 @@ impl Metrics {
             Box::new(db_up.clone()),
             Box::new(streams_open.clone()),
             Box::new(approvals_pending.clone()),
+            Box::new(approvals_oldest_age.clone()),
             Box::new(tool_executions.clone()),
             Box::new(tool_duration.clone()),
             Box::new(jobs.jobs.clone()),
@@ -176,6 +183,7 @@ impl Metrics {
             db_up,
             streams_open,
             approvals_pending,
+            approvals_oldest_age,
             tool_executions,
             tool_duration,
             jobs,

@@ -1,7 +1,9 @@
 //! `portal`: the OCI Self-Service Portal in one binary.
 
+mod backup;
 mod cli_input;
 mod compartments;
+mod healthcheck;
 mod logging;
 
 /// mimalloc: request handling allocates many small, short-lived buffers on
@@ -60,6 +62,28 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Copy the SQLite database into a new file while the portal keeps serving
+    /// (SQLite's online backup API: one consistent snapshot). For PostgreSQL
+    /// use pg_dump (the README's "Backups" shows the commands).
+    Backup {
+        /// The new backup file (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database with a backup, then apply pending
+    /// migrations. Refuses a backup from a newer schema. Stop the portal first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Ask the running portal's /healthz (on PORTAL_BIND, or --addr); exits 0
+    /// only when it answers 200. For container health checks.
+    Healthz {
+        /// Address to ask instead of the configured bind address.
+        #[arg(long)]
+        addr: Option<std::net::SocketAddr>,
     },
     /// List and run cloud tools (through the same gateway as the API).
     Tools {
@@ -277,6 +301,15 @@ fn main() -> ExitCode {
         Command::Audit { command } => {
             run(settings, logging::Sink::Stderr, move |s| audit(s, command))
         }
+        Command::Healthz { addr } => {
+            healthcheck::check(addr.unwrap_or_else(|| healthcheck::target(settings.http.bind)))
+        }
+        Command::Backup { to } => run(settings, logging::Sink::Stderr, move |s| {
+            backup::backup(s, to)
+        }),
+        Command::Restore { from } => run(settings, logging::Sink::Stderr, move |s| {
+            backup::restore(s, from)
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

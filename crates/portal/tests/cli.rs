@@ -198,6 +198,16 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
             .unwrap()
     });
     assert_eq!(body, "ok");
+    // The container's HEALTHCHECK: `portal healthz` against the running server.
+    let health = portal(dir.path())
+        .args(["healthz", "--addr", &addr])
+        .output()
+        .unwrap();
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -220,6 +230,11 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
         rest.iter().any(|l| l.contains("portal stopped")),
         "{rest:?}"
     );
+    let health = portal(dir.path())
+        .args(["healthz", "--addr", &addr])
+        .output()
+        .unwrap();
+    assert!(!health.status.success(), "a stopped portal is not healthy");
 }
 
 /// Starts `portal serve` on `dir` and waits until it listens; returns the child.

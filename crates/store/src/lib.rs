@@ -18,6 +18,7 @@ use portal_core::{DatabaseKind, Settings, Store, StoreError};
 pub use migrations::{Migration, MIGRATIONS};
 pub use postgres::Postgres;
 pub use sql::SqlStore;
+pub use sqlite::backup as sqlite_backup;
 pub use sqlite::Sqlite;
 
 /// The SQLite store: the embedded default.

@@ -126,6 +126,16 @@ async fn check_approvals(s: &dyn Store) {
         "tenancy"
     );
     assert_eq!(s.count_pending_approvals(1_500).await.unwrap(), 1);
+    assert_eq!(
+        s.oldest_pending_approval(1_500).await.unwrap(),
+        Some(1_000),
+        "the oldest pending approval's age feeds a gauge"
+    );
+    assert_eq!(
+        s.oldest_pending_approval(2_500).await.unwrap(),
+        None,
+        "an expired approval is not pending"
+    );
     // Single-use: not before approval, once after, never twice; only the requester.
     assert!(!s
         .consume_approval(&o.id, "a1", "user:u1", 1_500)

@@ -105,12 +105,16 @@ pub async fn metrics(
         .metrics
         .db_up
         .set(i64::from(state.store.availability().is_up()));
-    if let Ok(n) = state
-        .store
-        .count_pending_approvals(portal_core::identity::now_ms())
-        .await
-    {
+    let now = portal_core::identity::now_ms();
+    if let Ok(n) = state.store.count_pending_approvals(now).await {
         state.metrics.approvals_pending.set(n);
+    }
+    if let Ok(oldest) = state.store.oldest_pending_approval(now).await {
+        let age_ms = oldest.map_or(0, |at| now.saturating_sub(at).max(0));
+        state
+            .metrics
+            .approvals_oldest_age
+            .set(age_ms as f64 / 1000.0);
     }
     let text = state
         .metrics

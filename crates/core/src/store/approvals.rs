@@ -77,4 +77,7 @@ pub trait ApprovalRepo: Send + Sync {
     ) -> StoreResult<i64>;
     /// Pending, unexpired approvals across the instance (a gauge).
     async fn count_pending_approvals(&self, now: i64) -> StoreResult<i64>;
+    /// When the oldest pending, unexpired approval was opened (epoch ms), if any:
+    /// the age gauge an approver backlog alert watches.
+    async fn oldest_pending_approval(&self, now: i64) -> StoreResult<Option<i64>>;
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
-use tokio_postgres::{AsyncMessage, Client, NoTls};
+use tokio_postgres::{AsyncMessage, Client};
 
 use super::Inner;
 
@@ -32,11 +32,14 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub(super) async fn run(inner: Weak<Inner>, mut stop: watch::Receiver<()>) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let Some(config) = inner.upgrade().map(|i| i.listen_config.clone()) else {
+        let Some((config, tls)) = inner
+            .upgrade()
+            .map(|i| (i.listen_config.clone(), i.tls.clone()))
+        else {
             return;
         };
         let connected = tokio::select! {
-            r = tokio::time::timeout(ROUND_TRIP_LIMIT, connect(&config, inner.clone())) => {
+            r = tokio::time::timeout(ROUND_TRIP_LIMIT, connect(&config, tls, inner.clone())) => {
                 r.unwrap_or_else(|_| Err("timed out".into()))
             }
             _ = stop.changed() => return,
@@ -96,9 +99,10 @@ fn set_listening(inner: &Weak<Inner>, up: bool) {
 /// notifications), and LISTENs. The task ends when the connection does.
 async fn connect(
     config: &tokio_postgres::Config,
+    tls: super::tls::MakeRustls,
     inner: Weak<Inner>,
 ) -> Result<(Client, JoinHandle<()>), String> {
-    let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
+    let (client, mut connection) = config.connect(tls).await.map_err(|e| e.to_string())?;
     let driver = tokio::spawn(async move {
         while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             match message {

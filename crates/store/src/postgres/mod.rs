@@ -12,13 +12,13 @@ use deadpool_postgres::{
 use portal_core::store::Constraint;
 use portal_core::{Availability, StoreError};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
 
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
 mod db;
 mod listen;
+mod tls;
 
 /// Arbitrary constant naming the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x706f_7274_616c;
@@ -33,6 +33,8 @@ struct Inner {
     availability: Availability,
     /// Connection settings for the chat-event listener's own connection.
     listen_config: tokio_postgres::Config,
+    /// The TLS connector both use (plain when `sslmode` asks for none).
+    tls: tls::MakeRustls,
     /// Set once the listener task has been started.
     listener_started: AtomicBool,
     /// True while the listener is connected and LISTENing.
@@ -65,8 +67,21 @@ fn map_pg(e: tokio_postgres::Error, availability: &Availability) -> StoreError {
                 .and_then(Constraint::from_name);
             StoreError::Conflict(named.map_or_else(|| e.to_string(), |c| c.name().into()))
         }
-        _ => StoreError::Other(e.to_string()),
+        _ => StoreError::Other(with_causes(&e)),
     }
+}
+
+/// The error and its causes: tokio-postgres' own text is only the kind
+/// ("error performing TLS handshake"); the cause says which certificate check failed.
+fn with_causes(e: &tokio_postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 /// True when the error means the server cannot be reached or talked to now:
@@ -117,9 +132,14 @@ impl crate::PgStore {
 
 impl Postgres {
     fn connect(url: &str, max: usize, check_interval: Duration) -> Result<Self, StoreError> {
-        let mut cfg: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-            StoreError::Other(format!("invalid PostgreSQL URL: {e}"))
-        })?;
+        let bad = |e: String| StoreError::Other(format!("invalid PostgreSQL URL: {e}"));
+        let split = tls::split(url).map_err(bad)?;
+        let tls = tls::connector(split.mode, split.root_cert.as_deref()).map_err(bad)?;
+        let mut cfg: tokio_postgres::Config = split
+            .url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| bad(e.to_string()))?;
+        cfg.ssl_mode(tls::driver_mode(split.mode));
         if cfg.get_connect_timeout().is_none() {
             cfg.connect_timeout(Duration::from_secs(2));
         }
@@ -128,7 +148,7 @@ impl Postgres {
         cfg.application_name("oci-portal");
         let mgr = Manager::from_config(
             cfg,
-            NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -145,6 +165,7 @@ impl Postgres {
             pool,
             availability: Availability::default(),
             listen_config,
+            tls,
             listener_started: AtomicBool::new(false),
             listening: AtomicBool::new(false),
             chat_waiters: Waiters::default(),
@@ -306,6 +327,7 @@ fn spawn_monitor(inner: Weak<Inner>, interval: Duration) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio_postgres::NoTls;
 
     /// A refused connection (a port nobody listens on) is "unavailable",
     /// whatever tokio-postgres calls it in its message.

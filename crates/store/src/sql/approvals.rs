@@ -71,6 +71,8 @@ static COUNT_PENDING_OF: Sql = Sql::new(
 );
 static COUNT_PENDING: Sql =
     Sql::new("SELECT COUNT(*) FROM approvals WHERE status = 'pending' AND expires_at > $1");
+static OLDEST_PENDING: Sql =
+    Sql::new("SELECT MIN(created_at) FROM approvals WHERE status = 'pending' AND expires_at > $1");
 
 #[async_trait]
 impl<B: Db> ApprovalRepo for SqlStore<B> {
@@ -242,5 +244,10 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
     async fn count_pending_approvals(&self, now: i64) -> StoreResult<i64> {
         let mut c = self.0.reader().await?;
         c.one(&COUNT_PENDING, &args![now], decode::int).await
+    }
+
+    async fn oldest_pending_approval(&self, now: i64) -> StoreResult<Option<i64>> {
+        let mut c = self.0.reader().await?;
+        c.one(&OLDEST_PENDING, &args![now], decode::opt_int).await
     }
 }

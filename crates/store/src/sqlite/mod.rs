@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use crate::chat::Waiters;
 use crate::migrations::MIGRATIONS;
 
+pub mod backup;
 mod db;
 
 /// The SQLite backend of [`SqlStore`](crate::SqlStore): [`crate::SqliteStore`].
