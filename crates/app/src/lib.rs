@@ -47,6 +47,9 @@ pub enum AppError {
     /// Webhook delivery could not be set up.
     #[error("webhooks: {0}")]
     Webhooks(String),
+    /// The configured embedder cannot be used.
+    #[error("search: {0}")]
+    Search(String),
 }
 
 /// Cheap-to-clone handle on the application.
@@ -81,6 +84,8 @@ pub struct Inner {
     pub cloud: OnceLock<Arc<cloud::Cloud>>,
     /// The chat engine, once the workers run (after the cloud is connected).
     pub chat: OnceLock<Arc<portal_ai::chat::ChatEngine>>,
+    /// The embedder (once connected) and the in-memory vector index.
+    pub search: Arc<portal_core::search::engine::SearchEngine>,
 }
 
 impl App {
@@ -103,6 +108,7 @@ impl App {
             started: Instant::now(),
             cloud: OnceLock::new(),
             chat: OnceLock::new(),
+            search: Arc::new(portal_core::search::engine::SearchEngine::new()),
         }))
     }
 
@@ -112,6 +118,7 @@ impl App {
         let migrate = !settings.database.skip_migrations;
         let app = Self::open_store(settings, migrate).await?;
         app.connect_cloud().await?;
+        app.connect_embedder().await?;
         Ok(app)
     }
 
@@ -123,6 +130,34 @@ impl App {
             .map_err(|e| AppError::Secret(e.to_string()))?;
         let store = portal_store::open(&settings, migrate).await?;
         Ok(Self::new(settings, store, &master))
+    }
+
+    /// Loads or reaches the configured embedder (a no-op for
+    /// `PORTAL_EMBEDDER=none` or when one is set): search turns hybrid.
+    pub async fn connect_embedder(&self) -> Result<(), AppError> {
+        if self.search.embedder().is_some() {
+            return Ok(());
+        }
+        let found = portal_ai::embed::from_settings(&self.settings.search)
+            .await
+            .map_err(|e| AppError::Search(e.to_string()))?;
+        if let Some(e) = found {
+            tracing::info!(model = e.model_id(), dims = e.dims(), "embedder ready");
+            self.search.set_embedder(e);
+        }
+        Ok(())
+    }
+
+    /// Embeds every message without a vector of the embedder's model
+    /// (`portal search reindex`); `progress(done, total)` after each page.
+    pub async fn reindex(&self, progress: impl FnMut(i64, i64) + Send) -> Result<i64, AppError> {
+        let embedder = self
+            .search
+            .embedder()
+            .ok_or_else(|| AppError::Search("no embedder configured (PORTAL_EMBEDDER)".into()))?;
+        portal_core::search::indexing::backfill(self.store.as_ref(), embedder.as_ref(), progress)
+            .await
+            .map_err(|e| AppError::Search(e.to_string()))
     }
 
     /// Connects the configured cloud (a no-op when connected or `PORTAL_CLOUD=none`).

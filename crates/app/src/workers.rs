@@ -69,8 +69,28 @@ fn spawn_job_runner(
             Arc::new(portal_core::webhooks::delivery::DeliverHandler(webhooks)),
         )
         .handle(JobKind::WorkflowStep, workflow_executor(&app))
+        .handle(
+            JobKind::SearchIndex,
+            Arc::new(portal_core::search::indexing::IndexHandler::new(
+                app.store.clone(),
+                app.search.clone(),
+            )),
+        )
         .hooks(Arc::new(app.metrics.jobs.clone()));
-    tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
+    let runner = Arc::new(runner);
+    if app.search.embedder().is_some() {
+        // Messages stored before the embedder (or under another model) get
+        // their vectors in the background.
+        let job = portal_core::search::indexing::backfill_job(portal_core::identity::now_ms());
+        let (r, a) = (runner.clone(), app.clone());
+        tokio::spawn(async move {
+            if let Err(e) = r.enqueue(&job).await {
+                tracing::warn!(error = %e, "search backfill not queued");
+            }
+            drop(a);
+        });
+    }
+    tokio::spawn(async move { runner.run(app.shutdown.cancelled()).await });
 }
 
 /// The handler of workflow steps: tools through the gateway of the connected cloud.

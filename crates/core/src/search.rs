@@ -221,3 +221,51 @@ mod tests {
         assert_eq!(MessageType::parse("summary"), None);
     }
 }
+
+pub mod embed;
+pub mod engine;
+pub mod hybrid;
+pub mod indexing;
+pub mod vector;
+
+/// A message to embed, as the store holds it (content redacted as stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSource {
+    /// Its row in the full-text index (the backfill's cursor).
+    pub index_id: i64,
+    /// The message.
+    pub message_id: String,
+    /// Its organisation.
+    pub org_id: String,
+    /// The session's owner.
+    pub principal_id: String,
+    /// Its session.
+    pub session_id: String,
+    /// `user`, `assistant` or `tool`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+    /// When it was said (epoch ms).
+    pub created_at: i64,
+}
+
+/// One stored chunk vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVector {
+    /// The organisation's sequence number of the write.
+    pub seq: i64,
+    /// The session's owner.
+    pub principal_id: String,
+    /// Its session.
+    pub session_id: String,
+    /// The message.
+    pub message_id: String,
+    /// Which chunk of the message.
+    pub chunk: i64,
+    /// `user`, `assistant` or `tool`.
+    pub role: String,
+    /// When the message was said (epoch ms).
+    pub created_at: i64,
+    /// Unit length.
+    pub vector: Vec<f32>,
+}

@@ -85,6 +85,11 @@ enum Command {
         #[arg(long)]
         addr: Option<std::net::SocketAddr>,
     },
+    /// Search indexes.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
     /// List and run cloud tools (through the same gateway as the API).
     Tools {
         #[command(subcommand)]
@@ -235,6 +240,13 @@ enum AuditCommand {
 }
 
 #[derive(Subcommand)]
+enum SearchCommand {
+    /// Embed every stored message that has no vector of the configured
+    /// embedder's model (all of them after a model change), printing progress.
+    Reindex,
+}
+
+#[derive(Subcommand)]
 enum ConfigCommand {
     /// Validate the configuration and print the effective values, secrets redacted.
     /// Exits non-zero, naming the offending setting, when something is wrong.
@@ -310,6 +322,9 @@ fn main() -> ExitCode {
         Command::Restore { from } => run(settings, logging::Sink::Stderr, move |s| {
             backup::restore(s, from)
         }),
+        Command::Search {
+            command: SearchCommand::Reindex,
+        } => run(settings, logging::Sink::Stderr, reindex),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -554,6 +569,16 @@ async fn api_key(settings: Settings, command: ApiKeyCommand) -> anyhow::Result<(
             eprintln!("revoked {name} in {org}");
         }
     }
+    Ok(())
+}
+
+async fn reindex(settings: Settings) -> anyhow::Result<()> {
+    let app = open(&settings).await?;
+    app.connect_embedder().await?;
+    let done = app
+        .reindex(|done, total| eprintln!("reindex: {done}/{total} messages embedded"))
+        .await?;
+    println!("reindex: done, {done} messages embedded");
     Ok(())
 }
 

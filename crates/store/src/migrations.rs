@@ -104,4 +104,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_search.sql"),
         postgres: include_str!("../migrations/postgres/0016_search.sql"),
     },
+    Migration {
+        version: 20,
+        name: "embeddings",
+        sqlite: include_str!("../migrations/sqlite/0020_embeddings.sql"),
+        postgres: include_str!("../migrations/postgres/0020_embeddings.sql"),
+    },
 ];

@@ -3,6 +3,7 @@
 //! `PORTAL_TEST_DATABASE_URL` is set, a PostgreSQL database cloned from a
 //! migrated template — and hands back an HTTP client pointed at it.
 
+pub mod embedder;
 mod logs;
 mod pg;
 pub mod proxy;
@@ -68,6 +69,7 @@ pub struct Builder {
     extra: Option<OpenApiRouter<AppState>>,
     pg_via: Option<UrlRewrite>,
     share: Option<(DbHandle, Option<std::sync::Arc<PgTestDb>>)>,
+    embedder: Option<Arc<dyn portal_core::search::embed::Embedder>>,
 }
 
 /// The approval fixture: the app on the embedded emulator, its admin, an
@@ -96,7 +98,41 @@ impl TestApp {
             extra: None,
             pg_via: None,
             share: None,
+            embedder: None,
         }
+    }
+
+    /// Runs every due search-indexing job to the end, here or by the
+    /// server's own runner, and waits until none is queued or running (the
+    /// test's drain of the job runner); how many have run, in all.
+    pub async fn drain_index_jobs(&self) -> usize {
+        use portal_core::jobs::{JobKind, JobRunner, RunnerConfig};
+        use portal_core::search::indexing::IndexHandler;
+        let app = &self.state.app;
+        let handler = IndexHandler::new(app.store.clone(), app.search.clone());
+        let runner = JobRunner::new(app.store.clone(), "test-drain", RunnerConfig::default())
+            .handle(JobKind::SearchIndex, Arc::new(handler));
+        let count = |state: &'static str| async move {
+            let sql = format!(
+                "SELECT CAST(COUNT(*) AS TEXT) FROM jobs WHERE kind = 'search.index' AND state {state}"
+            );
+            let v = self.query_strings(&sql).await;
+            v.first().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0)
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            runner.run_pending().await.expect("drain the job runner");
+            if count("IN ('queued', 'running')").await == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "indexing jobs never finished"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(count("= 'dead'").await, 0, "an indexing job failed");
+        count("= 'done'").await
     }
 
     /// Absolute URL of a path.
@@ -427,6 +463,13 @@ impl Builder {
             .env("PORTAL_AI_API_KEY", "sk-test-not-a-real-key-000000000000")
     }
 
+    /// Searches and indexes with `embedder` (a test embedder, or the local
+    /// model) instead of the configured one.
+    pub fn embedder(mut self, e: Arc<dyn portal_core::search::embed::Embedder>) -> Self {
+        self.embedder = Some(e);
+        self
+    }
+
     /// Adds routes served through the same pipeline (to probe the pipeline itself).
     pub fn routes(mut self, r: OpenApiRouter<AppState>) -> Self {
         self.extra = Some(r);
@@ -503,6 +546,10 @@ impl Builder {
         let app = portal_app::App::new(settings, store, &master);
         app.prepare_setup().await.expect("setup token");
         app.connect_cloud().await.expect("cloud");
+        if let Some(e) = self.embedder {
+            app.search.set_embedder(e);
+        }
+        app.connect_embedder().await.expect("embedder");
         let state = AppState::of(app);
         let routes = match self.extra {
             Some(extra) => portal_api::routes().merge(extra),

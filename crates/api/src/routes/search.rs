@@ -1,5 +1,5 @@
-//! Search across the caller's own conversations (issue 16; full-text until an
-//! embedder is configured, and the answer says so in `mode`).
+//! Search across the caller's own conversations (issue 16): hybrid when an
+//! embedder is configured, else full-text, and the answer says so in `mode`.
 
 use axum::extract::State;
 use axum::Json;
@@ -94,11 +94,23 @@ pub struct SearchResult {
 /// The answer.
 #[derive(Serialize, ToSchema)]
 pub struct SearchResults {
-    /// `fulltext` (no embedder configured yet).
-    #[schema(example = "fulltext")]
+    /// `hybrid` (full-text and vector rankings fused) when an embedder is
+    /// configured, else `fulltext`.
+    #[schema(value_type = SearchMode, inline)]
     pub mode: &'static str,
     /// Best first.
     pub results: Vec<SearchResult>,
+}
+
+/// How the results were ranked (documentation of `mode`).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum SearchMode {
+    /// Every word matched (no embedder configured, or it failed).
+    Fulltext,
+    /// Full-text and vector rankings fused by reciprocal rank.
+    Hybrid,
 }
 
 fn part(p: &SnippetPart) -> SnippetPartView {
@@ -119,8 +131,9 @@ fn result(h: &SearchHit) -> SearchResult {
     }
 }
 
-/// Messages of the caller's own conversations in the active organisation
-/// matching every word, best first (`sessions:read`).
+/// Messages of the caller's own conversations in the active organisation,
+/// best first (`sessions:read`): every word matching (`fulltext`), or with an
+/// embedder also those close in meaning (`hybrid`).
 #[utoipa::path(
     get, path = "/api/v1/search", operation_id = "searchMessages", tag = "sessions", params(Query),
     responses(
@@ -145,7 +158,13 @@ pub async fn search(
         to: q.to.as_deref().map(|s| parse_ts("to", s)).transpose()?,
         limit: int("limit", q.limit.as_deref())?,
     };
-    let found = search::messages(&state.ctx(&r.caller), &r.principal, &input).await?;
+    let found = search::messages(
+        &state.ctx(&r.caller),
+        &state.app.search,
+        &r.principal,
+        &input,
+    )
+    .await?;
     Ok(Json(SearchResults {
         mode: found.mode.as_str(),
         results: found.hits.iter().map(result).collect(),

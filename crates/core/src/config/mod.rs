@@ -21,6 +21,7 @@ mod limits;
 mod log;
 mod names;
 mod outbound;
+mod search;
 mod tree;
 mod webhooks;
 
@@ -45,6 +46,7 @@ pub use jobs::JobSettings;
 pub use limits::LimitSettings;
 pub use log::{LogFormat, LogSettings};
 pub use outbound::OutboundSettings;
+pub use search::{EmbedderKind, SearchSettings};
 pub use webhooks::WebhookSettings;
 
 use layers::Layers;
@@ -98,6 +100,10 @@ const CONCERNS: &[Concern] = &[
     Concern {
         key: "webhooks",
         names: webhooks::NAMES,
+    },
+    Concern {
+        key: "search",
+        names: search::NAMES,
     },
 ];
 
@@ -172,6 +178,8 @@ pub struct Settings {
     pub outbound: OutboundSettings,
     /// Webhook delivery.
     pub webhooks: WebhookSettings,
+    /// Search (the embedder).
+    pub search: SearchSettings,
 }
 
 impl Default for Settings {
@@ -189,6 +197,7 @@ impl Default for Settings {
             ai: AiSettings::default(),
             outbound: OutboundSettings::default(),
             webhooks: WebhookSettings::default(),
+            search: SearchSettings::default(),
         }
     }
 }
@@ -278,6 +287,9 @@ impl Settings {
             return fail("database.check_interval_ms", "must be at least 50");
         }
         if let Some((path, message)) = self.ai.problem() {
+            return fail(path, &message);
+        }
+        if let Some((path, message)) = self.search.problem() {
             return fail(path, &message);
         }
         Ok(())

@@ -1,11 +1,15 @@
-//! Full-text search across the caller's own conversations (issue 16, the
-//! full-text half: no embedder yet, so every answer is full-text).
+//! Search across the caller's own conversations (issue 16): full-text, and
+//! with an embedder configured hybrid — the full-text and the vector ranking
+//! fused by reciprocal rank. Both halves are scoped to the caller's own
+//! sessions in the organisation inside their queries.
 
 use super::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::rbac::Permission;
-use crate::search::{self, MessageType, SearchHit, SearchQuery};
+use crate::search::engine::SearchEngine;
+use crate::search::vector::Filter;
+use crate::search::{self, embed::Purpose, hybrid, MessageType, SearchHit, SearchQuery};
 
 /// Longest query text accepted.
 pub const MAX_QUERY_CHARS: usize = 500;
@@ -13,12 +17,20 @@ pub const MAX_QUERY_CHARS: usize = 500;
 pub const DEFAULT_LIMIT: i64 = 20;
 /// The most hits one answer holds.
 pub const MAX_LIMIT: i64 = 100;
+/// Candidates each half of a hybrid search ranks before they are fused.
+pub const CANDIDATES: i64 = 50;
+/// Vector hits less similar than this (cosine) are left out: every message
+/// has a nearest neighbour, but an unrelated one is no answer. Sentence
+/// models put unrelated English at about 0–0.15 and paraphrases well above.
+pub const MIN_SIMILARITY: f32 = 0.25;
 
 /// How the hits were ranked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Full-text only (bm25 on SQLite, `ts_rank_cd` on PostgreSQL).
     Fulltext,
+    /// Full-text and vector rankings fused (reciprocal rank fusion).
+    Hybrid,
 }
 
 impl Mode {
@@ -26,6 +38,7 @@ impl Mode {
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Fulltext => "fulltext",
+            Mode::Hybrid => "hybrid",
         }
     }
 }
@@ -96,17 +109,97 @@ pub fn query(input: &SearchInput<'_>) -> CoreResult<SearchQuery> {
     })
 }
 
-/// The caller's messages matching every word, best first (`sessions:read`):
-/// only the caller's own conversations in the active organisation.
+/// The caller's messages matching the query, best first (`sessions:read`):
+/// only the caller's own conversations in the active organisation. With no
+/// embedder, or when it fails, every word must match (full-text); else the
+/// full-text and the vector rankings are fused, so a message found by
+/// meaning alone is found too.
 pub async fn messages(
     ctx: &Ctx<'_>,
+    engine: &SearchEngine,
     p: &Principal,
     input: &SearchInput<'_>,
 ) -> CoreResult<SearchResults> {
     p.require(Permission::SessionsRead)?;
     let org = p.org()?;
     let q = query(input)?;
-    let hits = ctx.store.search_messages(&org.id, &p.id, &q).await?;
+    let Some(embedder) = engine.embedder() else {
+        return fulltext(ctx, &org.id, &p.id, &q).await;
+    };
+    let vector = match embedder.embed(&[input.q.to_string()], Purpose::Query).await {
+        Ok(mut v) if v.len() == 1 => v.remove(0),
+        Ok(_) => return fulltext(ctx, &org.id, &p.id, &q).await,
+        Err(e) => {
+            tracing::warn!(error = %e, "query embedding failed; answering full-text");
+            return fulltext(ctx, &org.id, &p.id, &q).await;
+        }
+    };
+    let wide = SearchQuery {
+        limit: CANDIDATES,
+        ..q.clone()
+    };
+    let text_hits = ctx.store.search_messages(&org.id, &p.id, &wide).await?;
+    let index = engine.index();
+    index
+        .catch_up(ctx.store, &org.id, embedder.model_id(), embedder.dims())
+        .await?;
+    let filter = Filter {
+        session_id: q.session_id.as_deref(),
+        role: q.kind.map(MessageType::as_str),
+        from: q.from,
+        to: q.to,
+    };
+    let near = index
+        .nearest(&org.id, &p.id, &vector, filter, CANDIDATES as usize)
+        .await;
+    let fused = hybrid::fuse(&[
+        text_hits.iter().map(|h| h.message_id.clone()).collect(),
+        near.into_iter()
+            .filter(|(_, sim)| *sim >= MIN_SIMILARITY)
+            .map(|(id, _)| id)
+            .collect(),
+    ]);
+    // Vector hits may be gone (a deleted session) or outside the filters:
+    // the store makes them whole only when they are still the caller's.
+    let missing: Vec<String> = fused
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| !text_hits.iter().any(|h| &h.message_id == *id))
+        .cloned()
+        .collect();
+    let more = if missing.is_empty() {
+        Vec::new()
+    } else {
+        ctx.store
+            .search_hits_by_id(&org.id, &p.id, &q, &missing)
+            .await?
+    };
+    let mut hits = Vec::with_capacity(q.limit as usize);
+    for (id, score) in fused {
+        let found = text_hits
+            .iter()
+            .chain(more.iter())
+            .find(|h| h.message_id == id);
+        if let Some(h) = found {
+            hits.push(SearchHit { score, ..h.clone() });
+            if hits.len() as i64 == q.limit {
+                break;
+            }
+        }
+    }
+    Ok(SearchResults {
+        mode: Mode::Hybrid,
+        hits,
+    })
+}
+
+async fn fulltext(
+    ctx: &Ctx<'_>,
+    org_id: &str,
+    principal_id: &str,
+    q: &SearchQuery,
+) -> CoreResult<SearchResults> {
+    let hits = ctx.store.search_messages(org_id, principal_id, q).await?;
     Ok(SearchResults {
         mode: Mode::Fulltext,
         hits,

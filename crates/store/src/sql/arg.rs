@@ -12,6 +12,8 @@ pub(crate) enum Arg<'a> {
     Texts(Vec<&'a str>),
     /// A list of integers (`{ANY $N}`).
     Ints(Vec<i64>),
+    /// Raw bytes (`BLOB` / `BYTEA`).
+    Bytes(&'a [u8]),
 }
 
 /// Values that bind as an [`Arg`] (see [`args!`](crate::args)).
@@ -66,6 +68,16 @@ impl IntoArg for Option<i64> {
         Arg::OptInt(*self)
     }
 }
+impl IntoArg for [u8] {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Bytes(self)
+    }
+}
+impl IntoArg for Vec<u8> {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Bytes(self)
+    }
+}
 impl IntoArg for bool {
     fn arg(&self) -> Arg<'_> {
         Arg::Bool(*self)
@@ -101,6 +113,7 @@ impl rusqlite::ToSql for Arg<'_> {
             Arg::Ints(v) => serde_json::to_string(v)
                 .map(|j| ToSqlOutput::Owned(Value::Text(j)))
                 .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into())),
+            Arg::Bytes(b) => b.to_sql(),
         }
     }
 }
@@ -116,6 +129,7 @@ impl Arg<'_> {
             Arg::Bool(b) => b,
             Arg::Texts(v) => v,
             Arg::Ints(v) => v,
+            Arg::Bytes(b) => b,
         }
     }
 }

@@ -206,6 +206,17 @@ impl<B: Db> ChatRepo for SqlStore<B> {
                 ..m.clone()
             });
         }
+        // Indexing for search, off the request path: one job in this same
+        // transaction, so a stored message is never left unindexed.
+        let indexed: Vec<String> = stored
+            .iter()
+            .filter(|m| m.role != "summary")
+            .map(|m| m.id.clone())
+            .collect();
+        if !indexed.is_empty() {
+            let job = portal_core::search::indexing::job(org_id, indexed, now);
+            super::jobs::insert(&mut tx, &job, now).await?;
+        }
         tx.commit().await?;
         Ok(stored)
     }

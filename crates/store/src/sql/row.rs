@@ -11,6 +11,7 @@ pub(crate) trait Row {
     fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
     fn flag(&self, i: usize) -> StoreResult<bool>;
     fn real(&self, i: usize) -> StoreResult<f64>;
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>>;
 }
 
 /// Decodes one row into a value.
@@ -37,6 +38,9 @@ impl Row for rusqlite::Row<'_> {
         self.get(i).map_err(|e| sqlite_err(i, e))
     }
     fn real(&self, i: usize) -> StoreResult<f64> {
+        self.get(i).map_err(|e| sqlite_err(i, e))
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
         self.get(i).map_err(|e| sqlite_err(i, e))
     }
 }
@@ -68,6 +72,9 @@ impl Row for tokio_postgres::Row {
         pg(self, i)
     }
     fn real(&self, i: usize) -> StoreResult<f64> {
+        pg(self, i)
+    }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
         pg(self, i)
     }
 }

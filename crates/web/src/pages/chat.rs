@@ -205,7 +205,7 @@ async fn render(
             q: q_text,
             ..Default::default()
         };
-        match search::messages(&ctx, p, &input).await {
+        match search::messages(&ctx, &state.app.search, p, &input).await {
             Ok(found) => found.hits,
             Err(portal_core::CoreError::Validation(_)) => Vec::new(),
             Err(e) => return Err(e.into()),
