@@ -22,7 +22,7 @@ pub enum EmbedderKind {
     /// Any OpenAI-compatible `/v1/embeddings` (OpenAI, Ollama, vLLM).
     #[serde(rename = "openai")]
     OpenAi,
-    /// OCI Generative AI embeddings, signed with the OCI client's key.
+    /// OCI Generative AI embeddings (not in this build yet: start-up refuses it).
     #[serde(rename = "oci")]
     Oci,
 }
@@ -54,12 +54,9 @@ pub struct SearchSettings {
     /// Its key (openai; optional for Ollama and vLLM).
     #[serde(deserialize_with = "fields::trimmed_secret")]
     pub api_key: Option<Secret<String>>,
-    /// The model (openai: required; oci: default `cohere.embed-english-v3.0`).
+    /// The model (openai: required).
     #[serde(deserialize_with = "fields::trimmed")]
     pub model: Option<String>,
-    /// Compartment billed for OCI calls (default: the tenancy).
-    #[serde(deserialize_with = "fields::trimmed")]
-    pub compartment: Option<String>,
     /// Longest wait for a remote embedder's answer.
     #[serde(rename = "timeout_secs", with = "fields::secs")]
     pub timeout: Duration,
@@ -73,7 +70,6 @@ impl Default for SearchSettings {
             base_url: None,
             api_key: None,
             model: None,
-            compartment: None,
             timeout: Duration::from_secs(30),
         }
     }
@@ -95,6 +91,10 @@ impl SearchSettings {
                 "search.model",
                 "is required with PORTAL_EMBEDDER=openai".into(),
             )),
+            EmbedderKind::Oci => Some((
+                "search.embedder",
+                "oci is not supported by this build yet (use local, openai or none)".into(),
+            )),
             _ => None,
         }
     }
@@ -106,8 +106,6 @@ pub(super) const NAMES: &[Name] = &[
     Name::new("model_dir", "PORTAL_EMBEDDER_MODEL_DIR"),
     Name::new("base_url", "PORTAL_EMBEDDER_BASE_URL"),
     Name::new("api_key", "PORTAL_EMBEDDER_API_KEY"),
-    Name::new("model", "PORTAL_EMBEDDER_MODEL")
-        .unset("(openai: none; oci: cohere.embed-english-v3.0)"),
-    Name::new("compartment", "PORTAL_EMBEDDER_COMPARTMENT").unset("(the tenancy)"),
+    Name::new("model", "PORTAL_EMBEDDER_MODEL").unset("(none)"),
     Name::new("timeout_secs", "PORTAL_EMBEDDER_TIMEOUT_SECS"),
 ];

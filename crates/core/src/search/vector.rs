@@ -117,6 +117,85 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// Shards at least this large are scanned on the blocking pool.
+const BLOCKING_SCAN: usize = 4_096;
+
+struct OwnedFilter {
+    session_id: Option<String>,
+    role: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+impl OwnedFilter {
+    fn of(f: Filter<'_>) -> Self {
+        Self {
+            session_id: f.session_id.map(str::to_owned),
+            role: f.role.map(str::to_owned),
+            from: f.from,
+            to: f.to,
+        }
+    }
+
+    fn borrow(&self) -> Filter<'_> {
+        Filter {
+            session_id: self.session_id.as_deref(),
+            role: self.role.as_deref(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
+/// The exact scan behind [`VectorIndex::nearest`].
+fn scan(
+    ix: &OrgIndex,
+    principal_id: &str,
+    query: &[f32],
+    filter: Filter<'_>,
+    k: usize,
+) -> Vec<(String, f32)> {
+    let Some(shard) = ix.shards.get(principal_id) else {
+        return Vec::new();
+    };
+    if query.len() != ix.dims || k == 0 {
+        return Vec::new();
+    }
+    let keep = |m: &Meta| {
+        filter.session_id.is_none_or(|s| *m.session_id == *s)
+            && filter.role.is_none_or(|r| m.role == r)
+            && filter.from.is_none_or(|f| m.created_at >= f)
+            && filter.to.is_none_or(|t| m.created_at < t)
+    };
+    let mut scored: Vec<(f32, usize)> = shard
+        .meta
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| keep(m))
+        .map(|(i, _)| (dot(query, &shard.data[i * ix.dims..(i + 1) * ix.dims]), i))
+        .collect();
+    let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0);
+    // Chunks of one message compete; a few times k chunks hold k messages.
+    let want = (k * 4).min(scored.len());
+    if want < scored.len() && want > 0 {
+        scored.select_nth_unstable_by(want - 1, by_score);
+        scored.truncate(want);
+    }
+    scored.sort_unstable_by(by_score);
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(k);
+    for (score, i) in scored {
+        let id = &shard.meta[i].message_id;
+        if seen.insert(id.clone()) {
+            out.push((id.to_string(), score));
+            if out.len() == k {
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// Every replica's per-organisation copies of the stored vectors.
 #[derive(Default)]
 pub struct VectorIndex {
@@ -178,7 +257,8 @@ impl VectorIndex {
     }
 
     /// The principal's `k` messages nearest to `query` (best chunk each),
-    /// best first, within `filter`.
+    /// best first, with their similarity, within `filter`. A large scan runs
+    /// on the blocking pool, off the async threads.
     pub async fn nearest(
         &self,
         org_id: &str,
@@ -187,47 +267,16 @@ impl VectorIndex {
         filter: Filter<'_>,
         k: usize,
     ) -> Vec<(String, f32)> {
-        let org = self.org(org_id);
-        let ix = org.read().await;
-        let Some(shard) = ix.shards.get(principal_id) else {
-            return Vec::new();
-        };
-        if query.len() != ix.dims || k == 0 {
-            return Vec::new();
+        let ix = self.org(org_id).read_owned().await;
+        let size = ix.shards.get(principal_id).map_or(0, |s| s.meta.len());
+        if size < BLOCKING_SCAN {
+            return scan(&ix, principal_id, query, filter, k);
         }
-        let keep = |m: &Meta| {
-            filter.session_id.is_none_or(|s| *m.session_id == *s)
-                && filter.role.is_none_or(|r| m.role == r)
-                && filter.from.is_none_or(|f| m.created_at >= f)
-                && filter.to.is_none_or(|t| m.created_at < t)
-        };
-        let mut scored: Vec<(f32, usize)> = shard
-            .meta
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| keep(m))
-            .map(|(i, _)| (dot(query, &shard.data[i * ix.dims..(i + 1) * ix.dims]), i))
-            .collect();
-        let by_score = |a: &(f32, usize), b: &(f32, usize)| b.0.total_cmp(&a.0);
-        // Chunks of one message compete; a few times k chunks hold k messages.
-        let want = (k * 4).min(scored.len());
-        if want < scored.len() && want > 0 {
-            scored.select_nth_unstable_by(want - 1, by_score);
-            scored.truncate(want);
-        }
-        scored.sort_unstable_by(by_score);
-        let mut seen = std::collections::HashSet::new();
-        let mut out = Vec::with_capacity(k);
-        for (score, i) in scored {
-            let id = &shard.meta[i].message_id;
-            if seen.insert(id.clone()) {
-                out.push((id.to_string(), score));
-                if out.len() == k {
-                    break;
-                }
-            }
-        }
-        out
+        let (who, q) = (principal_id.to_string(), query.to_vec());
+        let owned = OwnedFilter::of(filter);
+        tokio::task::spawn_blocking(move || scan(&ix, &who, &q, owned.borrow(), k))
+            .await
+            .unwrap_or_default()
     }
 
     /// Vectors held for the organisation (0 before its first search).

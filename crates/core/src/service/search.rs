@@ -10,6 +10,7 @@ use crate::rbac::Permission;
 use crate::search::engine::SearchEngine;
 use crate::search::vector::Filter;
 use crate::search::{self, embed::Purpose, hybrid, MessageType, SearchHit, SearchQuery};
+use crate::store::Store;
 
 /// Longest query text accepted.
 pub const MAX_QUERY_CHARS: usize = 500;
@@ -123,25 +124,38 @@ pub async fn messages(
     p.require(Permission::SessionsRead)?;
     let org = p.org()?;
     let q = query(input)?;
+    ranked(ctx.store, engine, &org.id, &p.id, input.q, &q).await
+}
+
+/// The ranking behind [`messages`], for a caller already checked: `text` is
+/// the query as typed (what is embedded), `q` its validated form.
+pub async fn ranked(
+    store: &dyn Store,
+    engine: &SearchEngine,
+    org_id: &str,
+    principal_id: &str,
+    text: &str,
+    q: &SearchQuery,
+) -> CoreResult<SearchResults> {
     let Some(embedder) = engine.embedder() else {
-        return fulltext(ctx, &org.id, &p.id, &q).await;
+        return fulltext(store, org_id, principal_id, q).await;
     };
-    let vector = match embedder.embed(&[input.q.to_string()], Purpose::Query).await {
+    let vector = match embedder.embed(&[text.to_string()], Purpose::Query).await {
         Ok(mut v) if v.len() == 1 => v.remove(0),
-        Ok(_) => return fulltext(ctx, &org.id, &p.id, &q).await,
+        Ok(_) => return fulltext(store, org_id, principal_id, q).await,
         Err(e) => {
             tracing::warn!(error = %e, "query embedding failed; answering full-text");
-            return fulltext(ctx, &org.id, &p.id, &q).await;
+            return fulltext(store, org_id, principal_id, q).await;
         }
     };
     let wide = SearchQuery {
         limit: CANDIDATES,
         ..q.clone()
     };
-    let text_hits = ctx.store.search_messages(&org.id, &p.id, &wide).await?;
+    let text_hits = store.search_messages(org_id, principal_id, &wide).await?;
     let index = engine.index();
     index
-        .catch_up(ctx.store, &org.id, embedder.model_id(), embedder.dims())
+        .catch_up(store, org_id, embedder.model_id(), embedder.dims())
         .await?;
     let filter = Filter {
         session_id: q.session_id.as_deref(),
@@ -150,7 +164,7 @@ pub async fn messages(
         to: q.to,
     };
     let near = index
-        .nearest(&org.id, &p.id, &vector, filter, CANDIDATES as usize)
+        .nearest(org_id, principal_id, &vector, filter, CANDIDATES as usize)
         .await;
     let fused = hybrid::fuse(&[
         text_hits.iter().map(|h| h.message_id.clone()).collect(),
@@ -170,8 +184,8 @@ pub async fn messages(
     let more = if missing.is_empty() {
         Vec::new()
     } else {
-        ctx.store
-            .search_hits_by_id(&org.id, &p.id, &q, &missing)
+        store
+            .search_hits_by_id(org_id, principal_id, q, &missing)
             .await?
     };
     let mut hits = Vec::with_capacity(q.limit as usize);
@@ -194,12 +208,12 @@ pub async fn messages(
 }
 
 async fn fulltext(
-    ctx: &Ctx<'_>,
+    store: &dyn Store,
     org_id: &str,
     principal_id: &str,
     q: &SearchQuery,
 ) -> CoreResult<SearchResults> {
-    let hits = ctx.store.search_messages(org_id, principal_id, q).await?;
+    let hits = store.search_messages(org_id, principal_id, q).await?;
     Ok(SearchResults {
         mode: Mode::Fulltext,
         hits,

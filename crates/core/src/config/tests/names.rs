@@ -141,6 +141,7 @@ fn nested_keys_follow_the_readme_rule() {
             "ai.chat" => &["chat_"],
             "outbound" => &["outbound_"],
             "webhooks" => &["webhooks_"],
+            "search" => &["embedder_"],
             _ => &[],
         };
         let derived = prefixes
