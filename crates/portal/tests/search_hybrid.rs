@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use portal_core::search::embed::{Embedder, Purpose};
+use portal_core::search::embed::Purpose;
 use portal_testkit::embedder::ConceptEmbedder;
 use portal_testkit::sse::read_sse;
 use portal_testkit::{Client, TestApp};
