@@ -69,6 +69,7 @@ fn spawn_job_runner(
             Arc::new(portal_core::webhooks::delivery::DeliverHandler(webhooks)),
         )
         .handle(JobKind::WorkflowStep, workflow_executor(&app))
+        .handle(JobKind::AdvisorRun, advisor_runner(&app))
         .hooks(Arc::new(app.metrics.jobs.clone()));
     tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
 }
@@ -79,6 +80,18 @@ fn workflow_executor(app: &App) -> Arc<portal_core::workflows::Executor> {
         app.contexts.clone(),
         app.cloud.get().map(|c| c.tools.clone()),
         crate::chat::tool_hooks(app),
+        TOOL_TIMEOUT,
+    ))
+}
+
+/// The handler of advisor runs: reads through the gateway of the connected
+/// cloud, savings from the shipped price list.
+fn advisor_runner(app: &App) -> Arc<portal_core::advisor::RunHandler> {
+    Arc::new(portal_core::advisor::RunHandler::new(
+        app.contexts.clone(),
+        app.cloud.get().map(|c| c.tools.clone()),
+        crate::chat::tool_hooks(app),
+        Arc::new(portal_tools::PriceList),
         TOOL_TIMEOUT,
     ))
 }

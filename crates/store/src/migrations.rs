@@ -104,4 +104,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_search.sql"),
         postgres: include_str!("../migrations/postgres/0016_search.sql"),
     },
+    Migration {
+        version: 19,
+        name: "advisor",
+        sqlite: include_str!("../migrations/sqlite/0019_advisor.sql"),
+        postgres: include_str!("../migrations/postgres/0019_advisor.sql"),
+    },
 ];

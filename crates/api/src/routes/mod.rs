@@ -1,6 +1,7 @@
 //! Feature routers, merged in one place ([`crate::app`]).
 
 pub mod activity;
+pub mod advisor;
 pub mod approvals;
 pub mod audit;
 pub mod auth;

@@ -20,6 +20,8 @@ pub enum JobKind {
     WebhookDeliver,
     /// Runs one step of a workflow run (see [`crate::workflows::executor`]).
     WorkflowStep,
+    /// Runs one advisor scan (see [`crate::advisor::job`]).
+    AdvisorRun,
 }
 
 impl JobKind {
@@ -29,6 +31,7 @@ impl JobKind {
         JobKind::ChatTurn,
         JobKind::WebhookDeliver,
         JobKind::WorkflowStep,
+        JobKind::AdvisorRun,
     ];
 
     /// The stored name.
@@ -38,6 +41,7 @@ impl JobKind {
             JobKind::ChatTurn => "chat.turn",
             JobKind::WebhookDeliver => "webhook.deliver",
             JobKind::WorkflowStep => "workflow.step",
+            JobKind::AdvisorRun => "advisor.run",
         }
     }
 

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 mod activity;
+mod advisor;
 mod api_keys;
 mod approvals;
 mod audit;
@@ -26,6 +27,7 @@ mod workflow_runs;
 mod workflows;
 
 pub use activity::ActivityRepo;
+pub use advisor::AdvisorRepo;
 pub use api_keys::ApiKeyRepo;
 pub use approvals::ApprovalRepo;
 pub use audit::AuditRepo;
@@ -171,4 +173,5 @@ store_of!(
     WebhookRepo,
     WorkflowRepo,
     WorkflowRunRepo,
+    AdvisorRepo,
 );

@@ -10,6 +10,7 @@ pub(crate) mod dialect;
 pub(crate) mod row;
 
 mod activity;
+mod advisor;
 mod api_keys;
 mod approvals;
 mod audit;
