@@ -13,9 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
-    activity, advisor, approvals, audit, auth, chat, chat_sdk, compartments, events, health,
-    invitations, keys, mcp, ops, org, search, sessions, setup, tools, webhooks, workflow_runs,
-    workflow_stream, workflows,
+    activity, advisor, advisor_schedules, approvals, audit, auth, chat, chat_sdk, compartments,
+    events, health, invitations, keys, mcp, ops, org, search, sessions, setup, tools, webhooks,
+    workflow_runs, workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -35,6 +35,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(advisor::finding))
         .routes(routes!(advisor::acknowledge))
         .routes(routes!(advisor::dismiss))
+        .routes(routes!(advisor_schedules::create, advisor_schedules::list))
+        .routes(routes!(
+            advisor_schedules::get,
+            advisor_schedules::update,
+            advisor_schedules::delete
+        ))
         .routes(routes!(health::health))
         .routes(routes!(health::health_stream))
         .routes(routes!(ops::metrics))

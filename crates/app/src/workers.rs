@@ -70,6 +70,12 @@ fn spawn_job_runner(
         )
         .handle(JobKind::WorkflowStep, workflow_executor(&app))
         .handle(JobKind::AdvisorRun, advisor_runner(&app))
+        .handle(
+            JobKind::AdvisorTick,
+            Arc::new(portal_core::advisor::tick::TickHandler::new(
+                app.contexts.clone(),
+            )),
+        )
         .hooks(Arc::new(app.metrics.jobs.clone()));
     tokio::spawn(async move { Arc::new(runner).run(app.shutdown.cancelled()).await });
 }

@@ -32,6 +32,10 @@ pub struct AdvisorRunView {
     pub status: String,
     /// `manual` or `schedule`.
     pub trigger: String,
+    /// The schedule, for a scheduled run.
+    pub schedule_id: Option<String>,
+    /// The schedule's tick it is for.
+    pub tick_at: Option<String>,
     /// Who it reads the cloud as.
     pub started_by: String,
     /// Checks evaluated, failed, hits, created, resolved, reads, errors.
@@ -53,6 +57,8 @@ impl From<&AdvisorRun> for AdvisorRunView {
             id: r.id.clone(),
             status: r.status.as_str().into(),
             trigger: r.trigger.as_str().into(),
+            schedule_id: r.schedule_id.clone(),
+            tick_at: r.tick_at.map(ts),
             started_by: r.started_by.clone(),
             summary: serde_json::to_value(&r.summary).unwrap_or_default(),
             error: r.error.clone(),

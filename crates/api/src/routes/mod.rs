@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod advisor;
+pub mod advisor_schedules;
 pub mod approvals;
 pub mod audit;
 pub mod auth;

@@ -124,7 +124,9 @@ impl RunHandler {
         ctx.store
             .finish_advisor_run(&run, &changes.writes, &j)
             .await?;
-        Ok(())
+        // Every read failing is a failed scheduled run too (e.g. the cloud is down).
+        let failed = run.summary.checks == 0 && run.summary.failed_checks > 0;
+        outcome(ctx, &run, failed, "Every check failed to read the cloud").await
     }
 }
 
@@ -138,5 +140,17 @@ async fn fail(ctx: &Ctx<'_>, mut run: AdvisorRun, why: &str) -> CoreResult<()> {
         "advisor.run_failed",
         &serde_json::json!({"runId": run.id, "error": why}),
     );
-    Ok(ctx.store.finish_advisor_run(&run, &[], &j).await?)
+    ctx.store.finish_advisor_run(&run, &[], &j).await?;
+    outcome(ctx, &run, true, why).await
+}
+
+/// Counts a scheduled run's outcome on its schedule (repeated failures pause it).
+async fn outcome(ctx: &Ctx<'_>, run: &AdvisorRun, failed: bool, why: &str) -> CoreResult<()> {
+    if let Some(sid) = &run.schedule_id {
+        let reason = format!("Paused after repeated failures: {why}");
+        ctx.store
+            .advisor_schedule_outcome(&run.org_id, sid, failed, &reason, ctx.now)
+            .await?;
+    }
+    Ok(())
 }

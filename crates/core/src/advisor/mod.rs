@@ -10,7 +10,10 @@ pub mod job;
 pub mod model;
 pub mod reconcile;
 pub mod scan;
+pub mod schedule;
+pub mod schedules;
 pub mod service;
+pub mod tick;
 
 pub use check::{Prices, StorageClass};
 pub use job::RunHandler;

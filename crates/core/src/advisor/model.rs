@@ -249,6 +249,8 @@ pub struct AdvisorRun {
     pub trigger: Trigger,
     /// The schedule, for a scheduled run.
     pub schedule_id: Option<String>,
+    /// The schedule's tick it is for.
+    pub tick_at: Option<i64>,
     /// Who it reads the cloud as (actor id).
     pub started_by: String,
     /// Their permissions when it started (re-checked when it runs).

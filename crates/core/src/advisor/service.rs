@@ -52,14 +52,34 @@ pub fn new_run(
     schedule: Option<&str>,
     now: i64,
 ) -> AdvisorRun {
+    new_run_as(
+        &PrincipalSnapshot::of(p),
+        &p.actor(),
+        org_id,
+        trigger,
+        schedule,
+        now,
+    )
+}
+
+/// A queued run as the remembered principal `snap` (actor id `by`).
+pub fn new_run_as(
+    snap: &PrincipalSnapshot,
+    by: &str,
+    org_id: &str,
+    trigger: Trigger,
+    schedule: Option<&str>,
+    now: i64,
+) -> AdvisorRun {
     AdvisorRun {
         id: crate::service::auth::uuid_v4(),
         org_id: org_id.into(),
         status: RunStatus::Queued,
         trigger,
         schedule_id: schedule.map(str::to_owned),
-        started_by: p.actor(),
-        principal: PrincipalSnapshot::of(p),
+        tick_at: None,
+        started_by: by.into(),
+        principal: snap.clone(),
         summary: RunSummary::default(),
         error: None,
         created_at: now,

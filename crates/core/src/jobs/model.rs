@@ -22,6 +22,8 @@ pub enum JobKind {
     WorkflowStep,
     /// Runs one advisor scan (see [`crate::advisor::job`]).
     AdvisorRun,
+    /// Handles one tick of an advisor schedule (see [`crate::advisor::tick`]).
+    AdvisorTick,
 }
 
 impl JobKind {
@@ -32,6 +34,7 @@ impl JobKind {
         JobKind::WebhookDeliver,
         JobKind::WorkflowStep,
         JobKind::AdvisorRun,
+        JobKind::AdvisorTick,
     ];
 
     /// The stored name.
@@ -42,6 +45,7 @@ impl JobKind {
             JobKind::WebhookDeliver => "webhook.deliver",
             JobKind::WorkflowStep => "workflow.step",
             JobKind::AdvisorRun => "advisor.run",
+            JobKind::AdvisorTick => "advisor.tick",
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 mod activity;
 mod advisor;
+mod advisor_schedules;
 mod api_keys;
 mod approvals;
 mod audit;
@@ -28,6 +29,7 @@ mod workflows;
 
 pub use activity::ActivityRepo;
 pub use advisor::AdvisorRepo;
+pub use advisor_schedules::AdvisorScheduleRepo;
 pub use api_keys::ApiKeyRepo;
 pub use approvals::ApprovalRepo;
 pub use audit::AuditRepo;
@@ -174,4 +176,5 @@ store_of!(
     WorkflowRepo,
     WorkflowRunRepo,
     AdvisorRepo,
+    AdvisorScheduleRepo,
 );

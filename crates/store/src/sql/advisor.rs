@@ -18,7 +18,7 @@ use crate::args;
 macro_rules! run_cols {
     () => {
         "id, org_id, status, trigger, schedule_id, started_by, principal, summary, error, \
-         created_at, started_at, finished_at"
+         created_at, started_at, finished_at, tick_at"
     };
 }
 macro_rules! finding_cols {
@@ -32,7 +32,7 @@ macro_rules! finding_cols {
 static INSERT_RUN: Sql = Sql::new(concat!(
     "INSERT INTO advisor_runs (",
     run_cols!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
 ));
 static SAVE_RUN: Sql = Sql::new(
     "UPDATE advisor_runs SET status = $3, summary = $4, error = $5, started_at = $6, \
@@ -105,7 +105,7 @@ fn parse<T>(what: &str, v: &str, f: fn(&str) -> Option<T>) -> StoreResult<T> {
     f(v).ok_or_else(|| StoreError::Other(format!("unknown {what} {v}")))
 }
 
-fn run(r: &dyn Row) -> StoreResult<AdvisorRun> {
+pub(crate) fn run(r: &dyn Row) -> StoreResult<AdvisorRun> {
     Ok(AdvisorRun {
         id: r.text(0)?,
         org_id: r.text(1)?,
@@ -119,6 +119,7 @@ fn run(r: &dyn Row) -> StoreResult<AdvisorRun> {
         created_at: r.int(9)?,
         started_at: r.opt_int(10)?,
         finished_at: r.opt_int(11)?,
+        tick_at: r.opt_int(12)?,
     })
 }
 
@@ -147,12 +148,36 @@ fn finding(r: &dyn Row) -> StoreResult<Finding> {
     })
 }
 
-fn text<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
 fn rank(s: Severity) -> i64 {
     Severity::ALL.iter().position(|x| *x == s).unwrap_or(0) as i64
+}
+
+/// Inserts a run (inside the caller's transaction).
+pub(crate) async fn insert_run<E: Exec>(tx: &mut E, run: &AdvisorRun) -> StoreResult<()> {
+    tx.execute(
+        &INSERT_RUN,
+        &args![
+            run.id,
+            run.org_id,
+            run.status.as_str(),
+            run.trigger.as_str(),
+            run.schedule_id,
+            run.started_by,
+            text(&run.principal),
+            text(&run.summary),
+            run.error,
+            run.created_at,
+            run.started_at,
+            run.finished_at,
+            run.tick_at
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 async fn save_run<E: Exec>(w: &mut E, run: &AdvisorRun) -> StoreResult<u64> {
@@ -175,24 +200,7 @@ async fn save_run<E: Exec>(w: &mut E, run: &AdvisorRun) -> StoreResult<u64> {
 impl<B: Db> AdvisorRepo for SqlStore<B> {
     async fn create_advisor_run(&self, run: &AdvisorRun, j: &Journal<'_>) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
-        tx.execute(
-            &INSERT_RUN,
-            &args![
-                run.id,
-                run.org_id,
-                run.status.as_str(),
-                run.trigger.as_str(),
-                run.schedule_id,
-                run.started_by,
-                text(&run.principal),
-                text(&run.summary),
-                run.error,
-                run.created_at,
-                run.started_at,
-                run.finished_at
-            ],
-        )
-        .await?;
+        insert_run(&mut tx, run).await?;
         journal::write(&mut tx, j).await?;
         tx.commit().await
     }

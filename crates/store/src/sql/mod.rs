@@ -11,6 +11,7 @@ pub(crate) mod row;
 
 mod activity;
 mod advisor;
+mod advisor_schedules;
 mod api_keys;
 mod approvals;
 mod audit;
