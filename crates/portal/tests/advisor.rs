@@ -257,30 +257,25 @@ async fn a_dismissed_finding_stays_dismissed_until_its_expiry() {
     run(&admin).await;
     let f = findings(&admin, "&checkId=storage.unattached-volume").await;
     let id = f[0]["id"].as_str().unwrap().to_string();
-    // A note is required, and the expiry must be ahead.
-    let bad = admin
-        .post(
-            &format!("/api/v1/advisor/findings/{id}/dismiss"),
-            json!({"note": " ", "until": "2999-01-01T00:00:00Z"}),
-        )
-        .await;
-    assert_eq!(bad.status(), 400);
-    let past = admin
-        .post(
-            &format!("/api/v1/advisor/findings/{id}/dismiss"),
-            json!({"note": "kept for the migration", "until": "2001-01-01T00:00:00Z"}),
-        )
-        .await;
-    assert_eq!(past.status(), 400);
-    let until = portal_core::identity::now_ms() + 86_400_000;
-    let until_text = time::OffsetDateTime::from_unix_timestamp(until / 1000)
-        .unwrap()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    // A note is required, and the dismissal lasts 1 to 365 days.
+    for bad in [
+        json!({"note": " ", "days": 30}),
+        json!({"note": "kept for the migration", "days": 0}),
+        json!({"note": "kept for the migration", "days": 400}),
+        json!({"note": "kept for the migration", "until": "2999-01-01T00:00:00Z"}),
+    ] {
+        let res = admin
+            .post(
+                &format!("/api/v1/advisor/findings/{id}/dismiss"),
+                bad.clone(),
+            )
+            .await;
+        assert_eq!(res.status(), 400, "{bad}");
+    }
     let res = admin
         .post(
             &format!("/api/v1/advisor/findings/{id}/dismiss"),
-            json!({"note": "kept for the migration", "until": until_text}),
+            json!({"note": "kept for the migration", "days": 1}),
         )
         .await;
     assert_eq!(res.status(), 200);

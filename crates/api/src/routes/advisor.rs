@@ -181,11 +181,16 @@ pub struct PageQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FindingsQuery {
-    /// Comma-separated statuses (`open,acknowledged,dismissed,resolved`; default all).
+    /// Comma-separated statuses (`open,acknowledged,dismissed,resolved`; empty or absent: all).
+    #[param(
+        pattern = r"^((open|acknowledged|dismissed|resolved)(,(open|acknowledged|dismissed|resolved))*)?$"
+    )]
     pub status: Option<String>,
     /// `critical`, `high`, `medium` or `low`.
+    #[param(pattern = r"^(critical|high|medium|low)$")]
     pub severity: Option<String>,
     /// `cost`, `security`, `availability` or `performance`.
+    #[param(pattern = r"^(cost|security|availability|performance)$")]
     pub category: Option<String>,
     /// One check's.
     pub check_id: Option<String>,
@@ -386,11 +391,12 @@ pub struct AcknowledgeRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DismissRequest {
-    /// Why it is accepted (required, at most 2000 characters).
-    #[schema(min_length = 1, max_length = 2000)]
+    /// Why it is accepted (required, not blank, at most 2000 characters).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub note: String,
-    /// Until when (RFC 3339, in the future, at most a year ahead); then it opens again if still found.
-    pub until: String,
+    /// For how many days (1–365); then it opens again if it is still found.
+    #[schema(minimum = 1, maximum = 365)]
+    pub days: i64,
 }
 
 /// Acknowledges a finding (`tools:execute`).
@@ -430,16 +436,15 @@ pub async fn dismiss(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<DismissRequest>,
 ) -> Result<Json<FindingView>, ApiError> {
-    let until =
-        time::OffsetDateTime::parse(&b.until, &time::format_description::well_known::Rfc3339)
-            .map_err(|_| {
-                ApiError::from(portal_core::CoreError::Validation(
-                    "until: must be an RFC 3339 time".into(),
-                ))
-            })?;
-    let until = (until.unix_timestamp_nanos() / 1_000_000) as i64;
+    if !(1..=365).contains(&b.days) {
+        return Err(ApiError::from(portal_core::CoreError::Validation(
+            "days: must be between 1 and 365".into(),
+        )));
+    }
+    let ctx = state.ctx(&r.caller);
+    let until = ctx.now + b.days * 86_400_000;
     let f = advisor::decide(
-        &state.ctx(&r.caller),
+        &ctx,
         &r.principal,
         &id,
         Decision::Dismiss { until },
