@@ -13,9 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
-    activity, approvals, audit, auth, chat, chat_sdk, compartments, events, health, invitations,
-    keys, mcp, ops, org, search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream,
-    workflows,
+    activity, advisor, advisor_schedules, approvals, audit, auth, chat, chat_sdk, compartments,
+    events, health, invitations, keys, mcp, ops, org, search, sessions, setup, tools, webhooks,
+    workflow_runs, workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -28,6 +28,19 @@ pub const DOCS_PATH: &str = "/api/docs";
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(crate::openapi::base())
         .routes(routes!(health::healthz))
+        .routes(routes!(advisor::start, advisor::runs))
+        .routes(routes!(advisor::run))
+        .routes(routes!(advisor::stream))
+        .routes(routes!(advisor::findings))
+        .routes(routes!(advisor::finding))
+        .routes(routes!(advisor::acknowledge))
+        .routes(routes!(advisor::dismiss))
+        .routes(routes!(advisor_schedules::create, advisor_schedules::list))
+        .routes(routes!(
+            advisor_schedules::get,
+            advisor_schedules::update,
+            advisor_schedules::delete
+        ))
         .routes(routes!(health::health))
         .routes(routes!(health::health_stream))
         .routes(routes!(ops::metrics))

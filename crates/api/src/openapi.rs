@@ -35,6 +35,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "chat", description = "Chat with the cloud agent (AI SDK UI message streams)"),
         (name = "workflows", description = "Workflow definitions and their durable runs (also under /api/workflows)"),
         (name = "mcp", description = "Model Context Protocol endpoint for MCP clients"),
+        (name = "advisor", description = "CloudAdvisor: checks over read tools, findings with evidence, savings and fix plans, runs"),
         (name = "webhooks", description = "Webhook subscriptions, signed delivery (Standard Webhooks) and the delivery log"),
     )
 )]

@@ -76,6 +76,13 @@ fn spawn_job_runner(
                 app.search.clone(),
             )),
         )
+        .handle(JobKind::AdvisorRun, advisor_runner(&app))
+        .handle(
+            JobKind::AdvisorTick,
+            Arc::new(portal_core::advisor::tick::TickHandler::new(
+                app.contexts.clone(),
+            )),
+        )
         .hooks(Arc::new(app.metrics.jobs.clone()));
     let runner = Arc::new(runner);
     if app.search.embedder().is_some() {
@@ -99,6 +106,18 @@ fn workflow_executor(app: &App) -> Arc<portal_core::workflows::Executor> {
         app.contexts.clone(),
         app.cloud.get().map(|c| c.tools.clone()),
         crate::chat::tool_hooks(app),
+        TOOL_TIMEOUT,
+    ))
+}
+
+/// The handler of advisor runs: reads through the gateway of the connected
+/// cloud, savings from the shipped price list.
+fn advisor_runner(app: &App) -> Arc<portal_core::advisor::RunHandler> {
+    Arc::new(portal_core::advisor::RunHandler::new(
+        app.contexts.clone(),
+        app.cloud.get().map(|c| c.tools.clone()),
+        crate::chat::tool_hooks(app),
+        Arc::new(portal_tools::PriceList),
         TOOL_TIMEOUT,
     ))
 }

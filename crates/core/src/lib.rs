@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP or SQL; adapters (the API, the CLI) and the
 //! storage backends depend on this crate, never the other way round.
 
+pub mod advisor;
 pub mod audit;
 pub mod chat_control;
 pub mod config;

@@ -222,6 +222,8 @@ pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, 
             vec![
                 "Allow group Developers to manage instance-family in compartment Development",
                 "Allow group Developers to use virtual-network-family in compartment Development",
+                // Too broad (CIS 1.2): the advisor's seeded case.
+                "Allow group Developers to manage all-resources in compartment Development",
             ],
             d(70),
         ),
@@ -443,7 +445,7 @@ pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, 
             subnet: &dev_public,
             ad: 1,
             created: d(25),
-            tags: json!({"env": "dev", "tier": "ci"}),
+            tags: json!({"env": "dev", "tier": "ci", "workload": "idle"}),
         },
         Spec {
             name: "old-test",
@@ -466,6 +468,14 @@ pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, 
             "metadata": {"ssh_authorized_keys": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDemoKeyForTheEmulatorOnly demo@portal"},
             "freeformTags": s.tags,
         });
+        // The web tier is hardened (Shielded, IMDSv2 only); the rest is not.
+        if let (true, Some(o)) = (s.name.starts_with("web-"), body.as_object_mut()) {
+            o.insert("platformConfig".into(), json!({"type": "AMD_VM", "isSecureBootEnabled": true, "isMeasuredBootEnabled": true}));
+            o.insert(
+                "instanceOptions".into(),
+                json!({"areLegacyImdsEndpointsDisabled": true}),
+            );
+        }
         if let (Some((ocpus, mem)), Some(o)) = (s.cfg, body.as_object_mut()) {
             o.insert(
                 "shapeConfig".into(),
@@ -562,7 +572,7 @@ pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, 
         ),
     )?;
     for (at, vid, name, ty) in [
-        (d(20), &data01, "prod-data-01-full", "FULL"),
+        (d(40), &data01, "prod-data-01-full", "FULL"),
         (d(6), &data01, "prod-data-01-incr", "INCREMENTAL"),
         (d(9), &scratch, "dev-scratch-full", "FULL"),
     ] {
@@ -605,7 +615,11 @@ pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, 
             services::objectstorage::create_bucket,
             &[("namespaceName", &ns)],
             &[],
-            Some(json!({"name": name, "compartmentId": comp, "freeformTags": {"seeded": "true"}})),
+            // The shop's static assets are served straight from a public bucket.
+            Some(
+                json!({"name": name, "compartmentId": comp, "freeformTags": {"seeded": "true"},
+                "publicAccessType": if name == "prod-assets" { "ObjectRead" } else { "NoPublicAccess" }}),
+            ),
         )?;
         let bucket_id = ctx
             .st

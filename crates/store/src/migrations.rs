@@ -105,6 +105,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0016_search.sql"),
     },
     Migration {
+        version: 19,
+        name: "advisor",
+        sqlite: include_str!("../migrations/sqlite/0019_advisor.sql"),
+        postgres: include_str!("../migrations/postgres/0019_advisor.sql"),
+    },
+    Migration {
         version: 20,
         name: "embeddings",
         sqlite: include_str!("../migrations/sqlite/0020_embeddings.sql"),

@@ -218,6 +218,13 @@ impl OciTools {
                 "shape",
                 "availabilityDomain",
                 "timeCreated",
+                "compartmentId",
+                "faultDomain",
+                "shapeConfig",
+                "sourceDetails",
+                "launchOptions",
+                "instanceOptions",
+                "platformConfig",
             ],
         )
         .await

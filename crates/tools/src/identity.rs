@@ -130,7 +130,16 @@ impl OciTools {
             path,
             &[("compartmentId", self.tenancy.as_str())],
             limit(args),
-            &["id", "name", "description", "email", "lifecycleState"],
+            &[
+                "id",
+                "name",
+                "description",
+                "email",
+                "lifecycleState",
+                "isMfaActivated",
+                "capabilities",
+                "timeCreated",
+            ],
         )
         .await
     }

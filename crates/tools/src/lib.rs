@@ -47,6 +47,7 @@ use portal_oci::client::OciClient;
 use serde_json::{Map, Value};
 
 pub use catalogue::{Tool, CATALOGUE};
+pub use pricing::PriceList;
 pub use tenancy::FAN_OUT;
 
 /// The catalogue's specs.

@@ -32,9 +32,9 @@ const METRIC_QUERY: &[Param] = &[
     },
     Param {
         name: "hours",
-        kind: Kind::Int { min: 1, max: 168 },
+        kind: Kind::Int { min: 1, max: 336 },
         required: false,
-        description: "Window, in hours back from now",
+        description: "Window, in hours back from now (up to 14 days)",
         default: Some("1"),
         secret: false,
     },

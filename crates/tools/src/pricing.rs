@@ -569,3 +569,24 @@ pub fn free_tier() -> Value {
         "networking": "10 TB outbound data transfer a month; 1 flexible load balancer (10 Mbps)",
     })
 }
+
+/// The shipped price list as the advisor reads it (the same tables as the
+/// pricing tools, so a finding's savings are the tools' arithmetic).
+pub struct PriceList;
+
+impl portal_core::advisor::Prices for PriceList {
+    fn compute_hourly(&self, shape: &str, ocpus: f64, memory_gb: f64) -> Option<f64> {
+        OCI_SHAPES
+            .iter()
+            .find(|s| s.0 == shape)
+            .map(|s| s.1 * ocpus + s.2 * memory_gb)
+    }
+
+    fn storage_gb_month(&self, class: portal_core::advisor::StorageClass) -> Option<f64> {
+        let name = match class {
+            portal_core::advisor::StorageClass::Block => "ssd",
+            portal_core::advisor::StorageClass::Object => "object",
+        };
+        OCI_STORAGE.iter().find(|s| s.0 == name).map(|s| s.1)
+    }
+}

@@ -18,6 +18,8 @@ fn is_page(path: &str) -> bool {
         "/" | "/login" | "/logout" | "/setup" | "/approvals" | "/activity"
     ) || path.starts_with("/approvals/")
         || crate::pages::is_admin_page(path)
+        || path == "/advisor"
+        || path.starts_with("/advisor/")
         || path == "/chat"
         || path.starts_with("/chat/")
         || path.starts_with(crate::assets::PREFIX)

@@ -34,6 +34,13 @@ pub fn router() -> Router<AppState> {
         .route("/setup", get(pages::setup::page).post(pages::setup::submit))
         .route("/approvals", get(pages::approvals::list))
         .route("/activity", get(pages::activity::page))
+        .route("/advisor", get(pages::advisor::list))
+        .route("/advisor/run", post(pages::advisor::run))
+        .route("/advisor/findings/{id}", get(pages::advisor::finding))
+        .route(
+            "/advisor/findings/{id}/{decision}",
+            post(pages::advisor::decide),
+        )
         .route(
             "/approvals/{id}",
             get(pages::approvals::detail).post(pages::approvals::decide),

@@ -35,6 +35,8 @@ pub enum Section {
     Chat,
     /// `/activity`.
     Activity,
+    /// `/advisor`.
+    Advisor,
     /// `/tools`.
     Tools,
     /// `/admin/…`.
@@ -108,6 +110,7 @@ impl Shell<'_> {
                                             li { a href="/approvals" aria-current=[self.current(Section::Approvals)] { "Approvals" } }
                                         }
                                         li { a href="/activity" aria-current=[self.current(Section::Activity)] { "Activity" } }
+                                        @if nav.tools { li { a href="/advisor" aria-current=[self.current(Section::Advisor)] { "Advisor" } } }
                                         @if nav.tools { li { a href="/tools" aria-current=[self.current(Section::Tools)] { "Tools" } } }
                                         @if nav.audit { li { a href="/audit" aria-current=[self.current(Section::Audit)] { "Audit" } } }
                                         @if nav.admin { li { a href="/admin" aria-current=[self.current(Section::Admin)] { "Admin" } } }

@@ -1,6 +1,8 @@
 //! Feature routers, merged in one place ([`crate::app`]).
 
 pub mod activity;
+pub mod advisor;
+pub mod advisor_schedules;
 pub mod approvals;
 pub mod audit;
 pub mod auth;

@@ -22,6 +22,10 @@ pub enum JobKind {
     WorkflowStep,
     /// Embeds stored messages for search (see [`crate::search::indexing`]).
     SearchIndex,
+    /// Runs one advisor scan (see [`crate::advisor::job`]).
+    AdvisorRun,
+    /// Handles one tick of an advisor schedule (see [`crate::advisor::tick`]).
+    AdvisorTick,
 }
 
 impl JobKind {
@@ -32,6 +36,8 @@ impl JobKind {
         JobKind::WebhookDeliver,
         JobKind::WorkflowStep,
         JobKind::SearchIndex,
+        JobKind::AdvisorRun,
+        JobKind::AdvisorTick,
     ];
 
     /// The stored name.
@@ -42,6 +48,8 @@ impl JobKind {
             JobKind::WebhookDeliver => "webhook.deliver",
             JobKind::WorkflowStep => "workflow.step",
             JobKind::SearchIndex => "search.index",
+            JobKind::AdvisorRun => "advisor.run",
+            JobKind::AdvisorTick => "advisor.tick",
         }
     }
 

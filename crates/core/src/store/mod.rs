@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 mod activity;
+mod advisor;
+mod advisor_schedules;
 mod api_keys;
 mod approvals;
 mod audit;
@@ -26,6 +28,8 @@ mod workflow_runs;
 mod workflows;
 
 pub use activity::ActivityRepo;
+pub use advisor::AdvisorRepo;
+pub use advisor_schedules::AdvisorScheduleRepo;
 pub use api_keys::ApiKeyRepo;
 pub use approvals::ApprovalRepo;
 pub use audit::AuditRepo;
@@ -171,4 +175,6 @@ store_of!(
     WebhookRepo,
     WorkflowRepo,
     WorkflowRunRepo,
+    AdvisorRepo,
+    AdvisorScheduleRepo,
 );

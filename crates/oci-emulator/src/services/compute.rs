@@ -373,6 +373,12 @@ pub(crate) fn launch_instance(ctx: &mut Ctx<'_>, req: &Req<'_>) -> Result<Reply,
         "launchOptions".into(),
         json!({"bootVolumeType": "PARAVIRTUALIZED", "firmware": "UEFI_64", "networkType": "PARAVIRTUALIZED", "remoteDataVolumeType": "PARAVIRTUALIZED", "isPvEncryptionInTransitEnabled": false, "isConsistentVolumeNamingEnabled": true}),
     );
+    // Shielded-instance and metadata-service settings, as given at launch.
+    for field in ["platformConfig", "instanceOptions"] {
+        if let Some(v) = body.opt_obj(field)? {
+            inst.insert(field.into(), Value::Object(v.clone()));
+        }
+    }
     inst.insert(
         "agentConfig".into(),
         json!({"isMonitoringDisabled": false, "isManagementDisabled": false, "areAllPluginsDisabled": false}),

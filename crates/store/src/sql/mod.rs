@@ -10,6 +10,8 @@ pub(crate) mod dialect;
 pub(crate) mod row;
 
 mod activity;
+mod advisor;
+mod advisor_schedules;
 mod api_keys;
 mod approvals;
 mod audit;

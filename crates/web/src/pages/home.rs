@@ -41,6 +41,11 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
     } else {
         None
     };
+    let advisor = if p.can(Permission::ToolsRead) {
+        Some(portal_core::advisor::service::summary(&ctx, p).await?)
+    } else {
+        None
+    };
     let people = People::load(&ctx, &m).await?;
     let name = p.user.as_ref().map(|u| u.name.as_str()).unwrap_or("there");
     let body = html! {
@@ -55,6 +60,9 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
                     p { a href="/approvals" { "All approvals" } }
                 }
             }
+        }
+        @if let Some(s) = &advisor {
+            (super::advisor::widget(&m, s))
         }
         div.grid.two {
             @if let Some(items) = &recent {

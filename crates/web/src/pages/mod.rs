@@ -3,6 +3,7 @@
 pub mod account;
 pub mod activity;
 pub mod admin;
+pub mod advisor;
 pub mod approvals;
 pub mod audit;
 pub mod chat;
