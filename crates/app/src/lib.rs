@@ -47,6 +47,9 @@ pub enum AppError {
     /// Webhook delivery could not be set up.
     #[error("webhooks: {0}")]
     Webhooks(String),
+    /// The master secret does not fit the database's keyring.
+    #[error(transparent)]
+    Keyring(#[from] portal_core::keyring::KeyringError),
 }
 
 /// Cheap-to-clone handle on the application.
@@ -84,9 +87,25 @@ pub struct Inner {
 }
 
 impl App {
-    /// An application over an opened store; the cloud is not connected yet.
+    /// An application over an opened store, with the keys the store's keyring
+    /// names for `master` (refused when it is not the current key); the cloud
+    /// is not connected yet.
+    pub async fn build(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        master: &Secret<Vec<u8>>,
+    ) -> Result<Self, AppError> {
+        let keys = portal_core::keyring::load(store.as_ref(), master).await?;
+        Ok(Self::with_keys(settings, store, keys))
+    }
+
+    /// An application over an opened store with the keys of `master` as key
+    /// version 1 (a store never rekeyed); prefer [`App::build`].
     pub fn new(settings: Settings, store: Arc<dyn Store>, master: &Secret<Vec<u8>>) -> Self {
-        let keys = Keys::derive(master);
+        Self::with_keys(settings, store, Keys::derive(master))
+    }
+
+    fn with_keys(settings: Settings, store: Arc<dyn Store>, keys: Keys) -> Self {
         let principals = Arc::new(PrincipalCache::new(CACHE_TTL, 10_000));
         let contexts = Contexts::new(store.clone(), keys.clone(), principals.clone());
         Self(Arc::new(Inner {
@@ -122,7 +141,7 @@ impl App {
             .load_or_create_secret_key()
             .map_err(|e| AppError::Secret(e.to_string()))?;
         let store = portal_store::open(&settings, migrate).await?;
-        Ok(Self::new(settings, store, &master))
+        Self::build(settings, store, &master).await
     }
 
     /// Connects the configured cloud (a no-op when connected or `PORTAL_CLOUD=none`).
@@ -176,6 +195,17 @@ impl App {
                 None
             }
         }
+    }
+
+    /// Rotates the master secret to `new_master`: re-seals every sealed value
+    /// (see [`portal_core::keyring::SEALED_COLUMNS`]) in one transaction. The
+    /// process must then restart with the new key, like every replica.
+    pub async fn rekey(
+        &self,
+        new_master: &Secret<Vec<u8>>,
+    ) -> Result<portal_core::keyring::RekeyReport, AppError> {
+        let now = self.system_ctx("portal-cli").now;
+        Ok(portal_core::keyring::rekey(self.store.as_ref(), &self.keys, new_master, now).await?)
     }
 
     /// Starts the background workers (key-usage writer, execution sweeper, the

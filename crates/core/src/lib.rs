@@ -14,6 +14,7 @@ pub mod health;
 pub mod identity;
 pub mod jobs;
 pub mod journal;
+pub mod keyring;
 pub mod model;
 pub mod outbound;
 pub mod rbac;

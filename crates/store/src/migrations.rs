@@ -104,4 +104,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_search.sql"),
         postgres: include_str!("../migrations/postgres/0016_search.sql"),
     },
+    Migration {
+        version: 18,
+        name: "admin",
+        sqlite: include_str!("../migrations/sqlite/0018_admin.sql"),
+        postgres: include_str!("../migrations/postgres/0018_admin.sql"),
+    },
 ];

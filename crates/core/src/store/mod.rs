@@ -48,6 +48,7 @@ pub use workflows::WorkflowRepo;
 
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
+use crate::keyring::KeyringRepo;
 
 /// Which database engine backs the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,4 +172,5 @@ store_of!(
     WebhookRepo,
     WorkflowRepo,
     WorkflowRunRepo,
+    KeyringRepo,
 );

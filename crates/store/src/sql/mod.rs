@@ -24,6 +24,7 @@ mod executions;
 mod invitations;
 mod jobs;
 mod journal;
+mod keyring;
 pub(crate) mod locks;
 mod members;
 mod orgs;
