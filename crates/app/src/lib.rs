@@ -84,6 +84,8 @@ pub struct Inner {
     pub cloud: OnceLock<Arc<cloud::Cloud>>,
     /// The chat engine, once the workers run (after the cloud is connected).
     pub chat: OnceLock<Arc<portal_ai::chat::ChatEngine>>,
+    /// This replica's copy of the portal-wide settings.
+    pub portal_settings: portal_core::portal_settings::SettingsCache,
 }
 
 impl App {
@@ -122,6 +124,7 @@ impl App {
             started: Instant::now(),
             cloud: OnceLock::new(),
             chat: OnceLock::new(),
+            portal_settings: Default::default(),
         }))
     }
 
@@ -184,7 +187,8 @@ impl App {
         p.session_expires_at?;
         let mut ctx = self.ctx(None, None);
         ctx.now = now;
-        match portal_core::service::auth::refresh_session(&ctx, p).await {
+        let ttl = self.settings_now().await.session_ttl_ms();
+        match portal_core::service::auth::refresh_session(&ctx, p, ttl).await {
             Ok(Some(exp)) => {
                 self.principals.forget(token);
                 Some(exp)
@@ -195,6 +199,24 @@ impl App {
                 None
             }
         }
+    }
+
+    /// The portal-wide settings, at most `portal_settings::REFRESH` old.
+    pub async fn settings_now(&self) -> Arc<portal_core::portal_settings::PortalSettings> {
+        self.portal_settings.get(self.store.as_ref()).await
+    }
+
+    /// Changes the portal-wide settings (platform admins): stored, then this
+    /// replica's copy replaced at once (the others refresh within seconds).
+    pub async fn change_portal_settings(
+        &self,
+        ctx: &Ctx<'_>,
+        p: &portal_core::identity::Principal,
+        change: portal_core::portal_settings::SettingsChange,
+    ) -> portal_core::CoreResult<Arc<portal_core::portal_settings::PortalSettings>> {
+        let s = Arc::new(portal_core::portal_settings::update(ctx, p, change).await?);
+        self.portal_settings.put(s.clone());
+        Ok(s)
     }
 
     /// Rotates the master secret to `new_master`: re-seals every sealed value

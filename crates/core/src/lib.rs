@@ -17,6 +17,7 @@ pub mod journal;
 pub mod keyring;
 pub mod model;
 pub mod outbound;
+pub mod portal_settings;
 pub mod rbac;
 pub mod search;
 pub mod secret;

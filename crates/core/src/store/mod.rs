@@ -49,6 +49,7 @@ pub use workflows::WorkflowRepo;
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
 use crate::keyring::KeyringRepo;
+use crate::portal_settings::PortalSettingsRepo;
 
 /// Which database engine backs the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,4 +174,5 @@ store_of!(
     WorkflowRepo,
     WorkflowRunRepo,
     KeyringRepo,
+    PortalSettingsRepo,
 );

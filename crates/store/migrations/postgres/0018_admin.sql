@@ -1,4 +1,4 @@
--- Run-time administration (issue 17): the versioned keyring.
+-- Run-time administration (issue 17): the versioned keyring and the portal settings.
 --
 -- One row per version of the master secret (`PORTAL_SECRET_KEY`) since the
 -- first `portal admin rekey`; none before (everything is version 1). The last
@@ -10,4 +10,12 @@ CREATE TABLE keyring (
     check_mac      TEXT NOT NULL,
     durable_sealed TEXT NOT NULL,
     created_at     BIGINT NOT NULL
+);
+
+-- Portal-wide settings (branding, sign-in, maintenance, links): one row, JSON
+-- (portal_core::portal_settings::PortalSettings); absent until first changed.
+CREATE TABLE portal_settings (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    value      TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
 );

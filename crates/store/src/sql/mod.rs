@@ -28,6 +28,7 @@ mod keyring;
 pub(crate) mod locks;
 mod members;
 mod orgs;
+mod portal_settings;
 mod search;
 mod users;
 mod webhooks;
