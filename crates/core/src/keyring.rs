@@ -149,6 +149,7 @@ pub trait KeyringRepo: Send + Sync {
         columns: &[SealedColumn],
         reseal: &ResealRow<'_>,
         versions: &[KeyVersion],
+        j: &crate::journal::Journal<'_>,
     ) -> StoreResult<Vec<(String, u64)>>;
 }
 
@@ -216,6 +217,16 @@ pub async fn rekey<R: KeyringRepo + ?Sized>(
     new_master: &Secret<Vec<u8>>,
     now: i64,
 ) -> Result<RekeyReport, KeyringError> {
+    // Audited on the system chain, under the audit key (which the rotation keeps).
+    let mut j = crate::journal::Journal::new(current, None, now);
+    j.audit(
+        None,
+        "system:cli",
+        "keyring.rotated",
+        None,
+        "success",
+        serde_json::json!({"fromVersion": current.version(), "toVersion": current.version() + 1}),
+    );
     let version = current.version() + 1;
     let durable = current.durable();
     let next = Keys::versioned(new_master, version, Some(&durable));
@@ -244,7 +255,7 @@ pub async fn rekey<R: KeyringRepo + ?Sized>(
             .map(|plain| next.seal(ctx, &plain))
     };
     let reseal = |col: &SealedColumn, id: &str, value: &str| col.reseal(id, value, &f);
-    match repo.rotate(SEALED_COLUMNS, &reseal, &records).await {
+    match repo.rotate(SEALED_COLUMNS, &reseal, &records, &j).await {
         Ok(columns) => Ok(RekeyReport { version, columns }),
         Err(StoreError::Conflict(m)) => Err(KeyringError::Unopenable(m)),
         Err(e) => Err(e.into()),

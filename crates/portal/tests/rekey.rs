@@ -177,6 +177,11 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let admin2 = replica.sign_in("admin@acme.test", PASSWORD).await;
     let v: Value = admin2.get("/api/audit/verify").await.json().await.unwrap();
     assert_eq!(v["valid"], true, "{v}");
+    let rotated = replica
+        .query_strings("SELECT detail FROM audit_log WHERE action = 'keyring.rotated'")
+        .await;
+    assert_eq!(rotated.len(), 1, "audited once: {rotated:?}");
+    assert!(rotated[0].contains("\"toVersion\":2"), "{rotated:?}");
     let review: Value = admin2
         .get(&format!("/api/tools/approve/{approval}"))
         .await

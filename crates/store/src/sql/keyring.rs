@@ -2,11 +2,12 @@
 //! transaction when the master secret rotates.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::keyring::{KeyVersion, KeyringRepo, ResealRow, SealedColumn};
 use portal_core::store::StoreResult;
 use portal_core::StoreError;
 
-use super::{Db, Exec, Row, Sql, SqlStore};
+use super::{journal, Db, Exec, Row, Sql, SqlStore};
 use crate::args;
 
 static VERSIONS: Sql =
@@ -42,6 +43,7 @@ impl<B: Db> KeyringRepo for SqlStore<B> {
         columns: &[SealedColumn],
         reseal: &ResealRow<'_>,
         versions: &[KeyVersion],
+        j: &Journal<'_>,
     ) -> StoreResult<Vec<(String, u64)>> {
         let mut tx = self.0.begin().await?;
         if B::DIALECT == super::Dialect::Postgres {
@@ -85,6 +87,7 @@ impl<B: Db> KeyringRepo for SqlStore<B> {
             )
             .await?;
         }
+        journal::write(&mut tx, j).await?;
         tx.commit().await?;
         Ok(counts)
     }
