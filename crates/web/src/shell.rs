@@ -144,10 +144,11 @@ impl Shell<'_> {
                                 }
                             }
                         }
-                    }
-                    @if brand.maintenance {
-                        div.notice.warn.maintenance role="status" #maintenance-banner {
-                            strong { "Maintenance: " } (brand.banner())
+                        // Inside the header landmark, on every page.
+                        @if brand.maintenance {
+                            div.notice.warn.maintenance role="status" #maintenance-banner {
+                                strong { "Maintenance: " } (brand.banner())
+                            }
                         }
                     }
                     main #main .narrow[self.narrow] { (body) }
