@@ -65,21 +65,21 @@ impl From<&PortalSettings> for SettingsView {
 pub struct SettingsPatch {
     /// Portal name.
     #[schema(
-        pattern = r"^\s*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*\s*$",
+        pattern = r"^[ \t\r\n]*[^\x00-\x1f\x7f-\x9f]*[^\x00-\x1f\x7f-\x9f\s][^\x00-\x1f\x7f-\x9f]*[ \t\r\n]*$",
         max_length = 60
     )]
     pub name: Option<String>,
     /// Logo: `data:image/(png|jpeg|gif|webp|svg+xml);base64,…`, or "" for none.
     #[schema(
-        pattern = r"^\s*(data:image/(png|jpeg|gif|webp|svg\+xml);base64,([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?\s*$",
+        pattern = r"^[ \t\r\n]*(data:image/(png|jpeg|gif|webp|svg\+xml);base64,([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)?[ \t\r\n]*$",
         max_length = 49152
     )]
     pub logo: Option<String>,
     /// Light-mode accent, `#rrggbb`, or "".
-    #[schema(pattern = r"^\s*(#[0-9A-Fa-f]{6})?\s*$")]
+    #[schema(pattern = r"^[ \t\r\n]*(#[0-9A-Fa-f]{6})?[ \t\r\n]*$")]
     pub accent_color: Option<String>,
     /// Dark-mode accent, `#rrggbb`, or "".
-    #[schema(pattern = r"^\s*(#[0-9A-Fa-f]{6})?\s*$")]
+    #[schema(pattern = r"^[ \t\r\n]*(#[0-9A-Fa-f]{6})?[ \t\r\n]*$")]
     pub accent_color_dark: Option<String>,
     /// Whether single sign-on creates accounts on first sign-in.
     pub jit_provisioning: Option<bool>,
@@ -93,13 +93,13 @@ pub struct SettingsPatch {
     pub maintenance_message: Option<String>,
     /// Terms-of-use link (http or https), or "".
     #[schema(
-        pattern = r"^\s*(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?)?\s*$",
+        pattern = r"^[ \t\r\n]*(https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?)?[ \t\r\n]*$",
         max_length = 500
     )]
     pub terms_url: Option<String>,
     /// Privacy link (http or https), or "".
     #[schema(
-        pattern = r"^\s*(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?)?\s*$",
+        pattern = r"^[ \t\r\n]*(https?://([A-Za-z0-9]+\.)*[A-Za-z][A-Za-z0-9]*(:[0-9]{1,4})?(/[!-~]*)?)?[ \t\r\n]*$",
         max_length = 500
     )]
     pub privacy_url: Option<String>,
