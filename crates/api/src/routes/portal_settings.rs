@@ -2,7 +2,8 @@
 //! answered at `/api/admin/settings`. Not the organisation's settings
 //! (`/api/org/settings`: four-eyes, compartments).
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::Json;
 use portal_core::portal_settings::{PortalSettings, SettingsChange};
 use serde::{Deserialize, Serialize};
@@ -122,23 +123,36 @@ impl From<SettingsPatch> for SettingsChange {
     }
 }
 
+/// A platform admin, checked before the body is read (so anyone else gets 403
+/// whatever they send; the service checks again).
+pub struct PlatformAdmin(Require<perm::Authenticated>);
+
+impl FromRequestParts<AppState> for PlatformAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let r = Require::<perm::Authenticated>::from_request_parts(parts, state).await?;
+        if r.principal.is_platform_admin() {
+            Ok(Self(r))
+        } else {
+            Err(ApiError::Forbidden(
+                "Only platform admins see or change the portal settings".into(),
+            ))
+        }
+    }
+}
+
 async fn read(
     state: &AppState,
-    r: &Require<perm::Authenticated>,
+    PlatformAdmin(r): &PlatformAdmin,
 ) -> Result<SettingsView, ApiError> {
-    if !r.principal.is_platform_admin() {
-        return Err(portal_core::CoreError::Forbidden(
-            "Only platform admins see the portal settings".into(),
-        )
-        .into());
-    }
     let s = portal_core::portal_settings::get(&state.ctx(&r.caller)).await?;
     Ok(SettingsView::from(&s))
 }
 
 async fn write(
     state: &AppState,
-    r: &Require<perm::Authenticated>,
+    PlatformAdmin(r): &PlatformAdmin,
     b: SettingsPatch,
 ) -> Result<SettingsView, ApiError> {
     let s = state
@@ -160,7 +174,7 @@ async fn write(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    r: Require<perm::Authenticated>,
+    r: PlatformAdmin,
 ) -> Result<Json<SettingsView>, ApiError> {
     read(&state, &r).await.map(Json)
 }
@@ -180,7 +194,7 @@ pub async fn get(
 )]
 pub async fn update(
     State(state): State<AppState>,
-    r: Require<perm::Authenticated>,
+    r: PlatformAdmin,
     ApiJson(b): ApiJson<SettingsPatch>,
 ) -> Result<Json<SettingsView>, ApiError> {
     write(&state, &r, b).await.map(Json)
@@ -198,7 +212,7 @@ pub async fn update(
 )]
 pub async fn get_alias(
     State(state): State<AppState>,
-    r: Require<perm::Authenticated>,
+    r: PlatformAdmin,
 ) -> Result<Json<SettingsView>, ApiError> {
     read(&state, &r).await.map(Json)
 }
@@ -217,7 +231,7 @@ pub async fn get_alias(
 )]
 pub async fn update_alias(
     State(state): State<AppState>,
-    r: Require<perm::Authenticated>,
+    r: PlatformAdmin,
     ApiJson(b): ApiJson<SettingsPatch>,
 ) -> Result<Json<SettingsView>, ApiError> {
     write(&state, &r, b).await.map(Json)
