@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { chromium, request } from 'playwright-core';
 import { chatJourneys } from './chat.mjs';
 import { adminJourneys } from './admin.mjs';
+import { portalJourneys } from './portal.mjs';
 
 const [base, dataDir, shots] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
@@ -228,6 +229,9 @@ await chatJourneys({ context, axe, shot, fits, member, check, adminPage: admin, 
 
 // (5) and (6): the admin console and the audit ledger (admin.mjs).
 await adminJourneys({ admin, viewer, base, check, axe, fits, shot });
+
+// (7) Portal settings and maintenance mode (portal.mjs; last, it changes the whole portal).
+await portalJourneys({ admin, viewer, base, check, axe, shot });
 
 // Close Chromium itself (not just the connection), then its whole process group.
 const exited = new Promise((resolve) => chrome.once('exit', resolve));

@@ -14,8 +14,8 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, advisor, advisor_schedules, approvals, audit, auth, chat, chat_sdk, compartments,
-    events, health, invitations, keys, mcp, ops, org, search, sessions, setup, tools, webhooks,
-    workflow_runs, workflow_stream, workflows,
+    events, health, invitations, keys, mcp, ops, org, portal_settings, search, sessions, setup,
+    tools, webhooks, workflow_runs, workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -111,6 +111,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workflow_runs::approve))
         .routes(routes!(workflow_runs::reject))
         .routes(routes!(workflow_stream::stream))
+        .routes(routes!(portal_settings::get, portal_settings::update))
+        .routes(routes!(
+            portal_settings::get_alias,
+            portal_settings::update_alias
+        ))
 }
 
 /// The API's production router (routes, docs and MCP), without the pipeline:

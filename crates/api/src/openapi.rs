@@ -37,6 +37,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "mcp", description = "Model Context Protocol endpoint for MCP clients"),
         (name = "advisor", description = "CloudAdvisor: checks over read tools, findings with evidence, savings and fix plans, runs"),
         (name = "webhooks", description = "Webhook subscriptions, signed delivery (Standard Webhooks) and the delivery log"),
+        (name = "admin", description = "Run-time administration of the whole portal (platform admins)"),
     )
 )]
 pub struct ApiDoc;

@@ -50,6 +50,9 @@ pub enum AppError {
     /// The configured embedder cannot be used.
     #[error("search: {0}")]
     Search(String),
+    /// The master secret does not fit the database's keyring.
+    #[error(transparent)]
+    Keyring(#[from] portal_core::keyring::KeyringError),
 }
 
 /// Cheap-to-clone handle on the application.
@@ -86,12 +89,30 @@ pub struct Inner {
     pub chat: OnceLock<Arc<portal_ai::chat::ChatEngine>>,
     /// The embedder (once connected) and the in-memory vector index.
     pub search: Arc<portal_core::search::engine::SearchEngine>,
+    /// This replica's copy of the portal-wide settings.
+    pub portal_settings: portal_core::portal_settings::SettingsCache,
 }
 
 impl App {
-    /// An application over an opened store; the cloud is not connected yet.
+    /// An application over an opened store, with the keys the store's keyring
+    /// names for `master` (refused when it is not the current key); the cloud
+    /// is not connected yet.
+    pub async fn build(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        master: &Secret<Vec<u8>>,
+    ) -> Result<Self, AppError> {
+        let keys = portal_core::keyring::load(store.as_ref(), master).await?;
+        Ok(Self::with_keys(settings, store, keys))
+    }
+
+    /// An application over an opened store with the keys of `master` as key
+    /// version 1 (a store never rekeyed); prefer [`App::build`].
     pub fn new(settings: Settings, store: Arc<dyn Store>, master: &Secret<Vec<u8>>) -> Self {
-        let keys = Keys::derive(master);
+        Self::with_keys(settings, store, Keys::derive(master))
+    }
+
+    fn with_keys(settings: Settings, store: Arc<dyn Store>, keys: Keys) -> Self {
         let principals = Arc::new(PrincipalCache::new(CACHE_TTL, 10_000));
         let contexts = Contexts::new(store.clone(), keys.clone(), principals.clone());
         Self(Arc::new(Inner {
@@ -109,6 +130,7 @@ impl App {
             cloud: OnceLock::new(),
             chat: OnceLock::new(),
             search: Arc::new(portal_core::search::engine::SearchEngine::new()),
+            portal_settings: Default::default(),
         }))
     }
 
@@ -129,7 +151,7 @@ impl App {
             .load_or_create_secret_key()
             .map_err(|e| AppError::Secret(e.to_string()))?;
         let store = portal_store::open(&settings, migrate).await?;
-        Ok(Self::new(settings, store, &master))
+        Self::build(settings, store, &master).await
     }
 
     /// Loads or reaches the configured embedder (a no-op for
@@ -200,7 +222,8 @@ impl App {
         p.session_expires_at?;
         let mut ctx = self.ctx(None, None);
         ctx.now = now;
-        match portal_core::service::auth::refresh_session(&ctx, p).await {
+        let ttl = self.settings_now().await.session_ttl_ms();
+        match portal_core::service::auth::refresh_session(&ctx, p, ttl).await {
             Ok(Some(exp)) => {
                 self.principals.forget(token);
                 Some(exp)
@@ -211,6 +234,35 @@ impl App {
                 None
             }
         }
+    }
+
+    /// The portal-wide settings, at most `portal_settings::REFRESH` old.
+    pub async fn settings_now(&self) -> Arc<portal_core::portal_settings::PortalSettings> {
+        self.portal_settings.get(self.store.as_ref()).await
+    }
+
+    /// Changes the portal-wide settings (platform admins): stored, then this
+    /// replica's copy replaced at once (the others refresh within seconds).
+    pub async fn change_portal_settings(
+        &self,
+        ctx: &Ctx<'_>,
+        p: &portal_core::identity::Principal,
+        change: portal_core::portal_settings::SettingsChange,
+    ) -> portal_core::CoreResult<Arc<portal_core::portal_settings::PortalSettings>> {
+        let s = Arc::new(portal_core::portal_settings::update(ctx, p, change).await?);
+        self.portal_settings.put(s.clone());
+        Ok(s)
+    }
+
+    /// Rotates the master secret to `new_master`: re-seals every sealed value
+    /// (see [`portal_core::keyring::SEALED_COLUMNS`]) in one transaction. The
+    /// process must then restart with the new key, like every replica.
+    pub async fn rekey(
+        &self,
+        new_master: &Secret<Vec<u8>>,
+    ) -> Result<portal_core::keyring::RekeyReport, AppError> {
+        let now = self.system_ctx("portal-cli").now;
+        Ok(portal_core::keyring::rekey(self.store.as_ref(), &self.keys, new_master, now).await?)
     }
 
     /// Starts the background workers (key-usage writer, execution sweeper, the

@@ -36,11 +36,61 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Keys derived from the master secret, one per purpose, so no key serves twice.
+///
+/// The data key is versioned (see [`crate::keyring`]): every sealed value names
+/// the version it was sealed under (`v2:…`; bare hex from before versions is
+/// version 1). The audit and approval keys outlive a rotation of the master
+/// secret: after the first `portal admin rekey` they are stored in the keyring
+/// sealed under the current data key, so the ledger keeps verifying.
 #[derive(Clone)]
 pub struct Keys {
+    version: u32,
     audit: Secret<[u8; 32]>,
     data: Secret<[u8; 32]>,
     approval: Secret<[u8; 32]>,
+    check: Secret<[u8; 32]>,
+}
+
+/// The keys that survive a rotation of the master secret (the audit ledger's
+/// MAC key and the approval binding key), as the keyring stores them.
+#[derive(Clone)]
+pub struct DurableKeys {
+    audit: Secret<[u8; 32]>,
+    approval: Secret<[u8; 32]>,
+}
+
+impl DurableKeys {
+    /// Encodes them for sealing (hex of audit ‖ approval).
+    pub fn encode(&self) -> Secret<String> {
+        Secret::new(hex::encode(
+            [&self.audit.expose()[..], &self.approval.expose()[..]].concat(),
+        ))
+    }
+
+    /// Decodes what [`DurableKeys::encode`] produced.
+    pub fn decode(text: &[u8]) -> Option<Self> {
+        let raw = hex::decode(text).ok()?;
+        if raw.len() != 64 {
+            return None;
+        }
+        let mut audit = [0u8; 32];
+        let mut approval = [0u8; 32];
+        audit.copy_from_slice(&raw[..32]);
+        approval.copy_from_slice(&raw[32..]);
+        Some(Self {
+            audit: Secret::new(audit),
+            approval: Secret::new(approval),
+        })
+    }
+}
+
+/// Splits a sealed value into the key version it names and its hex body;
+/// values from before versions (bare hex) are version 1.
+pub fn sealed_version(sealed: &str) -> Option<(u32, &str)> {
+    match sealed.strip_prefix('v').and_then(|r| r.split_once(':')) {
+        Some((v, body)) => v.parse().ok().filter(|v| *v > 0).map(|v| (v, body)),
+        None => Some((1, sealed)),
+    }
 }
 
 struct Len32;
@@ -64,13 +114,53 @@ fn derive(master: &[u8], info: &[u8]) -> [u8; 32] {
 }
 
 impl Keys {
-    /// Derives every purpose key from the master secret.
+    /// Derives every purpose key from the master secret, as key version 1
+    /// (before any rotation).
     pub fn derive(master: &Secret<Vec<u8>>) -> Self {
         Self {
+            version: 1,
             audit: Secret::new(derive(master.expose(), b"audit-ledger-mac")),
             data: Secret::new(derive(master.expose(), b"data-at-rest-aes-256-gcm")),
             approval: Secret::new(derive(master.expose(), b"approval-binding-mac")),
+            check: Secret::new(derive(master.expose(), b"keyring-check-mac")),
         }
+    }
+
+    /// The keys of master secret `master` as key version `version`, with the
+    /// durable keys `durable` (from the keyring) instead of derived ones.
+    pub fn versioned(
+        master: &Secret<Vec<u8>>,
+        version: u32,
+        durable: Option<&DurableKeys>,
+    ) -> Self {
+        let mut k = Self::derive(master);
+        k.version = version.max(1);
+        if let Some(d) = durable {
+            k.audit = d.audit.clone();
+            k.approval = d.approval.clone();
+        }
+        k
+    }
+
+    /// The version of the data key sealing uses.
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    /// The keys that must survive a rotation of the master secret.
+    pub fn durable(&self) -> DurableKeys {
+        DurableKeys {
+            audit: self.audit.clone(),
+            approval: self.approval.clone(),
+        }
+    }
+
+    /// A MAC identifying the master secret without revealing it: the keyring
+    /// records it per version, so a replica started with a stale or wrong key
+    /// is refused at start instead of failing to open secrets later.
+    pub fn check_value(&self) -> String {
+        let key = hmac::Key::new(hmac::HMAC_SHA256, self.check.expose());
+        hex::encode(hmac::sign(&key, b"oci-portal keyring check"))
     }
 
     /// Encrypts `plaintext` for storage (AES-256-GCM, random nonce), bound to
@@ -92,7 +182,7 @@ impl Keys {
             Ok(()) => {
                 let mut out = nonce_bytes.to_vec();
                 out.extend_from_slice(&buf);
-                hex::encode(out)
+                format!("v{}:{}", self.version, hex::encode(out))
             }
             // AES-256-GCM with a 32-byte key cannot fail to initialise or seal.
             Err(_) => String::new(),
@@ -100,10 +190,15 @@ impl Keys {
     }
 
     /// Decrypts what [`Keys::seal`] produced for the same `context`; `None` if it was
-    /// altered, sealed for another context or under another master secret.
+    /// altered, sealed for another context, under another master secret or
+    /// under another key version.
     pub fn open(&self, context: &str, sealed: &str) -> Option<Vec<u8>> {
         use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-        let raw = hex::decode(sealed).ok()?;
+        let (version, body) = sealed_version(sealed)?;
+        if version != self.version {
+            return None;
+        }
+        let raw = hex::decode(body).ok()?;
         if raw.len() < NONCE_LEN + AES_256_GCM.tag_len() {
             return None;
         }
@@ -228,5 +323,40 @@ mod sealing {
             "fresh nonce each time"
         );
         assert_eq!(keys.open("turn:1", "zz"), None);
+    }
+
+    #[test]
+    fn sealed_values_name_their_version_and_old_bare_hex_is_version_one() {
+        let master = Secret::new(b"a master secret of enough length!".to_vec());
+        let v1 = Keys::derive(&master);
+        let sealed = v1.seal("c", b"x");
+        assert!(sealed.starts_with("v1:"), "{sealed}");
+        let bare = sealed.trim_start_matches("v1:").to_string();
+        assert_eq!(
+            v1.open("c", &bare).as_deref(),
+            Some(&b"x"[..]),
+            "legacy value"
+        );
+        let v2 = Keys::versioned(&master, 2, Some(&v1.durable()));
+        assert_eq!(v2.open("c", &sealed), None, "another version");
+        let s2 = v2.seal("c", b"y");
+        assert!(s2.starts_with("v2:"));
+        assert_eq!(v2.open("c", &s2).as_deref(), Some(&b"y"[..]));
+        assert_eq!(v1.open("c", &s2), None);
+        assert_eq!(
+            v2.audit_mac(b"m"),
+            v1.audit_mac(b"m"),
+            "durable keys carried"
+        );
+        assert_eq!(sealed_version("v0:ab"), None);
+        assert_eq!(sealed_version("vx:ab"), None);
+        let d = DurableKeys::decode(v1.durable().encode().expose().as_bytes()).unwrap();
+        let again = Keys::versioned(&master, 3, Some(&d));
+        assert_eq!(again.approval_mac(b"m"), v1.approval_mac(b"m"));
+        assert!(DurableKeys::decode(b"abcd").is_none());
+        assert_ne!(
+            Keys::derive(&Secret::new(b"another master secret, also long".to_vec())).check_value(),
+            v1.check_value()
+        );
     }
 }

@@ -67,6 +67,9 @@ pub enum HttpError {
     /// The database cannot be reached; nothing was changed.
     #[error("The database is unavailable; retry shortly")]
     DatabaseUnavailable,
+    /// The portal is in maintenance: writes are paused (the message is the banner's).
+    #[error("{0}")]
+    Maintenance(String),
     /// A bug or an unexpected failure: logged in full, shown to nobody.
     #[error("Internal server error")]
     Internal(String),
@@ -116,9 +119,10 @@ impl HttpError {
             HttpError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             HttpError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HttpError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            HttpError::Timeout | HttpError::Overloaded | HttpError::DatabaseUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            HttpError::Timeout
+            | HttpError::Overloaded
+            | HttpError::DatabaseUnavailable
+            | HttpError::Maintenance(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HttpError::Upstream(_) => StatusCode::BAD_GATEWAY,
         }
@@ -142,6 +146,7 @@ impl HttpError {
             HttpError::Timeout => "TIMEOUT",
             HttpError::Overloaded => "OVERLOADED",
             HttpError::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
+            HttpError::Maintenance(_) => "MAINTENANCE",
             HttpError::Internal(_) => "INTERNAL_ERROR",
             HttpError::Upstream(_) => "CLOUD_ERROR",
         }

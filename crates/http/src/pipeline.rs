@@ -2,7 +2,7 @@
 //! fallbacks, and the hook through which the web UI renders errors as pages.
 //!
 //! Outermost first: edge (request id → metrics and access log → panic catcher
-//! → security headers) → error pages → CORS → caller → rate limit → limits
+//! → security headers) → error pages → CORS → maintenance → caller → rate limit → limits
 //! (body limit → load shedding → timeout) → routes.
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -14,7 +14,7 @@ use tower::ServiceBuilder;
 
 use crate::error::{ErrorInfo, HttpError};
 use crate::middleware::security::CspNonce;
-use crate::middleware::{caller, cors, edge, limits, panic, rate_limit};
+use crate::middleware::{caller, cors, edge, limits, maintenance, panic, rate_limit};
 use crate::state::AppState;
 
 /// The configured body limit, put in request extensions so rejections can quote it.
@@ -49,6 +49,7 @@ pub fn pipeline(state: AppState, routes: Router<AppState>, pages: Option<ErrorPa
                     error_pages(pages, req, next)
                 }))
                 .layer(from_fn_with_state(state.clone(), cors::layer))
+                .layer(from_fn_with_state(state.clone(), maintenance::layer))
                 .layer(from_fn_with_state(state.clone(), caller::layer))
                 .layer(from_fn_with_state(state.clone(), rate_limit::layer))
                 .layer(from_fn_with_state(state.clone(), limits::layer))

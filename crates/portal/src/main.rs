@@ -5,6 +5,7 @@ mod cli_input;
 mod compartments;
 mod healthcheck;
 mod logging;
+mod rekey;
 
 /// mimalloc: request handling allocates many small, short-lived buffers on
 /// several threads, where glibc's allocator spends its time in locks and
@@ -153,6 +154,16 @@ enum AdminCommand {
         /// Take every compartment away.
         #[arg(long)]
         none: bool,
+    },
+    /// Rotate the master secret: re-seal every sealed secret (webhook, IdP,
+    /// AI provider secrets, parked tool arguments) under a new key, in one
+    /// transaction. Stop the replicas first; restart them with the new key.
+    /// Without PORTAL_SECRET_KEY the data dir's key file is replaced.
+    Rekey {
+        /// Read the new key (at least 32 characters) from standard input; without
+        /// it a random key is generated (only when the key lives in the data dir).
+        #[arg(long)]
+        new_key_stdin: bool,
     },
 }
 
@@ -464,6 +475,7 @@ async fn admin(settings: Settings, command: AdminCommand) -> anyhow::Result<()> 
             platform_admin,
             password_stdin,
         } => (email, name, org, role, platform_admin, password_stdin),
+        AdminCommand::Rekey { new_key_stdin } => return rekey::run(&settings, new_key_stdin).await,
         AdminCommand::OrgCompartments {
             org,
             set,

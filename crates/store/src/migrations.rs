@@ -105,6 +105,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0016_search.sql"),
     },
     Migration {
+        version: 18,
+        name: "admin",
+        sqlite: include_str!("../migrations/sqlite/0018_admin.sql"),
+        postgres: include_str!("../migrations/postgres/0018_admin.sql"),
+    },
+    Migration {
         version: 19,
         name: "advisor",
         sqlite: include_str!("../migrations/sqlite/0019_advisor.sql"),

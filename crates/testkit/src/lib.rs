@@ -543,7 +543,9 @@ impl Builder {
         let addr = listener.local_addr().expect("addr");
         let master = settings.load_or_create_secret_key().expect("secret key");
         let secret = String::from_utf8_lossy(master.expose()).into_owned();
-        let app = portal_app::App::new(settings, store, &master);
+        let app = portal_app::App::build(settings, store, &master)
+            .await
+            .expect("keys");
         app.prepare_setup().await.expect("setup token");
         app.connect_cloud().await.expect("cloud");
         if let Some(e) = self.embedder {

@@ -62,24 +62,35 @@ const RETRY_SECS: u32 = 30;
 
 /// The error page itself.
 pub fn render(nonce: &str, info: &ErrorInfo) -> Response {
-    let (title, text) = explain(info.status);
+    // Maintenance (a portal setting) is said as such, with the admins' message,
+    // and nothing retries by itself: the write was refused on purpose.
+    let maintenance = info.code == "MAINTENANCE";
+    let (title, text) = if maintenance {
+        (
+            "Paused for maintenance",
+            "Changes are paused while the portal is in maintenance; nothing was changed. You can still look around.",
+        )
+    } else {
+        explain(info.status)
+    };
     // Internals are never in the message (see `HttpError`); for 5xx the generic
     // text says enough.
-    let detail = (info.status.as_u16() < 500).then_some(info.message.as_str());
+    let detail = (info.status.as_u16() < 500 || maintenance).then_some(info.message.as_str());
+    let retry = info.status == StatusCode::SERVICE_UNAVAILABLE && !maintenance;
     let body = html! {
         div.card role="alert" {
             p.error-code { (info.status.as_u16()) }
             h1 { (title) }
             p { (text) }
             @if let Some(d) = detail { p.muted { (d) } }
-            @if info.status == StatusCode::SERVICE_UNAVAILABLE {
+            @if retry {
                 p #auto-retry { "Trying again in " span data-retry=(RETRY_SECS) { (RETRY_SECS) } " seconds." }
             }
             @if let Some(id) = &info.request_id {
                 p.muted { "Request id: " code { (id) } }
             }
             div.actions {
-                @if info.status == StatusCode::SERVICE_UNAVAILABLE {
+                @if retry {
                     // An empty href is this page: the same request again.
                     a.button href="" #retry-now { "Retry now" }
                 }
@@ -96,6 +107,7 @@ pub fn render(nonce: &str, info: &ErrorInfo) -> Response {
         nav: None,
         section: Section::None,
         narrow: true,
+        brand: None,
     };
     shell.render(info.status, body)
 }

@@ -51,5 +51,6 @@ pub fn router() -> Router<AppState> {
         .route("/chat/{id}/rename", post(pages::chat::rename))
         .route("/chat/{id}/delete", post(pages::chat::delete))
         .route("/assets/{file}", get(assets::serve))
+        .route("/branding/theme.css", get(shell::theme_css))
         .merge(pages::admin_routes())
 }

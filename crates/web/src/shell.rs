@@ -2,14 +2,17 @@
 //! theme script), header with navigation and sign-out, and the response with
 //! its strict Content-Security-Policy.
 
+use std::sync::Arc;
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
+use portal_core::portal_settings::PortalSettings;
 
 use crate::assets;
 
-/// The brand shown in the header and titles.
-pub const BRAND: &str = "OCI Self-Service Portal";
+/// The brand shown in the header and titles unless the portal settings name another.
+pub const BRAND: &str = portal_core::portal_settings::DEFAULT_NAME;
 
 /// Applies a stored theme choice before first paint (the only inline script; it
 /// carries the response's nonce).
@@ -79,11 +82,17 @@ pub struct Shell<'a> {
     pub section: Section,
     /// A narrow single-column page (forms).
     pub narrow: bool,
+    /// The portal settings (name, logo, colours, maintenance banner, links);
+    /// `None` (error pages, rendered outside the routes): the defaults.
+    pub brand: Option<Arc<PortalSettings>>,
 }
 
 impl Shell<'_> {
     /// The page as a response with `status`.
     pub fn render(&self, status: StatusCode, body: Markup) -> Response {
+        let defaults = PortalSettings::default();
+        let brand = self.brand.as_deref().unwrap_or(&defaults);
+        let themed = !brand.accent_color.is_empty() || !brand.accent_color_dark.is_empty();
         let doc = html! {
             (DOCTYPE)
             html lang="en" {
@@ -91,16 +100,22 @@ impl Shell<'_> {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
                     meta name="color-scheme" content="light dark";
-                    title { (self.title) " · " (BRAND) }
+                    title { (self.title) " · " (brand.name) }
                     script nonce=(self.nonce) { (PreEscaped(THEME_BOOT)) }
                     link rel="stylesheet" href=(assets::url("app.css"));
+                    @if themed {
+                        link rel="stylesheet" href={ "/branding/theme.css?v=" (brand.updated_at) };
+                    }
                     script type="module" src=(assets::url("app.js")) nonce=(self.nonce) {}
                 }
                 body {
                     a.skip href="#main" { "Skip to content" }
                     header.top {
                         div.bar {
-                            a.brand href="/" { "OCI " span { "Self-Service" } " Portal" }
+                            a.brand href="/" {
+                                @if !brand.logo.is_empty() { img.logo src=(brand.logo) alt=""; }
+                                @if brand.name == BRAND { "OCI " span { "Self-Service" } " Portal" } @else { (brand.name) }
+                            }
                             @if let Some(nav) = &self.nav {
                                 nav aria-label="Main" {
                                     ul.nav {
@@ -132,9 +147,19 @@ impl Shell<'_> {
                                 }
                             }
                         }
+                        // Inside the header landmark, on every page.
+                        @if brand.maintenance {
+                            div.notice.warn.maintenance role="status" #maintenance-banner {
+                                strong { "Maintenance: " } (brand.banner())
+                            }
+                        }
                     }
                     main #main .narrow[self.narrow] { (body) }
-                    footer { (BRAND) }
+                    footer {
+                        (brand.name)
+                        @if !brand.terms_url.is_empty() { " · " a href=(brand.terms_url) #terms-link { "Terms of use" } }
+                        @if !brand.privacy_url.is_empty() { " · " a href=(brand.privacy_url) #privacy-link { "Privacy" } }
+                    }
                 }
             }
         };
@@ -144,6 +169,37 @@ impl Shell<'_> {
     fn current(&self, s: Section) -> Option<&'static str> {
         (self.section == s).then_some("page")
     }
+}
+
+/// `GET /branding/theme.css`: the accent colours of the portal settings (a
+/// stylesheet, since the pages' CSP allows no inline styles).
+pub async fn theme_css(
+    axum::extract::State(state): axum::extract::State<portal_http::AppState>,
+) -> Response {
+    let s = state.app.settings_now().await;
+    let light = if s.accent_color.is_empty() {
+        "#0b5cad"
+    } else {
+        &s.accent_color
+    };
+    let dark = if s.accent_color_dark.is_empty() {
+        "#6cb2ff"
+    } else {
+        &s.accent_color_dark
+    };
+    // Both are checked `#rrggbb` values, nothing else can reach the stylesheet.
+    let css = format!(":root {{ --accent: light-dark({light}, {dark}); --focus: light-dark({light}, {dark}); }}\n");
+    let mut res = css.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
 }
 
 /// An HTML response with the pages' CSP for `nonce`.

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use portal_core::crypto::{constant_time_eq, sha256_hex};
 use portal_core::identity::Principal;
+use portal_core::portal_settings::PortalSettings;
 use portal_core::rbac::{AuthMethod, Permission};
 use portal_core::CoreError;
 use portal_http::auth::{check_csrf, session_cookie_name};
@@ -108,12 +109,14 @@ pub struct Visitor {
     pub caller: Caller,
     /// This response's CSP nonce.
     pub nonce: CspNonce,
+    /// The portal settings the page shell shows.
+    pub brand: Arc<PortalSettings>,
 }
 
 impl FromRequestParts<AppState> for Visitor {
     type Rejection = PageError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, PageError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
         let caller = parts
             .extensions
             .get::<Caller>()
@@ -124,7 +127,12 @@ impl FromRequestParts<AppState> for Visitor {
             .get::<CspNonce>()
             .cloned()
             .unwrap_or_default();
-        Ok(Visitor { caller, nonce })
+        let brand = state.app.settings_now().await;
+        Ok(Visitor {
+            caller,
+            nonce,
+            brand,
+        })
     }
 }
 
@@ -145,6 +153,7 @@ impl Visitor {
             nav: None,
             section: Section::None,
             narrow: true,
+            brand: Some(self.brand.clone()),
         }
     }
 }
@@ -161,6 +170,8 @@ pub struct Member {
     pub csrf: String,
     /// The session cookie's token (to forget it at sign-out).
     pub session_token: String,
+    /// The portal settings the page shell shows.
+    pub brand: Arc<PortalSettings>,
 }
 
 impl FromRequestParts<AppState> for Member {
@@ -209,6 +220,7 @@ impl FromRequestParts<AppState> for Member {
             nonce: visitor.nonce,
             csrf: form_token(&token),
             session_token: token,
+            brand: visitor.brand,
         })
     }
 }
@@ -253,6 +265,7 @@ impl Member {
             }),
             section,
             narrow: false,
+            brand: Some(self.brand.clone()),
         }
     }
 }

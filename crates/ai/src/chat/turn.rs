@@ -117,7 +117,7 @@ pub(crate) struct Runner {
 }
 
 fn seal_context(turn_id: &str, call_id: &str) -> String {
-    format!("chat-turn:{turn_id}:{call_id}")
+    portal_core::keyring::chat_turn_context(turn_id, call_id)
 }
 
 /// A message a user may see for a failed gateway call (never internals).

@@ -18,6 +18,7 @@ pub mod mcp;
 pub mod mcp_wire;
 pub mod ops;
 pub mod org;
+pub mod portal_settings;
 pub mod search;
 pub mod sessions;
 pub mod setup;

@@ -42,7 +42,8 @@ pub fn args_hash(keys: &Keys, args: &Map<String, Value>) -> String {
 }
 
 /// What the sealed arguments of an approval are bound to.
-fn seal_context(approval_id: &str) -> String {
+/// The context an approval's arguments are sealed for.
+pub fn seal_context(approval_id: &str) -> String {
     format!("approval-args:{approval_id}")
 }
 

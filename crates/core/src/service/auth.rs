@@ -100,7 +100,14 @@ pub async fn sign_in(
     super::invitations::accept_created_account(ctx, &user).await?;
     let (org, role) = active_membership(ctx.store, &user.id, None).await?;
     let (token, token_hash) = new_token();
-    let expires_at = ctx.now + SESSION_TTL_MS;
+    // The portal settings' lifetime (read when signing in, not cached: a
+    // change applies to the next sign-in on every replica).
+    let ttl = match ctx.store.portal_settings().await {
+        Ok(Some(s)) => s.session_ttl_ms(),
+        Ok(None) => SESSION_TTL_MS,
+        Err(e) => return Err(e.into()),
+    };
+    let expires_at = ctx.now + ttl;
     ctx.store
         .create_auth_session(NewAuthSession {
             id: uuid_v4(),
@@ -278,11 +285,14 @@ pub async fn revoke_my_session(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreRe
     Ok(())
 }
 
-/// Extends a session that is used, at most once a day; returns the new expiry.
-pub async fn refresh_session(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<Option<i64>> {
+/// Extends a session that is used to `ttl_ms` from now (the portal settings'
+/// lifetime), at most once a day (or per half lifetime, when shorter), and cuts
+/// one that outlives a lifetime shortened since; returns the new expiry.
+pub async fn refresh_session(ctx: &Ctx<'_>, p: &Principal, ttl_ms: i64) -> CoreResult<Option<i64>> {
+    let every = SESSION_REFRESH_MS.min(ttl_ms / 2);
     match (&p.session_id, p.session_expires_at) {
-        (Some(sid), Some(exp)) if exp - ctx.now < SESSION_TTL_MS - SESSION_REFRESH_MS => {
-            let new = ctx.now + SESSION_TTL_MS;
+        (Some(sid), Some(exp)) if exp - ctx.now < ttl_ms - every || exp - ctx.now > ttl_ms => {
+            let new = ctx.now + ttl_ms;
             ctx.store.extend_auth_session(sid, new, ctx.now).await?;
             Ok(Some(new))
         }

@@ -52,6 +52,8 @@ pub use workflows::WorkflowRepo;
 
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
+use crate::keyring::KeyringRepo;
+use crate::portal_settings::PortalSettingsRepo;
 
 /// Which database engine backs the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,4 +179,6 @@ store_of!(
     WorkflowRunRepo,
     AdvisorRepo,
     AdvisorScheduleRepo,
+    KeyringRepo,
+    PortalSettingsRepo,
 );

@@ -59,6 +59,10 @@ pub fn admin_routes() -> Router<AppState> {
             "/admin/orgs",
             get(admin::orgs::page).post(admin::orgs::create),
         )
+        .route(
+            "/admin/portal",
+            get(admin::portal::page).post(admin::portal::save),
+        )
 }
 
 /// These pages' paths: each prefix and what is below it (their errors are always pages).

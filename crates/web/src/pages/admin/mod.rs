@@ -6,6 +6,7 @@
 pub mod keys;
 pub mod members;
 pub mod orgs;
+pub mod portal;
 pub mod settings;
 
 use axum::extract::State;
@@ -21,12 +22,14 @@ use crate::form::PageForm;
 use crate::visit::{safe_next, see_other, Member, PageError};
 
 /// The console's pages, in order: path, title, whether `p` may see it.
-fn tabs(p: &Principal) -> [(&'static str, &'static str, bool); 4] {
-    [
+/// (A list, so adding a page is one line.)
+fn tabs(p: &Principal) -> Vec<(&'static str, &'static str, bool)> {
+    vec![
         ("/admin/members", "Members", p.can(Permission::AdminUsers)),
         ("/admin/keys", "API keys", p.can(Permission::AdminAll)),
         ("/admin/settings", "Settings", p.can(Permission::AdminOrgs)),
         ("/admin/orgs", "Organisations", p.is_platform_admin()),
+        ("/admin/portal", "Portal", p.is_platform_admin()),
     ]
 }
 

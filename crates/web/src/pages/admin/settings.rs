@@ -35,6 +35,13 @@ pub struct Done {
     done: String,
 }
 
+impl Done {
+    /// Whether the notice is `what`.
+    pub fn is(&self, what: &str) -> bool {
+        self.done == what
+    }
+}
+
 /// One compartment of the tenancy.
 struct Node {
     id: String,
