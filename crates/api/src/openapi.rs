@@ -36,6 +36,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "workflows", description = "Workflow definitions and their durable runs (also under /api/workflows)"),
         (name = "mcp", description = "Model Context Protocol endpoint for MCP clients"),
         (name = "webhooks", description = "Webhook subscriptions, signed delivery (Standard Webhooks) and the delivery log"),
+        (name = "sso", description = "Single sign-on: OpenID Providers (platform admins)"),
     )
 )]
 pub struct ApiDoc;

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod cloud;
 pub mod metrics;
 pub mod setup;
+pub mod sso;
 pub mod webhooks;
 mod workers;
 
@@ -81,6 +82,8 @@ pub struct Inner {
     pub cloud: OnceLock<Arc<cloud::Cloud>>,
     /// The chat engine, once the workers run (after the cloud is connected).
     pub chat: OnceLock<Arc<portal_ai::chat::ChatEngine>>,
+    /// The OIDC relying party (built on first use).
+    pub sso: OnceLock<sso::Sso>,
 }
 
 impl App {
@@ -103,6 +106,7 @@ impl App {
             started: Instant::now(),
             cloud: OnceLock::new(),
             chat: OnceLock::new(),
+            sso: OnceLock::new(),
         }))
     }
 

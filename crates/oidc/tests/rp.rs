@@ -38,7 +38,7 @@ async fn a_wrong_pkce_verifier_is_refused_by_the_op() {
     let op = FakeOp::start().await;
     let rp = rp();
     let k = key(KEY_A, Some("k1"));
-    let started = rp.begin(&op.cfg()).await.unwrap();
+    let started = rp.begin(&cfg(&op)).await.unwrap();
     op.set(|s| {
         s.challenges.insert("c".into(), "not-the-challenge".into());
         s.id_token = Some(sign(&op.claims(&started.pending.nonce), &k));
@@ -188,7 +188,7 @@ async fn discovery_naming_another_issuer_is_refused() {
     let op = FakeOp::start().await;
     let rp = rp();
     op.set(|s| s.discovery_issuer = Some("https://evil.example".into()));
-    let r = rp.begin(&op.cfg()).await;
+    let r = rp.begin(&cfg(&op)).await;
     assert!(matches!(r, Err(OidcError::Discovery(_))), "{r:?}");
     let t = rp.test(&op.issuer).await;
     assert!(matches!(t, Err((Step::Discovery, _))), "{t:?}");
@@ -213,7 +213,7 @@ async fn rfc9207_iss_parameter_is_checked() {
     let op = FakeOp::start().await;
     let rp = rp();
     let k = key(KEY_A, Some("k1"));
-    let started = rp.begin(&op.cfg()).await.unwrap();
+    let started = rp.begin(&cfg(&op)).await.unwrap();
     op.set(|s| s.id_token = Some(sign(&op.claims(&started.pending.nonce), &k)));
     let cb = Callback {
         code: "c".into(),
@@ -225,7 +225,7 @@ async fn rfc9207_iss_parameter_is_checked() {
     // An OP that promises `iss` must send it.
     let op2 = FakeOp::start().await;
     op2.set(|s| s.promises_iss = true);
-    let started = rp.begin(&op2.cfg()).await.unwrap();
+    let started = rp.begin(&cfg(&op2)).await.unwrap();
     let cb = Callback {
         code: "c".into(),
         state: started.pending.state.clone(),
@@ -239,7 +239,7 @@ async fn rfc9207_iss_parameter_is_checked() {
 async fn a_state_that_is_not_this_browsers_is_refused() {
     let op = FakeOp::start().await;
     let rp = rp();
-    let started = rp.begin(&op.cfg()).await.unwrap();
+    let started = rp.begin(&cfg(&op)).await.unwrap();
     let cb = Callback {
         code: "c".into(),
         state: "forged".into(),

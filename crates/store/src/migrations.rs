@@ -104,4 +104,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_search.sql"),
         postgres: include_str!("../migrations/postgres/0016_search.sql"),
     },
+    Migration {
+        version: 17,
+        name: "sso",
+        sqlite: include_str!("../migrations/sqlite/0017_sso.sql"),
+        postgres: include_str!("../migrations/postgres/0017_sso.sql"),
+    },
 ];

@@ -3,6 +3,7 @@
 //! `PORTAL_TEST_DATABASE_URL` is set, a PostgreSQL database cloned from a
 //! migrated template — and hands back an HTTP client pointed at it.
 
+pub mod fake_op;
 mod logs;
 mod pg;
 pub mod proxy;

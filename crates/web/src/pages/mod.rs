@@ -13,6 +13,7 @@ pub mod home;
 pub mod invitations;
 pub mod login;
 pub mod setup;
+pub mod sso;
 pub mod tools;
 
 use axum::routing::{get, post};
