@@ -3,6 +3,7 @@
 //! Each page needs its own permission and shows only the controls the
 //! principal may use; the core services refuse anything else (403).
 
+pub mod idp;
 pub mod keys;
 pub mod members;
 pub mod orgs;
@@ -21,12 +22,13 @@ use crate::form::PageForm;
 use crate::visit::{safe_next, see_other, Member, PageError};
 
 /// The console's pages, in order: path, title, whether `p` may see it.
-fn tabs(p: &Principal) -> [(&'static str, &'static str, bool); 4] {
+fn tabs(p: &Principal) -> [(&'static str, &'static str, bool); 5] {
     [
         ("/admin/members", "Members", p.can(Permission::AdminUsers)),
         ("/admin/keys", "API keys", p.can(Permission::AdminAll)),
         ("/admin/settings", "Settings", p.can(Permission::AdminOrgs)),
         ("/admin/orgs", "Organisations", p.is_platform_admin()),
+        ("/admin/idp", "Identity providers", p.is_platform_admin()),
     ]
 }
 
