@@ -4,10 +4,11 @@
 // sees it decided; (3) a viewer sees no approve controls and a forged POST gets
 // 403; (4) axe-core finds no serious or critical violation on any page, in the
 // light and the dark theme; (5) chat (chat.mjs, against the scripted model the
-// run script starts). Any CSP violation fails the run. Screenshots of
+// run script starts); (7) single sign-on through a real OpenID Provider
+// (sso.mjs). Any CSP violation fails the run. Screenshots of
 // each journey's end state go to the shots directory.
 //
-// usage: node journeys.mjs BASE_URL DATA_DIR SHOTS_DIR
+// usage: node journeys.mjs BASE_URL DATA_DIR SHOTS_DIR OP_PORT
 import { readFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -17,8 +18,9 @@ import { chromium, request } from 'playwright-core';
 import { chatJourneys } from './chat.mjs';
 import { adminJourneys } from './admin.mjs';
 import { portalJourneys } from './portal.mjs';
+import { ssoJourneys } from './sso.mjs';
 
-const [base, dataDir, shots] = process.argv.slice(2);
+const [base, dataDir, shots, opPort] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const PASSWORD = 'a long passphrase for the browser';
@@ -229,6 +231,9 @@ await chatJourneys({ context, axe, shot, fits, member, check, adminPage: admin, 
 
 // (5) and (6): the admin console and the audit ledger (admin.mjs).
 await adminJourneys({ admin, viewer, base, check, axe, fits, shot });
+
+// (7) Single sign-on through node oidc-provider (sso.mjs).
+await ssoJourneys({ admin, context, base, opPort: Number(opPort), check, axe, shot });
 
 // (7) Portal settings and maintenance mode (portal.mjs; last, it changes the whole portal).
 await portalJourneys({ admin, viewer, base, check, axe, shot });

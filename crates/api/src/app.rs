@@ -14,8 +14,8 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, advisor, advisor_schedules, approvals, audit, auth, chat, chat_sdk, compartments,
-    events, health, invitations, keys, mcp, ops, org, portal_settings, search, sessions, setup,
-    tools, webhooks, workflow_runs, workflow_stream, workflows,
+    events, health, idp, invitations, keys, mcp, ops, org, portal_settings, search, sessions,
+    setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -59,6 +59,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(org::list_orgs, org::create_org))
         .routes(routes!(org::get_settings, org::settings))
         .routes(routes!(compartments::assign))
+        .routes(routes!(idp::list, idp::create))
+        .routes(routes!(idp::get_one, idp::update, idp::delete))
+        .routes(routes!(idp::test))
         .routes(routes!(keys::list, keys::create))
         .routes(routes!(keys::revoke))
         .routes(routes!(sessions::list, sessions::create))

@@ -38,6 +38,7 @@ Errors always answer `{error, code, requestId}`.",
         (name = "advisor", description = "CloudAdvisor: checks over read tools, findings with evidence, savings and fix plans, runs"),
         (name = "webhooks", description = "Webhook subscriptions, signed delivery (Standard Webhooks) and the delivery log"),
         (name = "admin", description = "Run-time administration of the whole portal (platform admins)"),
+        (name = "sso", description = "Single sign-on: OpenID Providers (platform admins)"),
     )
 )]
 pub struct ApiDoc;

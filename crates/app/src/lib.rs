@@ -8,6 +8,7 @@ pub mod chat;
 pub mod cloud;
 pub mod metrics;
 pub mod setup;
+pub mod sso;
 pub mod webhooks;
 mod workers;
 
@@ -91,6 +92,8 @@ pub struct Inner {
     pub search: Arc<portal_core::search::engine::SearchEngine>,
     /// This replica's copy of the portal-wide settings.
     pub portal_settings: portal_core::portal_settings::SettingsCache,
+    /// The OIDC relying party (built on first use).
+    pub sso: OnceLock<sso::Sso>,
 }
 
 impl App {
@@ -131,6 +134,7 @@ impl App {
             chat: OnceLock::new(),
             search: Arc::new(portal_core::search::engine::SearchEngine::new()),
             portal_settings: Default::default(),
+            sso: OnceLock::new(),
         }))
     }
 

@@ -78,6 +78,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         shape: Shape::Value(crate::service::approvals::seal_context),
     },
     SealedColumn {
+        table: "identity_providers",
+        id: "id",
+        column: "client_secret_sealed",
+        shape: Shape::Value(crate::sso::IdentityProvider::seal_context),
+    },
+    SealedColumn {
         table: "chat_turns",
         id: "id",
         column: "state",

@@ -23,6 +23,7 @@ pub mod rbac;
 pub mod search;
 pub mod secret;
 pub mod service;
+pub mod sso;
 pub mod status;
 pub mod store;
 pub mod throttle;

@@ -105,6 +105,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0016_search.sql"),
     },
     Migration {
+        version: 17,
+        name: "sso",
+        sqlite: include_str!("../migrations/sqlite/0017_sso.sql"),
+        postgres: include_str!("../migrations/postgres/0017_sso.sql"),
+    },
+    Migration {
         version: 18,
         name: "admin",
         sqlite: include_str!("../migrations/sqlite/0018_admin.sql"),

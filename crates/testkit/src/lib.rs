@@ -4,6 +4,7 @@
 //! migrated template — and hands back an HTTP client pointed at it.
 
 pub mod embedder;
+pub mod fake_op;
 mod logs;
 mod pg;
 pub mod proxy;

@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
             get(pages::login::confirm).post(pages::login::sign_out),
         )
         .route("/setup", get(pages::setup::page).post(pages::setup::submit))
+        .route("/auth/sso/{id}/start", get(pages::sso::start))
+        .route("/auth/sso/callback", get(pages::sso::callback))
         .route("/approvals", get(pages::approvals::list))
         .route("/activity", get(pages::activity::page))
         .route("/advisor", get(pages::advisor::list))

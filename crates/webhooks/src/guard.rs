@@ -127,6 +127,13 @@ impl GuardedClient {
     pub fn policy(&self) -> &OutboundPolicy {
         &self.policy
     }
+
+    /// The guarded reqwest client itself, for callers that speak another
+    /// protocol over it (the OIDC relying party). Its resolver judges every
+    /// host name; callers judge IP-literal URLs with [`Self::policy`] first.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.client
+    }
 }
 
 /// Every cause of a reqwest error, so the guard's refusal shows through.

@@ -11,6 +11,7 @@ pub mod chat_sdk;
 pub mod compartments;
 pub mod events;
 pub mod health;
+pub mod idp;
 pub mod invitations;
 pub mod keys;
 pub mod listing;

@@ -98,7 +98,28 @@ pub async fn sign_in(
     };
     attempt.succeeded();
     super::invitations::accept_created_account(ctx, &user).await?;
-    let (org, role) = active_membership(ctx.store, &user.id, None).await?;
+    let signed = start_session(ctx, &user, None).await?;
+    audit::append_best_effort(
+        ctx,
+        signed.org.as_ref().map(|(o, _)| o.id.as_str()),
+        &format!("user:{}", user.id),
+        "auth.sign_in",
+        Some(&user.email),
+        "success",
+        json!({}),
+    )
+    .await;
+    Ok(signed)
+}
+
+/// Opens a browser session for `user` in `preferred` (when a member) or
+/// their most recent organisation; the caller audits how they signed in.
+pub(crate) async fn start_session(
+    ctx: &Ctx<'_>,
+    user: &crate::model::User,
+    preferred: Option<&str>,
+) -> CoreResult<SignedIn> {
+    let (org, role) = active_membership(ctx.store, &user.id, preferred).await?;
     let (token, token_hash) = new_token();
     // The portal settings' lifetime (read when signing in, not cached: a
     // change applies to the next sign-in on every replica).
@@ -123,20 +144,10 @@ pub async fn sign_in(
     if let Some(o) = &org {
         ctx.store.touch_membership(&o.id, &user.id, ctx.now).await?;
     }
-    audit::append_best_effort(
-        ctx,
-        org.as_ref().map(|o| o.id.as_str()),
-        &format!("user:{}", user.id),
-        "auth.sign_in",
-        Some(&user.email),
-        "success",
-        json!({}),
-    )
-    .await;
     Ok(SignedIn {
         token,
         expires_at,
-        user_id: user.id,
+        user_id: user.id.clone(),
         org: org.zip(role),
     })
 }

@@ -172,6 +172,13 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
     // Both the role taken away and the role given must be within the caller's own.
     require_can_grant(p, before)?;
     require_can_grant(p, role)?;
+    // A role an identity provider manages would be put back at the next
+    // sign-in: refuse it rather than let it be overwritten silently.
+    if let Some(idp) = ctx.store.role_managed_by(&org.id, user_id).await? {
+        return Err(CoreError::Conflict(format!(
+            "role: managed by the identity provider {idp:?}; change the member's groups there"
+        )));
+    }
     let target = format!("user:{user_id}");
     let mut j = ctx.journal();
     j.audit(

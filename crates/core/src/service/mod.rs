@@ -16,6 +16,7 @@ pub mod keys;
 pub mod members;
 pub mod search;
 pub mod setup;
+pub mod sso;
 pub mod tools;
 pub mod webhooks;
 

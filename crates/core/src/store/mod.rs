@@ -17,6 +17,7 @@ mod chat_turns;
 mod constraint;
 mod events;
 mod executions;
+mod idp;
 mod instance;
 mod invitations;
 mod members;
@@ -40,6 +41,7 @@ pub use chat_turns::ChatTurnRepo;
 pub use constraint::Constraint;
 pub use events::EventRepo;
 pub use executions::ExecutionRepo;
+pub use idp::IdpRepo;
 pub use instance::StoreInfo;
 pub use invitations::InvitationRepo;
 pub use members::MemberRepo;
@@ -175,6 +177,7 @@ store_of!(
     ChatControl,
     SearchRepo,
     WebhookRepo,
+    IdpRepo,
     WorkflowRepo,
     WorkflowRunRepo,
     AdvisorRepo,

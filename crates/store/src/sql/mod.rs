@@ -23,6 +23,7 @@ mod chat_turns;
 mod decode;
 mod events;
 mod executions;
+mod idp;
 mod invitations;
 mod jobs;
 mod journal;

@@ -37,7 +37,38 @@ pub struct TokenOnly {
     pub csrf: String,
 }
 
-fn form(next: &str, email: &str, problem: Option<&str>) -> Markup {
+/// A "Sign in with …" choice.
+pub struct SsoChoice {
+    id: String,
+    name: String,
+}
+
+async fn sso_choices(state: &AppState, visitor: &Visitor) -> Vec<SsoChoice> {
+    let ctx = state.ctx(&visitor.caller);
+    match portal_core::service::sso::sign_in_choices(&ctx).await {
+        Ok(all) => all
+            .into_iter()
+            .map(|p| SsoChoice {
+                id: p.id,
+                name: p.name,
+            })
+            .collect(),
+        // The password form still works without the database's list.
+        Err(_) => Vec::new(),
+    }
+}
+
+fn form(next: &str, email: &str, problem: Option<&str>, sso: &[SsoChoice]) -> Markup {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
     html! {
         div.card {
             h1 { "Sign in" }
@@ -56,6 +87,16 @@ fn form(next: &str, email: &str, problem: Option<&str>) -> Markup {
                 }
                 button type="submit" { "Sign in" }
             }
+            @if !sso.is_empty() {
+                div.sso #sso-choices {
+                    p.muted { "or" }
+                    @for c in sso {
+                        a.button.secondary href={ "/auth/sso/" (enc(&c.id)) "/start?next=" (enc(next)) } {
+                            "Sign in with " (c.name)
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -73,9 +114,10 @@ pub async fn page(
     if visitor.principal().is_some() {
         return Ok(see_other(&next));
     }
+    let sso = sso_choices(&state, &visitor).await;
     Ok(visitor
         .shell("Sign in")
-        .render(StatusCode::OK, form(&next, "", None)))
+        .render(StatusCode::OK, form(&next, "", None, &sso)))
 }
 
 /// `POST /login`: signs in (Origin rule: only from the portal's own pages).
@@ -91,10 +133,11 @@ pub async fn submit(
     }
     let next = safe_next(f.next.as_deref());
     let ctx = state.ctx(&visitor.caller);
+    let sso = sso_choices(&state, &visitor).await;
     let again = |status: StatusCode, problem: &str| {
         visitor
             .shell("Sign in")
-            .render(status, form(&next, &f.email, Some(problem)))
+            .render(status, form(&next, &f.email, Some(problem), &sso))
     };
     match auth::sign_in(&ctx, &state.throttle, &f.email, &f.password).await {
         Ok(signed) => {

@@ -14,6 +14,7 @@ pub mod home;
 pub mod invitations;
 pub mod login;
 pub mod setup;
+pub mod sso;
 pub mod tools;
 
 use axum::routing::{get, post};
@@ -47,6 +48,10 @@ pub fn admin_routes() -> Router<AppState> {
         )
         .route("/admin/keys/{id}/revoke", post(admin::keys::revoke))
         .route("/admin/settings", get(admin::settings::page))
+        .route("/admin/idp", get(admin::idp::page).post(admin::idp::create))
+        .route("/admin/idp/{id}", post(admin::idp::update))
+        .route("/admin/idp/{id}/test", post(admin::idp::test))
+        .route("/admin/idp/{id}/delete", post(admin::idp::delete))
         .route(
             "/admin/settings/four-eyes",
             post(admin::settings::four_eyes),

@@ -3,6 +3,7 @@
 //! Each page needs its own permission and shows only the controls the
 //! principal may use; the core services refuse anything else (403).
 
+pub mod idp;
 pub mod keys;
 pub mod members;
 pub mod orgs;
@@ -30,6 +31,7 @@ fn tabs(p: &Principal) -> Vec<(&'static str, &'static str, bool)> {
         ("/admin/settings", "Settings", p.can(Permission::AdminOrgs)),
         ("/admin/orgs", "Organisations", p.is_platform_admin()),
         ("/admin/portal", "Portal", p.is_platform_admin()),
+        ("/admin/idp", "Identity providers", p.is_platform_admin()),
     ]
 }
 
