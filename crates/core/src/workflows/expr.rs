@@ -11,6 +11,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use cel_interpreter::{Context, Program};
+use cel_parser::{Expression, Member};
 use serde_json::{Map, Value};
 
 /// An expression that parsed.
@@ -18,6 +19,15 @@ pub struct Expr(Program);
 
 /// Longest expression accepted (keeps evaluation cheap).
 pub const MAX_LEN: usize = 4000;
+
+/// Deepest nesting accepted: evaluation recurses once per level and runs on a
+/// worker's stack, where a stack overflow aborts the process (no unwinding).
+pub const MAX_DEPTH: usize = 64;
+
+/// The comprehension macros. The interpreter takes their variable and
+/// predicate by index without checking how many were given, so a call with
+/// fewer arguments panics; they are checked before anything runs.
+const MACROS: [&str; 5] = ["all", "exists", "exists_one", "filter", "map"];
 
 impl Expr {
     /// Parses `source`; the error says why (for a validation message).
@@ -31,6 +41,12 @@ impl Expr {
         }
         // The parser is generated code; a panic on odd input must not take the
         // request (or a worker) down.
+        let ast = match catch_unwind(AssertUnwindSafe(|| cel_parser::parse(source))) {
+            Ok(Ok(ast)) => ast,
+            Ok(Err(e)) => return Err(format!("does not parse: {e}")),
+            Err(_) => return Err("does not parse".into()),
+        };
+        check_shape(&ast, 1)?;
         match catch_unwind(AssertUnwindSafe(|| Program::compile(source))) {
             Ok(Ok(p)) => Ok(Self(p)),
             Ok(Err(e)) => Err(format!("does not parse: {e}")),
@@ -47,6 +63,54 @@ impl Expr {
             Err(_) => return Err("evaluation failed".into()),
         };
         v.json().map_err(|e| format!("{e:?}"))
+    }
+}
+
+/// Refuses what the interpreter cannot evaluate safely: nesting deeper than
+/// [`MAX_DEPTH`] and comprehension macros not of the form `list.all(x, p)`.
+fn check_shape(e: &Expression, depth: usize) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("nests deeper than {MAX_DEPTH} levels"));
+    }
+    let sub = |x: &Expression| check_shape(x, depth + 1);
+    match e {
+        Expression::Arithmetic(a, _, b)
+        | Expression::Relation(a, _, b)
+        | Expression::Or(a, b)
+        | Expression::And(a, b) => sub(a).and_then(|()| sub(b)),
+        Expression::Ternary(a, b, c) => sub(a).and_then(|()| sub(b)).and_then(|()| sub(c)),
+        Expression::Unary(_, a) => sub(a),
+        Expression::Member(a, m) => {
+            sub(a)?;
+            match &**m {
+                Member::Attribute(_) => Ok(()),
+                Member::Index(i) => sub(i),
+                Member::Fields(fields) => fields.iter().try_for_each(|(_, v)| sub(v)),
+            }
+        }
+        Expression::FunctionCall(name, target, args) => {
+            if let Expression::Ident(n) = &**name {
+                if MACROS.contains(&n.as_str())
+                    && (target.is_none()
+                        || args.len() != 2
+                        || !matches!(args.first(), Some(Expression::Ident(_))))
+                {
+                    return Err(format!(
+                        "uses {n} wrongly: write it as list.{n}(x, expression of x)"
+                    ));
+                }
+            }
+            sub(name)?;
+            if let Some(t) = target {
+                sub(t)?;
+            }
+            args.iter().try_for_each(sub)
+        }
+        Expression::List(items) => items.iter().try_for_each(sub),
+        Expression::Map(entries) => entries
+            .iter()
+            .try_for_each(|(k, v)| sub(k).and_then(|()| sub(v))),
+        Expression::Atom(_) | Expression::Ident(_) => Ok(()),
     }
 }
 
@@ -183,6 +247,46 @@ mod tests {
         assert!(Expr::parse("input.name ==").is_err());
         assert!(Expr::parse("  ").is_err());
         assert!(truth("steps.nothing.here", &s).is_err());
+    }
+
+    #[test]
+    fn macros_of_the_wrong_shape_and_deep_nesting_are_refused_before_running() {
+        let s = Scope::new(&json!({"tags": ["a", "b"]}), &Map::new());
+        assert!(truth("input.tags.exists(t, t == 'b')", &s).unwrap());
+        assert_eq!(
+            Expr::parse("input.tags.map(t, t + '!')")
+                .unwrap()
+                .eval(&s)
+                .unwrap(),
+            json!(["a!", "b!"])
+        );
+        for bad in [
+            "input.tags.exists(t)",
+            "input.tags.all()",
+            "input.tags.filter('t', true)",
+            "exists(input.tags, t, true)",
+            "input.tags.map(t, t, t, t)",
+        ] {
+            let e = Expr::parse(bad).err().unwrap_or_default();
+            assert!(e.contains("wrongly"), "{bad}: {e}");
+        }
+        let deep = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let e = Expr::parse(&deep).err().unwrap_or_default();
+        assert!(e.contains("deeper"), "{e}");
+        // As deep as the length limit allows, on a stack the size of a tokio worker's.
+        let n = MAX_LEN / 2 - 1;
+        let deepest = format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let on_small_stack = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || Expr::parse(&deepest).is_err())
+            .map(|t| t.join());
+        assert!(matches!(on_small_stack, Ok(Ok(true))));
+        let ok = format!(
+            "{}1{}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(Expr::parse(&ok).is_ok());
     }
 
     #[test]
