@@ -46,19 +46,25 @@ async fn check_invitations(s: &dyn Store) {
     // Lapsed invitations are not listed and cannot be answered.
     assert!(s.user_invitations(&u.id, 1_250).await.unwrap().is_empty());
     assert!(matches!(
-        s.decide_invitation("i1", &u.id, true, 1_200).await,
+        s.decide_invitation("i1", &u.id, true, 1_200, Journal::NONE)
+            .await,
         Err(StoreError::NotFound)
     ));
     // Only the invited person answers, once.
     assert!(matches!(
-        s.decide_invitation("i1", &other.id, true, 300).await,
+        s.decide_invitation("i1", &other.id, true, 300, Journal::NONE)
+            .await,
         Err(StoreError::NotFound)
     ));
-    let accepted = s.decide_invitation("i1", &u.id, true, 300).await.unwrap();
+    let accepted = s
+        .decide_invitation("i1", &u.id, true, 300, Journal::NONE)
+        .await
+        .unwrap();
     assert_eq!(accepted.status, InvitationStatus::Accepted);
     assert_eq!(accepted.org_id, o.id);
     assert!(matches!(
-        s.decide_invitation("i1", &u.id, false, 301).await,
+        s.decide_invitation("i1", &u.id, false, 301, Journal::NONE)
+            .await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(
@@ -78,7 +84,7 @@ async fn check_invitations(s: &dyn Store) {
     assert_eq!(s.user_orgs(&u.id).await.unwrap()[0].0, o, "used: first");
     // Declining adds nothing.
     let declined = s
-        .decide_invitation("i2-new", &u.id, false, 300)
+        .decide_invitation("i2-new", &u.id, false, 300, Journal::NONE)
         .await
         .unwrap();
     assert_eq!(declined.status, InvitationStatus::Declined);

@@ -20,6 +20,7 @@ contract! {
         check_approvals_and_their_records,
         check_org_settings_and_their_records,
         check_follow_up_jobs_commit_with_the_change,
+        check_org_creation_setup_and_invitations_with_their_records,
     ],
 }
 
@@ -520,4 +521,96 @@ async fn check_follow_up_jobs_commit_with_the_change(db: &TestDb) {
         .expect("enqueued with the change");
     assert_eq!(job.kind, JobKind::Noop);
     assert_eq!(actions(s, &o.id).await, ["org.settings_changed"]);
+}
+
+/// An organisation with its creator's membership, the first-run setup and an
+/// invitation's answer: each is stored with its records or not at all.
+async fn check_org_creation_setup_and_invitations_with_their_records(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let creator = mk_user(s, "creator@x.test").await;
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .create_org_with(
+                "o-new",
+                "new",
+                "New",
+                Some(&creator.id),
+                1_000,
+                &records(&k, "o-new", "org.created"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert_eq!(s.org_by_id("o-new").await.unwrap(), None, "{table}");
+        assert!(s.user_orgs(&creator.id).await.unwrap().is_empty());
+        let r = s
+            .bootstrap_admin(
+                "u-boot",
+                new_user("boot@x.test"),
+                "o-boot",
+                "boot",
+                "Boot",
+                1_000,
+                &records(&k, "o-boot", "setup.completed"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(!s.admin_exists().await.unwrap(), "{table}");
+        assert!(s.user_by_email("boot@x.test").await.unwrap().is_none());
+        heal(db, table).await;
+    }
+    let o = s
+        .create_org_with(
+            "o-new",
+            "new",
+            "New",
+            Some(&creator.id),
+            1_000,
+            &records(&k, "o-new", "org.created"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.member_role(&o.id, &creator.id).await.unwrap(),
+        Some(Role::Admin)
+    );
+    assert_records(s, &k, &o.id, &["org.created"]).await;
+
+    let invited = mk_user(s, "invited@x.test").await;
+    let inv = new_invitation("inv-1", &o.id, &invited.id, 1_100);
+    s.create_invitation(&inv).await.unwrap();
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .decide_invitation(
+                "inv-1",
+                &invited.id,
+                true,
+                1_200,
+                &records(&k, &o.id, "member.joined"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert_eq!(s.member_role(&o.id, &invited.id).await.unwrap(), None);
+        assert_eq!(
+            s.user_invitations(&invited.id, 1_200).await.unwrap().len(),
+            1
+        );
+        heal(db, table).await;
+    }
+    s.decide_invitation(
+        "inv-1",
+        &invited.id,
+        true,
+        1_200,
+        &records(&k, &o.id, "member.joined"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.member_role(&o.id, &invited.id).await.unwrap(),
+        Some(inv.role)
+    );
+    assert_records(s, &k, &o.id, &["org.created", "member.joined"]).await;
 }

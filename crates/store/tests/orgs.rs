@@ -115,14 +115,17 @@ async fn check_admin_exists_platform_admin(s: &dyn Store) {
 async fn check_bootstrap_once(s: &dyn Store) {
     let (u, o) = s
         .bootstrap_admin(
+            "u-first",
             new_user("first@example.test"),
             "org-1",
             "first",
             "First Org",
             5_000,
+            Journal::NONE,
         )
         .await
         .unwrap();
+    assert_eq!(u.id, "u-first");
     assert!(u.platform_admin);
     assert_eq!(
         (u.email.as_str(), u.created_at),
@@ -160,11 +163,13 @@ async fn check_bootstrap_once(s: &dyn Store) {
     // A second run is refused and leaves nothing behind.
     assert_conflict(
         s.bootstrap_admin(
+            "u-second",
             new_user("second@example.test"),
             "org-2",
             "second",
             "Second",
             6_000,
+            Journal::NONE,
         )
         .await,
     );
@@ -183,8 +188,16 @@ async fn check_bootstrap_after_other_admin(s: &dyn Store) {
     pa.platform_admin = true;
     let cli = s.create_user(pa, 1).await.unwrap();
     assert_conflict(
-        s.bootstrap_admin(new_user("x@example.test"), "ox", "x", "X", 2)
-            .await,
+        s.bootstrap_admin(
+            "u-x",
+            new_user("x@example.test"),
+            "ox",
+            "x",
+            "X",
+            2,
+            Journal::NONE,
+        )
+        .await,
     );
     assert!(s.user_by_email("x@example.test").await.unwrap().is_none());
     s.set_platform_admin(&cli.id, false, 3).await.unwrap();
@@ -192,8 +205,16 @@ async fn check_bootstrap_after_other_admin(s: &dyn Store) {
     // A failing bootstrap (slug taken) is rolled back as a whole.
     let taken = s.create_org("taken-id", "taken", "Taken", 4).await.unwrap();
     assert_conflict(
-        s.bootstrap_admin(new_user("y@example.test"), "oy", "taken", "Y", 5)
-            .await,
+        s.bootstrap_admin(
+            "u-y",
+            new_user("y@example.test"),
+            "oy",
+            "taken",
+            "Y",
+            5,
+            Journal::NONE,
+        )
+        .await,
     );
     assert!(s.user_by_email("y@example.test").await.unwrap().is_none());
     assert!(!s.admin_exists().await.unwrap());
@@ -203,8 +224,16 @@ async fn check_bootstrap_after_other_admin(s: &dyn Store) {
         .await
         .unwrap();
     assert_conflict(
-        s.bootstrap_admin(new_user("z@example.test"), "oz", "z", "Z", 7)
-            .await,
+        s.bootstrap_admin(
+            "u-z",
+            new_user("z@example.test"),
+            "oz",
+            "z",
+            "Z",
+            7,
+            Journal::NONE,
+        )
+        .await,
     );
     assert!(s.user_by_email("z@example.test").await.unwrap().is_none());
     assert!(s.org_by_id("oz").await.unwrap().is_none());
@@ -219,11 +248,13 @@ async fn check_concurrent_bootstraps(db: &TestDb) {
         tasks.spawn(async move {
             store
                 .bootstrap_admin(
+                    &format!("u-boot-{i}"),
                     new_user(&format!("boot{i}@example.test")),
                     &format!("org-{i}"),
                     &format!("boot-{i}"),
                     "Boot",
                     1,
+                    Journal::NONE,
                 )
                 .await
         });

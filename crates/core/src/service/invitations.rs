@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::{audit, Ctx};
+use super::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::model::{Invitation, Org, User};
@@ -48,17 +48,19 @@ async fn decide_for(
     id: &str,
     accept: bool,
 ) -> CoreResult<Invitation> {
-    let inv = ctx
+    let not_found = || CoreError::NotFound("Invitation not found".into());
+    // The record names the inviting organisation and role, so it is built from
+    // the pending invitation; the decision re-checks it is still pending.
+    let (pending, _) = ctx
         .store
-        .decide_invitation(id, &user.id, accept, ctx.now)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => CoreError::NotFound("Invitation not found".into()),
-            other => other.into(),
-        })?;
-    audit::append(
-        ctx,
-        Some(&inv.org_id),
+        .user_invitations(&user.id, ctx.now)
+        .await?
+        .into_iter()
+        .find(|(i, _)| i.id == id)
+        .ok_or_else(not_found)?;
+    let mut j = ctx.journal();
+    j.audit(
+        Some(&pending.org_id),
         actor,
         if accept {
             "member.joined"
@@ -67,9 +69,16 @@ async fn decide_for(
         },
         Some(&format!("user:{}", user.id)),
         "success",
-        json!({"invitationId": inv.id, "role": inv.role.as_str()}),
-    )
-    .await?;
+        json!({"invitationId": pending.id, "role": pending.role.as_str()}),
+    );
+    let inv = ctx
+        .store
+        .decide_invitation(id, &user.id, accept, ctx.now, &j)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => not_found(),
+            other => other.into(),
+        })?;
     Ok(inv)
 }
 

@@ -256,9 +256,29 @@ pub async fn create_org(
         Some(s) => validate::slug("slug", s)?,
         None => validate::slug_from(&name),
     };
+    // The platform's chain records the creation, the new organisation's chain
+    // starts with it; both with the creator's membership, in one transaction.
+    let id = uuid_v4();
+    let mut j = ctx.journal();
+    j.audit(
+        None,
+        &p.actor(),
+        "org.created",
+        Some(&format!("org:{id}")),
+        "success",
+        json!({"slug": slug}),
+    )
+    .audit(
+        Some(&id),
+        &p.actor(),
+        "org.created",
+        None,
+        "success",
+        json!({"slug": slug}),
+    );
     let org = ctx
         .store
-        .create_org(&uuid_v4(), &slug, &name, ctx.now)
+        .create_org_with(&id, &slug, &name, Some(&user.id), ctx.now, &j)
         .await
         .map_err(|e| match crate::store::Constraint::of(&e) {
             Some(crate::store::Constraint::OrgSlug) => CoreError::Conflict(format!(
@@ -266,28 +286,6 @@ pub async fn create_org(
             )),
             _ => e.into(),
         })?;
-    // The platform's chain records the creation, the new organisation's chain
-    // starts with it; both with the creator's membership.
-    let mut j = ctx.journal();
-    j.audit(
-        None,
-        &p.actor(),
-        "org.created",
-        Some(&format!("org:{}", org.id)),
-        "success",
-        json!({"slug": org.slug}),
-    )
-    .audit(
-        Some(&org.id),
-        &p.actor(),
-        "org.created",
-        None,
-        "success",
-        json!({"slug": org.slug}),
-    );
-    ctx.store
-        .add_member(&org.id, &user.id, Role::Admin, ctx.now, &j)
-        .await?;
     ctx.session_changed(p);
     Ok(org)
 }

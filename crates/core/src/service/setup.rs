@@ -3,9 +3,8 @@
 use serde_json::json;
 
 use super::auth::{hash_password_blocking, uuid_v4};
-use super::{audit, compartments, Ctx};
+use super::{compartments, Ctx};
 use crate::error::{CoreError, CoreResult};
-use crate::journal::Journal;
 use crate::model::{NewUser, Org, User};
 use crate::rbac::Role;
 use crate::store::StoreError;
@@ -30,9 +29,29 @@ pub async fn bootstrap(
     let org_name = validate::text("orgName", org_name, 100)?;
     let slug = validate::slug_from(&org_name);
     let hash = hash_password_blocking(password).await?;
+    let (user_id, org_id) = (uuid_v4(), uuid_v4());
+    let actor = format!("user:{user_id}");
+    let mut j = ctx.journal();
+    j.audit(
+        None,
+        &actor,
+        "setup.completed",
+        Some(&format!("org:{org_id}")),
+        "success",
+        json!({"email": email}),
+    )
+    .audit(
+        Some(&org_id),
+        &actor,
+        "org.created",
+        None,
+        "success",
+        json!({"slug": slug}),
+    );
     let (user, org) = ctx
         .store
         .bootstrap_admin(
+            &user_id,
             NewUser {
                 email,
                 name,
@@ -40,10 +59,11 @@ pub async fn bootstrap(
                 platform_admin: true,
                 must_change_password: false,
             },
-            &uuid_v4(),
+            &org_id,
             &slug,
             &org_name,
             ctx.now,
+            &j,
         )
         .await
         .map_err(|e| match e {
@@ -52,27 +72,6 @@ pub async fn bootstrap(
             }
             other => other.into(),
         })?;
-    let actor = format!("user:{}", user.id);
-    audit::append(
-        ctx,
-        None,
-        &actor,
-        "setup.completed",
-        Some(&format!("org:{}", org.id)),
-        "success",
-        json!({"email": user.email}),
-    )
-    .await?;
-    audit::append(
-        ctx,
-        Some(&org.id),
-        &actor,
-        "org.created",
-        None,
-        "success",
-        json!({"slug": org.slug}),
-    )
-    .await?;
     let org = compartments::grant_first_org_demo_tenancy(ctx, org, cloud, &actor).await?;
     Ok((user, org))
 }
@@ -108,12 +107,23 @@ pub async fn create_user_cli(
     let hash = hash_password_blocking(password).await?;
     let (org, org_created) = match ctx.store.org_by_slug(&slug).await? {
         Some(o) => (o, false),
-        None => (
-            ctx.store
-                .create_org(&uuid_v4(), &slug, &slug, ctx.now)
-                .await?,
-            true,
-        ),
+        None => {
+            let id = uuid_v4();
+            let mut j = ctx.journal();
+            j.audit(
+                Some(&id),
+                "system:cli",
+                "org.created",
+                None,
+                "success",
+                json!({"slug": slug}),
+            );
+            let org = ctx
+                .store
+                .create_org_with(&id, &slug, &slug, None, ctx.now, &j)
+                .await?;
+            (org, true)
+        }
     };
     let user = match ctx.store.user_by_email(&email).await? {
         Some((u, _)) => {
@@ -140,44 +150,38 @@ pub async fn create_user_cli(
             .set_platform_admin(&user.id, true, ctx.now)
             .await?;
     }
-    match ctx.store.member_role(&org.id, &user.id).await? {
-        Some(r) if r == role => {}
-        Some(_) => {
-            ctx.store
-                .set_member_role(&org.id, &user.id, role, Journal::NONE)
-                .await?
-        }
-        None => {
-            ctx.store
-                .add_member(&org.id, &user.id, role, ctx.now, Journal::NONE)
-                .await?
-        }
-    }
-    let org = if org_created {
-        audit::append(
-            ctx,
-            Some(&org.id),
-            "system:cli",
-            "org.created",
-            None,
-            "success",
-            json!({"slug": org.slug}),
-        )
-        .await?;
-        compartments::grant_first_org_demo_tenancy(ctx, org, cloud, "system:cli").await?
-    } else {
-        org
-    };
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         "system:cli",
         "member.added",
         Some(&format!("user:{}", user.id)),
         "success",
         json!({"email": user.email, "role": role.as_str(), "platformAdmin": platform_admin}),
-    )
-    .await?;
+    );
+    match ctx.store.member_role(&org.id, &user.id).await? {
+        // Nothing changes: the run is still recorded.
+        Some(r) if r == role => {
+            for e in j.audit_entries() {
+                ctx.store.append_audit(ctx.keys, e).await?;
+            }
+        }
+        Some(_) => {
+            ctx.store
+                .set_member_role(&org.id, &user.id, role, &j)
+                .await?
+        }
+        None => {
+            ctx.store
+                .add_member(&org.id, &user.id, role, ctx.now, &j)
+                .await?
+        }
+    }
+    let org = if org_created {
+        compartments::grant_first_org_demo_tenancy(ctx, org, cloud, "system:cli").await?
+    } else {
+        org
+    };
     let user = ctx.store.user_by_id(&user.id).await?.unwrap_or(user);
     Ok(CliUser {
         user,

@@ -1,6 +1,7 @@
 //! Invitations to join an organisation.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -18,12 +19,14 @@ pub trait InvitationRepo: Send + Sync {
     ) -> StoreResult<Vec<(Invitation, Org)>>;
     /// Accepts or declines the user's pending, unexpired invitation; accepting
     /// adds the membership (never used yet: `last_active_at` NULL) in the same
-    /// transaction. `NotFound` when there is no such invitation for this user.
+    /// transaction, with its journal. `NotFound` when there is no such
+    /// invitation for this user (and nothing is recorded).
     async fn decide_invitation(
         &self,
         id: &str,
         user_id: &str,
         accept: bool,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<Invitation>;
 }

@@ -9,7 +9,22 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait OrgRepo: Send + Sync {
     /// Creates an organisation; `Conflict` when the slug is taken.
-    async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org>;
+    async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org> {
+        self.create_org_with(id, slug, name, None, now, Journal::NONE)
+            .await
+    }
+    /// Creates an organisation and, when `admin` names a user, makes them its
+    /// admin, with its journal: one transaction, so an organisation never
+    /// exists without its creator's membership or its record.
+    async fn create_org_with(
+        &self,
+        id: &str,
+        slug: &str,
+        name: &str,
+        admin: Option<&str>,
+        now: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<Org>;
     /// An organisation by slug.
     async fn org_by_slug(&self, slug: &str) -> StoreResult<Option<Org>>;
     /// An organisation by id.
@@ -27,15 +42,18 @@ pub trait OrgRepo: Send + Sync {
     async fn set_org_four_eyes(&self, org_id: &str, on: bool, j: &Journal<'_>) -> StoreResult<()>;
     /// True once any organisation admin or platform admin exists.
     async fn admin_exists(&self) -> StoreResult<bool>;
-    /// First-run setup in one transaction: re-checks that no admin exists
-    /// (`Conflict` otherwise), creates the user (platform admin) and the
-    /// organisation, and makes the user its admin.
+    /// First-run setup in one transaction with its journal: re-checks that no
+    /// admin exists (`Conflict` otherwise), creates the user `user_id`
+    /// (platform admin) and the organisation, and makes the user its admin.
+    #[allow(clippy::too_many_arguments)]
     async fn bootstrap_admin(
         &self,
+        user_id: &str,
         user: NewUser,
         org_id: &str,
         slug: &str,
         org_name: &str,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<(User, Org)>;
 }

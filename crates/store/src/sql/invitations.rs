@@ -1,12 +1,13 @@
 //! Invitations: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{InvitationRepo, StoreResult};
 use portal_core::StoreError;
 
 use super::decode::{invitation, invitation_cols, org, org_cols};
-use super::{Db, Exec, Sql, SqlStore};
+use super::{journal, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 static EXPIRE_LAPSED: Sql = Sql::new(
@@ -86,6 +87,7 @@ impl<B: Db> InvitationRepo for SqlStore<B> {
         user_id: &str,
         accept: bool,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<Invitation> {
         let status = if accept {
             InvitationStatus::Accepted
@@ -109,6 +111,7 @@ impl<B: Db> InvitationRepo for SqlStore<B> {
             )
             .await?;
         }
+        journal::write(&mut tx, j).await?;
         tx.commit().await?;
         Ok(inv)
     }

@@ -39,6 +39,7 @@ static INSERT_SETUP_ADMIN: Sql = Sql::new(
     "INSERT INTO users (id, email, name, password_hash, platform_admin, created_at, updated_at) \
      VALUES ($1, $2, $3, $4, TRUE, $5, $5)",
 );
+/// The first admin of an organisation (at setup, or its creator).
 static INSERT_SETUP_MEMBER: Sql = Sql::new(
     "INSERT INTO org_members (org_id, user_id, role, created_at, last_active_at) \
      VALUES ($1, $2, 'admin', $3, $3)",
@@ -57,10 +58,23 @@ fn new_org(id: &str, slug: &str, name: &str, now: i64) -> Org {
 
 #[async_trait]
 impl<B: Db> OrgRepo for SqlStore<B> {
-    async fn create_org(&self, id: &str, slug: &str, name: &str, now: i64) -> StoreResult<Org> {
-        let mut w = self.0.writer().await?;
-        w.execute(&INSERT, &args![id, slug, name, now]).await?;
-        w.commit().await?;
+    async fn create_org_with(
+        &self,
+        id: &str,
+        slug: &str,
+        name: &str,
+        admin: Option<&str>,
+        now: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<Org> {
+        let mut tx = self.0.begin().await?;
+        tx.execute(&INSERT, &args![id, slug, name, now]).await?;
+        if let Some(user_id) = admin {
+            tx.execute(&INSERT_SETUP_MEMBER, &args![id, user_id, now])
+                .await?;
+        }
+        journal::write(&mut tx, j).await?;
+        tx.commit().await?;
         Ok(new_org(id, slug, name, now))
     }
 
@@ -106,18 +120,19 @@ impl<B: Db> OrgRepo for SqlStore<B> {
 
     async fn bootstrap_admin(
         &self,
+        user_id: &str,
         u: NewUser,
         org_id: &str,
         slug: &str,
         org_name: &str,
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<(User, Org)> {
         let taken = || StoreError::Conflict("an admin already exists".into());
         // Cheap answer for the common case (setup already done) without taking locks.
         if self.admin_exists().await? {
             return Err(taken());
         }
-        let user_id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.0.begin().await?;
         tx.lock(Lock::Setup).await?;
         if tx.one(&ADMIN_EXISTS, &[], decode::flag).await? {
@@ -132,10 +147,11 @@ impl<B: Db> OrgRepo for SqlStore<B> {
             .await?;
         tx.execute(&INSERT_SETUP_MEMBER, &args![org_id, user_id, now])
             .await?;
+        journal::write(&mut tx, j).await?;
         tx.commit().await?;
         Ok((
             User {
-                id: user_id,
+                id: user_id.to_string(),
                 email: u.email,
                 name: u.name,
                 platform_admin: true,
