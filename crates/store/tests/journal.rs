@@ -21,6 +21,7 @@ contract! {
         check_org_settings_and_their_records,
         check_follow_up_jobs_commit_with_the_change,
         check_org_creation_setup_and_invitations_with_their_records,
+        check_password_change_and_its_record,
     ],
 }
 
@@ -613,4 +614,68 @@ async fn check_org_creation_setup_and_invitations_with_their_records(db: &TestDb
         Some(inv.role)
     );
     assert_records(s, &k, &o.id, &["org.created", "member.joined"]).await;
+}
+
+/// A password change (new hash, other sessions ended, API keys revoked) is
+/// stored with its record, which counts the keys it revoked, or not at all.
+async fn check_password_change_and_its_record(db: &TestDb) {
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    let u = mk_user(s, "pw@x.test").await;
+    for id in ["here", "elsewhere"] {
+        s.create_auth_session(new_session(id, &u.id, Some(&o.id)))
+            .await
+            .unwrap();
+    }
+    for name in ["ci", "deploy"] {
+        let key = new_key(&format!("k-{name}"), &o.id, name, Some(&u.id), 1_000);
+        s.create_api_key(key, Journal::NONE).await.unwrap();
+    }
+    let record = |n: u64| {
+        let mut j = Journal::new(&k, None, 1_500);
+        j.audit(
+            Some(&o.id),
+            "user:pw",
+            "auth.password_changed",
+            None,
+            "success",
+            json!({"apiKeysRevoked": n}),
+        )
+        .event(&o.id, "auth.password_changed", &json!({}));
+        j
+    };
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .change_password(&u.id, "new-hash", Some("here"), 1_500, &record)
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert_eq!(
+            s.password_hash(&u.id).await.unwrap().as_deref(),
+            Some("hash-of-pw@x.test"),
+            "{table}"
+        );
+        assert!(s.auth_session_active("elsewhere", 1_500).await.unwrap());
+        let keys_now = s.list_api_keys(&o.id).await.unwrap();
+        assert!(keys_now.iter().all(|k| k.revoked_at.is_none()), "{table}");
+        heal(db, table).await;
+    }
+    let revoked = s
+        .change_password(&u.id, "new-hash", Some("here"), 1_500, &record)
+        .await
+        .unwrap();
+    assert_eq!(revoked, 2);
+    assert_eq!(
+        s.password_hash(&u.id).await.unwrap().as_deref(),
+        Some("new-hash")
+    );
+    assert!(s.auth_session_active("here", 1_500).await.unwrap());
+    assert!(!s.auth_session_active("elsewhere", 1_500).await.unwrap());
+    assert_records(s, &k, &o.id, &["auth.password_changed"]).await;
+    let page = s
+        .list_audit(&audit::org_chain(&o.id), &audit_filter(10))
+        .await
+        .unwrap();
+    assert_eq!(page.items[0].detail, json!({"apiKeysRevoked": 2}).to_string());
 }

@@ -197,22 +197,30 @@ pub async fn change_password(
         ));
     }
     let new_hash = hash_password_blocking(new).await?;
-    ctx.store.set_password(&user.id, &new_hash, ctx.now).await?;
+    let org = p.org.as_ref().map(|o| o.id.as_str());
+    let actor = p.actor();
+    let record = |keys_revoked: u64| {
+        let mut j = ctx.journal();
+        j.audit(
+            org,
+            &actor,
+            "auth.password_changed",
+            None,
+            "success",
+            json!({"apiKeysRevoked": keys_revoked}),
+        );
+        j
+    };
     ctx.store
-        .revoke_user_sessions(&user.id, p.session_id.as_deref(), ctx.now)
+        .change_password(
+            &user.id,
+            &new_hash,
+            p.session_id.as_deref(),
+            ctx.now,
+            &record,
+        )
         .await?;
-    let keys_revoked = ctx.store.revoke_user_api_keys(&user.id, ctx.now).await?;
     ctx.credentials_changed();
-    audit::append(
-        ctx,
-        p.org.as_ref().map(|o| o.id.as_str()),
-        &p.actor(),
-        "auth.password_changed",
-        None,
-        "success",
-        json!({"apiKeysRevoked": keys_revoked}),
-    )
-    .await?;
     Ok(())
 }
 

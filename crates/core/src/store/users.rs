@@ -1,6 +1,7 @@
 //! Accounts: identity, password hash, platform admin flag.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -17,6 +18,17 @@ pub trait UserRepo: Send + Sync {
     async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>>;
     /// Replaces the user's password hash.
     async fn set_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
+    /// A password change in one transaction: replaces the hash, ends the
+    /// user's sessions but `keep`, revokes their API keys, and writes the
+    /// journal `record` makes of how many keys that revoked. Returns that count.
+    async fn change_password<'k>(
+        &self,
+        user_id: &str,
+        hash: &str,
+        keep: Option<&str>,
+        now: i64,
+        record: &(dyn Fn(u64) -> Journal<'k> + Send + Sync),
+    ) -> StoreResult<u64>;
     /// Sets or clears the platform admin flag.
     async fn set_platform_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()>;
 }

@@ -24,7 +24,7 @@ static BY_HASH: Sql = Sql::new(concat!(
     key_cols!(),
     " FROM api_keys WHERE key_hash = $1"
 ));
-static REVOKE_USER: Sql =
+pub(crate) static REVOKE_USER: Sql =
     Sql::new("UPDATE api_keys SET revoked_at = $2 WHERE owner_user_id = $1 AND revoked_at IS NULL");
 static REVOKE: Sql = Sql::new(
     "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL",

@@ -22,7 +22,7 @@ static EXTEND: Sql = Sql::new(
 );
 static REVOKE: Sql =
     Sql::new("UPDATE auth_sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL");
-static REVOKE_USER: Sql = Sql::new(
+pub(crate) static REVOKE_USER: Sql = Sql::new(
     "UPDATE auth_sessions SET revoked_at = $3 \
      WHERE user_id = $1 AND revoked_at IS NULL AND id <> COALESCE($2::TEXT, '')",
 );

@@ -1,11 +1,12 @@
 //! Users: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{StoreResult, UserRepo};
 
 use super::decode::user;
-use super::{touched, Db, Exec, Sql, SqlStore};
+use super::{api_keys, auth_sessions, journal, touched, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 pub(crate) static INSERT: Sql = Sql::new(
@@ -82,6 +83,29 @@ impl<B: Db> UserRepo for SqlStore<B> {
         let n = w.execute(&SET_PASSWORD, &args![user_id, hash, now]).await?;
         touched(n)?;
         w.commit().await
+    }
+
+    async fn change_password<'k>(
+        &self,
+        user_id: &str,
+        hash: &str,
+        keep: Option<&str>,
+        now: i64,
+        record: &(dyn Fn(u64) -> Journal<'k> + Send + Sync),
+    ) -> StoreResult<u64> {
+        let mut tx = self.0.begin().await?;
+        touched(
+            tx.execute(&SET_PASSWORD, &args![user_id, hash, now])
+                .await?,
+        )?;
+        tx.execute(&auth_sessions::REVOKE_USER, &args![user_id, keep, now])
+            .await?;
+        let keys = tx
+            .execute(&api_keys::REVOKE_USER, &args![user_id, now])
+            .await?;
+        journal::write(&mut tx, &record(keys)).await?;
+        tx.commit().await?;
+        Ok(keys)
     }
 
     async fn set_platform_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()> {
