@@ -4,6 +4,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 contract! {
@@ -104,10 +105,18 @@ async fn check_auth_sessions(s: &dyn Store) {
         .map(|x| x.id)
         .collect();
     assert_eq!(at_3000, ["s1"], "expired sessions are not listed");
-    assert!(!s.revoke_user_session(&other.id, "s5", 1_600).await.unwrap());
-    assert!(s.revoke_user_session(&u.id, "s5", 1_600).await.unwrap());
+    assert!(!s
+        .revoke_user_session(&other.id, "s5", 1_600, Journal::NONE)
+        .await
+        .unwrap());
+    assert!(s
+        .revoke_user_session(&u.id, "s5", 1_600, Journal::NONE)
+        .await
+        .unwrap());
     assert!(
-        !s.revoke_user_session(&u.id, "s5", 1_700).await.unwrap(),
+        !s.revoke_user_session(&u.id, "s5", 1_700, Journal::NONE)
+            .await
+            .unwrap(),
         "once"
     );
     assert_eq!(

@@ -25,15 +25,15 @@ async fn check_invitations(s: &dyn Store) {
         .await
         .unwrap();
 
-    s.create_invitation(&new_invitation("i1", &o.id, &u.id, 200))
+    s.create_invitation(&new_invitation("i1", &o.id, &u.id, 200), Journal::NONE)
         .await
         .unwrap();
     // One pending invitation per organisation and person.
     assert_conflict(
-        s.create_invitation(&new_invitation("i1b", &o.id, &u.id, 300))
+        s.create_invitation(&new_invitation("i1b", &o.id, &u.id, 300), Journal::NONE)
             .await,
     );
-    s.create_invitation(&new_invitation("i2-new", &o2.id, &u.id, 250))
+    s.create_invitation(&new_invitation("i2-new", &o2.id, &u.id, 250), Journal::NONE)
         .await
         .unwrap();
     let mine = s.user_invitations(&u.id, 300).await.unwrap();
@@ -90,25 +90,34 @@ async fn check_invitations(s: &dyn Store) {
     assert_eq!(declined.status, InvitationStatus::Declined);
     assert_eq!(s.member_role(&o2.id, &u.id).await.unwrap(), None);
     // After an answer, or once lapsed, a new invitation may be made.
-    s.create_invitation(&new_invitation("i3", &o2.id, &u.id, 500))
+    s.create_invitation(&new_invitation("i3", &o2.id, &u.id, 500), Journal::NONE)
         .await
         .unwrap();
-    s.create_invitation(&new_invitation("i4", &o2.id, &other.id, 500))
+    s.create_invitation(&new_invitation("i4", &o2.id, &other.id, 500), Journal::NONE)
         .await
         .unwrap();
-    s.create_invitation(&new_invitation("i5", &o2.id, &other.id, 1_600))
-        .await
-        .unwrap();
+    s.create_invitation(
+        &new_invitation("i5", &o2.id, &other.id, 1_600),
+        Journal::NONE,
+    )
+    .await
+    .unwrap();
     let theirs = s.user_invitations(&other.id, 1_600).await.unwrap();
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0].0.id, "i5");
     // Unknown organisation or user.
     assert_conflict(
-        s.create_invitation(&new_invitation("i6", "no-such-org", &u.id, 500))
-            .await,
+        s.create_invitation(
+            &new_invitation("i6", "no-such-org", &u.id, 500),
+            Journal::NONE,
+        )
+        .await,
     );
     assert_conflict(
-        s.create_invitation(&new_invitation("i7", &o.id, "no-such-user", 500))
-            .await,
+        s.create_invitation(
+            &new_invitation("i7", &o.id, "no-such-user", 500),
+            Journal::NONE,
+        )
+        .await,
     );
 }

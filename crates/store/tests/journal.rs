@@ -580,7 +580,22 @@ async fn check_org_creation_setup_and_invitations_with_their_records(db: &TestDb
 
     let invited = mk_user(s, "invited@x.test").await;
     let inv = new_invitation("inv-1", &o.id, &invited.id, 1_100);
-    s.create_invitation(&inv).await.unwrap();
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .create_invitation(&inv, &records(&k, &o.id, "member.invited"))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(s
+            .user_invitations(&invited.id, 1_100)
+            .await
+            .unwrap()
+            .is_empty());
+        heal(db, table).await;
+    }
+    s.create_invitation(&inv, &records(&k, &o.id, "member.invited"))
+        .await
+        .unwrap();
     for table in ["audit_log", "events"] {
         break_table(db, table).await;
         let r = s
@@ -613,7 +628,13 @@ async fn check_org_creation_setup_and_invitations_with_their_records(db: &TestDb
         s.member_role(&o.id, &invited.id).await.unwrap(),
         Some(inv.role)
     );
-    assert_records(s, &k, &o.id, &["org.created", "member.joined"]).await;
+    assert_records(
+        s,
+        &k,
+        &o.id,
+        &["org.created", "member.invited", "member.joined"],
+    )
+    .await;
 }
 
 /// A password change (new hash, other sessions ended, API keys revoked) is
@@ -661,6 +682,25 @@ async fn check_password_change_and_its_record(db: &TestDb) {
         assert!(keys_now.iter().all(|k| k.revoked_at.is_none()), "{table}");
         heal(db, table).await;
     }
+    // Signing out another device is recorded with it, or not done.
+    let signed_out = |n: u64| records(&k, &o.id, &format!("session.revoked.{n}"));
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .revoke_user_session(&u.id, "elsewhere", 1_400, &signed_out(1))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(s.auth_session_active("elsewhere", 1_400).await.unwrap());
+        heal(db, table).await;
+    }
+    assert!(!s
+        .revoke_user_session(&u.id, "no-such", 1_400, &signed_out(0))
+        .await
+        .unwrap());
+    assert!(
+        actions(s, &o.id).await.is_empty(),
+        "nothing revoked, nothing recorded"
+    );
     let revoked = s
         .change_password(&u.id, "new-hash", Some("here"), 1_500, &record)
         .await
@@ -677,5 +717,8 @@ async fn check_password_change_and_its_record(db: &TestDb) {
         .list_audit(&audit::org_chain(&o.id), &audit_filter(10))
         .await
         .unwrap();
-    assert_eq!(page.items[0].detail, json!({"apiKeysRevoked": 2}).to_string());
+    assert_eq!(
+        page.items[0].detail,
+        json!({"apiKeysRevoked": 2}).to_string()
+    );
 }

@@ -287,20 +287,23 @@ pub async fn revoke_my_session(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreRe
             "Sessions are managed from a browser session".into(),
         ));
     }
-    if !ctx.store.revoke_user_session(&user.id, id, ctx.now).await? {
-        return Err(CoreError::NotFound("Session not found".into()));
-    }
-    ctx.credentials_changed();
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         p.org.as_ref().map(|o| o.id.as_str()),
         &p.actor(),
         "auth.session_revoked",
         Some(&format!("session:{id}")),
         "success",
         json!({}),
-    )
-    .await?;
+    );
+    if !ctx
+        .store
+        .revoke_user_session(&user.id, id, ctx.now, &j)
+        .await?
+    {
+        return Err(CoreError::NotFound("Session not found".into()));
+    }
+    ctx.credentials_changed();
     Ok(())
 }
 

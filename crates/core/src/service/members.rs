@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::auth::{hash_password_blocking, uuid_v4};
-use super::{audit, events, Ctx};
+use super::{events, Ctx};
 use crate::crypto::random_bytes;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
@@ -96,8 +96,28 @@ pub async fn add(
         created_at: ctx.now,
         expires_at: ctx.now + INVITATION_TTL_MS,
     };
+    // The organisation's chain says who was invited, not whether the account existed.
+    let mut j = ctx.journal();
+    j.audit(
+        Some(&org.id),
+        &p.actor(),
+        "member.invited",
+        Some(&format!("user:{}", user.id)),
+        "success",
+        json!({"email": user.email, "role": role.as_str(), "invitationId": invitation.id}),
+    );
+    if created {
+        j.audit(
+            None,
+            &p.actor(),
+            "user.created",
+            Some(&format!("user:{}", user.id)),
+            "success",
+            json!({"email": user.email, "org": org.id, "invitationId": invitation.id}),
+        );
+    }
     ctx.store
-        .create_invitation(&invitation)
+        .create_invitation(&invitation, &j)
         .await
         .map_err(|e| match e {
             crate::store::StoreError::Conflict(_) => {
@@ -105,29 +125,6 @@ pub async fn add(
             }
             other => other.into(),
         })?;
-    // The organisation's chain says who was invited, not whether the account existed.
-    audit::append(
-        ctx,
-        Some(&org.id),
-        &p.actor(),
-        "member.invited",
-        Some(&format!("user:{}", user.id)),
-        "success",
-        json!({"email": user.email, "role": role.as_str(), "invitationId": invitation.id}),
-    )
-    .await?;
-    if created {
-        audit::append(
-            ctx,
-            None,
-            &p.actor(),
-            "user.created",
-            Some(&format!("user:{}", user.id)),
-            "success",
-            json!({"email": user.email, "org": org.id, "invitationId": invitation.id}),
-        )
-        .await?;
-    }
     Ok(Invited {
         invitation,
         email: user.email,

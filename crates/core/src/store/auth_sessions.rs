@@ -1,6 +1,7 @@
 //! Browser sign-in sessions.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -27,7 +28,13 @@ pub trait AuthSessionRepo: Send + Sync {
     /// The user's live sessions (not revoked, not expired at `now`), newest first.
     async fn list_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>>;
     /// Revokes one of the user's own sessions; false when it is not theirs or already over.
-    async fn revoke_user_session(&self, user_id: &str, id: &str, now: i64) -> StoreResult<bool>;
+    async fn revoke_user_session(
+        &self,
+        user_id: &str,
+        id: &str,
+        now: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool>;
     /// Switches the session's active organisation.
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()>;
 }

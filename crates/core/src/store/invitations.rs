@@ -9,8 +9,8 @@ use async_trait::async_trait;
 #[async_trait]
 pub trait InvitationRepo: Send + Sync {
     /// Stores a pending invitation; first marks the pair's lapsed pending ones
-    /// expired. `Conflict` when one is still pending.
-    async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()>;
+    /// expired; with its journal. `Conflict` when one is still pending.
+    async fn create_invitation(&self, inv: &Invitation, j: &Journal<'_>) -> StoreResult<()>;
     /// The user's pending, unexpired invitations, with their organisations, newest first.
     async fn user_invitations(
         &self,

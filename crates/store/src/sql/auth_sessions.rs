@@ -1,11 +1,12 @@
 //! Browser sessions: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{AuthSessionRepo, StoreResult};
 
 use super::decode::{self, user, user_cols};
-use super::{Db, Exec, Sql, SqlStore};
+use super::{journal, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 static INSERT: Sql = Sql::new(
@@ -117,11 +118,16 @@ impl<B: Db> AuthSessionRepo for SqlStore<B> {
         .await
     }
 
-    async fn revoke_user_session(&self, user_id: &str, id: &str, now: i64) -> StoreResult<bool> {
-        let mut w = self.0.writer().await?;
-        let n = w.execute(&REVOKE_OWN, &args![user_id, id, now]).await?;
-        w.commit().await?;
-        Ok(n > 0)
+    async fn revoke_user_session(
+        &self,
+        user_id: &str,
+        id: &str,
+        now: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool> {
+        let mut tx = self.0.begin().await?;
+        let n = tx.execute(&REVOKE_OWN, &args![user_id, id, now]).await?;
+        journal::commit_touched(tx, n, j).await
     }
 
     async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {

@@ -44,7 +44,7 @@ static ACCEPT_MEMBER: Sql = Sql::new(
 
 #[async_trait]
 impl<B: Db> InvitationRepo for SqlStore<B> {
-    async fn create_invitation(&self, inv: &Invitation) -> StoreResult<()> {
+    async fn create_invitation(&self, inv: &Invitation, j: &Journal<'_>) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
         tx.execute(
             &EXPIRE_LAPSED,
@@ -66,6 +66,7 @@ impl<B: Db> InvitationRepo for SqlStore<B> {
             ],
         )
         .await?;
+        journal::write(&mut tx, j).await?;
         tx.commit().await
     }
 
