@@ -6,6 +6,7 @@
 mod support;
 
 #[allow(unused_imports)]
+use portal_core::journal::Journal;
 use support::contract::*;
 
 use portal_core::identity::PrincipalSnapshot;
@@ -60,10 +61,13 @@ async fn check_definitions(s: &dyn Store) {
     let o1 = mk_org(s, "o1").await;
     let o2 = mk_org(s, "o2").await;
     let w1 = workflow("w1", &o1.id, "Nightly_Backup 100%", "ops", 10);
-    s.create_workflow(&w1).await.unwrap();
-    s.create_workflow(&workflow("w2", &o1.id, "Scale web", "web", 20))
-        .await
-        .unwrap();
+    s.create_workflow(&w1, Journal::NONE).await.unwrap();
+    s.create_workflow(
+        &workflow("w2", &o1.id, "Scale web", "web", 20),
+        Journal::NONE,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         s.get_workflow(&o1.id, "w1").await.unwrap(),
         Some(w1.clone())
@@ -107,8 +111,11 @@ async fn check_definitions(s: &dyn Store) {
     let mut edited = w1.clone();
     edited.definition.name = "Renamed".into();
     edited.updated_at = 30;
-    assert!(!s.save_workflow(&edited, 9).await.unwrap(), "stale");
-    assert!(s.save_workflow(&edited, 10).await.unwrap());
+    assert!(
+        !s.save_workflow(&edited, 9, Journal::NONE).await.unwrap(),
+        "stale"
+    );
+    assert!(s.save_workflow(&edited, 10, Journal::NONE).await.unwrap());
     assert_eq!(
         s.get_workflow(&o1.id, "w1")
             .await
@@ -132,8 +139,10 @@ async fn check_definitions(s: &dyn Store) {
         published_by: "user:u1".into(),
         created_at: 40,
     };
-    s.publish_workflow(&published, &v1).await.unwrap();
-    assert_conflict(s.publish_workflow(&published, &v1).await);
+    s.publish_workflow(&published, &v1, Journal::NONE)
+        .await
+        .unwrap();
+    assert_conflict(s.publish_workflow(&published, &v1, Journal::NONE).await);
     assert_eq!(
         s.get_workflow_version(&o1.id, "w1", 1).await.unwrap(),
         Some(v1.clone())
@@ -148,8 +157,16 @@ async fn check_definitions(s: &dyn Store) {
         vec![v1]
     );
 
-    assert!(!s.delete_workflow(&o2.id, "w1").await.unwrap(), "tenancy");
-    assert!(s.delete_workflow(&o1.id, "w1").await.unwrap());
+    assert!(
+        !s.delete_workflow(&o2.id, "w1", Journal::NONE)
+            .await
+            .unwrap(),
+        "tenancy"
+    );
+    assert!(s
+        .delete_workflow(&o1.id, "w1", Journal::NONE)
+        .await
+        .unwrap());
     assert!(s
         .get_workflow_version(&o1.id, "w1", 1)
         .await
@@ -191,7 +208,7 @@ async fn check_runs_advance_at_their_revision(s: &dyn Store) {
     let mut w = workflow("w1", &o1.id, "W", "t", 1);
     w.status = WorkflowStatus::Published;
     w.version = 1;
-    s.create_workflow(&w).await.unwrap();
+    s.create_workflow(&w, Journal::NONE).await.unwrap();
     let def = w.definition.clone();
     let mut c = Change::new(&def, new_run(&o1.id, 5), Vec::new(), 5);
     c.start("in");
@@ -278,6 +295,9 @@ async fn check_runs_advance_at_their_revision(s: &dyn Store) {
         0
     );
     // Deleting the workflow takes its runs with it.
-    assert!(s.delete_workflow(&o1.id, "w1").await.unwrap());
+    assert!(s
+        .delete_workflow(&o1.id, "w1", Journal::NONE)
+        .await
+        .unwrap());
     assert!(s.get_workflow_run(&o1.id, "r1").await.unwrap().is_none());
 }

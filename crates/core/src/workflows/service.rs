@@ -12,10 +12,11 @@ use super::model::*;
 use super::validate::{self, Issue};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
+use crate::journal::Journal;
 use crate::model::Page;
 use crate::rbac::Permission;
 use crate::service::tools::ToolRunner;
-use crate::service::{audit, Ctx};
+use crate::service::Ctx;
 
 /// Steps a run may execute unless its definition says otherwise (`maxSteps`).
 pub const DEFAULT_MAX_STEPS: i64 = 100;
@@ -81,17 +82,14 @@ pub async fn create(
         created_at: ctx.now,
         updated_at: ctx.now,
     };
-    ctx.store.create_workflow(&w).await?;
-    audit::append(
+    let j = record(
         ctx,
-        Some(&org.id),
-        &p.actor(),
+        p,
+        &w,
         "workflow.created",
-        Some(&w.id),
-        "success",
         json!({"name": w.definition.name}),
-    )
-    .await?;
+    );
+    ctx.store.create_workflow(&w, &j).await?;
     Ok(w)
 }
 
@@ -116,8 +114,36 @@ pub async fn list(ctx: &Ctx<'_>, p: &Principal, f: &WorkflowFilter) -> CoreResul
     Ok(ctx.store.list_workflows(&p.org()?.id, f).await?)
 }
 
-async fn save(ctx: &Ctx<'_>, w: &Workflow, read_at: i64) -> CoreResult<()> {
-    if ctx.store.save_workflow(w, read_at).await? {
+/// The journal of a change to `w`: one audit entry in its organisation's chain.
+fn record<'k>(
+    ctx: &Ctx<'k>,
+    p: &Principal,
+    w: &Workflow,
+    action: &str,
+    detail: Value,
+) -> Journal<'k> {
+    let mut j = ctx.journal();
+    j.audit(
+        Some(&w.org_id),
+        &p.actor(),
+        action,
+        Some(&w.id),
+        "success",
+        detail,
+    );
+    j
+}
+
+/// Saves `w` if it is unchanged since `read_at`, recording `action`.
+async fn save(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    w: &Workflow,
+    read_at: i64,
+    action: &str,
+) -> CoreResult<()> {
+    let j = record(ctx, p, w, action, json!({"name": w.definition.name}));
+    if ctx.store.save_workflow(w, read_at, &j).await? {
         Ok(())
     } else {
         Err(CoreError::Conflict(
@@ -145,7 +171,7 @@ pub async fn update(
     let read_at = w.updated_at;
     w.definition = d;
     w.updated_at = ctx.now.max(read_at + 1);
-    save(ctx, &w, read_at).await?;
+    save(ctx, p, &w, read_at, "workflow.updated").await?;
     Ok(w)
 }
 
@@ -153,19 +179,18 @@ pub async fn update(
 pub async fn delete(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     p.require(Permission::WorkflowsWrite)?;
     let org = p.org()?;
-    if !ctx.store.delete_workflow(&org.id, id).await? {
-        return Err(not_found());
-    }
-    audit::append(
-        ctx,
+    let mut j = ctx.journal();
+    j.audit(
         Some(&org.id),
         &p.actor(),
         "workflow.deleted",
         Some(id),
         "success",
         json!({}),
-    )
-    .await?;
+    );
+    if !ctx.store.delete_workflow(&org.id, id, &j).await? {
+        return Err(not_found());
+    }
     Ok(())
 }
 
@@ -195,8 +220,15 @@ pub async fn publish(
         published_by: p.id.clone(),
         created_at: ctx.now,
     };
+    let j = record(
+        ctx,
+        p,
+        &w,
+        "workflow.published",
+        json!({"version": w.version}),
+    );
     ctx.store
-        .publish_workflow(&w, &v)
+        .publish_workflow(&w, &v, &j)
         .await
         .map_err(|e| match e {
             crate::StoreError::Conflict(_) => {
@@ -204,16 +236,6 @@ pub async fn publish(
             }
             other => other.into(),
         })?;
-    audit::append(
-        ctx,
-        Some(&w.org_id),
-        &p.actor(),
-        "workflow.published",
-        Some(&w.id),
-        "success",
-        json!({"version": w.version}),
-    )
-    .await?;
     Ok(w)
 }
 
@@ -224,7 +246,7 @@ pub async fn archive(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<Workf
     let read_at = w.updated_at;
     w.status = WorkflowStatus::Archived;
     w.updated_at = ctx.now.max(read_at + 1);
-    save(ctx, &w, read_at).await?;
+    save(ctx, p, &w, read_at, "workflow.archived").await?;
     Ok(w)
 }
 

@@ -3,13 +3,14 @@
 //! name, description and tags are also columns, for lists and search.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::Page;
 use portal_core::store::{StoreResult, WorkflowRepo};
 use portal_core::workflows::model::{Workflow, WorkflowFilter, WorkflowStatus, WorkflowVersion};
 use portal_core::workflows::Definition;
 use portal_core::StoreError;
 
-use super::{decode, touched, Db, Exec, Row, Sql, SqlStore};
+use super::{decode, journal, touched, Db, Exec, Row, Sql, SqlStore};
 use crate::args;
 
 macro_rules! workflow_cols {
@@ -126,8 +127,8 @@ fn tags(w: &Workflow) -> String {
 
 #[async_trait]
 impl<B: Db> WorkflowRepo for SqlStore<B> {
-    async fn create_workflow(&self, w: &Workflow) -> StoreResult<()> {
-        let mut c = self.0.writer().await?;
+    async fn create_workflow(&self, w: &Workflow, j: &Journal<'_>) -> StoreResult<()> {
+        let mut c = self.0.begin().await?;
         c.execute(
             &INSERT,
             &args![
@@ -145,6 +146,7 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
             ],
         )
         .await?;
+        journal::write(&mut c, j).await?;
         c.commit().await
     }
 
@@ -179,8 +181,13 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
         Ok(Page { items, total })
     }
 
-    async fn save_workflow(&self, w: &Workflow, expected_updated_at: i64) -> StoreResult<bool> {
-        let mut c = self.0.writer().await?;
+    async fn save_workflow(
+        &self,
+        w: &Workflow,
+        expected_updated_at: i64,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool> {
+        let mut c = self.0.begin().await?;
         let n = c
             .execute(
                 &SAVE,
@@ -198,18 +205,21 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
                 ],
             )
             .await?;
-        c.commit().await?;
-        Ok(n == 1)
+        journal::commit_touched(c, n, j).await
     }
 
-    async fn delete_workflow(&self, org_id: &str, id: &str) -> StoreResult<bool> {
-        let mut c = self.0.writer().await?;
+    async fn delete_workflow(&self, org_id: &str, id: &str, j: &Journal<'_>) -> StoreResult<bool> {
+        let mut c = self.0.begin().await?;
         let n = c.execute(&DELETE, &args![org_id, id]).await?;
-        c.commit().await?;
-        Ok(n == 1)
+        journal::commit_touched(c, n, j).await
     }
 
-    async fn publish_workflow(&self, w: &Workflow, v: &WorkflowVersion) -> StoreResult<()> {
+    async fn publish_workflow(
+        &self,
+        w: &Workflow,
+        v: &WorkflowVersion,
+        j: &Journal<'_>,
+    ) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
         tx.execute(
             &INSERT_VERSION,
@@ -230,6 +240,7 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
             )
             .await?,
         )?;
+        journal::write(&mut tx, j).await?;
         tx.commit().await
     }
 
