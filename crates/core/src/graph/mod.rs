@@ -3,6 +3,7 @@
 //! radius, exposure paths and orphans; the usage graph of an organisation
 //! from its own tool executions. Everything is scoped to one organisation.
 
+pub mod impact;
 pub mod model;
 pub mod queries;
 pub mod read;
