@@ -233,14 +233,7 @@ async fn exposure_finds_open_paths_to_public_running_instances_only() {
 
     // A clean tenancy: an organisation confined to prod-apps (no network of its own).
     let prod_apps = compartment_id(&admin, "prod-apps").await;
-    let res = admin
-        .post("/api/admin/orgs", json!({"name": "Clean", "slug": "clean"}))
-        .await;
-    assert_eq!(res.status(), 201);
-    let clean = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let clean = admin.create_org("Clean", "clean").await;
     admin.assign_compartments(&clean, &[&prod_apps]).await;
     admin.set_active("clean").await;
     let g = ok_graph(&admin, "kind=exposure").await;
@@ -372,14 +365,7 @@ async fn another_organisations_resources_and_usage_never_appear() {
     );
     let all_orphans = nodes(&ok_graph(&admin, "kind=orphans").await, "volume");
 
-    let res = admin
-        .post("/api/admin/orgs", json!({"name": "Beta", "slug": "beta"}))
-        .await;
-    assert_eq!(res.status(), 201);
-    let beta = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let beta = admin.create_org("Beta", "beta").await;
     admin.assign_compartments(&beta, &[&development]).await;
     admin.set_active("beta").await;
 

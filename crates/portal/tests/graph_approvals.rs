@@ -2,22 +2,8 @@
 //! affect (as `/api/graph?kind=blast-radius` counts it) in the review API,
 //! on the approval page and in the inbox; other calls show nothing.
 
-use portal_testkit::{run_tool, Client, TestApp};
+use portal_testkit::{run_tool, TestApp};
 use serde_json::{json, Value};
-
-/// Asks for `tool` through the REST API; returns the approval it needs.
-async fn ask(c: &Client, tool: &str, args: Value) -> String {
-    let res = c
-        .post(
-            "/api/tools/execute",
-            json!({"toolName": tool, "args": args}),
-        )
-        .await;
-    assert_eq!(res.status(), 403);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "APPROVAL_REQUIRED", "{body}");
-    body["approvalId"].as_str().unwrap().to_string()
-}
 
 /// The words a count is said with.
 fn said(summary: &Value, kind: &str, one: &str, many: &str) -> Option<String> {
@@ -59,7 +45,7 @@ async fn a_pending_delete_vcn_shows_its_blast_radius_to_approvers() {
     .map(|(k, one, many)| said(summary, k, one, many).unwrap_or_else(|| panic!("{k} in {radius}")))
     .collect();
 
-    let id = ask(&admin, "deleteVcn", json!({"vcnId": vcn})).await;
+    let id = admin.ask_approval("deleteVcn", json!({"vcnId": vcn})).await;
     // The review API (an eligible approver, not the requester).
     let review: Value = op
         .get(&format!("/api/tools/approve/{id}"))
@@ -93,7 +79,9 @@ async fn a_pending_delete_vcn_shows_its_blast_radius_to_approvers() {
 
     // A call that destroys nothing shows no blast radius.
     let instance = admin.running_instance().await;
-    let stop = ask(&op, "stopInstance", json!({"instanceId": instance})).await;
+    let stop = op
+        .ask_approval("stopInstance", json!({"instanceId": instance}))
+        .await;
     let review: Value = admin
         .get(&format!("/api/tools/approve/{stop}"))
         .await
