@@ -159,6 +159,9 @@ async fn blast_radius_of_a_vcn_is_its_subnets_vnics_and_instances() {
     )
     .await;
     assert_eq!(status, 404, "{body}");
+    let long = "x".repeat(300);
+    let (status, body) = graph(&admin, &format!("kind=blast-radius&resource={long}")).await;
+    assert_eq!(status, 400, "{body}");
     let (status, body) = graph(&admin, "kind=blast-radius").await;
     assert_eq!(status, 400, "{body}");
     assert!(

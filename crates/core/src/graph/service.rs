@@ -20,6 +20,8 @@ pub const DEFAULT_DAYS: i64 = 30;
 /// Longest usage window.
 pub const MAX_DAYS: i64 = 365;
 const DAY_MS: i64 = 86_400_000;
+/// Longest resource id accepted (OCIDs are far shorter).
+const MAX_RESOURCE: usize = 255;
 
 /// One query.
 #[derive(Debug, Clone)]
@@ -80,6 +82,11 @@ pub async fn query(
                 return Err(CoreError::Validation(
                     "resource: required for kind blast-radius (an OCID)".into(),
                 ))
+            }
+            (_, Some(r)) if r.len() > MAX_RESOURCE => {
+                return Err(CoreError::Validation(format!(
+                    "resource: at most {MAX_RESOURCE} characters (an OCID)"
+                )))
             }
             (_, r) => r,
         };
