@@ -14,8 +14,8 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, advisor, advisor_schedules, approvals, audit, auth, chat, chat_sdk, compartments,
-    events, health, idp, invitations, keys, mcp, ops, org, portal_settings, search, sessions,
-    setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
+    events, graph, health, idp, invitations, keys, mcp, ops, org, portal_settings, search,
+    sessions, setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -70,6 +70,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(activity::list))
         .routes(routes!(audit::list))
         .routes(routes!(audit::verify))
+        .routes(routes!(graph::query))
         .routes(routes!(events::list))
         .routes(routes!(tools::list))
         .routes(routes!(tools::get))

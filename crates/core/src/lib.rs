@@ -10,6 +10,7 @@ pub mod chat_control;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod graph;
 pub mod hashing;
 pub mod health;
 pub mod identity;

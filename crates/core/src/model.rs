@@ -317,6 +317,22 @@ pub struct ActivityFilter {
     pub offset: i64,
 }
 
+/// Tool executions of one principal, tool and argument set within one
+/// hour: what the usage graph is built from (aggregated in the query).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    /// Who ran them.
+    pub principal_id: String,
+    /// The hour (epoch milliseconds / 3,600,000).
+    pub hour: i64,
+    /// The tool.
+    pub tool_name: String,
+    /// The (redacted) arguments, JSON.
+    pub args: String,
+    /// How many.
+    pub count: i64,
+}
+
 /// Filters for audit listings.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

@@ -6,20 +6,6 @@ use portal_testkit::web::{csrf_of, page};
 use portal_testkit::{with_operator as setup, Client, TestApp};
 use serde_json::{json, Value};
 
-/// Asks for `tool` through the REST API; returns the approval it needs.
-async fn ask(c: &Client, tool: &str, args: Value) -> String {
-    let res = c
-        .post(
-            "/api/tools/execute",
-            json!({"toolName": tool, "args": args}),
-        )
-        .await;
-    assert_eq!(res.status(), 403);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["code"], "APPROVAL_REQUIRED", "{body}");
-    body["approvalId"].as_str().unwrap().to_string()
-}
-
 async fn status_of(admin: &Client, id: &str) -> String {
     let v: Value = admin
         .get(&format!("/api/tools/approve/{id}"))
@@ -33,7 +19,9 @@ async fn status_of(admin: &Client, id: &str) -> String {
 #[tokio::test]
 async fn an_admin_approves_from_the_page_and_the_call_then_runs() {
     let (app, admin, op, instance) = setup().await;
-    let id = ask(&op, "stopInstance", json!({"instanceId": instance})).await;
+    let id = op
+        .ask_approval("stopInstance", json!({"instanceId": instance}))
+        .await;
 
     // The home page and the list show it, with the link every approveUrl names.
     let (status, home) = admin.page("/").await;
@@ -140,7 +128,9 @@ async fn an_admin_approves_from_the_page_and_the_call_then_runs() {
 async fn a_viewer_sees_no_approve_controls_and_a_forged_post_is_refused() {
     let (app, admin, op, instance) = setup().await;
     let viewer = app.member(&admin, "vi@acme.test", "viewer").await;
-    let id = ask(&op, "stopInstance", json!({"instanceId": instance})).await;
+    let id = op
+        .ask_approval("stopInstance", json!({"instanceId": instance}))
+        .await;
 
     let (status, list) = viewer.page("/approvals").await;
     assert_eq!(status, 200);
@@ -171,7 +161,9 @@ async fn a_viewer_sees_no_approve_controls_and_a_forged_post_is_refused() {
 async fn four_eyes_is_explained_and_enforced_on_the_page() {
     let (_app, admin, op, instance) = setup().await;
     // A danger tool asked by the admin: someone else must decide it.
-    let id = ask(&admin, "terminateInstance", json!({"instanceId": instance})).await;
+    let id = admin
+        .ask_approval("terminateInstance", json!({"instanceId": instance}))
+        .await;
     let (status, detail) = admin.page(&format!("/approvals/{id}")).await;
     assert_eq!(status, 200);
     assert!(detail.contains(r#"id="blocked""#), "{detail}");
@@ -195,7 +187,9 @@ async fn four_eyes_is_explained_and_enforced_on_the_page() {
 #[tokio::test]
 async fn another_organisations_approval_is_not_found() {
     let (app, admin, op, instance) = setup().await;
-    let id = ask(&op, "stopInstance", json!({"instanceId": instance})).await;
+    let id = op
+        .ask_approval("stopInstance", json!({"instanceId": instance}))
+        .await;
     let res = admin
         .post("/api/admin/orgs", json!({"name": "Beta", "slug": "beta"}))
         .await;

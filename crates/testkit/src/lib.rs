@@ -683,6 +683,36 @@ impl Client {
         )
     }
 
+    /// Creates an organisation as a platform admin; returns its id.
+    pub async fn create_org(&self, name: &str, slug: &str) -> String {
+        let res = self
+            .post(
+                "/api/admin/orgs",
+                serde_json::json!({"name": name, "slug": slug}),
+            )
+            .await;
+        assert_eq!(res.status(), 201, "create organisation {slug}");
+        let body: serde_json::Value = res.json().await.expect("json");
+        body["id"].as_str().expect("org id").to_string()
+    }
+
+    /// Asks for `tool` through `POST /api/tools/execute`; returns the approval it needs.
+    pub async fn ask_approval(&self, tool: &str, args: serde_json::Value) -> String {
+        let res = self
+            .post(
+                "/api/tools/execute",
+                serde_json::json!({"toolName": tool, "args": args}),
+            )
+            .await;
+        assert_eq!(res.status(), 403, "{tool} needs an approval");
+        let body: serde_json::Value = res.json().await.expect("json");
+        assert_eq!(body["code"], "APPROVAL_REQUIRED", "{body}");
+        body["approvalId"]
+            .as_str()
+            .expect("approval id")
+            .to_string()
+    }
+
     /// Switches the session's active organisation (by slug).
     pub async fn set_active(&self, slug: &str) {
         let res = self

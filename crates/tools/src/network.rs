@@ -165,6 +165,7 @@ impl OciTools {
                 "cidrBlock",
                 "vcnId",
                 "prohibitPublicIpOnVnic",
+                "securityListIds",
                 "lifecycleState",
             ],
         )

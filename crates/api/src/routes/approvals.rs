@@ -230,6 +230,55 @@ pub struct Review {
     #[schema(value_type = Option<Object>)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review_args: Option<serde_json::Value>,
+    /// What a pending destructive (`danger`) call would affect, read from the
+    /// cloud as the caller; absent for other calls or when it cannot be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impact: Option<ImpactView>,
+}
+
+/// The blast radius of a destructive call.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImpactView {
+    /// The resource it acts on.
+    pub resource: String,
+    /// Its name.
+    pub label: String,
+    /// What depends on it, by node kind (as `/api/graph?kind=blast-radius` counts).
+    pub summary: std::collections::BTreeMap<String, i64>,
+    /// One line, e.g. "deleteVcn: 2 subnets, 3 VNICs, 3 instances".
+    pub text: String,
+}
+
+/// The impact of a pending approval (`None` when not destructive or not readable).
+async fn impact_of(
+    state: &AppState,
+    r: &Require<perm::ToolsApprove>,
+    a: &Approval,
+) -> Option<ImpactView> {
+    use portal_core::graph::{impact, read::Cloud};
+    if a.status != "pending" || impact::target(a).is_none() {
+        return None;
+    }
+    let tools = state.cloud.get().map(|c| c.tools.clone())?;
+    let cloud = Cloud {
+        tools: tools.as_ref(),
+        hooks: &state.metrics,
+        timeout: super::tools::TOOL_TIMEOUT,
+    };
+    let ctx = state.ctx(&r.caller);
+    match impact::of_approvals(&ctx, &cloud, &r.principal, std::slice::from_ref(a)).await {
+        Ok(mut v) => v.pop().flatten().map(|i| ImpactView {
+            resource: i.resource,
+            label: i.label,
+            summary: i.counts,
+            text: i.text,
+        }),
+        Err(e) => {
+            tracing::warn!(approval = %a.id, error = %e, "blast radius of the approval could not be read");
+            None
+        }
+    }
 }
 
 /// One approval of the organisation (`tools:approve`); eligible approvers also
@@ -252,6 +301,7 @@ pub async fn review(
 ) -> Result<Json<Review>, ApiError> {
     let (a, full) = approvals::review(&state.ctx(&r.caller), &r.principal, &approval_id).await?;
     Ok(Json(Review {
+        impact: impact_of(&state, &r, &a).await,
         approval: ApprovalView::from(&a),
         review_args: full,
     }))

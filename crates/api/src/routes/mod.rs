@@ -10,6 +10,7 @@ pub mod chat;
 pub mod chat_sdk;
 pub mod compartments;
 pub mod events;
+pub mod graph;
 pub mod health;
 pub mod idp;
 pub mod invitations;

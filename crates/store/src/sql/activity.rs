@@ -5,7 +5,7 @@ use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{ActivityRepo, StoreResult};
 
-use super::decode::{self, activity, activity_cols};
+use super::decode::{self, activity, activity_cols, usage_row};
 use super::{journal, Db, Exec, Sql, SqlStore};
 use crate::args;
 
@@ -28,6 +28,13 @@ static LIST: Sql = Sql::new(concat!(
     filter!(),
     " ORDER BY created_at DESC, id{C} LIMIT $7 OFFSET $8"
 ));
+
+/// Counted in the database: the answer grows with distinct calls, not executions.
+static USAGE: Sql = Sql::new(
+    "SELECT principal_id, created_at / 3600000, tool_name, args, COUNT(*) FROM tool_executions \
+     WHERE org_id = $1 AND created_at >= $2 \
+     GROUP BY principal_id, created_at / 3600000, tool_name, args",
+);
 
 #[async_trait]
 impl<B: Db> ActivityRepo for SqlStore<B> {
@@ -82,5 +89,10 @@ impl<B: Db> ActivityRepo for SqlStore<B> {
             )
             .await?;
         Ok(Page { items, total })
+    }
+
+    async fn usage_rows(&self, org_id: &str, since: i64) -> StoreResult<Vec<UsageRow>> {
+        let mut c = self.0.reader().await?;
+        c.rows(&USAGE, &args![org_id, since], usage_row).await
     }
 }

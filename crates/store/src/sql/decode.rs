@@ -236,6 +236,17 @@ pub(crate) fn activity(r: &dyn Row) -> StoreResult<Activity> {
     })
 }
 
+/// A row of the usage graph's input.
+pub(crate) fn usage_row(r: &dyn Row) -> StoreResult<UsageRow> {
+    Ok(UsageRow {
+        principal_id: r.text(0)?,
+        hour: r.int(1)?,
+        tool_name: r.text(2)?,
+        args: r.text(3)?,
+        count: r.int(4)?,
+    })
+}
+
 pub(crate) fn approval(r: &dyn Row) -> StoreResult<Approval> {
     Ok(Approval {
         id: r.text(0)?,

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
+use portal_core::graph::impact::Impact;
 use portal_core::model::Approval;
 use portal_core::rbac::Permission;
 use portal_core::service::approvals;
@@ -14,6 +15,7 @@ use portal_http::{AppState, HttpError};
 use serde::Deserialize;
 
 use crate::form::{args_list, pretty_json, when, PageForm};
+use crate::gateway;
 use crate::people::People;
 use crate::shell::Section;
 use crate::visit::{see_other, Member, PageError};
@@ -35,20 +37,31 @@ pub fn status(s: impl AsRef<str>) -> Markup {
     html! { span class={ "badge " (s) } { (s) } }
 }
 
-/// The pending table (also used on the home page).
-pub fn pending_table(people: &People, items: &[Approval]) -> Markup {
+/// What a destructive call would affect, or why that is unknown.
+fn affects(i: Option<&Impact>) -> Markup {
+    html! {
+        @if let Some(i) = i {
+            span.blast-radius title={ "Blast radius of " (i.label) } { (i.text) }
+        }
+    }
+}
+
+/// The pending table (also used on the home page); `impacts` (by position,
+/// possibly fewer) says what destructive calls would affect.
+pub fn pending_table(people: &People, items: &[Approval], impacts: &[Option<Impact>]) -> Markup {
     html! {
         div.table-wrap {
             table.stack {
                 caption.muted { "Waiting for a decision" }
-                thead { tr { th scope="col" { "Tool" } th scope="col" { "Risk" } th scope="col" { "Requested by" } th scope="col" { "Arguments" } th scope="col" { "Expires" } th scope="col" { "Review" } } }
+                thead { tr { th scope="col" { "Tool" } th scope="col" { "Risk" } th scope="col" { "Requested by" } th scope="col" { "Arguments" } th scope="col" { "Affects" } th scope="col" { "Expires" } th scope="col" { "Review" } } }
                 tbody {
-                    @for a in items {
+                    @for (n, a) in items.iter().enumerate() {
                         tr {
                             td data-label="Tool" { code { (a.tool_name) } }
                             td data-label="Risk" { (risk(a.risk)) }
                             td data-label="Requested by" { (people.show(&a.requester)) }
                             td.args data-label="Arguments" { (args_list(&a.args_redacted)) }
+                            td data-label="Affects" { (affects(impacts.get(n).and_then(Option::as_ref))) }
                             td data-label="Expires" { time datetime=(when(a.expires_at)) data-expires=(a.expires_at) { (when(a.expires_at)) } }
                             td data-label="" { a href={ "/approvals/" (a.id) } { "Review" span.sr-only { " " (a.tool_name) } } }
                         }
@@ -76,6 +89,7 @@ pub async fn list(State(state): State<AppState>, m: Member) -> Result<Response, 
     let pending = approvals::pending(&ctx, &m.principal, PENDING_PAGE, 0).await?;
     let decided = approvals::decided(&ctx, &m.principal, HISTORY).await?;
     let people = People::load(&ctx, &m).await?;
+    let impacts = gateway::impacts(&state, &m, &pending.items).await;
     let body = html! {
         h1 { "Approvals" }
         section.card aria-labelledby="pending-h" {
@@ -83,7 +97,10 @@ pub async fn list(State(state): State<AppState>, m: Member) -> Result<Response, 
             @if pending.items.is_empty() {
                 p.muted #no-pending { "Nothing is waiting for a decision." }
             } @else {
-                (pending_table(&people, &pending.items))
+                @if let Err(why) = &impacts {
+                    p.notice.warn role="status" #blast-unavailable { "Blast radius unavailable: " (why) }
+                }
+                (pending_table(&people, &pending.items, impacts.as_deref().unwrap_or_default()))
             }
         }
         section.card aria-labelledby="history-h" {
@@ -130,6 +147,12 @@ pub async fn detail(
     } else {
         None
     };
+    let impact = match a.status == "pending" {
+        true => gateway::impacts(&state, &m, std::slice::from_ref(&a))
+            .await
+            .map(|mut v| v.pop().flatten()),
+        false => Ok(None),
+    };
     let args = match &full {
         Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
         None => pretty_json(&a.args_redacted),
@@ -154,6 +177,11 @@ pub async fn detail(
                 }
                 @if let Some(r) = &a.reason {
                     dt { "Reason" } dd { (r) }
+                }
+                @match &impact {
+                    Ok(Some(i)) => { dt { "Affects" } dd #blast-radius { (affects(Some(i))) } }
+                    Err(why) => { dt { "Affects" } dd #blast-radius.muted { "Blast radius unavailable: " (why) } }
+                    Ok(None) => {}
                 }
             }
             h2 { "Arguments" }

@@ -56,7 +56,7 @@ pub async fn page(State(state): State<AppState>, m: Member) -> Result<Response, 
                 @if page.items.is_empty() {
                     p.muted { "Nothing is waiting for you." }
                 } @else {
-                    (pending_table(&people, &page.items))
+                    (pending_table(&people, &page.items, &[]))
                     p { a href="/approvals" { "All approvals" } }
                 }
             }
