@@ -32,6 +32,7 @@ async fn check_orgs(s: &dyn Store) {
             name: "Acme Corp".into(),
             four_eyes: true,
             allowed_compartments: Vec::new(),
+            password_sign_in: true,
             created_at: 1_000
         }
     );
@@ -136,6 +137,7 @@ async fn check_bootstrap_once(s: &dyn Store) {
             name: "First Org".into(),
             four_eyes: true,
             allowed_compartments: Vec::new(),
+            password_sign_in: true,
             created_at: 5_000
         }
     );
