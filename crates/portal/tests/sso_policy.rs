@@ -157,6 +157,22 @@ async fn password_sign_in_is_turned_off_per_org_only_once_sso_works() {
             .contains("once single sign-on works"),
         "{body}"
     );
+    // The settings page says the same when the box is unticked.
+    let (status, page) = admin.page("/admin/settings").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"id="password-sign-in""#), "{page}");
+    let res = admin
+        .post_form(
+            "/admin/settings/password-sign-in",
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("once single sign-on works"));
     op.sign_in_as("op-1", "grace@acme.test", true, &["portal-operators"]);
     let (res, _, _) = walk(&app, idp).await;
     assert_eq!(res.status(), 303);
@@ -184,6 +200,17 @@ async fn password_sign_in_is_turned_off_per_org_only_once_sso_works() {
             .0,
         401
     );
+    // Someone added now, with a one-time password, is refused alike.
+    let res = admin
+        .post(
+            "/api/org/members",
+            json!({"email": "late@acme.test", "name": "Late", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let otp: Value = res.json().await.unwrap();
+    let otp = otp["oneTimePassword"].as_str().unwrap();
+    assert_eq!(password_sign_in(&app, "late@acme.test", otp).await.0, 403);
     // The sign-in page says the same, above the "Sign in with" button.
     let res = app
         .client
@@ -220,14 +247,24 @@ async fn password_sign_in_is_turned_off_per_org_only_once_sso_works() {
         vec![
             "auth.sign_in_refused",
             "auth.sign_in_refused",
+            "auth.sign_in_refused",
             "auth.break_glass_sign_in"
         ]
     );
 
-    // Back on: passwords work again.
+    // Back on (from the settings page): passwords work again.
     let admin = admin_again(&app).await;
-    let (status, body) = set_password_sign_in(&admin, true).await;
-    assert_eq!(status, 200, "{body}");
+    let (_, page) = admin.page("/admin/settings").await;
+    let res = admin
+        .post_form(
+            "/admin/settings/password-sign-in",
+            &[("csrf", &csrf_of(&page)), ("passwordSignIn", "on")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, page) = admin.page("/admin/settings?done=password").await;
+    assert!(page.contains("Password sign-in is on"), "{page}");
+    let body: Value = admin.get("/api/org/settings").await.json().await.unwrap();
     assert_eq!(body["passwordSignIn"], true);
     assert_eq!(
         password_sign_in(&app, "bob@acme.test", PASSWORD).await.0,

@@ -99,8 +99,10 @@ pub async fn sign_in(
         return Err(CoreError::InvalidCredentials);
     };
     attempt.succeeded();
-    password_allowed(ctx, &user).await?;
+    // After the invitations an admin's "add member" made are accepted: the
+    // organisations they join count too.
     super::invitations::accept_created_account(ctx, &user).await?;
+    password_allowed(ctx, &user).await?;
     let signed = start_session(ctx, &user, None).await?;
     audit::append_best_effort(
         ctx,

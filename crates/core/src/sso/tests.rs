@@ -138,3 +138,17 @@ fn links_only_by_verified_email() {
         Link::ByEmail("u1".into())
     );
 }
+
+#[test]
+fn a_provider_reaches_its_org_or_the_orgs_it_maps_to() {
+    let mut p = idp();
+    assert!(reaches(&p, "org-1"), "mapped");
+    assert!(reaches(&p, "org-default"), "default");
+    assert!(!reaches(&p, "org-2"));
+    p.org_id = Some("org-2".into());
+    assert!(reaches(&p, "org-2"));
+    assert!(
+        !reaches(&p, "org-1"),
+        "its own org only, whatever the map says"
+    );
+}
