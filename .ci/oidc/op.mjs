@@ -21,7 +21,7 @@ export async function startOp(port, redirectUri, postLogoutUri) {
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
       redirect_uris: [redirectUri],
-      post_logout_redirect_uris: [postLogoutUri],
+      post_logout_redirect_uris: postLogoutUri ? [postLogoutUri] : [],
       response_types: ['code'],
       grant_types: ['authorization_code'],
     }],
