@@ -168,6 +168,27 @@ async fn a_new_person_signs_in_by_pkce_and_lands_as_operator_by_group() {
     let (res, _, _) = walk(&app, idp).await;
     let s = cookie(&res, "portal_session").expect("session");
     assert_eq!(session(&app, &s).await["role"], "admin");
+
+    // The flag turned off: a manual change goes through again, and the next
+    // sign-in (groups now saying operator) leaves it alone.
+    let res = admin
+        .patch(
+            &format!("/api/admin/idp/{idp}"),
+            json!({"rolesManaged": false}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = admin
+        .patch(
+            &format!("/api/org/members/{uid}"),
+            json!({"role": "viewer"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    op.sign_in_as("op-1", "grace@acme.test", true, &["portal-operators"]);
+    let (res, _, _) = walk(&app, idp).await;
+    let s = cookie(&res, "portal_session").expect("session");
+    assert_eq!(session(&app, &s).await["role"], "viewer");
 }
 
 #[tokio::test]
