@@ -3,11 +3,14 @@
 // Provider, from .ci/oidc) at /admin/idp, the secret write-only, and tests
 // the connection; a new browser signs in with "Sign in with CI OP" through the
 // OP's login and consent pages (authorization code + PKCE) and lands as an
-// operator by group. axe-core on the portal's pages.
+// operator by group; signing out continues to the OP (RP-initiated logout:
+// the portal's hand-off page, followed by its module under the strict CSP),
+// which asks to confirm and sends the browser back to the portal's sign-in
+// page. axe-core on the portal's pages.
 import { startOp, CLIENT_ID, CLIENT_SECRET } from '../oidc/op.mjs';
 
 export async function ssoJourneys({ admin, context, base, opPort, check, axe, shot }) {
-  const op = await startOp(opPort, `${base}/auth/sso/callback`);
+  const op = await startOp(opPort, `${base}/auth/sso/callback`, `${base}/login`);
   try {
     await admin.setViewportSize({ width: 1280, height: 800 });
     await admin.emulateMedia({ colorScheme: 'light' });
@@ -53,6 +56,16 @@ export async function ssoJourneys({ admin, context, base, opPort, check, axe, sh
     check(who.user?.email === 'op-grace@example.com', 'signed in as the OP account');
     check(who.role === 'operator', `an operator by group (${who.role})`);
     await shot(page, '7-signed-in-by-sso');
+
+    await page.locator('header form[action="/logout"] button[type="submit"]').click();
+    await page.waitForURL((u) => u.origin === op.issuer);
+    const atOp = new URL(page.url());
+    check(atOp.searchParams.has('id_token_hint'), `signing out continues at the OP (${atOp.origin}${atOp.pathname}, with id_token_hint)`);
+    await page.getByRole('button', { name: /yes, sign me out/i }).click();
+    await page.waitForURL((u) => u.origin === base && u.pathname === '/login');
+    const after = await page.request.get('/api/auth/get-session');
+    check(after.status() === 401, `signed out of the portal (${after.status()})`);
+    await shot(page, '7-signed-out-by-sso');
     await ctx.close();
   } finally {
     op.close();

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { startOp, CLIENT_ID, CLIENT_SECRET } from './op.mjs';
 
 const [portal, dataDir, opPort] = process.argv.slice(2);
-const op = await startOp(Number(opPort), `${portal}/auth/sso/callback`);
+const op = await startOp(Number(opPort), `${portal}/auth/sso/callback`, `${portal}/login`);
 let passed = 0;
 let failed = 0;
 
 // One cookie jar per origin (the OP and the portal share 127.0.0.1).
 class Browser {
-  constructor() { this.jars = new Map(); }
+  constructor() { this.jars = new Map(); this.logins = 0; }
   jar(url) {
     const o = new URL(url).origin;
     if (!this.jars.has(o)) this.jars.set(o, new Map());
@@ -48,6 +48,7 @@ class Browser {
       const action = /action="([^"]+)"/.exec(html)?.[1];
       assert.ok(action, `no form at ${url} (${res.status}): ${html.slice(0, 300)}`);
       const prompt = /name="prompt" value="([^"]+)"/.exec(html)?.[1];
+      if (prompt === 'login') this.logins += 1;
       const body = new URLSearchParams(prompt === 'login' ? { prompt, login, password: 'any' } : { prompt });
       const post = await this.go(new URL(action, url).toString(), {
         method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -137,6 +138,81 @@ await check('a replayed callback is refused', async () => {
   const r = await fetch(callback, { redirect: 'manual', headers: { cookie: `portal_sso=${pending}` } });
   assert.equal(r.status, 403);
   assert.equal(r.headers.getSetCookie().some((c) => c.startsWith('portal_session=')), false);
+});
+
+const unescape = (s) => s.replaceAll('&amp;', '&').replaceAll('&quot;', '"');
+
+await check('signing out of an SSO session signs out at the OP too (RP-initiated logout)', async () => {
+  const { b, cb } = await ssoAs('op-logout');
+  assert.equal(cb.status, 303);
+  assert.equal(b.logins, 1);
+  const confirm = await (await b.go(`${portal}/logout`)).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(confirm)?.[1];
+  assert.ok(csrf, confirm.slice(0, 300));
+  const out = await b.go(`${portal}/logout`, {
+    method: 'POST', body: new URLSearchParams({ csrf }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: portal },
+  });
+  const page = await out.text();
+  assert.equal(out.status, 200, page.slice(0, 300));
+  assert.equal(b.jar(portal).has('portal_session'), false, 'the portal session cookie is cleared');
+  const to = unescape(/id="sso-logout"[^>]*href="([^"]+)"|href="([^"]+)"[^>]*id="sso-logout"/.exec(page)?.slice(1).find(Boolean) || '');
+  assert.ok(to.startsWith(`${op.issuer}/`), `to the OP's end_session_endpoint: ${to}`);
+  const q = new URL(to).searchParams;
+  assert.ok(q.get('id_token_hint'), 'id_token_hint');
+  assert.equal(q.get('post_logout_redirect_uri'), `${portal}/login`);
+  // The OP asks to confirm; yes.
+  const ask = await b.go(to);
+  const html = await ask.text();
+  assert.equal(ask.status, 200, html.slice(0, 300));
+  const action = /action="([^"]+)"/.exec(html)?.[1];
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(html)?.[1];
+  assert.ok(action && xsrf, html.slice(0, 500));
+  const done = await b.go(new URL(action, to).toString(), {
+    method: 'POST', body: new URLSearchParams({ xsrf, logout: 'yes' }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.ok(done.status >= 300 && done.status < 400, `confirm: ${done.status}`);
+  assert.ok(done.headers.get('location').startsWith(`${portal}/login`), done.headers.get('location'));
+  const s = await (await b.go(`${portal}/api/auth/get-session`)).json().catch(() => null);
+  assert.ok(!s || !s.user, 'signed out of the portal');
+  // The OP's own session ended: signing in again asks for the login.
+  const again = await b.signIn(`${portal}/auth/sso/${idp.id}/start?next=/chat`, 'op-logout');
+  assert.equal(again.res.status, 303);
+  assert.equal(b.logins, 2, 'the OP asked for the login again');
+});
+
+await check('a password session signs out locally only', async () => {
+  const confirm = await (await admin.go(`${portal}/logout`)).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(confirm)?.[1];
+  const out = await admin.go(`${portal}/logout`, {
+    method: 'POST', body: new URLSearchParams({ csrf }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: portal },
+  });
+  assert.equal(out.status, 303);
+  assert.equal(out.headers.get('location'), '/login');
+  const r = await admin.go(`${portal}/api/auth/sign-in/email`, {
+    method: 'POST', headers: json, body: JSON.stringify({ email: 'root@example.com', password: 'a long passphrase' }),
+  });
+  assert.equal(r.status, 200);
+});
+
+await check('password sign-in turned off for the org: members use SSO, the platform admin keeps a break-glass password', async () => {
+  let r = await admin.go(`${portal}/api/org/settings`, { method: 'PUT', headers: json, body: JSON.stringify({ passwordSignIn: false }) });
+  const t = await r.text();
+  assert.equal(r.status, 200, t);
+  assert.equal(JSON.parse(t).passwordSignIn, false);
+  // A member with a password (added by the admin) is refused with 403.
+  r = await admin.go(`${portal}/api/org/members`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'pw@example.com', name: 'Pw', role: 'viewer' }) });
+  assert.equal(r.status, 201);
+  const otp = (await r.json()).oneTimePassword;
+  r = await fetch(`${portal}/api/auth/sign-in/email`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'pw@example.com', password: otp }) });
+  assert.equal(r.status, 403);
+  assert.match((await r.json()).error, /single sign-on/);
+  r = await fetch(`${portal}/api/auth/sign-in/email`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'root@example.com', password: 'a long passphrase' }) });
+  assert.equal(r.status, 200, 'break-glass');
+  r = await admin.go(`${portal}/api/org/settings`, { method: 'PUT', headers: json, body: JSON.stringify({ passwordSignIn: true }) });
+  assert.equal(r.status, 200);
 });
 
 await check('the sign-in audit names the mapped role and the group', async () => {

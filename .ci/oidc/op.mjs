@@ -14,13 +14,14 @@ function groupsOf(id) {
   return ['everyone'];
 }
 
-export async function startOp(port, redirectUri) {
+export async function startOp(port, redirectUri, postLogoutUri) {
   const issuer = `http://127.0.0.1:${port}`;
   const provider = new Provider(issuer, {
     clients: [{
       client_id: CLIENT_ID,
       client_secret: CLIENT_SECRET,
       redirect_uris: [redirectUri],
+      post_logout_redirect_uris: postLogoutUri ? [postLogoutUri] : [],
       response_types: ['code'],
       grant_types: ['authorization_code'],
     }],

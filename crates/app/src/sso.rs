@@ -10,6 +10,7 @@ use portal_core::identity::Principal;
 use portal_core::service::auth::SignedIn;
 use portal_core::service::sso as svc;
 use portal_core::service::Ctx;
+use portal_core::service::{password_policy, sso_sessions};
 use portal_core::sso::{ExternalIdentity, GroupsSource, IdentityProvider};
 use portal_core::CoreError;
 pub use portal_oidc::Callback;
@@ -90,6 +91,15 @@ fn redirect_uri(app: &App) -> String {
 /// The exact redirect URI to register at every OP.
 pub fn callback_url(app: &App) -> String {
     redirect_uri(app)
+}
+
+/// Where an OP sends the browser after RP-initiated logout (register it at
+/// the OP as a post-logout redirect URI).
+pub fn post_logout_url(app: &App) -> String {
+    format!(
+        "{}/login",
+        app.settings.http.public_url.trim_end_matches('/')
+    )
 }
 
 fn config(app: &App, p: &IdentityProvider, secret: Option<String>) -> RpConfig {
@@ -203,7 +213,7 @@ impl App {
             name: id.name,
             claims,
         };
-        let signed = svc::complete(ctx, &p, &ext).await?;
+        let signed = svc::complete(ctx, &p, &ext, &id.id_token).await?;
         Ok(Finished {
             signed,
             next: sealed.next,
@@ -218,6 +228,10 @@ impl App {
         idp_id: &str,
     ) -> Result<TestOutcome, CoreError> {
         let p = svc::get(ctx, actor, idp_id).await?;
+        self.test_provider(&p).await
+    }
+
+    async fn test_provider(&self, p: &IdentityProvider) -> Result<TestOutcome, CoreError> {
         Ok(match self.sso()?.rp.test(&p.issuer).await {
             Ok(r) => TestOutcome {
                 failed_step: None,
@@ -239,6 +253,56 @@ impl App {
                 keys: 0,
             },
         })
+    }
+
+    /// Where the browser goes after the portal session `session_id` ended:
+    /// the OP's end-session endpoint (with `id_token_hint` and the
+    /// post-logout redirect) when an OIDC sign-in opened the session and the
+    /// OP offers RP-initiated logout; `None` otherwise, and whenever the OP
+    /// cannot be asked (signing out never fails on the OP). Call it before
+    /// the session is revoked.
+    pub async fn sso_sign_out_url(&self, ctx: &Ctx<'_>, session_id: &str) -> Option<String> {
+        let (p, token) = match sso_sessions::logout_target(ctx, session_id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "RP-initiated logout skipped");
+                return None;
+            }
+        };
+        let cfg = config(self, &p, None);
+        let rp = &self.sso().ok()?.rp;
+        match rp
+            .logout_url(&cfg, Some(token.expose()), &post_logout_url(self))
+            .await
+        {
+            Ok(url) => url,
+            Err(e) => {
+                tracing::warn!(error = %e, idp = %p.id, "RP-initiated logout skipped");
+                None
+            }
+        }
+    }
+
+    /// Allows or refuses password sign-in for the caller's organisation.
+    /// Turning it off needs single sign-on to work: a provider among
+    /// [`password_policy::candidates`] that passes the connection test now.
+    pub async fn set_password_sign_in(
+        &self,
+        ctx: &Ctx<'_>,
+        actor: &Principal,
+        on: bool,
+    ) -> Result<(), CoreError> {
+        let mut working = None;
+        if !on {
+            for p in password_policy::candidates(ctx, actor).await? {
+                if self.test_provider(&p).await?.failed_step.is_none() {
+                    working = Some(p);
+                    break;
+                }
+            }
+        }
+        password_policy::set(ctx, actor, on, working.as_ref()).await
     }
 
     /// A provider was edited: its cached metadata goes.

@@ -84,6 +84,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         shape: Shape::Value(crate::sso::IdentityProvider::seal_context),
     },
     SealedColumn {
+        table: "sso_sessions",
+        id: "session_id",
+        column: "id_token_sealed",
+        shape: Shape::Value(crate::sso::id_token_seal_context),
+    },
+    SealedColumn {
         table: "chat_turns",
         id: "id",
         column: "state",

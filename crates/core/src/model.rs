@@ -54,6 +54,9 @@ pub struct Org {
     /// as a platform admin assigned them: empty means none (deny by default), the
     /// tenancy's OCID means the whole tenancy.
     pub allowed_compartments: Vec<String>,
+    /// Whether members may sign in with a password (off only once single
+    /// sign-on works for the organisation; platform admins always may).
+    pub password_sign_in: bool,
     /// Creation time.
     pub created_at: i64,
 }

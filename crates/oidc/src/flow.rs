@@ -108,9 +108,12 @@ pub struct Identity {
     pub id_token_claims: Map<String, Value>,
     /// Userinfo's claims, when it was asked.
     pub userinfo_claims: Option<Map<String, Value>>,
+    /// The ID token as the OP sent it (kept, sealed, as RP-initiated
+    /// logout's `id_token_hint`).
+    pub id_token: String,
 }
 
-type Token = IdToken<
+pub(crate) type Token = IdToken<
     AllClaims,
     CoreGenderClaim,
     openidconnect::core::CoreJweContentEncryptionAlgorithm,
@@ -272,6 +275,7 @@ impl Rp {
             name,
             id_token_claims: id_map,
             userinfo_claims,
+            id_token: raw,
         })
     }
 

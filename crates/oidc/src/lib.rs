@@ -97,10 +97,13 @@ impl Rp {
         self.cache.forget(issuer);
     }
 
-    /// The OP's RP-initiated logout URL (none when it offers none).
+    /// The OP's RP-initiated logout URL (none when it offers none), with the
+    /// ID token the sign-in gave as `id_token_hint`, our client id, and where
+    /// the OP sends the browser back (registered at the OP).
     pub async fn logout_url(
         &self,
         cfg: &RpConfig,
+        id_token: Option<&str>,
         post_logout_redirect: &str,
     ) -> Result<Option<String>, OidcError> {
         let meta = self.cache.get(&self.http, &cfg.issuer).await?;
@@ -111,10 +114,16 @@ impl Rp {
             .map_err(|e| OidcError::Discovery(format!("end_session_endpoint: {e}")))?;
         let back = PostLogoutRedirectUrl::new(post_logout_redirect.to_string())
             .map_err(|e| OidcError::Config(format!("post-logout redirect: {e}")))?;
-        let url = LogoutRequest::from(end)
+        let mut req = LogoutRequest::from(end)
             .set_client_id(ClientId::new(cfg.client_id.clone()))
-            .set_post_logout_redirect_uri(back)
-            .http_get_url();
+            .set_post_logout_redirect_uri(back);
+        if let Some(raw) = id_token {
+            let token: flow::Token = raw
+                .parse()
+                .map_err(|e| OidcError::IdToken(format!("malformed: {e}")))?;
+            req = req.set_id_token_hint(&token);
+        }
+        let url = req.http_get_url();
         Ok(Some(url.to_string()))
     }
 }

@@ -269,3 +269,61 @@ async fn the_outbound_guard_applies_to_every_op_url() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn hs256_signed_with_the_client_secret_is_refused() {
+    use openidconnect::core::{CoreHmacKey, CoreJweContentEncryptionAlgorithm};
+    use openidconnect::IdToken;
+    let op = FakeOp::start().await;
+    let rp = rp();
+    // The client secret is what an HS256 token would be keyed with: anyone
+    // holding it could mint identities, so the allowlist has no HS*.
+    let hmac = CoreHmacKey::new(b"s3cret".to_vec());
+    let r = sign_in(&op, &rp, false, |n| {
+        IdToken::<_, _, CoreJweContentEncryptionAlgorithm, _>::new(
+            op.claims(n),
+            &hmac,
+            openidconnect::core::CoreJwsSigningAlgorithm::HmacSha256,
+            None,
+            None,
+        )
+        .unwrap()
+        .to_string()
+    })
+    .await;
+    id_token_error(r, "algorithm");
+}
+
+#[tokio::test]
+async fn logout_url_carries_the_id_token_hint_and_the_way_back() {
+    let op = FakeOp::start().await;
+    let rp = rp();
+    let k = key(KEY_A, Some("k1"));
+    let id = sign_in(&op, &rp, false, |n| sign(&op.claims(n), &k))
+        .await
+        .unwrap();
+    let url = rp
+        .logout_url(&cfg(&op), Some(&id.id_token), "http://127.0.0.1:1/login")
+        .await
+        .unwrap()
+        .expect("the OP offers logout");
+    let url = reqwest::Url::parse(&url).unwrap();
+    assert_eq!(url.path(), "/logout");
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(q["id_token_hint"], id.id_token);
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["post_logout_redirect_uri"], "http://127.0.0.1:1/login");
+    assert!(rp
+        .logout_url(&cfg(&op), Some("not.a.token"), "http://127.0.0.1:1/login")
+        .await
+        .is_err());
+    // An OP without `end_session_endpoint`: none.
+    let plain = FakeOp::start().await;
+    plain.set(|s| s.no_end_session = true);
+    assert_eq!(
+        rp.logout_url(&cfg(&plain), None, "http://127.0.0.1:1/login")
+            .await
+            .unwrap(),
+        None
+    );
+}

@@ -3,11 +3,14 @@
 //! old key protected indirectly (the audit ledger, approval bindings) keeps
 //! working under the new one.
 
+mod sso_support;
+
 use std::io::Write;
 use std::process::Stdio;
 
 use portal_core::crypto::Keys;
 use portal_core::Secret;
+use portal_testkit::fake_op::FakeOp;
 use portal_testkit::{Client, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
@@ -52,6 +55,15 @@ async fn sealed(app: &TestApp) -> Vec<(String, String)> {
         (
             "SELECT id || '|' || args_sealed FROM approvals WHERE args_sealed IS NOT NULL",
             "approval-args:",
+        ),
+        (
+            "SELECT id || '|' || client_secret_sealed FROM identity_providers \
+             WHERE client_secret_sealed IS NOT NULL",
+            "idp-client-secret:",
+        ),
+        (
+            "SELECT session_id || '|' || id_token_sealed FROM sso_sessions",
+            "sso-id-token:",
         ),
     ] {
         let mut rows: Vec<(String, String)> = app
@@ -121,9 +133,21 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let (status, body) = call(&op, req.clone()).await;
     assert_eq!(body["code"], "APPROVAL_REQUIRED", "{status} {body}");
     let approval = body["approvalId"].as_str().unwrap().to_string();
+    // An identity provider's client secret, and the ID token an SSO sign-in
+    // keeps with its session.
+    let op = FakeOp::start().await;
+    let org = sso_support::org_id(&admin);
+    let idp = sso_support::create_idp(&admin, &op, json!({"orgId": org, "jit": true})).await;
+    let idp = idp["id"].as_str().unwrap().to_string();
+    op.sign_in_as("sub-1", "sso@acme.test", true, &["portal-operators"]);
+    let (res, _, _) = sso_support::walk(&app, &idp).await;
+    assert_eq!(res.status(), 303);
 
     let before = sealed(&app).await;
-    assert_eq!(before.len(), 4, "{before:?}");
+    assert_eq!(before.len(), 6, "{before:?}");
+    assert!(before
+        .iter()
+        .any(|(ctx, _)| ctx == &format!("idp-client-secret:{idp}")));
     let old_keys = Keys::derive(&Secret::new(OLD.as_bytes().to_vec()));
     let plain: Vec<Vec<u8>> = before
         .iter()
@@ -141,7 +165,7 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let (ok, err) = rekey(&app, OLD, NEW);
     assert!(ok, "{err}");
     assert!(
-        err.contains("re-sealed 4 secret(s) under key version 2"),
+        err.contains("re-sealed 6 secret(s) under key version 2"),
         "{err}"
     );
 
@@ -152,6 +176,8 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
         .env("PORTAL_CLOUD", "emulator")
         .same_database_as(&app)
         .env("PORTAL_SECRET_KEY", NEW)
+        .env("PORTAL_OUTBOUND_ALLOW", "127.0.0.1")
+        .env("PORTAL_OUTBOUND_ALLOW_HTTP", "true")
         .spawn()
         .await;
     let keys = &replica.state.app.keys;
@@ -163,6 +189,26 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
         assert_eq!(keys.open(ctx, value).as_ref(), Some(p), "{ctx}");
         assert_eq!(old_keys.open(ctx, value), None, "the old key opens nothing");
     }
+    let secret = after
+        .iter()
+        .find(|(ctx, _)| ctx.starts_with("idp-client-secret:"))
+        .and_then(|(ctx, v)| keys.open(ctx, v))
+        .unwrap();
+    assert_eq!(
+        secret, b"s3cret",
+        "the client secret opens to what was sent"
+    );
+    // And the replica signs in through the provider with it (the secret is
+    // opened for the code exchange), and keeps the new ID token under v2.
+    op.set(|s| s.client_secret = Some("s3cret".into()));
+    op.sign_in_as("sub-1", "sso@acme.test", true, &["portal-operators"]);
+    let (res, _, _) = sso_support::walk(&replica, &idp).await;
+    assert_eq!(
+        res.status(),
+        303,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
 
     // The old key is refused with a clear message (a second rotation from it too).
     let (ok, err) = rekey(&app, OLD, "another-master-secret-another-master-0003");

@@ -128,4 +128,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_embeddings.sql"),
         postgres: include_str!("../migrations/postgres/0020_embeddings.sql"),
     },
+    Migration {
+        version: 22,
+        name: "sso_logout",
+        sqlite: include_str!("../migrations/sqlite/0022_sso_logout.sql"),
+        postgres: include_str!("../migrations/postgres/0022_sso_logout.sql"),
+    },
 ];

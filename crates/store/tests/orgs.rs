@@ -13,6 +13,7 @@ contract! {
         check_admin_exists_platform_admin,
         check_bootstrap_once,
         check_bootstrap_after_other_admin,
+        check_password_sign_in_per_org,
     ],
     db: [
         check_concurrent_bootstraps,
@@ -32,6 +33,7 @@ async fn check_orgs(s: &dyn Store) {
             name: "Acme Corp".into(),
             four_eyes: true,
             allowed_compartments: Vec::new(),
+            password_sign_in: true,
             created_at: 1_000
         }
     );
@@ -139,6 +141,7 @@ async fn check_bootstrap_once(s: &dyn Store) {
             name: "First Org".into(),
             four_eyes: true,
             allowed_compartments: Vec::new(),
+            password_sign_in: true,
             created_at: 5_000
         }
     );
@@ -279,4 +282,45 @@ async fn check_concurrent_bootstraps(db: &TestDb) {
             .is_some() as usize;
     }
     assert_eq!(users, 1);
+}
+
+async fn check_password_sign_in_per_org(s: &dyn Store) {
+    let a = mk_org(s, "o-a").await;
+    let b = mk_org(s, "o-b").await;
+    assert!(a.password_sign_in, "on by default");
+    let u = mk_user(s, "pw@example.test").await;
+    let loner = mk_user(s, "loner@example.test").await;
+    for o in [&a, &b] {
+        s.add_member(
+            &o.id,
+            &u.id,
+            portal_core::rbac::Role::Viewer,
+            1_000,
+            Journal::NONE,
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(s.password_sign_in_refused_by(&u.id).await.unwrap(), None);
+    s.set_org_password_sign_in(&b.id, false, Journal::NONE)
+        .await
+        .unwrap();
+    assert!(!s.org_by_id(&b.id).await.unwrap().unwrap().password_sign_in);
+    // One of the person's organisations refusing is enough; others' members are untouched.
+    assert_eq!(
+        s.password_sign_in_refused_by(&u.id).await.unwrap(),
+        Some(b.name.clone())
+    );
+    assert_eq!(
+        s.password_sign_in_refused_by(&loner.id).await.unwrap(),
+        None
+    );
+    s.set_org_password_sign_in(&b.id, true, Journal::NONE)
+        .await
+        .unwrap();
+    assert_eq!(s.password_sign_in_refused_by(&u.id).await.unwrap(), None);
+    assert_not_found(
+        s.set_org_password_sign_in("nope", false, Journal::NONE)
+            .await,
+    );
 }

@@ -77,6 +77,11 @@ pub struct Script {
     pub on_authorize: Option<Minter>,
     /// Leave `iss` out of the authorization response.
     pub omit_iss: bool,
+    /// Offer no RP-initiated logout (no `end_session_endpoint`).
+    pub no_end_session: bool,
+    /// The client secret the token endpoint demands (HTTP Basic, as
+    /// `client_secret_basic`); `None`: any client authentication.
+    pub client_secret: Option<String>,
 }
 
 #[derive(Clone)]
@@ -88,13 +93,14 @@ pub struct FakeOp {
 async fn discovery(State(op): State<FakeOp>) -> Response {
     let s = op.script.lock().unwrap();
     let iss = s.discovery_issuer.clone().unwrap_or(op.issuer.clone());
+    let end_session = (!s.no_end_session).then(|| format!("{}/logout", op.issuer));
     Json(json!({
         "issuer": iss,
         "authorization_endpoint": format!("{}/authorize", op.issuer),
         "token_endpoint": format!("{}/token", op.issuer),
         "userinfo_endpoint": format!("{}/userinfo", op.issuer),
         "jwks_uri": format!("{}/jwks", op.issuer),
-        "end_session_endpoint": format!("{}/logout", op.issuer),
+        "end_session_endpoint": end_session,
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -112,8 +118,26 @@ async fn jwks(State(op): State<FakeOp>) -> Response {
     Json(json!({ "keys": s.keys })).into_response()
 }
 
-async fn token(State(op): State<FakeOp>, Form(f): Form<HashMap<String, String>>) -> Response {
+async fn token(
+    State(op): State<FakeOp>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
     let s = op.script.lock().unwrap();
+    if let Some(secret) = &s.client_secret {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let want = format!("Basic {}", b64.encode(format!("{CLIENT_ID}:{secret}")));
+        let got = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if got != Some(want.as_str()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "invalid_client"})),
+            )
+                .into_response();
+        }
+    }
     let (Some(code), Some(verifier)) = (f.get("code"), f.get("code_verifier")) else {
         return (
             StatusCode::BAD_REQUEST,

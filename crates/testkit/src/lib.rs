@@ -393,6 +393,20 @@ impl TestApp {
         }
     }
 
+    /// A client using a session cookie (`name=value`) obtained elsewhere
+    /// (an SSO callback, say).
+    pub fn with_cookie(&self, cookie: &str) -> Client {
+        Client {
+            base: self.url.clone(),
+            http: self.client.clone(),
+            auth: Auth::Cookie(
+                cookie.to_string(),
+                self.state.settings.http.public_url.clone(),
+            ),
+            who: serde_json::Value::Null,
+        }
+    }
+
     /// A client using an API key.
     pub fn with_key(&self, key: &str) -> Client {
         Client {

@@ -45,6 +45,11 @@ const SOURCES: &[(&str, &str, &str)] = &[
         include_str!("../assets/retry.js"),
     ),
     (
+        "follow.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/follow.js"),
+    ),
+    (
         "purify.min.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/vendor/purify.min.js"),

@@ -65,6 +65,9 @@ pub struct IdpView {
     pub enabled: bool,
     /// The exact redirect URI to register at the OP.
     pub redirect_uri: String,
+    /// The post-logout redirect URI to register at the OP (RP-initiated
+    /// logout sends the browser back there after signing out).
+    pub post_logout_redirect_uri: String,
     /// Created.
     pub created_at: String,
     /// Last change.
@@ -72,7 +75,7 @@ pub struct IdpView {
 }
 
 impl IdpView {
-    fn new(p: &IdentityProvider, redirect_uri: String) -> Self {
+    fn new(p: &IdentityProvider, redirect_uri: String, post_logout_redirect_uri: String) -> Self {
         Self {
             id: p.id.clone(),
             org_id: p.org_id.clone(),
@@ -93,6 +96,7 @@ impl IdpView {
             allowed_domains: p.allowed_domains.clone(),
             enabled: p.enabled,
             redirect_uri,
+            post_logout_redirect_uri,
             created_at: ts(p.created_at),
             updated_at: ts(p.updated_at),
         }
@@ -195,7 +199,11 @@ pub struct IdpTest {
 }
 
 fn view(state: &AppState, p: &IdentityProvider) -> IdpView {
-    IdpView::new(p, portal_app::sso::callback_url(&state.app))
+    IdpView::new(
+        p,
+        portal_app::sso::callback_url(&state.app),
+        portal_app::sso::post_logout_url(&state.app),
+    )
 }
 
 /// Lists the identity providers.

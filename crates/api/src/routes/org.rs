@@ -210,6 +210,8 @@ pub struct OrgSettings {
     /// as a platform admin assigned them: empty means none, the tenancy's OCID the
     /// whole tenancy.
     pub allowed_compartments: Vec<String>,
+    /// Whether members may sign in with a password (platform admins always may).
+    pub password_sign_in: bool,
 }
 
 /// A change to the organisation's settings; absent fields stay as they are.
@@ -222,6 +224,12 @@ pub struct SettingsChange {
     /// sub-compartments): only platform admins assign them (as with
     /// `PUT /api/admin/orgs/{orgId}/compartments`); anyone else gets 403.
     pub allowed_compartments: Option<Vec<String>>,
+    /// `false` turns password sign-in off for the organisation's members
+    /// (platform admins keep it, as the break-glass path). Refused (400)
+    /// unless single sign-on works for the organisation: an enabled identity
+    /// provider that reaches it, has signed a member in, and passes the
+    /// connection test now.
+    pub password_sign_in: Option<bool>,
 }
 
 /// The active organisation's settings (`admin:orgs`).
@@ -246,6 +254,7 @@ async fn current(state: &AppState, r: &Require<perm::AdminOrgs>) -> Result<OrgSe
     Ok(OrgSettings {
         four_eyes: org.four_eyes,
         allowed_compartments: org.allowed_compartments,
+        password_sign_in: org.password_sign_in,
     })
 }
 
@@ -275,6 +284,12 @@ pub async fn settings(
     }
     if let Some(on) = b.four_eyes {
         members::set_four_eyes(&ctx, &r.principal, on).await?;
+    }
+    if let Some(on) = b.password_sign_in {
+        state
+            .app
+            .set_password_sign_in(&ctx, &r.principal, on)
+            .await?;
     }
     current(&state, &r).await.map(Json)
 }

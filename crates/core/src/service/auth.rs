@@ -21,6 +21,8 @@ pub struct SignedIn {
     pub expires_at: i64,
     /// The signed-in user's id.
     pub user_id: String,
+    /// The session's id (not its token).
+    pub session_id: String,
     /// The organisation chosen for the session.
     pub org: Option<(Org, Role)>,
 }
@@ -97,7 +99,10 @@ pub async fn sign_in(
         return Err(CoreError::InvalidCredentials);
     };
     attempt.succeeded();
+    // After the invitations an admin's "add member" made are accepted: the
+    // organisations they join count too.
     super::invitations::accept_created_account(ctx, &user).await?;
+    password_allowed(ctx, &user).await?;
     let signed = start_session(ctx, &user, None).await?;
     audit::append_best_effort(
         ctx,
@@ -110,6 +115,37 @@ pub async fn sign_in(
     )
     .await;
     Ok(signed)
+}
+
+/// Refuses a password sign-in (after the password was checked, so the refusal
+/// tells nothing to someone who does not know it) when one of the user's
+/// organisations signs in with SSO only. Platform admins are the break-glass
+/// path: they always may, and such a sign-in is audited as break-glass.
+async fn password_allowed(ctx: &Ctx<'_>, user: &crate::model::User) -> CoreResult<()> {
+    let Some(org) = ctx.store.password_sign_in_refused_by(&user.id).await? else {
+        return Ok(());
+    };
+    let (action, outcome) = if user.platform_admin {
+        ("auth.break_glass_sign_in", "success")
+    } else {
+        ("auth.sign_in_refused", "failure")
+    };
+    audit::append_best_effort(
+        ctx,
+        None,
+        &format!("user:{}", user.id),
+        action,
+        Some(&user.email),
+        outcome,
+        json!({"reason": "password sign-in is off", "organization": org}),
+    )
+    .await;
+    if user.platform_admin {
+        return Ok(());
+    }
+    Err(CoreError::Forbidden(format!(
+        "{org} signs in with single sign-on only: use \"Sign in with …\" on the sign-in page instead of a password"
+    )))
 }
 
 /// Opens a browser session for `user` in `preferred` (when a member) or
@@ -129,9 +165,10 @@ pub(crate) async fn start_session(
         Err(e) => return Err(e.into()),
     };
     let expires_at = ctx.now + ttl;
+    let session_id = uuid_v4();
     ctx.store
         .create_auth_session(NewAuthSession {
-            id: uuid_v4(),
+            id: session_id.clone(),
             token_hash,
             user_id: user.id.clone(),
             active_org_id: org.as_ref().map(|o| o.id.clone()),
@@ -148,6 +185,7 @@ pub(crate) async fn start_session(
         token,
         expires_at,
         user_id: user.id.clone(),
+        session_id,
         org: org.zip(role),
     })
 }

@@ -14,9 +14,11 @@ pub mod executions;
 pub mod invitations;
 pub mod keys;
 pub mod members;
+pub mod password_policy;
 pub mod search;
 pub mod setup;
 pub mod sso;
+pub mod sso_sessions;
 pub mod tools;
 pub mod webhooks;
 

@@ -384,13 +384,17 @@ async fn refuse(
 }
 
 /// Ends an OIDC sign-in: finds or creates the account by the linking rules,
-/// gives it its membership and role, opens a session, and audits the mapped
-/// role and the group that gave it.
+/// gives it its membership and role, opens a session (remembering the ID
+/// token, sealed, for RP-initiated logout), and audits the mapped role and
+/// the group that gave it. Just-in-time provisioning needs both the portal's
+/// `jitProvisioning` and the provider's flag ([`rules::jit`]).
 pub async fn complete(
     ctx: &Ctx<'_>,
     p: &IdentityProvider,
     id: &ExternalIdentity,
+    id_token: &str,
 ) -> CoreResult<SignedIn> {
+    let portal_jit = crate::portal_settings::get(ctx).await?.jit_provisioning;
     let email = match id.email.as_deref() {
         Some(e) => Some(crate::validate::email("email", e).map_err(|_| {
             CoreError::Forbidden("the identity provider sent an invalid email address".into())
@@ -411,7 +415,7 @@ pub async fn complete(
         (None, Some(e)) => ctx.store.user_by_email(e).await?.map(|(u, _)| u),
         _ => None,
     };
-    let user = match rules::link(p, known, id, by_email.as_ref()) {
+    let user = match rules::link(p, portal_jit, known, id, by_email.as_ref()) {
         Link::Known(uid) => ctx
             .store
             .user_by_id(&uid)
@@ -458,9 +462,10 @@ pub async fn complete(
     let org = rules::target_org(p, id);
     let mut applied = None;
     if let Some(org_id) = &org {
-        applied = membership(ctx, p, &user.id, org_id, role).await?;
+        applied = membership(ctx, p, rules::jit(p, portal_jit), &user.id, org_id, role).await?;
     }
     let signed = start_session(ctx, &user, org.as_deref()).await?;
+    super::sso_sessions::record(ctx, p, &signed.session_id, id_token).await?;
     audit::append_best_effort(
         ctx,
         signed.org.as_ref().map(|(o, _)| o.id.as_str()),
@@ -493,12 +498,13 @@ async fn link(
     }
 }
 
-/// Gives the member their role in `org_id`: a new membership (JIT only)
+/// Gives the member their role in `org_id`: a new membership (`jit` only)
 /// gets the mapped role; an existing one follows it only when the provider
 /// manages roles. The role now in force, when this sign-in set it.
 async fn membership(
     ctx: &Ctx<'_>,
     p: &IdentityProvider,
+    jit: bool,
     user_id: &str,
     org_id: &str,
     role: Role,
@@ -506,7 +512,7 @@ async fn membership(
     let actor = format!("idp:{}", p.id);
     let current = ctx.store.member_role(org_id, user_id).await?;
     let set = match current {
-        None if p.jit => {
+        None if jit => {
             let mut j = ctx.journal();
             j.audit(
                 Some(org_id),

@@ -94,6 +94,12 @@ impl IdentityProvider {
     }
 }
 
+/// The seal context of the ID token kept with a browser session (bound to
+/// the session's id), for RP-initiated logout's `id_token_hint`.
+pub fn id_token_seal_context(session_id: &str) -> String {
+    format!("sso-id-token:{session_id}")
+}
+
 /// An identity an OP vouched for (the ID token and, when asked, userinfo).
 #[derive(Debug, Clone, Default)]
 pub struct ExternalIdentity {

@@ -76,11 +76,19 @@ pub enum Link {
     Refuse(&'static str),
 }
 
+/// Whether sign-in creates accounts and memberships just in time: only when
+/// both the portal setting (`jitProvisioning`) and the provider's own flag
+/// say so; the stricter wins.
+pub fn jit(idp: &IdentityProvider, portal_jit: bool) -> bool {
+    idp.jit && portal_jit
+}
+
 /// The linking rule: a known subject is that account; otherwise an account
 /// is joined only through an email the OP says it verified; otherwise a new
-/// one only when the provider provisions just in time.
+/// one only when just-in-time provisioning is on ([`jit`]).
 pub fn link(
     idp: &IdentityProvider,
+    portal_jit: bool,
     known: Option<String>,
     id: &ExternalIdentity,
     by_email: Option<&User>,
@@ -99,11 +107,27 @@ pub fn link(
         }
         return Link::ByEmail(u.id.clone());
     }
-    if idp.jit {
+    if jit(idp, portal_jit) {
         Link::Create
+    } else if !portal_jit {
+        Link::Refuse(
+            "there is no portal account for this person, and this portal does not create accounts at sign-in: ask an admin to invite you",
+        )
     } else {
         Link::Refuse(
             "there is no portal account for this person and this provider does not create accounts",
         )
+    }
+}
+
+/// Whether a sign-in through this provider can land in `org_id`: its own
+/// organisation, or for a global one the default or a mapped organisation.
+pub fn reaches(idp: &IdentityProvider, org_id: &str) -> bool {
+    match &idp.org_id {
+        Some(o) => o == org_id,
+        None => {
+            idp.default_org_id.as_deref() == Some(org_id)
+                || idp.org_map.values().any(|o| o == org_id)
+        }
     }
 }

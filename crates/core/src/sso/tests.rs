@@ -100,28 +100,55 @@ fn links_only_by_verified_email() {
     let mut p = idp();
     let u = user();
     assert_eq!(
-        link(&p, Some("u9".into()), &ident(None, false), None),
+        link(&p, true, Some("u9".into()), &ident(None, false), None),
         Link::Known("u9".into())
     );
     assert_eq!(
-        link(&p, None, &ident(Some("a@x.example"), true), Some(&u)),
+        link(&p, true, None, &ident(Some("a@x.example"), true), Some(&u)),
         Link::ByEmail("u1".into())
     );
     assert!(matches!(
-        link(&p, None, &ident(Some("a@x.example"), false), Some(&u)),
+        link(&p, true, None, &ident(Some("a@x.example"), false), Some(&u)),
         Link::Refuse(_)
     ));
     assert!(matches!(
-        link(&p, None, &ident(Some("n@x.example"), true), None),
+        link(&p, true, None, &ident(Some("n@x.example"), true), None),
         Link::Refuse(_)
     ));
     p.jit = true;
     assert_eq!(
-        link(&p, None, &ident(Some("n@x.example"), false), None),
+        link(&p, true, None, &ident(Some("n@x.example"), false), None),
         Link::Create
     );
     assert!(matches!(
-        link(&p, None, &ident(None, true), None),
+        link(&p, true, None, &ident(None, true), None),
         Link::Refuse(_)
     ));
+    // The portal's setting off: the stricter wins, and says which refused.
+    assert!(matches!(
+        link(&p, false, None, &ident(Some("n@x.example"), true), None),
+        Link::Refuse(m) if m.contains("this portal does not create")
+    ));
+    assert!(jit(&p, true) && !jit(&p, false));
+    p.jit = false;
+    assert!(!jit(&p, true));
+    // A known subject or a verified email still signs in with JIT off.
+    assert_eq!(
+        link(&p, false, None, &ident(Some("a@x.example"), true), Some(&u)),
+        Link::ByEmail("u1".into())
+    );
+}
+
+#[test]
+fn a_provider_reaches_its_org_or_the_orgs_it_maps_to() {
+    let mut p = idp();
+    assert!(reaches(&p, "org-1"), "mapped");
+    assert!(reaches(&p, "org-default"), "default");
+    assert!(!reaches(&p, "org-2"));
+    p.org_id = Some("org-2".into());
+    assert!(reaches(&p, "org-2"));
+    assert!(
+        !reaches(&p, "org-1"),
+        "its own org only, whatever the map says"
+    );
 }

@@ -36,6 +36,19 @@ pub trait IdpRepo: Send + Sync {
     ) -> StoreResult<()>;
     /// The name of a provider that manages this member's role, if any.
     async fn role_managed_by(&self, org_id: &str, user_id: &str) -> StoreResult<Option<String>>;
+    /// The providers that have signed members into this organisation.
+    async fn idps_signed_into(&self, org_id: &str) -> StoreResult<Vec<String>>;
+    /// Records that a browser session was opened by a provider, with its ID
+    /// token sealed (for RP-initiated logout).
+    async fn record_sso_session(
+        &self,
+        session_id: &str,
+        idp_id: &str,
+        id_token_sealed: &str,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// The provider that opened a browser session and its sealed ID token.
+    async fn sso_session(&self, session_id: &str) -> StoreResult<Option<(String, String)>>;
     /// Spends a sign-in state (by its hash): false when it was spent before.
     /// Spent states older than `now` are forgotten.
     async fn spend_sso_state(&self, hash: &str, expires_at: i64, now: i64) -> StoreResult<bool>;

@@ -40,6 +40,16 @@ pub trait OrgRepo: Send + Sync {
     ) -> StoreResult<()>;
     /// Turns four-eyes approval of `danger` tools on or off, with its journal.
     async fn set_org_four_eyes(&self, org_id: &str, on: bool, j: &Journal<'_>) -> StoreResult<()>;
+    /// Allows or refuses password sign-in for the organisation's members, with its journal.
+    async fn set_org_password_sign_in(
+        &self,
+        org_id: &str,
+        on: bool,
+        j: &Journal<'_>,
+    ) -> StoreResult<()>;
+    /// The name of an organisation the user belongs to that refuses password
+    /// sign-in (`None`: every one of theirs allows it).
+    async fn password_sign_in_refused_by(&self, user_id: &str) -> StoreResult<Option<String>>;
     /// True once any organisation admin or platform admin exists.
     async fn admin_exists(&self) -> StoreResult<bool>;
     /// First-run setup in one transaction with its journal: re-checks that no

@@ -18,7 +18,7 @@ macro_rules! user_cols {
 pub(crate) use user_cols;
 macro_rules! org_cols {
     () => {
-        "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allowed_compartments"
+        "o.id, o.slug, o.name, o.four_eyes, o.created_at, o.allowed_compartments, o.password_sign_in"
     };
 }
 pub(crate) use org_cols;
@@ -121,6 +121,7 @@ pub(crate) fn org(r: &dyn Row, at: usize) -> StoreResult<Org> {
         created_at: r.int(at + 4)?,
         allowed_compartments: compartments(r.opt_text(at + 5)?.as_deref())
             .map_err(|e| StoreError::Other(format!("organizations.allowed_compartments: {e}")))?,
+        password_sign_in: r.flag(at + 6)?,
     })
 }
 

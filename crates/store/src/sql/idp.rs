@@ -58,6 +58,14 @@ static MANAGED_BY: Sql = Sql::new(
      WHERE m.org_id = $1 AND m.user_id = $2 AND p.roles_managed = TRUE \
      ORDER BY p.created_at LIMIT 1",
 );
+static SIGNED_INTO: Sql =
+    Sql::new("SELECT DISTINCT idp_id FROM sso_members WHERE org_id = $1 ORDER BY idp_id");
+static RECORD_SESSION: Sql = Sql::new(
+    "INSERT INTO sso_sessions (session_id, idp_id, id_token_sealed, created_at) \
+     VALUES ($1, $2, $3, $4)",
+);
+static SESSION: Sql =
+    Sql::new("SELECT idp_id, id_token_sealed FROM sso_sessions WHERE session_id = $1");
 static FORGET_STATES: Sql = Sql::new("DELETE FROM sso_states WHERE expires_at < $1");
 static SPEND: Sql = Sql::new(
     "INSERT INTO sso_states (state_hash, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -189,6 +197,35 @@ impl<B: Db> IdpRepo for SqlStore<B> {
         let mut c = self.0.reader().await?;
         c.opt(&MANAGED_BY, &args![org_id, user_id], |r| r.text(0))
             .await
+    }
+
+    async fn idps_signed_into(&self, org_id: &str) -> StoreResult<Vec<String>> {
+        let mut c = self.0.reader().await?;
+        c.rows(&SIGNED_INTO, &args![org_id], |r| r.text(0)).await
+    }
+
+    async fn record_sso_session(
+        &self,
+        session_id: &str,
+        idp_id: &str,
+        id_token_sealed: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut c = self.0.writer().await?;
+        c.execute(
+            &RECORD_SESSION,
+            &args![session_id, idp_id, id_token_sealed, now],
+        )
+        .await?;
+        c.commit().await
+    }
+
+    async fn sso_session(&self, session_id: &str) -> StoreResult<Option<(String, String)>> {
+        let mut c = self.0.reader().await?;
+        c.opt(&SESSION, &args![session_id], |r| {
+            Ok((r.text(0)?, r.text(1)?))
+        })
+        .await
     }
 
     async fn spend_sso_state(&self, hash: &str, expires_at: i64, now: i64) -> StoreResult<bool> {

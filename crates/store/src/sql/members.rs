@@ -125,7 +125,7 @@ impl<B: Db> MemberRepo for SqlStore<B> {
     async fn user_orgs(&self, user_id: &str) -> StoreResult<Vec<(Org, Role)>> {
         let mut c = self.0.reader().await?;
         c.rows(&USER_ORGS, &args![user_id], |r| {
-            Ok((org(r, 0)?, role(r, 6)?))
+            Ok((org(r, 0)?, role(r, 7)?))
         })
         .await
     }

@@ -30,6 +30,12 @@ static LIST: Sql = Sql::new(concat!(
 static SET_COMPARTMENTS: Sql =
     Sql::new("UPDATE organizations SET allowed_compartments = $2 WHERE id = $1");
 static SET_FOUR_EYES: Sql = Sql::new("UPDATE organizations SET four_eyes = $2 WHERE id = $1");
+static SET_PASSWORD_SIGN_IN: Sql =
+    Sql::new("UPDATE organizations SET password_sign_in = $2 WHERE id = $1");
+static PASSWORD_REFUSED_BY: Sql = Sql::new(
+    "SELECT o.name FROM org_members m JOIN organizations o ON o.id = m.org_id \
+     WHERE m.user_id = $1 AND o.password_sign_in = FALSE ORDER BY o.slug LIMIT 1",
+);
 /// True once any organisation admin or platform admin exists.
 static ADMIN_EXISTS: Sql = Sql::new(
     "SELECT EXISTS(SELECT 1 FROM org_members WHERE role = 'admin') \
@@ -52,6 +58,7 @@ fn new_org(id: &str, slug: &str, name: &str, now: i64) -> Org {
         name: name.into(),
         four_eyes: true,
         allowed_compartments: Vec::new(),
+        password_sign_in: true,
         created_at: now,
     }
 }
@@ -111,6 +118,27 @@ impl<B: Db> OrgRepo for SqlStore<B> {
         touched(tx.execute(&SET_FOUR_EYES, &args![org_id, on]).await?)?;
         journal::write(&mut tx, j).await?;
         tx.commit().await
+    }
+
+    async fn set_org_password_sign_in(
+        &self,
+        org_id: &str,
+        on: bool,
+        j: &Journal<'_>,
+    ) -> StoreResult<()> {
+        let mut tx = self.0.begin().await?;
+        touched(
+            tx.execute(&SET_PASSWORD_SIGN_IN, &args![org_id, on])
+                .await?,
+        )?;
+        journal::write(&mut tx, j).await?;
+        tx.commit().await
+    }
+
+    async fn password_sign_in_refused_by(&self, user_id: &str) -> StoreResult<Option<String>> {
+        let mut c = self.0.reader().await?;
+        c.opt(&PASSWORD_REFUSED_BY, &args![user_id], |r| r.text(0))
+            .await
     }
 
     async fn admin_exists(&self) -> StoreResult<bool> {

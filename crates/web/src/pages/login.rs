@@ -153,6 +153,9 @@ pub async fn submit(
             "Invalid email or password.",
         )),
         Err(CoreError::Validation(m)) => Ok(again(StatusCode::BAD_REQUEST, &m)),
+        // The organisation signs in with SSO only: the page says so, above
+        // its "Sign in with …" buttons.
+        Err(CoreError::Forbidden(m)) => Ok(again(StatusCode::FORBIDDEN, &m)),
         Err(CoreError::RateLimited(secs)) => Ok(throttled(&visitor, secs)),
         Err(e) => Err(e.into()),
     }
@@ -207,15 +210,42 @@ pub async fn confirm(m: Member) -> Response {
     shell.render(StatusCode::OK, body)
 }
 
-/// `POST /logout`: ends the session and clears the cookie.
+/// `POST /logout`: ends the session and clears the cookie. A session an
+/// OIDC sign-in opened continues to the OP's end-session endpoint
+/// (RP-initiated logout, with `id_token_hint`), through a page whose link the
+/// page's module follows at once: a redirect would be a form submission's,
+/// which the CSP's `form-action 'self'` blocks for another origin.
 pub async fn sign_out(
     State(state): State<AppState>,
     m: Member,
     PageForm(f): PageForm<TokenOnly>,
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;
-    auth::sign_out(&state.ctx(&m.caller), &m.principal).await?;
-    let mut res = see_other("/login");
+    let ctx = state.ctx(&m.caller);
+    let at_op = match &m.principal.session_id {
+        Some(sid) => state.app.sso_sign_out_url(&ctx, sid).await,
+        None => None,
+    };
+    auth::sign_out(&ctx, &m.principal).await?;
+    let mut res = match at_op {
+        Some(url) => {
+            let body = html! {
+                div.card {
+                    h1 { "Signed out" }
+                    p { "You are signed out of the portal. Signing you out at your identity provider too…" }
+                    div.actions {
+                        a.button #sso-logout href=(url) data-follow { "Continue to your identity provider" }
+                        a.button.secondary href="/login" { "Stay signed in there" }
+                    }
+                }
+            };
+            let mut shell = m.shell("Signed out", Section::None);
+            shell.nav = None;
+            shell.narrow = true;
+            shell.render(StatusCode::OK, body)
+        }
+        None => see_other("/login"),
+    };
     if let Ok(v) = HeaderValue::from_str(&clear_session_cookie(&state)) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }

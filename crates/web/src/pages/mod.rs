@@ -57,6 +57,10 @@ pub fn admin_routes() -> Router<AppState> {
             post(admin::settings::four_eyes),
         )
         .route(
+            "/admin/settings/password-sign-in",
+            post(admin::settings::password_sign_in),
+        )
+        .route(
             "/admin/settings/compartments",
             post(admin::settings::assign),
         )

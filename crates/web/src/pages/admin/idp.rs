@@ -248,6 +248,7 @@ async fn render(
         None => "/admin/idp".into(),
     };
     let redirect = portal_app::sso::callback_url(&state.app);
+    let after_logout = portal_app::sso::post_logout_url(&state.app);
     let body = html! {
         h1 { "Identity providers" }
         (subnav(&m.principal, "/admin/idp"))
@@ -257,6 +258,7 @@ async fn render(
         section.card aria-labelledby="idp-h" {
             h2 #idp-h { (all.len()) " provider" @if all.len() != 1 { "s" } }
             p { "Register this redirect URI at each provider: " code #redirect-uri { (redirect) } }
+            p { "and this post-logout redirect URI (signing out ends the provider's session too): " code #post-logout-uri { (after_logout) } }
             div.table-wrap {
                 table.stack #idps {
                     thead { tr { th scope="col" { "Name" } th scope="col" { "Issuer" } th scope="col" { "Organisation" } th scope="col" { "Secret" } th scope="col" { "State" } th scope="col" { "Actions" } } }

@@ -1,5 +1,5 @@
 //! Organisation settings (`/admin/settings`, `admin:orgs`): four-eyes for
-//! `danger` tools, and the cloud compartments the organisation's tools may act
+//! `danger` tools, password sign-in (off only once single sign-on works), and the cloud compartments the organisation's tools may act
 //! in. Org admins read the compartment policy; platform admins assign it with
 //! a tree of the tenancy's compartments (read through the gateway, as them).
 
@@ -127,6 +127,7 @@ async fn render(
         @match done {
             "four-eyes" => { div.notice.ok role="status" #done { "Four-eyes is " (if org.four_eyes { "on" } else { "off" }) "." } }
             "compartments" => { div.notice.ok role="status" #done { "The compartment policy is saved." } }
+            "password" => { div.notice.ok role="status" #done { "Password sign-in is " (if org.password_sign_in { "on" } else { "off: members sign in with single sign-on" }) "." } }
             _ => {}
         }
         (unplaced(problem, &[]))
@@ -139,6 +140,19 @@ async fn render(
                 label.check {
                     input #four-eyes type="checkbox" name="fourEyes" value="on" checked[org.four_eyes];
                     " Require a second person for danger tools"
+                }
+                button type="submit" { "Save" }
+            }
+        }
+        section.card aria-labelledby="password-h" {
+            h2 #password-h { "Password sign-in" }
+            p { "Turn it off once single sign-on works for this organisation (a provider that reaches it has signed a member in and passes its connection test): members then sign in only through the identity provider. "
+                "Platform admins keep their password as the break-glass path." }
+            form method="post" action="/admin/settings/password-sign-in" #password-form {
+                input type="hidden" name="csrf" value=(m.csrf);
+                label.check {
+                    input #password-sign-in type="checkbox" name="passwordSignIn" value="on" checked[org.password_sign_in];
+                    " Members may sign in with a password"
                 }
                 button type="submit" { "Save" }
             }
@@ -197,6 +211,26 @@ pub async fn four_eyes(
     let on = f.get("fourEyes") == "on";
     members::set_four_eyes(&state.ctx(&m.caller), &m.principal, on).await?;
     Ok(see_other("/admin/settings?done=four-eyes"))
+}
+
+/// `POST /admin/settings/password-sign-in` (an unticked box: off, refused
+/// with the reason unless single sign-on works).
+pub async fn password_sign_in(
+    State(state): State<AppState>,
+    m: Member,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    let f = Pairs(pairs);
+    m.check_form(f.get("csrf"))?;
+    let on = f.get("passwordSignIn") == "on";
+    let ctx = state.ctx(&m.caller);
+    match state.app.set_password_sign_in(&ctx, &m.principal, on).await {
+        Ok(()) => Ok(see_other("/admin/settings?done=password")),
+        Err(e) => {
+            let problem = form_problem(e)?;
+            render(&state, &m, StatusCode::BAD_REQUEST, Some(&problem), "").await
+        }
+    }
 }
 
 /// `POST /admin/settings/compartments` (platform admins).
