@@ -53,6 +53,10 @@ async fn sealed(app: &TestApp) -> Vec<(String, String)> {
             "SELECT id || '|' || args_sealed FROM approvals WHERE args_sealed IS NOT NULL",
             "approval-args:",
         ),
+        (
+            "SELECT id || '|' || api_key_sealed FROM ai_providers WHERE api_key_sealed IS NOT NULL",
+            "ai-provider-key:",
+        ),
     ] {
         let mut rows: Vec<(String, String)> = app
             .query_strings(sql)
@@ -121,9 +125,18 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let (status, body) = call(&op, req.clone()).await;
     assert_eq!(body["code"], "APPROVAL_REQUIRED", "{status} {body}");
     let approval = body["approvalId"].as_str().unwrap().to_string();
+    // And an AI provider's API key.
+    let res = admin
+        .post(
+            "/api/admin/ai-providers",
+            json!({"name": "Rekeyed", "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1",
+                   "apiKey": "sk-rekeyed-provider-key-0001", "defaultModel": "m"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
 
     let before = sealed(&app).await;
-    assert_eq!(before.len(), 4, "{before:?}");
+    assert_eq!(before.len(), 5, "{before:?}");
     let old_keys = Keys::derive(&Secret::new(OLD.as_bytes().to_vec()));
     let plain: Vec<Vec<u8>> = before
         .iter()
@@ -141,7 +154,7 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let (ok, err) = rekey(&app, OLD, NEW);
     assert!(ok, "{err}");
     assert!(
-        err.contains("re-sealed 4 secret(s) under key version 2"),
+        err.contains("re-sealed 5 secret(s) under key version 2"),
         "{err}"
     );
 

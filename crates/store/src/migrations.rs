@@ -128,4 +128,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0020_embeddings.sql"),
         postgres: include_str!("../migrations/postgres/0020_embeddings.sql"),
     },
+    Migration {
+        version: 21,
+        name: "ai_providers",
+        sqlite: include_str!("../migrations/sqlite/0021_ai_providers.sql"),
+        postgres: include_str!("../migrations/postgres/0021_ai_providers.sql"),
+    },
 ];
