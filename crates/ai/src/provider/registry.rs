@@ -43,6 +43,9 @@ pub struct Picked {
     pub model: String,
 }
 
+/// A stored provider built for the version (`updated_at`) of its row.
+type Built = (i64, Arc<dyn Provider>);
+
 /// The providers of this replica.
 pub struct Registry {
     env_settings: AiSettings,
@@ -51,7 +54,7 @@ pub struct Registry {
     keys: Keys,
     outbound: Option<Outbound>,
     rows: ProviderCache,
-    built: Mutex<HashMap<String, (i64, Arc<dyn Provider>)>>,
+    built: Mutex<HashMap<String, Built>>,
 }
 
 impl Registry {
