@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use portal_fake_llm::{FakeLlm, Protocol, Turn};
 use portal_testkit::sse::{read_sse, text_of};
+use portal_testkit::web::{csrf_of, page};
 use portal_testkit::{Client, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
@@ -427,4 +428,92 @@ async fn only_admin_all_manages_providers() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Remote") && !html.contains(KEY));
+}
+
+#[tokio::test]
+async fn the_admin_page_adds_tests_disables_and_deletes_a_provider() {
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    let app = builder().model("openai", &fake.base_url()).spawn().await;
+    let admin = app.admin().await;
+    let (s, body) = admin.page("/admin/ai-providers").await;
+    assert_eq!(s, 200);
+    assert!(
+        body.contains("environment (read-only)"),
+        "the bootstrap provider is listed"
+    );
+    let token = csrf_of(&body);
+    let base = fake.base_url();
+
+    // Refused without the form token, and a bad field is shown on the form.
+    let (s, _) = page(
+        admin
+            .post_form("/admin/ai-providers", &[("name", "Web")])
+            .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+    let bad = [
+        ("csrf", token.as_str()),
+        ("name", "Web"),
+        ("type", "openai-compatible"),
+        ("baseUrl", "ftp://x"),
+        ("defaultModel", "web-model"),
+    ];
+    let (s, body) = page(admin.post_form("/admin/ai-providers", &bad).await).await;
+    assert_eq!(s, 400);
+    assert!(
+        body.contains("baseUrl") || body.contains("scheme"),
+        "{body}"
+    );
+
+    let add = [
+        ("csrf", token.as_str()),
+        ("name", "Web"),
+        ("type", "openai-compatible"),
+        ("baseUrl", base.as_str()),
+        ("apiKey", KEY),
+        ("defaultModel", "web-model"),
+        ("models", "web-b, web-c"),
+        ("enabled", "on"),
+    ];
+    let (s, body) = page(admin.post_form("/admin/ai-providers", &add).await).await;
+    assert_eq!(s, 201, "{body}");
+    assert!(body.contains("Web is saved") && !body.contains(KEY));
+    assert!(models(&admin).await.contains(&"web-model".to_string()));
+    let list: Value = admin.get(PATH).await.json().await.unwrap();
+    let id = list["providers"][1]["id"].as_str().unwrap().to_string();
+    assert_eq!(list["providers"][1]["models"], json!(["web-b", "web-c"]));
+
+    fake.push(Turn::text(["ok"]));
+    let (s, body) = page(
+        admin
+            .post_form(
+                &format!("/admin/ai-providers/{id}/test"),
+                &[("csrf", &token)],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(body.contains("the test passed"), "{body}");
+
+    let res = admin
+        .post_form(
+            &format!("/admin/ai-providers/{id}/enabled"),
+            &[("csrf", &token), ("enabled", "false")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(!models(&admin).await.contains(&"web-model".to_string()));
+    let (_, body) = admin.page("/admin/ai-providers").await;
+    assert!(body.contains("disabled") && body.contains("Enable"));
+
+    let res = admin
+        .post_form(
+            &format!("/admin/ai-providers/{id}/delete"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(admin.get(&format!("{PATH}/{id}")).await.status(), 404);
 }
