@@ -55,6 +55,17 @@ impl ProviderType {
         Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
 
+    /// The type of the bootstrap provider configured as `kind` (`None`: no model).
+    pub fn of_environment(kind: crate::config::AiProviderKind) -> Option<Self> {
+        use crate::config::AiProviderKind as K;
+        match kind {
+            K::None => None,
+            K::OpenAi => Some(ProviderType::OpenAiCompatible),
+            K::Anthropic => Some(ProviderType::Anthropic),
+            K::Oci => Some(ProviderType::Oci),
+        }
+    }
+
     /// Whether calls need an API key (OCI signs with the portal's key instead).
     pub fn needs_key(self) -> bool {
         matches!(self, ProviderType::Anthropic | ProviderType::AzureOpenAi)

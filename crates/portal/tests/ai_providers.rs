@@ -81,6 +81,7 @@ async fn crud_validates_every_field_and_never_returns_the_key() {
     assert_eq!(list["providers"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list["providers"][0]["source"], "environment");
     assert_eq!(list["providers"][0]["defaultModel"], "test-model");
+    assert_eq!(list["providers"][0]["type"], "openai-compatible");
 
     for (body, field) in [
         (

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use portal_core::ai_providers::AiProvider;
-use portal_core::config::{AiProviderKind, AiSettings};
+use portal_core::ai_providers::{AiProvider, ProviderType};
+use portal_core::config::AiSettings;
 use portal_core::service::ai_providers::{self as svc, Fields};
 use portal_core::Secret;
 use serde::{Deserialize, Serialize};
@@ -82,12 +82,7 @@ impl From<&AiProvider> for AiProviderView {
 
 /// The bootstrap provider as a read-only view (`None` with `PORTAL_AI_PROVIDER=none`).
 pub fn environment_view(ai: &AiSettings) -> Option<AiProviderView> {
-    let kind = match ai.provider {
-        AiProviderKind::None => return None,
-        AiProviderKind::OpenAi => "openai-compatible",
-        AiProviderKind::Anthropic => "anthropic",
-        AiProviderKind::Oci => "oci",
-    };
+    let kind = ProviderType::of_environment(ai.provider)?.as_str();
     Some(AiProviderView {
         id: "environment".into(),
         name: portal_ai::provider::ENVIRONMENT_NAME.into(),

@@ -8,7 +8,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use portal_core::ai_providers::{AiProvider, ProviderType, TestStatus};
-use portal_core::config::AiProviderKind;
 use portal_core::rbac::Permission;
 use portal_core::service::ai_providers::{self as svc, Fields};
 use portal_core::Secret;
@@ -140,13 +139,11 @@ fn post_button(
 
 fn environment_row(state: &AppState) -> Option<Markup> {
     let ai = &state.settings.ai;
-    if ai.provider == AiProviderKind::None {
-        return None;
-    }
+    let kind = ProviderType::of_environment(ai.provider)?;
     Some(html! {
         tr.read-only {
             td data-label="Name" { (portal_ai::provider::ENVIRONMENT_NAME) }
-            td data-label="Type" { (ai.provider.as_str()) }
+            td data-label="Type" { (kind.as_str()) }
             td data-label="Models" { (ai.model.clone().unwrap_or_default()) @for x in &ai.extra_models { ", " (x) } }
             td data-label="Key" { (if ai.api_key.is_some() { "set" } else { "none" }) }
             td data-label="State" { "environment (read-only)" }
