@@ -5,7 +5,7 @@
 // 403; (4) axe-core finds no serious or critical violation on any page, in the
 // light and the dark theme; (5) chat (chat.mjs, against the scripted model the
 // run script starts); (7) single sign-on through a real OpenID Provider
-// (sso.mjs). Any CSP violation fails the run. Screenshots of
+// (sso.mjs); (8) AI providers as data (ai.mjs). Any CSP violation fails the run. Screenshots of
 // each journey's end state go to the shots directory.
 //
 // usage: node journeys.mjs BASE_URL DATA_DIR SHOTS_DIR OP_PORT
@@ -19,6 +19,7 @@ import { chatJourneys } from './chat.mjs';
 import { adminJourneys } from './admin.mjs';
 import { portalJourneys } from './portal.mjs';
 import { ssoJourneys } from './sso.mjs';
+import { aiJourneys } from './ai.mjs';
 
 const [base, dataDir, shots, opPort] = process.argv.slice(2);
 const require = createRequire(import.meta.url);
@@ -234,6 +235,9 @@ await adminJourneys({ admin, viewer, base, check, axe, fits, shot });
 
 // (7) Single sign-on through node oidc-provider (sso.mjs).
 await ssoJourneys({ admin, context, base, opPort: Number(opPort), check, axe, shot });
+
+// (8) AI providers as data (ai.mjs).
+await aiJourneys({ admin, adminApi, check, axe, shot });
 
 // (7) Portal settings and maintenance mode (portal.mjs; last, it changes the whole portal).
 await portalJourneys({ admin, viewer, base, check, axe, shot });

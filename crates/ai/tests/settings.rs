@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use portal_ai::provider::oci::{OciConfig, OciProvider};
-use portal_ai::provider::{from_settings, models, ModelInfo, SetupError};
+use portal_ai::provider::{from_settings, models, ModelInfo, SetupError, Source, ENVIRONMENT_NAME};
 use portal_core::config::{AiProviderKind, AiSettings, ChatSettings};
 use portal_core::Secret;
 
@@ -44,12 +44,18 @@ fn models_list_default_first_without_duplicates() {
             ModelInfo {
                 id: "model-a".into(),
                 provider: "anthropic".into(),
-                default: true
+                default: true,
+                source: Source::Environment,
+                provider_id: None,
+                provider_name: ENVIRONMENT_NAME.into(),
             },
             ModelInfo {
                 id: "model-b".into(),
                 provider: "anthropic".into(),
-                default: false
+                default: false,
+                source: Source::Environment,
+                provider_id: None,
+                provider_name: ENVIRONMENT_NAME.into(),
             },
         ]
     );

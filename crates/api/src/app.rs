@@ -13,9 +13,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
-    activity, advisor, advisor_schedules, approvals, audit, auth, chat, chat_sdk, compartments,
-    events, graph, health, idp, invitations, keys, mcp, ops, org, portal_settings, search,
-    sessions, setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
+    activity, advisor, advisor_schedules, ai_providers, approvals, audit, auth, chat, chat_sdk,
+    compartments, events, graph, health, idp, invitations, keys, mcp, ops, org, portal_settings,
+    search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
 };
 use crate::state::AppState;
 
@@ -115,6 +115,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(workflow_runs::approve))
         .routes(routes!(workflow_runs::reject))
         .routes(routes!(workflow_stream::stream))
+        .routes(routes!(ai_providers::list, ai_providers::create))
+        .routes(routes!(
+            ai_providers::get_one,
+            ai_providers::update,
+            ai_providers::delete
+        ))
+        .routes(routes!(ai_providers::test))
         .routes(routes!(portal_settings::get, portal_settings::update))
         .routes(routes!(
             portal_settings::get_alias,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use portal_ai::chat::{ChatEngine, ChatHooks};
 use portal_ai::guard::input::Category;
+use portal_ai::provider::registry::Registry;
 use portal_core::config::AiSettings;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
@@ -140,10 +141,18 @@ pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
         .map_err(|e| format!("PORTAL_AI_PROVIDER: {e}"))?;
     let hooks =
         ChatMetrics::register(&state.metrics, &state.settings.ai).map_err(|e| e.to_string())?;
-    let engine = Arc::new(ChatEngine::new(
-        state.contexts.clone(),
+    let outbound =
+        crate::ai_providers::outbound(state).map_err(|e| format!("AI providers: {e}"))?;
+    let providers = Arc::new(Registry::new(
         state.settings.ai.clone(),
         provider,
+        state.store.clone(),
+        state.keys.clone(),
+        Some(outbound),
+    ));
+    let engine = Arc::new(ChatEngine::new(
+        state.contexts.clone(),
+        providers,
         cloud.map(|c| c.tools.clone()),
         tool_hooks(state),
         Arc::new(hooks),

@@ -4,6 +4,7 @@
 //! crates and the CLI hold an [`App`] and get service contexts only from it
 //! ([`App::ctx`]); nothing here knows about HTTP.
 
+pub mod ai_providers;
 pub mod chat;
 pub mod cloud;
 pub mod metrics;

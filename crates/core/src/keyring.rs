@@ -90,6 +90,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         shape: Shape::Value(crate::sso::id_token_seal_context),
     },
     SealedColumn {
+        table: "ai_providers",
+        id: "id",
+        column: "api_key_sealed",
+        shape: Shape::Value(crate::ai_providers::AiProvider::seal_context),
+    },
+    SealedColumn {
         table: "chat_turns",
         id: "id",
         column: "state",

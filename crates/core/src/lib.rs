@@ -5,6 +5,7 @@
 //! storage backends depend on this crate, never the other way round.
 
 pub mod advisor;
+pub mod ai_providers;
 pub mod audit;
 pub mod chat_control;
 pub mod config;

@@ -65,6 +65,10 @@ async fn sealed(app: &TestApp) -> Vec<(String, String)> {
             "SELECT session_id || '|' || id_token_sealed FROM sso_sessions",
             "sso-id-token:",
         ),
+        (
+            "SELECT id || '|' || api_key_sealed FROM ai_providers WHERE api_key_sealed IS NOT NULL",
+            "ai-provider-key:",
+        ),
     ] {
         let mut rows: Vec<(String, String)> = app
             .query_strings(sql)
@@ -133,6 +137,15 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let (status, body) = call(&op, req.clone()).await;
     assert_eq!(body["code"], "APPROVAL_REQUIRED", "{status} {body}");
     let approval = body["approvalId"].as_str().unwrap().to_string();
+    // And an AI provider's API key.
+    let res = admin
+        .post(
+            "/api/admin/ai-providers",
+            json!({"name": "Rekeyed", "type": "openai-compatible", "baseUrl": "http://127.0.0.1:9/v1",
+                   "apiKey": "sk-rekeyed-provider-key-0001", "defaultModel": "m"}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     // An identity provider's client secret, and the ID token an SSO sign-in
     // keeps with its session.
     let op = FakeOp::start().await;
@@ -144,7 +157,7 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     assert_eq!(res.status(), 303);
 
     let before = sealed(&app).await;
-    assert_eq!(before.len(), 6, "{before:?}");
+    assert_eq!(before.len(), 7, "{before:?}");
     assert!(before
         .iter()
         .any(|(ctx, _)| ctx == &format!("idp-client-secret:{idp}")));
@@ -165,7 +178,7 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let (ok, err) = rekey(&app, OLD, NEW);
     assert!(ok, "{err}");
     assert!(
-        err.contains("re-sealed 6 secret(s) under key version 2"),
+        err.contains("re-sealed 7 secret(s) under key version 2"),
         "{err}"
     );
 

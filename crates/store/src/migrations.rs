@@ -129,6 +129,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0020_embeddings.sql"),
     },
     Migration {
+        version: 21,
+        name: "ai_providers",
+        sqlite: include_str!("../migrations/sqlite/0021_ai_providers.sql"),
+        postgres: include_str!("../migrations/postgres/0021_ai_providers.sql"),
+    },
+    Migration {
         version: 22,
         name: "sso_logout",
         sqlite: include_str!("../migrations/sqlite/0022_sso_logout.sql"),

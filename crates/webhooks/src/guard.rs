@@ -84,19 +84,39 @@ impl GuardedClient {
         timeout: Duration,
         lookup: Arc<dyn Lookup>,
     ) -> Result<Self, String> {
+        Self::build(policy, timeout, Some(timeout), lookup)
+    }
+
+    /// A client for answers that stream for long (model providers): only
+    /// the connect is bounded; the caller bounds the silence between chunks.
+    pub fn streaming(
+        policy: OutboundPolicy,
+        connect_timeout: Duration,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Self, String> {
+        Self::build(policy, connect_timeout, None, lookup)
+    }
+
+    fn build(
+        policy: OutboundPolicy,
+        connect_timeout: Duration,
+        timeout: Option<Duration>,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Self, String> {
         let policy = Arc::new(policy);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .dns_resolver(Arc::new(GuardResolver {
                 lookup: lookup.clone(),
                 policy: policy.clone(),
             }))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .user_agent(concat!("oci-portal-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
+            .connect_timeout(connect_timeout)
+            .user_agent(concat!("oci-portal-webhooks/", env!("CARGO_PKG_VERSION")));
+        if let Some(t) = timeout {
+            builder = builder.timeout(t);
+        }
+        let client = builder.build().map_err(|e| e.to_string())?;
         Ok(Self {
             client,
             policy,

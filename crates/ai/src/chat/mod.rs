@@ -32,7 +32,8 @@ pub use memory::Meta;
 pub use replay::{FollowFrom, Followed};
 pub use sink::Frame;
 
-use crate::provider::{ModelInfo, Provider, Usage};
+use crate::provider::registry::Registry;
+use crate::provider::{ModelInfo, Usage};
 use turn::{Runner, TurnState, LEASE};
 
 /// What chat reports to metrics.
@@ -57,8 +58,8 @@ pub struct ChatEngine {
     pub contexts: Contexts,
     /// Chat configuration.
     pub settings: AiSettings,
-    /// The model, when one is configured.
-    pub provider: Option<Arc<dyn Provider>>,
+    /// The models: the bootstrap provider's and the stored ones.
+    pub providers: Arc<Registry>,
     /// The tools, when a cloud is configured.
     pub tools: Option<Arc<dyn ToolRunner>>,
     /// Tool execution metrics.
@@ -132,8 +133,7 @@ impl ChatEngine {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         contexts: Contexts,
-        settings: AiSettings,
-        provider: Option<Arc<dyn Provider>>,
+        providers: Arc<Registry>,
         tools: Option<Arc<dyn ToolRunner>>,
         gateway_hooks: Arc<dyn GatewayHooks>,
         hooks: Arc<dyn ChatHooks>,
@@ -144,8 +144,8 @@ impl ChatEngine {
             store: contexts.store().clone(),
             keys: contexts.keys().clone(),
             contexts,
-            settings,
-            provider,
+            settings: providers.environment().clone(),
+            providers,
             tools,
             gateway_hooks,
             hooks,
@@ -156,9 +156,9 @@ impl ChatEngine {
         }
     }
 
-    /// The models callers may pick (empty when none is configured).
-    pub fn models(&self) -> Vec<ModelInfo> {
-        crate::provider::models(&self.settings)
+    /// The models callers may pick now (empty when none is configured).
+    pub async fn models(&self) -> Vec<ModelInfo> {
+        self.providers.models().await
     }
 
     /// Starts a turn for `p`: checks the request, creates the session if needed,
@@ -182,7 +182,7 @@ impl ChatEngine {
                 "body/message: longer than {max} characters"
             )));
         }
-        let models = self.models();
+        let models = self.models().await;
         let model = match req.model {
             Some(m) if models.iter().any(|x| x.id == m) => Some(m),
             Some(m) if models.is_empty() => {
@@ -195,7 +195,7 @@ impl ChatEngine {
                     "body/model: {m:?} is not one of the available models (GET /api/models)"
                 )))
             }
-            None => self.settings.model.clone(),
+            None => models.iter().find(|m| m.default).map(|m| m.id.clone()),
         };
         let now = now_ms();
         let new_session = |id: String| ChatSession {

@@ -354,9 +354,9 @@ impl Runner {
             self.state.direct = true;
             return self.direct(direct.trim()).await;
         }
-        if self.engine.provider.is_none() {
+        if !self.engine.providers.any().await {
             let text = "No AI model is configured on this portal, so I cannot answer in words. \
-An administrator can set one up with PORTAL_AI_PROVIDER (openai, anthropic or oci), PORTAL_AI_MODEL \
+An administrator can add one under Admin → AI providers, or set one up with PORTAL_AI_PROVIDER (openai, anthropic or oci), PORTAL_AI_MODEL \
 and, for hosted providers, PORTAL_AI_API_KEY (see the README's Chat section). You can still run any \
 tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompartments {}`.";
             self.store_message("assistant", text, Meta::default())
@@ -618,21 +618,22 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
     }
 
     async fn model_round(&mut self) -> Result<Step, Abort> {
-        let Some(provider) = self.engine.provider.clone() else {
+        let Some(picked) = self
+            .engine
+            .providers
+            .pick(self.state.model.as_deref())
+            .await
+        else {
             return Ok(Step::Finish(End::Stop));
         };
+        let provider = picked.provider;
         if self.remaining().is_zero() {
             let secs = self.engine.settings.chat.turn_budget.as_secs();
             self.say(&format!("I stopped here: this turn reached its time budget of {secs} s. Ask me to continue if you want more."))
                 .await?;
             return Ok(Step::Finish(End::TimeLimit));
         }
-        let model = self
-            .state
-            .model
-            .clone()
-            .or_else(|| self.engine.settings.model.clone())
-            .unwrap_or_default();
+        let model = picked.model;
         let window = self.engine.settings.chat.history_messages;
         let session = self
             .engine

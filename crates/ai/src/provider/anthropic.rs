@@ -68,6 +68,13 @@ impl AnthropicProvider {
         })
     }
 
+    /// Sends its calls through `client` (the portal's SSRF-guarded one, for
+    /// providers admins configure at run time).
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = client;
+        self
+    }
+
     /// The endpoint calls go to.
     pub fn url(&self) -> &str {
         self.url.as_str()

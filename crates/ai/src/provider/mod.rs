@@ -21,6 +21,7 @@ pub mod anthropic;
 mod http;
 pub mod oci;
 pub mod openai;
+pub mod registry;
 mod sse;
 
 pub use http::HttpOptions;
@@ -228,7 +229,27 @@ pub struct ModelInfo {
     pub provider: String,
     /// Whether it is the default.
     pub default: bool,
+    /// Where its provider is configured.
+    pub source: Source,
+    /// The stored provider's id (`None`: the bootstrap provider).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_id: Option<String>,
+    /// The provider's display name.
+    pub provider_name: String,
 }
+
+/// Where a provider is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// `PORTAL_AI_*`: the read-only bootstrap provider.
+    Environment,
+    /// Stored as data (`/api/admin/ai-providers`).
+    Database,
+}
+
+/// The display name of the bootstrap provider.
+pub const ENVIRONMENT_NAME: &str = "Environment (PORTAL_AI_PROVIDER)";
 
 /// A stream of answer pieces; ends after `Finish` or at the first error.
 pub type EventStream = BoxStream<'static, Result<StreamEvent, ProviderError>>;
@@ -323,6 +344,9 @@ pub fn models(settings: &AiSettings) -> Vec<ModelInfo> {
             id: id.to_string(),
             provider: provider.to_string(),
             default,
+            source: Source::Environment,
+            provider_id: None,
+            provider_name: ENVIRONMENT_NAME.into(),
         });
     }
     out

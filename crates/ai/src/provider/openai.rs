@@ -40,6 +40,8 @@ pub struct OpenAiProvider {
     /// OpenAI itself wants `max_completion_tokens` (newer models refuse `max_tokens`);
     /// compatible servers mostly know only `max_tokens`.
     completion_tokens_field: bool,
+    /// Azure OpenAI takes the key in an `api-key` header, not as a bearer token.
+    key_header: bool,
 }
 
 impl OpenAiProvider {
@@ -62,7 +64,21 @@ impl OpenAiProvider {
             api_key: config.api_key,
             http: config.http,
             completion_tokens_field: base == DEFAULT_BASE_URL,
+            key_header: false,
         })
+    }
+
+    /// Sends its calls through `client` (the portal's SSRF-guarded one, for
+    /// providers admins configure at run time).
+    pub fn with_client(mut self, client: reqwest::Client) -> Self {
+        self.client = client;
+        self
+    }
+
+    /// Sends the key as Azure OpenAI's `api-key` header.
+    pub fn azure(mut self) -> Self {
+        self.key_header = true;
+        self
     }
 
     /// The endpoint calls go to.
@@ -157,8 +173,10 @@ impl super::Provider for OpenAiProvider {
                 .header("content-type", "application/json")
                 .header("accept", "text/event-stream")
                 .body(body.clone());
-            if let Some(k) = key.filter(|k| !k.is_empty()) {
-                req = req.bearer_auth(k);
+            match key.filter(|k| !k.is_empty()) {
+                Some(k) if self.key_header => req = req.header("api-key", k),
+                Some(k) => req = req.bearer_auth(k),
+                None => {}
             }
             req.build()
                 .map_err(|e| ProviderError::Transport(e.without_url().to_string()))

@@ -369,8 +369,8 @@ pub struct Models {
     pub models: Vec<portal_ai::provider::ModelInfo>,
     /// The default model, if any.
     pub default_model: Option<String>,
-    /// The provider kind (`none` when no model is configured).
-    pub provider: &'static str,
+    /// The default model's provider kind (`none` when no model is configured).
+    pub provider: String,
 }
 
 /// The models available to the caller (`sessions:read`).
@@ -387,11 +387,12 @@ pub async fn models(
     State(state): State<AppState>,
     _r: Require<perm::SessionsRead>,
 ) -> Result<Json<Models>, ApiError> {
-    let engine = engine(&state)?;
+    let models = engine(&state)?.models().await;
+    let default = models.iter().find(|m| m.default);
     Ok(Json(Models {
-        models: engine.models(),
-        default_model: state.settings.ai.model.clone(),
-        provider: state.settings.ai.provider.as_str(),
+        default_model: default.map(|m| m.id.clone()),
+        provider: default.map_or_else(|| "none".into(), |m| m.provider.clone()),
+        models,
     }))
 }
 

@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod advisor;
 pub mod advisor_schedules;
+pub mod ai_providers;
 pub mod approvals;
 pub mod audit;
 pub mod auth;

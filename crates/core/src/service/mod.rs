@@ -3,6 +3,7 @@
 //! caller is involved, the calling [`Principal`](crate::identity::Principal).
 
 pub mod activity;
+pub mod ai_providers;
 pub mod approvals;
 pub mod audit;
 pub mod auth;

@@ -52,6 +52,7 @@ pub use webhooks::{AttemptWrite, DeliveryFilter, WebhookRepo};
 pub use workflow_runs::WorkflowRunRepo;
 pub use workflows::WorkflowRepo;
 
+use crate::ai_providers::AiProviderRepo;
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
 use crate::keyring::KeyringRepo;
@@ -184,4 +185,5 @@ store_of!(
     AdvisorScheduleRepo,
     KeyringRepo,
     PortalSettingsRepo,
+    AiProviderRepo,
 );

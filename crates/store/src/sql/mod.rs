@@ -12,6 +12,7 @@ pub(crate) mod row;
 mod activity;
 mod advisor;
 mod advisor_schedules;
+mod ai_providers;
 mod api_keys;
 mod approvals;
 mod audit;

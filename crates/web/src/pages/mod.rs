@@ -53,6 +53,26 @@ pub fn admin_routes() -> Router<AppState> {
         .route("/admin/idp/{id}/test", post(admin::idp::test))
         .route("/admin/idp/{id}/delete", post(admin::idp::delete))
         .route(
+            "/admin/ai-providers",
+            get(admin::ai_providers::page).post(admin::ai_providers::create),
+        )
+        .route(
+            "/admin/ai-providers/{id}",
+            post(admin::ai_providers::update),
+        )
+        .route(
+            "/admin/ai-providers/{id}/test",
+            post(admin::ai_providers::test),
+        )
+        .route(
+            "/admin/ai-providers/{id}/enabled",
+            post(admin::ai_providers::set_enabled),
+        )
+        .route(
+            "/admin/ai-providers/{id}/delete",
+            post(admin::ai_providers::delete),
+        )
+        .route(
             "/admin/settings/four-eyes",
             post(admin::settings::four_eyes),
         )

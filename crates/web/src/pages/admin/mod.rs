@@ -3,6 +3,7 @@
 //! Each page needs its own permission and shows only the controls the
 //! principal may use; the core services refuse anything else (403).
 
+pub mod ai_providers;
 pub mod idp;
 pub mod keys;
 pub mod members;
@@ -32,6 +33,11 @@ fn tabs(p: &Principal) -> Vec<(&'static str, &'static str, bool)> {
         ("/admin/orgs", "Organisations", p.is_platform_admin()),
         ("/admin/portal", "Portal", p.is_platform_admin()),
         ("/admin/idp", "Identity providers", p.is_platform_admin()),
+        (
+            "/admin/ai-providers",
+            "AI providers",
+            p.can(Permission::AdminAll),
+        ),
     ]
 }
 
