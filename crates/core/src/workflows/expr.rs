@@ -270,6 +270,8 @@ mod tests {
             let e = Expr::parse(bad).err().unwrap_or_default();
             assert!(e.contains("wrongly"), "{bad}: {e}");
         }
+        // The parser panics on an invalid escape in a string literal; refused.
+        assert!(Expr::parse("input.region == \"\\\0\"").is_err());
         let deep = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         let e = Expr::parse(&deep).err().unwrap_or_default();
         assert!(e.contains("deeper"), "{e}");
