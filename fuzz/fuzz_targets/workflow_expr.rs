@@ -1,28 +1,29 @@
 //! Workflow expressions (CEL): any text parses or is refused with a reason, and
 //! a parsed expression evaluates to a value or an error, never a panic.
 //!
-//! One class of panic is contained rather than prevented: cel-parser's
-//! generated actions unwrap literal conversions (an invalid escape in a string
-//! literal panics). `Expr::parse` catches those and refuses the text, so they
-//! are not crashes here; a panic anywhere else — our code, the interpreter's
-//! evaluation — still is, caught or not.
+//! Panics inside the CEL crates are contained rather than prevented:
+//! cel-parser's generated actions unwrap literal conversions (an invalid escape
+//! in a string literal) and cel-interpreter divides integers unchecked (`1 / 0`).
+//! `Expr` catches both at its boundary (the text is refused, the evaluation
+//! fails with a reason), so they are not crashes here; a panic in our own code,
+//! caught or not, and any abort (a stack overflow) still are.
 #![no_main]
 use std::sync::Once;
 
 use libfuzzer_sys::fuzz_target;
 use portal_core::workflows::expr::{Expr, Scope};
 
-/// Replaces libFuzzer's abort-on-any-panic hook with one that lets the
-/// parser's contained panics unwind to `Expr::parse`.
-fn contain_parser_panics() {
+/// Replaces libFuzzer's abort-on-any-panic hook with one that lets the CEL
+/// crates' contained panics unwind to `Expr`'s boundary.
+fn contain_cel_panics() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let crash = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let in_parser = info
-                .location()
-                .is_some_and(|l| l.file().contains("/cel-parser-"));
-            if !in_parser {
+            let in_cel = info.location().is_some_and(|l| {
+                l.file().contains("/cel-parser-") || l.file().contains("/cel-interpreter-")
+            });
+            if !in_cel {
                 crash(info);
             }
         }));
@@ -30,7 +31,7 @@ fn contain_parser_panics() {
 }
 
 fuzz_target!(|text: &str| {
-    contain_parser_panics();
+    contain_cel_panics();
     let Ok(e) = Expr::parse(text) else {
         return;
     };

@@ -270,6 +270,8 @@ mod tests {
             let e = Expr::parse(bad).err().unwrap_or_default();
             assert!(e.contains("wrongly"), "{bad}: {e}");
         }
+        // The interpreter panics dividing by zero; the evaluation fails.
+        assert!(truth("size(input.tags) / 0 == 1", &s).is_err());
         // The parser panics on an invalid escape in a string literal; refused.
         assert!(Expr::parse("input.region == \"\\\0\"").is_err());
         let deep = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
