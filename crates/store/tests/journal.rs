@@ -10,6 +10,7 @@ use portal_core::jobs::{JobKind, NewJob};
 use portal_core::journal::Journal;
 use serde_json::json;
 use support::contract::*;
+use support::workflows::*;
 
 contract! {
     store: [],
@@ -22,6 +23,7 @@ contract! {
         check_follow_up_jobs_commit_with_the_change,
         check_org_creation_setup_and_invitations_with_their_records,
         check_password_change_and_its_record,
+        check_workflow_changes_and_their_records,
     ],
 }
 
@@ -721,4 +723,85 @@ async fn check_password_change_and_its_record(db: &TestDb) {
         page.items[0].detail,
         json!({"apiKeysRevoked": 2}).to_string()
     );
+}
+
+/// A workflow definition's changes, and a run's advance that a person's
+/// decision made, are stored with their records or not at all.
+async fn check_workflow_changes_and_their_records(db: &TestDb) {
+    use portal_core::workflows::engine::Change;
+    use portal_core::workflows::model::WorkflowStatus;
+
+    let s = db.store();
+    let k = keys();
+    let o = mk_org(s, "o1").await;
+    let mut w = workflow("w1", &o.id, "W", "t", 1_000);
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .create_workflow(&w, &records(&k, &o.id, "workflow.created"))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(s.get_workflow(&o.id, "w1").await.unwrap().is_none());
+        heal(db, table).await;
+    }
+    s.create_workflow(&w, &records(&k, &o.id, "workflow.created"))
+        .await
+        .unwrap();
+    w.status = WorkflowStatus::Archived;
+    w.updated_at = 1_001;
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .save_workflow(&w, 1_000, &records(&k, &o.id, "workflow.archived"))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        let stored = s.get_workflow(&o.id, "w1").await.unwrap().unwrap();
+        assert_eq!(stored.status, WorkflowStatus::Draft, "{table}");
+        heal(db, table).await;
+    }
+    // A stale save changes nothing and records nothing.
+    assert!(!s
+        .save_workflow(&w, 999, &records(&k, &o.id, "workflow.archived"))
+        .await
+        .unwrap());
+    assert_records(s, &k, &o.id, &["workflow.created"]).await;
+
+    // A run advanced by a decision.
+    let def = w.definition.clone();
+    let mut c = Change::new(&def, new_run(&o.id, 1_100), Vec::new(), 1_100);
+    c.start("in");
+    s.create_workflow_run(&c.into_advance()).await.unwrap();
+    let run = s.get_workflow_run(&o.id, "r1").await.unwrap().unwrap();
+    let mut c = Change::new(&def, run.clone(), Vec::new(), 1_200);
+    c.cancel("user:u2");
+    let advance = c.into_advance();
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .advance_workflow_run(&advance, &records(&k, &o.id, "workflow.step.approved"))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        let now = s.get_workflow_run(&o.id, "r1").await.unwrap().unwrap();
+        assert_eq!(now.rev, run.rev, "{table}: the run did not move");
+        heal(db, table).await;
+    }
+    assert!(s
+        .advance_workflow_run(&advance, &records(&k, &o.id, "workflow.step.approved"))
+        .await
+        .unwrap());
+    assert_eq!(
+        actions(s, &o.id).await,
+        ["workflow.created", "workflow.step.approved"]
+    );
+    assert_chain_intact(s, &k, &o.id).await;
+
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .delete_workflow(&o.id, "w1", &records(&k, &o.id, "workflow.deleted"))
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(s.get_workflow(&o.id, "w1").await.unwrap().is_some());
+        heal(db, table).await;
+    }
 }

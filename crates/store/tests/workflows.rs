@@ -8,46 +8,16 @@ mod support;
 #[allow(unused_imports)]
 use portal_core::journal::Journal;
 use support::contract::*;
+use support::workflows::*;
 
-use portal_core::identity::PrincipalSnapshot;
 use portal_core::jobs::{JobKind, JobState};
 use portal_core::workflows::engine::Change;
 use portal_core::workflows::model::*;
-use portal_core::workflows::Definition;
 use serde_json::json;
 
 contract! {
     store: [check_definitions, check_runs_advance_at_their_revision],
     db: [],
-}
-
-fn definition(name: &str, tag: &str) -> Definition {
-    Definition::from_value(json!({
-        "name": name, "tags": [tag],
-        "nodes": [
-            {"id": "in", "type": "input", "data": {}},
-            {"id": "ok", "type": "approval", "data": {"message": "go?"}},
-            {"id": "out", "type": "output", "data": {}}
-        ],
-        "edges": [
-            {"id": "e1", "source": "in", "target": "ok"},
-            {"id": "e2", "source": "ok", "target": "out"}
-        ]
-    }))
-    .unwrap()
-}
-
-fn workflow(id: &str, org: &str, name: &str, tag: &str, at: i64) -> Workflow {
-    Workflow {
-        id: id.into(),
-        org_id: org.into(),
-        owner_id: "user:u1".into(),
-        status: WorkflowStatus::Draft,
-        version: 0,
-        definition: definition(name, tag),
-        created_at: at,
-        updated_at: at,
-    }
 }
 
 fn filter() -> WorkflowFilter {
@@ -174,34 +144,6 @@ async fn check_definitions(s: &dyn Store) {
         .is_none());
 }
 
-fn new_run(org: &str, at: i64) -> WorkflowRun {
-    WorkflowRun {
-        id: "r1".into(),
-        org_id: org.into(),
-        workflow_id: "w1".into(),
-        version: 1,
-        status: RunStatus::Running,
-        input: json!({"x": 1}),
-        output: None,
-        error: None,
-        started_by: "user:u1".into(),
-        principal: PrincipalSnapshot {
-            id: "user:u1".into(),
-            key_id: None,
-            session: false,
-            session_id: None,
-            permissions: vec!["workflows:execute".into()],
-        },
-        steps_used: 0,
-        max_steps: 10,
-        event_seq: 0,
-        rev: 0,
-        created_at: at,
-        updated_at: at,
-        finished_at: None,
-    }
-}
-
 async fn check_runs_advance_at_their_revision(s: &dyn Store) {
     let o1 = mk_org(s, "o1").await;
     let o2 = mk_org(s, "o2").await;
@@ -240,9 +182,11 @@ async fn check_runs_advance_at_their_revision(s: &dyn Store) {
     let mut second = Change::new(&def, run.clone(), steps.clone(), 6);
     second.cancel("user:u2");
     let second = second.into_advance();
-    assert!(s.advance_workflow_run(&first).await.unwrap());
+    assert!(s.advance_workflow_run(&first, Journal::NONE).await.unwrap());
     assert!(
-        !s.advance_workflow_run(&second).await.unwrap(),
+        !s.advance_workflow_run(&second, Journal::NONE)
+            .await
+            .unwrap(),
         "stale revision"
     );
     let run = s.get_workflow_run(&o1.id, "r1").await.unwrap().unwrap();
@@ -272,7 +216,10 @@ async fn check_runs_advance_at_their_revision(s: &dyn Store) {
     let mut park = Change::new(&def, run.clone(), steps.clone(), 7);
     park.begin("ok");
     park.park("ok", Some("appr-1".into()), None, json!({}));
-    assert!(s.advance_workflow_run(&park.into_advance()).await.unwrap());
+    assert!(s
+        .advance_workflow_run(&park.into_advance(), Journal::NONE)
+        .await
+        .unwrap());
     let waiting = s.step_waiting_for_approval(&o1.id, "appr-1").await.unwrap();
     assert_eq!(waiting.map(|w| w.node_id), Some("ok".into()));
     assert!(s

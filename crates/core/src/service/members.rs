@@ -7,6 +7,7 @@ use super::{events, Ctx};
 use crate::crypto::random_bytes;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
+use crate::journal::Journal;
 use crate::model::{Invitation, InvitationStatus, Member, NewUser, Org};
 use crate::rbac::{AuthMethod, Permission, Role};
 use crate::validate;
@@ -235,6 +236,18 @@ fn map_member_err(e: crate::store::StoreError) -> CoreError {
     }
 }
 
+/// Starts a new organisation's chain: its creation, by `actor`.
+pub(super) fn org_created(j: &mut Journal<'_>, actor: &str, org_id: &str, slug: &str) {
+    j.audit(
+        Some(org_id),
+        actor,
+        "org.created",
+        None,
+        "success",
+        json!({"slug": slug}),
+    );
+}
+
 /// Creates an organisation (platform admins only); the creator becomes its admin.
 pub async fn create_org(
     ctx: &Ctx<'_>,
@@ -264,15 +277,8 @@ pub async fn create_org(
         Some(&format!("org:{id}")),
         "success",
         json!({"slug": slug}),
-    )
-    .audit(
-        Some(&id),
-        &p.actor(),
-        "org.created",
-        None,
-        "success",
-        json!({"slug": slug}),
     );
+    org_created(&mut j, &p.actor(), &id, &slug);
     let org = ctx
         .store
         .create_org_with(&id, &slug, &name, Some(&user.id), ctx.now, &j)

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::auth::{hash_password_blocking, uuid_v4};
-use super::{compartments, Ctx};
+use super::{compartments, members, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::model::{NewUser, Org, User};
 use crate::rbac::Role;
@@ -39,15 +39,8 @@ pub async fn bootstrap(
         Some(&format!("org:{org_id}")),
         "success",
         json!({"email": email}),
-    )
-    .audit(
-        Some(&org_id),
-        &actor,
-        "org.created",
-        None,
-        "success",
-        json!({"slug": slug}),
     );
+    members::org_created(&mut j, &actor, &org_id, &slug);
     let (user, org) = ctx
         .store
         .bootstrap_admin(
@@ -110,14 +103,7 @@ pub async fn create_user_cli(
         None => {
             let id = uuid_v4();
             let mut j = ctx.journal();
-            j.audit(
-                Some(&id),
-                "system:cli",
-                "org.created",
-                None,
-                "success",
-                json!({"slug": slug}),
-            );
+            members::org_created(&mut j, "system:cli", &id, &slug);
             let org = ctx
                 .store
                 .create_org_with(&id, &slug, &slug, None, ctx.now, &j)

@@ -2,6 +2,7 @@
 //! whole [`Advance`]s (with their jobs and outbox events) in one transaction.
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::Page;
 use crate::workflows::model::{Advance, RunEvent, RunStatus, WorkflowRun, WorkflowStep};
 use async_trait::async_trait;
@@ -15,8 +16,8 @@ pub trait WorkflowRunRepo: Send + Sync {
     /// Applies an advance if the run is still at revision `a.run.rev` (then
     /// bumps it): the run row, step upserts, events, jobs (an existing job id
     /// is kept) and outbox events in one transaction. False when another
-    /// writer changed the run first (nothing is written).
-    async fn advance_workflow_run(&self, a: &Advance) -> StoreResult<bool>;
+    /// writer changed the run first (nothing is written), with the change's journal.
+    async fn advance_workflow_run(&self, a: &Advance, j: &Journal<'_>) -> StoreResult<bool>;
     /// One run of the organisation.
     async fn get_workflow_run(&self, org_id: &str, id: &str) -> StoreResult<Option<WorkflowRun>>;
     /// The organisation's runs (of one workflow, in one status), newest first.

@@ -8,13 +8,13 @@ use super::definition::NodeKind;
 use super::engine::Change;
 use super::executor;
 use super::model::*;
-use super::runs::{self, commit};
+use super::runs::{self, commit, commit_recorded};
 use super::service::{get, not_found, page, DEFAULT_MAX_STEPS};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::{Principal, PrincipalSnapshot};
 use crate::model::Page;
 use crate::rbac::{Permission, Role};
-use crate::service::{audit, Ctx};
+use crate::service::Ctx;
 
 /// Starts a run of a published version (the latest unless `version` names
 /// one) as the caller (`workflows:execute`), its input checked against the
@@ -207,7 +207,20 @@ pub async fn decide(
             }
         }
     }
-    commit(ctx, &def, &org, run_id, |c| {
+    let mut j = ctx.journal();
+    j.audit(
+        Some(&org),
+        &p.actor(),
+        if approved {
+            "workflow.step.approved"
+        } else {
+            "workflow.step.rejected"
+        },
+        Some(run_id),
+        "success",
+        json!({"runId": run_id, "nodeId": node_id, "reason": reason}),
+    );
+    commit_recorded(ctx, &def, &org, run_id, &j, |c| {
         let waiting = c
             .step(node_id)
             .is_some_and(|s| s.status == StepStatus::Waiting);
@@ -219,20 +232,6 @@ pub async fn decide(
         executor::decide(c, &def, node_id, approved, &p.id, reason.as_deref());
         Ok(())
     })
-    .await?;
-    audit::append(
-        ctx,
-        Some(&org),
-        &p.actor(),
-        if approved {
-            "workflow.step.approved"
-        } else {
-            "workflow.step.rejected"
-        },
-        Some(run_id),
-        "success",
-        json!({"runId": run_id, "nodeId": node_id, "reason": reason}),
-    )
     .await?;
     Ok(runs::load(ctx, &org, run_id).await?.run)
 }

@@ -6,6 +6,7 @@ use super::definition::Definition;
 use super::engine::Change;
 use super::model::{WorkflowRun, WorkflowStep};
 use crate::error::{CoreError, CoreResult};
+use crate::journal::Journal;
 use crate::service::Ctx;
 
 /// How often a change is recomputed when concurrent writers keep winning.
@@ -46,6 +47,19 @@ pub async fn commit<T>(
     def: &Definition,
     org_id: &str,
     run_id: &str,
+    f: impl FnMut(&mut Change<'_>) -> CoreResult<T>,
+) -> CoreResult<T> {
+    commit_recorded(ctx, def, org_id, run_id, Journal::NONE, f).await
+}
+
+/// [`commit`] with the change's journal (a person's decision is audited with
+/// the run's advance, in its transaction).
+pub async fn commit_recorded<T>(
+    ctx: &Ctx<'_>,
+    def: &Definition,
+    org_id: &str,
+    run_id: &str,
+    j: &Journal<'_>,
     mut f: impl FnMut(&mut Change<'_>) -> CoreResult<T>,
 ) -> CoreResult<T> {
     for _ in 0..MAX_TRIES {
@@ -53,7 +67,7 @@ pub async fn commit<T>(
         let mut c = Change::new(def, l.run, l.steps, ctx.now);
         let out = f(&mut c)?;
         let a = c.into_advance();
-        if a.events.is_empty() || ctx.store.advance_workflow_run(&a).await? {
+        if a.events.is_empty() || ctx.store.advance_workflow_run(&a, j).await? {
             return Ok(out);
         }
     }

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use portal_core::jobs::JobKind;
+use portal_core::journal::Journal;
 use portal_core::model::Page;
 use portal_core::store::{StoreResult, WorkflowRunRepo};
 use portal_core::workflows::model::{
@@ -14,7 +15,7 @@ use portal_core::StoreError;
 use serde_json::Value;
 
 use super::workflows::json;
-use super::{decode, events, Db, Exec, Lock, Row, Sql, SqlStore};
+use super::{decode, events, journal, Db, Exec, Lock, Row, Sql, SqlStore};
 use crate::args;
 
 macro_rules! run_cols {
@@ -267,7 +268,7 @@ impl<B: Db> WorkflowRunRepo for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn advance_workflow_run(&self, a: &Advance) -> StoreResult<bool> {
+    async fn advance_workflow_run(&self, a: &Advance, j: &Journal<'_>) -> StoreResult<bool> {
         let r = &a.run;
         let mut tx = self.0.begin().await?;
         let n = tx
@@ -291,6 +292,7 @@ impl<B: Db> WorkflowRunRepo for SqlStore<B> {
             return Ok(false); // rolled back on drop
         }
         write_rest(&mut tx, a).await?;
+        journal::write(&mut tx, j).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -6,6 +6,7 @@
 //! `contract.rs`'s, shared with the per-aggregate contract files.
 
 pub mod contract;
+pub mod workflows;
 
 pub use contract::TestDb;
 
