@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
+use portal_core::journal::Journal;
 use portal_core::model::{ChatMessage, ChatTurn, TurnStatus};
 use portal_core::service::tools as gateway;
-use portal_core::service::{audit, Ctx};
+use portal_core::service::Ctx;
 use portal_core::tools::REDACTED;
 use portal_core::CoreError;
 use serde::{Deserialize, Serialize};
@@ -245,8 +246,8 @@ impl Runner {
 
     /// Stores a message; while the database is away the message is kept and
     /// the write retried (with the same id, so it is stored once).
-    async fn store_message(&self, role: &str, content: &str, meta: Meta) -> Result<(), Abort> {
-        let m = ChatMessage {
+    fn message(&self, role: &str, content: &str, meta: Meta) -> ChatMessage {
+        ChatMessage {
             id: super::uuid(),
             session_id: self.turn.session_id.clone(),
             seq: 0,
@@ -254,12 +255,22 @@ impl Runner {
             content: content.to_string(),
             meta: meta.to_column(),
             created_at: now_ms(),
-        };
+        }
+    }
+
+    async fn store_message(&self, role: &str, content: &str, meta: Meta) -> Result<(), Abort> {
+        let m = self.message(role, content, meta);
+        self.store_messages(std::slice::from_ref(&m), Journal::NONE)
+            .await
+    }
+
+    /// Stores `messages` with the journal `j`, in one transaction (retried).
+    async fn store_messages(&self, messages: &[ChatMessage], j: &Journal<'_>) -> Result<(), Abort> {
         let store = &self.engine.store;
         let (org, session) = (&self.turn.org_id, &self.turn.session_id);
         durable::retry("chat message", durable::RETRY_FOR, || async {
             store
-                .append_chat_messages(org, session, std::slice::from_ref(&m), now_ms())
+                .append_chat_messages_recorded(org, session, messages, now_ms(), j)
                 .await
                 .map(drop)
         })
@@ -321,22 +332,22 @@ impl Runner {
                 refused: true,
                 ..Meta::default()
             };
-            self.store_message("user", &clean.text, meta.clone())
-                .await?;
-            self.store_message("assistant", &refusal.explanation, meta)
-                .await?;
+            // The refused message, the refusal and its audit entry: one transaction.
+            let messages = [
+                self.message("user", &clean.text, meta.clone()),
+                self.message("assistant", &refusal.explanation, meta),
+            ];
             let ctx = self.ctx();
-            let org = self.turn.org_id.clone();
-            audit::append(
-                &ctx,
-                Some(&org),
+            let mut j = ctx.journal();
+            j.audit(
+                Some(&self.turn.org_id),
                 &self.principal.actor(),
                 "chat.refused",
                 None,
                 "refused",
                 json!({"sessionId": self.turn.session_id, "category": refusal.category.as_str(), "rule": refusal.rule}),
-            )
-            .await?;
+            );
+            self.store_messages(&messages, &j).await?;
             let explanation = refusal.explanation.clone();
             self.say(&explanation).await?;
             return Ok(Step::Finish(End::ContentFilter));

@@ -1,6 +1,7 @@
 //! Chat sessions and their messages (tenancy: every read names the org).
 
 use super::StoreResult;
+use crate::journal::Journal;
 use crate::model::*;
 use async_trait::async_trait;
 
@@ -49,6 +50,19 @@ pub trait ChatRepo: Send + Sync {
         session_id: &str,
         messages: &[ChatMessage],
         now: i64,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        self.append_chat_messages_recorded(org_id, session_id, messages, now, Journal::NONE)
+            .await
+    }
+    /// [`ChatRepo::append_chat_messages`] with a journal written in the same
+    /// transaction (a refused message and its audit entry).
+    async fn append_chat_messages_recorded(
+        &self,
+        org_id: &str,
+        session_id: &str,
+        messages: &[ChatMessage],
+        now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<Vec<ChatMessage>>;
     /// A session's messages with `seq > after`, oldest first, at most `limit`.
     async fn list_chat_messages(

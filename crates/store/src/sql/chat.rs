@@ -1,6 +1,7 @@
 //! Chat sessions and their messages: statements and repository.
 
 use async_trait::async_trait;
+use portal_core::journal::Journal;
 use portal_core::model::*;
 use portal_core::store::{ChatRepo, StoreResult};
 use portal_core::StoreError;
@@ -166,12 +167,13 @@ impl<B: Db> ChatRepo for SqlStore<B> {
         Ok(n > 0)
     }
 
-    async fn append_chat_messages(
+    async fn append_chat_messages_recorded(
         &self,
         org_id: &str,
         session_id: &str,
         messages: &[ChatMessage],
         now: i64,
+        j: &Journal<'_>,
     ) -> StoreResult<Vec<ChatMessage>> {
         if messages.is_empty() {
             let mut c = self.0.reader().await?;
@@ -217,6 +219,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
             let job = portal_core::search::indexing::job(org_id, indexed, now);
             super::jobs::insert(&mut tx, &job, now).await?;
         }
+        super::journal::write(&mut tx, j).await?;
         tx.commit().await?;
         Ok(stored)
     }
