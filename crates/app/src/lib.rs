@@ -8,6 +8,7 @@ pub mod ai_providers;
 pub mod chat;
 pub mod cloud;
 pub mod metrics;
+pub mod ops;
 pub mod setup;
 pub mod sso;
 pub mod webhooks;
@@ -214,6 +215,17 @@ impl App {
     /// password): cached principals are resolved afresh.
     pub fn principals_changed(&self) {
         self.principals.clear();
+    }
+
+    /// Who a request's credential stands for (through the principal cache).
+    pub async fn resolve_credential(
+        &self,
+        cred: portal_core::identity::Credential<'_>,
+        now: i64,
+    ) -> portal_core::CoreResult<portal_core::identity::Resolution> {
+        self.principals
+            .resolve(self.store.as_ref(), cred, now)
+            .await
     }
 
     /// Extends a browser session that is used (at most once a day, see

@@ -72,7 +72,7 @@ pub async fn assess(state: &AppState) -> Report {
             None => None,
         }
     };
-    let (db, cloud) = tokio::join!(health::check_database(state.store.as_ref(), budget), cloud);
+    let (db, cloud) = tokio::join!(state.app.check_database(budget), cloud);
     state.metrics.db_up.set(i64::from(db.status == Status::Ok));
     let mut checks = BTreeMap::from([("database", db)]);
     if let Some(c) = cloud {
@@ -231,7 +231,7 @@ fn async_stream(
                         }
                         _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                     }
-                    let now = if open.state.store.availability().is_up() {
+                    let now = if open.state.app.database_up() {
                         "ok"
                     } else {
                         "error"

@@ -96,21 +96,20 @@ pub async fn metrics(
             } => return Err(ApiError::AuthRequired),
         }
     }
-    let pool = state.store.pool_stats();
+    let pool = state.app.pool_stats();
     let g = &state.metrics.db_pool;
     g.with_label_values(&["idle"]).set(pool.idle as i64);
     g.with_label_values(&["in_use"]).set(pool.in_use as i64);
     g.with_label_values(&["max"]).set(pool.max as i64);
-    state
-        .metrics
-        .db_up
-        .set(i64::from(state.store.availability().is_up()));
-    let now = portal_core::identity::now_ms();
-    if let Ok(n) = state.store.count_pending_approvals(now).await {
+    state.metrics.db_up.set(i64::from(state.app.database_up()));
+    let backlog = state
+        .app
+        .approval_backlog(portal_core::identity::now_ms())
+        .await;
+    if let Some(n) = backlog.pending {
         state.metrics.approvals_pending.set(n);
     }
-    if let Ok(oldest) = state.store.oldest_pending_approval(now).await {
-        let age_ms = oldest.map_or(0, |at| now.saturating_sub(at).max(0));
+    if let Some(age_ms) = backlog.oldest_age_ms {
         state
             .metrics
             .approvals_oldest_age

@@ -138,11 +138,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut refreshed: Option<(String, i64)> = None;
     let (principal, auth) = match credential(req.headers(), cookie_name) {
         None => (None, AuthState::Anonymous),
-        Some(cred) => match state
-            .principals
-            .resolve(state.store.as_ref(), cred, now)
-            .await
-        {
+        Some(cred) => match state.app.resolve_credential(cred, now).await {
             Ok(Resolution::Principal(p)) => {
                 if let Some(k) = &p.key_id {
                     state.key_usage.note(k, now);
