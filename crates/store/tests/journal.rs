@@ -638,6 +638,39 @@ async fn check_org_creation_setup_and_invitations_with_their_records(db: &TestDb
         &["org.created", "member.invited", "member.joined"],
     )
     .await;
+
+    // A new account comes with its first invitation and their records, or not at all.
+    let fresh = new_invitation("inv-2", &o.id, "u-fresh", 1_300);
+    for table in ["audit_log", "events"] {
+        break_table(db, table).await;
+        let r = s
+            .create_account_invitation(
+                &new_user("fresh@x.test"),
+                &fresh,
+                &records(&k, &o.id, "member.invited"),
+            )
+            .await;
+        assert!(r.is_err(), "{table} refused: {r:?}");
+        assert!(s.user_by_email("fresh@x.test").await.unwrap().is_none());
+        heal(db, table).await;
+    }
+    let u = s
+        .create_account_invitation(
+            &new_user("fresh@x.test"),
+            &fresh,
+            &records(&k, &o.id, "member.invited"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.id, "u-fresh");
+    assert_eq!(s.user_by_id("u-fresh").await.unwrap(), Some(u));
+    assert_eq!(s.user_invitations("u-fresh", 1_300).await.unwrap().len(), 1);
+    // The address is taken now: a second account for it is a conflict.
+    let again = new_invitation("inv-3", &o.id, "u-fresh-2", 1_300);
+    assert_conflict(
+        s.create_account_invitation(&new_user("fresh@x.test"), &again, Journal::NONE)
+            .await,
+    );
 }
 
 /// A password change (new hash, other sessions ended, API keys revoked) is

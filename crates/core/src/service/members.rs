@@ -58,79 +58,85 @@ pub async fn add(
     // One hash in both cases, so the timing does not tell either.
     let otp = hex::encode(random_bytes::<12>());
     let hash = hash_password_blocking(otp.clone()).await?;
-    let (user, created) = match ctx.store.user_by_email(&email).await? {
-        Some((u, _)) => (u, false),
-        None => {
-            let new = NewUser {
-                email: email.clone(),
-                name,
-                password_hash: Some(hash),
-                platform_admin: false,
-                must_change_password: true,
-            };
-            match ctx.store.create_user(new, ctx.now).await {
-                Ok(u) => (u, true),
-                // Created meanwhile by someone else: it is an existing account now.
-                Err(crate::store::StoreError::Conflict(_)) => {
-                    match ctx.store.user_by_email(&email).await? {
-                        Some((u, _)) => (u, false),
-                        None => return Err(CoreError::Conflict("Try again".into())),
-                    }
+    let account = NewUser {
+        email: email.clone(),
+        name,
+        password_hash: Some(hash),
+        platform_admin: false,
+        must_change_password: true,
+    };
+    // Twice at most: an account created meanwhile for the address is an
+    // existing one on the second pass.
+    for _ in 0..2 {
+        let existing = ctx.store.user_by_email(&email).await?.map(|(u, _)| u);
+        let created = existing.is_none();
+        let user_id = match &existing {
+            Some(u) => {
+                if ctx.store.member_role(&org.id, &u.id).await?.is_some() {
+                    return Err(CoreError::Conflict(
+                        "Already a member of this organization".into(),
+                    ));
                 }
-                Err(e) => return Err(e.into()),
+                u.id.clone()
             }
-        }
-    };
-    if ctx.store.member_role(&org.id, &user.id).await?.is_some() {
-        return Err(CoreError::Conflict(
-            "Already a member of this organization".into(),
-        ));
-    }
-    let invitation = Invitation {
-        id: uuid_v4(),
-        org_id: org.id.clone(),
-        user_id: user.id.clone(),
-        role,
-        invited_by: p.actor(),
-        created_account: created,
-        status: InvitationStatus::Pending,
-        created_at: ctx.now,
-        expires_at: ctx.now + INVITATION_TTL_MS,
-    };
-    // The organisation's chain says who was invited, not whether the account existed.
-    let mut j = ctx.journal();
-    j.audit(
-        Some(&org.id),
-        &p.actor(),
-        "member.invited",
-        Some(&format!("user:{}", user.id)),
-        "success",
-        json!({"email": user.email, "role": role.as_str(), "invitationId": invitation.id}),
-    );
-    if created {
+            None => uuid_v4(),
+        };
+        let invitation = Invitation {
+            id: uuid_v4(),
+            org_id: org.id.clone(),
+            user_id: user_id.clone(),
+            role,
+            invited_by: p.actor(),
+            created_account: created,
+            status: InvitationStatus::Pending,
+            created_at: ctx.now,
+            expires_at: ctx.now + INVITATION_TTL_MS,
+        };
+        // The organisation's chain says who was invited, not whether the
+        // account existed; a new account is recorded in the platform's.
+        let mut j = ctx.journal();
         j.audit(
-            None,
+            Some(&org.id),
             &p.actor(),
-            "user.created",
-            Some(&format!("user:{}", user.id)),
+            "member.invited",
+            Some(&format!("user:{user_id}")),
             "success",
-            json!({"email": user.email, "org": org.id, "invitationId": invitation.id}),
+            json!({"email": email, "role": role.as_str(), "invitationId": invitation.id}),
         );
-    }
-    ctx.store
-        .create_invitation(&invitation, &j)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                CoreError::Conflict("An invitation for this address is already pending".into())
+        let stored = if created {
+            j.audit(
+                None,
+                &p.actor(),
+                "user.created",
+                Some(&format!("user:{user_id}")),
+                "success",
+                json!({"email": email, "org": org.id, "invitationId": invitation.id}),
+            );
+            ctx.store
+                .create_account_invitation(&account, &invitation, &j)
+                .await
+                .map(drop)
+        } else {
+            ctx.store.create_invitation(&invitation, &j).await
+        };
+        match stored {
+            Ok(()) => {
+                return Ok(Invited {
+                    invitation,
+                    email,
+                    one_time_password: otp,
+                })
             }
-            other => other.into(),
-        })?;
-    Ok(Invited {
-        invitation,
-        email: user.email,
-        one_time_password: otp,
-    })
+            Err(crate::store::StoreError::Conflict(_)) if created => continue,
+            Err(crate::store::StoreError::Conflict(_)) => {
+                return Err(CoreError::Conflict(
+                    "An invitation for this address is already pending".into(),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(CoreError::Conflict("Try again".into()))
 }
 
 /// Refuses to grant (or take away) a role unless the caller holds every

@@ -11,6 +11,14 @@ pub trait InvitationRepo: Send + Sync {
     /// Stores a pending invitation; first marks the pair's lapsed pending ones
     /// expired; with its journal. `Conflict` when one is still pending.
     async fn create_invitation(&self, inv: &Invitation, j: &Journal<'_>) -> StoreResult<()>;
+    /// A new account (`inv.user_id`) with its first invitation, in one
+    /// transaction with its journal. `Conflict` when the email is taken.
+    async fn create_account_invitation(
+        &self,
+        user: &NewUser,
+        inv: &Invitation,
+        j: &Journal<'_>,
+    ) -> StoreResult<User>;
     /// The user's pending, unexpired invitations, with their organisations, newest first.
     async fn user_invitations(
         &self,

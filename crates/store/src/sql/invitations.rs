@@ -7,7 +7,7 @@ use portal_core::store::{InvitationRepo, StoreResult};
 use portal_core::StoreError;
 
 use super::decode::{invitation, invitation_cols, org, org_cols};
-use super::{journal, Db, Exec, Sql, SqlStore};
+use super::{journal, users, Db, Exec, Sql, SqlStore};
 use crate::args;
 
 static EXPIRE_LAPSED: Sql = Sql::new(
@@ -42,32 +42,59 @@ static ACCEPT_MEMBER: Sql = Sql::new(
      VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (org_id, user_id) DO NOTHING",
 );
 
+/// Stores a pending invitation, first marking the pair's lapsed ones expired.
+async fn insert<E: Exec>(tx: &mut E, inv: &Invitation) -> StoreResult<()> {
+    tx.execute(
+        &EXPIRE_LAPSED,
+        &args![inv.org_id, inv.user_id, inv.created_at],
+    )
+    .await?;
+    tx.execute(
+        &INSERT,
+        &args![
+            inv.id,
+            inv.org_id,
+            inv.user_id,
+            inv.role.as_str(),
+            inv.invited_by,
+            inv.created_account,
+            inv.status.as_str(),
+            inv.created_at,
+            inv.expires_at
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl<B: Db> InvitationRepo for SqlStore<B> {
     async fn create_invitation(&self, inv: &Invitation, j: &Journal<'_>) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
-        tx.execute(
-            &EXPIRE_LAPSED,
-            &args![inv.org_id, inv.user_id, inv.created_at],
-        )
-        .await?;
-        tx.execute(
-            &INSERT,
-            &args![
-                inv.id,
-                inv.org_id,
-                inv.user_id,
-                inv.role.as_str(),
-                inv.invited_by,
-                inv.created_account,
-                inv.status.as_str(),
-                inv.created_at,
-                inv.expires_at
-            ],
-        )
-        .await?;
+        insert(&mut tx, inv).await?;
         journal::write(&mut tx, j).await?;
         tx.commit().await
+    }
+
+    async fn create_account_invitation(
+        &self,
+        user: &NewUser,
+        inv: &Invitation,
+        j: &Journal<'_>,
+    ) -> StoreResult<User> {
+        let mut tx = self.0.begin().await?;
+        users::insert(&mut tx, &inv.user_id, user, inv.created_at).await?;
+        insert(&mut tx, inv).await?;
+        journal::write(&mut tx, j).await?;
+        tx.commit().await?;
+        Ok(User {
+            id: inv.user_id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            platform_admin: user.platform_admin,
+            must_change_password: user.must_change_password,
+            created_at: inv.created_at,
+        })
     }
 
     async fn user_invitations(

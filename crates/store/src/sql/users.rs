@@ -28,24 +28,30 @@ static SET_PASSWORD: Sql = Sql::new(
 static SET_PLATFORM_ADMIN: Sql =
     Sql::new("UPDATE users SET platform_admin = $2, updated_at = $3 WHERE id = $1");
 
+/// Inserts the account `id`.
+pub(crate) async fn insert<E: Exec>(w: &mut E, id: &str, u: &NewUser, now: i64) -> StoreResult<()> {
+    w.execute(
+        &INSERT,
+        &args![
+            id,
+            u.email,
+            u.name,
+            u.password_hash,
+            u.platform_admin,
+            u.must_change_password,
+            now
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl<B: Db> UserRepo for SqlStore<B> {
     async fn create_user(&self, u: NewUser, now: i64) -> StoreResult<User> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut w = self.0.writer().await?;
-        w.execute(
-            &INSERT,
-            &args![
-                id,
-                u.email,
-                u.name,
-                u.password_hash,
-                u.platform_admin,
-                u.must_change_password,
-                now
-            ],
-        )
-        .await?;
+        insert(&mut w, &id, &u, now).await?;
         w.commit().await?;
         Ok(User {
             id,
