@@ -1,7 +1,10 @@
 //! Every check, by area.
 
 mod compute;
+mod database;
+mod encryption;
 mod iam;
+mod loadbalancer;
 mod network;
 mod other;
 mod storage;
@@ -15,7 +18,10 @@ pub static CHECKS: LazyLock<Vec<&'static Check>> = LazyLock::new(|| {
     [
         compute::CHECKS,
         storage::CHECKS,
+        encryption::CHECKS,
+        database::CHECKS,
         network::CHECKS,
+        loadbalancer::CHECKS,
         iam::CHECKS,
         other::CHECKS,
     ]

@@ -1,5 +1,6 @@
 //! Network checks: security lists open to the internet on administration
-//! ports (CIS OCI 2.1 SSH, 2.2 RDP).
+//! ports (CIS OCI 2.1 SSH, 2.2 RDP), default security lists admitting more
+//! than ICMP (CIS 2.5).
 
 use serde_json::{json, Value};
 
@@ -83,6 +84,50 @@ fn open_port(env: &Env<'_>, port: i64, what: &str) -> Vec<Hit> {
     out
 }
 
+/// A VCN's default security list: OCI names it `Default Security List for <vcn>`
+/// (the list read does not say which list is a VCN's default otherwise).
+fn is_default(sl: &Value) -> bool {
+    s(sl, "displayName").starts_with("Default Security List for ")
+}
+
+/// ICMP is what CIS 2.5 leaves in a default list (path MTU discovery and
+/// reachability errors): any other ingress rule is the finding.
+fn not_icmp(rule: &Value) -> bool {
+    s(rule, "protocol") != "1"
+}
+
+fn default_open(env: &Env<'_>) -> Vec<Hit> {
+    let l = env.list("listSecurityLists");
+    let mut out = Vec::new();
+    for (n, sl) in l.items.iter().filter(|(_, sl)| is_default(sl)) {
+        let rules = sl
+            .get("ingressSecurityRules")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let Some(k) = rules.iter().position(not_icmp) else {
+            continue;
+        };
+        let keep: Vec<Value> = rules
+            .iter()
+            .filter(|r| !not_icmp(r))
+            .map(writable)
+            .collect();
+        out.push(Hit {
+            resource_id: s(sl, "id").into(),
+            resource_name: s(sl, "displayName").into(),
+            title: format!("{} admits more than ICMP", s(sl, "displayName")),
+            evidence: item_evidence(&l, *n, &format!("/ingressSecurityRules/{k}"), &rules[k]),
+            savings_cents: None,
+            fix: vec![FixStep {
+                tool: "updateSecurityListRules".into(),
+                args: json!({"securityListId": s(sl, "id"), "ingressSecurityRules": keep}),
+            }],
+        });
+    }
+    out
+}
+
 /// The network checks.
 pub(super) const CHECKS: &[Check] = &[
     Check {
@@ -106,6 +151,17 @@ pub(super) const CHECKS: &[Check] = &[
         fix_tools: &["updateSecurityListRules"],
         remediation: "Remove the ingress rule that opens port 3389 to 0.0.0.0/0 (the plan keeps every other rule); reach Windows hosts through the Bastion service.",
         predicate: |env| open_port(env, 3389, "RDP"),
+    },
+    Check {
+        id: "network.default-security-list-open",
+        title: "Default security list admits more than ICMP",
+        cis: Some("2.5"),
+        category: Category::Security,
+        severity: Severity::Medium,
+        reads: &[SECURITY_LISTS],
+        fix_tools: &["updateSecurityListRules"],
+        remediation: "Leave only ICMP in a VCN's default security list (the plan keeps its ICMP rules) and put the ports a subnet needs in a security list or NSG of its own, so a new subnet starts closed.",
+        predicate: default_open,
     },
 ];
 
