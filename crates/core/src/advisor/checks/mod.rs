@@ -9,6 +9,9 @@ mod network;
 mod other;
 mod storage;
 
+#[cfg(test)]
+mod clean;
+
 use std::sync::LazyLock;
 
 use super::check::Check;
