@@ -285,3 +285,12 @@ fn each_fault_in_the_clean_tenancy_is_found_by_its_check() {
         assert_eq!(failing(&t), vec![*check], "a fault for {check}");
     }
 }
+
+#[test]
+fn archive_buckets_are_not_asked_to_tier() {
+    let mut t = clean();
+    let b = t.details.get_mut(&("getBucket", "assets")).unwrap();
+    b["storageTier"] = json!("Archive");
+    b["autoTiering"] = json!("Disabled");
+    assert_eq!(failing(&t), Vec::<&str>::new());
+}
