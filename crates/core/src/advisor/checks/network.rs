@@ -49,30 +49,30 @@ fn writable(rule: &Value) -> Value {
     Value::Object(out)
 }
 
-fn open_port(env: &Env<'_>, port: i64, what: &str) -> Vec<Hit> {
+/// Security lists `pick`ed with an ingress rule that is `bad`: evidence is the
+/// first such rule, the plan writes the list back without them.
+fn rule_hits(
+    env: &Env<'_>,
+    pick: impl Fn(&Value) -> bool,
+    bad: impl Fn(&Value) -> bool,
+    title: impl Fn(&Value) -> String,
+) -> Vec<Hit> {
     let l = env.list("listSecurityLists");
     let mut out = Vec::new();
-    for (n, sl) in &l.items {
+    for (n, sl) in l.items.iter().filter(|(_, sl)| pick(sl)) {
         let rules = sl
             .get("ingressSecurityRules")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let Some(k) = rules.iter().position(|r| opens(r, port)) else {
+        let Some(k) = rules.iter().position(&bad) else {
             continue;
         };
-        let keep: Vec<Value> = rules
-            .iter()
-            .filter(|r| !opens(r, port))
-            .map(writable)
-            .collect();
+        let keep: Vec<Value> = rules.iter().filter(|r| !bad(r)).map(writable).collect();
         out.push(Hit {
             resource_id: s(sl, "id").into(),
             resource_name: s(sl, "displayName").into(),
-            title: format!(
-                "{} lets anyone on the internet reach {what} (port {port})",
-                s(sl, "displayName")
-            ),
+            title: title(sl),
             evidence: item_evidence(&l, *n, &format!("/ingressSecurityRules/{k}"), &rules[k]),
             savings_cents: None,
             fix: vec![FixStep {
@@ -82,6 +82,20 @@ fn open_port(env: &Env<'_>, port: i64, what: &str) -> Vec<Hit> {
         });
     }
     out
+}
+
+fn open_port(env: &Env<'_>, port: i64, what: &str) -> Vec<Hit> {
+    rule_hits(
+        env,
+        |_| true,
+        |r| opens(r, port),
+        |sl| {
+            format!(
+                "{} lets anyone on the internet reach {what} (port {port})",
+                s(sl, "displayName")
+            )
+        },
+    )
 }
 
 /// A VCN's default security list: OCI names it `Default Security List for <vcn>`
@@ -97,35 +111,9 @@ fn not_icmp(rule: &Value) -> bool {
 }
 
 fn default_open(env: &Env<'_>) -> Vec<Hit> {
-    let l = env.list("listSecurityLists");
-    let mut out = Vec::new();
-    for (n, sl) in l.items.iter().filter(|(_, sl)| is_default(sl)) {
-        let rules = sl
-            .get("ingressSecurityRules")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let Some(k) = rules.iter().position(not_icmp) else {
-            continue;
-        };
-        let keep: Vec<Value> = rules
-            .iter()
-            .filter(|r| !not_icmp(r))
-            .map(writable)
-            .collect();
-        out.push(Hit {
-            resource_id: s(sl, "id").into(),
-            resource_name: s(sl, "displayName").into(),
-            title: format!("{} admits more than ICMP", s(sl, "displayName")),
-            evidence: item_evidence(&l, *n, &format!("/ingressSecurityRules/{k}"), &rules[k]),
-            savings_cents: None,
-            fix: vec![FixStep {
-                tool: "updateSecurityListRules".into(),
-                args: json!({"securityListId": s(sl, "id"), "ingressSecurityRules": keep}),
-            }],
-        });
-    }
-    out
+    rule_hits(env, is_default, not_icmp, |sl| {
+        format!("{} admits more than ICMP", s(sl, "displayName"))
+    })
 }
 
 /// The network checks.

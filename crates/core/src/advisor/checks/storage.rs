@@ -39,14 +39,18 @@ pub(super) const BUCKET: Read = Read::Each {
 /// Backups older than this are flagged.
 const OLD_BACKUP_DAYS: i64 = 30;
 
-fn unattached(env: &Env<'_>) -> Vec<Hit> {
-    let attached: BTreeSet<&str> = env
-        .list("listVolumeAttachments")
+/// The volumes attached (or attaching) to an instance.
+fn attached<'a>(env: &Env<'a>) -> BTreeSet<&'a str> {
+    env.list("listVolumeAttachments")
         .items
-        .iter()
+        .into_iter()
         .filter(|(_, a)| matches!(s(a, "lifecycleState"), "ATTACHED" | "ATTACHING"))
         .map(|(_, a)| s(a, "volumeId"))
-        .collect();
+        .collect()
+}
+
+fn unattached(env: &Env<'_>) -> Vec<Hit> {
+    let attached = attached(env);
     let price = env.prices.storage_gb_month(StorageClass::Block);
     let l = env.list("listBlockVolumes");
     l.items
@@ -79,13 +83,7 @@ fn unprotected(env: &Env<'_>) -> Vec<Hit> {
         .filter(|(_, b)| matches!(s(b, "lifecycleState"), "AVAILABLE" | "CREATING"))
         .map(|(_, b)| s(b, "volumeId"))
         .collect();
-    let attached: BTreeSet<&str> = env
-        .list("listVolumeAttachments")
-        .items
-        .iter()
-        .filter(|(_, a)| matches!(s(a, "lifecycleState"), "ATTACHED" | "ATTACHING"))
-        .map(|(_, a)| s(a, "volumeId"))
-        .collect();
+    let attached = attached(env);
     let l = env.list("listBlockVolumes");
     l.items
         .iter()
