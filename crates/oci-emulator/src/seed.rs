@@ -174,12 +174,30 @@ pub(crate) fn seed(region: &str, now: Millis, blob_dir: &Path) -> Result<State, 
         ),
     ];
     for (i, (id, name, desc, email, created)) in users.iter().enumerate() {
-        let body = json!({
+        let mut body = json!({
             "id": id, "compartmentId": tenancy, "name": name, "description": desc, "email": email,
             "emailVerified": true, "timeCreated": time_value(*created), "isMfaActivated": i == 1,
             "lastSuccessfulLoginTime": time_value(now - (i as i64 + 1) * 5 * HOUR),
+            "capabilities": {"canUseConsolePassword": true, "canUseApiKeys": true, "canUseAuthTokens": true,
+                "canUseSmtpCredentials": true, "canUseCustomerSecretKeys": true, "canUseDbCredentials": true},
             "freeformTags": {}, "definedTags": {},
         });
+        if let Some(o) = body.as_object_mut() {
+            match i {
+                // The emulator config's API-key user signs in with its key only: the
+                // advisor's MFA check must not count it (a known false positive).
+                0 => {
+                    o.insert("capabilities".into(), json!({"canUseConsolePassword": false, "canUseApiKeys": true,
+                        "canUseAuthTokens": false, "canUseSmtpCredentials": false, "canUseCustomerSecretKeys": false, "canUseDbCredentials": false}));
+                }
+                // Bob was created without an email address (CIS 1.13's seeded case).
+                2 => {
+                    o.remove("email");
+                    o.insert("emailVerified".into(), json!(false));
+                }
+                _ => {}
+            }
+        }
         ctx.st.insert(
             kind::USER,
             Res::new(body_of(body), Lifecycle::fixed("ACTIVE", *created)),

@@ -239,3 +239,64 @@ pub fn time_ms(v: &Value, field: &str) -> Option<i64> {
 
 /// Ms in a day.
 pub const DAY_MS: i64 = 86_400_000;
+
+/// What a per-item read showed wrong with one item: the offending field's
+/// JSON pointer in the detail, its value and the finding's title.
+pub struct Fault {
+    /// Pointer of the offending field in the detail read.
+    pub path: String,
+    /// Its value.
+    pub value: Value,
+    /// What is wrong, one line.
+    pub title: String,
+}
+
+/// Hits over a per-item read (`Read::Each`): every item of its list that
+/// `keep` selects, read in detail, judged by `fault`; evidence points into
+/// the detail read.
+pub fn detail_hits(
+    env: &Env<'_>,
+    read: &Read,
+    keep: impl Fn(&Value) -> bool,
+    fault: impl Fn(&Value, &Value) -> Option<Fault>,
+) -> Vec<Hit> {
+    let Read::Each {
+        list, tool, field, ..
+    } = read
+    else {
+        return Vec::new();
+    };
+    let l = env.list(list);
+    l.items
+        .iter()
+        .filter(|(_, item)| keep(item))
+        .filter_map(|(_, item)| {
+            let key = s(item, field);
+            let (args, got) = env.each(read, key)?;
+            let f = fault(item, got)?;
+            let name = if s(item, "displayName").is_empty() {
+                s(item, "name")
+            } else {
+                s(item, "displayName")
+            };
+            Some(Hit {
+                resource_id: if s(got, "id").is_empty() {
+                    key.into()
+                } else {
+                    s(got, "id").into()
+                },
+                resource_name: name.into(),
+                title: f.title,
+                evidence: Evidence {
+                    tool: (*tool).to_string(),
+                    args_hash: args_hash(&args),
+                    args,
+                    path: f.path,
+                    value: f.value,
+                },
+                savings_cents: None,
+                fix: Vec::new(),
+            })
+        })
+        .collect()
+}

@@ -1,5 +1,6 @@
-//! Identity checks: console users without MFA (CIS OCI 1.7) and policies
-//! granting `manage all-resources` to anyone but the administrators (CIS 1.2).
+//! Identity checks: console users without MFA (CIS OCI 1.7), users without
+//! an email address (CIS 1.13) and policies granting `manage all-resources`
+//! to anyone but the administrators (CIS 1.2).
 
 use serde_json::{json, Value};
 
@@ -35,6 +36,25 @@ fn no_mfa(env: &Env<'_>) -> Vec<Hit> {
             resource_name: s(u, "name").into(),
             title: format!("{} signs in to the console without MFA", s(u, "name")),
             evidence: item_evidence(&l, *n, "/isMfaActivated", &u["isMfaActivated"]),
+            savings_cents: None,
+            fix: Vec::new(),
+        })
+        .collect()
+}
+
+fn no_email(env: &Env<'_>) -> Vec<Hit> {
+    let l = env.list("listUsers");
+    l.items
+        .iter()
+        .filter(|(_, u)| s(u, "lifecycleState") == "ACTIVE" && !s(u, "email").contains('@'))
+        .map(|(n, u)| Hit {
+            resource_id: s(u, "id").into(),
+            resource_name: s(u, "name").into(),
+            title: format!(
+                "{} has no email address to reach them or reset their password",
+                s(u, "name")
+            ),
+            evidence: item_evidence(&l, *n, "/email", u.get("email").unwrap_or(&Value::Null)),
             savings_cents: None,
             fix: Vec::new(),
         })
@@ -103,6 +123,17 @@ pub(super) const CHECKS: &[Check] = &[
         fix_tools: &[],
         remediation: "Have the user enable multi-factor authentication (Profile → Security → Enable MFA), or take away their console password if they only use API keys.",
         predicate: no_mfa,
+    },
+    Check {
+        id: "iam.user-without-email",
+        title: "User without an email address",
+        cis: Some("1.13"),
+        category: Category::Security,
+        severity: Severity::Low,
+        reads: &[USERS],
+        fix_tools: &[],
+        remediation: "Record a current email address for the user (Identity → Users → Edit): it is where password resets and security notices go, and how an owner is found.",
+        predicate: no_email,
     },
     Check {
         id: "iam.manage-all-resources",

@@ -1,10 +1,16 @@
 //! Every check, by area.
 
 mod compute;
+mod database;
+mod encryption;
 mod iam;
+mod loadbalancer;
 mod network;
 mod other;
 mod storage;
+
+#[cfg(test)]
+mod clean;
 
 use std::sync::LazyLock;
 
@@ -15,7 +21,10 @@ pub static CHECKS: LazyLock<Vec<&'static Check>> = LazyLock::new(|| {
     [
         compute::CHECKS,
         storage::CHECKS,
+        encryption::CHECKS,
+        database::CHECKS,
         network::CHECKS,
+        loadbalancer::CHECKS,
         iam::CHECKS,
         other::CHECKS,
     ]

@@ -1,5 +1,6 @@
 //! Network checks: security lists open to the internet on administration
-//! ports (CIS OCI 2.1 SSH, 2.2 RDP).
+//! ports (CIS OCI 2.1 SSH, 2.2 RDP), default security lists admitting more
+//! than ICMP (CIS 2.5).
 
 use serde_json::{json, Value};
 
@@ -48,30 +49,30 @@ fn writable(rule: &Value) -> Value {
     Value::Object(out)
 }
 
-fn open_port(env: &Env<'_>, port: i64, what: &str) -> Vec<Hit> {
+/// Security lists `pick`ed with an ingress rule that is `bad`: evidence is the
+/// first such rule, the plan writes the list back without them.
+fn rule_hits(
+    env: &Env<'_>,
+    pick: impl Fn(&Value) -> bool,
+    bad: impl Fn(&Value) -> bool,
+    title: impl Fn(&Value) -> String,
+) -> Vec<Hit> {
     let l = env.list("listSecurityLists");
     let mut out = Vec::new();
-    for (n, sl) in &l.items {
+    for (n, sl) in l.items.iter().filter(|(_, sl)| pick(sl)) {
         let rules = sl
             .get("ingressSecurityRules")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let Some(k) = rules.iter().position(|r| opens(r, port)) else {
+        let Some(k) = rules.iter().position(&bad) else {
             continue;
         };
-        let keep: Vec<Value> = rules
-            .iter()
-            .filter(|r| !opens(r, port))
-            .map(writable)
-            .collect();
+        let keep: Vec<Value> = rules.iter().filter(|r| !bad(r)).map(writable).collect();
         out.push(Hit {
             resource_id: s(sl, "id").into(),
             resource_name: s(sl, "displayName").into(),
-            title: format!(
-                "{} lets anyone on the internet reach {what} (port {port})",
-                s(sl, "displayName")
-            ),
+            title: title(sl),
             evidence: item_evidence(&l, *n, &format!("/ingressSecurityRules/{k}"), &rules[k]),
             savings_cents: None,
             fix: vec![FixStep {
@@ -81,6 +82,38 @@ fn open_port(env: &Env<'_>, port: i64, what: &str) -> Vec<Hit> {
         });
     }
     out
+}
+
+fn open_port(env: &Env<'_>, port: i64, what: &str) -> Vec<Hit> {
+    rule_hits(
+        env,
+        |_| true,
+        |r| opens(r, port),
+        |sl| {
+            format!(
+                "{} lets anyone on the internet reach {what} (port {port})",
+                s(sl, "displayName")
+            )
+        },
+    )
+}
+
+/// A VCN's default security list: OCI names it `Default Security List for <vcn>`
+/// (the list read does not say which list is a VCN's default otherwise).
+fn is_default(sl: &Value) -> bool {
+    s(sl, "displayName").starts_with("Default Security List for ")
+}
+
+/// ICMP is what CIS 2.5 leaves in a default list (path MTU discovery and
+/// reachability errors): any other ingress rule is the finding.
+fn not_icmp(rule: &Value) -> bool {
+    s(rule, "protocol") != "1"
+}
+
+fn default_open(env: &Env<'_>) -> Vec<Hit> {
+    rule_hits(env, is_default, not_icmp, |sl| {
+        format!("{} admits more than ICMP", s(sl, "displayName"))
+    })
 }
 
 /// The network checks.
@@ -106,6 +139,17 @@ pub(super) const CHECKS: &[Check] = &[
         fix_tools: &["updateSecurityListRules"],
         remediation: "Remove the ingress rule that opens port 3389 to 0.0.0.0/0 (the plan keeps every other rule); reach Windows hosts through the Bastion service.",
         predicate: |env| open_port(env, 3389, "RDP"),
+    },
+    Check {
+        id: "network.default-security-list-open",
+        title: "Default security list admits more than ICMP",
+        cis: Some("2.5"),
+        category: Category::Security,
+        severity: Severity::Medium,
+        reads: &[SECURITY_LISTS],
+        fix_tools: &["updateSecurityListRules"],
+        remediation: "Leave only ICMP in a VCN's default security list (the plan keeps its ICMP rules) and put the ports a subnet needs in a security list or NSG of its own, so a new subnet starts closed.",
+        predicate: default_open,
     },
 ];
 

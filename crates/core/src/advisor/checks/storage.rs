@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::advisor::check::*;
 use crate::advisor::model::{Category, FixStep, Severity};
 
-const VOLUMES: Read = Read::Call {
+pub(super) const VOLUMES: Read = Read::Call {
     tool: "listBlockVolumes",
     args: "{}",
 };
@@ -20,15 +20,15 @@ const BACKUPS: Read = Read::Call {
     tool: "listVolumeBackups",
     args: "{}",
 };
-const ADBS: Read = Read::Call {
+pub(super) const ADBS: Read = Read::Call {
     tool: "listAutonomousDatabases",
     args: "{}",
 };
-const BUCKETS: Read = Read::Call {
+pub(super) const BUCKETS: Read = Read::Call {
     tool: "listBuckets",
     args: "{}",
 };
-const BUCKET: Read = Read::Each {
+pub(super) const BUCKET: Read = Read::Each {
     list: "listBuckets",
     tool: "getBucket",
     arg: "bucketName",
@@ -39,14 +39,18 @@ const BUCKET: Read = Read::Each {
 /// Backups older than this are flagged.
 const OLD_BACKUP_DAYS: i64 = 30;
 
-fn unattached(env: &Env<'_>) -> Vec<Hit> {
-    let attached: BTreeSet<&str> = env
-        .list("listVolumeAttachments")
+/// The volumes attached (or attaching) to an instance.
+fn attached<'a>(env: &Env<'a>) -> BTreeSet<&'a str> {
+    env.list("listVolumeAttachments")
         .items
-        .iter()
+        .into_iter()
         .filter(|(_, a)| matches!(s(a, "lifecycleState"), "ATTACHED" | "ATTACHING"))
         .map(|(_, a)| s(a, "volumeId"))
-        .collect();
+        .collect()
+}
+
+fn unattached(env: &Env<'_>) -> Vec<Hit> {
+    let attached = attached(env);
     let price = env.prices.storage_gb_month(StorageClass::Block);
     let l = env.list("listBlockVolumes");
     l.items
@@ -65,6 +69,36 @@ fn unattached(env: &Env<'_>) -> Vec<Hit> {
                     args: json!({"volumeId": s(v, "id"), "type": "FULL", "displayName": format!("{}-final", s(v, "displayName"))}),
                 }],
             }
+        })
+        .collect()
+}
+
+/// A volume in use with no backup at all. An unattached volume is
+/// `storage.unattached-volume`'s finding (its plan takes the backup).
+fn unprotected(env: &Env<'_>) -> Vec<Hit> {
+    let backed: BTreeSet<&str> = env
+        .list("listVolumeBackups")
+        .items
+        .iter()
+        .filter(|(_, b)| matches!(s(b, "lifecycleState"), "AVAILABLE" | "CREATING"))
+        .map(|(_, b)| s(b, "volumeId"))
+        .collect();
+    let attached = attached(env);
+    let l = env.list("listBlockVolumes");
+    l.items
+        .iter()
+        .filter(|(_, v)| s(v, "lifecycleState") == "AVAILABLE")
+        .filter(|(_, v)| attached.contains(s(v, "id")) && !backed.contains(s(v, "id")))
+        .map(|(n, v)| Hit {
+            resource_id: s(v, "id").into(),
+            resource_name: s(v, "displayName").into(),
+            title: format!("{} is in use and has no backup", s(v, "displayName")),
+            evidence: item_evidence(&l, *n, "/id", &json!(s(v, "id"))),
+            savings_cents: None,
+            fix: vec![FixStep {
+                tool: "createVolumeBackup".into(),
+                args: json!({"volumeId": s(v, "id"), "type": "FULL", "displayName": format!("{}-full", s(v, "displayName"))}),
+            }],
         })
         .collect()
 }
@@ -152,6 +186,27 @@ fn public_buckets(env: &Env<'_>) -> Vec<Hit> {
         .collect()
 }
 
+/// A Standard-tier bucket that never moves cold objects to Infrequent
+/// Access. Archive buckets have no tiers to move between: not a finding.
+fn untiered(env: &Env<'_>) -> Vec<Hit> {
+    detail_hits(
+        env,
+        &BUCKET,
+        |_| true,
+        |b, got| {
+            let standard = matches!(s(got, "storageTier"), "" | "Standard");
+            (standard && s(got, "autoTiering") != "InfrequentAccess").then(|| Fault {
+                path: "/autoTiering".into(),
+                value: got.get("autoTiering").cloned().unwrap_or(Value::Null),
+                title: format!(
+                    "Bucket {} keeps every object in the Standard tier",
+                    s(b, "name")
+                ),
+            })
+        },
+    )
+}
+
 /// The storage and database checks.
 pub(super) const CHECKS: &[Check] = &[
     Check {
@@ -166,6 +221,17 @@ pub(super) const CHECKS: &[Check] = &[
         predicate: unattached,
     },
     Check {
+        id: "storage.volume-without-backup",
+        title: "Block volume in use without any backup",
+        cis: None,
+        category: Category::Availability,
+        severity: Severity::Medium,
+        reads: &[VOLUMES, ATTACHMENTS, BACKUPS],
+        fix_tools: &["createVolumeBackup"],
+        remediation: "Take a full backup now (the plan does) and assign a backup policy (Bronze, Silver or Gold) so the volume keeps being backed up.",
+        predicate: unprotected,
+    },
+    Check {
         id: "storage.old-backup",
         title: "Volume backup older than 30 days",
         cis: None,
@@ -175,6 +241,17 @@ pub(super) const CHECKS: &[Check] = &[
         fix_tools: &[],
         remediation: "Backups older than the retention you need only cost money. Set a backup policy with retention, and delete manual backups past it.",
         predicate: old_backups,
+    },
+    Check {
+        id: "objectstorage.auto-tiering-disabled",
+        title: "Bucket auto-tiering disabled",
+        cis: None,
+        category: Category::Cost,
+        severity: Severity::Low,
+        reads: &[BUCKETS, BUCKET],
+        fix_tools: &[],
+        remediation: "Enable auto-tiering (Bucket → Edit auto-tiering) so objects not read for 30 days move to Infrequent Access, which costs less per GB-month.",
+        predicate: untiered,
     },
     Check {
         id: "database.stopped-autonomous-database",
