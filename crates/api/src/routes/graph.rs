@@ -25,9 +25,11 @@ pub struct GraphQuery {
     /// `blast-radius` (needs `resource`), `exposure`, `orphans`, `usage` or `tool-cooccurrence`.
     #[param(value_type = GraphKind, inline)]
     pub kind: String,
-    /// The resource (OCID) whose blast radius to answer.
+    /// The resource (OCID) whose blast radius to answer (only with `blast-radius`).
+    #[param(min_length = 1, max_length = 255)]
     pub resource: Option<String>,
-    /// Usage window in days back from now (1–365, default 30).
+    /// Usage window in days back from now (1–365, default 30; only with
+    /// `usage` and `tool-cooccurrence`).
     #[param(minimum = 1, maximum = 365)]
     pub days: Option<i64>,
 }
