@@ -42,6 +42,8 @@ fn affects(i: Option<&Impact>) -> Markup {
     html! {
         @if let Some(i) = i {
             span.blast-radius title={ "Blast radius of " (i.label) } { (i.text) }
+        } @else {
+            span.muted title="Only destructive calls are traced" { "—" }
         }
     }
 }
