@@ -64,7 +64,7 @@ pub struct UserView {
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
         Self {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             email: u.email.clone(),
             name: u.name.clone(),
             platform_admin: u.platform_admin,
@@ -94,7 +94,7 @@ impl OrgView {
     /// From a row and an optional role.
     pub fn new(o: &Org, role: Option<Role>) -> Self {
         Self {
-            id: o.id.clone(),
+            id: o.id.to_string(),
             slug: o.slug.clone(),
             name: o.name.clone(),
             role,
@@ -177,7 +177,7 @@ pub struct MemberView {
 impl From<&Member> for MemberView {
     fn from(m: &Member) -> Self {
         Self {
-            user_id: m.user.id.clone(),
+            user_id: m.user.id.to_string(),
             email: m.user.email.clone(),
             name: m.user.name.clone(),
             role: m.role,
@@ -229,7 +229,7 @@ impl ApiKeyView {
             name: k.name.clone(),
             prefix: k.prefix.clone(),
             permissions: k.permissions.clone(),
-            owner_user_id: k.owner_user_id.clone(),
+            owner_user_id: k.owner_user_id.clone().map(Into::into),
             created_by: k.created_by.clone(),
             status,
             created_at: ts(k.created_at),

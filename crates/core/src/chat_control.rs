@@ -26,17 +26,21 @@ pub trait ChatControl: Send + Sync {
     /// The session's unfinished turn, if any.
     async fn active_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         session_id: &str,
     ) -> StoreResult<Option<ActiveTurn>>;
     /// Asks an unfinished turn to stop (its runner, on any replica, notices);
     /// false when the turn is finished or not the organisation's.
     async fn request_chat_turn_stop(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         turn_id: &str,
         now: i64,
     ) -> StoreResult<bool>;
     /// Whether a stop was asked for this turn.
-    async fn chat_turn_stop_requested(&self, org_id: &str, turn_id: &str) -> StoreResult<bool>;
+    async fn chat_turn_stop_requested(
+        &self,
+        org_id: &crate::ids::OrgId,
+        turn_id: &str,
+    ) -> StoreResult<bool>;
 }

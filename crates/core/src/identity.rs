@@ -2,6 +2,7 @@
 //! into a principal, the short-lived cache that keeps resolution off the
 //! database under load, and batched `last_used_at` writes.
 
+use crate::ids::{OrgId, UserId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -128,7 +129,7 @@ pub async fn resolve_session(
     if s.revoked_at.is_some() || s.expires_at <= now {
         return Ok(None);
     }
-    let (org, role) = active_membership(store, &s.user.id, s.active_org_id.as_deref()).await?;
+    let (org, role) = active_membership(store, &s.user.id, s.active_org_id.as_ref()).await?;
     // A one-time password not yet changed: the session holds no permission at
     // all (adapters also refuse every route but changing it, with a clear code).
     let permissions = match role {
@@ -151,8 +152,8 @@ pub async fn resolve_session(
 /// The session's organisation if the user still belongs to it, else their most recently used one.
 pub async fn active_membership(
     store: &dyn Store,
-    user_id: &str,
-    preferred: Option<&str>,
+    user_id: &UserId,
+    preferred: Option<&OrgId>,
 ) -> CoreResult<(Option<Org>, Option<Role>)> {
     if let Some(org_id) = preferred {
         if let Some(role) = store.member_role(org_id, user_id).await? {
@@ -462,7 +463,7 @@ pub enum ResumeRefused {
 /// ended browser session), saying why.
 pub async fn resume_principal(
     store: &dyn Store,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     snap: &PrincipalSnapshot,
     now: i64,
 ) -> CoreResult<Result<Principal, ResumeRefused>> {
@@ -494,10 +495,11 @@ pub async fn resume_principal(
     }
     let (user, role) = match snap.id.strip_prefix("user:") {
         Some(uid) => {
-            let Some(user) = store.user_by_id(uid).await? else {
+            let uid = UserId::from(uid);
+            let Some(user) = store.user_by_id(&uid).await? else {
                 return Ok(Err(ResumeRefused::NoLongerMember));
             };
-            let Some(role) = store.member_role(org_id, uid).await? else {
+            let Some(role) = store.member_role(org_id, &uid).await? else {
                 return Ok(Err(ResumeRefused::NoLongerMember));
             };
             permissions = permissions.intersect(role.permissions());

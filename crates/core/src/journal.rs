@@ -16,7 +16,7 @@ use crate::kinds::{AuditAction, EventKind};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
     /// The organisation whose subscribers see it.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Its kind: an [`EventKind`]'s text (rows stay text at the store boundary).
     pub kind: String,
     /// Its redacted payload, JSON text.
@@ -63,7 +63,7 @@ impl<'a> Journal<'a> {
     /// Adds an audit entry to `org_id`'s chain (`None`: the system chain).
     pub fn audit(
         &mut self,
-        org_id: Option<&str>,
+        org_id: Option<&crate::ids::OrgId>,
         actor: &str,
         action: AuditAction,
         target: Option<&str>,
@@ -75,7 +75,7 @@ impl<'a> Journal<'a> {
 
     fn push_audit(
         &mut self,
-        org_id: Option<&str>,
+        org_id: Option<&crate::ids::OrgId>,
         actor: &str,
         action: &str,
         target: Option<&str>,
@@ -83,7 +83,7 @@ impl<'a> Journal<'a> {
         detail: Value,
     ) -> &mut Self {
         self.audit.push(NewAuditEntry {
-            org_id: org_id.map(str::to_owned),
+            org_id: org_id.map(|o| o.to_string()),
             actor: actor.to_string(),
             action: action.to_string(),
             target: target.map(str::to_owned),
@@ -95,9 +95,15 @@ impl<'a> Journal<'a> {
         self
     }
 
-    fn push_event(&mut self, org_id: &str, kind: &str, payload: &Value, at: i64) -> &mut Self {
+    fn push_event(
+        &mut self,
+        org_id: &crate::ids::OrgId,
+        kind: &str,
+        payload: &Value,
+        at: i64,
+    ) -> &mut Self {
         self.events.push(NewEvent {
-            org_id: org_id.to_string(),
+            org_id: org_id.into(),
             kind: kind.to_string(),
             payload: payload.to_string(),
             created_at: at,
@@ -110,7 +116,7 @@ impl<'a> Journal<'a> {
     #[cfg(feature = "test-rows")]
     pub fn audit_text(
         &mut self,
-        org_id: Option<&str>,
+        org_id: Option<&crate::ids::OrgId>,
         actor: &str,
         action: &str,
         target: Option<&str>,
@@ -122,13 +128,23 @@ impl<'a> Journal<'a> {
 
     /// [`Journal::event`] with any kind text (the store's contract tests).
     #[cfg(feature = "test-rows")]
-    pub fn event_text(&mut self, org_id: &str, kind: &str, payload: &Value) -> &mut Self {
+    pub fn event_text(
+        &mut self,
+        org_id: &crate::ids::OrgId,
+        kind: &str,
+        payload: &Value,
+    ) -> &mut Self {
         let at = self.now;
         self.push_event(org_id, kind, payload, at)
     }
 
     /// Adds an outbox event for `org_id` at the journal's time.
-    pub fn event(&mut self, org_id: &str, kind: EventKind, payload: &Value) -> &mut Self {
+    pub fn event(
+        &mut self,
+        org_id: &crate::ids::OrgId,
+        kind: EventKind,
+        payload: &Value,
+    ) -> &mut Self {
         let at = self.now;
         self.event_at(org_id, kind, payload, at)
     }
@@ -136,7 +152,7 @@ impl<'a> Journal<'a> {
     /// Adds an outbox event stamped `at` (an outcome known after the start).
     pub fn event_at(
         &mut self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         kind: EventKind,
         payload: &Value,
         at: i64,
@@ -206,10 +222,14 @@ mod tests {
             AuditAction::AuthSignIn,
             AuditAction::OrgCreated,
         ];
-        j.audit(Some("o2"), "user:u", b, None, "success", json!({}))
+        j.audit(Some(&"o2".into()), "user:u", b, None, "success", json!({}))
             .audit(None, "user:u", a, Some("x"), "success", json!({"k": 1}))
-            .audit(Some("o1"), "user:u", c, None, "success", json!({}))
-            .event("o1", EventKind::MemberRemoved, &json!({"userId": "u"}));
+            .audit(Some(&"o1".into()), "user:u", c, None, "success", json!({}))
+            .event(
+                &"o1".into(),
+                EventKind::MemberRemoved,
+                &json!({"userId": "u"}),
+            );
         let actions: Vec<&str> = j
             .audit_entries()
             .iter()

@@ -15,6 +15,7 @@ pub mod graph;
 pub mod hashing;
 pub mod health;
 pub mod identity;
+pub mod ids;
 pub mod jobs;
 pub mod journal;
 pub mod keyring;

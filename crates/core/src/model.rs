@@ -10,7 +10,7 @@ pub use crate::tools::Risk;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     /// Stable id (UUID).
-    pub id: String,
+    pub id: crate::ids::UserId,
     /// Lower-cased email, unique.
     pub email: String,
     /// Display name.
@@ -43,7 +43,7 @@ pub struct NewUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Org {
     /// Stable id (UUID).
-    pub id: String,
+    pub id: crate::ids::OrgId,
     /// Unique, URL-safe short name.
     pub slug: String,
     /// Display name.
@@ -80,7 +80,7 @@ pub struct AuthSession {
     /// The signed-in user.
     pub user: User,
     /// The organisation the session works in.
-    pub active_org_id: Option<String>,
+    pub active_org_id: Option<crate::ids::OrgId>,
     /// Expiry (refreshed on use).
     pub expires_at: i64,
     /// Set when signed out or revoked.
@@ -112,9 +112,9 @@ pub struct NewAuthSession {
     /// SHA-256 (hex) of the cookie token.
     pub token_hash: String,
     /// The user.
-    pub user_id: String,
+    pub user_id: crate::ids::UserId,
     /// Initial active organisation.
-    pub active_org_id: Option<String>,
+    pub active_org_id: Option<crate::ids::OrgId>,
     /// Creation time.
     pub created_at: i64,
     /// Expiry.
@@ -131,7 +131,7 @@ pub struct ApiKey {
     /// Key id.
     pub id: String,
     /// The organisation the key acts in.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Name, unique within the organisation.
     pub name: String,
     /// First characters after `portal_`, for recognising a key.
@@ -139,7 +139,7 @@ pub struct ApiKey {
     /// Listed permissions (wire names).
     pub permissions: Vec<String>,
     /// The user the key acts as; `None` for a service principal.
-    pub owner_user_id: Option<String>,
+    pub owner_user_id: Option<crate::ids::UserId>,
     /// Who created it (principal id).
     pub created_by: String,
     /// Creation time.
@@ -158,7 +158,7 @@ pub struct NewApiKey {
     /// Key id.
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Name.
     pub name: String,
     /// SHA-256 (hex) of the whole key.
@@ -168,7 +168,7 @@ pub struct NewApiKey {
     /// Listed permissions.
     pub permissions: Vec<String>,
     /// Owner, or `None` for a service principal.
-    pub owner_user_id: Option<String>,
+    pub owner_user_id: Option<crate::ids::UserId>,
     /// Creator principal id.
     pub created_by: String,
     /// Creation time.
@@ -183,7 +183,7 @@ pub struct ChatSession {
     /// Session id (UUID).
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Owning principal id (`user:…` or `key:…`).
     pub principal_id: String,
     /// Optional title.
@@ -227,7 +227,7 @@ pub struct ChatTurn {
     /// Turn id (UUID).
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The session.
     pub session_id: String,
     /// The principal the turn acts as.
@@ -278,7 +278,7 @@ pub struct Activity {
     /// Record id.
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Principal who ran it.
     pub principal_id: String,
     /// Tool name.
@@ -359,7 +359,7 @@ pub struct Approval {
     /// Approval id.
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The principal who asked (and alone may use it).
     pub requester: String,
     /// Tool.
@@ -402,7 +402,7 @@ pub struct Event {
     /// Global, increasing id: the order events happened in, and a poller's cursor.
     pub id: i64,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// What happened (`tool.executed`, `approval.requested`, `approval.decided`).
     pub kind: String,
     /// Details as JSON (secrets already redacted).
@@ -455,9 +455,9 @@ pub struct Invitation {
     /// Stable id (UUID).
     pub id: String,
     /// The inviting organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The invited account.
-    pub user_id: String,
+    pub user_id: crate::ids::UserId,
     /// The role on acceptance.
     pub role: Role,
     /// The principal who invited (`user:<id>` or `key:<id>`).

@@ -236,7 +236,7 @@ pub struct IndexSource {
     /// The message.
     pub message_id: String,
     /// Its organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The session's owner.
     pub principal_id: String,
     /// Its session.

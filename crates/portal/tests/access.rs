@@ -899,7 +899,7 @@ async fn activity_feed_lists_the_orgs_executions_with_filters() {
             &ctx,
             &Activity {
                 id: format!("a{i}"),
-                org_id: (*org).clone(),
+                org_id: org.as_str().into(),
                 principal_id: format!("user:{}", admin.user_id()),
                 tool_name: tool.to_string(),
                 category: "compute".into(),

@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::OrgId;
 #[allow(unused_imports)]
 use portal_core::journal::Journal;
 use support::contract::*;
@@ -314,7 +315,7 @@ async fn check_activity(s: &dyn Store) {
     assert_eq!((page.total, page.items), (1, vec![foreign]));
     assert_eq!(
         ids(s
-            .list_activity("no-such-org", &activity_filter(50))
+            .list_activity(&OrgId::from("no-such-org"), &activity_filter(50))
             .await
             .unwrap()),
         (0, v(&[]))

@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::OrgId;
 #[allow(unused_imports)]
 use portal_core::journal::Journal;
 use support::contract::*;
@@ -88,7 +89,11 @@ async fn check_api_keys(s: &dyn Store) {
         vec![k3.clone(), k4.clone(), k1.clone()]
     );
     assert_eq!(s.list_api_keys(&o2.id).await.unwrap(), vec![k2.clone()]);
-    assert!(s.list_api_keys("no-such-org").await.unwrap().is_empty());
+    assert!(s
+        .list_api_keys(&OrgId::from("no-such-org"))
+        .await
+        .unwrap()
+        .is_empty());
 
     // Revocation by id only within the key's organisation.
     assert!(!s

@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::OrgId;
 #[allow(unused_imports)]
 use portal_core::journal::Journal;
 use support::contract::*;
@@ -100,7 +101,10 @@ async fn check_approvals(s: &dyn Store) {
         "a1"
     );
     assert!(
-        s.get_approval("other-org", "a1").await.unwrap().is_none(),
+        s.get_approval(&OrgId::from("other-org"), "a1")
+            .await
+            .unwrap()
+            .is_none(),
         "tenancy"
     );
     let page = s.list_pending_approvals(&o.id, 1_500, 10, 0).await.unwrap();
@@ -119,7 +123,7 @@ async fn check_approvals(s: &dyn Store) {
         "counted per requester"
     );
     assert_eq!(
-        s.count_pending_approvals_of("other-org", "user:u1", 1_500)
+        s.count_pending_approvals_of(&OrgId::from("other-org"), "user:u1", 1_500)
             .await
             .unwrap(),
         0,
@@ -143,7 +147,7 @@ async fn check_approvals(s: &dyn Store) {
         .unwrap());
     assert!(!s
         .decide_approval(
-            "other-org",
+            &OrgId::from("other-org"),
             "a1",
             true,
             "user:boss",

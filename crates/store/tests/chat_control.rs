@@ -4,6 +4,7 @@
 
 mod support;
 
+use portal_core::ids::OrgId;
 use std::sync::Arc;
 
 use portal_core::model::{ChatEvent, ChatSession, ChatTurn, TurnStatus};
@@ -55,7 +56,10 @@ fn event(session: &str, turn: &str, seq: i64) -> ChatEvent {
 async fn check_active_turn_and_stop(s: Arc<dyn Store>) {
     setup(s.as_ref(), "o1", "c1").await;
     setup(s.as_ref(), "o2", "x1").await;
-    assert_eq!(s.active_chat_turn("o1", "c1").await.unwrap(), None);
+    assert_eq!(
+        s.active_chat_turn(&OrgId::from("o1"), "c1").await.unwrap(),
+        None
+    );
 
     // A finished turn with events, then the active one.
     let mut old = turn("t1", "o1", "c1", "running");
@@ -65,12 +69,15 @@ async fn check_active_turn_and_stop(s: Arc<dyn Store>) {
         .unwrap();
     old.status = TurnStatus::Done;
     assert!(s.save_chat_turn(&old, "r1", 0, 4).await.unwrap());
-    assert_eq!(s.active_chat_turn("o1", "c1").await.unwrap(), None);
+    assert_eq!(
+        s.active_chat_turn(&OrgId::from("o1"), "c1").await.unwrap(),
+        None
+    );
     s.create_chat_turn(&turn("t2", "o1", "c1", "running"))
         .await
         .unwrap();
     let fresh = s
-        .active_chat_turn("o1", "c1")
+        .active_chat_turn(&OrgId::from("o1"), "c1")
         .await
         .unwrap()
         .expect("active");
@@ -79,7 +86,7 @@ async fn check_active_turn_and_stop(s: Arc<dyn Store>) {
         .await
         .unwrap();
     let active = s
-        .active_chat_turn("o1", "c1")
+        .active_chat_turn(&OrgId::from("o1"), "c1")
         .await
         .unwrap()
         .expect("active");
@@ -89,19 +96,34 @@ async fn check_active_turn_and_stop(s: Arc<dyn Store>) {
     assert_eq!(active.first_event, Some(3));
     assert!(!active.stop_requested);
     assert_eq!(
-        s.active_chat_turn("o2", "c1").await.unwrap(),
+        s.active_chat_turn(&OrgId::from("o2"), "c1").await.unwrap(),
         None,
         "tenancy"
     );
 
     // A stop request: only by the turn's organisation, seen by its runner.
-    assert!(!s.request_chat_turn_stop("o2", "t2", 5).await.unwrap());
-    assert!(!s.chat_turn_stop_requested("o1", "t2").await.unwrap());
-    assert!(s.request_chat_turn_stop("o1", "t2", 5).await.unwrap());
-    assert!(s.chat_turn_stop_requested("o1", "t2").await.unwrap());
-    assert!(!s.chat_turn_stop_requested("o2", "t2").await.unwrap());
+    assert!(!s
+        .request_chat_turn_stop(&OrgId::from("o2"), "t2", 5)
+        .await
+        .unwrap());
+    assert!(!s
+        .chat_turn_stop_requested(&OrgId::from("o1"), "t2")
+        .await
+        .unwrap());
     assert!(s
-        .active_chat_turn("o1", "c1")
+        .request_chat_turn_stop(&OrgId::from("o1"), "t2", 5)
+        .await
+        .unwrap());
+    assert!(s
+        .chat_turn_stop_requested(&OrgId::from("o1"), "t2")
+        .await
+        .unwrap());
+    assert!(!s
+        .chat_turn_stop_requested(&OrgId::from("o2"), "t2")
+        .await
+        .unwrap());
+    assert!(s
+        .active_chat_turn(&OrgId::from("o1"), "c1")
         .await
         .unwrap()
         .is_some_and(|t| t.stop_requested));
@@ -109,8 +131,14 @@ async fn check_active_turn_and_stop(s: Arc<dyn Store>) {
     let mut t2 = turn("t2", "o1", "c1", "done");
     t2.state = "{}".into();
     assert!(s.save_chat_turn(&t2, "r1", 0, 6).await.unwrap());
-    assert!(!s.request_chat_turn_stop("o1", "t2", 7).await.unwrap());
-    assert!(!s.request_chat_turn_stop("o1", "nope", 7).await.unwrap());
+    assert!(!s
+        .request_chat_turn_stop(&OrgId::from("o1"), "t2", 7)
+        .await
+        .unwrap());
+    assert!(!s
+        .request_chat_turn_stop(&OrgId::from("o1"), "nope", 7)
+        .await
+        .unwrap());
 }
 
 on_both_backends!(check_active_turn_and_stop);

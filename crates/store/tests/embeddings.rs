@@ -6,6 +6,7 @@
 
 mod support;
 
+use portal_core::ids::OrgId;
 use portal_core::jobs::JobKind;
 use portal_core::search::IndexSource;
 #[allow(unused_imports)]
@@ -30,11 +31,16 @@ async fn chat_with(s: &dyn Store, org: &str, who: &str, id: &str, messages: &[(&
         .zip(1..)
         .map(|((mid, role, content), i)| msg(mid, role, content, i * 100))
         .collect();
-    s.append_chat_messages(org, id, &ms, 5).await.unwrap();
+    s.append_chat_messages(&OrgId::from(org), id, &ms, 5)
+        .await
+        .unwrap();
 }
 
 async fn source(s: &dyn Store, org: &str, id: &str) -> IndexSource {
-    let mut v = s.index_sources(org, &[id.to_string()]).await.unwrap();
+    let mut v = s
+        .index_sources(&OrgId::from(org), &[id.to_string()])
+        .await
+        .unwrap();
     assert_eq!(v.len(), 1, "{id}: {v:?}");
     v.remove(0)
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::OrgId;
 #[allow(unused_imports)]
 use support::contract::*;
 
@@ -22,7 +23,7 @@ async fn check_events(s: &dyn Store) {
     assert!(s.list_events(&o1.id, 0, 100).await.unwrap().is_empty());
     assert!(s.undelivered_events(100).await.unwrap().is_empty());
     assert_conflict(
-        s.append_event("no-such-org", "tool.executed", "{}", 1)
+        s.append_event(&OrgId::from("no-such-org"), "tool.executed", "{}", 1)
             .await,
     );
 
@@ -31,9 +32,14 @@ async fn check_events(s: &dyn Store) {
     for (i, org) in ["o1", "o2", "o1", "o1", "o2", "o1"].iter().enumerate() {
         let payload = format!("{{\"n\":{i}}}");
         ids.push(
-            s.append_event(org, &format!("kind.{i}"), &payload, 100 + i as i64)
-                .await
-                .unwrap(),
+            s.append_event(
+                &OrgId::from(*org),
+                &format!("kind.{i}"),
+                &payload,
+                100 + i as i64,
+            )
+            .await
+            .unwrap(),
         );
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
@@ -56,7 +62,7 @@ async fn check_events(s: &dyn Store) {
     assert_eq!(event_ids(&theirs), vec![ids[1], ids[4]]);
     assert!(theirs.iter().all(|e| e.org_id == o2.id));
     assert!(s
-        .list_events("no-such-org", 0, 100)
+        .list_events(&OrgId::from("no-such-org"), 0, 100)
         .await
         .unwrap()
         .is_empty());
@@ -116,7 +122,10 @@ async fn check_events_concurrent_appends_are_seen_in_order(db: &TestDb) {
             loop {
                 // Read the flag first: a read after it was set sees every append.
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-                let batch = store.list_events("busy", cursor, 1000).await.expect("poll");
+                let batch = store
+                    .list_events(&OrgId::from("busy"), cursor, 1000)
+                    .await
+                    .expect("poll");
                 if let Some(last) = batch.last() {
                     cursor = last.id;
                 }
@@ -136,7 +145,7 @@ async fn check_events_concurrent_appends_are_seen_in_order(db: &TestDb) {
                 let payload = format!("{{\"t\":{t},\"i\":{i}}}");
                 ids.push(
                     store
-                        .append_event("busy", "load", &payload, i)
+                        .append_event(&OrgId::from("busy"), "load", &payload, i)
                         .await
                         .expect("append"),
                 );
@@ -165,10 +174,16 @@ async fn check_events_cascade_and_ids_never_reused(db: &TestDb) {
     let s = db.store();
     let keep = mk_org(s, "keep").await;
     mk_org(s, "gone").await;
-    let kept = s.append_event("keep", "k", "{}", 1).await.unwrap();
+    let kept = s
+        .append_event(&OrgId::from("keep"), "k", "{}", 1)
+        .await
+        .unwrap();
     let mut top = 0;
     for _ in 0..3 {
-        top = s.append_event("gone", "g", "{}", 2).await.unwrap();
+        top = s
+            .append_event(&OrgId::from("gone"), "g", "{}", 2)
+            .await
+            .unwrap();
     }
     let sql = "DELETE FROM organizations WHERE id = 'gone'";
     match &db.raw {
@@ -181,7 +196,11 @@ async fn check_events_cascade_and_ids_never_reused(db: &TestDb) {
             assert_eq!(pg_client(url).await.execute(sql, &[]).await.unwrap(), 1);
         }
     }
-    assert!(s.list_events("gone", 0, 100).await.unwrap().is_empty());
+    assert!(s
+        .list_events(&OrgId::from("gone"), 0, 100)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(
         event_ids(&s.undelivered_events(100).await.unwrap()),
         vec![kept]

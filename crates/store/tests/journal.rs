@@ -6,6 +6,7 @@
 
 mod support;
 
+use portal_core::ids::{OrgId, UserId};
 use portal_core::jobs::{JobKind, NewJob};
 use portal_core::journal::Journal;
 use portal_core::kinds::AuditAction;
@@ -90,7 +91,7 @@ async fn actions(s: &dyn Store, org: &str) -> Vec<String> {
 
 /// The organisation's outbox event kinds, oldest first.
 async fn event_kinds(s: &dyn Store, org: &str) -> Vec<String> {
-    let events = s.list_events(org, 0, 100).await.unwrap();
+    let events = s.list_events(&OrgId::from(org), 0, 100).await.unwrap();
     events.into_iter().map(|e| e.kind).collect()
 }
 
@@ -111,8 +112,15 @@ async fn assert_records(s: &dyn Store, k: &Keys, org: &str, want: &[&str]) {
 /// A journal with one audit entry and one event, like a service writes.
 fn records<'k>(k: &'k Keys, org: &str, action: &str) -> Journal<'k> {
     let mut j = Journal::new(k, None, 5_000);
-    j.audit_text(Some(org), "user:admin", action, None, "success", json!({}))
-        .event_text(org, action, &json!({"what": action}));
+    j.audit_text(
+        Some(&OrgId::from(org)),
+        "user:admin",
+        action,
+        None,
+        "success",
+        json!({}),
+    )
+    .event_text(&OrgId::from(org), action, &json!({"what": action}));
     j
 }
 
@@ -274,7 +282,7 @@ async fn check_tool_runs_and_their_records(db: &TestDb) {
     let started = |k| {
         let mut j = Journal::new(k, None, 1_000);
         j.audit(
-            Some("o1"),
+            Some(&OrgId::from("o1")),
             "user:a",
             AuditAction::ToolExecute,
             None,
@@ -452,7 +460,7 @@ async fn check_org_settings_and_their_records(db: &TestDb) {
     let both = |k| {
         let mut j = Journal::new(k, None, 2_000);
         j.audit(
-            Some("o1"),
+            Some(&OrgId::from("o1")),
             "user:admin",
             AuditAction::OrgSettingsChanged,
             None,
@@ -551,9 +559,9 @@ async fn check_org_creation_setup_and_invitations_with_their_records(db: &TestDb
         assert!(s.user_orgs(&creator.id).await.unwrap().is_empty());
         let r = s
             .bootstrap_admin(
-                "u-boot",
+                &UserId::from("u-boot"),
                 new_user("boot@x.test"),
-                "o-boot",
+                &OrgId::from("o-boot"),
                 "boot",
                 "Boot",
                 1_000,
@@ -665,7 +673,13 @@ async fn check_org_creation_setup_and_invitations_with_their_records(db: &TestDb
         .unwrap();
     assert_eq!(u.id, "u-fresh");
     assert_eq!(s.user_by_id("u-fresh").await.unwrap(), Some(u));
-    assert_eq!(s.user_invitations("u-fresh", 1_300).await.unwrap().len(), 1);
+    assert_eq!(
+        s.user_invitations(&UserId::from("u-fresh"), 1_300)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // The address is taken now: a second account for it is a conflict.
     let again = new_invitation("inv-3", &o.id, "u-fresh-2", 1_300);
     assert_conflict(

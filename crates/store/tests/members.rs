@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::{OrgId, UserId};
 #[allow(unused_imports)]
 use portal_core::journal::Journal;
 use support::contract::*;
@@ -35,12 +36,24 @@ async fn check_membership(s: &dyn Store) {
     );
     // Unknown organisation or user: the foreign key refuses.
     assert_conflict(
-        s.add_member("no-such-org", &a.id, Role::Viewer, 100, Journal::NONE)
-            .await,
+        s.add_member(
+            &OrgId::from("no-such-org"),
+            &a.id,
+            Role::Viewer,
+            100,
+            Journal::NONE,
+        )
+        .await,
     );
     assert_conflict(
-        s.add_member(&o1.id, "no-such-user", Role::Viewer, 100, Journal::NONE)
-            .await,
+        s.add_member(
+            &o1.id,
+            &UserId::from("no-such-user"),
+            Role::Viewer,
+            100,
+            Journal::NONE,
+        )
+        .await,
     );
 
     s.add_member(&o1.id, &b.id, Role::Viewer, 110, Journal::NONE)
@@ -88,8 +101,13 @@ async fn check_membership(s: &dyn Store) {
             .await,
     );
     assert_not_found(
-        s.set_member_role("no-such-org", &a.id, Role::Viewer, Journal::NONE)
-            .await,
+        s.set_member_role(
+            &OrgId::from("no-such-org"),
+            &a.id,
+            Role::Viewer,
+            Journal::NONE,
+        )
+        .await,
     );
 
     // The last admin can neither be demoted nor removed ...
@@ -120,7 +138,10 @@ async fn check_membership(s: &dyn Store) {
     );
 
     assert_not_found(s.remove_member(&o1.id, &c.id, Journal::NONE).await);
-    assert_not_found(s.remove_member("no-such-org", &c.id, Journal::NONE).await);
+    assert_not_found(
+        s.remove_member(&OrgId::from("no-such-org"), &c.id, Journal::NONE)
+            .await,
+    );
 
     // With a second admin, the first may step down; then the second is the last one.
     s.set_member_role(&o1.id, &b.id, Role::Admin, Journal::NONE)
@@ -170,7 +191,11 @@ async fn check_user_orgs_order(s: &dyn Store) {
     s.add_member(&x.id, &other.id, Role::Admin, 999, Journal::NONE)
         .await
         .unwrap();
-    assert!(s.user_orgs("nobody").await.unwrap().is_empty());
+    assert!(s
+        .user_orgs(&UserId::from("nobody"))
+        .await
+        .unwrap()
+        .is_empty());
 
     let order = |v: Vec<(Org, Role)>| v.into_iter().map(|(o, r)| (o.slug, r)).collect::<Vec<_>>();
     assert_eq!(

@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::{OrgId, UserId};
 #[allow(unused_imports)]
 use portal_core::journal::Journal;
 use support::contract::*;
@@ -59,21 +60,24 @@ async fn check_orgs(s: &dyn Store) {
     assert_eq!(slugs, ["a-c", "ab", "acme", "b"]);
 
     // Four-eyes.
-    s.set_org_four_eyes("o-1", false, Journal::NONE)
+    s.set_org_four_eyes(&OrgId::from("o-1"), false, Journal::NONE)
         .await
         .unwrap();
     assert!(!s.org_by_id("o-1").await.unwrap().unwrap().four_eyes);
-    s.set_org_four_eyes("o-1", true, Journal::NONE)
+    s.set_org_four_eyes(&OrgId::from("o-1"), true, Journal::NONE)
         .await
         .unwrap();
     assert!(s.org_by_slug("acme").await.unwrap().unwrap().four_eyes);
-    assert_not_found(s.set_org_four_eyes("nope", false, Journal::NONE).await);
+    assert_not_found(
+        s.set_org_four_eyes(&OrgId::from("nope"), false, Journal::NONE)
+            .await,
+    );
     // The compartment policy round-trips, and clearing it means no restriction.
     let allowed = vec![
         "ocid1.compartment.oc1..aaaa".to_string(),
         "ocid1.compartment.oc1..bbbb".to_string(),
     ];
-    s.set_org_compartments("o-1", &allowed, Journal::NONE)
+    s.set_org_compartments(&OrgId::from("o-1"), &allowed, Journal::NONE)
         .await
         .unwrap();
     assert_eq!(
@@ -84,7 +88,7 @@ async fn check_orgs(s: &dyn Store) {
             .allowed_compartments,
         allowed
     );
-    s.set_org_compartments("o-1", &[], Journal::NONE)
+    s.set_org_compartments(&OrgId::from("o-1"), &[], Journal::NONE)
         .await
         .unwrap();
     assert!(s
@@ -95,7 +99,7 @@ async fn check_orgs(s: &dyn Store) {
         .allowed_compartments
         .is_empty());
     assert_not_found(
-        s.set_org_compartments("nope", &allowed, Journal::NONE)
+        s.set_org_compartments(&OrgId::from("nope"), &allowed, Journal::NONE)
             .await,
     );
 }
@@ -117,9 +121,9 @@ async fn check_admin_exists_platform_admin(s: &dyn Store) {
 async fn check_bootstrap_once(s: &dyn Store) {
     let (u, o) = s
         .bootstrap_admin(
-            "u-first",
+            &UserId::from("u-first"),
             new_user("first@example.test"),
-            "org-1",
+            &OrgId::from("org-1"),
             "first",
             "First Org",
             5_000,
@@ -166,9 +170,9 @@ async fn check_bootstrap_once(s: &dyn Store) {
     // A second run is refused and leaves nothing behind.
     assert_conflict(
         s.bootstrap_admin(
-            "u-second",
+            &UserId::from("u-second"),
             new_user("second@example.test"),
-            "org-2",
+            &OrgId::from("org-2"),
             "second",
             "Second",
             6_000,
@@ -192,9 +196,9 @@ async fn check_bootstrap_after_other_admin(s: &dyn Store) {
     let cli = s.create_user(pa, 1).await.unwrap();
     assert_conflict(
         s.bootstrap_admin(
-            "u-x",
+            &UserId::from("u-x"),
             new_user("x@example.test"),
-            "ox",
+            &OrgId::from("ox"),
             "x",
             "X",
             2,
@@ -209,9 +213,9 @@ async fn check_bootstrap_after_other_admin(s: &dyn Store) {
     let taken = s.create_org("taken-id", "taken", "Taken", 4).await.unwrap();
     assert_conflict(
         s.bootstrap_admin(
-            "u-y",
+            &UserId::from("u-y"),
             new_user("y@example.test"),
-            "oy",
+            &OrgId::from("oy"),
             "taken",
             "Y",
             5,
@@ -228,9 +232,9 @@ async fn check_bootstrap_after_other_admin(s: &dyn Store) {
         .unwrap();
     assert_conflict(
         s.bootstrap_admin(
-            "u-z",
+            &UserId::from("u-z"),
             new_user("z@example.test"),
-            "oz",
+            &OrgId::from("oz"),
             "z",
             "Z",
             7,
@@ -251,9 +255,9 @@ async fn check_concurrent_bootstraps(db: &TestDb) {
         tasks.spawn(async move {
             store
                 .bootstrap_admin(
-                    &format!("u-boot-{i}"),
+                    &UserId::from(format!("u-boot-{i}")),
                     new_user(&format!("boot{i}@example.test")),
-                    &format!("org-{i}"),
+                    &OrgId::from(format!("org-{i}")),
                     &format!("boot-{i}"),
                     "Boot",
                     1,
@@ -320,7 +324,7 @@ async fn check_password_sign_in_per_org(s: &dyn Store) {
         .unwrap();
     assert_eq!(s.password_sign_in_refused_by(&u.id).await.unwrap(), None);
     assert_not_found(
-        s.set_org_password_sign_in("nope", false, Journal::NONE)
+        s.set_org_password_sign_in(&OrgId::from("nope"), false, Journal::NONE)
             .await,
     );
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::OrgId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use portal_core::search::{terms, MessageType, SearchHit, SearchQuery};
@@ -57,7 +58,9 @@ async fn chat_with(s: &dyn Store, org: &str, who: &str, id: &str, messages: &[(&
         .zip(1..)
         .map(|((mid, role, content), i)| msg(mid, role, content, i * 100))
         .collect();
-    s.append_chat_messages(org, id, &ms, 5).await.unwrap();
+    s.append_chat_messages(&OrgId::from(org), id, &ms, 5)
+        .await
+        .unwrap();
 }
 
 async fn check_search_ranks_and_highlights(s: &dyn Store) {
@@ -171,7 +174,7 @@ async fn check_search_filters(s: &dyn Store) {
     let org = o.id.as_str();
     let all = |q: SearchQuery| async move {
         let mut got: Vec<String> = s
-            .search_messages(org, ALICE, &q)
+            .search_messages(&OrgId::from(org), ALICE, &q)
             .await
             .unwrap()
             .into_iter()
@@ -296,7 +299,7 @@ async fn check_search_stays_with_its_owner(s: &dyn Store) {
                     })
                     .collect();
                 s.append_chat_messages(&org.id, &sid, &ms, 5).await.unwrap();
-                let mine = said.entry((org.id.clone(), who)).or_default();
+                let mine = said.entry((org.id.to_string(), who)).or_default();
                 mine.extend(ms.into_iter().map(|m| (m.id, m.content)));
             }
         }
@@ -314,7 +317,7 @@ async fn check_search_stays_with_its_owner(s: &dyn Store) {
         let mut sq = query(&q);
         sq.limit = 100;
         let got: BTreeSet<String> = s
-            .search_messages(org, who, &sq)
+            .search_messages(&OrgId::from(org), who, &sq)
             .await
             .unwrap()
             .into_iter()

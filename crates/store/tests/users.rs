@@ -3,6 +3,7 @@
 
 mod support;
 
+use portal_core::ids::UserId;
 #[allow(unused_imports)]
 use portal_core::journal::Journal;
 use support::contract::*;
@@ -79,8 +80,15 @@ async fn check_users(s: &dyn Store) {
             .as_deref(),
         Some("new-hash")
     );
-    assert_not_found(s.set_password("no-such-id", "h", 2_000).await);
-    assert!(s.password_hash("no-such-id").await.unwrap().is_none());
+    assert_not_found(
+        s.set_password(&UserId::from("no-such-id"), "h", 2_000)
+            .await,
+    );
+    assert!(s
+        .password_hash(&UserId::from("no-such-id"))
+        .await
+        .unwrap()
+        .is_none());
 
     // A user without a password.
     let mut nopw = new_user("sso@example.test");
@@ -100,7 +108,10 @@ async fn check_users(s: &dyn Store) {
     assert!(s.user_by_id(&u.id).await.unwrap().unwrap().platform_admin);
     s.set_platform_admin(&u.id, false, 3_000).await.unwrap();
     assert!(!s.user_by_id(&u.id).await.unwrap().unwrap().platform_admin);
-    assert_not_found(s.set_platform_admin("no-such-id", true, 3_000).await);
+    assert_not_found(
+        s.set_platform_admin(&UserId::from("no-such-id"), true, 3_000)
+            .await,
+    );
 
     // Created as platform admin.
     let mut pa = new_user("root@example.test");

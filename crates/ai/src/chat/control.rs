@@ -81,7 +81,7 @@ pub struct ApprovalAnswer {
 impl ChatEngine {
     /// Registers a turn this replica runs now. A watcher turns a stop request
     /// stored by another replica (or process on the same SQLite file) into the signal.
-    pub(crate) fn track(&self, org_id: &str, turn_id: &str) -> StopSignal {
+    pub(crate) fn track(&self, org_id: &portal_core::ids::OrgId, turn_id: &str) -> StopSignal {
         let token = CancellationToken::new();
         if let Ok(mut map) = self.running.lock() {
             map.insert(turn_id.to_string(), token.clone());
@@ -99,7 +99,7 @@ impl ChatEngine {
         &self,
         p: &Principal,
         session_id: &str,
-    ) -> Result<(String, Option<ActiveTurn>), CoreError> {
+    ) -> Result<(portal_core::ids::OrgId, Option<ActiveTurn>), CoreError> {
         let org = self.own_session(p, session_id).await?;
         let turn = self.store.active_chat_turn(&org, session_id).await?;
         Ok((org, turn))
@@ -215,8 +215,13 @@ impl ChatEngine {
     }
 }
 
-fn watch_for_stop(store: Arc<dyn Store>, org_id: &str, turn_id: &str, token: CancellationToken) {
-    let (org, turn) = (org_id.to_string(), turn_id.to_string());
+fn watch_for_stop(
+    store: Arc<dyn Store>,
+    org_id: &portal_core::ids::OrgId,
+    turn_id: &str,
+    token: CancellationToken,
+) {
+    let (org, turn) = (org_id.clone(), turn_id.to_string());
     tokio::spawn(async move {
         loop {
             tokio::select! {

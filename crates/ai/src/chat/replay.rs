@@ -49,7 +49,7 @@ impl ChatEngine {
         &self,
         p: &Principal,
         session_id: &str,
-    ) -> Result<String, CoreError> {
+    ) -> Result<portal_core::ids::OrgId, CoreError> {
         let org = p.org()?.id.clone();
         self.store
             .get_chat_session(&org, &p.id, session_id)
@@ -167,7 +167,7 @@ impl ChatEngine {
     }
 
     /// Whether the session's turn waits for an approval nobody has decided.
-    async fn waits_undecided(&self, org: &str, session_id: &str) -> bool {
+    async fn waits_undecided(&self, org: &portal_core::ids::OrgId, session_id: &str) -> bool {
         matches!(
             self.store.active_chat_turn(org, session_id).await,
             Ok(Some(t)) if t.status == "awaiting_approval"

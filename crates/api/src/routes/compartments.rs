@@ -55,7 +55,7 @@ pub struct Assigned {
 pub async fn assign(
     State(state): State<AppState>,
     r: Require<perm::Authenticated>,
-    ApiPath(org_id): ApiPath<String>,
+    ApiPath(org_id): ApiPath<portal_core::ids::OrgId>,
     ApiJson(b): ApiJson<Assignment>,
 ) -> Result<Json<Assigned>, ApiError> {
     let org = compartments::assign(
@@ -70,7 +70,7 @@ pub async fn assign(
     // sees the change within the cache's lifetime.
     Ok(Json(Assigned {
         whole_tenancy: compartments::whole_tenancy(&org.allowed_compartments),
-        org_id: org.id,
+        org_id: org.id.into_string(),
         slug: org.slug,
         allowed_compartments: org.allowed_compartments,
     }))

@@ -78,7 +78,7 @@ impl IdpView {
     fn new(p: &IdentityProvider, redirect_uri: String, post_logout_redirect_uri: String) -> Self {
         Self {
             id: p.id.clone(),
-            org_id: p.org_id.clone(),
+            org_id: p.org_id.clone().map(Into::into),
             name: p.name.clone(),
             issuer: p.issuer.clone(),
             client_id: p.client_id.clone(),

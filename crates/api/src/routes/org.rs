@@ -167,13 +167,13 @@ pub struct RoleSet {
 pub async fn set_role(
     State(state): State<AppState>,
     r: Require<perm::AdminUsers>,
-    ApiPath(user_id): ApiPath<String>,
+    ApiPath(user_id): ApiPath<portal_core::ids::UserId>,
     ApiJson(b): ApiJson<SetRole>,
 ) -> Result<Json<RoleSet>, ApiError> {
     members::set_role(&state.ctx(&r.caller), &r.principal, &user_id, b.role).await?;
     // Permissions derive from the role: drop cached principals so it shows at once here.
     Ok(Json(RoleSet {
-        user_id,
+        user_id: user_id.into_string(),
         role: b.role,
     }))
 }
@@ -194,7 +194,7 @@ pub async fn set_role(
 pub async fn remove(
     State(state): State<AppState>,
     r: Require<perm::AdminUsers>,
-    ApiPath(user_id): ApiPath<String>,
+    ApiPath(user_id): ApiPath<portal_core::ids::UserId>,
 ) -> Result<axum::response::Response, ApiError> {
     members::remove(&state.ctx(&r.caller), &r.principal, &user_id).await?;
     Ok(no_content())

@@ -22,7 +22,7 @@ use crate::service::{Contexts, Ctx};
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Payload {
-    org_id: String,
+    org_id: crate::ids::OrgId,
     run_id: String,
 }
 
@@ -67,7 +67,12 @@ impl JobHandler for RunHandler {
 }
 
 impl RunHandler {
-    async fn execute(&self, ctx: &Ctx<'_>, org_id: &str, run_id: &str) -> CoreResult<()> {
+    async fn execute(
+        &self,
+        ctx: &Ctx<'_>,
+        org_id: &crate::ids::OrgId,
+        run_id: &str,
+    ) -> CoreResult<()> {
         let Some(mut run) = ctx.store.get_advisor_run(org_id, run_id).await? else {
             return Ok(());
         };

@@ -120,7 +120,7 @@ pub struct Finding {
     /// Id.
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The check.
     pub check_id: String,
     /// The resource (OCID or name).
@@ -242,7 +242,7 @@ pub struct AdvisorRun {
     /// Id.
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Where it is.
     pub status: RunStatus,
     /// What started it.

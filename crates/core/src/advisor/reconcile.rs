@@ -13,7 +13,7 @@ use super::model::{Finding, FindingStatus};
 use crate::kinds::EventKind;
 
 /// A finding's id: its fingerprint (organisation, check, resource), hashed.
-pub fn fingerprint(org_id: &str, check_id: &str, resource_id: &str) -> String {
+pub fn fingerprint(org_id: &crate::ids::OrgId, check_id: &str, resource_id: &str) -> String {
     let h = crate::crypto::sha256_hex(format!("{org_id}\n{check_id}\n{resource_id}").as_bytes());
     format!("fnd_{}", &h[..32])
 }
@@ -43,7 +43,7 @@ pub fn payload(f: &Finding, reopened: bool) -> Value {
     })
 }
 
-fn fresh(org_id: &str, run_id: &str, c: &Check, h: &Hit, now: i64) -> Finding {
+fn fresh(org_id: &crate::ids::OrgId, run_id: &str, c: &Check, h: &Hit, now: i64) -> Finding {
     Finding {
         id: fingerprint(org_id, c.id, &h.resource_id),
         org_id: org_id.into(),
@@ -70,7 +70,7 @@ fn fresh(org_id: &str, run_id: &str, c: &Check, h: &Hit, now: i64) -> Finding {
 
 /// The changes `hits` (per evaluated check) make to `existing`.
 pub fn reconcile(
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     run_id: &str,
     existing: &[Finding],
     hits: &[(&'static Check, Vec<Hit>)],

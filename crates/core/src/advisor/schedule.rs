@@ -52,7 +52,7 @@ pub struct Schedule {
     /// Id.
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Cron pattern (5 fields, or 6 with seconds), UTC.
     pub cron: String,
     /// Overlap policy.
@@ -122,7 +122,7 @@ pub fn jitter(id: &str, tick: i64, max_ms: i64) -> i64 {
 #[serde(rename_all = "camelCase")]
 pub struct Tick {
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Schedule.
     pub schedule_id: String,
     /// The tick (ms).

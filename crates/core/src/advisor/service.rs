@@ -48,7 +48,7 @@ pub fn run_job(run: &AdvisorRun, at: i64) -> NewJob {
 /// A queued run as `p`.
 pub fn new_run(
     p: &Principal,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     trigger: Trigger,
     schedule: Option<&str>,
     now: i64,
@@ -67,7 +67,7 @@ pub fn new_run(
 pub fn new_run_as(
     snap: &PrincipalSnapshot,
     by: &str,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     trigger: Trigger,
     schedule: Option<&str>,
     now: i64,

@@ -29,7 +29,7 @@ pub const MAX_ATTEMPTS: i64 = DEFAULT_MAX_ATTEMPTS;
 #[serde(rename_all = "camelCase")]
 pub struct Payload {
     /// The turn's organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The turn.
     pub turn_id: String,
 }

@@ -26,7 +26,7 @@ pub enum IndexTask {
     /// Embed these messages of the organisation.
     Messages {
         /// The organisation.
-        org_id: String,
+        org_id: crate::ids::OrgId,
         /// The stored messages.
         message_ids: Vec<String>,
     },
@@ -35,9 +35,9 @@ pub enum IndexTask {
 }
 
 /// The job that indexes `message_ids`, just stored in `org_id`.
-pub fn job(org_id: &str, message_ids: Vec<String>, now: i64) -> NewJob {
+pub fn job(org_id: &crate::ids::OrgId, message_ids: Vec<String>, now: i64) -> NewJob {
     let task = IndexTask::Messages {
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         message_ids,
     };
     NewJob::new(JobKind::SearchIndex, task.payload(), now)

@@ -208,7 +208,7 @@ impl VectorIndex {
         Self::default()
     }
 
-    fn org(&self, org_id: &str) -> Arc<RwLock<OrgIndex>> {
+    fn org(&self, org_id: &crate::ids::OrgId) -> Arc<RwLock<OrgIndex>> {
         let mut orgs = self.orgs.lock().unwrap_or_else(|e| e.into_inner());
         orgs.entry(org_id.to_string()).or_default().clone()
     }
@@ -218,7 +218,7 @@ impl VectorIndex {
     pub async fn catch_up(
         &self,
         store: &dyn SearchRepo,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         model: &str,
         dims: usize,
     ) -> StoreResult<()> {
@@ -261,7 +261,7 @@ impl VectorIndex {
     /// on the blocking pool, off the async threads.
     pub async fn nearest(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         principal_id: &str,
         query: &[f32],
         filter: Filter<'_>,
@@ -280,10 +280,10 @@ impl VectorIndex {
     }
 
     /// Vectors held for the organisation (0 before its first search).
-    pub async fn len(&self, org_id: &str) -> usize {
+    pub async fn len(&self, org_id: &crate::ids::OrgId) -> usize {
         let org = {
             let orgs = self.orgs.lock().unwrap_or_else(|e| e.into_inner());
-            orgs.get(org_id).cloned()
+            orgs.get(org_id.as_str()).cloned()
         };
         match org {
             Some(o) => o.read().await.len(),
@@ -317,7 +317,7 @@ mod tests {
     #[tokio::test]
     async fn nearest_keeps_to_the_principal_and_the_best_chunk() {
         let ix = VectorIndex::new();
-        let org = ix.org("o");
+        let org = ix.org(&"o".into());
         {
             let mut o = org.write().await;
             o.model = "m".into();
@@ -333,21 +333,23 @@ mod tests {
             assert_eq!(o.last_seq, 5);
         }
         let got = ix
-            .nearest("o", "alice", &[1.0, 0.0], Filter::default(), 10)
+            .nearest(&"o".into(), "alice", &[1.0, 0.0], Filter::default(), 10)
             .await;
         let ids: Vec<&str> = got.iter().map(|(i, _)| i.as_str()).collect();
         assert_eq!(ids, vec!["a1", "a2"]);
         assert!((got[1].1 - 0.8).abs() < 1e-6);
-        assert_eq!(ix.len("o").await, 4);
+        assert_eq!(ix.len(&"o".into()).await, 4);
         let none = ix
-            .nearest("o", "carol", &[1.0, 0.0], Filter::default(), 10)
+            .nearest(&"o".into(), "carol", &[1.0, 0.0], Filter::default(), 10)
             .await;
         assert!(none.is_empty());
         let later = Filter {
             from: Some(3),
             ..Filter::default()
         };
-        let got = ix.nearest("o", "alice", &[1.0, 0.0], later, 10).await;
+        let got = ix
+            .nearest(&"o".into(), "alice", &[1.0, 0.0], later, 10)
+            .await;
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, "a2");
         assert!((dot(&[1.0; 11], &[2.0; 11]) - 22.0).abs() < 1e-6);

@@ -242,7 +242,7 @@ struct People {
     unattributed: bool,
 }
 
-async fn people(ctx: &Ctx<'_>, org_id: &str, principal: &str) -> CoreResult<People> {
+async fn people(ctx: &Ctx<'_>, org_id: &crate::ids::OrgId, principal: &str) -> CoreResult<People> {
     let mut ids = vec![principal.to_string()];
     let mut unattributed = false;
     if let Some(key_id) = principal.strip_prefix("key:") {
@@ -266,7 +266,7 @@ async fn people(ctx: &Ctx<'_>, org_id: &str, principal: &str) -> CoreResult<Peop
 async fn check_may_decide(
     ctx: &Ctx<'_>,
     p: &Principal,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     a: &Approval,
 ) -> CoreResult<()> {
     p.require(Permission::ToolsApprove)?;

@@ -14,7 +14,7 @@ use crate::rbac::Permission;
 /// must fail closed (tool executions, setup) stop there.
 pub async fn append(
     ctx: &Ctx<'_>,
-    org_id: Option<&str>,
+    org_id: Option<&crate::ids::OrgId>,
     actor: &str,
     action: AuditAction,
     target: Option<&str>,
@@ -22,7 +22,7 @@ pub async fn append(
     detail: Value,
 ) -> CoreResult<AuditRecord> {
     let entry = NewAuditEntry {
-        org_id: org_id.map(str::to_owned),
+        org_id: org_id.map(|o| o.to_string()),
         actor: actor.to_string(),
         action: action.as_str().to_string(),
         target: target.map(str::to_owned),
@@ -38,7 +38,7 @@ pub async fn append(
 /// failures during a flood, for instance): failures are logged loudly.
 pub async fn append_best_effort(
     ctx: &Ctx<'_>,
-    org_id: Option<&str>,
+    org_id: Option<&crate::ids::OrgId>,
     actor: &str,
     action: AuditAction,
     target: Option<&str>,

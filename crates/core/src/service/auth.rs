@@ -21,7 +21,7 @@ pub struct SignedIn {
     /// Expiry (epoch ms).
     pub expires_at: i64,
     /// The signed-in user's id.
-    pub user_id: String,
+    pub user_id: crate::ids::UserId,
     /// The session's id (not its token).
     pub session_id: String,
     /// The organisation chosen for the session.
@@ -107,7 +107,7 @@ pub async fn sign_in(
     let signed = start_session(ctx, &user, None).await?;
     audit::append_best_effort(
         ctx,
-        signed.org.as_ref().map(|(o, _)| o.id.as_str()),
+        signed.org.as_ref().map(|(o, _)| &o.id),
         &format!("user:{}", user.id),
         AuditAction::AuthSignIn,
         Some(&user.email),
@@ -154,7 +154,7 @@ async fn password_allowed(ctx: &Ctx<'_>, user: &crate::model::User) -> CoreResul
 pub(crate) async fn start_session(
     ctx: &Ctx<'_>,
     user: &crate::model::User,
-    preferred: Option<&str>,
+    preferred: Option<&crate::ids::OrgId>,
 ) -> CoreResult<SignedIn> {
     let (org, role) = active_membership(ctx.store, &user.id, preferred).await?;
     let (token, token_hash) = new_token();
@@ -202,7 +202,7 @@ pub async fn sign_out(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<()> {
     ctx.session_changed(p);
     audit::append_best_effort(
         ctx,
-        p.org.as_ref().map(|o| o.id.as_str()),
+        p.org.as_ref().map(|o| &o.id),
         &p.actor(),
         AuditAction::AuthSignOut,
         None,
@@ -236,7 +236,7 @@ pub async fn change_password(
         ));
     }
     let new_hash = hash_password_blocking(new).await?;
-    let org = p.org.as_ref().map(|o| o.id.as_str());
+    let org = p.org.as_ref().map(|o| &o.id);
     let actor = p.actor();
     let record = |keys_revoked: u64| {
         let mut j = ctx.journal();
@@ -328,7 +328,7 @@ pub async fn revoke_my_session(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreRe
     }
     let mut j = ctx.journal();
     j.audit(
-        p.org.as_ref().map(|o| o.id.as_str()),
+        p.org.as_ref().map(|o| &o.id),
         &p.actor(),
         AuditAction::AuthSessionRevoked,
         Some(&format!("session:{id}")),

@@ -157,7 +157,7 @@ async fn store(ctx: &Ctx<'_>, org: &Org, actor: &str, list: Vec<String>) -> Core
 pub async fn assign(
     ctx: &Ctx<'_>,
     p: &Principal,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     allowed: &[String],
     tenancy: Option<&str>,
 ) -> CoreResult<Org> {

@@ -60,7 +60,7 @@ async fn store_key(
         key_hash,
         prefix,
         permissions: perms.names().into_iter().map(str::to_owned).collect(),
-        owner_user_id: owner,
+        owner_user_id: owner.map(Into::into),
         created_by: created_by.to_string(),
         created_at: ctx.now,
         expires_at,
@@ -138,7 +138,7 @@ pub async fn create(
         org,
         name,
         set,
-        Some(user.id.clone()),
+        Some(user.id.to_string()),
         &p.actor(),
         expiry(ctx, expires_days)?,
     )
@@ -187,7 +187,7 @@ async fn member_id(ctx: &Ctx<'_>, org: &Org, field: &str, email: &str) -> CoreRe
             org.slug
         )));
     }
-    Ok(u.id)
+    Ok(u.id.to_string())
 }
 
 /// CLI: creates a key in the organisation `slug`, acting as `user_email` when

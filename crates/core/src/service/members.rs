@@ -80,7 +80,7 @@ pub async fn add(
                 }
                 u.id.clone()
             }
-            None => uuid_v4(),
+            None => crate::ids::UserId::from(uuid_v4()),
         };
         let invitation = Invitation {
             id: uuid_v4(),
@@ -166,7 +166,12 @@ fn member_not_found() -> CoreError {
 }
 
 /// Changes a member's role; the last admin cannot be demoted.
-pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -> CoreResult<()> {
+pub async fn set_role(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    user_id: &crate::ids::UserId,
+    role: Role,
+) -> CoreResult<()> {
     p.require(Permission::AdminUsers)?;
     let org = p.org()?;
     let before = ctx
@@ -208,7 +213,7 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
 }
 
 /// Removes a member; the last admin cannot be removed.
-pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<()> {
+pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &crate::ids::UserId) -> CoreResult<()> {
     p.require(Permission::AdminUsers)?;
     let org = p.org()?;
     if let Some(role) = ctx.store.member_role(&org.id, user_id).await? {
@@ -244,7 +249,12 @@ fn map_member_err(e: crate::store::StoreError) -> CoreError {
 }
 
 /// Starts a new organisation's chain: its creation, by `actor`.
-pub(super) fn org_created(j: &mut Journal<'_>, actor: &str, org_id: &str, slug: &str) {
+pub(super) fn org_created(
+    j: &mut Journal<'_>,
+    actor: &str,
+    org_id: &crate::ids::OrgId,
+    slug: &str,
+) {
     j.audit(
         Some(org_id),
         actor,
@@ -275,7 +285,7 @@ pub async fn create_org(
     };
     // The platform's chain records the creation, the new organisation's chain
     // starts with it; both with the creator's membership, in one transaction.
-    let id = uuid_v4();
+    let id = crate::ids::OrgId::from(uuid_v4());
     let mut j = ctx.journal();
     j.audit(
         None,

@@ -132,7 +132,7 @@ pub async fn messages(
 pub async fn ranked(
     store: &dyn Store,
     engine: &SearchEngine,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     principal_id: &str,
     text: &str,
     q: &SearchQuery,
@@ -209,7 +209,7 @@ pub async fn ranked(
 
 async fn fulltext(
     store: &dyn Store,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     principal_id: &str,
     q: &SearchQuery,
 ) -> CoreResult<SearchResults> {

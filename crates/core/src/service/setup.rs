@@ -1,5 +1,6 @@
 //! First run: the first admin, through the one-time setup token or the CLI.
 
+use crate::ids::{OrgId, UserId};
 use crate::kinds::AuditAction;
 use serde_json::json;
 
@@ -30,7 +31,7 @@ pub async fn bootstrap(
     let org_name = validate::text("orgName", org_name, 100)?;
     let slug = validate::slug_from(&org_name);
     let hash = hash_password_blocking(password).await?;
-    let (user_id, org_id) = (uuid_v4(), uuid_v4());
+    let (user_id, org_id) = (UserId::from(uuid_v4()), OrgId::from(uuid_v4()));
     let actor = format!("user:{user_id}");
     let mut j = ctx.journal();
     j.audit(
@@ -102,7 +103,7 @@ pub async fn create_user_cli(
     let (org, org_created) = match ctx.store.org_by_slug(&slug).await? {
         Some(o) => (o, false),
         None => {
-            let id = uuid_v4();
+            let id = OrgId::from(uuid_v4());
             let mut j = ctx.journal();
             members::org_created(&mut j, "system:cli", &id, &slug);
             let org = ctx

@@ -132,7 +132,7 @@ async fn apply(
         if let Some(id) = &o {
             org_exists(ctx, "orgId", id).await?;
         }
-        p.org_id = o;
+        p.org_id = o.map(Into::into);
     }
     if let Some(v) = f.name {
         p.name = text("name", &v, 100)?;
@@ -216,7 +216,7 @@ fn journal<'a>(
 ) -> crate::journal::Journal<'a> {
     let mut j = ctx.journal();
     j.audit(
-        p.org_id.as_deref(),
+        p.org_id.as_ref(),
         &actor.actor(),
         action,
         Some(&format!("idp:{}", p.id)),
@@ -373,7 +373,7 @@ async fn refuse(
 ) -> CoreError {
     audit::append_best_effort(
         ctx,
-        p.org_id.as_deref(),
+        p.org_id.as_ref(),
         "anonymous",
         AuditAction::AuthSsoRefused,
         id.email.as_deref(),
@@ -465,11 +465,11 @@ pub async fn complete(
     if let Some(org_id) = &org {
         applied = membership(ctx, p, rules::jit(p, portal_jit), &user.id, org_id, role).await?;
     }
-    let signed = start_session(ctx, &user, org.as_deref()).await?;
+    let signed = start_session(ctx, &user, org.as_ref()).await?;
     super::sso_sessions::record(ctx, p, &signed.session_id, id_token).await?;
     audit::append_best_effort(
         ctx,
-        signed.org.as_ref().map(|(o, _)| o.id.as_str()),
+        signed.org.as_ref().map(|(o, _)| &o.id),
         &format!("user:{}", user.id),
         AuditAction::AuthSsoSignIn,
         Some(&user.email),
@@ -486,12 +486,12 @@ async fn link(
     ctx: &Ctx<'_>,
     p: &IdentityProvider,
     id: &ExternalIdentity,
-    user_id: &str,
+    user_id: &crate::ids::UserId,
 ) -> CoreResult<()> {
     let l = IdentityLink {
         idp_id: p.id.clone(),
         subject: id.subject.clone(),
-        user_id: user_id.to_string(),
+        user_id: user_id.into(),
     };
     match ctx.store.link_identity(&l, ctx.now).await {
         Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
@@ -506,8 +506,8 @@ async fn membership(
     ctx: &Ctx<'_>,
     p: &IdentityProvider,
     jit: bool,
-    user_id: &str,
-    org_id: &str,
+    user_id: &crate::ids::UserId,
+    org_id: &crate::ids::OrgId,
     role: Role,
 ) -> CoreResult<Option<Role>> {
     let actor = format!("idp:{}", p.id);

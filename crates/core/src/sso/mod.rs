@@ -46,7 +46,7 @@ pub struct IdentityProvider {
     pub id: String,
     /// The organisation it signs into (`None`: global, organisations mapped
     /// from a claim or the default organisation).
-    pub org_id: Option<String>,
+    pub org_id: Option<crate::ids::OrgId>,
     /// Shown on the sign-in button ("Sign in with …").
     pub name: String,
     /// The issuer, exactly as the OP names itself.
@@ -125,5 +125,5 @@ pub struct IdentityLink {
     /// The OP's `sub`.
     pub subject: String,
     /// The account.
-    pub user_id: String,
+    pub user_id: crate::ids::UserId,
 }

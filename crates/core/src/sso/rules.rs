@@ -1,6 +1,7 @@
 //! The linking and mapping rules, as pure functions over a provider and the
 //! identity it vouched for.
 
+use crate::ids::OrgId;
 use serde_json::Value;
 
 use super::{ExternalIdentity, IdentityProvider};
@@ -34,7 +35,7 @@ pub fn role_for(idp: &IdentityProvider, groups: &[String]) -> (Role, Option<Stri
 
 /// The organisation a sign-in lands in: the provider's own, else the
 /// tenant claim's mapping, else the default (`None`: nowhere).
-pub fn target_org(idp: &IdentityProvider, id: &ExternalIdentity) -> Option<String> {
+pub fn target_org(idp: &IdentityProvider, id: &ExternalIdentity) -> Option<OrgId> {
     if let Some(o) = &idp.org_id {
         return Some(o.clone());
     }
@@ -45,9 +46,9 @@ pub fn target_org(idp: &IdentityProvider, id: &ExternalIdentity) -> Option<Strin
             Value::Number(n) => n.to_string(),
             _ => return None,
         };
-        idp.org_map.get(&key).cloned()
+        idp.org_map.get(&key).map(OrgId::from)
     });
-    mapped.or_else(|| idp.default_org_id.clone())
+    mapped.or_else(|| idp.default_org_id.as_deref().map(OrgId::from))
 }
 
 /// Whether the email's domain may sign in with this provider.
@@ -105,7 +106,7 @@ pub fn link(
                 "an account with this email exists, and the identity provider has not verified the email",
             );
         }
-        return Link::ByEmail(u.id.clone());
+        return Link::ByEmail(u.id.to_string());
     }
     if jit(idp, portal_jit) {
         Link::Create
@@ -122,7 +123,7 @@ pub fn link(
 
 /// Whether a sign-in through this provider can land in `org_id`: its own
 /// organisation, or for a global one the default or a mapped organisation.
-pub fn reaches(idp: &IdentityProvider, org_id: &str) -> bool {
+pub fn reaches(idp: &IdentityProvider, org_id: &crate::ids::OrgId) -> bool {
     match &idp.org_id {
         Some(o) => o == org_id,
         None => {

@@ -142,13 +142,13 @@ fn links_only_by_verified_email() {
 #[test]
 fn a_provider_reaches_its_org_or_the_orgs_it_maps_to() {
     let mut p = idp();
-    assert!(reaches(&p, "org-1"), "mapped");
-    assert!(reaches(&p, "org-default"), "default");
-    assert!(!reaches(&p, "org-2"));
+    assert!(reaches(&p, &"org-1".into()), "mapped");
+    assert!(reaches(&p, &"org-default".into()), "default");
+    assert!(!reaches(&p, &"org-2".into()));
     p.org_id = Some("org-2".into());
-    assert!(reaches(&p, "org-2"));
+    assert!(reaches(&p, &"org-2".into()));
     assert!(
-        !reaches(&p, "org-1"),
+        !reaches(&p, &"org-1".into()),
         "its own org only, whatever the map says"
     );
 }

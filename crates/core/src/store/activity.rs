@@ -12,8 +12,16 @@ pub trait ActivityRepo: Send + Sync {
     /// `running`, with its `started` audit entry, before the run).
     async fn record_activity(&self, a: &Activity, j: &Journal<'_>) -> StoreResult<()>;
     /// The organisation's tool executions, newest first.
-    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>>;
+    async fn list_activity(
+        &self,
+        org_id: &crate::ids::OrgId,
+        f: &ActivityFilter,
+    ) -> StoreResult<Page<Activity>>;
     /// The organisation's tool executions since `since`, counted per
     /// principal, hour, tool and arguments (the usage graph's input).
-    async fn usage_rows(&self, org_id: &str, since: i64) -> StoreResult<Vec<UsageRow>>;
+    async fn usage_rows(
+        &self,
+        org_id: &crate::ids::OrgId,
+        since: i64,
+    ) -> StoreResult<Vec<UsageRow>>;
 }

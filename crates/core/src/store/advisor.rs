@@ -23,21 +23,33 @@ pub trait AdvisorRepo: Send + Sync {
         j: &Journal<'_>,
     ) -> StoreResult<()>;
     /// One run.
-    async fn get_advisor_run(&self, org_id: &str, id: &str) -> StoreResult<Option<AdvisorRun>>;
+    async fn get_advisor_run(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<AdvisorRun>>;
     /// Runs, newest first (of one schedule).
     async fn list_advisor_runs(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         schedule_id: Option<&str>,
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<AdvisorRun>>;
     /// Every finding of the organisation (for a scan to reconcile against).
-    async fn all_findings(&self, org_id: &str) -> StoreResult<Vec<Finding>>;
+    async fn all_findings(&self, org_id: &crate::ids::OrgId) -> StoreResult<Vec<Finding>>;
     /// Findings matching a filter, most severe and newest first.
-    async fn list_findings(&self, org_id: &str, f: &FindingFilter) -> StoreResult<Page<Finding>>;
+    async fn list_findings(
+        &self,
+        org_id: &crate::ids::OrgId,
+        f: &FindingFilter,
+    ) -> StoreResult<Page<Finding>>;
     /// One finding.
-    async fn get_finding(&self, org_id: &str, id: &str) -> StoreResult<Option<Finding>>;
+    async fn get_finding(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Finding>>;
     /// Saves a decision (acknowledge, dismiss) if the finding is still at
     /// `read_at` (its `updated_at`), with its journal; false when it moved.
     async fn decide_finding(&self, f: &Finding, read_at: i64, j: &Journal<'_>)

@@ -13,9 +13,16 @@ pub trait AdvisorScheduleRepo: Send + Sync {
     /// Stores a new schedule with its journal (its first tick job).
     async fn create_advisor_schedule(&self, s: &Schedule, j: &Journal<'_>) -> StoreResult<()>;
     /// One schedule.
-    async fn get_advisor_schedule(&self, org_id: &str, id: &str) -> StoreResult<Option<Schedule>>;
+    async fn get_advisor_schedule(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Schedule>>;
     /// The organisation's schedules, oldest first.
-    async fn list_advisor_schedules(&self, org_id: &str) -> StoreResult<Vec<Schedule>>;
+    async fn list_advisor_schedules(
+        &self,
+        org_id: &crate::ids::OrgId,
+    ) -> StoreResult<Vec<Schedule>>;
     /// Saves a changed schedule if still at `read_at` (its `updated_at`), with its journal.
     async fn update_advisor_schedule(
         &self,
@@ -26,7 +33,7 @@ pub trait AdvisorScheduleRepo: Send + Sync {
     /// Deletes a schedule (its runs stay); false when there was none.
     async fn delete_advisor_schedule(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         id: &str,
         j: &Journal<'_>,
     ) -> StoreResult<bool>;
@@ -45,12 +52,12 @@ pub trait AdvisorScheduleRepo: Send + Sync {
     /// schedule with `reason` once it reaches its maximum), a success resets.
     async fn advisor_schedule_outcome(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         id: &str,
         failed: bool,
         reason: &str,
         now: i64,
     ) -> StoreResult<()>;
     /// Runs of the schedule still queued or running.
-    async fn active_schedule_runs(&self, org_id: &str, id: &str) -> StoreResult<i64>;
+    async fn active_schedule_runs(&self, org_id: &crate::ids::OrgId, id: &str) -> StoreResult<i64>;
 }

@@ -11,7 +11,7 @@ pub trait ApprovalRepo: Send + Sync {
     /// The newest pending or approved, unexpired approval for this exact binding.
     async fn open_approval(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         requester: &str,
         tool: &str,
         args_hash: &str,
@@ -27,11 +27,15 @@ pub trait ApprovalRepo: Send + Sync {
         j: &Journal<'_>,
     ) -> StoreResult<Approval>;
     /// An approval of the organisation.
-    async fn get_approval(&self, org_id: &str, id: &str) -> StoreResult<Option<Approval>>;
+    async fn get_approval(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Approval>>;
     /// The newest approval the requester asked for under `tool_call_id`.
     async fn approval_by_tool_call(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         requester: &str,
         tool_call_id: &str,
     ) -> StoreResult<Option<Approval>>;
@@ -40,7 +44,7 @@ pub trait ApprovalRepo: Send + Sync {
     #[allow(clippy::too_many_arguments)]
     async fn decide_approval(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         id: &str,
         approved: bool,
         by: &str,
@@ -51,7 +55,7 @@ pub trait ApprovalRepo: Send + Sync {
     /// Spends an approved, unexpired approval of `requester` exactly once; false otherwise.
     async fn consume_approval(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         id: &str,
         requester: &str,
         now: i64,
@@ -60,18 +64,22 @@ pub trait ApprovalRepo: Send + Sync {
     /// (`total` counts them all, so nothing is silently cut off).
     async fn list_pending_approvals(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         now: i64,
         limit: i64,
         offset: i64,
     ) -> StoreResult<Page<Approval>>;
     /// The organisation's approved or rejected approvals (whether spent since or
     /// not), most recently decided first.
-    async fn list_decided_approvals(&self, org_id: &str, limit: i64) -> StoreResult<Vec<Approval>>;
+    async fn list_decided_approvals(
+        &self,
+        org_id: &crate::ids::OrgId,
+        limit: i64,
+    ) -> StoreResult<Vec<Approval>>;
     /// How many pending, unexpired approvals this requester has in the organisation.
     async fn count_pending_approvals_of(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         requester: &str,
         now: i64,
     ) -> StoreResult<i64>;

@@ -19,22 +19,26 @@ pub trait AuthSessionRepo: Send + Sync {
     /// Revokes all the user's sessions except `keep`.
     async fn revoke_user_sessions(
         &self,
-        user_id: &str,
+        user_id: &crate::ids::UserId,
         keep: Option<&str>,
         now: i64,
     ) -> StoreResult<()>;
     /// True while the session exists, is not revoked and has not expired.
     async fn auth_session_active(&self, id: &str, now: i64) -> StoreResult<bool>;
     /// The user's live sessions (not revoked, not expired at `now`), newest first.
-    async fn list_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>>;
+    async fn list_user_sessions(
+        &self,
+        user_id: &crate::ids::UserId,
+        now: i64,
+    ) -> StoreResult<Vec<SessionInfo>>;
     /// Revokes one of the user's own sessions; false when it is not theirs or already over.
     async fn revoke_user_session(
         &self,
-        user_id: &str,
+        user_id: &crate::ids::UserId,
         id: &str,
         now: i64,
         j: &Journal<'_>,
     ) -> StoreResult<bool>;
     /// Switches the session's active organisation.
-    async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()>;
+    async fn set_session_org(&self, id: &str, org_id: &crate::ids::OrgId) -> StoreResult<()>;
 }

@@ -13,7 +13,7 @@ pub trait ChatRepo: Send + Sync {
     /// The principal's sessions in the organisation, newest first.
     async fn list_chat_sessions(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         principal_id: &str,
         limit: i64,
         offset: i64,
@@ -21,14 +21,14 @@ pub trait ChatRepo: Send + Sync {
     /// One of the principal's sessions.
     async fn get_chat_session(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         principal_id: &str,
         id: &str,
     ) -> StoreResult<Option<ChatSession>>;
     /// Renames a session; false when not found.
     async fn rename_chat_session(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         principal_id: &str,
         id: &str,
         title: Option<&str>,
@@ -37,7 +37,7 @@ pub trait ChatRepo: Send + Sync {
     /// Deletes a session and its messages; false when not found.
     async fn delete_chat_session(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         principal_id: &str,
         id: &str,
     ) -> StoreResult<bool>;
@@ -46,7 +46,7 @@ pub trait ChatRepo: Send + Sync {
     /// `NotFound` when the session is not in the organisation.
     async fn append_chat_messages(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         session_id: &str,
         messages: &[ChatMessage],
         now: i64,
@@ -58,7 +58,7 @@ pub trait ChatRepo: Send + Sync {
     /// transaction (a refused message and its audit entry).
     async fn append_chat_messages_recorded(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         session_id: &str,
         messages: &[ChatMessage],
         now: i64,
@@ -67,7 +67,7 @@ pub trait ChatRepo: Send + Sync {
     /// A session's messages with `seq > after`, oldest first, at most `limit`.
     async fn list_chat_messages(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         session_id: &str,
         after: i64,
         limit: i64,
@@ -75,7 +75,7 @@ pub trait ChatRepo: Send + Sync {
     /// Sets a session's title when it has none; false when it already had one.
     async fn set_chat_title_if_unset(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         session_id: &str,
         title: &str,
         now: i64,

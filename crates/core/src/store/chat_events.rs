@@ -11,7 +11,7 @@ pub trait ChatEventRepo: Send + Sync {
     /// A session's events with `seq > after`, oldest first, at most `limit`.
     async fn list_chat_events(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         session_id: &str,
         after: i64,
         limit: i64,

@@ -14,7 +14,11 @@ pub trait ChatTurnRepo: Send + Sync {
     /// the turn's job, due when the lease ends (a takeover if it lapses).
     async fn create_chat_turn(&self, t: &ChatTurn) -> StoreResult<()>;
     /// One turn of the organisation.
-    async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>>;
+    async fn get_chat_turn(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<ChatTurn>>;
     /// Saves a turn's status, approval and state, only while `owner` holds its lease
     /// (fencing a replica whose lease lapsed); false otherwise. Renews the lease to
     /// `lease_until`; `done`/`failed` release it. In the same transaction a
@@ -32,7 +36,7 @@ pub trait ChatTurnRepo: Send + Sync {
     /// turn waits for it.
     async fn wake_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         approval_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>>;
@@ -42,7 +46,7 @@ pub trait ChatTurnRepo: Send + Sync {
     /// Atomic against [`ChatTurnRepo::wake_chat_turn`]: a decided approval wins or loses whole.
     async fn supersede_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         session_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>>;
@@ -53,7 +57,7 @@ pub trait ChatTurnRepo: Send + Sync {
     /// turn is not there, waits for an approval, or has ended.
     async fn take_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         turn_id: &str,
         owner: &str,
         lease_until: i64,

@@ -12,14 +12,18 @@ pub trait EventRepo: Send + Sync {
     /// id `n` never later finds a new event below `n`.
     async fn append_event(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         kind: &str,
         payload_json: &str,
         now: i64,
     ) -> StoreResult<i64>;
     /// The organisation's events with `id > after_id`, oldest first, at most `limit`.
-    async fn list_events(&self, org_id: &str, after_id: i64, limit: i64)
-        -> StoreResult<Vec<Event>>;
+    async fn list_events(
+        &self,
+        org_id: &crate::ids::OrgId,
+        after_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<Event>>;
     /// Events not delivered yet, across organisations, oldest first, at most
     /// `limit` (the dispatcher's queue).
     async fn undelivered_events(&self, limit: i64) -> StoreResult<Vec<Event>>;

@@ -29,15 +29,19 @@ pub trait IdpRepo: Send + Sync {
     /// Records that the provider signed the member in (it may manage the role).
     async fn mark_sso_member(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &crate::ids::OrgId,
+        user_id: &crate::ids::UserId,
         idp_id: &str,
         now: i64,
     ) -> StoreResult<()>;
     /// The name of a provider that manages this member's role, if any.
-    async fn role_managed_by(&self, org_id: &str, user_id: &str) -> StoreResult<Option<String>>;
+    async fn role_managed_by(
+        &self,
+        org_id: &crate::ids::OrgId,
+        user_id: &crate::ids::UserId,
+    ) -> StoreResult<Option<String>>;
     /// The providers that have signed members into this organisation.
-    async fn idps_signed_into(&self, org_id: &str) -> StoreResult<Vec<String>>;
+    async fn idps_signed_into(&self, org_id: &crate::ids::OrgId) -> StoreResult<Vec<String>>;
     /// Records that a browser session was opened by a provider, with its ID
     /// token sealed (for RP-initiated logout).
     async fn record_sso_session(

@@ -22,7 +22,7 @@ pub trait InvitationRepo: Send + Sync {
     /// The user's pending, unexpired invitations, with their organisations, newest first.
     async fn user_invitations(
         &self,
-        user_id: &str,
+        user_id: &crate::ids::UserId,
         now: i64,
     ) -> StoreResult<Vec<(Invitation, Org)>>;
     /// Accepts or declines the user's pending, unexpired invitation; accepting
@@ -32,7 +32,7 @@ pub trait InvitationRepo: Send + Sync {
     async fn decide_invitation(
         &self,
         id: &str,
-        user_id: &str,
+        user_id: &crate::ids::UserId,
         accept: bool,
         now: i64,
         j: &Journal<'_>,

@@ -12,8 +12,8 @@ pub trait MemberRepo: Send + Sync {
     /// Adds a member, with its journal; `Conflict` when already a member.
     async fn add_member(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &crate::ids::OrgId,
+        user_id: &crate::ids::UserId,
         role: Role,
         now: i64,
         j: &Journal<'_>,
@@ -22,19 +22,33 @@ pub trait MemberRepo: Send + Sync {
     /// would leave the organisation without an admin.
     async fn set_member_role(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &crate::ids::OrgId,
+        user_id: &crate::ids::UserId,
         role: Role,
         j: &Journal<'_>,
     ) -> StoreResult<()>;
     /// Removes a member, with its journal; `NotFound` when not a member; `Conflict` for the last admin.
-    async fn remove_member(&self, org_id: &str, user_id: &str, j: &Journal<'_>) -> StoreResult<()>;
+    async fn remove_member(
+        &self,
+        org_id: &crate::ids::OrgId,
+        user_id: &crate::ids::UserId,
+        j: &Journal<'_>,
+    ) -> StoreResult<()>;
     /// The user's role in the organisation.
-    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>>;
+    async fn member_role(
+        &self,
+        org_id: &crate::ids::OrgId,
+        user_id: &crate::ids::UserId,
+    ) -> StoreResult<Option<Role>>;
     /// The organisation's members.
-    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>>;
+    async fn list_members(&self, org_id: &crate::ids::OrgId) -> StoreResult<Vec<Member>>;
     /// The user's organisations, most recently used first.
-    async fn user_orgs(&self, user_id: &str) -> StoreResult<Vec<(Org, Role)>>;
+    async fn user_orgs(&self, user_id: &crate::ids::UserId) -> StoreResult<Vec<(Org, Role)>>;
     /// Records that the user worked in the organisation now.
-    async fn touch_membership(&self, org_id: &str, user_id: &str, now: i64) -> StoreResult<()>;
+    async fn touch_membership(
+        &self,
+        org_id: &crate::ids::OrgId,
+        user_id: &crate::ids::UserId,
+        now: i64,
+    ) -> StoreResult<()>;
 }

@@ -34,22 +34,30 @@ pub trait OrgRepo: Send + Sync {
     /// Sets the organisation's compartment policy (empty: no restriction), with its journal.
     async fn set_org_compartments(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         allowed: &[String],
         j: &Journal<'_>,
     ) -> StoreResult<()>;
     /// Turns four-eyes approval of `danger` tools on or off, with its journal.
-    async fn set_org_four_eyes(&self, org_id: &str, on: bool, j: &Journal<'_>) -> StoreResult<()>;
+    async fn set_org_four_eyes(
+        &self,
+        org_id: &crate::ids::OrgId,
+        on: bool,
+        j: &Journal<'_>,
+    ) -> StoreResult<()>;
     /// Allows or refuses password sign-in for the organisation's members, with its journal.
     async fn set_org_password_sign_in(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         on: bool,
         j: &Journal<'_>,
     ) -> StoreResult<()>;
     /// The name of an organisation the user belongs to that refuses password
     /// sign-in (`None`: every one of theirs allows it).
-    async fn password_sign_in_refused_by(&self, user_id: &str) -> StoreResult<Option<String>>;
+    async fn password_sign_in_refused_by(
+        &self,
+        user_id: &crate::ids::UserId,
+    ) -> StoreResult<Option<String>>;
     /// True once any organisation admin or platform admin exists.
     async fn admin_exists(&self) -> StoreResult<bool>;
     /// First-run setup in one transaction with its journal: re-checks that no
@@ -58,9 +66,9 @@ pub trait OrgRepo: Send + Sync {
     #[allow(clippy::too_many_arguments)]
     async fn bootstrap_admin(
         &self,
-        user_id: &str,
+        user_id: &crate::ids::UserId,
         user: NewUser,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         slug: &str,
         org_name: &str,
         now: i64,

@@ -14,7 +14,7 @@ pub trait SearchRepo: Send + Sync {
     /// sessions themselves, inside the query).
     async fn search_messages(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         principal_id: &str,
         q: &SearchQuery,
     ) -> StoreResult<Vec<SearchHit>>;
@@ -25,7 +25,7 @@ pub trait SearchRepo: Send + Sync {
     /// against the sessions inside the query.
     async fn search_hits_by_id(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         principal_id: &str,
         q: &SearchQuery,
         message_ids: &[String],
@@ -35,7 +35,7 @@ pub trait SearchRepo: Send + Sync {
     /// organisation.
     async fn index_sources(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         message_ids: &[String],
     ) -> StoreResult<Vec<IndexSource>>;
 
@@ -65,7 +65,7 @@ pub trait SearchRepo: Send + Sync {
     /// order, at most `limit`.
     async fn embeddings_since(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         model: &str,
         after: i64,
         limit: i64,

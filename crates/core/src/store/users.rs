@@ -15,20 +15,30 @@ pub trait UserRepo: Send + Sync {
     /// A user by id.
     async fn user_by_id(&self, id: &str) -> StoreResult<Option<User>>;
     /// The user's password hash.
-    async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>>;
+    async fn password_hash(&self, user_id: &crate::ids::UserId) -> StoreResult<Option<String>>;
     /// Replaces the user's password hash.
-    async fn set_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
+    async fn set_password(
+        &self,
+        user_id: &crate::ids::UserId,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<()>;
     /// A password change in one transaction: replaces the hash, ends the
     /// user's sessions but `keep`, revokes their API keys, and writes the
     /// journal `record` makes of how many keys that revoked. Returns that count.
     async fn change_password<'k>(
         &self,
-        user_id: &str,
+        user_id: &crate::ids::UserId,
         hash: &str,
         keep: Option<&str>,
         now: i64,
         record: &(dyn Fn(u64) -> Journal<'k> + Send + Sync),
     ) -> StoreResult<u64>;
     /// Sets or clears the platform admin flag.
-    async fn set_platform_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()>;
+    async fn set_platform_admin(
+        &self,
+        user_id: &crate::ids::UserId,
+        on: bool,
+        now: i64,
+    ) -> StoreResult<()>;
 }

@@ -44,16 +44,25 @@ pub trait WebhookRepo: Send + Sync {
     /// Stores a subscription with its journal (the audit entry).
     async fn create_webhook(&self, w: &Webhook, j: &Journal<'_>) -> StoreResult<()>;
     /// The organisation's subscriptions, newest first.
-    async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>>;
+    async fn list_webhooks(&self, org_id: &crate::ids::OrgId) -> StoreResult<Vec<Webhook>>;
     /// One subscription of the organisation.
-    async fn get_webhook(&self, org_id: &str, id: &str) -> StoreResult<Option<Webhook>>;
+    async fn get_webhook(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Webhook>>;
     /// Writes a subscription's changeable fields (URL, description, filter,
     /// status, secrets, failure state) with its journal; false (and nothing
     /// written) when there is no such row.
     async fn update_webhook(&self, w: &Webhook, j: &Journal<'_>) -> StoreResult<bool>;
     /// Deletes a subscription with its deliveries and log, and writes the
     /// journal; false (nothing written) when absent.
-    async fn delete_webhook(&self, org_id: &str, id: &str, j: &Journal<'_>) -> StoreResult<bool>;
+    async fn delete_webhook(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool>;
     /// Every organisation's subscriptions of these organisations (the fan-out).
     async fn webhooks_of_orgs(&self, org_ids: &[&str]) -> StoreResult<Vec<Webhook>>;
 
@@ -83,7 +92,7 @@ pub trait WebhookRepo: Send + Sync {
     /// A delivery of the organisation's subscription.
     async fn get_delivery(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         webhook_id: &str,
         id: i64,
     ) -> StoreResult<Option<Delivery>>;
@@ -93,7 +102,7 @@ pub trait WebhookRepo: Send + Sync {
     /// A subscription's deliveries, newest first.
     async fn list_deliveries(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         webhook_id: &str,
         f: &DeliveryFilter,
     ) -> StoreResult<Vec<Delivery>>;
@@ -101,13 +110,17 @@ pub trait WebhookRepo: Send + Sync {
     /// at most `limit`.
     async fn deliveries_since(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         webhook_id: &str,
         since: i64,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
     /// A delivery's attempts, oldest first.
-    async fn list_attempts(&self, org_id: &str, delivery_id: i64) -> StoreResult<Vec<Attempt>>;
+    async fn list_attempts(
+        &self,
+        org_id: &crate::ids::OrgId,
+        delivery_id: i64,
+    ) -> StoreResult<Vec<Attempt>>;
     /// Pending deliveries and the creation time of the oldest (metrics).
     async fn pending_deliveries(&self) -> StoreResult<(i64, Option<i64>)>;
 }

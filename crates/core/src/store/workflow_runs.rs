@@ -19,11 +19,15 @@ pub trait WorkflowRunRepo: Send + Sync {
     /// writer changed the run first (nothing is written), with the change's journal.
     async fn advance_workflow_run(&self, a: &Advance, j: &Journal<'_>) -> StoreResult<bool>;
     /// One run of the organisation.
-    async fn get_workflow_run(&self, org_id: &str, id: &str) -> StoreResult<Option<WorkflowRun>>;
+    async fn get_workflow_run(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<WorkflowRun>>;
     /// The organisation's runs (of one workflow, in one status), newest first.
     async fn list_workflow_runs(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         workflow_id: Option<&str>,
         status: Option<RunStatus>,
         limit: i64,
@@ -32,13 +36,13 @@ pub trait WorkflowRunRepo: Send + Sync {
     /// A run's steps, in the order they became due.
     async fn list_workflow_steps(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         run_id: &str,
     ) -> StoreResult<Vec<WorkflowStep>>;
     /// A run's events after `after_seq`, oldest first, at most `limit`.
     async fn list_run_events(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         run_id: &str,
         after_seq: i64,
         limit: i64,
@@ -46,7 +50,7 @@ pub trait WorkflowRunRepo: Send + Sync {
     /// The step waiting for this (tool) approval, if any.
     async fn step_waiting_for_approval(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         approval_id: &str,
     ) -> StoreResult<Option<WorkflowStep>>;
 }

@@ -12,10 +12,17 @@ pub trait WorkflowRepo: Send + Sync {
     /// Stores a new definition.
     async fn create_workflow(&self, w: &Workflow, j: &Journal<'_>) -> StoreResult<()>;
     /// One definition of the organisation.
-    async fn get_workflow(&self, org_id: &str, id: &str) -> StoreResult<Option<Workflow>>;
+    async fn get_workflow(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Workflow>>;
     /// The organisation's definitions matching `f`, most recently changed first.
-    async fn list_workflows(&self, org_id: &str, f: &WorkflowFilter)
-        -> StoreResult<Page<Workflow>>;
+    async fn list_workflows(
+        &self,
+        org_id: &crate::ids::OrgId,
+        f: &WorkflowFilter,
+    ) -> StoreResult<Page<Workflow>>;
     /// Saves the draft, status and version of a definition, only if it was
     /// last changed at `expected_updated_at` (false otherwise: a concurrent edit).
     async fn save_workflow(
@@ -25,7 +32,12 @@ pub trait WorkflowRepo: Send + Sync {
         j: &Journal<'_>,
     ) -> StoreResult<bool>;
     /// Deletes a definition with its versions, runs and their steps and events.
-    async fn delete_workflow(&self, org_id: &str, id: &str, j: &Journal<'_>) -> StoreResult<bool>;
+    async fn delete_workflow(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool>;
     /// Freezes a version and saves the definition (now `published` at that
     /// version) in one transaction; `Conflict` if that version exists.
     async fn publish_workflow(
@@ -37,14 +49,14 @@ pub trait WorkflowRepo: Send + Sync {
     /// One frozen version.
     async fn get_workflow_version(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         workflow_id: &str,
         version: i64,
     ) -> StoreResult<Option<WorkflowVersion>>;
     /// Every frozen version, newest first.
     async fn list_workflow_versions(
         &self,
-        org_id: &str,
+        org_id: &crate::ids::OrgId,
         workflow_id: &str,
     ) -> StoreResult<Vec<WorkflowVersion>>;
 }

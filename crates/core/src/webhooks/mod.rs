@@ -85,7 +85,7 @@ pub struct Webhook {
     /// Id.
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Receiver URL.
     pub url: String,
     /// What it is for.
@@ -119,7 +119,7 @@ pub struct Delivery {
     /// Id; also the order of a subscription's deliveries.
     pub id: i64,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Subscription.
     pub webhook_id: String,
     /// The outbox event it carries (`None` for a test message).
@@ -146,7 +146,7 @@ pub struct Delivery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Subscription.
     pub webhook_id: String,
     /// Outbox event (`None` for a test message).

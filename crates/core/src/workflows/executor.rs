@@ -369,7 +369,7 @@ async fn lapse(ctx: &Ctx<'_>, sj: &StepJob) -> CoreResult<()> {
 
 /// A tool approval was decided: the step waiting for it runs again (the
 /// gateway spends the approval, or reports the rejection).
-pub async fn wake(ctx: &Ctx<'_>, org_id: &str, approval_id: &str) -> CoreResult<()> {
+pub async fn wake(ctx: &Ctx<'_>, org_id: &crate::ids::OrgId, approval_id: &str) -> CoreResult<()> {
     let Some(step) = ctx
         .store
         .step_waiting_for_approval(org_id, approval_id)
@@ -378,7 +378,7 @@ pub async fn wake(ctx: &Ctx<'_>, org_id: &str, approval_id: &str) -> CoreResult<
         return Ok(());
     };
     let sj = StepJob {
-        org_id: org_id.to_string(),
+        org_id: org_id.into(),
         run_id: step.run_id.clone(),
         node_id: step.node_id.clone(),
         attempt: step.attempt,

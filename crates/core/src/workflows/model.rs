@@ -81,7 +81,7 @@ pub struct Workflow {
     /// Id (UUID).
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Who created it (`user:…` or `key:…`).
     pub owner_id: String,
     /// Where it is.
@@ -102,7 +102,7 @@ pub struct WorkflowVersion {
     /// The workflow.
     pub workflow_id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// 1, 2, …
     pub version: i64,
     /// The definition as published.
@@ -134,7 +134,7 @@ pub struct WorkflowRun {
     /// Id (UUID).
     pub id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The workflow.
     pub workflow_id: String,
     /// The version it runs.
@@ -173,7 +173,7 @@ pub struct WorkflowStep {
     /// The run.
     pub run_id: String,
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The node.
     pub node_id: String,
     /// The node's kind (`tool`, `approval`, …).

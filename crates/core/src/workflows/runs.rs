@@ -21,7 +21,7 @@ pub struct Loaded {
 }
 
 /// The run and its steps, or 404.
-pub async fn load(ctx: &Ctx<'_>, org_id: &str, run_id: &str) -> CoreResult<Loaded> {
+pub async fn load(ctx: &Ctx<'_>, org_id: &crate::ids::OrgId, run_id: &str) -> CoreResult<Loaded> {
     let run = ctx
         .store
         .get_workflow_run(org_id, run_id)
@@ -45,7 +45,7 @@ pub async fn definition(ctx: &Ctx<'_>, run: &WorkflowRun) -> CoreResult<Definiti
 pub async fn commit<T>(
     ctx: &Ctx<'_>,
     def: &Definition,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     run_id: &str,
     f: impl FnMut(&mut Change<'_>) -> CoreResult<T>,
 ) -> CoreResult<T> {
@@ -57,7 +57,7 @@ pub async fn commit<T>(
 pub async fn commit_recorded<T>(
     ctx: &Ctx<'_>,
     def: &Definition,
-    org_id: &str,
+    org_id: &crate::ids::OrgId,
     run_id: &str,
     j: &Journal<'_>,
     mut f: impl FnMut(&mut Change<'_>) -> CoreResult<T>,

@@ -14,7 +14,7 @@ pub const JOB_ATTEMPTS: i64 = 5;
 #[serde(rename_all = "camelCase")]
 pub struct StepJob {
     /// Organisation.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// The run.
     pub run_id: String,
     /// The node.

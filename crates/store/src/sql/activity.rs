@@ -62,7 +62,11 @@ impl<B: Db> ActivityRepo for SqlStore<B> {
         w.commit().await
     }
 
-    async fn list_activity(&self, org_id: &str, f: &ActivityFilter) -> StoreResult<Page<Activity>> {
+    async fn list_activity(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        f: &ActivityFilter,
+    ) -> StoreResult<Page<Activity>> {
         let (limit, offset) = B::DIALECT.page(f.limit, f.offset);
         let mut c = self.0.reader().await?;
         let total = c
@@ -91,7 +95,11 @@ impl<B: Db> ActivityRepo for SqlStore<B> {
         Ok(Page { items, total })
     }
 
-    async fn usage_rows(&self, org_id: &str, since: i64) -> StoreResult<Vec<UsageRow>> {
+    async fn usage_rows(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        since: i64,
+    ) -> StoreResult<Vec<UsageRow>> {
         let mut c = self.0.reader().await?;
         c.rows(&USAGE, &args![org_id, since], usage_row).await
     }

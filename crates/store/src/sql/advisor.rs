@@ -108,7 +108,7 @@ fn parse<T>(what: &str, v: &str, f: fn(&str) -> Option<T>) -> StoreResult<T> {
 pub(crate) fn run(r: &dyn Row) -> StoreResult<AdvisorRun> {
     Ok(AdvisorRun {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         status: parse("run status", &r.text(2)?, RunStatus::parse)?,
         trigger: parse("trigger", &r.text(3)?, Trigger::parse)?,
         schedule_id: r.opt_text(4)?,
@@ -126,7 +126,7 @@ pub(crate) fn run(r: &dyn Row) -> StoreResult<AdvisorRun> {
 fn finding(r: &dyn Row) -> StoreResult<Finding> {
     Ok(Finding {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         check_id: r.text(2)?,
         resource_id: r.text(3)?,
         resource_name: r.text(4)?,
@@ -253,14 +253,18 @@ impl<B: Db> AdvisorRepo for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn get_advisor_run(&self, org_id: &str, id: &str) -> StoreResult<Option<AdvisorRun>> {
+    async fn get_advisor_run(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<AdvisorRun>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET_RUN, &args![org_id, id], run).await
     }
 
     async fn list_advisor_runs(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         schedule_id: Option<&str>,
         limit: i64,
         offset: i64,
@@ -276,12 +280,16 @@ impl<B: Db> AdvisorRepo for SqlStore<B> {
         Ok(Page { items, total })
     }
 
-    async fn all_findings(&self, org_id: &str) -> StoreResult<Vec<Finding>> {
+    async fn all_findings(&self, org_id: &portal_core::ids::OrgId) -> StoreResult<Vec<Finding>> {
         let mut c = self.0.reader().await?;
         c.rows(&ALL_FINDINGS, &args![org_id], finding).await
     }
 
-    async fn list_findings(&self, org_id: &str, f: &FindingFilter) -> StoreResult<Page<Finding>> {
+    async fn list_findings(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        f: &FindingFilter,
+    ) -> StoreResult<Page<Finding>> {
         let (limit, offset) = B::DIALECT.page(f.limit, f.offset);
         let statuses = (!f.status.is_empty()).then(|| {
             let names: Vec<&str> = f.status.iter().map(|s| s.as_str()).collect();
@@ -308,7 +316,11 @@ impl<B: Db> AdvisorRepo for SqlStore<B> {
         Ok(Page { items, total })
     }
 
-    async fn get_finding(&self, org_id: &str, id: &str) -> StoreResult<Option<Finding>> {
+    async fn get_finding(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Finding>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET_FINDING, &args![org_id, id], finding).await
     }

@@ -62,7 +62,7 @@ fn schedule(r: &dyn Row) -> StoreResult<Schedule> {
     let overlap = r.text(3)?;
     Ok(Schedule {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         cron: r.text(2)?,
         overlap: Overlap::parse(&overlap)
             .ok_or_else(|| StoreError::Other(format!("unknown overlap {overlap}")))?,
@@ -111,12 +111,19 @@ impl<B: Db> AdvisorScheduleRepo for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn get_advisor_schedule(&self, org_id: &str, id: &str) -> StoreResult<Option<Schedule>> {
+    async fn get_advisor_schedule(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Schedule>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, id], schedule).await
     }
 
-    async fn list_advisor_schedules(&self, org_id: &str) -> StoreResult<Vec<Schedule>> {
+    async fn list_advisor_schedules(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+    ) -> StoreResult<Vec<Schedule>> {
         let mut c = self.0.reader().await?;
         c.rows(&LIST, &args![org_id], schedule).await
     }
@@ -154,7 +161,7 @@ impl<B: Db> AdvisorScheduleRepo for SqlStore<B> {
 
     async fn delete_advisor_schedule(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         id: &str,
         j: &Journal<'_>,
     ) -> StoreResult<bool> {
@@ -198,7 +205,7 @@ impl<B: Db> AdvisorScheduleRepo for SqlStore<B> {
 
     async fn advisor_schedule_outcome(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         id: &str,
         failed: bool,
         reason: &str,
@@ -210,7 +217,11 @@ impl<B: Db> AdvisorScheduleRepo for SqlStore<B> {
         w.commit().await
     }
 
-    async fn active_schedule_runs(&self, org_id: &str, id: &str) -> StoreResult<i64> {
+    async fn active_schedule_runs(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<i64> {
         let mut c = self.0.reader().await?;
         c.one(&ACTIVE, &args![org_id, id], decode::int).await
     }

@@ -74,7 +74,7 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
         })
     }
 
-    async fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>> {
+    async fn list_api_keys(&self, org_id: &portal_core::ids::OrgId) -> StoreResult<Vec<ApiKey>> {
         let mut c = self.0.reader().await?;
         c.rows(&LIST, &args![org_id], api_key).await
     }
@@ -86,7 +86,7 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
 
     async fn revoke_api_key(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         id: &str,
         now: i64,
         j: &Journal<'_>,
@@ -98,7 +98,7 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
 
     async fn revoke_api_key_by_name(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         name: &str,
         now: i64,
         j: &Journal<'_>,
@@ -110,7 +110,11 @@ impl<B: Db> ApiKeyRepo for SqlStore<B> {
         journal::commit_touched(tx, n, j).await
     }
 
-    async fn revoke_user_api_keys(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+    async fn revoke_user_api_keys(
+        &self,
+        user_id: &portal_core::ids::UserId,
+        now: i64,
+    ) -> StoreResult<u64> {
         let mut w = self.0.writer().await?;
         let n = w.execute(&REVOKE_USER, &args![user_id, now]).await?;
         w.commit().await?;

@@ -78,7 +78,7 @@ static OLDEST_PENDING: Sql =
 impl<B: Db> ApprovalRepo for SqlStore<B> {
     async fn open_approval(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         requester: &str,
         tool: &str,
         args_hash: &str,
@@ -144,14 +144,18 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
         Ok(result)
     }
 
-    async fn get_approval(&self, org_id: &str, id: &str) -> StoreResult<Option<Approval>> {
+    async fn get_approval(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Approval>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, id], approval).await
     }
 
     async fn approval_by_tool_call(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         requester: &str,
         tool_call_id: &str,
     ) -> StoreResult<Option<Approval>> {
@@ -166,7 +170,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
 
     async fn decide_approval(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         id: &str,
         approved: bool,
         by: &str,
@@ -189,7 +193,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
 
     async fn consume_approval(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         id: &str,
         requester: &str,
         now: i64,
@@ -204,7 +208,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
 
     async fn list_pending_approvals(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         now: i64,
         limit: i64,
         offset: i64,
@@ -220,7 +224,11 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
         Ok(Page { items, total })
     }
 
-    async fn list_decided_approvals(&self, org_id: &str, limit: i64) -> StoreResult<Vec<Approval>> {
+    async fn list_decided_approvals(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        limit: i64,
+    ) -> StoreResult<Vec<Approval>> {
         let (limit, _) = B::DIALECT.page(limit, 0);
         let mut c = self.0.reader().await?;
         c.rows(&LIST_DECIDED, &args![org_id, limit], approval).await
@@ -228,7 +236,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
 
     async fn count_pending_approvals_of(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         requester: &str,
         now: i64,
     ) -> StoreResult<i64> {

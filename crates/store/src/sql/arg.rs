@@ -38,6 +38,26 @@ text_args!(
     portal_core::model::Risk
 );
 
+impl IntoArg for portal_core::ids::OrgId {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Text(self.as_str())
+    }
+}
+impl IntoArg for portal_core::ids::UserId {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Text(self.as_str())
+    }
+}
+impl IntoArg for Option<portal_core::ids::OrgId> {
+    fn arg(&self) -> Arg<'_> {
+        Arg::OptText(self.as_deref())
+    }
+}
+impl IntoArg for Option<portal_core::ids::UserId> {
+    fn arg(&self) -> Arg<'_> {
+        Arg::OptText(self.as_deref())
+    }
+}
 impl IntoArg for str {
     fn arg(&self) -> Arg<'_> {
         Arg::Text(self)

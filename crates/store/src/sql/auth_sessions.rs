@@ -66,7 +66,7 @@ impl<B: Db> AuthSessionRepo for SqlStore<B> {
         c.opt(&BY_HASH, &args![token_hash], |r| {
             Ok(AuthSession {
                 id: r.text(0)?,
-                active_org_id: r.opt_text(1)?,
+                active_org_id: r.opt_text(1)?.map(Into::into),
                 expires_at: r.int(2)?,
                 revoked_at: r.opt_int(3)?,
                 user: user(r, 4)?,
@@ -89,7 +89,7 @@ impl<B: Db> AuthSessionRepo for SqlStore<B> {
 
     async fn revoke_user_sessions(
         &self,
-        user_id: &str,
+        user_id: &portal_core::ids::UserId,
         keep: Option<&str>,
         now: i64,
     ) -> StoreResult<()> {
@@ -103,7 +103,11 @@ impl<B: Db> AuthSessionRepo for SqlStore<B> {
         c.one(&ACTIVE, &args![id, now], decode::flag).await
     }
 
-    async fn list_user_sessions(&self, user_id: &str, now: i64) -> StoreResult<Vec<SessionInfo>> {
+    async fn list_user_sessions(
+        &self,
+        user_id: &portal_core::ids::UserId,
+        now: i64,
+    ) -> StoreResult<Vec<SessionInfo>> {
         let mut c = self.0.reader().await?;
         c.rows(&LIST_USER, &args![user_id, now], |r| {
             Ok(SessionInfo {
@@ -120,7 +124,7 @@ impl<B: Db> AuthSessionRepo for SqlStore<B> {
 
     async fn revoke_user_session(
         &self,
-        user_id: &str,
+        user_id: &portal_core::ids::UserId,
         id: &str,
         now: i64,
         j: &Journal<'_>,
@@ -130,7 +134,7 @@ impl<B: Db> AuthSessionRepo for SqlStore<B> {
         journal::commit_touched(tx, n, j).await
     }
 
-    async fn set_session_org(&self, id: &str, org_id: &str) -> StoreResult<()> {
+    async fn set_session_org(&self, id: &str, org_id: &portal_core::ids::OrgId) -> StoreResult<()> {
         let mut w = self.0.writer().await?;
         w.execute(&SET_ORG, &args![id, org_id]).await?;
         w.commit().await

@@ -98,7 +98,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
 
     async fn list_chat_sessions(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         principal_id: &str,
         limit: i64,
         offset: i64,
@@ -131,7 +131,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
 
     async fn get_chat_session(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         principal_id: &str,
         id: &str,
     ) -> StoreResult<Option<ChatSession>> {
@@ -141,7 +141,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
 
     async fn rename_chat_session(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         principal_id: &str,
         id: &str,
         title: Option<&str>,
@@ -157,7 +157,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
 
     async fn delete_chat_session(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         principal_id: &str,
         id: &str,
     ) -> StoreResult<bool> {
@@ -169,7 +169,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
 
     async fn append_chat_messages_recorded(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         session_id: &str,
         messages: &[ChatMessage],
         now: i64,
@@ -226,7 +226,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
 
     async fn list_chat_messages(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         session_id: &str,
         after: i64,
         limit: i64,
@@ -239,7 +239,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
 
     async fn set_chat_title_if_unset(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         session_id: &str,
         title: &str,
         now: i64,

@@ -27,7 +27,7 @@ static STOP_REQUESTED: Sql =
 impl<B: Db> ChatControl for SqlStore<B> {
     async fn active_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         session_id: &str,
     ) -> StoreResult<Option<ActiveTurn>> {
         let mut c = self.0.reader().await?;
@@ -45,7 +45,7 @@ impl<B: Db> ChatControl for SqlStore<B> {
 
     async fn request_chat_turn_stop(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         turn_id: &str,
         now: i64,
     ) -> StoreResult<bool> {
@@ -57,7 +57,11 @@ impl<B: Db> ChatControl for SqlStore<B> {
         Ok(n == 1)
     }
 
-    async fn chat_turn_stop_requested(&self, org_id: &str, turn_id: &str) -> StoreResult<bool> {
+    async fn chat_turn_stop_requested(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        turn_id: &str,
+    ) -> StoreResult<bool> {
         let mut c = self.0.reader().await?;
         let asked = c
             .opt(&STOP_REQUESTED, &args![org_id, turn_id], decode::flag)

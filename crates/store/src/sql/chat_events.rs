@@ -50,7 +50,7 @@ impl<B: Db> ChatEventRepo for SqlStore<B> {
 
     async fn list_chat_events(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         session_id: &str,
         after: i64,
         limit: i64,

@@ -149,7 +149,11 @@ impl<B: Db> ChatTurnRepo for SqlStore<B> {
         w.commit().await
     }
 
-    async fn get_chat_turn(&self, org_id: &str, id: &str) -> StoreResult<Option<ChatTurn>> {
+    async fn get_chat_turn(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<ChatTurn>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, id], turn).await
     }
@@ -192,7 +196,7 @@ impl<B: Db> ChatTurnRepo for SqlStore<B> {
 
     async fn wake_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         approval_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
@@ -209,7 +213,7 @@ impl<B: Db> ChatTurnRepo for SqlStore<B> {
 
     async fn supersede_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         session_id: &str,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
@@ -226,7 +230,7 @@ impl<B: Db> ChatTurnRepo for SqlStore<B> {
 
     async fn take_chat_turn(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         turn_id: &str,
         owner: &str,
         lease_until: i64,

@@ -93,7 +93,7 @@ pub(crate) use audit_cols;
 
 pub(crate) fn user(r: &dyn Row, at: usize) -> StoreResult<User> {
     Ok(User {
-        id: r.text(at)?,
+        id: r.text(at)?.into(),
         email: r.text(at + 1)?,
         name: r.text(at + 2)?,
         platform_admin: r.flag(at + 3)?,
@@ -114,7 +114,7 @@ pub(crate) fn role(r: &dyn Row, at: usize) -> StoreResult<Role> {
 
 pub(crate) fn org(r: &dyn Row, at: usize) -> StoreResult<Org> {
     Ok(Org {
-        id: r.text(at)?,
+        id: r.text(at)?.into(),
         slug: r.text(at + 1)?,
         name: r.text(at + 2)?,
         four_eyes: r.flag(at + 3)?,
@@ -129,8 +129,8 @@ pub(crate) fn invitation(r: &dyn Row, at: usize) -> StoreResult<Invitation> {
     let status = r.text(at + 6)?;
     Ok(Invitation {
         id: r.text(at)?,
-        org_id: r.text(at + 1)?,
-        user_id: r.text(at + 2)?,
+        org_id: r.text(at + 1)?.into(),
+        user_id: r.text(at + 2)?.into(),
         role: role(r, at + 3)?,
         invited_by: r.text(at + 4)?,
         created_account: r.flag(at + 5)?,
@@ -144,11 +144,11 @@ pub(crate) fn invitation(r: &dyn Row, at: usize) -> StoreResult<Invitation> {
 pub(crate) fn api_key(r: &dyn Row) -> StoreResult<ApiKey> {
     Ok(ApiKey {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         name: r.text(2)?,
         prefix: r.text(3)?,
         permissions: serde_json::from_str(&r.text(4)?).unwrap_or_default(),
-        owner_user_id: r.opt_text(5)?,
+        owner_user_id: r.opt_text(5)?.map(Into::into),
         created_by: r.text(6)?,
         created_at: r.int(7)?,
         expires_at: r.opt_int(8)?,
@@ -160,7 +160,7 @@ pub(crate) fn api_key(r: &dyn Row) -> StoreResult<ApiKey> {
 pub(crate) fn chat(r: &dyn Row) -> StoreResult<ChatSession> {
     Ok(ChatSession {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         principal_id: r.text(2)?,
         title: r.opt_text(3)?,
         model: r.text(4)?,
@@ -186,7 +186,7 @@ pub(crate) fn message(r: &dyn Row) -> StoreResult<ChatMessage> {
 pub(crate) fn turn(r: &dyn Row) -> StoreResult<ChatTurn> {
     Ok(ChatTurn {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         session_id: r.text(2)?,
         principal_id: r.text(3)?,
         status: state(r, 4, TurnStatus::parse)?,
@@ -212,7 +212,7 @@ pub(crate) fn chat_event(r: &dyn Row) -> StoreResult<ChatEvent> {
 pub(crate) fn outbox_event(r: &dyn Row) -> StoreResult<Event> {
     Ok(Event {
         id: r.int(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         kind: r.text(2)?,
         payload: r.text(3)?,
         created_at: r.int(4)?,
@@ -223,7 +223,7 @@ pub(crate) fn outbox_event(r: &dyn Row) -> StoreResult<Event> {
 pub(crate) fn activity(r: &dyn Row) -> StoreResult<Activity> {
     Ok(Activity {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         principal_id: r.text(2)?,
         tool_name: r.text(3)?,
         category: r.text(4)?,
@@ -251,7 +251,7 @@ pub(crate) fn usage_row(r: &dyn Row) -> StoreResult<UsageRow> {
 pub(crate) fn approval(r: &dyn Row) -> StoreResult<Approval> {
     Ok(Approval {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         requester: r.text(2)?,
         tool_name: r.text(3)?,
         risk: state(r, 4, Risk::parse)?,

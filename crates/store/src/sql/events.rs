@@ -30,7 +30,7 @@ pub(crate) static DELIVERED: Sql =
 impl<B: Db> EventRepo for SqlStore<B> {
     async fn append_event(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         kind: &str,
         payload_json: &str,
         now: i64,
@@ -55,7 +55,7 @@ impl<B: Db> EventRepo for SqlStore<B> {
 
     async fn list_events(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         after_id: i64,
         limit: i64,
     ) -> StoreResult<Vec<Event>> {

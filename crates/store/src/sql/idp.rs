@@ -84,7 +84,7 @@ fn idp(r: &dyn Row) -> StoreResult<IdentityProvider> {
     let org_map: BTreeMap<String, String> = parse(&r.text(12)?)?;
     Ok(IdentityProvider {
         id: r.text(0)?,
-        org_id: r.opt_text(1)?,
+        org_id: r.opt_text(1)?.map(Into::into),
         name: r.text(2)?,
         issuer: r.text(3)?,
         client_id: r.text(4)?,
@@ -182,8 +182,8 @@ impl<B: Db> IdpRepo for SqlStore<B> {
 
     async fn mark_sso_member(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &portal_core::ids::OrgId,
+        user_id: &portal_core::ids::UserId,
         idp_id: &str,
         now: i64,
     ) -> StoreResult<()> {
@@ -193,13 +193,17 @@ impl<B: Db> IdpRepo for SqlStore<B> {
         c.commit().await
     }
 
-    async fn role_managed_by(&self, org_id: &str, user_id: &str) -> StoreResult<Option<String>> {
+    async fn role_managed_by(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        user_id: &portal_core::ids::UserId,
+    ) -> StoreResult<Option<String>> {
         let mut c = self.0.reader().await?;
         c.opt(&MANAGED_BY, &args![org_id, user_id], |r| r.text(0))
             .await
     }
 
-    async fn idps_signed_into(&self, org_id: &str) -> StoreResult<Vec<String>> {
+    async fn idps_signed_into(&self, org_id: &portal_core::ids::OrgId) -> StoreResult<Vec<String>> {
         let mut c = self.0.reader().await?;
         c.rows(&SIGNED_INTO, &args![org_id], |r| r.text(0)).await
     }

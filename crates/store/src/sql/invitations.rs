@@ -99,7 +99,7 @@ impl<B: Db> InvitationRepo for SqlStore<B> {
 
     async fn user_invitations(
         &self,
-        user_id: &str,
+        user_id: &portal_core::ids::UserId,
         now: i64,
     ) -> StoreResult<Vec<(Invitation, Org)>> {
         let mut c = self.0.reader().await?;
@@ -112,7 +112,7 @@ impl<B: Db> InvitationRepo for SqlStore<B> {
     async fn decide_invitation(
         &self,
         id: &str,
-        user_id: &str,
+        user_id: &portal_core::ids::UserId,
         accept: bool,
         now: i64,
         j: &Journal<'_>,

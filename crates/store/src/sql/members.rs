@@ -44,8 +44,8 @@ static TOUCH: Sql =
 /// member.
 async fn guard_last_admin(
     tx: &mut impl Exec,
-    org_id: &str,
-    user_id: &str,
+    org_id: &portal_core::ids::OrgId,
+    user_id: &portal_core::ids::UserId,
     demote: bool,
 ) -> StoreResult<()> {
     tx.lock(Lock::Org(org_id)).await?;
@@ -69,8 +69,8 @@ async fn guard_last_admin(
 impl<B: Db> MemberRepo for SqlStore<B> {
     async fn add_member(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &portal_core::ids::OrgId,
+        user_id: &portal_core::ids::UserId,
         role: Role,
         now: i64,
         j: &Journal<'_>,
@@ -84,8 +84,8 @@ impl<B: Db> MemberRepo for SqlStore<B> {
 
     async fn set_member_role(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &portal_core::ids::OrgId,
+        user_id: &portal_core::ids::UserId,
         role: Role,
         j: &Journal<'_>,
     ) -> StoreResult<()> {
@@ -97,7 +97,12 @@ impl<B: Db> MemberRepo for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn remove_member(&self, org_id: &str, user_id: &str, j: &Journal<'_>) -> StoreResult<()> {
+    async fn remove_member(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        user_id: &portal_core::ids::UserId,
+        j: &Journal<'_>,
+    ) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
         guard_last_admin(&mut tx, org_id, user_id, true).await?;
         tx.execute(&DELETE, &args![org_id, user_id]).await?;
@@ -105,12 +110,16 @@ impl<B: Db> MemberRepo for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn member_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<Role>> {
+    async fn member_role(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        user_id: &portal_core::ids::UserId,
+    ) -> StoreResult<Option<Role>> {
         let mut c = self.0.reader().await?;
         c.opt(&ROLE, &args![org_id, user_id], |r| role(r, 0)).await
     }
 
-    async fn list_members(&self, org_id: &str) -> StoreResult<Vec<Member>> {
+    async fn list_members(&self, org_id: &portal_core::ids::OrgId) -> StoreResult<Vec<Member>> {
         let mut c = self.0.reader().await?;
         c.rows(&LIST, &args![org_id], |r| {
             Ok(Member {
@@ -122,7 +131,7 @@ impl<B: Db> MemberRepo for SqlStore<B> {
         .await
     }
 
-    async fn user_orgs(&self, user_id: &str) -> StoreResult<Vec<(Org, Role)>> {
+    async fn user_orgs(&self, user_id: &portal_core::ids::UserId) -> StoreResult<Vec<(Org, Role)>> {
         let mut c = self.0.reader().await?;
         c.rows(&USER_ORGS, &args![user_id], |r| {
             Ok((org(r, 0)?, role(r, 7)?))
@@ -130,7 +139,12 @@ impl<B: Db> MemberRepo for SqlStore<B> {
         .await
     }
 
-    async fn touch_membership(&self, org_id: &str, user_id: &str, now: i64) -> StoreResult<()> {
+    async fn touch_membership(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        user_id: &portal_core::ids::UserId,
+        now: i64,
+    ) -> StoreResult<()> {
         let mut w = self.0.writer().await?;
         w.execute(&TOUCH, &args![org_id, user_id, now]).await?;
         w.commit().await

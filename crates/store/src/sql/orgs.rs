@@ -102,7 +102,7 @@ impl<B: Db> OrgRepo for SqlStore<B> {
 
     async fn set_org_compartments(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         allowed: &[String],
         j: &Journal<'_>,
     ) -> StoreResult<()> {
@@ -113,7 +113,12 @@ impl<B: Db> OrgRepo for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn set_org_four_eyes(&self, org_id: &str, on: bool, j: &Journal<'_>) -> StoreResult<()> {
+    async fn set_org_four_eyes(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        on: bool,
+        j: &Journal<'_>,
+    ) -> StoreResult<()> {
         let mut tx = self.0.begin().await?;
         touched(tx.execute(&SET_FOUR_EYES, &args![org_id, on]).await?)?;
         journal::write(&mut tx, j).await?;
@@ -122,7 +127,7 @@ impl<B: Db> OrgRepo for SqlStore<B> {
 
     async fn set_org_password_sign_in(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         on: bool,
         j: &Journal<'_>,
     ) -> StoreResult<()> {
@@ -135,7 +140,10 @@ impl<B: Db> OrgRepo for SqlStore<B> {
         tx.commit().await
     }
 
-    async fn password_sign_in_refused_by(&self, user_id: &str) -> StoreResult<Option<String>> {
+    async fn password_sign_in_refused_by(
+        &self,
+        user_id: &portal_core::ids::UserId,
+    ) -> StoreResult<Option<String>> {
         let mut c = self.0.reader().await?;
         c.opt(&PASSWORD_REFUSED_BY, &args![user_id], |r| r.text(0))
             .await
@@ -148,9 +156,9 @@ impl<B: Db> OrgRepo for SqlStore<B> {
 
     async fn bootstrap_admin(
         &self,
-        user_id: &str,
+        user_id: &portal_core::ids::UserId,
         u: NewUser,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         slug: &str,
         org_name: &str,
         now: i64,
@@ -179,7 +187,7 @@ impl<B: Db> OrgRepo for SqlStore<B> {
         tx.commit().await?;
         Ok((
             User {
-                id: user_id.to_string(),
+                id: user_id.into(),
                 email: u.email,
                 name: u.name,
                 platform_admin: true,

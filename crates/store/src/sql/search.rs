@@ -128,7 +128,7 @@ fn source(r: &dyn Row) -> StoreResult<IndexSource> {
     Ok(IndexSource {
         index_id: r.int(0)?,
         message_id: r.text(1)?,
-        org_id: r.text(2)?,
+        org_id: r.text(2)?.into(),
         principal_id: r.text(3)?,
         session_id: r.text(4)?,
         role: r.text(5)?,
@@ -170,7 +170,7 @@ fn row(r: &dyn Row) -> StoreResult<(SearchHit, String)> {
 impl<B: Db> SearchRepo for SqlStore<B> {
     async fn search_messages(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         principal_id: &str,
         q: &SearchQuery,
     ) -> StoreResult<Vec<SearchHit>> {
@@ -198,7 +198,7 @@ impl<B: Db> SearchRepo for SqlStore<B> {
 
     async fn search_hits_by_id(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         principal_id: &str,
         q: &SearchQuery,
         message_ids: &[String],
@@ -224,7 +224,7 @@ impl<B: Db> SearchRepo for SqlStore<B> {
 
     async fn index_sources(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         message_ids: &[String],
     ) -> StoreResult<Vec<IndexSource>> {
         let ids: Vec<&str> = message_ids.iter().map(String::as_str).collect();
@@ -284,7 +284,7 @@ impl<B: Db> SearchRepo for SqlStore<B> {
 
     async fn embeddings_since(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         model: &str,
         after: i64,
         limit: i64,

@@ -54,7 +54,7 @@ impl<B: Db> UserRepo for SqlStore<B> {
         insert(&mut w, &id, &u, now).await?;
         w.commit().await?;
         Ok(User {
-            id,
+            id: id.into(),
             email: u.email,
             name: u.name,
             platform_admin: u.platform_admin,
@@ -76,7 +76,10 @@ impl<B: Db> UserRepo for SqlStore<B> {
         c.opt(&BY_ID, &args![id], |r| user(r, 0)).await
     }
 
-    async fn password_hash(&self, user_id: &str) -> StoreResult<Option<String>> {
+    async fn password_hash(
+        &self,
+        user_id: &portal_core::ids::UserId,
+    ) -> StoreResult<Option<String>> {
         let mut c = self.0.reader().await?;
         let hash = c
             .opt(&PASSWORD_HASH, &args![user_id], |r| r.opt_text(0))
@@ -84,7 +87,12 @@ impl<B: Db> UserRepo for SqlStore<B> {
         Ok(hash.flatten())
     }
 
-    async fn set_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        user_id: &portal_core::ids::UserId,
+        hash: &str,
+        now: i64,
+    ) -> StoreResult<()> {
         let mut w = self.0.writer().await?;
         let n = w.execute(&SET_PASSWORD, &args![user_id, hash, now]).await?;
         touched(n)?;
@@ -93,7 +101,7 @@ impl<B: Db> UserRepo for SqlStore<B> {
 
     async fn change_password<'k>(
         &self,
-        user_id: &str,
+        user_id: &portal_core::ids::UserId,
         hash: &str,
         keep: Option<&str>,
         now: i64,
@@ -114,7 +122,12 @@ impl<B: Db> UserRepo for SqlStore<B> {
         Ok(keys)
     }
 
-    async fn set_platform_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()> {
+    async fn set_platform_admin(
+        &self,
+        user_id: &portal_core::ids::UserId,
+        on: bool,
+        now: i64,
+    ) -> StoreResult<()> {
         let mut w = self.0.writer().await?;
         let n = w
             .execute(&SET_PLATFORM_ADMIN, &args![user_id, on, now])

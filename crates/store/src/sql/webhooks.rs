@@ -142,7 +142,7 @@ fn webhook(r: &dyn Row) -> StoreResult<Webhook> {
         serde_json::from_str(&r.text(4)?).map_err(|e| StoreError::Other(e.to_string()))?;
     Ok(Webhook {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         url: r.text(2)?,
         description: r.text(3)?,
         filter: EventFilter::stored(types),
@@ -162,7 +162,7 @@ fn delivery(r: &dyn Row) -> StoreResult<Delivery> {
     let state = r.text(7)?;
     Ok(Delivery {
         id: r.int(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         webhook_id: r.text(2)?,
         event_id: r.opt_int(3)?,
         msg_id: r.text(4)?,
@@ -243,12 +243,16 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
         c.commit().await
     }
 
-    async fn list_webhooks(&self, org_id: &str) -> StoreResult<Vec<Webhook>> {
+    async fn list_webhooks(&self, org_id: &portal_core::ids::OrgId) -> StoreResult<Vec<Webhook>> {
         let mut c = self.0.reader().await?;
         c.rows(&LIST, &args![org_id], webhook).await
     }
 
-    async fn get_webhook(&self, org_id: &str, id: &str) -> StoreResult<Option<Webhook>> {
+    async fn get_webhook(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Webhook>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, id], webhook).await
     }
@@ -277,7 +281,12 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
         journal::commit_touched(c, n, j).await
     }
 
-    async fn delete_webhook(&self, org_id: &str, id: &str, j: &Journal<'_>) -> StoreResult<bool> {
+    async fn delete_webhook(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool> {
         let mut c = self.0.begin().await?;
         let n = c.execute(&DELETE, &args![org_id, id]).await?;
         journal::commit_touched(c, n, j).await
@@ -358,7 +367,7 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
 
     async fn get_delivery(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         webhook_id: &str,
         id: i64,
     ) -> StoreResult<Option<Delivery>> {
@@ -420,7 +429,7 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
 
     async fn list_deliveries(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         webhook_id: &str,
         f: &DeliveryFilter,
     ) -> StoreResult<Vec<Delivery>> {
@@ -437,7 +446,7 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
 
     async fn deliveries_since(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         webhook_id: &str,
         since: i64,
         limit: i64,
@@ -448,7 +457,11 @@ impl<B: Db> WebhookRepo for SqlStore<B> {
             .await
     }
 
-    async fn list_attempts(&self, org_id: &str, delivery_id: i64) -> StoreResult<Vec<Attempt>> {
+    async fn list_attempts(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        delivery_id: i64,
+    ) -> StoreResult<Vec<Attempt>> {
         let mut c = self.0.reader().await?;
         c.rows(&ATTEMPTS, &args![org_id, delivery_id], attempt)
             .await

@@ -107,7 +107,7 @@ fn run(r: &dyn Row) -> StoreResult<WorkflowRun> {
     let status = r.text(4)?;
     Ok(WorkflowRun {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         workflow_id: r.text(2)?,
         version: r.int(3)?,
         status: RunStatus::parse(&status).ok_or_else(|| bad("run status", &status))?,
@@ -130,7 +130,7 @@ fn step(r: &dyn Row) -> StoreResult<WorkflowStep> {
     let status = r.text(4)?;
     Ok(WorkflowStep {
         run_id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         node_id: r.text(2)?,
         node_type: r.text(3)?,
         status: StepStatus::parse(&status).ok_or_else(|| bad("step status", &status))?,
@@ -297,14 +297,18 @@ impl<B: Db> WorkflowRunRepo for SqlStore<B> {
         Ok(true)
     }
 
-    async fn get_workflow_run(&self, org_id: &str, id: &str) -> StoreResult<Option<WorkflowRun>> {
+    async fn get_workflow_run(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<WorkflowRun>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET_RUN, &args![org_id, id], run).await
     }
 
     async fn list_workflow_runs(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         workflow_id: Option<&str>,
         status: Option<RunStatus>,
         limit: i64,
@@ -332,7 +336,7 @@ impl<B: Db> WorkflowRunRepo for SqlStore<B> {
 
     async fn list_workflow_steps(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         run_id: &str,
     ) -> StoreResult<Vec<WorkflowStep>> {
         let mut c = self.0.reader().await?;
@@ -341,7 +345,7 @@ impl<B: Db> WorkflowRunRepo for SqlStore<B> {
 
     async fn list_run_events(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         run_id: &str,
         after_seq: i64,
         limit: i64,
@@ -357,7 +361,7 @@ impl<B: Db> WorkflowRunRepo for SqlStore<B> {
 
     async fn step_waiting_for_approval(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         approval_id: &str,
     ) -> StoreResult<Option<WorkflowStep>> {
         let mut c = self.0.reader().await?;

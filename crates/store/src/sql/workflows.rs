@@ -86,7 +86,7 @@ fn workflow(r: &dyn Row) -> StoreResult<Workflow> {
     let status = r.text(3)?;
     Ok(Workflow {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         owner_id: r.text(2)?,
         status: WorkflowStatus::parse(&status)
             .ok_or_else(|| StoreError::Other(format!("unknown workflow status {status}")))?,
@@ -100,7 +100,7 @@ fn workflow(r: &dyn Row) -> StoreResult<Workflow> {
 fn version(r: &dyn Row) -> StoreResult<WorkflowVersion> {
     Ok(WorkflowVersion {
         workflow_id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         version: r.int(2)?,
         definition: definition(&r.text(3)?)?,
         published_by: r.text(4)?,
@@ -150,14 +150,18 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
         c.commit().await
     }
 
-    async fn get_workflow(&self, org_id: &str, id: &str) -> StoreResult<Option<Workflow>> {
+    async fn get_workflow(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<Workflow>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, id], workflow).await
     }
 
     async fn list_workflows(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         f: &WorkflowFilter,
     ) -> StoreResult<Page<Workflow>> {
         let (limit, offset) = B::DIALECT.page(f.limit, f.offset);
@@ -208,7 +212,12 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
         journal::commit_touched(c, n, j).await
     }
 
-    async fn delete_workflow(&self, org_id: &str, id: &str, j: &Journal<'_>) -> StoreResult<bool> {
+    async fn delete_workflow(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool> {
         let mut c = self.0.begin().await?;
         let n = c.execute(&DELETE, &args![org_id, id]).await?;
         journal::commit_touched(c, n, j).await
@@ -246,7 +255,7 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
 
     async fn get_workflow_version(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         workflow_id: &str,
         version: i64,
     ) -> StoreResult<Option<WorkflowVersion>> {
@@ -261,7 +270,7 @@ impl<B: Db> WorkflowRepo for SqlStore<B> {
 
     async fn list_workflow_versions(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         workflow_id: &str,
     ) -> StoreResult<Vec<WorkflowVersion>> {
         let mut c = self.0.reader().await?;

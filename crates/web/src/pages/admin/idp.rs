@@ -121,7 +121,7 @@ impl IdpForm {
             groups_source: p.groups_source.as_str().into(),
             admin_groups: p.admin_groups.join(", "),
             operator_groups: p.operator_groups.join(", "),
-            org_id: p.org_id.clone().unwrap_or_default(),
+            org_id: p.org_id.clone().map(String::from).unwrap_or_default(),
             org_claim: p.org_claim.clone().unwrap_or_default(),
             org_map: p
                 .org_map
@@ -232,13 +232,13 @@ async fn render(
     let orgs: Vec<(String, String)> = members::list_orgs(&ctx, &m.principal)
         .await?
         .into_iter()
-        .map(|o| (o.id, o.name))
+        .map(|o| (o.id.into_string(), o.name))
         .collect();
-    let org_name = |id: &Option<String>| match id {
+    let org_name = |id: &Option<portal_core::ids::OrgId>| match id {
         Some(id) => orgs
             .iter()
             .find(|(o, _)| o == id)
-            .map_or(id.clone(), |(_, n)| n.clone()),
+            .map_or(id.to_string(), |(_, n)| n.clone()),
         None => "global".into(),
     };
     let p = v.problem.as_ref();

@@ -249,7 +249,7 @@ async fn refused(
 pub async fn set_role(
     State(state): State<AppState>,
     m: Member,
-    Path(user_id): Path<String>,
+    Path(user_id): Path<portal_core::ids::UserId>,
     PageForm(f): PageForm<SetRole>,
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;
@@ -264,7 +264,7 @@ pub async fn set_role(
 pub async fn remove(
     State(state): State<AppState>,
     m: Member,
-    Path(user_id): Path<String>,
+    Path(user_id): Path<portal_core::ids::UserId>,
     PageForm(f): PageForm<super::super::login::TokenOnly>,
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;
