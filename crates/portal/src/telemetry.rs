@@ -56,6 +56,7 @@ where
         .with_tracer(tracer)
         .with_location(false)
         .with_threads(false)
+        .with_tracked_inactivity(false)
         .with_target(false);
     Ok((Exporter(provider), layer))
 }

@@ -82,7 +82,7 @@ pub fn root(span: tracing::Span) -> tracing::Span {
 
 /// Records the response status on a request span (5xx marks it an error).
 pub fn finish_request(span: &tracing::Span, status: u16) {
-    span.record("http.response.status_code", status);
+    span.record("http.response.status_code", i64::from(status));
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
     }

@@ -763,8 +763,14 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                     finish = reason;
                     self.state.usage.input_tokens += usage.input_tokens;
                     self.state.usage.output_tokens += usage.output_tokens;
-                    span.record("gen_ai.usage.input_tokens", usage.input_tokens);
-                    span.record("gen_ai.usage.output_tokens", usage.output_tokens);
+                    span.record(
+                        "gen_ai.usage.input_tokens",
+                        i64::try_from(usage.input_tokens).unwrap_or(i64::MAX),
+                    );
+                    span.record(
+                        "gen_ai.usage.output_tokens",
+                        i64::try_from(usage.output_tokens).unwrap_or(i64::MAX),
+                    );
                     self.engine.hooks.tokens(
                         provider.kind(),
                         &model,
