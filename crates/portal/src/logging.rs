@@ -4,9 +4,7 @@
 
 use portal_core::{LogFormat, Settings};
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::util::SubscriberInitExt;
-use tracing_subscriber::{EnvFilter, Layer, Registry};
+use tracing_subscriber::EnvFilter;
 
 /// Where log lines go: the server logs to stdout; one-shot commands log to
 /// stderr so their stdout carries only their result (e.g. a new API key).
@@ -81,6 +79,10 @@ fn traced(
     guard: WorkerGuard,
     url: &str,
 ) -> anyhow::Result<Guards> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, Registry};
+
     let fmt = tracing_subscriber::fmt::layer().with_writer(writer);
     let fmt: Box<dyn Layer<Registry> + Send + Sync> = match settings.log.format {
         LogFormat::Json => fmt
