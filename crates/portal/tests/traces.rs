@@ -459,6 +459,25 @@ async fn spans_arrive_over_otlp_with_the_callers_trace_as_parent() {
     .await;
     assert!(span.parent_span_id.is_empty(), "a root span");
     assert_ne!(hex(&span.trace_id), TRACE);
+    // Background work the requests queued runs as jobs, each a root span.
+    let job = wait_for(&receiver, "a job span", |spans| {
+        spans
+            .iter()
+            .find(|s| s.name.starts_with("job ") && attr_str(s, "outcome").is_some())
+            .cloned()
+    })
+    .await;
+    assert!(
+        job.parent_span_id.is_empty(),
+        "a job's trace starts with it"
+    );
+    assert!(attr_str(&job, "job.kind").is_some(), "{:?}", job.attributes);
+    assert_eq!(
+        attr_str(&job, "outcome"),
+        Some("done"),
+        "{:?}",
+        job.attributes
+    );
     assert!(receiver
         .posts
         .lock()
