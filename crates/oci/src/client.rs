@@ -509,6 +509,12 @@ impl OciClient {
                 .map_err(|_| OciError::InvalidRequest("invalid opc-retry-token".into()))?;
             headers.insert(OPC_RETRY_TOKEN, value);
         }
+        if let Some(v) =
+            portal_telemetry::traceparent().and_then(|tp| HeaderValue::from_str(&tp).ok())
+        {
+            // Not signed: OCI signs a fixed header list, and a traceparent changes nothing it checks.
+            headers.insert(portal_telemetry::TRACEPARENT, v);
+        }
         if !headers.contains_key(OPC_REQUEST_ID) {
             // Hex digits only, so always a valid header value.
             if let Ok(id) = HeaderValue::from_str(&new_request_id()) {

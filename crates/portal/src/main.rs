@@ -6,6 +6,8 @@ mod compartments;
 mod healthcheck;
 mod logging;
 mod rekey;
+#[cfg(feature = "otlp")]
+mod telemetry;
 
 /// mimalloc: request handling allocates many small, short-lived buffers on
 /// several threads, where glibc's allocator spends its time in locks and

@@ -307,7 +307,7 @@ impl ChatEngine {
         let turn_id = turn.id.clone();
         let stop = self.track(&org.id, &turn.id);
         let runner = Runner::new(self.clone(), turn, state, (*p).clone(), sink, stop);
-        tokio::spawn(runner.run_new(message));
+        tokio::spawn(portal_telemetry::in_current_span(runner.run_new(message)));
         Ok(Started {
             session_id,
             turn_id,

@@ -16,6 +16,7 @@ use portal_core::tools::REDACTED;
 use portal_core::CoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use tracing::Instrument;
 
 use super::control::StopSignal;
 use super::memory::{self, Meta};
@@ -692,8 +693,24 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
         self.sink.flush().await?;
         let asked = Instant::now();
         let deadline = tokio::time::Instant::now() + self.remaining();
+        // The model call's span lasts until its stream is dropped; the request
+        // to the provider is sent inside it (its traceparent names this span).
+        let span = if portal_telemetry::enabled() {
+            tracing::info_span!(
+                target: "otel",
+                "model",
+                otel.name = %format_args!("chat {model}"),
+                otel.kind = "client",
+                gen_ai.system = %provider.kind(),
+                gen_ai.request.model = %model,
+                gen_ai.usage.input_tokens = tracing::field::Empty,
+                gen_ai.usage.output_tokens = tracing::field::Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
         let opened = tokio::select! {
-            r = provider.stream(request) => r,
+            r = provider.stream(request).instrument(span.clone()) => r,
             _ = self.stop.cancelled() => return Ok(Step::Stopped),
             _ = tokio::time::sleep_until(deadline) => return self.out_of_time().await,
         };
@@ -747,6 +764,14 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
                     finish = reason;
                     self.state.usage.input_tokens += usage.input_tokens;
                     self.state.usage.output_tokens += usage.output_tokens;
+                    span.record(
+                        "gen_ai.usage.input_tokens",
+                        i64::try_from(usage.input_tokens).unwrap_or(i64::MAX),
+                    );
+                    span.record(
+                        "gen_ai.usage.output_tokens",
+                        i64::try_from(usage.output_tokens).unwrap_or(i64::MAX),
+                    );
                     self.engine.hooks.tokens(
                         provider.kind(),
                         &model,
@@ -759,6 +784,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             self.renew_if_due().await?;
         }
         drop(stream);
+        drop(span);
         let tail = redactor.finish();
         for hit in redactor.hits() {
             self.engine.hooks.guardrail(hit.kind.as_str());

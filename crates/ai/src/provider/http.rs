@@ -90,7 +90,8 @@ pub(crate) async fn send(
 ) -> Result<reqwest::Response, ProviderError> {
     let mut retry = 0;
     loop {
-        let request = build()?;
+        let mut request = build()?;
+        add_traceparent(request.headers_mut());
         let err = match tokio::time::timeout(opts.timeout, client.execute(request)).await {
             Err(_) => ProviderError::Timeout,
             Ok(Err(e)) => transport_error(&e),
@@ -110,6 +111,16 @@ pub(crate) async fn send(
         tracing::info!(provider = kind, attempt = retry + 1, wait_ms = wait.as_millis() as u64, error = %err, "retrying model call");
         tokio::time::sleep(wait).await;
         retry += 1;
+    }
+}
+
+/// Names the current span as the parent of the provider's work when tracing
+/// is on (W3C Trace Context); nothing otherwise.
+fn add_traceparent(headers: &mut reqwest::header::HeaderMap) {
+    if let Some(v) = portal_telemetry::traceparent()
+        .and_then(|tp| reqwest::header::HeaderValue::from_str(&tp).ok())
+    {
+        headers.insert(portal_telemetry::TRACEPARENT, v);
     }
 }
 

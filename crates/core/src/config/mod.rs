@@ -292,6 +292,9 @@ impl Settings {
         if let Some((path, message)) = self.search.problem() {
             return fail(path, &message);
         }
+        if let Some(message) = self.log.otlp_problem() {
+            return fail("log.otlp_endpoint", message);
+        }
         Ok(())
     }
 

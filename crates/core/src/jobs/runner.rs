@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use super::{
     Failure, Job, JobCount, JobKind, JobOutcome, JobRepo, JobState, NewJob, Outcome, RetryPolicy,
@@ -177,7 +178,7 @@ impl JobRunner {
             else {
                 break;
             };
-            summary.outcomes.push(self.run_one(job).await);
+            summary.outcomes.push(self.run_traced(job).await);
         }
         if !summary.is_empty() {
             self.refresh_metrics().await;
@@ -245,6 +246,37 @@ impl JobRunner {
                 tracing::debug!(error = %e, "could not read job queue counts")
             }
         }
+    }
+
+    /// [`Self::run_one`] in a root span of its own when tracing is on (a job
+    /// outlives the request that queued it; its trace starts here).
+    async fn run_traced(&self, job: Job) -> JobOutcome {
+        if !portal_telemetry::enabled() {
+            return self.run_one(job).await;
+        }
+        let span = portal_telemetry::root(tracing::info_span!(
+            target: "otel",
+            "job",
+            otel.name = %format_args!("job {}", job.kind),
+            otel.status_code = tracing::field::Empty,
+            job.kind = %job.kind,
+            job.attempt = job.attempts,
+            outcome = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+        ));
+        let result = self.run_one(job).instrument(span.clone()).await;
+        let outcome = match &result.outcome {
+            Outcome::Done => "done",
+            Outcome::Retrying { .. } => "retrying",
+            Outcome::Dead { .. } => "dead",
+            Outcome::Fenced => "fenced",
+            Outcome::Unrecorded { .. } => "unrecorded",
+        };
+        span.record("outcome", outcome);
+        if !matches!(result.outcome, Outcome::Done) {
+            span.record("otel.status_code", "ERROR");
+        }
+        result
     }
 
     /// Runs one claimed attempt and records its outcome.
@@ -315,7 +347,9 @@ impl JobRunner {
     ) -> Option<Result<(), JobError>> {
         let lease = job.lease();
         let owned = job.clone();
-        let mut task = AbortOnDrop(tokio::spawn(async move { handler.run(&owned).await }));
+        let mut task = AbortOnDrop(tokio::spawn(portal_telemetry::in_current_span(
+            async move { handler.run(&owned).await },
+        )));
         let lease_ms = self.config.lease.as_millis() as i64;
         let mut renew =
             tokio::time::interval((self.config.lease / 3).max(Duration::from_millis(10)));

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
+use tracing::Instrument;
 
 use super::auth::uuid_v4;
 use super::{approvals, audit, executions, Ctx};
@@ -245,6 +246,44 @@ pub async fn execute(
     req: Request<'_>,
     timeout: Duration,
 ) -> CoreResult<Executed> {
+    if !portal_telemetry::enabled() {
+        return run_tool(ctx, runner, hooks, p, req, timeout).await;
+    }
+    let span = tracing::info_span!(
+        target: "otel",
+        "tool",
+        otel.name = %format_args!("tool {}", req.name),
+        otel.status_code = tracing::field::Empty,
+        tool = req.name,
+        risk = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        cloud.latency_ms = tracing::field::Empty,
+    );
+    let result = run_tool(ctx, runner, hooks, p, req, timeout)
+        .instrument(span.clone())
+        .await;
+    let outcome = match &result {
+        Ok(_) => "success",
+        Err(CoreError::Forbidden(_)) => "denied",
+        Err(CoreError::Validation(_)) => "invalid",
+        Err(_) => "error",
+    };
+    span.record("outcome", outcome);
+    if outcome == "error" {
+        span.record("otel.status_code", "ERROR");
+    }
+    result
+}
+
+/// [`execute`] without its span.
+async fn run_tool(
+    ctx: &Ctx<'_>,
+    runner: &dyn ToolRunner,
+    hooks: &dyn GatewayHooks,
+    p: &Principal,
+    req: Request<'_>,
+    timeout: Duration,
+) -> CoreResult<Executed> {
     let name = req.name;
     let mut redacted_seen = None;
     let Admitted {
@@ -271,6 +310,9 @@ pub async fn execute(
         }
         Err(e) => return Err(e),
     };
+    if portal_telemetry::enabled() {
+        tracing::Span::current().record("risk", spec.risk.as_str());
+    }
     let org = p.org()?;
     let id = uuid_v4();
     let mut record = Activity {
@@ -305,6 +347,9 @@ pub async fn execute(
     };
     let elapsed = start.elapsed();
     let duration_ms = elapsed.as_millis() as i64;
+    if portal_telemetry::enabled() {
+        tracing::Span::current().record("cloud.latency_ms", elapsed.as_secs_f64() * 1000.0);
+    }
     let (status, error) = match &outcome {
         Ok(_) => (ExecutionStatus::Success, None),
         Err(e) => (ExecutionStatus::Error, Some(e.message().to_string())),

@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, Method, Uri};
 use crate::state::AppState;
 
 /// Label for requests that matched no route (bounded cardinality).
-const UNMATCHED: &str = "unmatched";
+pub const UNMATCHED: &str = "unmatched";
 
 /// Counts and times a finished request by route template and logs one line.
 ///

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use deadpool_postgres::Object;
@@ -49,12 +50,16 @@ impl PgConn<'_> {
     }
 
     async fn query(&self, sql: &Sql, args: &[Arg<'_>]) -> StoreResult<Vec<tokio_postgres::Row>> {
-        let st = self.prepared(sql).await?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::pg).collect();
-        self.client()?
-            .query(&st, &params)
-            .await
-            .map_err(|e| self.err(e))
+        async {
+            let st = self.prepared(sql).await?;
+            let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::pg).collect();
+            self.client()?
+                .query(&st, &params)
+                .await
+                .map_err(|e| self.err(e))
+        }
+        .instrument(sql.span(Dialect::Postgres))
+        .await
     }
 }
 
@@ -83,12 +88,17 @@ impl Drop for PgConn<'_> {
 
 impl Exec for PgConn<'_> {
     async fn execute(&mut self, sql: &Sql, args: &[Arg<'_>]) -> StoreResult<u64> {
-        let st = self.prepared(sql).await?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::pg).collect();
-        self.client()?
-            .execute(&st, &params)
-            .await
-            .map_err(|e| self.err(e))
+        let this = &*self;
+        async move {
+            let st = this.prepared(sql).await?;
+            let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::pg).collect();
+            this.client()?
+                .execute(&st, &params)
+                .await
+                .map_err(|e| this.err(e))
+        }
+        .instrument(sql.span(Dialect::Postgres))
+        .await
     }
 
     async fn rows<T: Send>(

@@ -112,6 +112,34 @@ impl Sql {
         }
     }
 
+    /// The statement's span when tracing is on (a disabled span otherwise, at
+    /// no cost): the backend and the statement with its placeholders (never
+    /// the arguments, which may be secrets).
+    pub(crate) fn span(&self, d: Dialect) -> tracing::Span {
+        if !portal_telemetry::enabled() {
+            return tracing::Span::none();
+        }
+        let system = match d {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgresql",
+        };
+        let text = self.src.trim();
+        let operation = text
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        tracing::info_span!(
+            target: "otel",
+            "db",
+            otel.name = %format_args!("{operation} {system}"),
+            otel.kind = "client",
+            db.system.name = system,
+            db.operation.name = %operation,
+            db.query.text = text,
+        )
+    }
+
     /// The text to run on `d`.
     pub(crate) fn get(&self, d: Dialect) -> &str {
         let cell = match d {

@@ -52,6 +52,8 @@ impl SqliteConn<'_> {
         args: &[Arg<'_>],
         mut each: impl FnMut(&rusqlite::Row<'_>) -> StoreResult<bool>,
     ) -> StoreResult<()> {
+        let span = sql.span(Dialect::Sqlite);
+        let _in_span = span.enter();
         let mut st = self
             .conn()
             .prepare_cached(sql.get(Dialect::Sqlite))
@@ -92,6 +94,8 @@ impl Exec for SqliteConn<'_> {
         args: &[Arg<'_>],
     ) -> impl Future<Output = StoreResult<u64>> + Send {
         let run = || -> StoreResult<u64> {
+            let span = sql.span(Dialect::Sqlite);
+            let _in_span = span.enter();
             let mut st = self
                 .conn()
                 .prepare_cached(sql.get(Dialect::Sqlite))

@@ -313,3 +313,31 @@ fn a_text_setting_takes_a_toml_number_as_written() {
     assert_eq!(s.cloud.oci_profile, "2024");
     assert_eq!(s.ai.model.as_deref(), Some("7"));
 }
+
+#[test]
+fn the_otlp_endpoint_is_an_http_url_without_credentials() {
+    for unset in [&[][..], &[("PORTAL_OTLP_ENDPOINT", "")][..]] {
+        let s = Settings::load(None, env(unset)).unwrap();
+        assert_eq!(s.log.otlp_traces_url(), None);
+    }
+    let s = Settings::load(
+        None,
+        env(&[("PORTAL_OTLP_ENDPOINT", "http://127.0.0.1:4318/")]),
+    )
+    .unwrap();
+    assert_eq!(
+        s.log.otlp_traces_url().as_deref(),
+        Some("http://127.0.0.1:4318/v1/traces")
+    );
+    for bad in [
+        "collector:4318",
+        "ftp://collector",
+        "http://user:token@collector:4318",
+        "http://collector:4318?token=x",
+    ] {
+        let err = Settings::load(None, env(&[("PORTAL_OTLP_ENDPOINT", bad)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PORTAL_OTLP_ENDPOINT"), "{bad}: {err}");
+    }
+}
