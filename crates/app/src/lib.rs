@@ -288,6 +288,13 @@ impl App {
     pub fn spawn_workers(&self) -> Result<(), AppError> {
         workers::spawn(self)
     }
+
+    /// What a web tier (`--role web`) runs in the background: only the API
+    /// keys' last-use writer. Jobs, webhook deliveries, the chat engine and
+    /// the execution sweeper run on the API tier.
+    pub fn spawn_web_workers(&self) {
+        workers::spawn_key_usage_writer(self.clone());
+    }
 }
 
 impl Deref for App {

@@ -36,7 +36,13 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
     let grace = state.settings.http.shutdown_grace;
-    state.app.spawn_workers().map_err(std::io::Error::other)?;
+    // A web tier leaves the durable background work to the API tier (which
+    // holds the cloud credentials); it only flushes its API keys' last use.
+    if state.settings.http.role == portal_core::config::Role::Web {
+        state.app.spawn_web_workers();
+    } else {
+        state.app.spawn_workers().map_err(std::io::Error::other)?;
+    }
     let cap = state
         .settings
         .limits
