@@ -37,9 +37,12 @@ pub async fn serve_router(
     let token = state.shutdown.clone();
     let grace = state.settings.http.shutdown_grace;
     // A web tier leaves the durable background work to the API tier (which
-    // holds the cloud credentials); it only flushes its API keys' last use.
+    // holds the cloud credentials).
     if state.settings.http.role == portal_core::config::Role::Web {
-        state.app.spawn_web_workers();
+        state
+            .app
+            .spawn_web_workers()
+            .map_err(std::io::Error::other)?;
     } else {
         state.app.spawn_workers().map_err(std::io::Error::other)?;
     }
