@@ -134,7 +134,16 @@ async fn setup() -> (TestApp, String) {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let (key, _) = admin
-        .create_key("tiers", &["sessions:read", "sessions:write"])
+        .create_key(
+            "tiers",
+            &[
+                "sessions:read",
+                "sessions:write",
+                "workflows:read",
+                "workflows:write",
+                "workflows:execute",
+            ],
+        )
         .await;
     (app, key)
 }
@@ -281,6 +290,75 @@ async fn a_chat_stream_flows_through_the_web_tier_part_by_part() {
         of_type(&evs, "text-delta").len()
     );
     assert!(evs.last().is_some_and(|e| e.done));
+}
+
+#[tokio::test]
+async fn a_workflow_run_stream_flows_through_the_web_tier_while_the_run_waits() {
+    let (app, key) = setup().await;
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    let api = api_tier(&app, &fake).await;
+    let web = web_tier(&app, &api.base, &[]).await;
+    let call = |method: reqwest::Method, path: &str, body: Value| {
+        http()
+            .request(method, format!("{}{path}", web.base))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+    };
+    let wf = json!({"name": "through the web tier", "nodes": [
+        {"id": "in", "type": "input", "data": {}},
+        {"id": "ok", "type": "approval", "data": {"message": "Go on?", "approvers": {"role": "admin"}}},
+        {"id": "out", "type": "output", "data": {"mapping": {"done": "true"}}}],
+      "edges": [{"id": "e1", "source": "in", "target": "ok"}, {"id": "e2", "source": "ok", "target": "out"}]});
+    let res = call(reqwest::Method::POST, "/api/v1/workflows", wf)
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let wid = res.json::<Value>().await.unwrap()["workflow"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let res = call(
+        reqwest::Method::POST,
+        &format!("/api/v1/workflows/{wid}/publish"),
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let res = call(
+        reqwest::Method::POST,
+        &format!("/api/v1/workflows/{wid}/run"),
+        json!({"input": {}}),
+    )
+    .await
+    .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    let rid = res.json::<Value>().await.unwrap()["run"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut stream = http()
+        .get(format!("{}/api/v1/workflows/runs/{rid}/stream", web.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["via"], "1.1 portal-web");
+    // The run waits for its approval: what happened so far is already here.
+    let before = read_until(&mut stream, "event: run.suspended").await;
+    assert!(!before.contains("run.completed"), "{before}");
+    let res = call(
+        reqwest::Method::POST,
+        &format!("/api/v1/workflows/runs/{rid}/steps/ok/approve"),
+        json!({"reason": "through the web tier"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let after = read_until(&mut stream, "event: run.completed").await;
+    assert!(!after.contains("run.suspended"), "{after}");
 }
 
 #[tokio::test]
