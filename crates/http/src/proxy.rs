@@ -36,6 +36,8 @@ const VIA: HeaderValue = HeaderValue::from_static("1.1 portal-web");
 /// proxy sets itself; never copied across.
 const HOP_BY_HOP: &[HeaderName] = &[
     header::CONNECTION,
+    // This tier answered the client's `Expect: 100-continue` itself.
+    header::EXPECT,
     header::HOST,
     header::PROXY_AUTHENTICATE,
     header::PROXY_AUTHORIZATION,
