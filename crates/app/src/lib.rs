@@ -288,6 +288,16 @@ impl App {
     pub fn spawn_workers(&self) -> Result<(), AppError> {
         workers::spawn(self)
     }
+
+    /// What a web tier (`--role web`) runs: the chat engine (its pages read
+    /// conversations and live turns through it; with no model configured it
+    /// asks none) and the API keys' last-use writer. Jobs, webhook
+    /// deliveries and the execution sweeper run on the API tier.
+    pub fn spawn_web_workers(&self) -> Result<(), AppError> {
+        workers::spawn_key_usage_writer(self.clone());
+        chat::start(self).map_err(AppError::Chat)?;
+        Ok(())
+    }
 }
 
 impl Deref for App {

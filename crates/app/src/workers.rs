@@ -123,7 +123,7 @@ fn advisor_runner(app: &App) -> Arc<portal_core::advisor::RunHandler> {
 }
 
 /// Writes API keys' `last_used_at` in batches every few seconds, and once more at shutdown.
-fn spawn_key_usage_writer(app: App) {
+pub(crate) fn spawn_key_usage_writer(app: App) {
     tokio::spawn(async move {
         loop {
             tokio::select! {

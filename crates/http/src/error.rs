@@ -64,6 +64,9 @@ pub enum HttpError {
     /// The cloud refused or failed the call; the message is OCI's.
     #[error("{0}")]
     Upstream(String),
+    /// The API tier (`--role web`'s upstream) cannot be reached.
+    #[error("Backend unavailable")]
+    BackendUnavailable,
     /// The database cannot be reached; nothing was changed.
     #[error("The database is unavailable; retry shortly")]
     DatabaseUnavailable,
@@ -124,7 +127,7 @@ impl HttpError {
             | HttpError::DatabaseUnavailable
             | HttpError::Maintenance(_) => StatusCode::SERVICE_UNAVAILABLE,
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            HttpError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            HttpError::Upstream(_) | HttpError::BackendUnavailable => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -149,6 +152,7 @@ impl HttpError {
             HttpError::Maintenance(_) => "MAINTENANCE",
             HttpError::Internal(_) => "INTERNAL_ERROR",
             HttpError::Upstream(_) => "CLOUD_ERROR",
+            HttpError::BackendUnavailable => "BACKEND_UNAVAILABLE",
         }
     }
 }
@@ -237,7 +241,7 @@ impl IntoResponse for HttpError {
             HttpError::Overloaded | HttpError::Timeout => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
-            HttpError::DatabaseUnavailable => {
+            HttpError::DatabaseUnavailable | HttpError::BackendUnavailable => {
                 h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod error;
 pub mod middleware;
 pub mod pipeline;
+pub mod proxy;
 pub mod redact;
 pub mod server;
 pub mod state;

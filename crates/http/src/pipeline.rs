@@ -2,7 +2,8 @@
 //! fallbacks, and the hook through which the web UI renders errors as pages.
 //!
 //! Outermost first: edge (request id → metrics and access log → panic catcher
-//! → security headers) → error pages → CORS → maintenance → caller → rate limit → limits
+//! → security headers) → the web tier's forwarding to the API tier (a no-op in
+//! the other roles; the API tier runs the rest for what it is sent) → error pages → CORS → maintenance → caller → rate limit → limits
 //! (body limit → load shedding → timeout) → routes.
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -15,6 +16,7 @@ use tower::ServiceBuilder;
 use crate::error::{ErrorInfo, HttpError};
 use crate::middleware::security::CspNonce;
 use crate::middleware::{caller, cors, edge, limits, maintenance, panic, rate_limit};
+use crate::proxy;
 use crate::state::AppState;
 
 /// The configured body limit, put in request extensions so rejections can quote it.
@@ -45,6 +47,7 @@ pub fn pipeline(state: AppState, routes: Router<AppState>, pages: Option<ErrorPa
         .layer(
             ServiceBuilder::new()
                 .layer(from_fn_with_state(state.clone(), edge::layer))
+                .layer(from_fn_with_state(state.clone(), proxy::layer))
                 .layer(from_fn(move |req: Request, next: Next| {
                     error_pages(pages, req, next)
                 }))

@@ -36,7 +36,16 @@ pub async fn serve_router(
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
     let grace = state.settings.http.shutdown_grace;
-    state.app.spawn_workers().map_err(std::io::Error::other)?;
+    // A web tier leaves the durable background work to the API tier (which
+    // holds the cloud credentials).
+    if state.settings.http.role == portal_core::config::Role::Web {
+        state
+            .app
+            .spawn_web_workers()
+            .map_err(std::io::Error::other)?;
+    } else {
+        state.app.spawn_workers().map_err(std::io::Error::other)?;
+    }
     let cap = state
         .settings
         .limits

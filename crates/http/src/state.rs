@@ -32,11 +32,18 @@ pub struct Inner {
     pub in_flight: Arc<Semaphore>,
     /// Streaming slots: the chat and health pools and the per-caller caps.
     pub streams: crate::streams::StreamLimits,
+    /// The API tier `/api/*` is forwarded to (`--role web` only).
+    pub upstream: Option<crate::proxy::Upstream>,
 }
 
 impl AppState {
     /// The HTTP state around an application.
     pub fn of(app: App) -> Self {
+        Self::of_tier(app, None)
+    }
+
+    /// The HTTP state of one tier: with an upstream, a web tier forwarding to it.
+    pub fn of_tier(app: App, upstream: Option<crate::proxy::Upstream>) -> Self {
         let settings = &app.settings;
         let limiter = RateLimiter::new(
             settings.limits.rate_limit_api,
@@ -64,6 +71,7 @@ impl AppState {
             proxies,
             in_flight,
             streams,
+            upstream,
         }))
     }
 

@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use portal_app::App;
+use portal_core::config::Role;
 use portal_core::Settings;
 
 /// OCI Self-Service Portal: an AI-driven self-service portal for Oracle Cloud
@@ -42,7 +43,15 @@ enum Command {
     /// Run the HTTP server (JSON API, docs, metrics). Applies pending database
     /// migrations first unless PORTAL_SKIP_MIGRATIONS is set. Stops gracefully on
     /// SIGTERM or Ctrl-C.
-    Serve,
+    Serve {
+        /// all (one process), api (API, MCP, metrics, background work; no
+        /// pages) or web (pages and health; /api/* forwarded to --api-upstream).
+        #[arg(long, value_name = "ROLE")]
+        role: Option<portal_core::config::Role>,
+        /// With --role web: the API tier's origin, e.g. http://10.0.2.15:8080.
+        #[arg(long, value_name = "URL")]
+        api_upstream: Option<String>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Inspect the configuration.
@@ -268,7 +277,20 @@ enum ConfigCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::from_env(cli.config.as_deref()) {
+    // `serve`'s flags are one more layer over the environment (same checks, same names).
+    let flags: Vec<(String, String)> = match &cli.command {
+        Command::Serve { role, api_upstream } => role
+            .map(|r| ("PORTAL_ROLE".to_string(), r.as_str().to_string()))
+            .into_iter()
+            .chain(
+                api_upstream
+                    .clone()
+                    .map(|u| ("PORTAL_API_UPSTREAM".to_string(), u)),
+            )
+            .collect(),
+        _ => Vec::new(),
+    };
+    let settings = match Settings::load(cli.config.as_deref(), std::env::vars().chain(flags)) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("configuration error: {e}");
@@ -280,7 +302,7 @@ fn main() -> ExitCode {
             command: ConfigCommand::Check,
         } => config_check(&settings),
         Command::Migrate => run(settings, logging::Sink::Stderr, migrate),
-        Command::Serve => run(settings, logging::Sink::Stdout, serve),
+        Command::Serve { .. } => run(settings, logging::Sink::Stdout, serve),
         Command::Admin { command } => {
             run(settings, logging::Sink::Stderr, move |s| admin(s, command))
         }
@@ -433,12 +455,14 @@ fn fit_connection_cap(settings: &mut Settings) {
 async fn serve(mut settings: Settings) -> anyhow::Result<()> {
     fit_connection_cap(&mut settings);
     let bind = settings.http.bind;
+    let role = settings.http.role;
+    let upstream = portal_http::proxy::Upstream::from_settings(&settings.http)?;
     let app = App::open(settings).await?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, public_url = %app.settings.http.public_url, database = app.store.backend().as_str(), "portal listening");
+    tracing::info!(%addr, role = role.as_str(), api_upstream = upstream.as_ref().map(|u| u.base()), public_url = %app.settings.http.public_url, database = app.store.backend().as_str(), "portal listening");
     if let Some(token) = app.prepare_setup().await? {
         let path = app.settings.data_dir.join(portal_app::setup::TOKEN_FILE);
         eprintln!(
@@ -454,9 +478,16 @@ async fn serve(mut settings: Settings) -> anyhow::Result<()> {
             app.settings.http.public_url
         );
     }
-    let state = portal_http::AppState::of(app);
-    let routes = portal_api::router(&state).merge(portal_web::router());
-    let router = portal_http::pipeline(state.clone(), routes, Some(portal_web::error_page));
+    let state = portal_http::AppState::of_tier(app, upstream);
+    // The API tier serves no pages (they 404 as JSON); the web tier keeps the
+    // API's routes for /health, /healthz and whatever PORTAL_PROXY_ROUTES leaves local.
+    let router = match role {
+        Role::Api => portal_http::pipeline(state.clone(), portal_api::router(&state), None),
+        Role::All | Role::Web => {
+            let routes = portal_api::router(&state).merge(portal_web::router());
+            portal_http::pipeline(state.clone(), routes, Some(portal_web::error_page))
+        }
+    };
     portal_http::serve_router(listener, state, router, portal_http::shutdown_signal()).await?;
     tracing::info!("portal stopped");
     Ok(())

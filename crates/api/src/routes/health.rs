@@ -72,11 +72,21 @@ pub async fn assess(state: &AppState) -> Report {
             None => None,
         }
     };
-    let (db, cloud) = tokio::join!(state.app.check_database(budget), cloud);
+    let upstream = async {
+        match &state.upstream {
+            Some(u) => Some(u.check(budget).await),
+            None => None,
+        }
+    };
+    let (db, cloud, upstream) = tokio::join!(state.app.check_database(budget), cloud, upstream);
     state.metrics.db_up.set(i64::from(db.status == Status::Ok));
     let mut checks = BTreeMap::from([("database", db)]);
     if let Some(c) = cloud {
         checks.insert("cloud", c);
+    }
+    // A web tier answers nothing of the API without its upstream.
+    if let Some(u) = upstream {
+        checks.insert("apiUpstream", u);
     }
     Report::from_checks(checks)
 }

@@ -45,6 +45,97 @@ pub struct HttpSettings {
     /// Bearer token for `/api/metrics` and `/health` details.
     #[serde(deserialize_with = "fields::long_token")]
     pub metrics_token: Option<Secret<String>>,
+    /// Which tier this process is: everything, the API only, or the web UI
+    /// in front of an API tier.
+    pub role: Role,
+    /// The API tier the web tier forwards `/api/*` to (`--role web` only).
+    #[serde(deserialize_with = "fields::http_url")]
+    pub api_upstream: Option<String>,
+    /// The `/api` path prefixes the web tier forwards; empty forwards all of
+    /// `/api/*`, and with a list the others are served by the web tier itself.
+    #[serde(deserialize_with = "fields::words")]
+    pub proxy_routes: Vec<String>,
+}
+
+/// What one `portal serve` process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Pages, API, MCP and background work in one process.
+    #[default]
+    All,
+    /// The JSON API, MCP, metrics, health and the background work; no pages.
+    Api,
+    /// Pages, assets and health; `/api/*` forwarded to the API tier; no
+    /// background work (the API tier runs the jobs).
+    Web,
+}
+
+impl Role {
+    /// The name as written in `PORTAL_ROLE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Api => "api",
+            Role::Web => "web",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "all" => Ok(Role::All),
+            "api" => Ok(Role::Api),
+            "web" => Ok(Role::Web),
+            other => Err(format!("{other:?} is not a role (all, api or web)")),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// The first rule between the tier settings that does not hold, as
+    /// (setting path, message); checked at start after the CLI flags apply.
+    pub fn tier_problem(&self) -> Option<(&'static str, String)> {
+        match (self.role, &self.api_upstream) {
+            (Role::Web, None) => {
+                return Some((
+                    "http.api_upstream",
+                    "is required with role web (the API tier's http(s) URL)".into(),
+                ))
+            }
+            (Role::All | Role::Api, Some(_)) => {
+                return Some(("http.api_upstream", "is only used with role web".into()))
+            }
+            _ => {}
+        }
+        if let Some(url) = &self.api_upstream {
+            if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
+                if rest.contains(['/', '?', '#', '@']) {
+                    return Some((
+                        "http.api_upstream",
+                        format!("{url:?} must be scheme://host[:port] without path or credentials"),
+                    ));
+                }
+            }
+        }
+        if !self.proxy_routes.is_empty() && self.role != Role::Web {
+            return Some(("http.proxy_routes", "is only used with role web".into()));
+        }
+        if let Some(bad) = self
+            .proxy_routes
+            .iter()
+            .find(|r| !(r.starts_with("/api/") && r.len() > 5) || r.contains(['?', '#', '*', ' ']))
+        {
+            return Some((
+                "http.proxy_routes",
+                format!("{bad:?} must be a path prefix under /api/ (e.g. /api/chat)"),
+            ));
+        }
+        None
+    }
 }
 
 impl Default for HttpSettings {
@@ -61,6 +152,9 @@ impl Default for HttpSettings {
             sse_heartbeat: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(10),
             metrics_token: None,
+            role: Role::All,
+            api_upstream: None,
+            proxy_routes: Vec::new(),
         }
     }
 }
@@ -92,4 +186,7 @@ pub(super) const NAMES: &[Name] = &[
     Name::new("sse_heartbeat_secs", "PORTAL_SSE_HEARTBEAT_SECS"),
     Name::new("shutdown_grace_secs", "PORTAL_SHUTDOWN_GRACE_SECS"),
     Name::new("metrics_token", "PORTAL_METRICS_TOKEN"),
+    Name::new("role", "PORTAL_ROLE"),
+    Name::new("api_upstream", "PORTAL_API_UPSTREAM"),
+    Name::new("proxy_routes", "PORTAL_PROXY_ROUTES"),
 ];

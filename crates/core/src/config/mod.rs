@@ -41,7 +41,7 @@ pub use cloud::{CloudMode, CloudSettings};
 pub use database::{redact_url_password, DatabaseKind, DatabaseSettings};
 pub use fields::parse_origin;
 pub use files::{create_private_dir, make_private, write_private_file};
-pub use http::HttpSettings;
+pub use http::{HttpSettings, Role};
 pub use jobs::JobSettings;
 pub use limits::LimitSettings;
 pub use log::{LogFormat, LogSettings};
@@ -285,6 +285,9 @@ impl Settings {
         }
         if self.database.check_interval.as_millis() < 50 {
             return fail("database.check_interval_ms", "must be at least 50");
+        }
+        if let Some((path, message)) = self.http.tier_problem() {
+            return fail(path, &message);
         }
         if let Some((path, message)) = self.ai.problem() {
             return fail(path, &message);

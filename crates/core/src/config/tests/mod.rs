@@ -4,6 +4,7 @@
 mod loading;
 mod names;
 mod outbound;
+mod tiers;
 
 use std::fs;
 use std::path::PathBuf;
