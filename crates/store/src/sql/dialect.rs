@@ -114,9 +114,12 @@ impl Sql {
 
     /// The statement's span when tracing is on (a disabled span otherwise, at
     /// no cost): the backend and the statement with its placeholders (never
-    /// the arguments, which may be secrets).
+    /// the arguments, which may be secrets). Only under a request's or a
+    /// job's span: the idle polls of background loops would otherwise flood
+    /// the exporter with root spans nobody asked about (and crowd out the
+    /// spans that matter when its queue is full).
     pub(crate) fn span(&self, d: Dialect) -> tracing::Span {
-        if !portal_telemetry::enabled() {
+        if !portal_telemetry::enabled() || tracing::Span::current().is_none() {
             return tracing::Span::none();
         }
         let system = match d {
