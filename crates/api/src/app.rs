@@ -13,7 +13,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
-    activity, advisor, advisor_schedules, ai_providers, approvals, audit, auth, chat, chat_sdk,
+    activity, advisor, advisor_schedules, ai_providers, approvals, mcp_servers, audit, auth, chat, chat_sdk,
     compartments, events, graph, health, idp, invitations, keys, mcp, ops, org, portal_settings,
     search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
 };
@@ -122,6 +122,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
             ai_providers::delete
         ))
         .routes(routes!(ai_providers::test))
+        .routes(routes!(mcp_servers::list, mcp_servers::create))
+        .routes(routes!(
+            mcp_servers::get_one,
+            mcp_servers::update,
+            mcp_servers::delete
+        ))
+        .routes(routes!(mcp_servers::refresh))
+        .routes(routes!(mcp_servers::set_risk))
         .routes(routes!(portal_settings::get, portal_settings::update))
         .routes(routes!(
             portal_settings::get_alias,

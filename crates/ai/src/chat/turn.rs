@@ -324,8 +324,13 @@ impl Runner {
         }
         // What is kept of the message (stored, titled, fed back to the model):
         // a `/tool` command's secret arguments redacted by the tool's spec (M4).
-        let specs = self.engine.tools.as_ref().map(|t| t.specs()).unwrap_or(&[]);
-        let clean = redact::redact(&command::redacted(message, specs));
+        let specs = self
+            .engine
+            .tools
+            .as_ref()
+            .map(|t| t.specs())
+            .unwrap_or_default();
+        let clean = redact::redact(&command::redacted(message, &specs));
         if let Err(refusal) = input::check(message, self.engine.settings.chat.max_input_chars) {
             self.engine.hooks.guardrail(refusal.category.as_str());
             let meta = Meta {
@@ -451,7 +456,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             .engine
             .tools
             .as_ref()
-            .and_then(|t| t.specs().iter().find(|s| s.name == tool));
+            .and_then(|t| t.spec(tool));
         if let (Some(spec), Some(obj)) = (spec, v.as_object_mut()) {
             for p in spec.params.iter().filter(|p| p.secret) {
                 if obj.contains_key(p.name) {

@@ -98,12 +98,18 @@ pub enum Scope {
 /// Something that can run tools (the OCI tool catalogue, or a test double).
 #[async_trait]
 pub trait ToolRunner: Send + Sync {
-    /// Every tool it offers.
-    fn specs(&self) -> &'static [ToolSpec];
+    /// Every tool it offers (borrowed for a static catalogue; an
+    /// organisation's catalogue with its remote MCP tools is built).
+    fn specs(&self) -> std::borrow::Cow<'static, [ToolSpec]>;
     /// The tool with this name. Every execution looks one up, so catalogues
-    /// override this with a map built once; the default scans `specs`.
+    /// override this with a map built once; the default scans a borrowed
+    /// `specs` (a runner that builds them must override it).
     fn spec(&self, name: &str) -> Option<&'static ToolSpec> {
-        self.specs().iter().find(|s| s.name == name)
+        // A catalogue that builds its specs overrides this (its own map).
+        match self.specs() {
+            std::borrow::Cow::Borrowed(all) => all.iter().find(|s| s.name == name),
+            std::borrow::Cow::Owned(_) => None,
+        }
     }
     /// Which cloud answers (`emulator`, `oci`), named in every result.
     fn cloud(&self) -> &'static str;
@@ -132,6 +138,11 @@ pub trait ToolRunner: Send + Sync {
     /// the error is a validation message naming the field.
     fn check(&self, _name: &str, _args: &Map<String, Value>) -> Result<(), String> {
         Ok(())
+    }
+    /// Why this tool cannot run now (its remote MCP server is disconnected or
+    /// failing), answered before any approval is asked for; `None`: it can.
+    fn unavailable(&self, _name: &str) -> Option<String> {
+        None
     }
     /// Whether a call with these validated arguments must be approved by a
     /// second person whatever the organisation's four-eyes setting: calls that
@@ -207,6 +218,9 @@ async fn admit(
     let spec = find(runner, name)?;
     if spec.risk == Risk::Danger {
         p.require(Permission::ToolsDanger)?;
+    }
+    if let Some(why) = runner.unavailable(name) {
+        return Err(CoreError::Upstream(why));
     }
     let args = spec.validate(req.args).map_err(CoreError::Validation)?;
     runner.check(name, &args).map_err(CoreError::Validation)?;

@@ -13,6 +13,7 @@ mod activity;
 mod advisor;
 mod advisor_schedules;
 mod ai_providers;
+mod mcp_servers;
 mod api_keys;
 mod approvals;
 mod audit;
