@@ -13,9 +13,10 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
-    activity, advisor, advisor_schedules, ai_providers, approvals, mcp_servers, audit, auth, chat, chat_sdk,
-    compartments, events, graph, health, idp, invitations, keys, mcp, ops, org, portal_settings,
-    search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
+    activity, advisor, advisor_schedules, ai_providers, approvals, audit, auth, chat, chat_sdk,
+    compartments, events, graph, health, idp, invitations, keys, mcp, mcp_servers, ops, org,
+    portal_settings, search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream,
+    workflows,
 };
 use crate::state::AppState;
 

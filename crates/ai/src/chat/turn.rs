@@ -452,11 +452,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
     /// Arguments as anyone may see them: secret (`writeOnly`) fields redacted.
     fn display_args(&self, tool: &str, raw: &str) -> Value {
         let mut v: Value = serde_json::from_str(raw).unwrap_or_else(|_| json!({}));
-        let spec = self
-            .engine
-            .tools
-            .as_ref()
-            .and_then(|t| t.spec(tool));
+        let spec = self.engine.tools.as_ref().and_then(|t| t.spec(tool));
         if let (Some(spec), Some(obj)) = (spec, v.as_object_mut()) {
             for p in spec.params.iter().filter(|p| p.secret) {
                 if obj.contains_key(p.name) {

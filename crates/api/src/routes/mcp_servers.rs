@@ -313,7 +313,10 @@ pub async fn refresh(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<McpServerView>, ApiError> {
     let ctx = state.ctx(&r.caller);
-    let s = state.app.refresh_mcp_server(&ctx, &r.principal, &id).await?;
+    let s = state
+        .app
+        .refresh_mcp_server(&ctx, &r.principal, &id)
+        .await?;
     Ok(Json(McpServerView::from(&s)))
 }
 

@@ -50,11 +50,12 @@ impl McpClient {
         let mut headers = HashMap::new();
         for (k, v) in &creds.headers {
             let name = HeaderName::from_str(k).map_err(|_| format!("bad header name {k:?}"))?;
-            let value = HeaderValue::from_str(v).map_err(|_| format!("bad value for header {k}"))?;
+            let value =
+                HeaderValue::from_str(v).map_err(|_| format!("bad value for header {k}"))?;
             headers.insert(name, value);
         }
-        let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string())
-            .custom_headers(headers);
+        let mut config =
+            StreamableHttpClientTransportConfig::with_uri(url.to_string()).custom_headers(headers);
         config.allow_stateless = true;
         if let Some(b) = &creds.bearer {
             config = config.auth_header(b.clone());
@@ -66,7 +67,11 @@ impl McpClient {
     }
 
     /// The server's tools (every page).
-    pub async fn list_tools(&self, url: &str, creds: &Credentials) -> Result<Vec<RemoteTool>, String> {
+    pub async fn list_tools(
+        &self,
+        url: &str,
+        creds: &Credentials,
+    ) -> Result<Vec<RemoteTool>, String> {
         let work = async {
             let session = self.open(url, creds).await?;
             let listed = session.list_all_tools().await;

@@ -37,10 +37,17 @@ impl App {
         let s = &self.settings;
         // Only the connect is bounded here: the gateway bounds a call, and
         // listing has its own limit.
-        let guarded =
-            GuardedClient::streaming(s.outbound.policy(), s.outbound.timeout, Arc::new(SystemLookup))
-                .map_err(CoreError::Internal)?;
-        Ok(self.mcp.client.get_or_init(|| McpClient::new(&guarded)).clone())
+        let guarded = GuardedClient::streaming(
+            s.outbound.policy(),
+            s.outbound.timeout,
+            Arc::new(SystemLookup),
+        )
+        .map_err(CoreError::Internal)?;
+        Ok(self
+            .mcp
+            .client
+            .get_or_init(|| McpClient::new(&guarded))
+            .clone())
     }
 
     /// The catalogue `p` runs tools from: the cloud's, joined by the tools of
@@ -61,7 +68,12 @@ impl App {
                 return Some(base);
             }
         };
-        Some(Arc::new(OrgTools::new(base, servers, client, self.keys.clone())))
+        Some(Arc::new(OrgTools::new(
+            base,
+            servers,
+            client,
+            self.keys.clone(),
+        )))
     }
 
     fn mcp_changed(&self, s: &McpServer) {

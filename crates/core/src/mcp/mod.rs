@@ -145,7 +145,9 @@ impl McpServer {
             Health::Failed => Some(format!(
                 "MCP server {} is unavailable: {}",
                 self.name,
-                self.last_error.as_deref().unwrap_or("the last connection failed")
+                self.last_error
+                    .as_deref()
+                    .unwrap_or("the last connection failed")
             )),
         }
     }
@@ -195,10 +197,14 @@ mod tests {
         assert_eq!(s.risk_of("read"), Risk::Read);
         assert_eq!(s.risk_of("write"), Risk::Confirm);
         assert!(!s.available());
-        assert!(s.unavailable_because().is_some_and(|m| m.contains("refresh")));
+        assert!(s
+            .unavailable_because()
+            .is_some_and(|m| m.contains("refresh")));
         s.health = Health::Ok;
         assert!(s.available() && s.unavailable_because().is_none());
         s.enabled = false;
-        assert!(s.unavailable_because().is_some_and(|m| m.contains("disconnected")));
+        assert!(s
+            .unavailable_because()
+            .is_some_and(|m| m.contains("disconnected")));
     }
 }

@@ -51,10 +51,8 @@ fn leak(s: &str) -> &'static str {
 fn kind(schema: &Value) -> Kind {
     let ty = schema.get("type").and_then(Value::as_str);
     if let Some(values) = schema.get("enum").and_then(Value::as_array) {
-        let texts: Option<Vec<&'static str>> = values
-            .iter()
-            .map(|v| v.as_str().map(leak))
-            .collect();
+        let texts: Option<Vec<&'static str>> =
+            values.iter().map(|v| v.as_str().map(leak)).collect();
         if let Some(texts) = texts.filter(|t| !t.is_empty()) {
             return Kind::Enum(Box::leak(texts.into_boxed_slice()));
         }
@@ -63,8 +61,14 @@ fn kind(schema: &Value) -> Kind {
         Some("string") => Kind::Text { max: MAX_TEXT },
         Some("boolean") => Kind::Bool,
         Some("integer") => Kind::Int {
-            min: schema.get("minimum").and_then(Value::as_i64).unwrap_or(i64::MIN),
-            max: schema.get("maximum").and_then(Value::as_i64).unwrap_or(i64::MAX),
+            min: schema
+                .get("minimum")
+                .and_then(Value::as_i64)
+                .unwrap_or(i64::MIN),
+            max: schema
+                .get("maximum")
+                .and_then(Value::as_i64)
+                .unwrap_or(i64::MAX),
         },
         _ => Kind::Json,
     }
@@ -158,9 +162,17 @@ mod tests {
         assert_eq!(s.name, "files__echo");
         assert_eq!(s.category, "mcp");
         assert_eq!(s.risk, Risk::Confirm);
-        assert!(std::ptr::eq(s, remote_spec("files", &t, Risk::Confirm).unwrap()));
-        assert!(!std::ptr::eq(s, remote_spec("files", &t, Risk::Read).unwrap()));
-        assert!(s.validate(&json!({"text": "hi", "extra": {"a": [1]}})).is_ok());
+        assert!(std::ptr::eq(
+            s,
+            remote_spec("files", &t, Risk::Confirm).unwrap()
+        ));
+        assert!(!std::ptr::eq(
+            s,
+            remote_spec("files", &t, Risk::Read).unwrap()
+        ));
+        assert!(s
+            .validate(&json!({"text": "hi", "extra": {"a": [1]}}))
+            .is_ok());
         let refused = [
             json!({}),
             json!({"text": 1}),

@@ -72,8 +72,7 @@ fn taken() -> CoreError {
 fn name(v: &str) -> CoreResult<String> {
     let v = v.trim();
     let ok = (1..=MAX_NAME).contains(&v.len())
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !v.starts_with('-')
         && !v.ends_with('-');
@@ -94,10 +93,7 @@ fn url(policy: &OutboundPolicy, v: &str) -> CoreResult<String> {
 
 fn header(k: &str, v: &str) -> CoreResult<(String, String)> {
     let k = k.trim();
-    if k.is_empty()
-        || k.len() > 100
-        || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
+    if k.is_empty() || k.len() > 100 || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(bad(format!(
             "headers: {k:?} is not a header name (letters, digits and '-')"
         )));
@@ -343,13 +339,26 @@ mod tests {
             assert!(name(refused).is_err(), "{refused:?}");
         }
         assert!(header("X-Api-Key", "k").is_ok());
-        for (k, v) in [("Authorization", "x"), ("mcp-session-id", "x"), ("bad name", "x"), ("X-A", "a\nb")] {
+        for (k, v) in [
+            ("Authorization", "x"),
+            ("mcp-session-id", "x"),
+            ("bad name", "x"),
+            ("X-A", "a\nb"),
+        ] {
             assert!(header(k, v).is_err(), "{k}");
         }
         let strict = OutboundPolicy::default();
         assert!(url(&strict, "https://mcp.example.com/mcp").is_ok());
-        for refused in ["http://mcp.example.com/", "https://127.0.0.1/mcp", "https://169.254.169.254/", "nope"] {
-            assert!(matches!(url(&strict, refused), Err(CoreError::Validation(m)) if m.starts_with("url")), "{refused}");
+        for refused in [
+            "http://mcp.example.com/",
+            "https://127.0.0.1/mcp",
+            "https://169.254.169.254/",
+            "nope",
+        ] {
+            assert!(
+                matches!(url(&strict, refused), Err(CoreError::Validation(m)) if m.starts_with("url")),
+                "{refused}"
+            );
         }
     }
 }

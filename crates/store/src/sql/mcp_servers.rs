@@ -48,7 +48,8 @@ fn other(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 fn decode(r: &dyn Row) -> StoreResult<McpServer> {
     let health = r.text(6)?;
-    let tools: Vec<RemoteTool> = serde_json::from_str(&r.text(9)?).map_err(|e| other("tools", e))?;
+    let tools: Vec<RemoteTool> =
+        serde_json::from_str(&r.text(9)?).map_err(|e| other("tools", e))?;
     let risks: BTreeMap<String, String> =
         serde_json::from_str(&r.text(10)?).map_err(|e| other("risks", e))?;
     let risks = risks
@@ -77,7 +78,11 @@ fn decode(r: &dyn Row) -> StoreResult<McpServer> {
 
 async fn write<E: Exec>(c: &mut E, sql: &Sql, s: &McpServer) -> StoreResult<u64> {
     let tools = serde_json::to_string(&s.tools).map_err(|e| other("tools", e))?;
-    let risks: BTreeMap<&str, &str> = s.risks.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let risks: BTreeMap<&str, &str> = s
+        .risks
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let risks = serde_json::to_string(&risks).map_err(|e| other("risks", e))?;
     c.execute(
         sql,
