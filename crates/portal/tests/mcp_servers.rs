@@ -11,6 +11,8 @@
 mod mcp_remote;
 
 use mcp_remote::RemoteServer;
+use portal_fake_llm::{FakeLlm, Protocol, Turn};
+use portal_testkit::sse::{read_sse, text_of};
 use portal_testkit::{Client, TestApp};
 use serde_json::{json, Value};
 
@@ -484,4 +486,50 @@ async fn input_is_judged_and_organisations_are_apart() {
     connect(&admin, "glossary", &remote.url).await;
     admin.set_active("acme").await;
     assert_eq!(names(&catalogue(&op).await).len(), 2);
+}
+
+#[tokio::test]
+async fn the_chat_agent_is_offered_and_runs_remote_tools() {
+    let remote = RemoteServer::start().await;
+    let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    fake.push(
+        Turn::tool_call("glossary__lookup", [r#"{"word":"#, r#""subnet"}"#]).call_id("call-1"),
+    );
+    fake.push(Turn::text(["A subnet is ", "a word."]));
+    let app = TestApp::builder()
+        .env("PORTAL_CLOUD", "emulator")
+        .env("PORTAL_OUTBOUND_ALLOW", "127.0.0.1")
+        .env("PORTAL_OUTBOUND_ALLOW_HTTP", "true")
+        .model("openai", &fake.base_url())
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let s = connect(&admin, "glossary", &remote.url).await;
+    let id = s["id"].as_str().unwrap();
+    let res = admin
+        .put(
+            &format!("{PATH}/{id}/tools/lookup/risk"),
+            json!({"risk": "read"}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let evs = read_sse(
+        admin
+            .post("/api/chat", json!({"message": "what is a subnet?"}))
+            .await,
+    )
+    .await;
+    assert_eq!(text_of(&evs), "A subnet is a word.");
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 2);
+    let offered = reqs[0].body["tools"].to_string();
+    assert!(offered.contains("glossary__lookup") && offered.contains("glossary__write_note"));
+    assert!(offered.contains("listInstances"), "the cloud tools stay");
+    assert_eq!(
+        remote.calls(),
+        vec![("lookup".to_string(), json!({"word": "subnet"}))]
+    );
+    let back = reqs[1].body["messages"].to_string();
+    assert!(back.contains("subnet: a word"), "{back}");
 }

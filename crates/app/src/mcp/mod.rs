@@ -20,7 +20,19 @@ use portal_webhooks::{GuardedClient, SystemLookup};
 pub use catalogue::OrgTools;
 pub use client::McpClient;
 
-use crate::App;
+use crate::{App, Inner};
+
+/// Each principal's catalogue for the chat engine, which the app owns (a
+/// weak handle, so the engine does not keep the app alive).
+pub(crate) struct ChatCatalogues(pub(crate) std::sync::Weak<Inner>);
+
+#[async_trait::async_trait]
+impl portal_core::service::tools::Catalogues for ChatCatalogues {
+    async fn for_principal(&self, p: &Principal) -> Option<Arc<dyn ToolRunner>> {
+        let app = App(self.0.upgrade()?);
+        app.org_tools(p).await
+    }
+}
 
 /// This replica's MCP client side.
 #[derive(Default)]

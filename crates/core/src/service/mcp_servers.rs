@@ -178,7 +178,7 @@ fn journal<'a>(
     j
 }
 
-fn org<'p>(actor: &'p Principal) -> CoreResult<&'p str> {
+fn org(actor: &Principal) -> CoreResult<&str> {
     actor.require(Permission::AdminAll)?;
     Ok(actor.org()?.id.as_str())
 }

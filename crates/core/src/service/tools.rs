@@ -152,6 +152,14 @@ pub trait ToolRunner: Send + Sync {
     }
 }
 
+/// Gives each principal its catalogue: the cloud tools joined by its
+/// organisation's remote MCP tools (the chat agent asks once per turn).
+#[async_trait]
+pub trait Catalogues: Send + Sync {
+    /// The catalogue `p` runs tools from (`None`: no tools at all).
+    async fn for_principal(&self, p: &Principal) -> Option<std::sync::Arc<dyn ToolRunner>>;
+}
+
 /// Observes executions (metrics live in the HTTP adapter's registry).
 pub trait GatewayHooks: Send + Sync {
     /// Called once per execution that was attempted.
