@@ -13,6 +13,7 @@ mod mcp_remote;
 use mcp_remote::RemoteServer;
 use portal_fake_llm::{FakeLlm, Protocol, Turn};
 use portal_testkit::sse::{read_sse, text_of};
+use portal_testkit::web::{csrf_of, page};
 use portal_testkit::{Client, TestApp};
 use serde_json::{json, Value};
 
@@ -532,4 +533,109 @@ async fn the_chat_agent_is_offered_and_runs_remote_tools() {
     );
     let back = reqs[1].body["messages"].to_string();
     assert!(back.contains("subnet: a word"), "{back}");
+}
+
+#[tokio::test]
+async fn the_admin_page_connects_sets_risks_and_disconnects() {
+    let remote = RemoteServer::start().await;
+    let app = app().await;
+    let admin = app.admin().await;
+    let op = app.member(&admin, "op@acme.test", "operator").await;
+    assert_eq!(op.page("/admin/mcp-servers").await.0, 403);
+    let res = admin.get("/admin/mcp-servers").await;
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let body = res.text().await.unwrap();
+    assert!(body.contains("No MCP server is connected"), "{body}");
+    assert!(!body.contains("<script>"), "no inline script");
+    let token = csrf_of(&body);
+
+    // Without the form token: refused; a bad field is shown on the form.
+    let (s, _) = page(
+        admin
+            .post_form("/admin/mcp-servers", &[("name", "x")])
+            .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+    let bad = [
+        ("csrf", token.as_str()),
+        ("name", "meta"),
+        ("url", "http://169.254.169.254/mcp"),
+    ];
+    let (s, body) = page(admin.post_form("/admin/mcp-servers", &bad).await).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body.contains("link-local") || body.contains("url"),
+        "{body}"
+    );
+
+    let add = [
+        ("csrf", token.as_str()),
+        ("name", "glossary"),
+        ("url", remote.url.as_str()),
+        ("bearer", BEARER),
+        ("headers", "X-Tenant: acme"),
+    ];
+    let (s, body) = page(admin.post_form("/admin/mcp-servers", &add).await).await;
+    assert_eq!(s, 201, "{body}");
+    assert!(body.contains("glossary is connected: 2 tool(s)"), "{body}");
+    assert!(body.contains("glossary__lookup") && !body.contains(BEARER));
+    let id = admin.get(PATH).await.json::<Value>().await.unwrap()["servers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let res = admin
+        .post_form(
+            &format!("/admin/mcp-servers/{id}/risk"),
+            &[("csrf", &token), ("tool", "lookup"), ("risk", "read")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, ran) = execute(
+        &op,
+        json!({"toolName": "glossary__lookup", "args": {"word": "vcn"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!(
+        remote
+            .seen
+            .lock()
+            .unwrap()
+            .tenant
+            .last()
+            .map(String::as_str),
+        Some("acme")
+    );
+
+    let res = admin
+        .post_form(
+            &format!("/admin/mcp-servers/{id}/enabled"),
+            &[("csrf", &token), ("enabled", "false")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, body) = admin.page("/admin/mcp-servers").await;
+    assert!(
+        body.contains("disconnected") && body.contains("Connect"),
+        "{body}"
+    );
+    assert!(names(&catalogue(&op).await).is_empty());
+    let res = admin
+        .post_form(
+            &format!("/admin/mcp-servers/{id}/delete"),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(admin.get(&format!("{PATH}/{id}")).await.status(), 404);
 }
