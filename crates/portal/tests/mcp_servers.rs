@@ -384,6 +384,13 @@ async fn a_failing_server_is_marked_and_its_tools_refused() {
     .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["health"], "failed");
+    assert!(
+        body["lastError"]
+            .as_str()
+            .unwrap()
+            .starts_with("could not connect"),
+        "{body}"
+    );
     assert_eq!(body["hasCredentials"], false);
     let (status, _) = execute(&admin, json!({"toolName": "dead__anything", "args": {}})).await;
     assert_eq!(status, 404);

@@ -102,6 +102,14 @@ impl ToolRunner for OrgTools {
         self.base.cloud()
     }
 
+    fn cloud_of(&self, name: &str) -> &'static str {
+        if self.remote.contains_key(name) {
+            portal_core::mcp::CATEGORY
+        } else {
+            self.base.cloud_of(name)
+        }
+    }
+
     fn unavailable(&self, name: &str) -> Option<String> {
         match self.server_of(name) {
             Some((_, s)) => s.unavailable_because(),

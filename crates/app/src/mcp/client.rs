@@ -21,6 +21,22 @@ use serde_json::{Map, Value};
 /// Longest a session is given to open and list tools.
 const LIST_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// An error with its causes (`a: b: c`), so the admin sees why (a refused
+/// address, a 401, a timeout) rather than only the SDK's outermost message.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let m = c.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        cur = c.source();
+    }
+    out
+}
+
 /// The guarded HTTP client and the policy it applies.
 #[derive(Clone)]
 pub struct McpClient {
@@ -63,7 +79,7 @@ impl McpClient {
         let transport = StreamableHttpClientTransport::with_client(self.http.clone(), config);
         ().serve(transport)
             .await
-            .map_err(|e| format!("could not connect: {e}"))
+            .map_err(|e| format!("could not connect: {}", chain(&e)))
     }
 
     /// The server's tools (every page).
@@ -76,7 +92,7 @@ impl McpClient {
             let session = self.open(url, creds).await?;
             let listed = session.list_all_tools().await;
             let _ = session.cancel().await;
-            let tools = listed.map_err(|e| format!("tools/list failed: {e}"))?;
+            let tools = listed.map_err(|e| format!("tools/list failed: {}", chain(&e)))?;
             Ok(tools
                 .into_iter()
                 .map(|t| RemoteTool {
@@ -109,7 +125,8 @@ impl McpClient {
         let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.clone());
         let outcome = session.call_tool(params).await;
         let _ = session.cancel().await;
-        let result = outcome.map_err(|e| ToolError::Cloud(format!("tools/call failed: {e}")))?;
+        let result =
+            outcome.map_err(|e| ToolError::Cloud(format!("tools/call failed: {}", chain(&e))))?;
         let text: Vec<String> = result
             .content
             .iter()

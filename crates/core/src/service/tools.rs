@@ -113,6 +113,10 @@ pub trait ToolRunner: Send + Sync {
     }
     /// Which cloud answers (`emulator`, `oci`), named in every result.
     fn cloud(&self) -> &'static str;
+    /// Who answers this tool: the cloud, or (`mcp`) a remote MCP server.
+    fn cloud_of(&self, _name: &str) -> &'static str {
+        self.cloud()
+    }
     /// Runs a tool with validated arguments; the error is a message safe to show.
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError>;
     /// Runs a tool for an organisation assigned `allowed` (compartment or
@@ -312,7 +316,7 @@ pub async fn execute(
         ctx,
         &p.actor(),
         &record,
-        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud(), "approvalId": record.approval_id}),
+        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud_of(name), "approvalId": record.approval_id}),
     )
     .await?;
     let start = Instant::now();
@@ -342,7 +346,7 @@ pub async fn execute(
         "args": redacted,
         "approvalId": record.approval_id,
         "durationMs": duration_ms,
-        "cloud": runner.cloud(),
+        "cloud": runner.cloud_of(name),
     });
     if let (Some(e), Some(obj)) = (&error, payload.as_object_mut()) {
         obj.insert("error".into(), Value::String(e.clone()));
@@ -354,7 +358,7 @@ pub async fn execute(
             spec,
             id,
             result,
-            cloud: runner.cloud(),
+            cloud: runner.cloud_of(name),
             duration_ms,
         }),
         Err(ToolError::Cloud(m)) => Err(CoreError::Upstream(m)),
