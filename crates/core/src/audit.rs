@@ -24,7 +24,8 @@ pub struct NewAuditEntry {
     pub org_id: Option<String>,
     /// Who did it (`user:…`, `key:…`, `system`, `anonymous`).
     pub actor: String,
-    /// What (`auth.sign_in`, `member.role_changed`, `tool.executed`, …).
+    /// What: an [`AuditAction`](crate::kinds::AuditAction)'s text; the
+    /// journal and the audit service take the enum, rows stay text.
     pub action: String,
     /// What it was done to, if anything.
     pub target: Option<String>,

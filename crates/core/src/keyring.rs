@@ -7,6 +7,7 @@
 //! outlive the old master) — all in one transaction. Afterwards the old master
 //! secret is not needed for anything.
 
+use crate::kinds::AuditAction;
 use async_trait::async_trait;
 use serde_json::Value;
 
@@ -246,7 +247,7 @@ pub async fn rekey<R: KeyringRepo + ?Sized>(
     j.audit(
         None,
         "system:cli",
-        "keyring.rotated",
+        AuditAction::KeyringRotated,
         None,
         "success",
         serde_json::json!({"fromVersion": current.version(), "toVersion": current.version() + 1}),

@@ -18,6 +18,7 @@ pub mod identity;
 pub mod jobs;
 pub mod journal;
 pub mod keyring;
+pub mod kinds;
 pub mod mcp;
 pub mod model;
 pub mod outbound;

@@ -7,6 +7,7 @@
 //! database at most [`REFRESH`] old, so a change reaches every replica within
 //! that time without a restart.
 
+use crate::kinds::AuditAction;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -337,7 +338,7 @@ pub async fn update(
     j.audit(
         None,
         &p.id,
-        "portal.settings_changed",
+        AuditAction::PortalSettingsChanged,
         None,
         "success",
         serde_json::json!({"changed": changed, "maintenance": after.maintenance}),

@@ -101,7 +101,7 @@ fn outcome<'k>(k: &'k portal_core::crypto::Keys, a: &Activity, now: i64) -> Jour
     let mut j = Journal::new(k, None, now);
     j.event(
         &a.org_id,
-        "tool.executed",
+        portal_core::kinds::EventKind::ToolExecuted,
         &serde_json::json!({"executionId": a.id}),
     );
     j

@@ -8,6 +8,7 @@ mod support;
 
 use portal_core::jobs::{JobKind, NewJob};
 use portal_core::journal::Journal;
+use portal_core::kinds::AuditAction;
 use serde_json::json;
 use support::contract::*;
 use support::workflows::*;
@@ -110,8 +111,8 @@ async fn assert_records(s: &dyn Store, k: &Keys, org: &str, want: &[&str]) {
 /// A journal with one audit entry and one event, like a service writes.
 fn records<'k>(k: &'k Keys, org: &str, action: &str) -> Journal<'k> {
     let mut j = Journal::new(k, None, 5_000);
-    j.audit(Some(org), "user:admin", action, None, "success", json!({}))
-        .event(org, action, &json!({"what": action}));
+    j.audit_text(Some(org), "user:admin", action, None, "success", json!({}))
+        .event_text(org, action, &json!({"what": action}));
     j
 }
 
@@ -275,7 +276,7 @@ async fn check_tool_runs_and_their_records(db: &TestDb) {
         j.audit(
             Some("o1"),
             "user:a",
-            "tool.execute",
+            AuditAction::ToolExecute,
             None,
             "started",
             json!({}),
@@ -453,7 +454,7 @@ async fn check_org_settings_and_their_records(db: &TestDb) {
         j.audit(
             Some("o1"),
             "user:admin",
-            "org.settings_changed",
+            AuditAction::OrgSettingsChanged,
             None,
             "success",
             json!({}),
@@ -461,7 +462,7 @@ async fn check_org_settings_and_their_records(db: &TestDb) {
         .audit(
             None,
             "user:admin",
-            "org.settings_changed",
+            AuditAction::OrgSettingsChanged,
             Some("org:o1"),
             "success",
             json!({}),
@@ -694,12 +695,12 @@ async fn check_password_change_and_its_record(db: &TestDb) {
         j.audit(
             Some(&o.id),
             "user:pw",
-            "auth.password_changed",
+            AuditAction::AuthPasswordChanged,
             None,
             "success",
             json!({"apiKeysRevoked": n}),
         )
-        .event(&o.id, "auth.password_changed", &json!({}));
+        .event_text(&o.id, "auth.password_changed", &json!({}));
         j
     };
     for table in ["audit_log", "events"] {

@@ -2,6 +2,7 @@
 //! rounds, tool calls through the gateway as the asking principal, approval
 //! pauses, and resumption by whichever replica claims the turn.
 
+use portal_core::kinds::AuditAction;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -347,7 +348,7 @@ impl Runner {
             j.audit(
                 Some(&self.turn.org_id),
                 &self.principal.actor(),
-                "chat.refused",
+                AuditAction::ChatRefused,
                 None,
                 "refused",
                 json!({"sessionId": self.turn.session_id, "category": refusal.category.as_str(), "rule": refusal.rule}),

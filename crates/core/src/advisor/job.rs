@@ -2,6 +2,7 @@
 //! through the gateway as them, reconciles the findings and ends the run with
 //! its events, in one transaction. A retried job (its worker died) scans again.
 
+use crate::kinds::EventKind;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,11 +115,11 @@ impl RunHandler {
         run.finished_at = Some(now);
         let mut j = crate::journal::Journal::new(ctx.keys, None, now);
         for (kind, payload) in &changes.events {
-            j.event(org_id, kind, payload);
+            j.event(org_id, *kind, payload);
         }
         j.event(
             org_id,
-            "advisor.run_completed",
+            EventKind::AdvisorRunCompleted,
             &serde_json::json!({"runId": run.id, "summary": run.summary}),
         );
         ctx.store
@@ -137,7 +138,7 @@ async fn fail(ctx: &Ctx<'_>, mut run: AdvisorRun, why: &str) -> CoreResult<()> {
     let mut j = ctx.journal();
     j.event(
         &run.org_id,
-        "advisor.run_failed",
+        EventKind::AdvisorRunFailed,
         &serde_json::json!({"runId": run.id, "error": why}),
     );
     ctx.store.finish_advisor_run(&run, &[], &j).await?;

@@ -10,14 +10,7 @@ use serde_json::{json, Value};
 
 use super::check::{Check, Hit};
 use super::model::{Finding, FindingStatus};
-
-/// Outbox event kinds.
-pub mod events {
-    /// A finding appeared (or reappeared).
-    pub const CREATED: &str = "finding.created";
-    /// A finding's check passes again.
-    pub const RESOLVED: &str = "finding.resolved";
-}
+use crate::kinds::EventKind;
 
 /// A finding's id: its fingerprint (organisation, check, resource), hashed.
 pub fn fingerprint(org_id: &str, check_id: &str, resource_id: &str) -> String {
@@ -33,7 +26,7 @@ pub struct Changes {
     /// lifecycle alone, so a decision made during the scan is kept.
     pub writes: Vec<(Finding, bool)>,
     /// (event kind, payload).
-    pub events: Vec<(&'static str, Value)>,
+    pub events: Vec<(EventKind, Value)>,
     /// Created or reopened.
     pub created: i64,
     /// Resolved.
@@ -98,7 +91,8 @@ pub fn reconcile(
             let mut moves = true;
             match by_key.get(&(c.id, h.resource_id.as_str())) {
                 None => {
-                    out.events.push((events::CREATED, payload(&f, false)));
+                    out.events
+                        .push((EventKind::FindingCreated, payload(&f, false)));
                     out.created += 1;
                 }
                 Some(old) => {
@@ -106,7 +100,8 @@ pub fn reconcile(
                     let lapsed = old.status == FindingStatus::Dismissed
                         && old.dismissed_until.is_some_and(|u| u <= now);
                     if old.status == FindingStatus::Resolved || lapsed {
-                        out.events.push((events::CREATED, payload(&f, true)));
+                        out.events
+                            .push((EventKind::FindingCreated, payload(&f, true)));
                         out.created += 1;
                     } else {
                         moves = false;
@@ -137,7 +132,8 @@ pub fn reconcile(
             f.resolved_at = Some(now);
             f.last_run_id = run_id.into();
             f.updated_at = now;
-            out.events.push((events::RESOLVED, payload(&f, false)));
+            out.events
+                .push((EventKind::FindingResolved, payload(&f, false)));
             out.resolved += 1;
             out.writes.push((f, true));
         }

@@ -3,6 +3,7 @@
 //! creator (re-checked at every run: a removed member's schedule fails and
 //! pauses itself), so creating or changing one needs `tools:execute`.
 
+use crate::kinds::AuditAction;
 use serde_json::json;
 
 use super::schedule::{tick_job, Overlap, Pattern, Schedule};
@@ -115,7 +116,7 @@ pub async fn create(ctx: &Ctx<'_>, p: &Principal, set: &Settings) -> CoreResult<
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "advisor.schedule_created",
+        AuditAction::AdvisorScheduleCreated,
         Some(&s.id),
         "success",
         json!({"cron": s.cron}),
@@ -176,7 +177,7 @@ pub async fn update(
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "advisor.schedule_updated",
+        AuditAction::AdvisorScheduleUpdated,
         Some(&s.id),
         "success",
         json!({"cron": s.cron, "paused": s.paused}),
@@ -197,7 +198,7 @@ pub async fn delete(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "advisor.schedule_deleted",
+        AuditAction::AdvisorScheduleDeleted,
         Some(id),
         "success",
         json!({}),

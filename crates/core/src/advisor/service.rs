@@ -3,6 +3,7 @@
 //! running and deciding `tools:execute` (a run executes read tools as the
 //! caller). Everything is scoped to the caller's organisation.
 
+use crate::kinds::AuditAction;
 use serde::Serialize;
 use serde_json::json;
 
@@ -97,7 +98,7 @@ pub async fn start(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<AdvisorRun> {
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "advisor.run_started",
+        AuditAction::AdvisorRunStarted,
         Some(&run.id),
         "success",
         json!({"trigger": "manual"}),
@@ -186,7 +187,7 @@ pub async fn decide(
         Decision::Acknowledge => {
             f.status = FindingStatus::Acknowledged;
             f.dismissed_until = None;
-            "advisor.finding_acknowledged"
+            AuditAction::AdvisorFindingAcknowledged
         }
         Decision::Dismiss { until } => {
             if until <= ctx.now || until - ctx.now > MAX_DISMISS_MS {
@@ -201,7 +202,7 @@ pub async fn decide(
             }
             f.status = FindingStatus::Dismissed;
             f.dismissed_until = Some(until);
-            "advisor.finding_dismissed"
+            AuditAction::AdvisorFindingDismissed
         }
     };
     f.note = note;

@@ -2,6 +2,7 @@
 //! what the tick does (run, skip for overlap, skip as missed), computes the
 //! next tick and writes both in one transaction fenced on this tick.
 
+use crate::kinds::EventKind;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -85,7 +86,7 @@ pub async fn tick(ctx: &Ctx<'_>, t: &Tick) -> CoreResult<()> {
     }
     j.event(
         &s.org_id,
-        "advisor.schedule_ticked",
+        EventKind::AdvisorScheduleTicked,
         &json!({"scheduleId": s.id, "tick": t.tick, "runId": run.id, "status": run.status.as_str()}),
     );
     ctx.store

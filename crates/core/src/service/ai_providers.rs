@@ -2,6 +2,7 @@
 //! key sealed, never returned): add, change, remove, and record what a test
 //! found. A provider whose test failed is flagged and no longer offered.
 
+use crate::kinds::AuditAction;
 use serde_json::json;
 
 use super::auth::uuid_v4;
@@ -135,7 +136,7 @@ fn journal<'a>(
     ctx: &Ctx<'a>,
     actor: &Principal,
     p: &AiProvider,
-    action: &str,
+    action: AuditAction,
 ) -> crate::journal::Journal<'a> {
     let mut j = ctx.journal();
     j.audit(
@@ -184,7 +185,7 @@ pub async fn create(
         updated_at: ctx.now,
     };
     apply(ctx, policy, &mut p, f)?;
-    let j = journal(ctx, actor, &p, "ai_provider.created");
+    let j = journal(ctx, actor, &p, AuditAction::AiProviderCreated);
     ctx.store
         .create_ai_provider(&p, &j)
         .await
@@ -209,7 +210,12 @@ pub async fn get(ctx: &Ctx<'_>, actor: &Principal, id: &str) -> CoreResult<AiPro
     ctx.store.get_ai_provider(id).await?.ok_or_else(gone)
 }
 
-async fn write(ctx: &Ctx<'_>, actor: &Principal, p: &AiProvider, action: &str) -> CoreResult<()> {
+async fn write(
+    ctx: &Ctx<'_>,
+    actor: &Principal,
+    p: &AiProvider,
+    action: AuditAction,
+) -> CoreResult<()> {
     let j = journal(ctx, actor, p, action);
     match ctx.store.update_ai_provider(p, &j).await {
         Ok(true) => Ok(()),
@@ -232,14 +238,14 @@ pub async fn update(
     let mut p = get(ctx, actor, id).await?;
     apply(ctx, policy, &mut p, f)?;
     p.updated_at = ctx.now;
-    write(ctx, actor, &p, "ai_provider.updated").await?;
+    write(ctx, actor, &p, AuditAction::AiProviderUpdated).await?;
     Ok(p)
 }
 
 /// Deletes a provider (sessions that used its models fall back to the default).
 pub async fn delete(ctx: &Ctx<'_>, actor: &Principal, id: &str) -> CoreResult<AiProvider> {
     let p = get(ctx, actor, id).await?;
-    let j = journal(ctx, actor, &p, "ai_provider.deleted");
+    let j = journal(ctx, actor, &p, AuditAction::AiProviderDeleted);
     if !ctx.store.delete_ai_provider(id, &j).await? {
         return Err(gone());
     }
@@ -265,7 +271,7 @@ pub async fn record_test(
     p.test_status = status;
     p.test_error = error;
     p.tested_at = Some(ctx.now);
-    write(ctx, actor, &p, "ai_provider.tested").await?;
+    write(ctx, actor, &p, AuditAction::AiProviderTested).await?;
     Ok(p)
 }
 

@@ -9,10 +9,11 @@
 use serde_json::{json, Map, Value};
 
 use super::auth::uuid_v4;
-use super::{events, Ctx};
+use super::Ctx;
 use crate::crypto::Keys;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
+use crate::kinds::{AuditAction, EventKind};
 use crate::model::{Approval, ApprovalStatus, Org, Page};
 use crate::rbac::Permission;
 use crate::tools::{Risk, ToolSpec};
@@ -189,14 +190,14 @@ pub async fn authorize(
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "approval.requested",
+        AuditAction::ApprovalRequested,
         Some(spec.name),
         "success",
         json!({"approvalId": fresh.id, "risk": fresh.risk, "args": redacted, "fourEyes": fresh.four_eyes}),
     )
     .event(
         &org.id,
-        events::APPROVAL_REQUESTED,
+        EventKind::ApprovalRequested,
         &json!({
             "approvalId": fresh.id,
             "tool": fresh.tool_name,
@@ -360,9 +361,9 @@ pub async fn decide(
         Some(&org.id),
         &p.actor(),
         if approved {
-            "approval.approved"
+            AuditAction::ApprovalApproved
         } else {
-            "approval.rejected"
+            AuditAction::ApprovalRejected
         },
         Some(&a.tool_name),
         "success",
@@ -370,7 +371,7 @@ pub async fn decide(
     )
     .event(
         &org.id,
-        events::APPROVAL_DECIDED,
+        EventKind::ApprovalDecided,
         &json!({
             "approvalId": a.id,
             "tool": a.tool_name,

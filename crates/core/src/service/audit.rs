@@ -6,6 +6,7 @@ use super::Ctx;
 use crate::audit::{org_chain, AuditRecord, NewAuditEntry, Verification, Verifier};
 use crate::error::CoreResult;
 use crate::identity::Principal;
+use crate::kinds::AuditAction;
 use crate::model::{AuditFilter, Page};
 use crate::rbac::Permission;
 
@@ -15,7 +16,7 @@ pub async fn append(
     ctx: &Ctx<'_>,
     org_id: Option<&str>,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: Option<&str>,
     outcome: &str,
     detail: Value,
@@ -23,7 +24,7 @@ pub async fn append(
     let entry = NewAuditEntry {
         org_id: org_id.map(str::to_owned),
         actor: actor.to_string(),
-        action: action.to_string(),
+        action: action.as_str().to_string(),
         target: target.map(str::to_owned),
         outcome: outcome.to_string(),
         detail,
@@ -39,13 +40,13 @@ pub async fn append_best_effort(
     ctx: &Ctx<'_>,
     org_id: Option<&str>,
     actor: &str,
-    action: &str,
+    action: AuditAction,
     target: Option<&str>,
     outcome: &str,
     detail: Value,
 ) {
     if let Err(e) = append(ctx, org_id, actor, action, target, outcome, detail).await {
-        tracing::error!(error = %e, action, "audit record could not be written");
+        tracing::error!(error = %e, action = action.as_str(), "audit record could not be written");
     }
 }
 

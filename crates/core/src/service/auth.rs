@@ -1,5 +1,6 @@
 //! Signing in and out, passwords, and switching organisations.
 
+use crate::kinds::AuditAction;
 use serde_json::json;
 
 use super::{audit, Ctx};
@@ -68,7 +69,7 @@ pub async fn sign_in(
                     ctx,
                     None,
                     "anonymous",
-                    "auth.sign_in_throttled",
+                    AuditAction::AuthSignInThrottled,
                     Some(&email),
                     "failure",
                     json!({}),
@@ -90,7 +91,7 @@ pub async fn sign_in(
             ctx,
             None,
             "anonymous",
-            "auth.sign_in_failed",
+            AuditAction::AuthSignInFailed,
             Some(&email),
             "failure",
             json!({}),
@@ -108,7 +109,7 @@ pub async fn sign_in(
         ctx,
         signed.org.as_ref().map(|(o, _)| o.id.as_str()),
         &format!("user:{}", user.id),
-        "auth.sign_in",
+        AuditAction::AuthSignIn,
         Some(&user.email),
         "success",
         json!({}),
@@ -126,9 +127,9 @@ async fn password_allowed(ctx: &Ctx<'_>, user: &crate::model::User) -> CoreResul
         return Ok(());
     };
     let (action, outcome) = if user.platform_admin {
-        ("auth.break_glass_sign_in", "success")
+        (AuditAction::AuthBreakGlassSignIn, "success")
     } else {
-        ("auth.sign_in_refused", "failure")
+        (AuditAction::AuthSignInRefused, "failure")
     };
     audit::append_best_effort(
         ctx,
@@ -203,7 +204,7 @@ pub async fn sign_out(ctx: &Ctx<'_>, p: &Principal) -> CoreResult<()> {
         ctx,
         p.org.as_ref().map(|o| o.id.as_str()),
         &p.actor(),
-        "auth.sign_out",
+        AuditAction::AuthSignOut,
         None,
         "success",
         json!({}),
@@ -242,7 +243,7 @@ pub async fn change_password(
         j.audit(
             org,
             &actor,
-            "auth.password_changed",
+            AuditAction::AuthPasswordChanged,
             None,
             "success",
             json!({"apiKeysRevoked": keys_revoked}),
@@ -329,7 +330,7 @@ pub async fn revoke_my_session(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreRe
     j.audit(
         p.org.as_ref().map(|o| o.id.as_str()),
         &p.actor(),
-        "auth.session_revoked",
+        AuditAction::AuthSessionRevoked,
         Some(&format!("session:{id}")),
         "success",
         json!({}),

@@ -8,6 +8,7 @@
 //! their assignment but cannot change it. The embedded demo (the emulator)
 //! assigns the whole demo tenancy to the installation's first organisation.
 
+use crate::kinds::AuditAction;
 use serde_json::{json, Map, Value};
 
 use super::tools::{Scope, ToolError, ToolRunner};
@@ -130,7 +131,7 @@ async fn store(ctx: &Ctx<'_>, org: &Org, actor: &str, list: Vec<String>) -> Core
     j.audit(
         Some(&org.id),
         actor,
-        "org.compartments_assigned",
+        AuditAction::OrgCompartmentsAssigned,
         None,
         "success",
         detail.clone(),
@@ -138,7 +139,7 @@ async fn store(ctx: &Ctx<'_>, org: &Org, actor: &str, list: Vec<String>) -> Core
     .audit(
         None,
         actor,
-        "org.compartments_assigned",
+        AuditAction::OrgCompartmentsAssigned,
         Some(&format!("org:{}", org.id)),
         "success",
         detail,

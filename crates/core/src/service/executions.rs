@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{events, Ctx};
+use super::Ctx;
 use crate::error::CoreResult;
+use crate::kinds::{AuditAction, EventKind};
 use crate::model::{Activity, ExecutionStatus};
 
 /// Attempts to write an outcome before leaving it to the sweep, and the first pause.
@@ -30,7 +31,7 @@ pub async fn start(
     j.audit(
         Some(&record.org_id),
         actor,
-        "tool.execute",
+        AuditAction::ToolExecute,
         Some(&record.tool_name),
         "started",
         audit_detail,
@@ -46,11 +47,11 @@ pub async fn start(
 pub async fn finish(ctx: &Ctx<'_>, actor: &str, record: &Activity, payload: &Value) {
     let now = ctx.now + record.duration_ms.unwrap_or(0);
     let mut j = ctx.journal();
-    j.event_at(&record.org_id, events::TOOL_EXECUTED, payload, now)
+    j.event_at(&record.org_id, EventKind::ToolExecuted, payload, now)
         .audit(
             Some(&record.org_id),
             actor,
-            "tool.execute",
+            AuditAction::ToolExecute,
             Some(&record.tool_name),
             record.status.as_str(),
             json!({"executionId": record.id, "status": record.status, "error": record.error, "durationMs": record.duration_ms}),
@@ -107,10 +108,10 @@ pub async fn finish_stale(ctx: &Ctx<'_>, older_than_ms: i64) -> CoreResult<usize
                 "error": a.error,
             });
             let mut j = ctx.journal();
-            j.event(&a.org_id, events::TOOL_EXECUTED, &payload).audit(
+            j.event(&a.org_id, EventKind::ToolExecuted, &payload).audit(
                 Some(&a.org_id),
                 "system:sweep",
-                "tool.execute",
+                AuditAction::ToolExecute,
                 Some(&a.tool_name),
                 ExecutionStatus::Unknown.as_str(),
                 json!({"executionId": a.id, "principal": a.principal_id}),

@@ -2,6 +2,7 @@
 //! person signed in with a browser session answers; an accepted membership is
 //! not their default organisation until they first work in it.
 
+use crate::kinds::AuditAction;
 use serde_json::json;
 
 use super::Ctx;
@@ -63,9 +64,9 @@ async fn decide_for(
         Some(&pending.org_id),
         actor,
         if accept {
-            "member.joined"
+            AuditAction::MemberJoined
         } else {
-            "member.invitation_declined"
+            AuditAction::MemberInvitationDeclined
         },
         Some(&format!("user:{}", user.id)),
         "success",

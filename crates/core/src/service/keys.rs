@@ -1,13 +1,15 @@
 //! API keys: created by org admins over HTTP (acting as their creator) or by
 //! the CLI (service principals, or acting as a named user).
 
+use crate::kinds::AuditAction;
 use serde_json::json;
 
 use super::auth::uuid_v4;
-use super::{events, Ctx};
+use super::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::{new_api_key, Principal};
 use crate::journal::Journal;
+use crate::kinds::EventKind;
 use crate::model::{ApiKey, NewApiKey, Org};
 use crate::rbac::{AuthMethod, Permission, PermissionSet};
 use crate::validate;
@@ -67,14 +69,14 @@ async fn store_key(
     j.audit(
         Some(&org.id),
         created_by,
-        "api_key.created",
+        AuditAction::ApiKeyCreated,
         Some(&format!("key:{}", new.id)),
         "success",
         json!({"name": new.name, "permissions": new.permissions, "owner": new.owner_user_id, "expiresAt": new.expires_at}),
     )
     .event(
         &org.id,
-        events::API_KEY_CREATED,
+        EventKind::ApiKeyCreated,
         &json!({"keyId": new.id, "name": new.name, "permissions": new.permissions, "owner": new.owner_user_id, "expiresAt": new.expires_at, "actor": created_by}),
     );
     let record =
@@ -95,14 +97,14 @@ fn revocation<'a>(ctx: &Ctx<'a>, org: &Org, actor: &str, target: &str) -> Journa
     j.audit(
         Some(&org.id),
         actor,
-        "api_key.revoked",
+        AuditAction::ApiKeyRevoked,
         Some(target),
         "success",
         json!({}),
     )
     .event(
         &org.id,
-        events::API_KEY_REVOKED,
+        EventKind::ApiKeyRevoked,
         &json!({"target": target, "actor": actor}),
     );
     j

@@ -12,6 +12,7 @@ use super::auth::uuid_v4;
 use super::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
+use crate::kinds::AuditAction;
 use crate::mcp::{Credentials, Health, McpServer, RemoteTool};
 use crate::outbound::OutboundPolicy;
 use crate::rbac::Permission;
@@ -161,7 +162,7 @@ fn journal<'a>(
     ctx: &Ctx<'a>,
     actor: &Principal,
     s: &McpServer,
-    action: &str,
+    action: AuditAction,
     extra: serde_json::Value,
 ) -> crate::journal::Journal<'a> {
     let mut j = ctx.journal();
@@ -213,7 +214,7 @@ pub async fn create(
         updated_at: ctx.now,
     };
     apply(ctx, policy, &mut s, f)?;
-    let j = journal(ctx, actor, &s, "mcp_server.created", json!(null));
+    let j = journal(ctx, actor, &s, AuditAction::McpServerCreated, json!(null));
     ctx.store
         .create_mcp_server(&s, &j)
         .await
@@ -240,7 +241,7 @@ async fn write(
     ctx: &Ctx<'_>,
     actor: &Principal,
     s: &McpServer,
-    action: &str,
+    action: AuditAction,
     extra: serde_json::Value,
 ) -> CoreResult<()> {
     let j = journal(ctx, actor, s, action, extra);
@@ -263,14 +264,14 @@ pub async fn update(
     let mut s = get(ctx, actor, id).await?;
     apply(ctx, policy, &mut s, f)?;
     s.updated_at = ctx.now;
-    write(ctx, actor, &s, "mcp_server.updated", json!(null)).await?;
+    write(ctx, actor, &s, AuditAction::McpServerUpdated, json!(null)).await?;
     Ok(s)
 }
 
 /// Removes a server: its tools leave the catalogue.
 pub async fn delete(ctx: &Ctx<'_>, actor: &Principal, id: &str) -> CoreResult<McpServer> {
     let s = get(ctx, actor, id).await?;
-    let j = journal(ctx, actor, &s, "mcp_server.deleted", json!(null));
+    let j = journal(ctx, actor, &s, AuditAction::McpServerDeleted, json!(null));
     if !ctx.store.delete_mcp_server(&s.org_id, id, &j).await? {
         return Err(gone());
     }
@@ -300,7 +301,7 @@ pub async fn record_refresh(
         }
     }
     s.checked_at = Some(ctx.now);
-    write(ctx, actor, &s, "mcp_server.refreshed", json!(null)).await?;
+    write(ctx, actor, &s, AuditAction::McpServerRefreshed, json!(null)).await?;
     Ok(s)
 }
 
@@ -324,7 +325,7 @@ pub async fn set_risk(
     s.risks.insert(tool.to_string(), risk);
     s.updated_at = ctx.now;
     let change = json!({"tool": tool, "risk": risk.as_str()});
-    write(ctx, actor, &s, "mcp_server.tool_risk_set", change).await?;
+    write(ctx, actor, &s, AuditAction::McpServerToolRiskSet, change).await?;
     Ok(s)
 }
 

@@ -3,11 +3,12 @@
 use serde_json::json;
 
 use super::auth::{hash_password_blocking, uuid_v4};
-use super::{events, Ctx};
+use super::Ctx;
 use crate::crypto::random_bytes;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::journal::Journal;
+use crate::kinds::{AuditAction, EventKind};
 use crate::model::{Invitation, InvitationStatus, Member, NewUser, Org};
 use crate::rbac::{AuthMethod, Permission, Role};
 use crate::validate;
@@ -98,7 +99,7 @@ pub async fn add(
         j.audit(
             Some(&org.id),
             &p.actor(),
-            "member.invited",
+            AuditAction::MemberInvited,
             Some(&format!("user:{user_id}")),
             "success",
             json!({"email": email, "role": role.as_str(), "invitationId": invitation.id}),
@@ -107,7 +108,7 @@ pub async fn add(
             j.audit(
                 None,
                 &p.actor(),
-                "user.created",
+                AuditAction::UserCreated,
                 Some(&format!("user:{user_id}")),
                 "success",
                 json!({"email": email, "org": org.id, "invitationId": invitation.id}),
@@ -188,14 +189,14 @@ pub async fn set_role(ctx: &Ctx<'_>, p: &Principal, user_id: &str, role: Role) -
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "member.role_changed",
+        AuditAction::MemberRoleChanged,
         Some(&target),
         "success",
         json!({"from": before.as_str(), "to": role.as_str()}),
     )
     .event(
         &org.id,
-        events::MEMBER_ROLE_CHANGED,
+        EventKind::MemberRoleChanged,
         &json!({"userId": user_id, "from": before.as_str(), "to": role.as_str(), "actor": p.actor()}),
     );
     ctx.store
@@ -217,14 +218,14 @@ pub async fn remove(ctx: &Ctx<'_>, p: &Principal, user_id: &str) -> CoreResult<(
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "member.removed",
+        AuditAction::MemberRemoved,
         Some(&format!("user:{user_id}")),
         "success",
         json!({}),
     )
     .event(
         &org.id,
-        events::MEMBER_REMOVED,
+        EventKind::MemberRemoved,
         &json!({"userId": user_id, "actor": p.actor()}),
     );
     ctx.store
@@ -247,7 +248,7 @@ pub(super) fn org_created(j: &mut Journal<'_>, actor: &str, org_id: &str, slug: 
     j.audit(
         Some(org_id),
         actor,
-        "org.created",
+        AuditAction::OrgCreated,
         None,
         "success",
         json!({"slug": slug}),
@@ -279,7 +280,7 @@ pub async fn create_org(
     j.audit(
         None,
         &p.actor(),
-        "org.created",
+        AuditAction::OrgCreated,
         Some(&format!("org:{id}")),
         "success",
         json!({"slug": slug}),
@@ -308,7 +309,7 @@ pub async fn set_four_eyes(ctx: &Ctx<'_>, p: &Principal, on: bool) -> CoreResult
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "org.settings_changed",
+        AuditAction::OrgSettingsChanged,
         None,
         "success",
         json!({"fourEyes": on}),

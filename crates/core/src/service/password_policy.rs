@@ -6,6 +6,7 @@
 //! made. Platform admins keep password sign-in as the break-glass path
 //! (`service::auth`), and can turn passwords back on.
 
+use crate::kinds::AuditAction;
 use serde_json::json;
 
 use super::Ctx;
@@ -53,7 +54,7 @@ pub async fn set(
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "org.settings_changed",
+        AuditAction::OrgSettingsChanged,
         None,
         "success",
         json!({"passwordSignIn": on, "provenBy": working.map(|w| w.id.as_str())}),

@@ -1,5 +1,6 @@
 //! First run: the first admin, through the one-time setup token or the CLI.
 
+use crate::kinds::AuditAction;
 use serde_json::json;
 
 use super::auth::{hash_password_blocking, uuid_v4};
@@ -35,7 +36,7 @@ pub async fn bootstrap(
     j.audit(
         None,
         &actor,
-        "setup.completed",
+        AuditAction::SetupCompleted,
         Some(&format!("org:{org_id}")),
         "success",
         json!({"email": email}),
@@ -140,7 +141,7 @@ pub async fn create_user_cli(
     j.audit(
         Some(&org.id),
         "system:cli",
-        "member.added",
+        AuditAction::MemberAdded,
         Some(&format!("user:{}", user.id)),
         "success",
         json!({"email": user.email, "role": role.as_str(), "platformAdmin": platform_admin}),

@@ -8,9 +8,10 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::auth::{start_session, uuid_v4, SignedIn};
-use super::{audit, events, Ctx};
+use super::{audit, Ctx};
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
+use crate::kinds::{AuditAction, EventKind};
 use crate::model::NewUser;
 use crate::outbound::OutboundPolicy;
 use crate::rbac::Role;
@@ -211,7 +212,7 @@ fn journal<'a>(
     ctx: &Ctx<'a>,
     actor: &Principal,
     p: &IdentityProvider,
-    action: &str,
+    action: AuditAction,
 ) -> crate::journal::Journal<'a> {
     let mut j = ctx.journal();
     j.audit(
@@ -266,7 +267,7 @@ pub async fn create(
         updated_at: ctx.now,
     };
     apply(ctx, policy, &mut p, f).await?;
-    let j = journal(ctx, actor, &p, "idp.created");
+    let j = journal(ctx, actor, &p, AuditAction::IdpCreated);
     ctx.store.create_idp(&p, &j).await?;
     Ok(p)
 }
@@ -294,7 +295,7 @@ pub async fn update(
     let mut p = get(ctx, actor, id).await?;
     apply(ctx, policy, &mut p, f).await?;
     p.updated_at = ctx.now;
-    let j = journal(ctx, actor, &p, "idp.updated");
+    let j = journal(ctx, actor, &p, AuditAction::IdpUpdated);
     if !ctx.store.update_idp(&p, &j).await? {
         return Err(gone());
     }
@@ -304,7 +305,7 @@ pub async fn update(
 /// Deletes a provider (its account links go with it; the accounts stay).
 pub async fn delete(ctx: &Ctx<'_>, actor: &Principal, id: &str) -> CoreResult<IdentityProvider> {
     let p = get(ctx, actor, id).await?;
-    let j = journal(ctx, actor, &p, "idp.deleted");
+    let j = journal(ctx, actor, &p, AuditAction::IdpDeleted);
     if !ctx.store.delete_idp(id, &j).await? {
         return Err(gone());
     }
@@ -374,7 +375,7 @@ async fn refuse(
         ctx,
         p.org_id.as_deref(),
         "anonymous",
-        "auth.sso_refused",
+        AuditAction::AuthSsoRefused,
         id.email.as_deref(),
         "failure",
         json!({"idp": p.id, "subject": id.subject, "reason": why}),
@@ -470,7 +471,7 @@ pub async fn complete(
         ctx,
         signed.org.as_ref().map(|(o, _)| o.id.as_str()),
         &format!("user:{}", user.id),
-        "auth.sso_sign_in",
+        AuditAction::AuthSsoSignIn,
         Some(&user.email),
         "success",
         json!({"idp": p.id, "subject": id.subject, "mappedRole": role.as_str(),
@@ -517,7 +518,7 @@ async fn membership(
             j.audit(
                 Some(org_id),
                 &actor,
-                "member.added",
+                AuditAction::MemberAdded,
                 Some(&format!("user:{user_id}")),
                 "success",
                 json!({"role": role.as_str(), "via": "sso"}),
@@ -534,9 +535,9 @@ async fn membership(
         None => None,
         Some(before) if p.roles_managed && before != role => {
             let mut j = ctx.journal();
-            j.audit(Some(org_id), &actor, "member.role_changed", Some(&format!("user:{user_id}")),
+            j.audit(Some(org_id), &actor, AuditAction::MemberRoleChanged, Some(&format!("user:{user_id}")),
                 "success", json!({"from": before.as_str(), "to": role.as_str(), "via": "sso"}))
-            .event(org_id, events::MEMBER_ROLE_CHANGED,
+            .event(org_id, EventKind::MemberRoleChanged,
                 &json!({"userId": user_id, "from": before.as_str(), "to": role.as_str(), "actor": actor}));
             match ctx.store.set_member_role(org_id, user_id, role, &j).await {
                 Ok(()) => Some(role),

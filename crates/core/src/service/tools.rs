@@ -5,6 +5,7 @@
 //! execution with a timeout → outcome and outbox event (`tool.executed`) in one
 //! transaction, retried (see [`executions`]) → audit of the outcome → metrics.
 
+use crate::kinds::AuditAction;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -285,7 +286,7 @@ pub async fn execute(
                     ctx,
                     Some(&org.id),
                     &p.actor(),
-                    "tool.execute",
+                    AuditAction::ToolExecute,
                     Some(name),
                     "denied",
                     json!({"reason": m, "args": redacted_seen}),

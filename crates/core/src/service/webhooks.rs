@@ -3,6 +3,7 @@
 //! redelivery and test messages. The signing secret is generated here, shown
 //! once, and stored sealed under the data key.
 
+use crate::kinds::{AuditAction, EventKind};
 use serde_json::json;
 
 use super::auth::uuid_v4;
@@ -19,7 +20,6 @@ use crate::webhooks::delivery::{body_of, new_msg_id, seal_context};
 use crate::webhooks::signing::SigningKey;
 use crate::webhooks::{
     Attempt, Delivery, DeliveryState, EventFilter, NewDelivery, Webhook, WebhookStatus,
-    WEBHOOK_TEST,
 };
 use crate::Secret;
 
@@ -95,7 +95,7 @@ fn journal<'a>(
     ctx: &Ctx<'a>,
     p: &Principal,
     w: &Webhook,
-    action: &str,
+    action: AuditAction,
     detail: serde_json::Value,
 ) -> Journal<'a> {
     let mut j = ctx.journal();
@@ -156,7 +156,7 @@ pub async fn create(
         ctx,
         p,
         &w,
-        "webhook.created",
+        AuditAction::WebhookCreated,
         json!({"url": w.url, "eventTypes": w.filter.patterns(), "status": w.status.as_str()}),
     );
     ctx.store.create_webhook(&w, &j).await?;
@@ -206,7 +206,7 @@ pub async fn update(
         ctx,
         p,
         &w,
-        "webhook.updated",
+        AuditAction::WebhookUpdated,
         json!({"url": w.url, "eventTypes": w.filter.patterns(), "status": w.status.as_str(),
                "description": w.description}),
     );
@@ -220,7 +220,13 @@ pub async fn update(
 pub async fn delete(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     let org = org(p)?;
     let w = find(ctx, org, id).await?;
-    let j = journal(ctx, p, &w, "webhook.deleted", json!({"url": w.url}));
+    let j = journal(
+        ctx,
+        p,
+        &w,
+        AuditAction::WebhookDeleted,
+        json!({"url": w.url}),
+    );
     if !ctx.store.delete_webhook(&org.id, id, &j).await? {
         return Err(gone());
     }
@@ -255,7 +261,7 @@ pub async fn rotate(
         ctx,
         p,
         &w,
-        "webhook.secret_rotated",
+        AuditAction::WebhookSecretRotated,
         json!({"graceSeconds": grace}),
     );
     if !ctx.store.update_webhook(&w, &j).await? {
@@ -337,7 +343,7 @@ pub async fn redeliver(
         ctx,
         p,
         &w,
-        "webhook.redelivered",
+        AuditAction::WebhookRedelivered,
         json!({"deliveryId": d.id, "msgId": d.msg_id}),
     );
     let ids = ctx
@@ -371,7 +377,7 @@ pub async fn redeliver_since(
         ctx,
         p,
         &w,
-        "webhook.redelivered",
+        AuditAction::WebhookRedelivered,
         json!({"since": since, "count": copies.len()}),
     );
     Ok(ctx.store.queue_extra_deliveries(&copies, &j).await?.len())
@@ -389,11 +395,17 @@ pub async fn send_test(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<i64
         // An original (redeliveries get a distinct number; NULL events never collide).
         redelivery: 0,
         msg_id: new_msg_id(),
-        kind: WEBHOOK_TEST.into(),
-        body: body_of(WEBHOOK_TEST, ctx.now, data),
+        kind: EventKind::WebhookTest.as_str().into(),
+        body: body_of(EventKind::WebhookTest.as_str(), ctx.now, data),
         created_at: ctx.now,
     };
-    let j = journal(ctx, p, &w, "webhook.tested", json!({"msgId": d.msg_id}));
+    let j = journal(
+        ctx,
+        p,
+        &w,
+        AuditAction::WebhookTested,
+        json!({"msgId": d.msg_id}),
+    );
     let ids = ctx.store.queue_extra_deliveries(&[d], &j).await?;
     ids.first()
         .copied()

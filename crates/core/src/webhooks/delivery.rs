@@ -10,6 +10,7 @@
 //! already recorded) does nothing. A replica dying mid-attempt lets the job's
 //! lease lapse; another runs it, with the same `webhook-id`.
 
+use crate::kinds::{AuditAction, EventKind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -388,12 +389,12 @@ fn disabled(j: &mut Journal<'_>, w: &Webhook, reason: &str) {
     j.audit(
         Some(&w.org_id),
         "system:webhooks",
-        super::WEBHOOK_DISABLED,
+        AuditAction::WebhookDisabled,
         Some(&format!("webhook:{}", w.id)),
         "success",
         detail.clone(),
     )
-    .event(&w.org_id, super::WEBHOOK_DISABLED, &detail);
+    .event(&w.org_id, EventKind::WebhookDisabled, &detail);
 }
 
 /// The handler of [`JobKind::WebhookDeliver`].

@@ -16,11 +16,6 @@ use serde::Serialize;
 
 pub use filter::EventFilter;
 
-/// The portal disabled a subscription (410 Gone, or failing for the whole schedule).
-pub const WEBHOOK_DISABLED: &str = "webhook.disabled";
-/// A test message an admin asked for.
-pub const WEBHOOK_TEST: &str = "webhook.test";
-
 /// A subscription's state: only `Active` ones are sent to; deliveries of the
 /// others wait (as rows) and go out, in order, once it is active again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -12,7 +12,8 @@ use serde_json::{json, Map, Value};
 use super::definition::{Definition, NodeKind};
 use super::graph::Graph;
 use super::model::{Advance, RunEvent, RunStatus, StepStatus, WorkflowRun, WorkflowStep};
-pub use super::step_job::{outbox, StepJob, JOB_ATTEMPTS};
+pub use super::step_job::{StepJob, JOB_ATTEMPTS};
+use crate::kinds::EventKind;
 
 /// A run being changed.
 pub struct Change<'a> {
@@ -62,7 +63,7 @@ impl<'a> Change<'a> {
         });
     }
 
-    fn outbox(&mut self, kind: &str, extra: Value) {
+    fn outbox(&mut self, kind: EventKind, extra: Value) {
         let r = &self.advance.run;
         let mut payload = json!({
             "runId": r.id, "workflowId": r.workflow_id, "version": r.version,
@@ -71,7 +72,7 @@ impl<'a> Change<'a> {
         if let (Some(p), Value::Object(x)) = (payload.as_object_mut(), extra) {
             p.extend(x);
         }
-        self.advance.outbox.push((kind.to_string(), payload));
+        self.advance.outbox.push((kind, payload));
     }
 
     fn put(&mut self, s: WorkflowStep) {
@@ -125,7 +126,7 @@ impl<'a> Change<'a> {
     /// A new run: it starts at the input node.
     pub fn start(&mut self, start_node: &str) {
         self.event("run.started", json!({"input": self.advance.run.input}));
-        self.outbox(outbox::STARTED, json!({}));
+        self.outbox(EventKind::WorkflowRunStarted, json!({}));
         self.schedule(start_node, 1);
     }
 
@@ -185,7 +186,7 @@ impl<'a> Change<'a> {
             self.advance.run.status = RunStatus::Suspended;
             self.event("run.suspended", json!({"nodeId": node}));
             self.outbox(
-                outbox::SUSPENDED,
+                EventKind::WorkflowRunSuspended,
                 json!({"nodeId": node, "approvalId": approval_id}),
             );
         }
@@ -250,7 +251,7 @@ impl<'a> Change<'a> {
     pub fn fail_run(&mut self, error: &str) {
         self.end(RunStatus::Failed, Some(error.to_string()));
         self.event("run.failed", json!({"error": error}));
-        self.outbox(outbox::FAILED, json!({"error": error}));
+        self.outbox(EventKind::WorkflowRunFailed, json!({"error": error}));
     }
 
     /// The run is cancelled by `by`.
@@ -258,7 +259,7 @@ impl<'a> Change<'a> {
         let msg = format!("Cancelled by {by}");
         self.end(RunStatus::Cancelled, Some(msg.clone()));
         self.event("run.cancelled", json!({"by": by}));
-        self.outbox(outbox::CANCELLED, json!({"cancelledBy": by}));
+        self.outbox(EventKind::WorkflowRunCancelled, json!({"cancelledBy": by}));
     }
 
     fn end(&mut self, status: RunStatus, error: Option<String>) {
@@ -370,7 +371,7 @@ impl<'a> Change<'a> {
         self.advance.run.output = Some(output.clone().unwrap_or(Value::Null));
         self.end(RunStatus::Completed, None);
         self.event("run.completed", json!({"output": output}));
-        self.outbox(outbox::COMPLETED, json!({}));
+        self.outbox(EventKind::WorkflowRunCompleted, json!({}));
     }
 
     /// A failed run goes on from its failed steps, and any left unfinished

@@ -229,5 +229,5 @@ pub struct Advance {
     /// Step jobs to queue (ids are deterministic; one already there is kept).
     pub jobs: Vec<NewJob>,
     /// Outbox events: (kind, payload).
-    pub outbox: Vec<(String, Value)>,
+    pub outbox: Vec<(crate::kinds::EventKind, Value)>,
 }

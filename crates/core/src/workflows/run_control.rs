@@ -2,6 +2,7 @@
 //! approval step, and the events a stream replays (`workflows:execute` to
 //! change a run, `workflows:read` to see one; scoped to the caller's organisation).
 
+use crate::kinds::AuditAction;
 use serde_json::{json, Value};
 
 use super::definition::NodeKind;
@@ -212,9 +213,9 @@ pub async fn decide(
         Some(&org),
         &p.actor(),
         if approved {
-            "workflow.step.approved"
+            AuditAction::WorkflowStepApproved
         } else {
-            "workflow.step.rejected"
+            AuditAction::WorkflowStepRejected
         },
         Some(run_id),
         "success",

@@ -5,6 +5,7 @@
 
 pub use super::run_control::*;
 
+use crate::kinds::AuditAction;
 use serde_json::{json, Value};
 
 use super::definition::Definition;
@@ -86,7 +87,7 @@ pub async fn create(
         ctx,
         p,
         &w,
-        "workflow.created",
+        AuditAction::WorkflowCreated,
         json!({"name": w.definition.name}),
     );
     ctx.store.create_workflow(&w, &j).await?;
@@ -119,7 +120,7 @@ fn record<'k>(
     ctx: &Ctx<'k>,
     p: &Principal,
     w: &Workflow,
-    action: &str,
+    action: AuditAction,
     detail: Value,
 ) -> Journal<'k> {
     let mut j = ctx.journal();
@@ -140,7 +141,7 @@ async fn save(
     p: &Principal,
     w: &Workflow,
     read_at: i64,
-    action: &str,
+    action: AuditAction,
 ) -> CoreResult<()> {
     let j = record(ctx, p, w, action, json!({"name": w.definition.name}));
     if ctx.store.save_workflow(w, read_at, &j).await? {
@@ -171,7 +172,7 @@ pub async fn update(
     let read_at = w.updated_at;
     w.definition = d;
     w.updated_at = ctx.now.max(read_at + 1);
-    save(ctx, p, &w, read_at, "workflow.updated").await?;
+    save(ctx, p, &w, read_at, AuditAction::WorkflowUpdated).await?;
     Ok(w)
 }
 
@@ -183,7 +184,7 @@ pub async fn delete(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
     j.audit(
         Some(&org.id),
         &p.actor(),
-        "workflow.deleted",
+        AuditAction::WorkflowDeleted,
         Some(id),
         "success",
         json!({}),
@@ -224,7 +225,7 @@ pub async fn publish(
         ctx,
         p,
         &w,
-        "workflow.published",
+        AuditAction::WorkflowPublished,
         json!({"version": w.version}),
     );
     ctx.store
@@ -246,7 +247,7 @@ pub async fn archive(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<Workf
     let read_at = w.updated_at;
     w.status = WorkflowStatus::Archived;
     w.updated_at = ctx.now.max(read_at + 1);
-    save(ctx, p, &w, read_at, "workflow.archived").await?;
+    save(ctx, p, &w, read_at, AuditAction::WorkflowArchived).await?;
     Ok(w)
 }
 

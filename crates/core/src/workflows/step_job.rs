@@ -1,24 +1,10 @@
 //! How a run's steps ride on the job queue: one `workflow.step` job per step
 //! attempt (and one per approval lapse check), with deterministic ids so
-//! enqueueing twice is harmless; and the outbox event kinds of a run.
+//! enqueueing twice is harmless.
 
 use serde::{Deserialize, Serialize};
 
 use crate::jobs::{JobKind, NewJob};
-
-/// Outbox event kinds.
-pub mod outbox {
-    /// A run started.
-    pub const STARTED: &str = "workflow.run.started";
-    /// A run waits for an approval.
-    pub const SUSPENDED: &str = "workflow.run.suspended";
-    /// A run completed.
-    pub const COMPLETED: &str = "workflow.run.completed";
-    /// A run failed.
-    pub const FAILED: &str = "workflow.run.failed";
-    /// A run was cancelled.
-    pub const CANCELLED: &str = "workflow.run.cancelled";
-}
 
 /// Attempts of one step job before it is dead (each crash or store hiccup is one).
 pub const JOB_ATTEMPTS: i64 = 5;

@@ -226,7 +226,7 @@ async fn write_rest(w: &mut impl Exec, a: &Advance) -> StoreResult<()> {
         for (kind, payload) in &a.outbox {
             w.execute(
                 &events::INSERT,
-                &args![a.run.org_id, kind, text(payload), now],
+                &args![a.run.org_id, kind.as_str(), text(payload), now],
             )
             .await?;
         }
