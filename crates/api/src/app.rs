@@ -14,8 +14,9 @@ use crate::error::ApiError;
 use crate::middleware::caller;
 use crate::routes::{
     activity, advisor, advisor_schedules, ai_providers, approvals, audit, auth, chat, chat_sdk,
-    compartments, events, graph, health, idp, invitations, keys, mcp, ops, org, portal_settings,
-    search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream, workflows,
+    compartments, events, graph, health, idp, invitations, keys, mcp, mcp_servers, ops, org,
+    portal_settings, search, sessions, setup, tools, webhooks, workflow_runs, workflow_stream,
+    workflows,
 };
 use crate::state::AppState;
 
@@ -122,6 +123,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
             ai_providers::delete
         ))
         .routes(routes!(ai_providers::test))
+        .routes(routes!(mcp_servers::list, mcp_servers::create))
+        .routes(routes!(
+            mcp_servers::get_one,
+            mcp_servers::update,
+            mcp_servers::delete
+        ))
+        .routes(routes!(mcp_servers::refresh))
+        .routes(routes!(mcp_servers::set_risk))
         .routes(routes!(portal_settings::get, portal_settings::update))
         .routes(routes!(
             portal_settings::get_alias,

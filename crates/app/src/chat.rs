@@ -150,15 +150,20 @@ pub fn start(state: &App) -> Result<Arc<ChatEngine>, String> {
         state.keys.clone(),
         Some(outbound),
     ));
-    let engine = Arc::new(ChatEngine::new(
-        state.contexts.clone(),
-        providers,
-        cloud.map(|c| c.tools.clone()),
-        tool_hooks(state),
-        Arc::new(hooks),
-        state.settings.http.public_url.clone(),
-        crate::TOOL_TIMEOUT,
-    ));
+    let engine = Arc::new(
+        ChatEngine::new(
+            state.contexts.clone(),
+            providers,
+            cloud.map(|c| c.tools.clone()),
+            tool_hooks(state),
+            Arc::new(hooks),
+            state.settings.http.public_url.clone(),
+            crate::TOOL_TIMEOUT,
+        )
+        .with_catalogues(Arc::new(crate::mcp::ChatCatalogues(Arc::downgrade(
+            &state.0,
+        )))),
+    );
     if state.chat.set(engine.clone()).is_err() {
         // Another caller won the race; use theirs (only one worker runs).
         return state

@@ -7,6 +7,7 @@
 pub mod ai_providers;
 pub mod chat;
 pub mod cloud;
+pub mod mcp;
 pub mod metrics;
 pub mod ops;
 pub mod setup;
@@ -96,6 +97,8 @@ pub struct Inner {
     pub portal_settings: portal_core::portal_settings::SettingsCache,
     /// The OIDC relying party (built on first use).
     pub sso: OnceLock<sso::Sso>,
+    /// The remote MCP servers' client side (rows cached per organisation).
+    pub mcp: mcp::McpHub,
 }
 
 impl App {
@@ -137,6 +140,7 @@ impl App {
             search: Arc::new(portal_core::search::engine::SearchEngine::new()),
             portal_settings: Default::default(),
             sso: OnceLock::new(),
+            mcp: Default::default(),
         }))
     }
 

@@ -97,6 +97,12 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
         shape: Shape::Value(crate::ai_providers::AiProvider::seal_context),
     },
     SealedColumn {
+        table: "mcp_servers",
+        id: "id",
+        column: "credentials_sealed",
+        shape: Shape::Value(crate::mcp::McpServer::seal_context),
+    },
+    SealedColumn {
         table: "chat_turns",
         id: "id",
         column: "state",

@@ -111,6 +111,16 @@ text_enum! {
         AiProviderDeleted = "ai_provider.deleted",
         /// An AI provider was tested.
         AiProviderTested = "ai_provider.tested",
+        /// A remote MCP server was added.
+        McpServerCreated = "mcp_server.created",
+        /// A remote MCP server was changed.
+        McpServerUpdated = "mcp_server.updated",
+        /// A remote MCP server was removed.
+        McpServerDeleted = "mcp_server.deleted",
+        /// A remote MCP server was connected again (its tools listed, or its failure recorded).
+        McpServerRefreshed = "mcp_server.refreshed",
+        /// The risk of one of a remote MCP server's tools was set.
+        McpServerToolRiskSet = "mcp_server.tool_risk_set",
         /// An advisor scan was started.
         AdvisorRunStarted = "advisor.run_started",
         /// A finding was acknowledged.

@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod journal;
 pub mod keyring;
 pub mod kinds;
+pub mod mcp;
 pub mod model;
 pub mod outbound;
 pub mod portal_settings;

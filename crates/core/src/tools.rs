@@ -112,6 +112,9 @@ pub enum Kind {
         /// `min` ≤ `max`); the error says why, the path is added.
         check: Option<ObjectCheck>,
     },
+    /// Any JSON value: a remote MCP tool's argument whose schema the portal
+    /// does not type (the remote server judges it; approvals still bind it).
+    Json,
 }
 
 /// Relates an object's (valid) fields to each other; the error says why the
@@ -249,6 +252,7 @@ fn kind_schema(kind: &Kind) -> Value {
             "maxItems": max,
         }),
         Kind::Object { fields, .. } => object_schema(fields),
+        Kind::Json => json!({}),
     }
 }
 
@@ -375,6 +379,7 @@ fn check_value(kind: &Kind, v: &Value, path: &str) -> Result<Value, String> {
             }
             return Ok(Value::Object(out));
         }
+        Kind::Json => {}
     }
     Ok(v.clone())
 }

@@ -31,8 +31,8 @@ struct CutsTheDatabase {
 
 #[async_trait]
 impl ToolRunner for CutsTheDatabase {
-    fn specs(&self) -> &'static [ToolSpec] {
-        portal_tools::TOOLS
+    fn specs(&self) -> std::borrow::Cow<'static, [ToolSpec]> {
+        std::borrow::Cow::Borrowed(portal_tools::TOOLS)
     }
     fn cloud(&self) -> &'static str {
         "test"

@@ -69,6 +69,10 @@ async fn sealed(app: &TestApp) -> Vec<(String, String)> {
             "SELECT id || '|' || api_key_sealed FROM ai_providers WHERE api_key_sealed IS NOT NULL",
             "ai-provider-key:",
         ),
+        (
+            "SELECT id || '|' || credentials_sealed FROM mcp_servers WHERE credentials_sealed IS NOT NULL",
+            "mcp-credentials:",
+        ),
     ] {
         let mut rows: Vec<(String, String)> = app
             .query_strings(sql)
@@ -146,6 +150,15 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
         )
         .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    // A remote MCP server's credentials (stored even though it does not answer).
+    let res = admin
+        .post(
+            "/api/admin/mcp-servers",
+            json!({"name": "rekeyed", "url": "http://127.0.0.1:9/mcp",
+                   "bearer": "mcp-rekeyed-bearer-0001", "headers": {"X-Key": "k"}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     // An identity provider's client secret, and the ID token an SSO sign-in
     // keeps with its session.
     let op = FakeOp::start().await;
@@ -157,7 +170,7 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     assert_eq!(res.status(), 303);
 
     let before = sealed(&app).await;
-    assert_eq!(before.len(), 7, "{before:?}");
+    assert_eq!(before.len(), 8, "{before:?}");
     assert!(before
         .iter()
         .any(|(ctx, _)| ctx == &format!("idp-client-secret:{idp}")));
@@ -178,7 +191,7 @@ async fn rekey_reseals_everything_and_retires_the_old_key() {
     let (ok, err) = rekey(&app, OLD, NEW);
     assert!(ok, "{err}");
     assert!(
-        err.contains("re-sealed 7 secret(s) under key version 2"),
+        err.contains("re-sealed 8 secret(s) under key version 2"),
         "{err}"
     );
 

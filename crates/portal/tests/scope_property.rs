@@ -261,6 +261,7 @@ fn candidates(p: &Param, kind: &Kind, inv: &Inventory) -> Vec<Value> {
             }
             vec![Value::Object(m)]
         }
+        Kind::Json => vec![json!({})],
     }
 }
 

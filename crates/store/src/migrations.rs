@@ -140,4 +140,10 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0022_sso_logout.sql"),
         postgres: include_str!("../migrations/postgres/0022_sso_logout.sql"),
     },
+    Migration {
+        version: 23,
+        name: "mcp_servers",
+        sqlite: include_str!("../migrations/sqlite/0023_mcp_servers.sql"),
+        postgres: include_str!("../migrations/postgres/0023_mcp_servers.sql"),
+    },
 ];

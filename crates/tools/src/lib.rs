@@ -75,8 +75,8 @@ impl OciTools {
 
 #[async_trait]
 impl ToolRunner for OciTools {
-    fn specs(&self) -> &'static [ToolSpec] {
-        TOOLS
+    fn specs(&self) -> std::borrow::Cow<'static, [ToolSpec]> {
+        std::borrow::Cow::Borrowed(TOOLS)
     }
 
     fn cloud(&self) -> &'static str {

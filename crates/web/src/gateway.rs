@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use crate::visit::{Member, PageError};
 
-/// The configured cloud's tools, or a 404 page when there is none.
-pub fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, PageError> {
-    state.cloud.get().map(|c| c.tools.clone()).ok_or_else(|| {
+/// The member's catalogue (the configured cloud's tools and its
+/// organisation's MCP servers' tools), or a 404 page when no cloud is configured.
+pub async fn runner(state: &AppState, m: &Member) -> Result<Arc<dyn ToolRunner>, PageError> {
+    state.app.org_tools(&m.principal).await.ok_or_else(|| {
         HttpError::NotFound(
             "No cloud is configured (PORTAL_CLOUD=none): tools are unavailable".into(),
         )

@@ -22,7 +22,7 @@ use portal_core::crypto::Keys;
 use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
 use portal_core::model::{ChatSession, ChatTurn, TurnStatus};
 use portal_core::rbac::Permission;
-use portal_core::service::tools::{GatewayHooks, ToolRunner};
+use portal_core::service::tools::{Catalogues, GatewayHooks, ToolRunner};
 use portal_core::service::Contexts;
 use portal_core::{CoreError, Store, StoreError};
 use tokio::sync::mpsc;
@@ -62,6 +62,9 @@ pub struct ChatEngine {
     pub providers: Arc<Registry>,
     /// The tools, when a cloud is configured.
     pub tools: Option<Arc<dyn ToolRunner>>,
+    /// Each principal's catalogue (the tools joined by its organisation's
+    /// remote MCP tools); `None`: everyone uses `tools`.
+    pub catalogues: Option<Arc<dyn Catalogues>>,
     /// Tool execution metrics.
     pub gateway_hooks: Arc<dyn GatewayHooks>,
     /// Chat metrics.
@@ -147,12 +150,30 @@ impl ChatEngine {
             settings: providers.environment().clone(),
             providers,
             tools,
+            catalogues: None,
             gateway_hooks,
             hooks,
             public_url,
             replica: format!("replica-{}", uuid()),
             tool_timeout,
             running: control::Running::default(),
+        }
+    }
+
+    /// The engine giving each principal its own catalogue.
+    pub fn with_catalogues(mut self, c: Arc<dyn Catalogues>) -> Self {
+        self.catalogues = Some(c);
+        self
+    }
+
+    /// The catalogue `p` runs tools from.
+    pub(crate) async fn tools_for(
+        &self,
+        p: &portal_core::identity::Principal,
+    ) -> Option<Arc<dyn ToolRunner>> {
+        match &self.catalogues {
+            Some(c) => c.for_principal(p).await,
+            None => self.tools.clone(),
         }
     }
 

@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use portal_core::identity::{now_ms, Principal, PrincipalSnapshot};
 use portal_core::journal::Journal;
 use portal_core::model::{ChatMessage, ChatTurn, TurnStatus};
-use portal_core::service::tools as gateway;
+use portal_core::service::tools::{self as gateway, ToolRunner};
 use portal_core::service::Ctx;
 use portal_core::tools::REDACTED;
 use portal_core::CoreError;
@@ -110,6 +110,8 @@ pub(crate) struct Runner {
     turn: ChatTurn,
     state: TurnState,
     principal: Principal,
+    /// The principal's catalogue, resolved when the turn starts running.
+    tools: Option<Arc<dyn ToolRunner>>,
     sink: Sink,
     started: Instant,
     /// Who holds the turn's lease: this replica, or one attempt of its job.
@@ -147,6 +149,7 @@ impl Runner {
             .clone()
             .unwrap_or_else(|| engine.replica.clone());
         Self {
+            tools: engine.tools.clone(),
             engine,
             turn,
             state,
@@ -302,12 +305,14 @@ impl Runner {
 
     /// Runs a new turn for `message` (already checked for length).
     pub(crate) async fn run_new(mut self, message: String) {
+        self.tools = self.engine.tools_for(&self.principal).await;
         let outcome = self.new_turn(&message).await;
         self.conclude(outcome).await;
     }
 
     /// Resumes a turn after its approval was decided.
     pub(crate) async fn run_resumed(mut self) {
+        self.tools = self.engine.tools_for(&self.principal).await;
         let outcome = self.resumed().await;
         self.conclude(outcome).await;
     }
@@ -326,8 +331,8 @@ impl Runner {
         }
         // What is kept of the message (stored, titled, fed back to the model):
         // a `/tool` command's secret arguments redacted by the tool's spec (M4).
-        let specs = self.engine.tools.as_ref().map(|t| t.specs()).unwrap_or(&[]);
-        let clean = redact::redact(&command::redacted(message, specs));
+        let specs = self.tools.as_ref().map(|t| t.specs()).unwrap_or_default();
+        let clean = redact::redact(&command::redacted(message, &specs));
         if let Err(refusal) = input::check(message, self.engine.settings.chat.max_input_chars) {
             self.engine.hooks.guardrail(refusal.category.as_str());
             let meta = Meta {
@@ -449,11 +454,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
     /// Arguments as anyone may see them: secret (`writeOnly`) fields redacted.
     fn display_args(&self, tool: &str, raw: &str) -> Value {
         let mut v: Value = serde_json::from_str(raw).unwrap_or_else(|_| json!({}));
-        let spec = self
-            .engine
-            .tools
-            .as_ref()
-            .and_then(|t| t.specs().iter().find(|s| s.name == tool));
+        let spec = self.tools.as_ref().and_then(|t| t.spec(tool));
         if let (Some(spec), Some(obj)) = (spec, v.as_object_mut()) {
             for p in spec.params.iter().filter(|p| p.secret) {
                 if obj.contains_key(p.name) {
@@ -572,7 +573,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
     }
 
     async fn execute(&self, call: &PendingCall, raw: &str) -> Result<Value, CoreError> {
-        let Some(tools) = self.engine.tools.clone() else {
+        let Some(tools) = self.tools.clone() else {
             return Err(CoreError::NotFound(
                 "No cloud is configured (PORTAL_CLOUD=none): tools are unavailable".into(),
             ));
@@ -601,7 +602,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
 
     /// The tools the principal may run, as the model's tool schema.
     fn tool_defs(&self) -> Vec<ToolDef> {
-        let Some(tools) = &self.engine.tools else {
+        let Some(tools) = &self.tools else {
             return Vec::new();
         };
         tools

@@ -56,7 +56,7 @@ pub async fn requirements(
     r: Require<perm::ToolsRead>,
     ApiQuery(q): ApiQuery<Which>,
 ) -> Result<Json<Requirements>, ApiError> {
-    let tools = runner(&state)?;
+    let tools = runner(&state, &r.principal).await?;
     let spec = gateway::find(tools.as_ref(), &q.tool_name)?;
     let mut perms = vec!["tools:execute"];
     if spec.risk == Risk::Danger {

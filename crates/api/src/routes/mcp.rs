@@ -222,7 +222,7 @@ impl ServerHandler for Mcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let (_, p) = caller(&ctx)?;
-        let tools = match runner(&self.state) {
+        let tools = match runner(&self.state, &p).await {
             Ok(r) => r
                 .specs()
                 .iter()
@@ -240,8 +240,9 @@ impl ServerHandler for Mcp {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let (c, p) = caller(&ctx)?;
-        let tools =
-            runner(&self.state).map_err(|e| McpError::invalid_request(e.to_string(), None))?;
+        let tools = runner(&self.state, &p)
+            .await
+            .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
         if tools.specs().iter().all(|s| s.name != request.name) {
             return Err(McpError::invalid_params(
                 format!("unknown tool {:?}", request.name),

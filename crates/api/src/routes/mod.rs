@@ -18,6 +18,7 @@ pub mod invitations;
 pub mod keys;
 pub mod listing;
 pub mod mcp;
+pub mod mcp_servers;
 pub mod mcp_wire;
 pub mod ops;
 pub mod org;

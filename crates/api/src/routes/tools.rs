@@ -18,8 +18,13 @@ use crate::state::AppState;
 /// How long one tool may run.
 pub use portal_app::TOOL_TIMEOUT;
 
-pub fn runner(state: &AppState) -> Result<Arc<dyn ToolRunner>, ApiError> {
-    state.cloud.get().map(|c| c.tools.clone()).ok_or_else(|| {
+/// The catalogue `p` runs from: the cloud's tools and those of its
+/// organisation's MCP servers.
+pub async fn runner(
+    state: &AppState,
+    p: &portal_core::identity::Principal,
+) -> Result<Arc<dyn ToolRunner>, ApiError> {
+    state.app.org_tools(p).await.ok_or_else(|| {
         ApiError::NotFound(
             "No cloud is configured (PORTAL_CLOUD=none): tools are unavailable".into(),
         )
@@ -82,7 +87,7 @@ pub async fn list(
     State(state): State<AppState>,
     r: Require<perm::ToolsRead>,
 ) -> Result<Json<Catalogue>, ApiError> {
-    let tools = runner(&state)?;
+    let tools = runner(&state, &r.principal).await?;
     Ok(Json(Catalogue {
         cloud: tools.cloud(),
         tools: tools
@@ -110,7 +115,7 @@ pub async fn get(
     r: Require<perm::ToolsRead>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<ToolView>, ApiError> {
-    let tools = runner(&state)?;
+    let tools = runner(&state, &r.principal).await?;
     let spec = gateway::find(tools.as_ref(), &name)?;
     Ok(Json(ToolView::new(spec, &r.principal)))
 }
@@ -169,7 +174,7 @@ pub async fn run_tool(
     name: &str,
     b: &Execute,
 ) -> Result<Executed, ApiError> {
-    let tools = runner(state)?;
+    let tools = runner(state, &r.principal).await?;
     let ctx = state.ctx(&r.caller);
     let req = gateway::Request {
         name,

@@ -14,6 +14,7 @@ pub mod events;
 pub mod executions;
 pub mod invitations;
 pub mod keys;
+pub mod mcp_servers;
 pub mod members;
 pub mod password_policy;
 pub mod search;

@@ -100,15 +100,25 @@ pub enum Scope {
 /// Something that can run tools (the OCI tool catalogue, or a test double).
 #[async_trait]
 pub trait ToolRunner: Send + Sync {
-    /// Every tool it offers.
-    fn specs(&self) -> &'static [ToolSpec];
+    /// Every tool it offers (borrowed for a static catalogue; an
+    /// organisation's catalogue with its remote MCP tools is built).
+    fn specs(&self) -> std::borrow::Cow<'static, [ToolSpec]>;
     /// The tool with this name. Every execution looks one up, so catalogues
-    /// override this with a map built once; the default scans `specs`.
+    /// override this with a map built once; the default scans a borrowed
+    /// `specs` (a runner that builds them must override it).
     fn spec(&self, name: &str) -> Option<&'static ToolSpec> {
-        self.specs().iter().find(|s| s.name == name)
+        // A catalogue that builds its specs overrides this (its own map).
+        match self.specs() {
+            std::borrow::Cow::Borrowed(all) => all.iter().find(|s| s.name == name),
+            std::borrow::Cow::Owned(_) => None,
+        }
     }
     /// Which cloud answers (`emulator`, `oci`), named in every result.
     fn cloud(&self) -> &'static str;
+    /// Who answers this tool: the cloud, or (`mcp`) a remote MCP server.
+    fn cloud_of(&self, _name: &str) -> &'static str {
+        self.cloud()
+    }
     /// Runs a tool with validated arguments; the error is a message safe to show.
     async fn run(&self, name: &str, args: &Map<String, Value>) -> Result<Value, ToolError>;
     /// Runs a tool for an organisation assigned `allowed` (compartment or
@@ -135,12 +145,25 @@ pub trait ToolRunner: Send + Sync {
     fn check(&self, _name: &str, _args: &Map<String, Value>) -> Result<(), String> {
         Ok(())
     }
+    /// Why this tool cannot run now (its remote MCP server is disconnected or
+    /// failing), answered before any approval is asked for; `None`: it can.
+    fn unavailable(&self, _name: &str) -> Option<String> {
+        None
+    }
     /// Whether a call with these validated arguments must be approved by a
     /// second person whatever the organisation's four-eyes setting: calls that
     /// run code on machines or change who may do what.
     fn four_eyes(&self, _name: &str, _args: &Map<String, Value>) -> bool {
         false
     }
+}
+
+/// Gives each principal its catalogue: the cloud tools joined by its
+/// organisation's remote MCP tools (the chat agent asks once per turn).
+#[async_trait]
+pub trait Catalogues: Send + Sync {
+    /// The catalogue `p` runs tools from (`None`: no tools at all).
+    async fn for_principal(&self, p: &Principal) -> Option<std::sync::Arc<dyn ToolRunner>>;
 }
 
 /// Observes executions (metrics live in the HTTP adapter's registry).
@@ -209,6 +232,9 @@ async fn admit(
     let spec = find(runner, name)?;
     if spec.risk == Risk::Danger {
         p.require(Permission::ToolsDanger)?;
+    }
+    if let Some(why) = runner.unavailable(name) {
+        return Err(CoreError::Upstream(why));
     }
     let args = spec.validate(req.args).map_err(CoreError::Validation)?;
     runner.check(name, &args).map_err(CoreError::Validation)?;
@@ -333,7 +359,7 @@ async fn run_tool(
         ctx,
         &p.actor(),
         &record,
-        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud(), "approvalId": record.approval_id}),
+        json!({"executionId": id, "args": redacted, "risk": spec.risk.as_str(), "cloud": runner.cloud_of(name), "approvalId": record.approval_id}),
     )
     .await?;
     let start = Instant::now();
@@ -366,7 +392,7 @@ async fn run_tool(
         "args": redacted,
         "approvalId": record.approval_id,
         "durationMs": duration_ms,
-        "cloud": runner.cloud(),
+        "cloud": runner.cloud_of(name),
     });
     if let (Some(e), Some(obj)) = (&error, payload.as_object_mut()) {
         obj.insert("error".into(), Value::String(e.clone()));
@@ -378,7 +404,7 @@ async fn run_tool(
             spec,
             id,
             result,
-            cloud: runner.cloud(),
+            cloud: runner.cloud_of(name),
             duration_ms,
         }),
         Err(ToolError::Cloud(m)) => Err(CoreError::Upstream(m)),

@@ -56,6 +56,7 @@ use crate::ai_providers::AiProviderRepo;
 use crate::chat_control::ChatControl;
 use crate::jobs::JobRepo;
 use crate::keyring::KeyringRepo;
+use crate::mcp::McpServerRepo;
 use crate::portal_settings::PortalSettingsRepo;
 
 /// Which database engine backs the store.
@@ -186,4 +187,5 @@ store_of!(
     KeyringRepo,
     PortalSettingsRepo,
     AiProviderRepo,
+    McpServerRepo,
 );

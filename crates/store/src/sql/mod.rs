@@ -30,6 +30,7 @@ mod jobs;
 mod journal;
 mod keyring;
 pub(crate) mod locks;
+mod mcp_servers;
 mod members;
 mod orgs;
 mod portal_settings;

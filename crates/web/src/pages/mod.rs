@@ -73,6 +73,26 @@ pub fn admin_routes() -> Router<AppState> {
             post(admin::ai_providers::delete),
         )
         .route(
+            "/admin/mcp-servers",
+            get(admin::mcp_servers::page).post(admin::mcp_servers::create),
+        )
+        .route(
+            "/admin/mcp-servers/{id}/refresh",
+            post(admin::mcp_servers::refresh),
+        )
+        .route(
+            "/admin/mcp-servers/{id}/enabled",
+            post(admin::mcp_servers::set_enabled),
+        )
+        .route(
+            "/admin/mcp-servers/{id}/delete",
+            post(admin::mcp_servers::delete),
+        )
+        .route(
+            "/admin/mcp-servers/{id}/risk",
+            post(admin::mcp_servers::set_risk),
+        )
+        .route(
             "/admin/settings/four-eyes",
             post(admin::settings::four_eyes),
         )

@@ -54,7 +54,7 @@ pub async fn catalogue(
     Query(s): Query<Search>,
 ) -> Result<Response, PageError> {
     require(&m)?;
-    let runner = gateway::runner(&state)?;
+    let runner = gateway::runner(&state, &m).await?;
     let specs = runner.specs();
     let mut areas: Vec<&str> = specs.iter().map(|t| t.category).collect();
     areas.sort_unstable();
@@ -201,7 +201,7 @@ async fn render(
     op: &str,
     outcome: &Outcome,
 ) -> Result<Response, PageError> {
-    let runner = gateway::runner(state)?;
+    let runner = gateway::runner(state, m).await?;
     let spec = find(runner.as_ref(), name)?;
     let schema = spec.schema();
     let can = may_run(&m.principal, spec);
@@ -265,7 +265,7 @@ pub async fn run(
 ) -> Result<Response, PageError> {
     let f = Pairs(pairs);
     m.check_form(f.get("csrf"))?;
-    let runner = gateway::runner(&state)?;
+    let runner = gateway::runner(&state, &m).await?;
     let spec = find(runner.as_ref(), &name)?;
     let op = f.get("op").to_string();
     if op != "run" {

@@ -14,7 +14,7 @@ use portal_core::Secret;
 use portal_http::{AppState, HttpError};
 use serde::Deserialize;
 
-use super::subnav;
+use super::{post_button, subnav};
 use crate::fields::{form_problem, unplaced, Field, Problem};
 use crate::form::PageForm;
 use crate::shell::Section;
@@ -118,22 +118,6 @@ fn status(p: &AiProvider) -> String {
         ),
         (true, TestStatus::Ok) => "enabled, test passed".into(),
         (true, TestStatus::Untested) => "enabled, untested".into(),
-    }
-}
-
-fn post_button(
-    m: &Member,
-    action: &str,
-    label: &str,
-    class: &str,
-    extra: Option<(&str, &str)>,
-) -> Markup {
-    html! {
-        form method="post" action=(action) {
-            input type="hidden" name="csrf" value=(m.csrf);
-            @if let Some((k, v)) = extra { input type="hidden" name=(k) value=(v); }
-            button class=(class) type="submit" { (label) }
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod ai_providers;
 pub mod idp;
 pub mod keys;
+pub mod mcp_servers;
 pub mod members;
 pub mod orgs;
 pub mod portal;
@@ -38,7 +39,29 @@ fn tabs(p: &Principal) -> Vec<(&'static str, &'static str, bool)> {
             "AI providers",
             p.can(Permission::AdminAll),
         ),
+        (
+            "/admin/mcp-servers",
+            "MCP servers",
+            p.can(Permission::AdminAll),
+        ),
     ]
+}
+
+/// A one-button form posting the session's token (and one more field).
+pub(crate) fn post_button(
+    m: &Member,
+    action: &str,
+    label: &str,
+    class: &str,
+    extra: Option<(&str, &str)>,
+) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            input type="hidden" name="csrf" value=(m.csrf);
+            @if let Some((k, v)) = extra { input type="hidden" name=(k) value=(v); }
+            button class=(class) type="submit" { (label) }
+        }
+    }
 }
 
 /// The console's own navigation, `current` marked.

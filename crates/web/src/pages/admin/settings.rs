@@ -51,7 +51,9 @@ struct Node {
 
 /// The tenancy's compartments, as the platform admin's `listCompartments` sees them.
 async fn tenancy_tree(state: &AppState, m: &Member) -> Result<Vec<Node>, String> {
-    let runner = gateway::runner(state).map_err(|_| "No cloud is configured.".to_string())?;
+    let runner = gateway::runner(state, m)
+        .await
+        .map_err(|_| "No cloud is configured.".to_string())?;
     let done = gateway::run(
         state,
         m,
