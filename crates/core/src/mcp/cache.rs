@@ -18,8 +18,12 @@ pub struct ServerCache(RwLock<HashMap<String, (Instant, Rows)>>);
 impl ServerCache {
     /// The organisation's servers, at most [`REFRESH`] old. When the database
     /// cannot be read the last copy serves (or none): the cloud tools go on.
-    pub async fn get(&self, repo: &dyn McpServerRepo, org_id: &str) -> Rows {
-        let held = self.0.read().ok().and_then(|g| g.get(org_id).cloned());
+    pub async fn get(&self, repo: &dyn McpServerRepo, org_id: &crate::ids::OrgId) -> Rows {
+        let held = self
+            .0
+            .read()
+            .ok()
+            .and_then(|g| g.get(org_id.as_str()).cloned());
         if let Some((at, rows)) = &held {
             if at.elapsed() < REFRESH {
                 return rows.clone();
@@ -41,9 +45,9 @@ impl ServerCache {
     }
 
     /// Drops an organisation's copy (this replica changed a server).
-    pub fn forget(&self, org_id: &str) {
+    pub fn forget(&self, org_id: &crate::ids::OrgId) {
         if let Ok(mut g) = self.0.write() {
-            g.remove(org_id);
+            g.remove(org_id.as_str());
         }
     }
 }

@@ -90,7 +90,7 @@ pub struct McpServer {
     /// Id (a UUID).
     pub id: String,
     /// The organisation it belongs to.
-    pub org_id: String,
+    pub org_id: crate::ids::OrgId,
     /// Its slug, the prefix of its tools' names (unique in the organisation).
     pub name: String,
     /// The Streamable HTTP endpoint.
@@ -159,14 +159,22 @@ pub trait McpServerRepo: Send + Sync {
     /// Stores a server with its journal (`Conflict` when the name is taken in the org).
     async fn create_mcp_server(&self, s: &McpServer, j: &Journal<'_>) -> StoreResult<()>;
     /// The organisation's servers, oldest first.
-    async fn list_mcp_servers(&self, org_id: &str) -> StoreResult<Vec<McpServer>>;
+    async fn list_mcp_servers(&self, org_id: &crate::ids::OrgId) -> StoreResult<Vec<McpServer>>;
     /// One server of the organisation.
-    async fn get_mcp_server(&self, org_id: &str, id: &str) -> StoreResult<Option<McpServer>>;
+    async fn get_mcp_server(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<McpServer>>;
     /// Writes a server's changeable fields with its journal; false when absent.
     async fn update_mcp_server(&self, s: &McpServer, j: &Journal<'_>) -> StoreResult<bool>;
     /// Deletes a server with its journal; false when absent.
-    async fn delete_mcp_server(&self, org_id: &str, id: &str, j: &Journal<'_>)
-        -> StoreResult<bool>;
+    async fn delete_mcp_server(
+        &self,
+        org_id: &crate::ids::OrgId,
+        id: &str,
+        j: &Journal<'_>,
+    ) -> StoreResult<bool>;
 }
 
 #[cfg(test)]

@@ -179,9 +179,9 @@ fn journal<'a>(
     j
 }
 
-fn org(actor: &Principal) -> CoreResult<&str> {
+fn org(actor: &Principal) -> CoreResult<&crate::ids::OrgId> {
     actor.require(Permission::AdminAll)?;
-    Ok(actor.org()?.id.as_str())
+    Ok(&actor.org()?.id)
 }
 
 /// Adds a server to the caller's organisation (name and url required); it is
@@ -200,7 +200,7 @@ pub async fn create(
     }
     let mut s = McpServer {
         id: uuid_v4(),
-        org_id: org_id.to_string(),
+        org_id: org_id.clone(),
         name: String::new(),
         url: String::new(),
         credentials_sealed: None,

@@ -61,7 +61,7 @@ fn decode(r: &dyn Row) -> StoreResult<McpServer> {
         .collect::<StoreResult<_>>()?;
     Ok(McpServer {
         id: r.text(0)?,
-        org_id: r.text(1)?,
+        org_id: r.text(1)?.into(),
         name: r.text(2)?,
         url: r.text(3)?,
         credentials_sealed: r.opt_text(4)?,
@@ -114,12 +114,19 @@ impl<B: Db> McpServerRepo for SqlStore<B> {
         c.commit().await
     }
 
-    async fn list_mcp_servers(&self, org_id: &str) -> StoreResult<Vec<McpServer>> {
+    async fn list_mcp_servers(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+    ) -> StoreResult<Vec<McpServer>> {
         let mut c = self.0.reader().await?;
         c.rows(&LIST, &args![org_id], decode).await
     }
 
-    async fn get_mcp_server(&self, org_id: &str, id: &str) -> StoreResult<Option<McpServer>> {
+    async fn get_mcp_server(
+        &self,
+        org_id: &portal_core::ids::OrgId,
+        id: &str,
+    ) -> StoreResult<Option<McpServer>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, id], decode).await
     }
@@ -132,7 +139,7 @@ impl<B: Db> McpServerRepo for SqlStore<B> {
 
     async fn delete_mcp_server(
         &self,
-        org_id: &str,
+        org_id: &portal_core::ids::OrgId,
         id: &str,
         j: &Journal<'_>,
     ) -> StoreResult<bool> {
