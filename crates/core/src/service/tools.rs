@@ -326,6 +326,11 @@ pub async fn execute(
         obj.insert("error".into(), Value::String(e.clone()));
     }
     executions::finish(ctx, &p.actor(), &record, &payload).await;
+    // Whatever may have changed the cloud (even a failed or timed-out call)
+    // makes the tenancy snapshots stale.
+    if let (true, Some(t)) = (spec.risk != Risk::Read, ctx.tenancy) {
+        t.invalidate();
+    }
     hooks.executed(name, status.as_str(), elapsed.as_secs_f64());
     match outcome {
         Ok(result) => Ok(Executed {
