@@ -1,9 +1,13 @@
 //! A generated tenancy of a given size on top of the demo one, for
-//! benchmarks (`portal oci-emulator --generate N`): cells of one VCN (and
-//! its default security list), two subnets, two running instances (each with
-//! its VNIC) and two block volumes, one attached — ten resources a graph
-//! shows, plus three attachments. Made with the same operation handlers
-//! clients call, in memory, before the state is first written.
+//! benchmarks (`portal oci-emulator --generate N`): cells of one VCN with
+//! its default security list and a second one (every other cell's open to
+//! the internet on port 22), two subnets, one running instance with its VNIC
+//! (and its attachment), two block volumes, one attached — eleven resources,
+//! nine of them graph nodes. The service limits allow about 550 generated
+//! instances (E4 and E5 cores over the three ADs); every list the graph reads
+//! stays within its 1,000 items up to 500 cells. Made with the same
+//! operation handlers clients call, in memory, before the state is first
+//! written.
 
 use std::path::Path;
 
@@ -16,8 +20,8 @@ use crate::state::{kind, Res, State};
 use crate::wire::{time_value, Millis};
 use crate::EmulatorError;
 
-/// Resources a graph shows per cell.
-pub const PER_CELL: usize = 10;
+/// Resources per cell (attachments included).
+pub const PER_CELL: usize = 11;
 /// Compartments the cells are spread over.
 const COMPARTMENTS: usize = 10;
 
@@ -47,10 +51,7 @@ pub(crate) fn grow(
         dirty: false,
     };
     let tenancy = ctx.tenancy();
-    let ad = availability_domains(&region)
-        .into_iter()
-        .next()
-        .unwrap_or_default();
+    let ads = availability_domains(&region);
     let mut compartments = Vec::new();
     for c in 0..COMPARTMENTS.min(cells) {
         let id = ctx.st.new_ocid("compartment", false);
@@ -60,8 +61,10 @@ pub(crate) fn grow(
             "isAccessible": true, "freeformTags": {}, "definedTags": {},
         });
         let body: Map<String, Value> = body.as_object().cloned().unwrap_or_default();
-        ctx.st
-            .insert(kind::COMPARTMENT, Res::new(body, Lifecycle::fixed("ACTIVE", at)));
+        ctx.st.insert(
+            kind::COMPARTMENT,
+            Res::new(body, Lifecycle::fixed("ACTIVE", at)),
+        );
         compartments.push(id);
     }
     for cell in 0..cells {
@@ -75,12 +78,36 @@ pub(crate) fn grow(
             services::network::create_vcn,
             &[],
             &[],
-            Some(json!({"compartmentId": comp, "displayName": format!("{name}-vcn"), "cidrBlock": format!("10.{hi}.{lo}.0/24")})),
+            Some(
+                json!({"compartmentId": comp, "displayName": format!("{name}-vcn"), "cidrBlock": format!("10.{hi}.{lo}.0/24")}),
+            ),
         )?;
         let vcn_id = id_of(&vcn);
-        let mut instances = Vec::new();
+        let default_sl = vcn
+            .get("defaultSecurityListId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let extra_sl = ctx.st.new_ocid("securitylist", true);
+        let source = if cell % 2 == 0 {
+            "0.0.0.0/0"
+        } else {
+            "10.0.0.0/8"
+        };
+        let sl = json!({
+            "id": extra_sl, "compartmentId": comp, "vcnId": vcn_id, "displayName": format!("{name}-ssh"),
+            "ingressSecurityRules": [{"protocol": "6", "source": source, "sourceType": "CIDR_BLOCK", "isStateless": false,
+                "tcpOptions": {"destinationPortRange": {"min": 22, "max": 22}}}],
+            "egressSecurityRules": [], "timeCreated": time_value(at), "freeformTags": {}, "definedTags": {},
+        });
+        let sl: Map<String, Value> = sl.as_object().cloned().unwrap_or_default();
+        ctx.st.insert(
+            kind::SECURITY_LIST,
+            Res::new(sl, Lifecycle::fixed("AVAILABLE", at)),
+        );
+        let mut subnets = Vec::new();
         for half in 0..2 {
-            let subnet = id_of(&call(
+            subnets.push(id_of(&call(
                 &mut ctx,
                 at,
                 "generated subnet",
@@ -88,23 +115,34 @@ pub(crate) fn grow(
                 &[],
                 &[],
                 Some(json!({"compartmentId": comp, "vcnId": vcn_id, "displayName": format!("{name}-sn{half}"),
-                    "cidrBlock": format!("10.{hi}.{lo}.{}/25", half * 128)})),
-            )?);
-            let inst = call(
-                &mut ctx,
-                at,
-                "generated instance",
-                compute::launch_instance,
-                &[],
-                &[],
-                Some(json!({"compartmentId": comp, "availabilityDomain": ad, "displayName": format!("{name}-vm{half}"),
-                    "shape": "VM.Standard.E4.Flex", "shapeConfig": {"ocpus": 1, "memoryInGBs": 16},
-                    "sourceDetails": {"sourceType": "image", "imageId": image},
-                    "createVnicDetails": {"subnetId": subnet}})),
-            )?;
-            instances.push(id_of(&inst));
+                    "cidrBlock": format!("10.{hi}.{lo}.{}/25", half * 128),
+                    "securityListIds": [default_sl, extra_sl]})),
+            )?));
         }
-        for (half, inst) in instances.iter().enumerate() {
+        let ad = ads
+            .get(cell % ads.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        let shape = if (cell / ads.len().max(1)) % 2 == 0 {
+            "VM.Standard.E4.Flex"
+        } else {
+            "VM.Standard.E5.Flex"
+        };
+        let inst = id_of(&call(
+            &mut ctx,
+            at,
+            "generated instance",
+            compute::launch_instance,
+            &[],
+            &[],
+            Some(
+                json!({"compartmentId": comp, "availabilityDomain": ad, "displayName": format!("{name}-vm"),
+                "shape": shape, "shapeConfig": {"ocpus": 1, "memoryInGBs": 16},
+                "sourceDetails": {"sourceType": "image", "imageId": image},
+                "createVnicDetails": {"subnetId": subnets[0]}}),
+            ),
+        )?);
+        for half in 0..2 {
             let vol = id_of(&call(
                 &mut ctx,
                 at,
@@ -112,7 +150,9 @@ pub(crate) fn grow(
                 services::blockstorage::create_volume,
                 &[],
                 &[],
-                Some(json!({"compartmentId": comp, "availabilityDomain": ad, "displayName": format!("{name}-vol{half}"), "sizeInGBs": 50})),
+                Some(
+                    json!({"compartmentId": comp, "availabilityDomain": ad, "displayName": format!("{name}-vol{half}"), "sizeInGBs": 50}),
+                ),
             )?);
             if half == 0 {
                 call(

@@ -23,6 +23,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod faults;
+mod generate;
 mod idempotency;
 mod keys;
 pub mod lifecycle;
@@ -32,7 +33,6 @@ pub mod metrics;
 pub mod mql;
 pub mod routes;
 pub mod searchql;
-mod generate;
 mod seed;
 mod server;
 mod services;

@@ -87,7 +87,11 @@ async fn looking_at_a_pending_delete_twice_records_nothing_and_reads_the_cloud_o
     assert!(text.starts_with("deleteVcn: "), "{first}");
     let read = emu.requests_served() - calls;
     assert!(read >= 9, "the first look reads the tenancy ({read} calls)");
-    assert_eq!(ledger(&app).await, before, "reading for a blast radius is not recorded");
+    assert_eq!(
+        ledger(&app).await,
+        before,
+        "reading for a blast radius is not recorded"
+    );
 
     // Again, through the API, the inbox and the approval page: nothing new
     // is recorded and the cloud is not asked again.
@@ -116,7 +120,10 @@ async fn looking_at_a_pending_delete_twice_records_nothing_and_reads_the_cloud_o
         .filter(|n| n["kind"] == "tool")
         .map(|n| n["id"].as_str().unwrap())
         .collect();
-    assert!(!tools.contains(&"getVnic") && !tools.contains(&"listSubnets"), "{tools:?}");
+    assert!(
+        !tools.contains(&"getVnic") && !tools.contains(&"listSubnets"),
+        "{tools:?}"
+    );
     stop.cancel();
     let _ = server.await;
 }

@@ -12,3 +12,4 @@ pub mod resources;
 pub mod service;
 pub mod snapshot;
 pub mod usage;
+pub mod usage_cache;

@@ -103,12 +103,32 @@ pub async fn query(
             "days: must be between 1 and {MAX_DAYS}"
         )));
     }
-    let rows = ctx.store.usage_rows(&org, ctx.now - days * DAY_MS).await?;
-    Ok(match q.kind {
+    let cached = ctx.tenancy.map(|t| t.usage.get(&org, q.kind, days));
+    let generation = match cached {
+        Some(Ok(hit)) => return Ok((*hit).clone()),
+        Some(Err(g)) => Some(g),
+        None => None,
+    };
+    let answer = usage_answer(ctx, &org, q.kind, days).await?;
+    if let (Some(t), Some(g)) = (ctx.tenancy, generation) {
+        t.usage.put(&org, q.kind, days, g, Arc::new(answer.clone()));
+    }
+    Ok(answer)
+}
+
+/// The usage graph (or tool co-occurrence) of `org` over `days`, aggregated now.
+async fn usage_answer(
+    ctx: &Ctx<'_>,
+    org: &str,
+    kind: QueryKind,
+    days: i64,
+) -> CoreResult<GraphAnswer> {
+    let rows = ctx.store.usage_rows(org, ctx.now - days * DAY_MS).await?;
+    Ok(match kind {
         QueryKind::Usage => {
             let names: HashMap<String, String> = ctx
                 .store
-                .list_members(&org)
+                .list_members(org)
                 .await?
                 .into_iter()
                 .map(|m| (format!("user:{}", m.user.id), m.user.email))

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::resources::{Inventory, ResourceGraph};
+use super::usage_cache::UsageCache;
 use crate::error::CoreResult;
 
 /// Most organisations' snapshots kept at once (the oldest goes first).
@@ -48,6 +49,8 @@ pub struct Snapshots {
     generation: AtomicU64,
     slots: Mutex<HashMap<String, Arc<Slot>>>,
     reads: AtomicU64,
+    /// Usage answers, for the same TTL.
+    pub usage: UsageCache,
 }
 
 impl Snapshots {
@@ -59,6 +62,7 @@ impl Snapshots {
             generation: AtomicU64::new(0),
             slots: Mutex::new(HashMap::new()),
             reads: AtomicU64::new(0),
+            usage: UsageCache::new(ttl),
         }
     }
 
@@ -191,7 +195,11 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
             Ok(inv("ocid1.vcn.a"))
         };
-        let (x, y, z) = tokio::join!(s.get("a", &[], read), s.get("a", &[], read), s.get("a", &[], read));
+        let (x, y, z) = tokio::join!(
+            s.get("a", &[], read),
+            s.get("a", &[], read),
+            s.get("a", &[], read)
+        );
         assert!(x.is_ok() && y.is_ok() && z.is_ok());
         assert_eq!(n.load(Ordering::SeqCst), 1);
 

@@ -327,9 +327,12 @@ pub async fn execute(
     }
     executions::finish(ctx, &p.actor(), &record, &payload).await;
     // Whatever may have changed the cloud (even a failed or timed-out call)
-    // makes the tenancy snapshots stale.
-    if let (true, Some(t)) = (spec.risk != Risk::Read, ctx.tenancy) {
-        t.invalidate();
+    // makes the tenancy snapshots stale; every run changes the usage graph.
+    if let Some(t) = ctx.tenancy {
+        if spec.risk != Risk::Read {
+            t.invalidate();
+        }
+        t.usage.executed(&org.id);
     }
     hooks.executed(name, status.as_str(), elapsed.as_secs_f64());
     match outcome {
