@@ -89,7 +89,7 @@ pub(crate) fn grow(
             .unwrap_or_default()
             .to_string();
         let extra_sl = ctx.st.new_ocid("securitylist", true);
-        let source = if cell % 2 == 0 {
+        let source = if cell.is_multiple_of(2) {
             "0.0.0.0/0"
         } else {
             "10.0.0.0/8"
@@ -123,7 +123,7 @@ pub(crate) fn grow(
             .get(cell % ads.len().max(1))
             .cloned()
             .unwrap_or_default();
-        let shape = if (cell / ads.len().max(1)) % 2 == 0 {
+        let shape = if (cell / ads.len().max(1)).is_multiple_of(2) {
             "VM.Standard.E4.Flex"
         } else {
             "VM.Standard.E5.Flex"
