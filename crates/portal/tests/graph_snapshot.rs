@@ -72,7 +72,7 @@ async fn looking_at_a_pending_delete_twice_records_nothing_and_reads_the_cloud_o
             emu.config_path().display().to_string(),
         )
         .env("PORTAL_OCI_ENDPOINT", &endpoint)
-        .env("PORTAL_CLOUD_SNAPSHOT_TTL_MS", LONG_TTL)
+        .env("PORTAL_SNAPSHOT_TTL_MS", LONG_TTL)
         .spawn()
         .await;
     let admin = app.admin().await;
@@ -132,7 +132,7 @@ async fn looking_at_a_pending_delete_twice_records_nothing_and_reads_the_cloud_o
 async fn a_change_made_through_the_gateway_shows_in_the_blast_radius_at_once() {
     let app = TestApp::builder()
         .env("PORTAL_CLOUD", "emulator")
-        .env("PORTAL_CLOUD_SNAPSHOT_TTL_MS", LONG_TTL)
+        .env("PORTAL_SNAPSHOT_TTL_MS", LONG_TTL)
         .spawn()
         .await;
     let admin = app.admin().await;
@@ -187,7 +187,7 @@ async fn a_change_made_through_the_gateway_shows_in_the_blast_radius_at_once() {
 async fn the_callers_permission_is_checked_before_the_snapshot_is_served() {
     let app = TestApp::builder()
         .env("PORTAL_CLOUD", "emulator")
-        .env("PORTAL_CLOUD_SNAPSHOT_TTL_MS", LONG_TTL)
+        .env("PORTAL_SNAPSHOT_TTL_MS", LONG_TTL)
         .spawn()
         .await;
     let admin = app.admin().await;
@@ -224,7 +224,7 @@ async fn the_callers_permission_is_checked_before_the_snapshot_is_served() {
 async fn another_organisation_never_gets_this_organisations_snapshot() {
     let app = TestApp::builder()
         .env("PORTAL_CLOUD", "emulator")
-        .env("PORTAL_CLOUD_SNAPSHOT_TTL_MS", LONG_TTL)
+        .env("PORTAL_SNAPSHOT_TTL_MS", LONG_TTL)
         .spawn()
         .await;
     let admin = app.admin().await;

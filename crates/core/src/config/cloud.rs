@@ -68,5 +68,5 @@ pub(super) const NAMES: &[Name] = &[
     Name::new("oci_config_file", "PORTAL_OCI_CONFIG_FILE").unset("~/.oci/config"),
     Name::new("oci_profile", "PORTAL_OCI_PROFILE"),
     Name::new("oci_endpoint", "PORTAL_OCI_ENDPOINT").unset("(OCI's endpoints)"),
-    Name::new("snapshot_ttl_ms", "PORTAL_CLOUD_SNAPSHOT_TTL_MS"),
+    Name::new("snapshot_ttl_ms", "PORTAL_SNAPSHOT_TTL_MS"),
 ];
