@@ -7,6 +7,7 @@
 pub mod ai_providers;
 pub mod chat;
 pub mod cloud;
+mod graph;
 pub mod mcp;
 pub mod metrics;
 pub mod ops;
@@ -122,7 +123,10 @@ impl App {
 
     fn with_keys(settings: Settings, store: Arc<dyn Store>, keys: Keys) -> Self {
         let principals = Arc::new(PrincipalCache::new(CACHE_TTL, 10_000));
-        let contexts = Contexts::new(store.clone(), keys.clone(), principals.clone());
+        let tenancy = Arc::new(portal_core::graph::snapshot::Snapshots::new(
+            settings.cloud.snapshot_ttl,
+        ));
+        let contexts = Contexts::new(store.clone(), keys.clone(), principals.clone(), tenancy);
         Self(Arc::new(Inner {
             settings: Arc::new(settings),
             store,

@@ -23,6 +23,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod faults;
+mod generate;
 mod idempotency;
 mod keys;
 pub mod lifecycle;
@@ -106,6 +107,9 @@ pub struct EmulatorConfig {
     pub verify_clock_skew: bool,
     /// How long a successful POST's `opc-retry-token` is remembered (OCI: 24 h).
     pub retry_token_ttl: Duration,
+    /// About how many generated resources to add to a freshly seeded
+    /// tenancy (benchmarks; 0: the demo tenancy alone).
+    pub generate: usize,
 }
 
 impl EmulatorConfig {
@@ -118,6 +122,7 @@ impl EmulatorConfig {
             region: "us-ashburn-1".to_string(),
             verify_clock_skew: true,
             retry_token_ttl: Duration::from_secs(24 * 3600),
+            generate: 0,
         }
     }
 }
@@ -189,7 +194,12 @@ impl Emulator {
         let held = shared.lock()?;
         let mut st = match state::load(&state_path)? {
             Some(st) => st,
-            None => seed::seed(&config.region, wire::now_ms(), &blob_dir)?,
+            None => {
+                let now = wire::now_ms();
+                let mut st = seed::seed(&config.region, now, &blob_dir)?;
+                generate::grow(&mut st, now, &blob_dir, config.generate)?;
+                st
+            }
         };
         st.meta.region = config.region.clone();
         let bytes = serde_json::to_vec(&st)

@@ -34,7 +34,7 @@ fn seed_err(what: &str, e: wire::ApiError) -> EmulatorError {
 }
 
 /// Call an operation handler with a JSON body at time `at`; returns the JSON reply.
-fn call(
+pub(crate) fn call(
     ctx: &mut Ctx<'_>,
     at: Millis,
     what: &str,
@@ -62,7 +62,7 @@ fn call(
     })
 }
 
-fn id_of(v: &Value) -> String {
+pub(crate) fn id_of(v: &Value) -> String {
     v.get("id")
         .and_then(Value::as_str)
         .unwrap_or("")

@@ -119,6 +119,10 @@ enum Command {
         /// Time a resource spends in a transitional state (PROVISIONING, STOPPING, …), in ms.
         #[arg(long, default_value_t = 2000)]
         delay_ms: u64,
+        /// Add about this many generated resources (VCNs, subnets, instances,
+        /// VNICs, volumes) to a freshly seeded tenancy, for benchmarks.
+        #[arg(long, default_value_t = 0)]
+        generate: usize,
     },
 }
 
@@ -342,8 +346,12 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        Command::OciEmulator { bind, delay_ms } => run(settings, logging::Sink::Stderr, move |s| {
-            oci_emulator(s, bind, delay_ms)
+        Command::OciEmulator {
+            bind,
+            delay_ms,
+            generate,
+        } => run(settings, logging::Sink::Stderr, move |s| {
+            oci_emulator(s, bind, delay_ms, generate)
         }),
         Command::Audit { command } => {
             run(settings, logging::Sink::Stderr, move |s| audit(s, command))
@@ -659,9 +667,11 @@ async fn oci_emulator(
     settings: Settings,
     bind: std::net::SocketAddr,
     delay_ms: u64,
+    generate: usize,
 ) -> anyhow::Result<()> {
     let mut config = portal_oci_emulator::EmulatorConfig::new(settings.data_dir.clone());
     config.transition_delay = std::time::Duration::from_millis(delay_ms);
+    config.generate = generate;
     let emulator =
         portal_oci_emulator::Emulator::open(config).context("opening the OCI emulator")?;
     let listener = tokio::net::TcpListener::bind(bind)

@@ -49,26 +49,17 @@ pub async fn run(
 }
 
 /// What each of `approvals` would affect if approved (destructive calls
-/// only), read from the cloud as the page's member; the error is a message
-/// safe to show (the page says the blast radius is unavailable).
+/// only), from the organisation's tenancy snapshot read as the page's member;
+/// the error is a message safe to show (the page says the blast radius is
+/// unavailable).
 pub async fn impacts(
     state: &AppState,
     m: &Member,
     approvals: &[portal_core::model::Approval],
 ) -> Result<Vec<Option<portal_core::graph::impact::Impact>>, String> {
-    use portal_core::graph::{impact, read::Cloud};
-    if approvals.iter().all(|a| impact::target(a).is_none()) {
-        return Ok(vec![None; approvals.len()]);
-    }
-    let Some(tools) = state.cloud.get().map(|c| c.tools.clone()) else {
-        return Err("no cloud is configured".into());
-    };
-    let cloud = Cloud {
-        tools: tools.as_ref(),
-        hooks: &state.metrics,
-        timeout: portal_app::TOOL_TIMEOUT,
-    };
-    impact::of_approvals(&state.ctx(&m.caller), &cloud, &m.principal, approvals)
+    state
+        .app
+        .approval_impacts(&m.principal, approvals)
         .await
         .map_err(|e| e.to_string())
 }

@@ -256,18 +256,15 @@ async fn impact_of(
     r: &Require<perm::ToolsApprove>,
     a: &Approval,
 ) -> Option<ImpactView> {
-    use portal_core::graph::{impact, read::Cloud};
-    if a.status != "pending" || impact::target(a).is_none() {
+    if a.status != "pending" || portal_core::graph::impact::target(a).is_none() {
         return None;
     }
-    let tools = state.cloud.get().map(|c| c.tools.clone())?;
-    let cloud = Cloud {
-        tools: tools.as_ref(),
-        hooks: &state.metrics,
-        timeout: super::tools::TOOL_TIMEOUT,
-    };
-    let ctx = state.ctx(&r.caller);
-    match impact::of_approvals(&ctx, &cloud, &r.principal, std::slice::from_ref(a)).await {
+    state.cloud.get()?;
+    match state
+        .app
+        .approval_impacts(&r.principal, std::slice::from_ref(a))
+        .await
+    {
         Ok(mut v) => v.pop().flatten().map(|i| ImpactView {
             resource: i.resource,
             label: i.label,

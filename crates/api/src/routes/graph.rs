@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::Json;
 use portal_core::graph::model::{Edge, GraphAnswer, Node, QueryKind};
-use portal_core::graph::read::Cloud;
-use portal_core::graph::service::{self as graph, Query};
+use portal_core::graph::service::Query;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -139,8 +138,10 @@ impl GraphView {
 }
 
 /// Graph analytics of the active organisation (`admin:audit`): resource
-/// queries read the cloud through the gateway as the caller (so they also
-/// need `tools:execute`, and see only the organisation's compartments).
+/// queries read the cloud through the gateway's read path as the caller (so
+/// they also need `tools:execute`, and see only the organisation's
+/// compartments), from a snapshot of a few seconds shared by the
+/// organisation; the reads write no activity or audit entries.
 #[utoipa::path(
     get, path = "/api/graph", operation_id = "queryGraph", tag = "audit", params(GraphQuery),
     responses(
@@ -164,18 +165,12 @@ pub async fn query(
         .map_err(|e: portal_core::graph::model::UnknownKind| {
             ApiError::Validation(format!("query/{e}"))
         })?;
-    let tools = state.cloud.get().map(|c| c.tools.clone());
-    let cloud = tools.as_ref().map(|t| Cloud {
-        tools: t.as_ref(),
-        hooks: &state.metrics,
-        timeout: super::tools::TOOL_TIMEOUT,
-    });
     let query = Query {
         kind,
         resource: q.resource,
         days: q.days,
     };
     let ctx = state.ctx(&r.caller);
-    let answer = graph::query(&ctx, cloud.as_ref(), &r.principal, &query).await?;
+    let answer = state.app.graph_query(&ctx, &r.principal, &query).await?;
     Ok(Json(GraphView::new(kind, &answer)))
 }

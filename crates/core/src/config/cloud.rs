@@ -1,6 +1,7 @@
 //! The cloud that answers the tools: the embedded emulator, real OCI, or none.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,10 @@ pub struct CloudSettings {
     /// Base URL that replaces every OCI service endpoint (e.g. a standalone emulator).
     #[serde(deserialize_with = "fields::optional_origin")]
     pub oci_endpoint: Option<String>,
+    /// How long graph analytics and approval impacts reuse one read of an
+    /// organisation's tenancy (0: read on every request; at most 60 s).
+    #[serde(rename = "snapshot_ttl_ms", with = "fields::millis")]
+    pub snapshot_ttl: Duration,
 }
 
 impl Default for CloudSettings {
@@ -52,6 +57,7 @@ impl Default for CloudSettings {
             oci_config_file: None,
             oci_profile: "DEFAULT".into(),
             oci_endpoint: None,
+            snapshot_ttl: Duration::from_secs(5),
         }
     }
 }
@@ -62,4 +68,5 @@ pub(super) const NAMES: &[Name] = &[
     Name::new("oci_config_file", "PORTAL_OCI_CONFIG_FILE").unset("~/.oci/config"),
     Name::new("oci_profile", "PORTAL_OCI_PROFILE"),
     Name::new("oci_endpoint", "PORTAL_OCI_ENDPOINT").unset("(OCI's endpoints)"),
+    Name::new("snapshot_ttl_ms", "PORTAL_SNAPSHOT_TTL_MS"),
 ];

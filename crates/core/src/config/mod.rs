@@ -283,6 +283,9 @@ impl Settings {
         if self.jobs.poll_interval.as_millis() < 10 {
             return fail("jobs.poll_interval_ms", "must be at least 10");
         }
+        if self.cloud.snapshot_ttl.as_millis() > 60_000 {
+            return fail("cloud.snapshot_ttl_ms", "must be at most 60000");
+        }
         if self.database.check_interval.as_millis() < 50 {
             return fail("database.check_interval_ms", "must be at least 50");
         }

@@ -11,7 +11,6 @@ use super::resources::ResourceGraph;
 use crate::error::CoreResult;
 use crate::identity::Principal;
 use crate::model::Approval;
-use crate::service::Ctx;
 use crate::tools::Risk;
 
 /// What a destructive call would affect.
@@ -84,10 +83,9 @@ pub fn of(g: &ResourceGraph, a: &Approval) -> Option<Impact> {
     })
 }
 
-/// The impacts of `approvals`, in order, reading the cloud once as `p` (and
-/// not at all when none is destructive).
+/// The impacts of `approvals`, in order, from the organisation's snapshot
+/// read as `p` (not at all when none is destructive).
 pub async fn of_approvals(
-    ctx: &Ctx<'_>,
     cloud: &Cloud<'_>,
     p: &Principal,
     approvals: &[Approval],
@@ -95,7 +93,7 @@ pub async fn of_approvals(
     if approvals.iter().all(|a| target(a).is_none()) {
         return Ok(vec![None; approvals.len()]);
     }
-    let g = ResourceGraph::build(&cloud.inventory(ctx, p).await?);
+    let g = cloud.graph(p).await?;
     Ok(approvals.iter().map(|a| of(&g, a)).collect())
 }
 

@@ -151,7 +151,7 @@ pub struct GraphAnswer {
 }
 
 /// The questions `/api/graph` answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QueryKind {
     /// Everything that depends on a resource.
     BlastRadius,

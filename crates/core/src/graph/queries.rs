@@ -60,8 +60,9 @@ pub fn exposure(g: &ResourceGraph) -> GraphAnswer {
         return out;
     };
     let mut nodes: Vec<NodeIndex> = Vec::new();
-    let keep = |i: NodeIndex, nodes: &mut Vec<NodeIndex>| {
-        if !nodes.contains(&i) {
+    let mut kept: HashSet<NodeIndex> = HashSet::new();
+    let mut keep = |i: NodeIndex, nodes: &mut Vec<NodeIndex>| {
+        if kept.insert(i) {
             nodes.push(i);
         }
     };

@@ -1,9 +1,11 @@
 //! What adapters call: one typed graph query, answered for the caller's
 //! organisation only (`admin:audit`). Resource queries read the cloud as the
-//! caller (so the organisation's compartment policy bounds them); usage
+//! caller (so the organisation's compartment policy bounds them), through the
+//! organisation's short-lived snapshot; usage
 //! queries read the organisation's own tool executions.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::model::{GraphAnswer, QueryKind};
 use super::queries;
@@ -34,14 +36,9 @@ pub struct Query {
     pub days: Option<i64>,
 }
 
-/// The resource graph of what `p`'s organisation may see.
-pub async fn resource_graph(
-    ctx: &Ctx<'_>,
-    cloud: &Cloud<'_>,
-    p: &Principal,
-) -> CoreResult<ResourceGraph> {
-    let inv = cloud.inventory(ctx, p).await?;
-    Ok(ResourceGraph::build(&inv))
+/// The resource graph of what `p`'s organisation may see (its snapshot).
+pub async fn resource_graph(cloud: &Cloud<'_>, p: &Principal) -> CoreResult<Arc<ResourceGraph>> {
+    cloud.graph(p).await
 }
 
 /// The blast radius of `resource` in `g`; another organisation's (or an
@@ -93,7 +90,7 @@ pub async fn query(
         let cloud = cloud.ok_or_else(|| {
             CoreError::NotFound("No cloud is configured: the resource graph is unavailable".into())
         })?;
-        let g = resource_graph(ctx, cloud, p).await?;
+        let g = resource_graph(cloud, p).await?;
         return match (q.kind, resource) {
             (QueryKind::BlastRadius, Some(r)) => blast_radius(&g, r),
             (QueryKind::Exposure, _) => Ok(queries::exposure(&g)),
@@ -106,12 +103,32 @@ pub async fn query(
             "days: must be between 1 and {MAX_DAYS}"
         )));
     }
-    let rows = ctx.store.usage_rows(&org, ctx.now - days * DAY_MS).await?;
-    Ok(match q.kind {
+    let cached = ctx.tenancy.map(|t| t.usage.get(&org, q.kind, days));
+    let generation = match cached {
+        Some(Ok(hit)) => return Ok((*hit).clone()),
+        Some(Err(g)) => Some(g),
+        None => None,
+    };
+    let answer = usage_answer(ctx, &org, q.kind, days).await?;
+    if let (Some(t), Some(g)) = (ctx.tenancy, generation) {
+        t.usage.put(&org, q.kind, days, g, Arc::new(answer.clone()));
+    }
+    Ok(answer)
+}
+
+/// The usage graph (or tool co-occurrence) of `org` over `days`, aggregated now.
+async fn usage_answer(
+    ctx: &Ctx<'_>,
+    org: &crate::ids::OrgId,
+    kind: QueryKind,
+    days: i64,
+) -> CoreResult<GraphAnswer> {
+    let rows = ctx.store.usage_rows(org, ctx.now - days * DAY_MS).await?;
+    Ok(match kind {
         QueryKind::Usage => {
             let names: HashMap<String, String> = ctx
                 .store
-                .list_members(&org)
+                .list_members(org)
                 .await?
                 .into_iter()
                 .map(|m| (format!("user:{}", m.user.id), m.user.email))

@@ -11,10 +11,13 @@ use crate::rbac::Permission;
 /// leaves no other record (imports, tests); the gateway records its runs with
 /// their audit entries through `executions`.
 pub async fn record(ctx: &Ctx<'_>, a: &Activity) -> CoreResult<()> {
-    Ok(ctx
-        .store
+    ctx.store
         .record_activity(a, crate::journal::Journal::NONE)
-        .await?)
+        .await?;
+    if let Some(t) = ctx.tenancy {
+        t.usage.executed(&a.org_id);
+    }
+    Ok(())
 }
 
 /// Allowed status filter values.

@@ -1,14 +1,16 @@
 //! Where service contexts come from. The composition root builds one
 //! [`Contexts`] per process and hands it to whatever calls services (the
 //! adapters through the app, the chat engine), so every [`Ctx`] carries the
-//! same store, keys and principal cache: a credential change made from any of
-//! them clears the one cache every adapter reads.
+//! same store, keys, principal cache and tenancy snapshots: a credential
+//! change (or a tool changing the cloud) made from any of them clears the one
+//! cache every adapter reads.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::Ctx;
 use crate::crypto::Keys;
+use crate::graph::snapshot::Snapshots;
 use crate::identity::{now_ms, PrincipalCache};
 use crate::store::Store;
 
@@ -18,15 +20,23 @@ pub struct Contexts {
     store: Arc<dyn Store>,
     keys: Keys,
     principals: Arc<PrincipalCache>,
+    tenancy: Arc<Snapshots>,
 }
 
 impl Contexts {
-    /// The process's contexts over its store, keys and principal cache.
-    pub fn new(store: Arc<dyn Store>, keys: Keys, principals: Arc<PrincipalCache>) -> Self {
+    /// The process's contexts over its store, keys, principal cache and
+    /// tenancy snapshots.
+    pub fn new(
+        store: Arc<dyn Store>,
+        keys: Keys,
+        principals: Arc<PrincipalCache>,
+        tenancy: Arc<Snapshots>,
+    ) -> Self {
         Self {
             store,
             keys,
             principals,
+            tenancy,
         }
     }
 
@@ -39,6 +49,7 @@ impl Contexts {
             user_agent,
             now: now_ms(),
             principals: Some(&self.principals),
+            tenancy: Some(&self.tenancy),
         }
     }
 
@@ -50,6 +61,11 @@ impl Contexts {
     /// The keys behind the contexts.
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// The tenancy snapshots behind the contexts.
+    pub fn tenancy(&self) -> &Arc<Snapshots> {
+        &self.tenancy
     }
 
     /// The principal cache behind the contexts.

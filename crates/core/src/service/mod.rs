@@ -21,6 +21,7 @@ pub mod search;
 pub mod setup;
 pub mod sso;
 pub mod sso_sessions;
+pub mod tool_reads;
 pub mod tools;
 pub mod webhooks;
 
@@ -45,6 +46,9 @@ pub struct Ctx<'a> {
     /// The process's cache of resolved principals, cleared when credentials
     /// or permissions change (`None`: nothing cached, e.g. the CLI).
     pub principals: Option<&'a crate::identity::PrincipalCache>,
+    /// The process's tenancy snapshots, forgotten when a tool changes the
+    /// cloud (`None`: nothing cached, e.g. the CLI).
+    pub tenancy: Option<&'a crate::graph::snapshot::Snapshots>,
 }
 
 impl<'a> Ctx<'a> {

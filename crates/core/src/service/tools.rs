@@ -398,6 +398,14 @@ async fn run_tool(
         obj.insert("error".into(), Value::String(e.clone()));
     }
     executions::finish(ctx, &p.actor(), &record, &payload).await;
+    // Whatever may have changed the cloud (even a failed or timed-out call)
+    // makes the tenancy snapshots stale; every run changes the usage graph.
+    if let Some(t) = ctx.tenancy {
+        if spec.risk != Risk::Read {
+            t.invalidate();
+        }
+        t.usage.executed(&org.id);
+    }
     hooks.executed(name, status.as_str(), elapsed.as_secs_f64());
     match outcome {
         Ok(result) => Ok(Executed {
