@@ -397,6 +397,43 @@ async fn a_failing_server_is_marked_and_its_tools_refused() {
 }
 
 #[tokio::test]
+async fn a_server_that_lists_too_much_is_refused_and_descriptions_are_cut() {
+    let remote = RemoteServer::start().await;
+    let app = app().await;
+    let admin = app.admin().await;
+    // Long descriptions are kept cut to 2,000 characters.
+    remote.list_extra(3, 5_000);
+    let s = connect(&admin, "wide", &remote.url).await;
+    let id = s["id"].as_str().unwrap().to_string();
+    assert_eq!(s["health"], "ok", "{s}");
+    let tools = s["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 5, "{s}");
+    let extra = tools.iter().find(|t| t["name"] == "extra_0").unwrap();
+    assert_eq!(
+        extra["description"].as_str().unwrap().chars().count(),
+        2_000,
+        "{extra}"
+    );
+    // More tools than the portal keeps: the refresh fails, the last
+    // snapshot stays, and nothing of the new listing joins the catalogue.
+    remote.list_extra(300, 10);
+    let (status, body) = send(admin.post(&format!("{PATH}/{id}/refresh"), json!({})).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"], "failed", "{body}");
+    assert!(
+        body["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("at most 256 are taken"),
+        "{body}"
+    );
+    assert_eq!(body["tools"].as_array().unwrap().len(), 5, "{body}");
+    assert!(!names(&catalogue(&admin).await)
+        .iter()
+        .any(|n| n.starts_with("wide__extra_299")));
+}
+
+#[tokio::test]
 async fn input_is_judged_and_organisations_are_apart() {
     let remote = RemoteServer::start().await;
     let app = app().await;

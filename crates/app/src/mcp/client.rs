@@ -20,6 +20,14 @@ use serde_json::{Map, Value};
 
 /// Longest a session is given to open and list tools.
 const LIST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Most tools taken from one server: each becomes a catalogue entry the
+/// process keeps (see `portal_core::mcp::spec`), so a server that lists
+/// without end is refused rather than believed.
+const MAX_TOOLS: usize = 256;
+/// Longest description kept of a remote tool (the rest is cut).
+const MAX_DESCRIPTION: usize = 2_000;
+/// Largest argument schema accepted of a remote tool, as JSON text.
+const MAX_SCHEMA: usize = 64 * 1024;
 
 /// An error with its causes (`a: b: c`), so the admin sees why (a refused
 /// address, a 401, a timeout) rather than only the SDK's outermost message.
@@ -93,11 +101,30 @@ impl McpClient {
             let listed = session.list_all_tools().await;
             let _ = session.cancel().await;
             let tools = listed.map_err(|e| format!("tools/list failed: {}", chain(&e)))?;
+            if tools.len() > MAX_TOOLS {
+                return Err(format!(
+                    "lists {} tools; at most {MAX_TOOLS} are taken from one server",
+                    tools.len()
+                ));
+            }
+            if let Some(t) = tools
+                .iter()
+                .find(|t| Value::Object((*t.input_schema).clone()).to_string().len() > MAX_SCHEMA)
+            {
+                return Err(format!(
+                    "tool {:?} has an argument schema over {} KiB",
+                    t.name.chars().take(64).collect::<String>(),
+                    MAX_SCHEMA / 1024
+                ));
+            }
             Ok(tools
                 .into_iter()
                 .map(|t| RemoteTool {
                     name: t.name.to_string(),
-                    description: t.description.map(|d| d.to_string()).unwrap_or_default(),
+                    description: t
+                        .description
+                        .map(|d| d.chars().take(MAX_DESCRIPTION).collect())
+                        .unwrap_or_default(),
                     input_schema: Value::Object((*t.input_schema).clone()),
                     read_only_hint: t
                         .annotations

@@ -28,6 +28,9 @@ pub struct Seen {
     pub auth: Vec<String>,
     /// The `X-Tenant` header of every request (`""` when absent).
     pub tenant: Vec<String>,
+    /// Extra tools it lists (`(count, description length)`): a server that
+    /// lists more than a portal should keep.
+    pub extra: (usize, usize),
 }
 
 #[derive(Clone)]
@@ -64,7 +67,16 @@ impl ServerHandler for Handler {
                           "properties": {"text": {"type": "string"},
                                          "pinned": {"type": "boolean"}}})),
         );
-        Ok(ListToolsResult::with_all_items(vec![lookup, write]))
+        let (extra, len) = self.0.lock().map(|s| s.extra).unwrap_or_default();
+        let mut tools = vec![lookup, write];
+        tools.extend((0..extra).map(|i| {
+            Tool::new(
+                format!("extra_{i}"),
+                "d".repeat(len),
+                schema(json!({"type": "object"})),
+            )
+        }));
+        Ok(ListToolsResult::with_all_items(tools))
     }
 
     async fn call_tool(
@@ -159,6 +171,13 @@ impl RemoteServer {
             .lock()
             .map(|s| s.calls.clone())
             .unwrap_or_default()
+    }
+
+    /// From now on it also lists `count` tools described in `len` characters.
+    pub fn list_extra(&self, count: usize, len: usize) {
+        if let Ok(mut s) = self.seen.lock() {
+            s.extra = (count, len);
+        }
     }
 
     /// Stops it: the port refuses connections from now on.
