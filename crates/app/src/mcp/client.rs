@@ -32,10 +32,10 @@ const MAX_SCHEMA: usize = 64 * 1024;
 /// An error with its causes (`a: b: c`), so the admin sees why (a refused
 /// address, a 401, a timeout) rather than only the SDK's outermost message.
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
+    let mut out = tidy(&e.to_string());
     let mut cur = e.source();
     while let Some(c) = cur {
-        let m = c.to_string();
+        let m = tidy(&c.to_string());
         if !out.contains(&m) {
             out.push_str(": ");
             out.push_str(&m);
@@ -43,6 +43,26 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     out
+}
+
+/// An error's text without the Rust type names some SDK errors print in
+/// brackets (`Transport [rmcp::…<reqwest::…>]`): admins read these.
+fn tidy(m: &str) -> String {
+    let mut out = String::with_capacity(m.len());
+    let mut rest = m;
+    while let Some(open) = rest.find('[') {
+        let Some(len) = rest[open..].find(']') else {
+            break;
+        };
+        let inside = &rest[open..open + len + 1];
+        out.push_str(&rest[..open]);
+        if !inside.contains("::") {
+            out.push_str(inside);
+        }
+        rest = &rest[open + len + 1..];
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The guarded HTTP client and the policy it applies.
@@ -173,5 +193,16 @@ impl McpClient {
             out.insert("structuredContent".into(), s);
         }
         Ok(Value::Object(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_text_loses_type_names_and_keeps_the_rest() {
+        assert_eq!(
+            super::tidy("Send message error Transport [rmcp::a::B<reqwest::C>] error: x [1]"),
+            "Send message error Transport error: x [1]"
+        );
     }
 }
