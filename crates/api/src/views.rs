@@ -264,7 +264,7 @@ pub struct ChatSessionView {
 impl From<&ChatSession> for ChatSessionView {
     fn from(s: &ChatSession) -> Self {
         Self {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             title: s.title.clone(),
             model: s.model.clone(),
             status: s.status.clone(),
@@ -316,7 +316,7 @@ impl From<&Activity> for ActivityView {
             args: serde_json::from_str(&a.args).unwrap_or(serde_json::Value::Null),
             error: a.error.clone(),
             duration_ms: a.duration_ms,
-            approval_id: a.approval_id.clone(),
+            approval_id: a.approval_id.as_deref().map(str::to_string),
             created_at: ts(a.created_at),
         }
     }

@@ -27,7 +27,7 @@ pub trait ChatControl: Send + Sync {
     async fn active_chat_turn(
         &self,
         org_id: &crate::ids::OrgId,
-        session_id: &str,
+        session_id: &crate::ids::SessionId,
     ) -> StoreResult<Option<ActiveTurn>>;
     /// Asks an unfinished turn to stop (its runner, on any replica, notices);
     /// false when the turn is finished or not the organisation's.

@@ -134,6 +134,16 @@ id_type! {
     UserId
 }
 
+id_type! {
+    /// An approval's id: what an approver's link and a retried call name.
+    ApprovalId
+}
+
+id_type! {
+    /// A chat session's (a conversation's) id.
+    SessionId
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

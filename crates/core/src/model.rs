@@ -181,7 +181,7 @@ pub struct NewApiKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatSession {
     /// Session id (UUID).
-    pub id: String,
+    pub id: crate::ids::SessionId,
     /// Organisation.
     pub org_id: crate::ids::OrgId,
     /// Owning principal id (`user:…` or `key:…`).
@@ -206,7 +206,7 @@ pub struct ChatMessage {
     /// Message id (UUID).
     pub id: String,
     /// The session.
-    pub session_id: String,
+    pub session_id: crate::ids::SessionId,
     /// Position in the session, from 1; assigned by the store.
     pub seq: i64,
     /// `user`, `assistant`, `tool` or `summary` (a running summary of older messages).
@@ -229,13 +229,13 @@ pub struct ChatTurn {
     /// Organisation.
     pub org_id: crate::ids::OrgId,
     /// The session.
-    pub session_id: String,
+    pub session_id: crate::ids::SessionId,
     /// The principal the turn acts as.
     pub principal_id: String,
     /// Where the turn is.
     pub status: TurnStatus,
     /// The approval the turn waits for.
-    pub approval_id: Option<String>,
+    pub approval_id: Option<crate::ids::ApprovalId>,
     /// The runner's state as JSON (model, pending tool call, rounds and time used).
     pub state: String,
     /// The replica running it now.
@@ -252,7 +252,7 @@ pub struct ChatTurn {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatEvent {
     /// The session.
-    pub session_id: String,
+    pub session_id: crate::ids::SessionId,
     /// Event id: increasing within the session, from 1.
     pub seq: i64,
     /// The turn that emitted it.
@@ -296,7 +296,7 @@ pub struct Activity {
     /// Duration in milliseconds.
     pub duration_ms: Option<i64>,
     /// Approval that allowed it, if any.
-    pub approval_id: Option<String>,
+    pub approval_id: Option<crate::ids::ApprovalId>,
     /// When it ran.
     pub created_at: i64,
 }
@@ -357,7 +357,7 @@ pub struct AuditFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Approval {
     /// Approval id.
-    pub id: String,
+    pub id: crate::ids::ApprovalId,
     /// Organisation.
     pub org_id: crate::ids::OrgId,
     /// The principal who asked (and alone may use it).

@@ -55,7 +55,7 @@ pub enum HttpError {
     #[error("This tool call needs an approval")]
     ApprovalRequired {
         /// The pending approval.
-        approval_id: String,
+        approval_id: portal_core::ids::ApprovalId,
         /// The caller's id for the call, if it gave one.
         tool_call_id: Option<String>,
         /// Where an approver decides.
@@ -213,7 +213,7 @@ impl IntoResponse for HttpError {
             } => {
                 let mut v = serde_json::to_value(&body).unwrap_or_default();
                 if let Some(m) = v.as_object_mut() {
-                    m.insert("approvalId".into(), approval_id.clone().into());
+                    m.insert("approvalId".into(), approval_id.as_str().into());
                     m.insert("toolCallId".into(), tool_call_id.clone().into());
                     m.insert("approveUrl".into(), approve_url.clone().into());
                 }

@@ -715,11 +715,12 @@ async fn tools_run(
         .await?
         .ok_or_else(|| anyhow::anyhow!("PORTAL_CLOUD=none: no cloud to run tools against"))?;
     let ctx = app.system_ctx("portal-cli");
+    let approval_id = approval_id.map(portal_core::ids::ApprovalId::from);
     let req = portal_core::service::tools::Request {
         name: &name,
         args: &args,
         tool_call_id: None,
-        approval_id: approval_id.as_deref(),
+        approval_id: approval_id.as_ref(),
     };
     let outcome = portal_core::service::tools::execute(
         &ctx,

@@ -28,7 +28,7 @@ pub async fn run(
     runner: &dyn ToolRunner,
     name: &str,
     args: &Value,
-    approval_id: Option<&str>,
+    approval_id: Option<&portal_core::ids::ApprovalId>,
 ) -> CoreResult<Executed> {
     let ctx = state.ctx(&m.caller);
     let req = tools::Request {

@@ -71,7 +71,7 @@ pub enum StopOutcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalAnswer {
     /// The approval (the AI SDK's `approval.id`).
-    pub approval_id: String,
+    pub approval_id: portal_core::ids::ApprovalId,
     /// Approve or reject.
     pub approved: bool,
     /// Why (shown to the requester).
@@ -98,7 +98,7 @@ impl ChatEngine {
     pub(crate) async fn active(
         &self,
         p: &Principal,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
     ) -> Result<(portal_core::ids::OrgId, Option<ActiveTurn>), CoreError> {
         let org = self.own_session(p, session_id).await?;
         let turn = self.store.active_chat_turn(&org, session_id).await?;
@@ -110,7 +110,7 @@ impl ChatEngine {
     pub async fn active_turn(
         &self,
         p: &Principal,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
     ) -> Result<Option<ActiveTurn>, CoreError> {
         p.require(Permission::SessionsRead)?;
         Ok(self.active(p, session_id).await?.1)
@@ -118,7 +118,11 @@ impl ChatEngine {
 
     /// Stops the session's turn (`sessions:write`): a running one on whichever
     /// replica runs it, a waiting one at once.
-    pub async fn stop(&self, p: &Principal, session_id: &str) -> Result<StopOutcome, CoreError> {
+    pub async fn stop(
+        &self,
+        p: &Principal,
+        session_id: &portal_core::ids::SessionId,
+    ) -> Result<StopOutcome, CoreError> {
         p.require(Permission::SessionsWrite)?;
         let (org, Some(turn)) = self.active(p, session_id).await? else {
             return Ok(StopOutcome::Idle);
@@ -160,12 +164,12 @@ impl ChatEngine {
         &self,
         ctx: &Ctx<'_>,
         p: &Principal,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         answers: &[ApprovalAnswer],
     ) -> Result<i64, CoreError> {
         p.require(Permission::SessionsWrite)?;
         let (org, turn) = self.active(p, session_id).await?;
-        let waiting: Vec<String> = turn
+        let waiting: Vec<portal_core::ids::ApprovalId> = turn
             .as_ref()
             .and_then(|t| serde_json::from_str::<TurnState>(&t.state).ok())
             .map(|s| {

@@ -85,10 +85,10 @@ pub enum SessionRef {
     /// A new session with an id the portal mints.
     New,
     /// A session that must exist and be the principal's (`sessionId`).
-    Existing(String),
+    Existing(portal_core::ids::SessionId),
     /// The session with this client-chosen id (the AI SDK's chat `id`),
     /// created on first use.
-    Client(String),
+    Client(portal_core::ids::SessionId),
 }
 
 /// A new message from the user.
@@ -106,7 +106,7 @@ pub struct NewTurn {
 /// A started turn: its session and the live stream of its parts.
 pub struct Started {
     /// The session (new or continued).
-    pub session_id: String,
+    pub session_id: portal_core::ids::SessionId,
     /// The turn.
     pub turn_id: String,
     /// The parts as they are produced; dropping it cancels the turn.
@@ -219,7 +219,7 @@ impl ChatEngine {
             None => models.iter().find(|m| m.default).map(|m| m.id.clone()),
         };
         let now = now_ms();
-        let new_session = |id: String| ChatSession {
+        let new_session = |id: portal_core::ids::SessionId| ChatSession {
             id,
             org_id: org.id.clone(),
             principal_id: p.id.clone(),
@@ -239,7 +239,7 @@ impl ChatEngine {
                     .id
             }
             SessionRef::New => {
-                let s = new_session(uuid());
+                let s = new_session(uuid().into());
                 self.store.create_chat_session(&s).await?;
                 s.id
             }

@@ -95,7 +95,7 @@ pub enum End {
     /// The turn failed.
     Error,
     /// Paused until these approvals are decided; the turn resumes by itself.
-    AwaitingApproval(Vec<String>),
+    AwaitingApproval(Vec<portal_core::ids::ApprovalId>),
     /// The turn used up its tool rounds.
     RoundLimit,
     /// The turn used up its time budget.

@@ -48,7 +48,7 @@ impl ChatEngine {
     pub(crate) async fn own_session(
         &self,
         p: &Principal,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
     ) -> Result<portal_core::ids::OrgId, CoreError> {
         let org = p.org()?.id.clone();
         self.store
@@ -62,7 +62,7 @@ impl ChatEngine {
     pub async fn messages(
         &self,
         p: &Principal,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         after: Option<i64>,
         limit: Option<i64>,
     ) -> Result<Vec<ChatMessage>, CoreError> {
@@ -82,7 +82,7 @@ impl ChatEngine {
     pub async fn follow(
         self: &Arc<Self>,
         p: &Principal,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         from: FollowFrom,
         shutdown: CancellationToken,
     ) -> Result<Option<mpsc::Receiver<Followed>>, CoreError> {
@@ -107,7 +107,7 @@ impl ChatEngine {
         };
         let (tx, rx) = mpsc::channel(64);
         let engine = self.clone();
-        let session_id = session_id.to_string();
+        let session_id = session_id.clone();
         tokio::spawn(async move {
             let mut after = after;
             let mut ended = false;
@@ -167,7 +167,11 @@ impl ChatEngine {
     }
 
     /// Whether the session's turn waits for an approval nobody has decided.
-    async fn waits_undecided(&self, org: &portal_core::ids::OrgId, session_id: &str) -> bool {
+    async fn waits_undecided(
+        &self,
+        org: &portal_core::ids::OrgId,
+        session_id: &portal_core::ids::SessionId,
+    ) -> bool {
         matches!(
             self.store.active_chat_turn(org, session_id).await,
             Ok(Some(t)) if t.status == "awaiting_approval"

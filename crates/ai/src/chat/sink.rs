@@ -35,7 +35,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 /// writes a session's events, so it can number them itself.
 pub struct Sink {
     store: Arc<dyn Store>,
-    session_id: String,
+    session_id: portal_core::ids::SessionId,
     turn_id: String,
     next: i64,
     buffer: Vec<ChatEvent>,
@@ -51,14 +51,14 @@ impl Sink {
     /// A sink numbering after the session's last stored event.
     pub async fn open(
         store: Arc<dyn Store>,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         turn_id: &str,
         live: Option<mpsc::Sender<Frame>>,
     ) -> StoreResult<Self> {
         let last = store.last_chat_event(session_id).await?;
         Ok(Self {
             store,
-            session_id: session_id.to_string(),
+            session_id: session_id.clone(),
             turn_id: turn_id.to_string(),
             next: last + 1,
             buffer: Vec::new(),

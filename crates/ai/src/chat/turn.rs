@@ -2,6 +2,7 @@
 //! rounds, tool calls through the gateway as the asking principal, approval
 //! pauses, and resumption by whichever replica claims the turn.
 
+use portal_core::ids::ApprovalId;
 use portal_core::kinds::AuditAction;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -60,7 +61,7 @@ pub(crate) struct PendingCall {
     pub id: String,
     pub name: String,
     pub sealed_args: String,
-    pub approval_id: Option<String>,
+    pub approval_id: Option<ApprovalId>,
     pub announced: bool,
     /// The id the gateway binds an approval to: the call's id namespaced by
     /// the turn and this call, because providers reuse ids such as `call_0`
@@ -185,7 +186,11 @@ impl Runner {
 
     /// Saves status and state under our lease; `LostLease` when another replica has it.
     /// Retried for a while when the database is away.
-    async fn save(&mut self, status: TurnStatus, approval_id: Option<String>) -> Result<(), Abort> {
+    async fn save(
+        &mut self,
+        status: TurnStatus,
+        approval_id: Option<ApprovalId>,
+    ) -> Result<(), Abort> {
         self.save_within(status, approval_id, durable::RETRY_FOR)
             .await
     }
@@ -194,7 +199,7 @@ impl Runner {
     async fn save_within(
         &mut self,
         status: TurnStatus,
-        approval_id: Option<String>,
+        approval_id: Option<ApprovalId>,
         within: Duration,
     ) -> Result<(), Abort> {
         let mut backoff = durable::Backoff::new(within);
@@ -210,7 +215,7 @@ impl Runner {
     async fn save_once(
         &mut self,
         status: TurnStatus,
-        approval_id: Option<String>,
+        approval_id: Option<ApprovalId>,
     ) -> Result<(), Abort> {
         let now = now_ms();
         let mut state = self.state.clone();
@@ -586,7 +591,7 @@ tool directly: send `/tool NAME {json arguments}`, for example `/tool listCompar
             name: &call.name,
             args: &args,
             tool_call_id: Some(call.gateway_id.as_deref().unwrap_or(&call.id)),
-            approval_id: call.approval_id.as_deref(),
+            approval_id: call.approval_id.as_ref(),
         };
         let done = gateway::execute(
             &ctx,

@@ -149,7 +149,7 @@ pub struct ApprovalView {
 impl From<&Approval> for ApprovalView {
     fn from(a: &Approval) -> Self {
         Self {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             tool_name: a.tool_name.clone(),
             risk: a.risk.as_str(),
             requester: a.requester.clone(),
@@ -294,7 +294,7 @@ async fn impact_of(
 pub async fn review(
     State(state): State<AppState>,
     r: Require<perm::ToolsApprove>,
-    ApiPath(approval_id): ApiPath<String>,
+    ApiPath(approval_id): ApiPath<portal_core::ids::ApprovalId>,
 ) -> Result<Json<Review>, ApiError> {
     let (a, full) = approvals::review(&state.ctx(&r.caller), &r.principal, &approval_id).await?;
     Ok(Json(Review {
@@ -338,11 +338,15 @@ pub async fn decide(
     r: Require<perm::ToolsApprove>,
     ApiJson(d): ApiJson<Decision>,
 ) -> Result<Json<ApprovalView>, ApiError> {
+    let approval_id = d
+        .approval_id
+        .as_deref()
+        .map(portal_core::ids::ApprovalId::from);
     let a = approvals::decide(
         &state.ctx(&r.caller),
         &r.principal,
         approvals::Target {
-            approval_id: d.approval_id.as_deref(),
+            approval_id: approval_id.as_ref(),
             tool_call_id: d.tool_call_id.as_deref(),
             requester: d.requester.as_deref(),
         },

@@ -235,7 +235,7 @@ pub struct After {
 pub async fn follow(
     State(state): State<AppState>,
     r: Require<perm::SessionsRead>,
-    ApiPath(session_id): ApiPath<String>,
+    ApiPath(session_id): ApiPath<portal_core::ids::SessionId>,
     ApiQuery(q): ApiQuery<After>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -326,7 +326,7 @@ pub struct Messages {
 pub async fn messages(
     State(state): State<AppState>,
     r: Require<perm::SessionsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<portal_core::ids::SessionId>,
     ApiQuery(q): ApiQuery<MessagesQuery>,
 ) -> Result<Json<Messages>, ApiError> {
     let stored = engine(&state)?

@@ -28,7 +28,7 @@ pub enum Intent {
     /// Approvals answered in the chat; the paused turn resumes.
     Answer {
         /// The session.
-        session_id: String,
+        session_id: portal_core::ids::SessionId,
         /// The answers.
         answers: Vec<ApprovalAnswer>,
     },
@@ -93,7 +93,7 @@ pub fn intent(b: &ChatBody) -> Result<Intent, ApiError> {
                 ));
             }
             let session = match &b.session_id {
-                Some(id) => SessionRef::Existing(id.clone()),
+                Some(id) => SessionRef::Existing(id.into()),
                 None => SessionRef::New,
             };
             Ok(Intent::Say {
@@ -142,7 +142,7 @@ fn sdk_intent(b: &ChatBody, messages: &[Value]) -> Result<Intent, ApiError> {
                 }
             }
             Ok(Intent::Say {
-                session: SessionRef::Client(id),
+                session: SessionRef::Client(id.into()),
                 message: text.join("\n"),
             })
         }
@@ -154,7 +154,7 @@ fn sdk_intent(b: &ChatBody, messages: &[Value]) -> Result<Intent, ApiError> {
                 ));
             }
             Ok(Intent::Answer {
-                session_id: id,
+                session_id: id.into(),
                 answers,
             })
         }
@@ -181,7 +181,7 @@ fn answers(parts: &[Value]) -> Result<Vec<ApprovalAnswer>, ApiError> {
             ));
         };
         out.push(ApprovalAnswer {
-            approval_id: id.to_string(),
+            approval_id: id.into(),
             approved,
             reason: a["reason"].as_str().map(str::to_string),
         });
@@ -218,7 +218,7 @@ pub struct Stopped {
 pub async fn stop(
     State(state): State<AppState>,
     r: Require<perm::SessionsWrite>,
-    ApiPath(session_id): ApiPath<String>,
+    ApiPath(session_id): ApiPath<portal_core::ids::SessionId>,
 ) -> Result<Json<Stopped>, ApiError> {
     let outcome = engine(&state)?.stop(&r.principal, &session_id).await?;
     Ok(Json(match outcome {

@@ -160,7 +160,7 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     r: Require<perm::SessionsRead>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<portal_core::ids::SessionId>,
 ) -> Result<Json<OneSession>, ApiError> {
     let s = chat::get(&state.ctx(&r.caller), &r.principal, &id).await?;
     Ok(Json(OneSession {
@@ -195,7 +195,7 @@ pub struct Rename {
 pub async fn rename(
     State(state): State<AppState>,
     r: Require<perm::SessionsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<portal_core::ids::SessionId>,
     ApiJson(b): ApiJson<Rename>,
 ) -> Result<Json<OneSession>, ApiError> {
     let s = chat::rename(&state.ctx(&r.caller), &r.principal, &id, b.title.as_deref()).await?;
@@ -219,7 +219,7 @@ pub async fn rename(
 pub async fn delete(
     State(state): State<AppState>,
     r: Require<perm::SessionsWrite>,
-    ApiPath(id): ApiPath<String>,
+    ApiPath(id): ApiPath<portal_core::ids::SessionId>,
 ) -> Result<Response, ApiError> {
     chat::delete(&state.ctx(&r.caller), &r.principal, &id).await?;
     Ok(no_content())

@@ -176,11 +176,15 @@ pub async fn run_tool(
 ) -> Result<Executed, ApiError> {
     let tools = runner(state, &r.principal).await?;
     let ctx = state.ctx(&r.caller);
+    let approval_id = b
+        .approval_id
+        .as_deref()
+        .map(portal_core::ids::ApprovalId::from);
     let req = gateway::Request {
         name,
         args: &b.args,
         tool_call_id: b.tool_call_id.as_deref(),
-        approval_id: b.approval_id.as_deref(),
+        approval_id: approval_id.as_ref(),
     };
     let done = gateway::execute(
         &ctx,

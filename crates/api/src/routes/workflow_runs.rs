@@ -112,7 +112,7 @@ impl From<&WorkflowStep> for StepView {
             input: s.input.clone(),
             output: s.output.clone(),
             error: s.error.clone(),
-            approval_id: s.approval_id.clone(),
+            approval_id: s.approval_id.as_deref().map(str::to_string),
             deadline: s.deadline.map(ts),
             started_at: s.started_at.map(ts),
             finished_at: s.finished_at.map(ts),

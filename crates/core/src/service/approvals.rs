@@ -73,8 +73,8 @@ pub async fn authorize(
     org: &Org,
     b: &Binding<'_>,
     tool_call_id: Option<&str>,
-    approval_id: Option<&str>,
-) -> CoreResult<String> {
+    approval_id: Option<&crate::ids::ApprovalId>,
+) -> CoreResult<crate::ids::ApprovalId> {
     let spec = b.spec;
     let redacted = b.redacted;
     let hash = &args_hash(ctx.keys, b.args);
@@ -159,7 +159,7 @@ pub async fn authorize(
              are decided or expire before asking for more"
         )));
     }
-    let id = uuid_v4();
+    let id = crate::ids::ApprovalId::new(uuid_v4());
     // Seal the full arguments only when redaction hid something.
     let args_sealed = (*redacted != Value::Object(b.args.clone())).then(|| {
         ctx.keys
@@ -310,7 +310,7 @@ async fn check_may_decide(
 /// only per requester).
 pub struct Target<'a> {
     /// The approval id.
-    pub approval_id: Option<&'a str>,
+    pub approval_id: Option<&'a crate::ids::ApprovalId>,
     /// The tool-call id the requester gave.
     pub tool_call_id: Option<&'a str>,
     /// The requesting principal (`user:…` or `key:…`), needed with `tool_call_id`.
@@ -420,7 +420,7 @@ pub async fn decide(
 pub async fn review(
     ctx: &Ctx<'_>,
     p: &Principal,
-    approval_id: &str,
+    approval_id: &crate::ids::ApprovalId,
 ) -> CoreResult<(Approval, Option<Value>)> {
     p.require(Permission::ToolsApprove)?;
     let org = p.org()?;

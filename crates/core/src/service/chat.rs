@@ -28,7 +28,7 @@ pub async fn create(
     let title = title.map(|t| validate::text("title", t, 200)).transpose()?;
     let model = validate::text("model", model.unwrap_or(DEFAULT_MODEL), 100)?;
     let s = ChatSession {
-        id: uuid_v4(),
+        id: uuid_v4().into(),
         org_id: org.id.clone(),
         principal_id: p.id.clone(),
         title,
@@ -59,7 +59,11 @@ pub async fn list(
 }
 
 /// One of the caller's sessions.
-pub async fn get(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<ChatSession> {
+pub async fn get(
+    ctx: &Ctx<'_>,
+    p: &Principal,
+    id: &crate::ids::SessionId,
+) -> CoreResult<ChatSession> {
     p.require(Permission::SessionsRead)?;
     ctx.store
         .get_chat_session(&p.org()?.id, &p.id, id)
@@ -71,7 +75,7 @@ pub async fn get(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<ChatSessi
 pub async fn rename(
     ctx: &Ctx<'_>,
     p: &Principal,
-    id: &str,
+    id: &crate::ids::SessionId,
     title: Option<&str>,
 ) -> CoreResult<ChatSession> {
     p.require(Permission::SessionsWrite)?;
@@ -91,7 +95,7 @@ pub async fn rename(
 }
 
 /// Deletes one of the caller's sessions and its messages.
-pub async fn delete(ctx: &Ctx<'_>, p: &Principal, id: &str) -> CoreResult<()> {
+pub async fn delete(ctx: &Ctx<'_>, p: &Principal, id: &crate::ids::SessionId) -> CoreResult<()> {
     p.require(Permission::SessionsWrite)?;
     if !ctx
         .store

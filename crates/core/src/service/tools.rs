@@ -207,7 +207,7 @@ pub struct Request<'a> {
     /// The caller's id for this call (binds an approval to it).
     pub tool_call_id: Option<&'a str>,
     /// The approval to spend, when the caller names it.
-    pub approval_id: Option<&'a str>,
+    pub approval_id: Option<&'a crate::ids::ApprovalId>,
 }
 
 /// What passed every check before a run.
@@ -215,7 +215,7 @@ struct Admitted {
     spec: &'static ToolSpec,
     args: Map<String, Value>,
     redacted: Value,
-    approval_id: Option<String>,
+    approval_id: Option<crate::ids::ApprovalId>,
 }
 
 /// Permission → validation → compartment policy → approval.

@@ -30,7 +30,7 @@ pub trait ApprovalRepo: Send + Sync {
     async fn get_approval(
         &self,
         org_id: &crate::ids::OrgId,
-        id: &str,
+        id: &crate::ids::ApprovalId,
     ) -> StoreResult<Option<Approval>>;
     /// The newest approval the requester asked for under `tool_call_id`.
     async fn approval_by_tool_call(
@@ -45,7 +45,7 @@ pub trait ApprovalRepo: Send + Sync {
     async fn decide_approval(
         &self,
         org_id: &crate::ids::OrgId,
-        id: &str,
+        id: &crate::ids::ApprovalId,
         approved: bool,
         by: &str,
         reason: Option<&str>,
@@ -56,7 +56,7 @@ pub trait ApprovalRepo: Send + Sync {
     async fn consume_approval(
         &self,
         org_id: &crate::ids::OrgId,
-        id: &str,
+        id: &crate::ids::ApprovalId,
         requester: &str,
         now: i64,
     ) -> StoreResult<bool>;

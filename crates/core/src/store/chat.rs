@@ -23,14 +23,14 @@ pub trait ChatRepo: Send + Sync {
         &self,
         org_id: &crate::ids::OrgId,
         principal_id: &str,
-        id: &str,
+        id: &crate::ids::SessionId,
     ) -> StoreResult<Option<ChatSession>>;
     /// Renames a session; false when not found.
     async fn rename_chat_session(
         &self,
         org_id: &crate::ids::OrgId,
         principal_id: &str,
-        id: &str,
+        id: &crate::ids::SessionId,
         title: Option<&str>,
         now: i64,
     ) -> StoreResult<bool>;
@@ -39,7 +39,7 @@ pub trait ChatRepo: Send + Sync {
         &self,
         org_id: &crate::ids::OrgId,
         principal_id: &str,
-        id: &str,
+        id: &crate::ids::SessionId,
     ) -> StoreResult<bool>;
     /// Appends messages to a session, assigning each the next `seq` (the given `seq`
     /// is ignored), and bumps the session's `updated_at`. Returns them as stored.
@@ -47,7 +47,7 @@ pub trait ChatRepo: Send + Sync {
     async fn append_chat_messages(
         &self,
         org_id: &crate::ids::OrgId,
-        session_id: &str,
+        session_id: &crate::ids::SessionId,
         messages: &[ChatMessage],
         now: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
@@ -59,7 +59,7 @@ pub trait ChatRepo: Send + Sync {
     async fn append_chat_messages_recorded(
         &self,
         org_id: &crate::ids::OrgId,
-        session_id: &str,
+        session_id: &crate::ids::SessionId,
         messages: &[ChatMessage],
         now: i64,
         j: &Journal<'_>,
@@ -68,7 +68,7 @@ pub trait ChatRepo: Send + Sync {
     async fn list_chat_messages(
         &self,
         org_id: &crate::ids::OrgId,
-        session_id: &str,
+        session_id: &crate::ids::SessionId,
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<ChatMessage>>;
@@ -76,7 +76,7 @@ pub trait ChatRepo: Send + Sync {
     async fn set_chat_title_if_unset(
         &self,
         org_id: &crate::ids::OrgId,
-        session_id: &str,
+        session_id: &crate::ids::SessionId,
         title: &str,
         now: i64,
     ) -> StoreResult<bool>;

@@ -37,7 +37,7 @@ pub trait ChatTurnRepo: Send + Sync {
     async fn wake_chat_turn(
         &self,
         org_id: &crate::ids::OrgId,
-        approval_id: &str,
+        approval_id: &crate::ids::ApprovalId,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>>;
     /// Ends the session's turn that waits for an approval (the user moved on),
@@ -47,7 +47,7 @@ pub trait ChatTurnRepo: Send + Sync {
     async fn supersede_chat_turn(
         &self,
         org_id: &crate::ids::OrgId,
-        session_id: &str,
+        session_id: &crate::ids::SessionId,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>>;
     /// Takes a turn to run for the holder of its job (see

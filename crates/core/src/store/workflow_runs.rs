@@ -51,6 +51,6 @@ pub trait WorkflowRunRepo: Send + Sync {
     async fn step_waiting_for_approval(
         &self,
         org_id: &crate::ids::OrgId,
-        approval_id: &str,
+        approval_id: &crate::ids::ApprovalId,
     ) -> StoreResult<Option<WorkflowStep>>;
 }

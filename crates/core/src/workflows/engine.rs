@@ -168,7 +168,7 @@ impl<'a> Change<'a> {
     pub fn park(
         &mut self,
         node: &str,
-        approval_id: Option<String>,
+        approval_id: Option<crate::ids::ApprovalId>,
         deadline: Option<i64>,
         info: Value,
     ) {

@@ -69,7 +69,7 @@ impl JobHandler for Executor {
 enum Acted {
     Done(Value),
     Park {
-        approval_id: Option<String>,
+        approval_id: Option<crate::ids::ApprovalId>,
         deadline: Option<i64>,
         info: Value,
     },
@@ -369,7 +369,11 @@ async fn lapse(ctx: &Ctx<'_>, sj: &StepJob) -> CoreResult<()> {
 
 /// A tool approval was decided: the step waiting for it runs again (the
 /// gateway spends the approval, or reports the rejection).
-pub async fn wake(ctx: &Ctx<'_>, org_id: &crate::ids::OrgId, approval_id: &str) -> CoreResult<()> {
+pub async fn wake(
+    ctx: &Ctx<'_>,
+    org_id: &crate::ids::OrgId,
+    approval_id: &crate::ids::ApprovalId,
+) -> CoreResult<()> {
     let Some(step) = ctx
         .store
         .step_waiting_for_approval(org_id, approval_id)

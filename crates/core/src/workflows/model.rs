@@ -189,7 +189,7 @@ pub struct WorkflowStep {
     /// Why it failed.
     pub error: Option<String>,
     /// The approval it waits for (a tool's), if any.
-    pub approval_id: Option<String>,
+    pub approval_id: Option<crate::ids::ApprovalId>,
     /// When an approval step lapses (ms).
     pub deadline: Option<i64>,
     /// When it started running (ms).

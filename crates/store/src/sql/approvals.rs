@@ -147,7 +147,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
     async fn get_approval(
         &self,
         org_id: &portal_core::ids::OrgId,
-        id: &str,
+        id: &portal_core::ids::ApprovalId,
     ) -> StoreResult<Option<Approval>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, id], approval).await
@@ -171,7 +171,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
     async fn decide_approval(
         &self,
         org_id: &portal_core::ids::OrgId,
-        id: &str,
+        id: &portal_core::ids::ApprovalId,
         approved: bool,
         by: &str,
         reason: Option<&str>,
@@ -194,7 +194,7 @@ impl<B: Db> ApprovalRepo for SqlStore<B> {
     async fn consume_approval(
         &self,
         org_id: &portal_core::ids::OrgId,
-        id: &str,
+        id: &portal_core::ids::ApprovalId,
         requester: &str,
         now: i64,
     ) -> StoreResult<bool> {

@@ -38,26 +38,29 @@ text_args!(
     portal_core::model::Risk
 );
 
-impl IntoArg for portal_core::ids::OrgId {
-    fn arg(&self) -> Arg<'_> {
-        Arg::Text(self.as_str())
-    }
+/// Ids bind as their text.
+macro_rules! id_args {
+    ($($t:ty),* $(,)?) => {
+        $(impl IntoArg for $t {
+            fn arg(&self) -> Arg<'_> {
+                Arg::Text(self.as_str())
+            }
+        }
+        impl IntoArg for Option<$t> {
+            fn arg(&self) -> Arg<'_> {
+                Arg::OptText(self.as_deref())
+            }
+        })*
+    };
 }
-impl IntoArg for portal_core::ids::UserId {
-    fn arg(&self) -> Arg<'_> {
-        Arg::Text(self.as_str())
-    }
-}
-impl IntoArg for Option<portal_core::ids::OrgId> {
-    fn arg(&self) -> Arg<'_> {
-        Arg::OptText(self.as_deref())
-    }
-}
-impl IntoArg for Option<portal_core::ids::UserId> {
-    fn arg(&self) -> Arg<'_> {
-        Arg::OptText(self.as_deref())
-    }
-}
+
+id_args!(
+    portal_core::ids::OrgId,
+    portal_core::ids::UserId,
+    portal_core::ids::ApprovalId,
+    portal_core::ids::SessionId
+);
+
 impl IntoArg for str {
     fn arg(&self) -> Arg<'_> {
         Arg::Text(self)

@@ -133,7 +133,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
         &self,
         org_id: &portal_core::ids::OrgId,
         principal_id: &str,
-        id: &str,
+        id: &portal_core::ids::SessionId,
     ) -> StoreResult<Option<ChatSession>> {
         let mut c = self.0.reader().await?;
         c.opt(&GET, &args![org_id, principal_id, id], chat).await
@@ -143,7 +143,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
         &self,
         org_id: &portal_core::ids::OrgId,
         principal_id: &str,
-        id: &str,
+        id: &portal_core::ids::SessionId,
         title: Option<&str>,
         now: i64,
     ) -> StoreResult<bool> {
@@ -159,7 +159,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
         &self,
         org_id: &portal_core::ids::OrgId,
         principal_id: &str,
-        id: &str,
+        id: &portal_core::ids::SessionId,
     ) -> StoreResult<bool> {
         let mut w = self.0.writer().await?;
         let n = w.execute(&DELETE, &args![org_id, principal_id, id]).await?;
@@ -170,7 +170,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
     async fn append_chat_messages_recorded(
         &self,
         org_id: &portal_core::ids::OrgId,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         messages: &[ChatMessage],
         now: i64,
         j: &Journal<'_>,
@@ -203,7 +203,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
             )
             .await?;
             stored.push(ChatMessage {
-                session_id: session_id.to_string(),
+                session_id: portal_core::ids::SessionId::from(session_id.to_string()),
                 seq,
                 ..m.clone()
             });
@@ -227,7 +227,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
     async fn list_chat_messages(
         &self,
         org_id: &portal_core::ids::OrgId,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<ChatMessage>> {
@@ -240,7 +240,7 @@ impl<B: Db> ChatRepo for SqlStore<B> {
     async fn set_chat_title_if_unset(
         &self,
         org_id: &portal_core::ids::OrgId,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         title: &str,
         now: i64,
     ) -> StoreResult<bool> {

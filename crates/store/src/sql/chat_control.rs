@@ -28,7 +28,7 @@ impl<B: Db> ChatControl for SqlStore<B> {
     async fn active_chat_turn(
         &self,
         org_id: &portal_core::ids::OrgId,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
     ) -> StoreResult<Option<ActiveTurn>> {
         let mut c = self.0.reader().await?;
         c.opt(&ACTIVE, &args![org_id, session_id], |r| {

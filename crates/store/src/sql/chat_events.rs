@@ -51,7 +51,7 @@ impl<B: Db> ChatEventRepo for SqlStore<B> {
     async fn list_chat_events(
         &self,
         org_id: &portal_core::ids::OrgId,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<ChatEvent>> {
@@ -61,14 +61,14 @@ impl<B: Db> ChatEventRepo for SqlStore<B> {
             .await
     }
 
-    async fn last_chat_event(&self, session_id: &str) -> StoreResult<i64> {
+    async fn last_chat_event(&self, session_id: &portal_core::ids::SessionId) -> StoreResult<i64> {
         let mut c = self.0.reader().await?;
         c.one(&LAST, &args![session_id], decode::int).await
     }
 
     async fn wait_chat_events(
         &self,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         after: i64,
         timeout: Duration,
     ) -> StoreResult<()> {

@@ -197,7 +197,7 @@ impl<B: Db> ChatTurnRepo for SqlStore<B> {
     async fn wake_chat_turn(
         &self,
         org_id: &portal_core::ids::OrgId,
-        approval_id: &str,
+        approval_id: &portal_core::ids::ApprovalId,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
         let mut w = self.0.begin().await?;
@@ -214,7 +214,7 @@ impl<B: Db> ChatTurnRepo for SqlStore<B> {
     async fn supersede_chat_turn(
         &self,
         org_id: &portal_core::ids::OrgId,
-        session_id: &str,
+        session_id: &portal_core::ids::SessionId,
         now: i64,
     ) -> StoreResult<Option<ChatTurn>> {
         let mut w = self.0.begin().await?;

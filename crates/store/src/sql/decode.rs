@@ -159,7 +159,7 @@ pub(crate) fn api_key(r: &dyn Row) -> StoreResult<ApiKey> {
 
 pub(crate) fn chat(r: &dyn Row) -> StoreResult<ChatSession> {
     Ok(ChatSession {
-        id: r.text(0)?,
+        id: portal_core::ids::SessionId::from(r.text(0)?),
         org_id: r.text(1)?.into(),
         principal_id: r.text(2)?,
         title: r.opt_text(3)?,
@@ -174,7 +174,7 @@ pub(crate) fn chat(r: &dyn Row) -> StoreResult<ChatSession> {
 pub(crate) fn message(r: &dyn Row) -> StoreResult<ChatMessage> {
     Ok(ChatMessage {
         id: r.text(0)?,
-        session_id: r.text(1)?,
+        session_id: portal_core::ids::SessionId::from(r.text(1)?),
         seq: r.int(2)?,
         role: r.text(3)?,
         content: r.text(4)?,
@@ -187,10 +187,10 @@ pub(crate) fn turn(r: &dyn Row) -> StoreResult<ChatTurn> {
     Ok(ChatTurn {
         id: r.text(0)?,
         org_id: r.text(1)?.into(),
-        session_id: r.text(2)?,
+        session_id: portal_core::ids::SessionId::from(r.text(2)?),
         principal_id: r.text(3)?,
         status: state(r, 4, TurnStatus::parse)?,
-        approval_id: r.opt_text(5)?,
+        approval_id: r.opt_text(5)?.map(Into::into),
         state: r.text(6)?,
         lease_owner: r.opt_text(7)?,
         lease_until: r.int(8)?,
@@ -201,7 +201,7 @@ pub(crate) fn turn(r: &dyn Row) -> StoreResult<ChatTurn> {
 
 pub(crate) fn chat_event(r: &dyn Row) -> StoreResult<ChatEvent> {
     Ok(ChatEvent {
-        session_id: r.text(0)?,
+        session_id: portal_core::ids::SessionId::from(r.text(0)?),
         seq: r.int(1)?,
         turn_id: r.text(2)?,
         body: r.text(3)?,
@@ -232,7 +232,7 @@ pub(crate) fn activity(r: &dyn Row) -> StoreResult<Activity> {
         args: r.text(7)?,
         error: r.opt_text(8)?,
         duration_ms: r.opt_int(9)?,
-        approval_id: r.opt_text(10)?,
+        approval_id: r.opt_text(10)?.map(Into::into),
         created_at: r.int(11)?,
     })
 }
@@ -250,7 +250,7 @@ pub(crate) fn usage_row(r: &dyn Row) -> StoreResult<UsageRow> {
 
 pub(crate) fn approval(r: &dyn Row) -> StoreResult<Approval> {
     Ok(Approval {
-        id: r.text(0)?,
+        id: r.text(0)?.into(),
         org_id: r.text(1)?.into(),
         requester: r.text(2)?,
         tool_name: r.text(3)?,

@@ -138,7 +138,7 @@ fn step(r: &dyn Row) -> StoreResult<WorkflowStep> {
         input: opt_json(r.opt_text(6)?)?,
         output: opt_json(r.opt_text(7)?)?,
         error: r.opt_text(8)?,
-        approval_id: r.opt_text(9)?,
+        approval_id: r.opt_text(9)?.map(Into::into),
         deadline: r.opt_int(10)?,
         started_at: r.opt_int(11)?,
         finished_at: r.opt_int(12)?,
@@ -362,7 +362,7 @@ impl<B: Db> WorkflowRunRepo for SqlStore<B> {
     async fn step_waiting_for_approval(
         &self,
         org_id: &portal_core::ids::OrgId,
-        approval_id: &str,
+        approval_id: &portal_core::ids::ApprovalId,
     ) -> StoreResult<Option<WorkflowStep>> {
         let mut c = self.0.reader().await?;
         c.opt(&WAITING_FOR, &args![org_id, approval_id], step).await

@@ -136,7 +136,7 @@ pub async fn list(State(state): State<AppState>, m: Member) -> Result<Response, 
 pub async fn detail(
     State(state): State<AppState>,
     m: Member,
-    Path(id): Path<String>,
+    Path(id): Path<portal_core::ids::ApprovalId>,
 ) -> Result<Response, PageError> {
     if !m.principal.can(Permission::ToolsApprove) {
         return Err(HttpError::Forbidden("Permission tools:approve is required".into()).into());
@@ -244,7 +244,7 @@ pub struct Decision {
 pub async fn decide(
     State(state): State<AppState>,
     m: Member,
-    Path(id): Path<String>,
+    Path(id): Path<portal_core::ids::ApprovalId>,
     PageForm(f): PageForm<Decision>,
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;

@@ -262,7 +262,7 @@ pub async fn index(
 pub async fn session(
     State(state): State<AppState>,
     m: Member,
-    Path(id): Path<String>,
+    Path(id): Path<portal_core::ids::SessionId>,
     Query(q): Query<ChatQuery>,
 ) -> Result<Response, PageError> {
     let s = chat::get(&state.ctx(&m.caller), &m.principal, &id).await?;
@@ -282,7 +282,7 @@ pub struct RenameForm {
 pub async fn rename(
     State(state): State<AppState>,
     m: Member,
-    Path(id): Path<String>,
+    Path(id): Path<portal_core::ids::SessionId>,
     PageForm(f): PageForm<RenameForm>,
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;
@@ -305,7 +305,7 @@ pub struct TokenForm {
 pub async fn delete(
     State(state): State<AppState>,
     m: Member,
-    Path(id): Path<String>,
+    Path(id): Path<portal_core::ids::SessionId>,
     PageForm(f): PageForm<TokenForm>,
 ) -> Result<Response, PageError> {
     m.check_form(&f.csrf)?;

@@ -64,7 +64,7 @@ fn card(m: &Member, a: &Approval, people: &People, blocker: Option<&str>, url: &
 pub async fn fragment(
     State(state): State<AppState>,
     m: Member,
-    Path(id): Path<String>,
+    Path(id): Path<portal_core::ids::ApprovalId>,
 ) -> Result<Response, PageError> {
     let url = approvals::approve_url(&state.settings.http.public_url, &id);
     let body = if m.principal.can(Permission::ToolsApprove) {

@@ -285,9 +285,11 @@ pub async fn run(
     }
     let args =
         schema_form::read(&spec.schema(), "args", &f).unwrap_or(Value::Object(Default::default()));
-    let approval = Some(f.get("approvalId")).filter(|a| !a.is_empty());
+    let approval = Some(f.get("approvalId"))
+        .filter(|a| !a.is_empty())
+        .map(portal_core::ids::ApprovalId::from);
     let (status, outcome) =
-        match gateway::run(&state, &m, runner.as_ref(), &name, &args, approval).await {
+        match gateway::run(&state, &m, runner.as_ref(), &name, &args, approval.as_ref()).await {
             Ok(done) => (StatusCode::OK, Outcome::Ran(done)),
             Err(CoreError::Validation(msg)) => {
                 (StatusCode::BAD_REQUEST, Outcome::Problem(Problem::of(&msg)))
