@@ -2,7 +2,8 @@
 //! organisation's servers with their health and tools, each tool's risk
 //! (default `confirm`), add (connected at once), refresh, connect/disconnect
 //! and delete. Credentials are write-only: the page says only whether some
-//! are stored. Only Streamable HTTP servers can be added here.
+//! are stored. Only Streamable HTTP servers can be added here; stdio servers
+//! (from the configuration file) are shown read-only, with a refresh.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
-use portal_core::mcp::{remote_spec, Health, McpServer};
+use portal_core::mcp::{remote_spec, Health, McpServer, Transport};
 use portal_core::rbac::Permission;
-use portal_core::service::mcp_servers::{self as svc, Fields};
+use portal_core::service::mcp_servers::Fields;
 use portal_core::tools::Risk;
 use portal_core::{CoreError, Secret};
 use portal_http::{AppState, HttpError};
@@ -100,6 +101,9 @@ fn tools_table(m: &Member, s: &McpServer) -> maud::Markup {
                         }
                         td data-label="Description" { (t.description) }
                         td data-label="Risk" {
+                            @if s.transport == Transport::Stdio {
+                                (risk.as_str())
+                            } @else {
                             form.inline method="post" action={ (PATH) "/" (s.id) "/risk" } {
                                 input type="hidden" name="csrf" value=(m.csrf);
                                 input type="hidden" name="tool" value=(t.name);
@@ -109,6 +113,7 @@ fn tools_table(m: &Member, s: &McpServer) -> maud::Markup {
                                     }
                                 }
                                 button.secondary type="submit" { "Set" }
+                            }
                             }
                         }
                     }
@@ -126,7 +131,10 @@ async fn render(
     problem: Option<&Problem>,
     notice: Option<(bool, String)>,
 ) -> Result<Response, PageError> {
-    let all = svc::list(&state.ctx(&m.caller), &m.principal).await?;
+    let all = state
+        .app
+        .list_mcp_servers(&state.ctx(&m.caller), &m.principal)
+        .await?;
     let p = problem;
     let body = html! {
         h1 { "MCP servers" }
@@ -141,6 +149,12 @@ async fn render(
             @for s in &all {
                 article.mcp-server id={ "mcp-" (s.name) } {
                     h3 { (s.name) }
+                    @if s.transport == Transport::Stdio {
+                        p.mcp-stdio { "stdio · " code { (s.url) } " · from the configuration file (read-only) · " span.mcp-state { (state_of(s)) } }
+                        div.actions {
+                            (post_button(m, &format!("{PATH}/{}/refresh", s.id), "Restart", "secondary", None))
+                        }
+                    } @else {
                     p { code { (s.url) } " · credentials: " (if s.credentials_sealed.is_some() { "set" } else { "none" }) " · " span.mcp-state { (state_of(s)) } }
                     div.actions {
                         (post_button(m, &format!("{PATH}/{}/refresh", s.id), "Refresh", "secondary", None))
@@ -150,6 +164,7 @@ async fn render(
                             (post_button(m, &format!("{PATH}/{}/enabled", s.id), "Connect", "secondary", Some(("enabled", "true"))))
                         }
                         (post_button(m, &format!("{PATH}/{}/delete", s.id), "Delete", "danger", None))
+                    }
                     }
                     @if !s.tools.is_empty() { div.table-wrap { (tools_table(m, s)) } }
                 }
