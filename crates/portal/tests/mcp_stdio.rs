@@ -366,8 +366,11 @@ async fn tools_run_through_the_gateway_and_the_api_shows_them_read_only() {
     let third = pid(&f);
     assert_ne!(second, third);
     assert!(alive(third));
+    // The app itself stays alive (held here): shutdown, not a drop, stops it.
+    let held = app.state.clone();
     app.shutdown().await.unwrap();
-    assert!(!alive(third), "the child outlived the portal");
+    assert!(!alive(third), "the child outlived the portal's shutdown");
+    drop(held);
 }
 
 async fn a_bad_stdio_file_stops_start_up_naming_the_setting() {
