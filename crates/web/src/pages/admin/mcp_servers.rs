@@ -52,6 +52,18 @@ pub struct ServerForm {
 }
 
 impl ServerForm {
+    /// What an edit changes: the URL, and the credentials only when typed
+    /// (blank keeps the sealed ones, which the page never shows).
+    fn edits(&self) -> Result<Fields, CoreError> {
+        let mut f = self.fields()?;
+        f.name = None;
+        f.enabled = None;
+        if self.url.trim().is_empty() {
+            f.url = None;
+        }
+        Ok(f)
+    }
+
     fn fields(&self) -> Result<Fields, CoreError> {
         let mut headers = BTreeMap::new();
         for line in self
@@ -165,6 +177,31 @@ async fn render(
                         }
                         (post_button(m, &format!("{PATH}/{}/delete", s.id), "Delete", "danger", None))
                     }
+                    }
+                    @if s.transport == Transport::StreamableHttp {
+                        details.mcp-edit {
+                            summary { "Edit " (s.name) }
+                            form method="post" action={ (PATH) "/" (s.id) "/edit" } {
+                                input type="hidden" name="csrf" value=(m.csrf);
+                                div.grid.two {
+                                    div.field {
+                                        label for={ "url-" (s.name) } { "URL" }
+                                        input type="text" id={ "url-" (s.name) } name="url" value=(s.url) autocomplete="off";
+                                    }
+                                    div.field {
+                                        label for={ "bearer-" (s.name) } { "Bearer token" }
+                                        input type="password" id={ "bearer-" (s.name) } name="bearer" value="" autocomplete="new-password";
+                                        p.hint { "Blank keeps the stored one (never shown)" }
+                                    }
+                                }
+                                div.field {
+                                    label for={ "headers-" (s.name) } { "Headers" }
+                                    textarea id={ "headers-" (s.name) } name="headers" rows="2" placeholder="X-Api-Key: …" {}
+                                    p.hint { "Blank keeps the stored ones (never shown); typed ones replace them" }
+                                }
+                                div.actions { button type="submit" { "Save and reconnect" } }
+                            }
+                        }
                     }
                     @if !s.tools.is_empty() { div.table-wrap { (tools_table(m, s)) } }
                 }
@@ -317,6 +354,54 @@ pub async fn set_enabled(
         .update_mcp_server(&state.ctx(&m.caller), &m.principal, &id, fields)
         .await?;
     Ok(see_other(PATH))
+}
+
+/// `POST /admin/mcp-servers/{id}/edit`: changes an HTTP server's URL or
+/// credentials (connected again at once); the page says what it found.
+pub async fn edit(
+    State(state): State<AppState>,
+    m: Member,
+    Path(id): Path<String>,
+    PageForm(f): PageForm<ServerForm>,
+) -> Result<Response, PageError> {
+    m.check_form(&f.csrf)?;
+    let ctx = state.ctx(&m.caller);
+    let done = match f.edits() {
+        Ok(fields) => {
+            state
+                .app
+                .update_mcp_server(&ctx, &m.principal, &id, fields)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let empty = ServerForm::default();
+    match done {
+        Ok(s) => {
+            render(
+                &state,
+                &m,
+                StatusCode::OK,
+                &empty,
+                None,
+                Some(connected(&s)),
+            )
+            .await
+        }
+        Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
+            let notice = (false, e.to_string());
+            render(
+                &state,
+                &m,
+                StatusCode::BAD_REQUEST,
+                &empty,
+                None,
+                Some(notice),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /admin/mcp-servers/{id}/risk`: sets one tool's risk.
