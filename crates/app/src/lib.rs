@@ -127,6 +127,7 @@ impl App {
             settings.cloud.snapshot_ttl,
         ));
         let contexts = Contexts::new(store.clone(), keys.clone(), principals.clone(), tenancy);
+        let mcp = mcp::McpHub::new(&settings.mcp.stdio);
         Self(Arc::new(Inner {
             settings: Arc::new(settings),
             store,
@@ -144,7 +145,7 @@ impl App {
             search: Arc::new(portal_core::search::engine::SearchEngine::new()),
             portal_settings: Default::default(),
             sso: OnceLock::new(),
-            mcp: Default::default(),
+            mcp,
         }))
     }
 

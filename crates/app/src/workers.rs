@@ -15,6 +15,7 @@ pub(crate) fn spawn(app: &App) -> Result<(), AppError> {
     let deliverer = crate::webhooks::deliverer(app)?;
     crate::webhooks::spawn_pump(app.clone(), deliverer.clone());
     spawn_job_runner(app.clone(), &chat, deliverer);
+    app.spawn_stdio_servers();
     Ok(())
 }
 

@@ -108,6 +108,8 @@ pub async fn serve_router(
             force.cancel();
         }
     }
+    // The stdio MCP servers this replica started end with it.
+    state.app.stop_stdio_servers().await;
     Ok(())
 }
 

@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use portal_core::mcp::{remote_spec, McpServer};
-use portal_core::service::mcp_servers::{self as svc, Fields};
+use portal_core::mcp::{remote_spec, McpServer, Transport};
+use portal_core::service::mcp_servers::Fields;
 use portal_core::{CoreError, Secret};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -49,8 +49,14 @@ pub struct McpServerView {
     pub id: String,
     /// Its slug, the prefix of its tools' names.
     pub name: String,
-    /// The Streamable HTTP endpoint.
+    /// The Streamable HTTP endpoint (stdio: the command line).
     pub url: String,
+    /// `streamable-http` (managed here) or `stdio` (from the configuration
+    /// file: shown, never changed through the API).
+    #[schema(example = "streamable-http")]
+    pub transport: String,
+    /// True for stdio servers: the configuration file is their only source.
+    pub read_only: bool,
     /// Whether a bearer token or headers are stored (never returned).
     pub has_credentials: bool,
     /// Connected: its tools are offered while healthy.
@@ -90,6 +96,8 @@ impl From<&McpServer> for McpServerView {
             id: s.id.clone(),
             name: s.name.clone(),
             url: s.url.clone(),
+            transport: s.transport.as_str().into(),
+            read_only: s.transport == Transport::Stdio,
             has_credentials: s.credentials_sealed.is_some(),
             enabled: s.enabled,
             health: s.health.as_str().into(),
@@ -189,7 +197,8 @@ pub async fn list(
     State(state): State<AppState>,
     r: Require<perm::AdminAll>,
 ) -> Result<Json<McpServerList>, ApiError> {
-    let rows = svc::list(&state.ctx(&r.caller), &r.principal).await?;
+    let ctx = state.ctx(&r.caller);
+    let rows = state.app.list_mcp_servers(&ctx, &r.principal).await?;
     Ok(Json(McpServerList {
         servers: rows.iter().map(McpServerView::from).collect(),
     }))
@@ -239,7 +248,8 @@ pub async fn get_one(
     r: Require<perm::AdminAll>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<McpServerView>, ApiError> {
-    let s = svc::get(&state.ctx(&r.caller), &r.principal, &id).await?;
+    let ctx = state.ctx(&r.caller);
+    let s = state.app.get_mcp_server(&ctx, &r.principal, &id).await?;
     Ok(Json(McpServerView::from(&s)))
 }
 
@@ -254,7 +264,7 @@ pub async fn get_one(
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN (needs admin:all)", body = ErrorBody),
         (status = 404, description = "No such server", body = ErrorBody),
-        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 409, description = "The name is taken, or a stdio server (from the configuration file)", body = ErrorBody),
     ),
     security(("session" = []), ("bearer" = []), ("apiKey" = []))
 )]
@@ -280,6 +290,7 @@ pub async fn update(
         (status = 204, description = "Deleted"),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN (needs admin:all)", body = ErrorBody),
+        (status = 409, description = "A stdio server (from the configuration file)", body = ErrorBody),
         (status = 404, description = "No such server", body = ErrorBody),
     ),
     security(("session" = []), ("bearer" = []), ("apiKey" = []))
@@ -333,6 +344,7 @@ pub async fn refresh(
         (status = 400, description = "VALIDATION_ERROR", body = ErrorBody),
         (status = 401, description = "AUTH_REQUIRED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN (needs admin:all)", body = ErrorBody),
+        (status = 409, description = "A stdio server (from the configuration file)", body = ErrorBody),
         (status = 404, description = "No such server, or it lists no such tool", body = ErrorBody),
     ),
     security(("session" = []), ("bearer" = []), ("apiKey" = []))

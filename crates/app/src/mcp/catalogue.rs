@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use portal_core::crypto::Keys;
-use portal_core::mcp::{remote_spec, McpServer};
+use portal_core::mcp::{remote_spec, McpServer, Transport};
 use portal_core::service::mcp_servers::credentials;
 use portal_core::service::tools::{Scope, ToolError, ToolRunner};
 use portal_core::tools::ToolSpec;
 use serde_json::{Map, Value};
 
 use super::client::McpClient;
+use super::stdio::StdioHub;
 
 /// A remote tool: its spec and where it lives.
 struct Remote {
@@ -31,15 +32,20 @@ pub struct OrgTools {
     servers: Arc<Vec<McpServer>>,
     remote: HashMap<&'static str, Remote>,
     client: McpClient,
+    stdio: Arc<StdioHub>,
+    org: Option<portal_core::model::Org>,
     keys: Keys,
 }
 
 impl OrgTools {
-    /// The catalogue of `base` and the tools of `servers`.
+    /// The catalogue of `base` and the tools of `servers` (HTTP ones through
+    /// `client`, the organisation `org`'s stdio ones through `stdio`).
     pub fn new(
         base: Arc<dyn ToolRunner>,
         servers: Arc<Vec<McpServer>>,
         client: McpClient,
+        stdio: Arc<StdioHub>,
+        org: Option<portal_core::model::Org>,
         keys: Keys,
     ) -> Self {
         let mut remote = HashMap::new();
@@ -62,6 +68,8 @@ impl OrgTools {
             servers,
             remote,
             client,
+            stdio,
+            org,
             keys,
         }
     }
@@ -124,8 +132,20 @@ impl ToolRunner for OrgTools {
         if let Some(why) = s.unavailable_because() {
             return Err(ToolError::Cloud(why));
         }
-        let creds = credentials(&self.keys, s).unwrap_or_default();
-        self.client.call(&s.url, &creds, &r.tool, args).await
+        match (s.transport, &self.org) {
+            (Transport::StreamableHttp, _) => {
+                let creds = credentials(&self.keys, s).unwrap_or_default();
+                self.client.call(&s.url, &creds, &r.tool, args).await
+            }
+            (Transport::Stdio, Some(org)) => {
+                let reads = r.spec.idempotent;
+                self.stdio.call(org, &s.name, &r.tool, args, reads).await
+            }
+            (Transport::Stdio, None) => Err(ToolError::Cloud(format!(
+                "MCP server {} belongs to no organisation of the caller",
+                s.name
+            ))),
+        }
     }
 
     async fn run_within(

@@ -11,7 +11,7 @@ use http::{HeaderName, HeaderValue};
 use portal_core::mcp::{Credentials, RemoteTool};
 use portal_core::outbound::OutboundPolicy;
 use portal_core::service::tools::ToolError;
-use rmcp::model::CallToolRequestParams;
+use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
@@ -19,7 +19,7 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Map, Value};
 
 /// Longest a session is given to open and list tools.
-const LIST_TIMEOUT: Duration = Duration::from_secs(15);
+pub(super) const LIST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Most tools taken from one server: each becomes a catalogue entry the
 /// process keeps (see `portal_core::mcp::spec`), so a server that lists
 /// without end is refused rather than believed.
@@ -31,7 +31,7 @@ const MAX_SCHEMA: usize = 64 * 1024;
 
 /// An error with its causes (`a: b: c`), so the admin sees why (a refused
 /// address, a 401, a timeout) rather than only the SDK's outermost message.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
     let mut out = tidy(&e.to_string());
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -63,6 +63,42 @@ fn tidy(m: &str) -> String {
     }
     out.push_str(rest);
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The tools a server listed, judged: bounded in number and schema size,
+/// descriptions cut (each becomes a catalogue entry the process keeps).
+pub(super) fn listing(tools: Vec<rmcp::model::Tool>) -> Result<Vec<RemoteTool>, String> {
+    if tools.len() > MAX_TOOLS {
+        return Err(format!(
+            "lists {} tools; at most {MAX_TOOLS} are taken from one server",
+            tools.len()
+        ));
+    }
+    if let Some(t) = tools
+        .iter()
+        .find(|t| Value::Object((*t.input_schema).clone()).to_string().len() > MAX_SCHEMA)
+    {
+        return Err(format!(
+            "tool {:?} has an argument schema over {} KiB",
+            t.name.chars().take(64).collect::<String>(),
+            MAX_SCHEMA / 1024
+        ));
+    }
+    Ok(tools
+        .into_iter()
+        .map(|t| RemoteTool {
+            name: t.name.to_string(),
+            description: t
+                .description
+                .map(|d| d.chars().take(MAX_DESCRIPTION).collect())
+                .unwrap_or_default(),
+            input_schema: Value::Object((*t.input_schema).clone()),
+            read_only_hint: t
+                .annotations
+                .and_then(|a| a.read_only_hint)
+                .unwrap_or(false),
+        })
+        .collect())
 }
 
 /// The guarded HTTP client and the policy it applies.
@@ -121,37 +157,7 @@ impl McpClient {
             let listed = session.list_all_tools().await;
             let _ = session.cancel().await;
             let tools = listed.map_err(|e| format!("tools/list failed: {}", chain(&e)))?;
-            if tools.len() > MAX_TOOLS {
-                return Err(format!(
-                    "lists {} tools; at most {MAX_TOOLS} are taken from one server",
-                    tools.len()
-                ));
-            }
-            if let Some(t) = tools
-                .iter()
-                .find(|t| Value::Object((*t.input_schema).clone()).to_string().len() > MAX_SCHEMA)
-            {
-                return Err(format!(
-                    "tool {:?} has an argument schema over {} KiB",
-                    t.name.chars().take(64).collect::<String>(),
-                    MAX_SCHEMA / 1024
-                ));
-            }
-            Ok(tools
-                .into_iter()
-                .map(|t| RemoteTool {
-                    name: t.name.to_string(),
-                    description: t
-                        .description
-                        .map(|d| d.chars().take(MAX_DESCRIPTION).collect())
-                        .unwrap_or_default(),
-                    input_schema: Value::Object((*t.input_schema).clone()),
-                    read_only_hint: t
-                        .annotations
-                        .and_then(|a| a.read_only_hint)
-                        .unwrap_or(false),
-                })
-                .collect())
+            listing(tools)
         };
         match tokio::time::timeout(LIST_TIMEOUT, work).await {
             Ok(r) => r,
@@ -174,26 +180,32 @@ impl McpClient {
         let _ = session.cancel().await;
         let result =
             outcome.map_err(|e| ToolError::Cloud(format!("tools/call failed: {}", chain(&e))))?;
-        let text: Vec<String> = result
-            .content
-            .iter()
-            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-            .collect();
-        if result.is_error == Some(true) {
-            let message = if text.is_empty() {
-                format!("{tool} failed")
-            } else {
-                text.join("\n")
-            };
-            return Err(ToolError::Cloud(message));
-        }
-        let mut out = Map::new();
-        out.insert("content".into(), Value::from(text));
-        if let Some(s) = result.structured_content {
-            out.insert("structuredContent".into(), s);
-        }
-        Ok(Value::Object(out))
+        outcome_of(tool, result)
     }
+}
+
+/// A tool's result as the gateway records it; a result the server marks as
+/// an error is the tool's failure, its text the message.
+pub(super) fn outcome_of(tool: &str, result: CallToolResult) -> Result<Value, ToolError> {
+    let text: Vec<String> = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect();
+    if result.is_error == Some(true) {
+        let message = if text.is_empty() {
+            format!("{tool} failed")
+        } else {
+            text.join("\n")
+        };
+        return Err(ToolError::Cloud(message));
+    }
+    let mut out = Map::new();
+    out.insert("content".into(), Value::from(text));
+    if let Some(s) = result.structured_content {
+        out.insert("structuredContent".into(), s);
+    }
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]

@@ -6,11 +6,13 @@
 
 mod catalogue;
 mod client;
+mod stdio;
 
 use std::sync::{Arc, OnceLock};
 
 use portal_core::identity::Principal;
 use portal_core::mcp::{McpServer, ServerCache};
+use portal_core::rbac::Permission;
 use portal_core::service::mcp_servers::{self as svc, Fields};
 use portal_core::service::tools::ToolRunner;
 use portal_core::service::Ctx;
@@ -19,6 +21,7 @@ use portal_webhooks::{GuardedClient, SystemLookup};
 
 pub use catalogue::OrgTools;
 pub use client::McpClient;
+pub use stdio::StdioHub;
 
 use crate::{App, Inner};
 
@@ -39,6 +42,29 @@ impl portal_core::service::tools::Catalogues for ChatCatalogues {
 pub struct McpHub {
     servers: ServerCache,
     client: OnceLock<McpClient>,
+    stdio: Arc<StdioHub>,
+}
+
+impl McpHub {
+    /// The hub of the stdio servers `configured` (started by the workers).
+    pub fn new(configured: &[portal_core::config::StdioServer]) -> Self {
+        Self {
+            stdio: Arc::new(StdioHub::new(configured)),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why a stdio server cannot be changed here.
+fn configured_in_file(s: &McpServer) -> CoreError {
+    CoreError::Conflict(format!(
+        "MCP server {} is a stdio server from the configuration file (PORTAL_MCP_STDIO_FILE): change it there",
+        s.name
+    ))
+}
+
+fn is_stdio(id: &str) -> bool {
+    id.starts_with(portal_core::mcp::STDIO_ID_PREFIX)
 }
 
 impl App {
@@ -69,9 +95,20 @@ impl App {
         let Some(org) = &p.org else {
             return Some(base);
         };
-        let servers = self.mcp.servers.get(self.store.as_ref(), &org.id).await;
-        if servers.is_empty() {
+        let mut servers = self.mcp.servers.get(self.store.as_ref(), &org.id).await;
+        let stdio = self.mcp.stdio.servers(org);
+        if servers.is_empty() && stdio.is_empty() {
             return Some(base);
+        }
+        if !stdio.is_empty() {
+            let mut all = servers.as_ref().clone();
+            // A stored server of the same name keeps its tools' names.
+            all.extend(
+                stdio
+                    .into_iter()
+                    .filter(|s| !servers.iter().any(|h| h.name == s.name)),
+            );
+            servers = Arc::new(all);
         }
         let client = match self.mcp_client() {
             Ok(c) => c,
@@ -84,6 +121,8 @@ impl App {
             base,
             servers,
             client,
+            self.mcp.stdio.clone(),
+            Some(org.clone()),
             self.keys.clone(),
         )))
     }
@@ -100,6 +139,11 @@ impl App {
         p: &Principal,
         id: &str,
     ) -> CoreResult<McpServer> {
+        if is_stdio(id) {
+            let s = self.stdio_mcp_server(p, id)?;
+            let org = p.org()?;
+            return self.mcp.stdio.refresh(org, &s.name).await.ok_or_else(gone);
+        }
         let s = svc::get(ctx, p, id).await?;
         let creds = svc::credentials(ctx.keys, &s).unwrap_or_default();
         let outcome = self.mcp_client()?.list_tools(&s.url, &creds).await;
@@ -132,6 +176,9 @@ impl App {
         id: &str,
         f: Fields,
     ) -> CoreResult<McpServer> {
+        if is_stdio(id) {
+            return Err(configured_in_file(&self.stdio_mcp_server(p, id)?));
+        }
         let s = svc::update(ctx, p, &self.settings.outbound.policy(), id, f).await?;
         self.mcp_changed(&s);
         if s.enabled && !s.available() {
@@ -147,6 +194,9 @@ impl App {
         p: &Principal,
         id: &str,
     ) -> CoreResult<McpServer> {
+        if is_stdio(id) {
+            return Err(configured_in_file(&self.stdio_mcp_server(p, id)?));
+        }
         let s = svc::delete(ctx, p, id).await?;
         self.mcp_changed(&s);
         Ok(s)
@@ -161,8 +211,64 @@ impl App {
         tool: &str,
         risk: &str,
     ) -> CoreResult<McpServer> {
+        if is_stdio(id) {
+            return Err(configured_in_file(&self.stdio_mcp_server(p, id)?));
+        }
         let s = svc::set_risk(ctx, p, id, tool, risk).await?;
         self.mcp_changed(&s);
         Ok(s)
     }
+
+    /// The organisation's servers: those stored (oldest first), then the
+    /// stdio ones of the configuration file.
+    pub async fn list_mcp_servers(
+        &self,
+        ctx: &Ctx<'_>,
+        p: &Principal,
+    ) -> CoreResult<Vec<McpServer>> {
+        let mut all = svc::list(ctx, p).await?;
+        all.extend(self.mcp.stdio.servers(p.org()?));
+        Ok(all)
+    }
+
+    /// One server of the organisation, stored or from the configuration file.
+    pub async fn get_mcp_server(
+        &self,
+        ctx: &Ctx<'_>,
+        p: &Principal,
+        id: &str,
+    ) -> CoreResult<McpServer> {
+        if is_stdio(id) {
+            return self.stdio_mcp_server(p, id);
+        }
+        svc::get(ctx, p, id).await
+    }
+
+    fn stdio_mcp_server(&self, p: &Principal, id: &str) -> CoreResult<McpServer> {
+        p.require(Permission::AdminAll)?;
+        self.mcp.stdio.server(p.org()?, id).ok_or_else(gone)
+    }
+
+    /// Stops the stdio servers' children (at shutdown, after the drain).
+    pub async fn stop_stdio_servers(&self) {
+        self.mcp.stdio.stop_all().await;
+    }
+
+    /// Starts the configured stdio servers and stops them at shutdown.
+    pub(crate) fn spawn_stdio_servers(&self) {
+        let hub = self.mcp.stdio.clone();
+        if hub.is_empty() {
+            return;
+        }
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            hub.start_all().await;
+            shutdown.cancelled().await;
+            hub.stop_all().await;
+        });
+    }
+}
+
+fn gone() -> CoreError {
+    CoreError::NotFound("MCP server not found".into())
 }

@@ -19,6 +19,7 @@ mod jobs;
 mod layers;
 mod limits;
 mod log;
+mod mcp;
 mod names;
 mod outbound;
 mod search;
@@ -45,6 +46,7 @@ pub use http::{HttpSettings, Role};
 pub use jobs::JobSettings;
 pub use limits::LimitSettings;
 pub use log::{LogFormat, LogSettings};
+pub use mcp::{McpSettings, StdioServer};
 pub use outbound::OutboundSettings;
 pub use search::{EmbedderKind, SearchSettings};
 pub use webhooks::WebhookSettings;
@@ -104,6 +106,10 @@ const CONCERNS: &[Concern] = &[
     Concern {
         key: "search",
         names: search::NAMES,
+    },
+    Concern {
+        key: "mcp",
+        names: mcp::NAMES,
     },
 ];
 
@@ -180,6 +186,8 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     /// Search (the embedder).
     pub search: SearchSettings,
+    /// MCP servers started by the portal (stdio).
+    pub mcp: McpSettings,
 }
 
 impl Default for Settings {
@@ -198,6 +206,7 @@ impl Default for Settings {
             outbound: OutboundSettings::default(),
             webhooks: WebhookSettings::default(),
             search: SearchSettings::default(),
+            mcp: McpSettings::default(),
         }
     }
 }
@@ -300,6 +309,12 @@ impl Settings {
         }
         if let Some(message) = self.log.otlp_problem() {
             return fail("log.otlp_endpoint", message);
+        }
+        if let Some(path) = &self.mcp.stdio_file {
+            match mcp::read_file(path) {
+                Ok(servers) => self.mcp.stdio = servers,
+                Err(message) => return fail("mcp.stdio_file", &message),
+            }
         }
         Ok(())
     }

@@ -8,7 +8,8 @@
 //! nothing a remote server does runs without an approval by default. The
 //! credentials (a bearer token and extra headers) are sealed with the keyring.
 //! Servers spoken to over stdio come only from the configuration file, never
-//! from the API (not built yet).
+//! from the API (see `crate::config::McpSettings`): they are shown, not
+//! stored, and the API refuses to change them.
 
 mod cache;
 mod spec;
@@ -27,6 +28,41 @@ pub use spec::{remote_spec, split_name, SEPARATOR};
 
 /// Category remote tools are filed under (activity, catalogue).
 pub const CATEGORY: &str = "mcp";
+
+/// Longest server name (tool names stay within what model APIs accept).
+pub const MAX_NAME: usize = 30;
+
+/// Prefix of a stdio server's id (`stdio-<name>`; stored ids are UUIDs).
+pub const STDIO_ID_PREFIX: &str = "stdio-";
+
+/// Whether `v` is a server name: a slug without `_` (so `__` splits a tool
+/// name once).
+pub fn valid_name(v: &str) -> bool {
+    (1..=MAX_NAME).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !v.starts_with('-')
+        && !v.ends_with('-')
+}
+
+/// How the portal speaks to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Streamable HTTP (a row an admin manages through the API).
+    StreamableHttp,
+    /// A child process's stdin/stdout (from the configuration file only).
+    Stdio,
+}
+
+impl Transport {
+    /// The API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::StreamableHttp => "streamable-http",
+            Transport::Stdio => "stdio",
+        }
+    }
+}
 
 /// What the last connection to a server found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,8 +129,10 @@ pub struct McpServer {
     pub org_id: crate::ids::OrgId,
     /// Its slug, the prefix of its tools' names (unique in the organisation).
     pub name: String,
-    /// The Streamable HTTP endpoint.
+    /// The Streamable HTTP endpoint (stdio: the command line).
     pub url: String,
+    /// How it is spoken to.
+    pub transport: Transport,
     /// [`Credentials`] as JSON, sealed for [`McpServer::seal_context`].
     pub credentials_sealed: Option<String>,
     /// Connected: its tools are offered.
@@ -192,6 +230,7 @@ mod tests {
             org_id: "o1".into(),
             name: "files".into(),
             url: "https://mcp.example.com/mcp".into(),
+            transport: Transport::StreamableHttp,
             credentials_sealed: None,
             enabled: true,
             health: Health::Unknown,

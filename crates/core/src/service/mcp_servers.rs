@@ -13,7 +13,7 @@ use super::Ctx;
 use crate::error::{CoreError, CoreResult};
 use crate::identity::Principal;
 use crate::kinds::AuditAction;
-use crate::mcp::{Credentials, Health, McpServer, RemoteTool};
+use crate::mcp::{Credentials, Health, McpServer, RemoteTool, Transport, MAX_NAME};
 use crate::outbound::OutboundPolicy;
 use crate::rbac::Permission;
 use crate::tools::Risk;
@@ -22,8 +22,6 @@ use crate::Secret;
 
 /// Longest connection error kept.
 const MAX_ERROR: usize = 500;
-/// Longest server name (tool names stay within what model APIs accept).
-const MAX_NAME: usize = 30;
 /// Most extra headers.
 const MAX_HEADERS: usize = 20;
 /// Most tools kept from one server.
@@ -72,12 +70,7 @@ fn taken() -> CoreError {
 /// A server name: a slug without `_` (so `__` splits a tool name once).
 fn name(v: &str) -> CoreResult<String> {
     let v = v.trim();
-    let ok = (1..=MAX_NAME).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !v.starts_with('-')
-        && !v.ends_with('-');
-    if ok {
+    if crate::mcp::valid_name(v) {
         Ok(v.to_string())
     } else {
         Err(bad(format!(
@@ -203,6 +196,7 @@ pub async fn create(
         org_id: org_id.clone(),
         name: String::new(),
         url: String::new(),
+        transport: Transport::StreamableHttp,
         credentials_sealed: None,
         enabled: true,
         health: Health::Unknown,

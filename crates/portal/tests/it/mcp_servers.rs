@@ -683,3 +683,97 @@ async fn the_admin_page_connects_sets_risks_and_disconnects() {
     assert_eq!(res.status(), 303);
     assert_eq!(admin.get(&format!("{PATH}/{id}")).await.status(), 404);
 }
+
+#[tokio::test]
+async fn the_admin_page_edits_a_server_and_never_shows_its_credentials() {
+    let remote = RemoteServer::start().await;
+    let app = app().await;
+    let admin = app.admin().await;
+    let (_, body) = admin.page("/admin/mcp-servers").await;
+    let token = csrf_of(&body);
+    // Added with a wrong URL: failing.
+    let wrong = remote.url.replace("/mcp", "/nope");
+    let add = [
+        ("csrf", token.as_str()),
+        ("name", "glossary"),
+        ("url", wrong.as_str()),
+        ("bearer", "wrong-bearer-1234"),
+    ];
+    let (s, body) = page(admin.post_form("/admin/mcp-servers", &add).await).await;
+    assert_eq!(s, 201, "{body}");
+    assert!(body.contains("failing"), "{body}");
+    let id = admin.get(PATH).await.json::<Value>().await.unwrap()["servers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let edit = format!("/admin/mcp-servers/{id}/edit");
+
+    // Without the form token: refused.
+    let (s, _) = page(
+        admin
+            .post_form(&edit, &[("url", remote.url.as_str())])
+            .await,
+    )
+    .await;
+    assert_eq!(s, 403);
+    // A refused URL is said on the page; nothing changes.
+    let (s, body) = page(
+        admin
+            .post_form(
+                &edit,
+                &[("csrf", &token), ("url", "http://169.254.169.254/mcp")],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(body.contains("url:"), "{body}");
+    let (_, one) = send(admin.get(&format!("{PATH}/{id}")).await).await;
+    assert_eq!(one["url"], json!(wrong));
+
+    // The right URL and bearer: connected at once; the bearer is never echoed.
+    let fix = [
+        ("csrf", token.as_str()),
+        ("url", remote.url.as_str()),
+        ("bearer", BEARER),
+        ("headers", "X-Tenant: acme"),
+    ];
+    let (s, body) = page(admin.post_form(&edit, &fix).await).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("glossary is connected: 2 tool(s)"), "{body}");
+    assert!(!body.contains(BEARER) && !body.contains("wrong-bearer-1234"));
+    assert!(
+        body.contains(&format!("value=\"{}\"", remote.url)),
+        "the URL is prefilled"
+    );
+
+    // A blank bearer and headers keep the sealed ones.
+    let (s, body) = page(
+        admin
+            .post_form(
+                &edit,
+                &[
+                    ("csrf", &token),
+                    ("url", remote.url.as_str()),
+                    ("bearer", ""),
+                    ("headers", ""),
+                ],
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let before = remote.seen.lock().unwrap().auth.len();
+    let (status, _) = send(admin.post(&format!("{PATH}/{id}/refresh"), json!({})).await).await;
+    assert_eq!(status, 200);
+    let seen = remote.seen.lock().unwrap();
+    assert!(seen.auth.len() > before);
+    assert!(
+        seen.auth[before..]
+            .iter()
+            .all(|a| a == &format!("Bearer {BEARER}")),
+        "{:?}",
+        seen.auth
+    );
+    assert!(seen.tenant[before..].iter().all(|t| t == "acme"));
+}

@@ -64,6 +64,7 @@ fn decode(r: &dyn Row) -> StoreResult<McpServer> {
         org_id: r.text(1)?.into(),
         name: r.text(2)?,
         url: r.text(3)?,
+        transport: portal_core::mcp::Transport::StreamableHttp,
         credentials_sealed: r.opt_text(4)?,
         enabled: r.flag(5)?,
         health: Health::parse(&health).ok_or_else(|| other("health", &health))?,

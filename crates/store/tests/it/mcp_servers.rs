@@ -27,6 +27,7 @@ fn server(id: &str, org: &str, name: &str, at: i64) -> McpServer {
         org_id: org.into(),
         name: name.into(),
         url: "https://mcp.example.com/mcp".into(),
+        transport: portal_core::mcp::Transport::StreamableHttp,
         credentials_sealed: Some("v1:sealed".into()),
         enabled: true,
         health: Health::Unknown,

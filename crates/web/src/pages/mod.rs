@@ -85,6 +85,10 @@ pub fn admin_routes() -> Router<AppState> {
             post(admin::mcp_servers::set_enabled),
         )
         .route(
+            "/admin/mcp-servers/{id}/edit",
+            post(admin::mcp_servers::edit),
+        )
+        .route(
             "/admin/mcp-servers/{id}/delete",
             post(admin::mcp_servers::delete),
         )

@@ -142,6 +142,7 @@ fn nested_keys_follow_the_readme_rule() {
             "outbound" => &["outbound_"],
             "webhooks" => &["webhooks_"],
             "search" => &["embedder_"],
+            "mcp" => &["mcp_"],
             _ => &[],
         };
         let derived = prefixes

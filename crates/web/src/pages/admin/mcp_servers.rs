@@ -2,7 +2,8 @@
 //! organisation's servers with their health and tools, each tool's risk
 //! (default `confirm`), add (connected at once), refresh, connect/disconnect
 //! and delete. Credentials are write-only: the page says only whether some
-//! are stored. Only Streamable HTTP servers can be added here.
+//! are stored. Only Streamable HTTP servers can be added here; stdio servers
+//! (from the configuration file) are shown read-only, with a refresh.
 
 use std::collections::BTreeMap;
 
@@ -10,9 +11,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
-use portal_core::mcp::{remote_spec, Health, McpServer};
+use portal_core::mcp::{remote_spec, Health, McpServer, Transport};
 use portal_core::rbac::Permission;
-use portal_core::service::mcp_servers::{self as svc, Fields};
+use portal_core::service::mcp_servers::Fields;
 use portal_core::tools::Risk;
 use portal_core::{CoreError, Secret};
 use portal_http::{AppState, HttpError};
@@ -51,6 +52,18 @@ pub struct ServerForm {
 }
 
 impl ServerForm {
+    /// What an edit changes: the URL, and the credentials only when typed
+    /// (blank keeps the sealed ones, which the page never shows).
+    fn edits(&self) -> Result<Fields, CoreError> {
+        let mut f = self.fields()?;
+        f.name = None;
+        f.enabled = None;
+        if self.url.trim().is_empty() {
+            f.url = None;
+        }
+        Ok(f)
+    }
+
     fn fields(&self) -> Result<Fields, CoreError> {
         let mut headers = BTreeMap::new();
         for line in self
@@ -100,6 +113,9 @@ fn tools_table(m: &Member, s: &McpServer) -> maud::Markup {
                         }
                         td data-label="Description" { (t.description) }
                         td data-label="Risk" {
+                            @if s.transport == Transport::Stdio {
+                                (risk.as_str())
+                            } @else {
                             form.inline method="post" action={ (PATH) "/" (s.id) "/risk" } {
                                 input type="hidden" name="csrf" value=(m.csrf);
                                 input type="hidden" name="tool" value=(t.name);
@@ -109,6 +125,7 @@ fn tools_table(m: &Member, s: &McpServer) -> maud::Markup {
                                     }
                                 }
                                 button.secondary type="submit" { "Set" }
+                            }
                             }
                         }
                     }
@@ -126,7 +143,10 @@ async fn render(
     problem: Option<&Problem>,
     notice: Option<(bool, String)>,
 ) -> Result<Response, PageError> {
-    let all = svc::list(&state.ctx(&m.caller), &m.principal).await?;
+    let all = state
+        .app
+        .list_mcp_servers(&state.ctx(&m.caller), &m.principal)
+        .await?;
     let p = problem;
     let body = html! {
         h1 { "MCP servers" }
@@ -141,6 +161,12 @@ async fn render(
             @for s in &all {
                 article.mcp-server id={ "mcp-" (s.name) } {
                     h3 { (s.name) }
+                    @if s.transport == Transport::Stdio {
+                        p.mcp-stdio { "stdio · " code { (s.url) } " · from the configuration file (read-only) · " span.mcp-state { (state_of(s)) } }
+                        div.actions {
+                            (post_button(m, &format!("{PATH}/{}/refresh", s.id), "Restart", "secondary", None))
+                        }
+                    } @else {
                     p { code { (s.url) } " · credentials: " (if s.credentials_sealed.is_some() { "set" } else { "none" }) " · " span.mcp-state { (state_of(s)) } }
                     div.actions {
                         (post_button(m, &format!("{PATH}/{}/refresh", s.id), "Refresh", "secondary", None))
@@ -150,6 +176,32 @@ async fn render(
                             (post_button(m, &format!("{PATH}/{}/enabled", s.id), "Connect", "secondary", Some(("enabled", "true"))))
                         }
                         (post_button(m, &format!("{PATH}/{}/delete", s.id), "Delete", "danger", None))
+                    }
+                    }
+                    @if s.transport == Transport::StreamableHttp {
+                        details.mcp-edit {
+                            summary { "Edit " (s.name) }
+                            form method="post" action={ (PATH) "/" (s.id) "/edit" } {
+                                input type="hidden" name="csrf" value=(m.csrf);
+                                div.grid.two {
+                                    div.field {
+                                        label for={ "url-" (s.name) } { "URL" }
+                                        input type="text" id={ "url-" (s.name) } name="url" value=(s.url) autocomplete="off";
+                                    }
+                                    div.field {
+                                        label for={ "bearer-" (s.name) } { "Bearer token" }
+                                        input type="password" id={ "bearer-" (s.name) } name="bearer" value="" autocomplete="new-password";
+                                        p.hint { "Blank keeps the stored one (never shown)" }
+                                    }
+                                }
+                                div.field {
+                                    label for={ "headers-" (s.name) } { "Headers" }
+                                    textarea id={ "headers-" (s.name) } name="headers" rows="2" placeholder="X-Api-Key: …" {}
+                                    p.hint { "Blank keeps the stored ones (never shown); typed ones replace them" }
+                                }
+                                div.actions { button type="submit" { "Save and reconnect" } }
+                            }
+                        }
                     }
                     @if !s.tools.is_empty() { div.table-wrap { (tools_table(m, s)) } }
                 }
@@ -302,6 +354,54 @@ pub async fn set_enabled(
         .update_mcp_server(&state.ctx(&m.caller), &m.principal, &id, fields)
         .await?;
     Ok(see_other(PATH))
+}
+
+/// `POST /admin/mcp-servers/{id}/edit`: changes an HTTP server's URL or
+/// credentials (connected again at once); the page says what it found.
+pub async fn edit(
+    State(state): State<AppState>,
+    m: Member,
+    Path(id): Path<String>,
+    PageForm(f): PageForm<ServerForm>,
+) -> Result<Response, PageError> {
+    m.check_form(&f.csrf)?;
+    let ctx = state.ctx(&m.caller);
+    let done = match f.edits() {
+        Ok(fields) => {
+            state
+                .app
+                .update_mcp_server(&ctx, &m.principal, &id, fields)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let empty = ServerForm::default();
+    match done {
+        Ok(s) => {
+            render(
+                &state,
+                &m,
+                StatusCode::OK,
+                &empty,
+                None,
+                Some(connected(&s)),
+            )
+            .await
+        }
+        Err(e @ (CoreError::Validation(_) | CoreError::Conflict(_))) => {
+            let notice = (false, e.to_string());
+            render(
+                &state,
+                &m,
+                StatusCode::BAD_REQUEST,
+                &empty,
+                None,
+                Some(notice),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `POST /admin/mcp-servers/{id}/risk`: sets one tool's risk.
