@@ -66,7 +66,16 @@ pub fn exposure(g: &ResourceGraph) -> GraphAnswer {
             nodes.push(i);
         }
     };
-    let mut edges = HashSet::new();
+    // Each hop's edge kind is known from where it sits on the path: kept with
+    // the pair, instead of searching the internet's (hundreds of) out-edges
+    // again for every pair.
+    let mut edges: BTreeMap<(NodeIndex, NodeIndex), EdgeKind> = BTreeMap::new();
+    let hops = [
+        EdgeKind::Ingress,
+        EdgeKind::Guards,
+        EdgeKind::Hosts,
+        EdgeKind::Connects,
+    ];
     for sl in targets(g, internet, EdgeKind::Ingress) {
         for subnet in targets(g, sl, EdgeKind::Guards) {
             for vnic in targets(g, subnet, EdgeKind::Hosts) {
@@ -80,8 +89,8 @@ pub fn exposure(g: &ResourceGraph) -> GraphAnswer {
                         continue;
                     }
                     let path = [internet, sl, subnet, vnic, inst];
-                    for w in path.windows(2) {
-                        edges.insert((w[0], w[1]));
+                    for (w, kind) in path.windows(2).zip(hops) {
+                        edges.entry((w[0], w[1])).or_insert(kind);
                     }
                     for i in path {
                         keep(i, &mut nodes);
@@ -92,29 +101,27 @@ pub fn exposure(g: &ResourceGraph) -> GraphAnswer {
             }
         }
     }
-    let kinds = [
-        EdgeKind::Ingress,
-        EdgeKind::Guards,
-        EdgeKind::Hosts,
-        EdgeKind::Connects,
-    ];
-    let mut edges: Vec<_> = edges.into_iter().collect();
-    edges.sort();
-    for (a, b) in edges {
-        if let Some(kind) = g
-            .out(a)
-            .find(|(t, k)| *t == b && kinds.contains(k))
-            .map(|(_, k)| k)
-        {
-            out.edges.push(g.edge(a, b, kind));
-        }
-    }
+    out.edges = edges
+        .into_iter()
+        .map(|((a, b), kind)| g.edge(a, b, kind))
+        .collect();
     let exposed = nodes
         .iter()
         .filter(|i| g.node(**i).kind == NodeKind::Instance);
     out.summary = summary(exposed.map(|i| g.node(*i).kind));
     out.nodes = nodes.iter().map(|i| g.node(*i).clone()).collect();
     out
+}
+
+/// [`exposure`] of a snapshot, computed once per snapshot (the graph never
+/// changes once built; a changed cloud is a new snapshot).
+pub fn exposure_of_snapshot(g: &ResourceGraph) -> GraphAnswer {
+    g.memo.exposure.get_or_init(|| exposure(g)).clone()
+}
+
+/// [`orphans`] of a snapshot, computed once per snapshot.
+pub fn orphans_of_snapshot(g: &ResourceGraph) -> GraphAnswer {
+    g.memo.orphans.get_or_init(|| orphans(g)).clone()
 }
 
 /// Why a node is an orphan, if it is one.
@@ -226,6 +233,23 @@ mod tests {
         let e = exposure(&demo());
         assert_eq!(e.paths, vec![vec!["internet", "sl1", "s1", "n1", "i1"]]);
         assert_eq!(e.edges.len(), 4);
+    }
+
+    #[test]
+    fn exposure_edges_carry_each_hops_kind_and_snapshots_answer_the_same() {
+        let g = demo();
+        let e = exposure(&g);
+        // Every edge is the graph's own, with its kind (one of each hop here).
+        for x in &e.edges {
+            let (a, b) = (g.find(&x.from).unwrap(), g.find(&x.to).unwrap());
+            assert!(g.out(a).any(|(t, k)| t == b && k == x.kind), "{x:?}");
+        }
+        let mut kinds: Vec<String> = e.edges.iter().map(|x| format!("{:?}", x.kind)).collect();
+        kinds.sort();
+        assert_eq!(kinds, ["Connects", "Guards", "Hosts", "Ingress"]);
+        assert_eq!(exposure_of_snapshot(&g), e);
+        assert_eq!(exposure_of_snapshot(&g), e, "the kept answer");
+        assert_eq!(orphans_of_snapshot(&g), orphans(&g));
     }
 
     #[test]

@@ -4,13 +4,14 @@
 //! security lists and NSGs on subnets and VNICs.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde_json::Value;
 
-use super::model::{Edge, EdgeKind, Node, NodeKind};
+use super::model::{Edge, EdgeKind, GraphAnswer, Node, NodeKind};
 
 /// The reads a resource graph is built from (each list's `items`; VNICs and
 /// load balancers in full, as their `get` tools answer).
@@ -101,6 +102,16 @@ pub struct ResourceGraph {
     /// Nodes carry their facts; edges their meaning.
     pub graph: DiGraph<Node, EdgeKind>,
     index: HashMap<String, NodeIndex>,
+    /// Whole-graph answers, computed on first use.
+    pub(super) memo: Memo,
+}
+
+/// Answers that depend on nothing but the graph, kept with it: a snapshot is
+/// shared by every query of its organisation for its TTL.
+#[derive(Debug, Default)]
+pub(super) struct Memo {
+    pub(super) exposure: OnceLock<GraphAnswer>,
+    pub(super) orphans: OnceLock<GraphAnswer>,
 }
 
 impl ResourceGraph {

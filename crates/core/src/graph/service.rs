@@ -93,8 +93,8 @@ pub async fn query(
         let g = resource_graph(cloud, p).await?;
         return match (q.kind, resource) {
             (QueryKind::BlastRadius, Some(r)) => blast_radius(&g, r),
-            (QueryKind::Exposure, _) => Ok(queries::exposure(&g)),
-            _ => Ok(queries::orphans(&g)),
+            (QueryKind::Exposure, _) => Ok(queries::exposure_of_snapshot(&g)),
+            _ => Ok(queries::orphans_of_snapshot(&g)),
         };
     }
     let days = q.days.unwrap_or(DEFAULT_DAYS);
