@@ -14,7 +14,13 @@ pub(crate) fn spawn(app: &App) -> Result<(), AppError> {
     let chat = crate::chat::start(app).map_err(AppError::Chat)?;
     let deliverer = crate::webhooks::deliverer(app)?;
     crate::webhooks::spawn_pump(app.clone(), deliverer.clone());
-    spawn_job_runner(app.clone(), &chat, deliverer);
+    if app.settings.jobs.enabled {
+        spawn_job_runner(app.clone(), &chat, deliverer);
+    } else {
+        tracing::info!(
+            "this replica runs no jobs (PORTAL_JOBS_ENABLED=false); others run what it queues"
+        );
+    }
     app.spawn_stdio_servers();
     Ok(())
 }

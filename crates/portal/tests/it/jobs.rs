@@ -63,3 +63,40 @@ async fn the_spawned_runner_runs_jobs_and_counts_them() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_replica_with_jobs_off_leaves_them_to_one_with_them_on() {
+    let off = TestApp::builder()
+        .env("PORTAL_JOBS_ENABLED", "false")
+        .env("PORTAL_JOBS_POLL_INTERVAL_MS", "20")
+        .spawn()
+        .await;
+    let now = portal_core::identity::now_ms();
+    let job = off
+        .state
+        .store
+        .enqueue(&NewJob::new(JobKind::Noop, "{}", now), now)
+        .await
+        .unwrap();
+    let state = |app: &TestApp| {
+        let store = app.state.store.clone();
+        let id = job.id.clone();
+        async move { store.get_job(&id).await.unwrap().unwrap().state }
+    };
+    // Fifty of its poll intervals: a runner would long have taken it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(state(&off).await, JobState::Queued);
+    let on = TestApp::builder()
+        .same_database_as(&off)
+        .env("PORTAL_JOBS_POLL_INTERVAL_MS", "20")
+        .spawn()
+        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while state(&on).await != JobState::Done {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the replica with jobs on never ran it"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -271,10 +271,14 @@ fn log_lines_of(p: &Portal, request_id: &str) -> Vec<Value> {
 async fn setup() -> (TestApp, Cloud, FakeLlm, String) {
     let cloud = cloud().await;
     let fake = FakeLlm::start(Protocol::OpenAi).await.unwrap();
+    // The in-process app only sets up (admin, key) on the database the traced
+    // binary uses; with its own job runner it would race the binary for the
+    // jobs the test watches (on PostgreSQL both are woken by the enqueue).
     let app = TestApp::builder()
         .env("PORTAL_CLOUD", "oci")
         .env("PORTAL_OCI_CONFIG_FILE", &cloud.config)
         .env("PORTAL_OCI_ENDPOINT", &cloud.endpoint)
+        .env("PORTAL_JOBS_ENABLED", "false")
         .spawn()
         .await;
     let admin = app.admin().await;

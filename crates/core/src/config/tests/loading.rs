@@ -49,6 +49,17 @@ fn jobs_poll_interval_is_read_and_bounded() {
 }
 
 #[test]
+fn jobs_can_be_switched_off_per_replica() {
+    assert!(Settings::load(None, env(&[])).unwrap().jobs.enabled);
+    let s = Settings::load(None, env(&[("PORTAL_JOBS_ENABLED", "false")])).unwrap();
+    assert!(!s.jobs.enabled);
+    let err = Settings::load(None, env(&[("PORTAL_JOBS_ENABLED", "sometimes")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("PORTAL_JOBS_ENABLED"), "{err}");
+}
+
+#[test]
 fn unknown_file_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("portal.toml");
